@@ -1,0 +1,141 @@
+package fhir
+
+import "time"
+
+// ParamType is the type of a search parameter (R4 SearchParameter.type).
+type ParamType string
+
+const (
+	ParamToken     ParamType = "token"
+	ParamString    ParamType = "string"
+	ParamDate      ParamType = "date"
+	ParamReference ParamType = "reference"
+	ParamNumber    ParamType = "number"
+	ParamQuantity  ParamType = "quantity"
+	ParamURI       ParamType = "uri"
+	ParamComposite ParamType = "composite"
+	ParamSpecial   ParamType = "special"
+)
+
+// SearchParam is one search parameter a resource type supports.
+type SearchParam struct {
+	Name       string // "subject", "_id", "birthdate"
+	Type       ParamType
+	Resource   string   // the resource type it applies to
+	Expression string   // R4 FHIRPath expression, for the CapabilityStatement and docs
+	Targets    []string // reference targets, for ParamReference
+}
+
+// IndexEntry is one value a resource holds for one search parameter. Stores
+// write one row per entry, in the transaction that writes the resource.
+// Which fields are set depends on Type:
+//   - token: System, Code (either may be empty) and Text (normalized display/text, for :text)
+//   - string: Value (normalized: lower case, accents removed) and Exact (as written)
+//   - uri: Exact
+//   - date: Low and High, the instant range the value covers (a date 2020-01 covers the whole month), UTC
+//   - number: Number
+//   - quantity: Number, System, Code (the unit code)
+//   - reference: RefType and RefID for a literal relative or same-server reference, Exact for the reference string as written (absolute URLs, canonicals)
+type IndexEntry struct {
+	Param   string
+	Type    ParamType
+	System  string
+	Code    string
+	Text    string
+	Value   string
+	Exact   string
+	Low     time.Time
+	High    time.Time
+	Number  float64
+	RefType string
+	RefID   string
+}
+
+// Query is a parsed FHIR search on one resource type. All clauses must match
+// (AND); the values of one clause are alternatives (OR).
+type Query struct {
+	Type    string
+	Clauses []Clause
+
+	Sort       []SortKey
+	Count      int      // page size from _count; 0 means the server default
+	Total      string   // _total: "", "none", "estimate", "accurate"
+	Summary    string   // _summary: "", "true", "text", "data", "count", "false"
+	Elements   []string // _elements
+	Include    []Include
+	RevInclude []Include
+	// Cursor is the opaque paging position (parameter _cursor) the store
+	// itself produced for a next page.
+	Cursor string
+
+	// Ignored lists parameters that are unknown or unsupported (lenient mode).
+	Ignored []Issue
+	// Used holds the parameters that were understood, in canonical form,
+	// for the self link.
+	Used map[string][]string
+}
+
+// Clause is one search parameter with its alternatives.
+type Clause struct {
+	Param    SearchParam
+	Modifier string // "", "missing", "exact", "contains", "not", "text", "identifier", "above", "below", "in", "not-in", "of-type"
+	// Chain, when set, is a chained search: the reference Param must point
+	// to a resource of Chain.Type matching Chain.Clause (one level).
+	Chain  *Chain
+	Values []Value
+}
+
+// Chain is the second half of a chained parameter (subject:Patient.identifier=x).
+type Chain struct {
+	Type   string
+	Clause Clause
+}
+
+// Value is one alternative of a clause, parsed according to the parameter type.
+type Value struct {
+	Raw string // as received
+
+	// Missing is set for the :missing modifier (true = the element is absent).
+	Missing bool
+
+	// Prefix for number, date and quantity: eq, ne, gt, lt, ge, le, sa, eb, ap.
+	Prefix string
+
+	// token: System and Code; HasSystem is true when a '|' was given
+	// ("|code" means no system, "sys|" means any code in sys).
+	System    string
+	Code      string
+	HasSystem bool
+
+	// string and uri: the normalized search text (String) and, for
+	// :exact and uri, as given (Exact).
+	String string
+	Exact  string
+
+	// date: the range the search value covers ("2020" covers the year), UTC.
+	Low  time.Time
+	High time.Time
+
+	// number and quantity.
+	Number float64
+
+	// reference: a relative reference Type/ID (Type may be empty for a bare
+	// id), or an absolute URL in Exact.
+	RefType string
+	RefID   string
+}
+
+// SortKey is one _sort key.
+type SortKey struct {
+	Param      SearchParam
+	Descending bool
+}
+
+// Include is one _include or _revinclude: Source:Param[:Target], or the
+// wildcard "*" (Param.Name "*").
+type Include struct {
+	Source  string
+	Param   SearchParam
+	Target  string // optional target type
+	Iterate bool   // :iterate (accepted; applied one level)
+}

@@ -1,0 +1,128 @@
+package socialrx
+
+import (
+	"context"
+	"net/url"
+	"time"
+)
+
+// Store is the versioned FHIR resource store. Two adapters implement it,
+// adapter/sqlite (the embedded default) and adapter/postgres, and both pass the
+// conformance suite in adapter/storetest, which is the executable form of the
+// contract written here.
+//
+// Every resource has a current version and a full history. Versions are
+// numbered 1, 2, 3... per resource; meta.versionId and meta.lastUpdated are
+// set by the store, never taken from the client. A delete writes a history
+// entry marked Deleted and removes the resource from search. Search index
+// rows are written in the same database transaction as the resource.
+//
+// Errors are *Error with these codes:
+//   - ENOTFOUND: the resource (or version) never existed
+//   - EGONE: the resource's current version is a delete
+//   - ECONFLICT: Create with an id that is taken; a concurrent writer won
+//   - EPRECONDITION: ifMatch given and the current version differs
+//   - EINVALID: a search the store cannot run (with Issues naming the parameter)
+//   - EUNAVAILABLE: the database cannot be reached
+//
+// All methods are safe for concurrent use.
+type Store interface {
+	// Read returns the current version of a resource.
+	Read(ctx context.Context, typ, id string) (*Resource, error)
+
+	// VRead returns one version of a resource. A deleted version returns
+	// EGONE; a version that never existed ENOTFOUND.
+	VRead(ctx context.Context, typ, id string, version int64) (*Resource, error)
+
+	// History returns versions newest first: of one resource (Type and ID
+	// set), of a type (Type set) or of everything (neither set).
+	History(ctx context.Context, req HistoryRequest) (*HistoryPage, error)
+
+	// Search runs a FHIR search (see SearchRequest).
+	Search(ctx context.Context, req SearchRequest) (*SearchResult, error)
+
+	// Transact runs fn in one database transaction. If fn returns an error,
+	// or the commit fails, nothing fn wrote is kept. fn may be called more
+	// than once when the database asks for a retry (serialization failure),
+	// so it must not have effects outside tx.
+	Transact(ctx context.Context, fn func(tx Tx) error) error
+
+	// Ping checks that the database answers.
+	Ping(ctx context.Context) error
+
+	// Close releases the database.
+	Close() error
+}
+
+// Tx is a store transaction, handed to the fn of Store.Transact. Reads see
+// the transaction's own writes. A Tx must not be used after fn returns.
+type Tx interface {
+	Read(ctx context.Context, typ, id string) (*Resource, error)
+	Search(ctx context.Context, req SearchRequest) (*SearchResult, error)
+
+	// Create stores version 1 of a new resource with the given id. body is
+	// a validated resource JSON of type typ; the store sets id, meta.versionId
+	// and meta.lastUpdated in it. ECONFLICT if the id exists (even deleted).
+	Create(ctx context.Context, typ, id string, body []byte) (*Resource, error)
+
+	// Update stores a new version. If the resource does not exist (or its
+	// current version is a delete) it is created, and created is true.
+	// ifMatch > 0 requires the current version to be exactly ifMatch, else
+	// EPRECONDITION (ENOTFOUND if there is no resource to match). Concurrent
+	// updates of one resource are serialized: with the same ifMatch exactly
+	// one wins.
+	Update(ctx context.Context, typ, id string, body []byte, ifMatch int64) (res *Resource, created bool, err error)
+
+	// Delete marks the resource deleted (a new version with Deleted set) and
+	// returns that version. Deleting a missing or already deleted resource
+	// returns (nil, nil): FHIR delete is idempotent. ifMatch as for Update.
+	Delete(ctx context.Context, typ, id string, ifMatch int64) (*Resource, error)
+}
+
+// SearchRequest is a FHIR search on one resource type. Params are the search
+// parameters exactly as received (query string or _search form body),
+// including result parameters (_count, _sort, _include, _revinclude, _total,
+// _summary, _elements) and the paging cursor the store itself put in Next.
+type SearchRequest struct {
+	Type   string
+	Params url.Values
+	// Strict refuses unknown or unsupported parameters with EINVALID
+	// (Prefer: handling=strict); otherwise they are ignored and listed in
+	// SearchResult.Ignored.
+	Strict bool
+}
+
+// SearchResult is one page of a search.
+type SearchResult struct {
+	Matches  []Resource // the page, in order
+	Included []Resource // resources added by _include / _revinclude
+	// Total is the number of matches across all pages, or -1 when it was
+	// not counted (_total=none).
+	Total int
+	// Self holds the parameters the store actually used (ignored ones
+	// removed), for Bundle.link self.
+	Self url.Values
+	// Next holds the parameters of the next page, nil on the last page.
+	// Paging is stable: a resource that matches and is not changed while
+	// the pages are read appears on exactly one page.
+	Next url.Values
+	// Ignored lists the parameters that were not understood (lenient mode).
+	Ignored []Issue
+}
+
+// HistoryRequest asks for a page of history.
+type HistoryRequest struct {
+	Type  string    // empty: all types
+	ID    string    // empty: all resources of Type
+	Since time.Time // zero: from the beginning (_since)
+	Count int       // page size; 0: the store's default
+	// Cursor is the opaque position returned as HistoryPage.Next.
+	Cursor string
+}
+
+// HistoryPage is one page of history, newest first.
+type HistoryPage struct {
+	Versions []Resource
+	Total    int
+	Next     string // cursor of the next page, empty on the last
+}
