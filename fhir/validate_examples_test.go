@@ -1,0 +1,65 @@
+package fhir
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// exampleFiles returns the official example files (testdata/fhir-examples).
+func exampleFiles(t testing.TB) []string {
+	t.Helper()
+	var files []string
+	for _, pattern := range []string{"r4/*.json", "sdoh-cc/json/*.json"} {
+		m, err := filepath.Glob(filepath.Join("..", "testdata", "fhir-examples", pattern))
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, m...)
+	}
+	if len(files) < 300 {
+		t.Fatalf("found %d example files, want the 338 of testdata/fhir-examples", len(files))
+	}
+	return files
+}
+
+// TestDecodeExamples: every official example of a supported type decodes
+// with no error issue; every other one is refused as not supported.
+func TestDecodeExamples(t *testing.T) {
+	for _, f := range exampleFiles(t) {
+		body, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var head struct {
+			ResourceType string `json:"resourceType"`
+			ID           string `json:"id"`
+		}
+		if err := json.Unmarshal(body, &head); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		d, issues := Decode(body, "")
+		if !Supported(head.ResourceType) {
+			if d != nil || len(issues) != 1 || issues[0].Code != "not-supported" {
+				t.Errorf("%s: Decode of unsupported %s: got %v %+v, want one not-supported issue", f, head.ResourceType, d, issues)
+			}
+			// The element checks hold for every R4 type, Bundles included.
+			for _, i := range checkAny(t, body) {
+				t.Errorf("%s: %+v", filepath.Base(f), i)
+			}
+			continue
+		}
+		for _, i := range issues {
+			if i.Severity == "error" {
+				t.Errorf("%s: %+v", filepath.Base(f), i)
+			}
+		}
+		if d == nil {
+			continue
+		}
+		if d.Type != head.ResourceType || d.ID != head.ID || string(d.Body) != string(body) {
+			t.Errorf("%s: Decoded{%s %s} (body same: %v), want {%s %s} and the body unchanged", f, d.Type, d.ID, string(d.Body) == string(body), head.ResourceType, head.ID)
+		}
+	}
+}
