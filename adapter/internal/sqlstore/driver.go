@@ -1,0 +1,95 @@
+package sqlstore
+
+import (
+	"context"
+)
+
+// Querier runs SQL. Placeholders are $1, $2, ... (both modernc sqlite and
+// PostgreSQL accept them). Implementations return driver errors untouched;
+// the engine passes every error through Driver.Translate.
+type Querier interface {
+	// Exec runs a statement and returns the number of rows it affected.
+	Exec(ctx context.Context, query string, args ...any) (int64, error)
+	Query(ctx context.Context, query string, args ...any) (Rows, error)
+	QueryRow(ctx context.Context, query string, args ...any) Row
+}
+
+// Rows is a result set; Close may be called more than once.
+type Rows interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+	Close()
+}
+
+// Row is a single-row result; Scan returns ErrNoRows (as translated by the
+// driver) when there is none.
+type Row interface {
+	Scan(dest ...any) error
+}
+
+// DriverTx is one read-write database transaction.
+type DriverTx interface {
+	Querier
+	// InsertIndex writes search index rows in the transaction (COPY,
+	// batched or multi-row INSERT, as the database does best).
+	InsertIndex(ctx context.Context, rows []IndexRow) error
+	Commit(ctx context.Context) error
+	Rollback(ctx context.Context) error
+}
+
+// Driver is what a database adapter gives the engine.
+type Driver interface {
+	// Reader runs reads outside a transaction (SQLite: the read-only pool,
+	// so that reads never queue behind the single writer).
+	Reader() Querier
+	// Begin starts a read-write transaction.
+	Begin(ctx context.Context) (DriverTx, error)
+	// Translate converts a driver error into a *socialrx.Error where the
+	// error has a meaning for callers (no rows → ENOTFOUND, unique
+	// violation → ECONFLICT, connection refused → EUNAVAILABLE) and returns
+	// any other error unchanged. It returns nil for nil.
+	Translate(err error) error
+	// Retryable reports whether a failed transaction should be run again
+	// (PostgreSQL serialization failure or deadlock).
+	Retryable(err error) bool
+	// Dialect holds the SQL that differs between databases.
+	Dialect() Dialect
+	Ping(ctx context.Context) error
+	Close() error
+}
+
+// Dialect is the SQL that differs between databases.
+type Dialect struct {
+	// Name is "sqlite" or "postgres", for messages.
+	Name string
+	// ForUpdate is appended to the SELECT that reads the current version
+	// before a write: " FOR UPDATE" on PostgreSQL, "" on SQLite, whose
+	// single writer connection already serializes writes.
+	ForUpdate string
+	// NextSeq is a statement returning the next global version sequence
+	// number as one int64.
+	NextSeq string
+	// CurrentSeq is a query returning the last sequence number handed out
+	// (0 before the first), as one int64.
+	CurrentSeq string
+}
+
+// IndexRow is one row of table search_index. Low and High are unix
+// microseconds; nil pointers are SQL NULL.
+type IndexRow struct {
+	ResType, ResID, Param string
+	System, Code, Text    string
+	Value, Exact          string
+	Low, High             *int64
+	Number                *float64
+	RefType, RefID        string
+}
+
+// IndexColumns are the columns of search_index in the order of IndexRow.Args.
+var IndexColumns = []string{"res_type", "res_id", "param", "system", "code", "text", "value", "exact", "low", "high", "number", "ref_type", "ref_id"}
+
+// Args returns the row's values in the order of IndexColumns.
+func (r *IndexRow) Args() []any {
+	return []any{r.ResType, r.ResID, r.Param, r.System, r.Code, r.Text, r.Value, r.Exact, r.Low, r.High, r.Number, r.RefType, r.RefID}
+}

@@ -1,0 +1,221 @@
+// Package sqlstore is the SQL engine shared by the SQLite and PostgreSQL
+// stores: it implements socialrx.Store and socialrx.Tx once, in plain SQL,
+// over a small Driver abstraction (queries inside a transaction, begin,
+// commit, rollback, error translation and the few dialect differences).
+//
+// Tables (created by each adapter's migrations):
+//
+//	resources         current version of each resource, PK (type, id)
+//	resource_versions every version incl. delete markers, PK (type, id, version)
+//	search_index      one row per fhir.IndexEntry of each current, live resource
+//
+// Every written version takes the next value of one global sequence (seq),
+// which orders history newest first and positions history cursors.
+// Timestamps are stored as int64 unix microseconds in both databases.
+package sqlstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"time"
+
+	"github.com/socialrx/socialrx"
+	"github.com/socialrx/socialrx/fhir"
+)
+
+// Page sizes for search and history.
+const (
+	DefaultCount = 20   // _count when none is given
+	MaxCount     = 1000 // larger _count values are lowered to this
+)
+
+// Options tunes an Engine. The zero value is the production setting.
+type Options struct {
+	DefaultCount int // page size when none is asked; DefaultCount if 0
+	MaxCount     int // largest page; MaxCount if 0
+	// Index extracts index entries from a stamped body; fhir.Index if nil.
+	Index func(typ string, body []byte) ([]fhir.IndexEntry, error)
+	// ParseQuery parses search parameters; fhir.ParseQuery if nil.
+	ParseQuery func(typ string, params url.Values, strict bool) (*fhir.Query, []fhir.Issue)
+	// Now is the clock; time.Now if nil.
+	Now func() time.Time
+	// Retries is how many times Transact runs fn again after a retryable
+	// failure; 4 if 0.
+	Retries int
+}
+
+// Engine implements socialrx.Store over a Driver.
+type Engine struct {
+	drv  Driver
+	d    Dialect
+	opts Options
+}
+
+var _ socialrx.Store = (*Engine)(nil)
+
+// New returns an Engine over drv. The engine owns drv: Close closes it.
+func New(drv Driver, opts Options) *Engine {
+	if opts.DefaultCount <= 0 {
+		opts.DefaultCount = DefaultCount
+	}
+	if opts.MaxCount <= 0 {
+		opts.MaxCount = MaxCount
+	}
+	if opts.Index == nil {
+		opts.Index = fhir.Index
+	}
+	if opts.ParseQuery == nil {
+		opts.ParseQuery = fhir.ParseQuery
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Retries <= 0 {
+		opts.Retries = 4
+	}
+	return &Engine{drv: drv, d: drv.Dialect(), opts: opts}
+}
+
+// Ping checks that the database answers; EUNAVAILABLE if not.
+func (e *Engine) Ping(ctx context.Context) error {
+	if err := e.drv.Ping(ctx); err != nil {
+		return fmt.Errorf("store ping: %w", e.translate(err))
+	}
+	return nil
+}
+
+// Close closes the driver.
+func (e *Engine) Close() error { return e.drv.Close() }
+
+// Read returns the current version of a resource (see socialrx.Store).
+func (e *Engine) Read(ctx context.Context, typ, id string) (*socialrx.Resource, error) {
+	return e.read(ctx, e.drv.Reader(), typ, id)
+}
+
+// VRead returns one version of a resource (see socialrx.Store).
+func (e *Engine) VRead(ctx context.Context, typ, id string, version int64) (*socialrx.Resource, error) {
+	var r socialrx.Resource
+	var lu int64
+	err := e.drv.Reader().QueryRow(ctx,
+		`SELECT type, id, version, last_updated, deleted, body FROM resource_versions WHERE type = $1 AND id = $2 AND version = $3`,
+		typ, id, version).Scan(&r.Type, &r.ID, &r.VersionID, &lu, &r.Deleted, &r.Body)
+	if err != nil {
+		err = e.translate(err)
+		if socialrx.ErrorCode(err) == socialrx.ENOTFOUND {
+			return nil, socialrx.Errorf(socialrx.ENOTFOUND, "%s/%s/_history/%d not found", typ, id, version)
+		}
+		return nil, fmt.Errorf("vread %s/%s: %w", typ, id, err)
+	}
+	r.LastUpdated = fromMicros(lu)
+	if r.Deleted {
+		return nil, socialrx.Errorf(socialrx.EGONE, "%s/%s/_history/%d is deleted", typ, id, version)
+	}
+	return &r, nil
+}
+
+// Search runs a FHIR search outside a transaction (see socialrx.Store).
+func (e *Engine) Search(ctx context.Context, req socialrx.SearchRequest) (*socialrx.SearchResult, error) {
+	return e.search(ctx, e.drv.Reader(), req)
+}
+
+// Transact runs fn in one database transaction, again (up to Options.Retries
+// times) when the database reports a serialization failure or deadlock.
+func (e *Engine) Transact(ctx context.Context, fn func(tx socialrx.Tx) error) error {
+	for attempt := 0; ; attempt++ {
+		err := e.transactOnce(ctx, fn)
+		if err == nil || attempt >= e.opts.Retries || !e.drv.Retryable(err) || ctx.Err() != nil {
+			return err
+		}
+	}
+}
+
+func (e *Engine) transactOnce(ctx context.Context, fn func(tx socialrx.Tx) error) (err error) {
+	dtx, err := e.drv.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("store begin: %w", e.translate(err))
+	}
+	tx := &Tx{e: e, q: dtx}
+	defer func() {
+		tx.done = true
+		if p := recover(); p != nil {
+			_ = dtx.Rollback(context.WithoutCancel(ctx))
+			panic(p)
+		}
+		if err != nil {
+			_ = dtx.Rollback(context.WithoutCancel(ctx))
+		}
+	}()
+	if err = fn(tx); err != nil {
+		return err
+	}
+	if err = dtx.Commit(ctx); err != nil {
+		return fmt.Errorf("store commit: %w", e.translate(err))
+	}
+	return nil
+}
+
+// translate maps driver errors to *socialrx.Error via the driver, and
+// context errors to themselves.
+func (e *Engine) translate(err error) error {
+	if err == nil {
+		return nil
+	}
+	var se *socialrx.Error
+	if errors.As(err, &se) {
+		return err
+	}
+	return e.drv.Translate(err)
+}
+
+func (e *Engine) read(ctx context.Context, q Querier, typ, id string) (*socialrx.Resource, error) {
+	var r socialrx.Resource
+	var lu int64
+	err := q.QueryRow(ctx,
+		`SELECT type, id, version, last_updated, deleted, body FROM resources WHERE type = $1 AND id = $2`,
+		typ, id).Scan(&r.Type, &r.ID, &r.VersionID, &lu, &r.Deleted, &r.Body)
+	if err != nil {
+		err = e.translate(err)
+		if socialrx.ErrorCode(err) == socialrx.ENOTFOUND {
+			return nil, socialrx.Errorf(socialrx.ENOTFOUND, "%s/%s not found", typ, id)
+		}
+		return nil, fmt.Errorf("read %s/%s: %w", typ, id, err)
+	}
+	if r.Deleted {
+		return nil, socialrx.Errorf(socialrx.EGONE, "%s/%s is deleted", typ, id)
+	}
+	r.LastUpdated = fromMicros(lu)
+	return &r, nil
+}
+
+// Tx is a socialrx.Tx over one driver transaction.
+type Tx struct {
+	e    *Engine
+	q    DriverTx
+	done bool
+}
+
+var _ socialrx.Tx = (*Tx)(nil)
+
+var errTxDone = socialrx.Errorf(socialrx.EINTERNAL, "store transaction used after its function returned")
+
+// Read returns the current version as the transaction sees it.
+func (tx *Tx) Read(ctx context.Context, typ, id string) (*socialrx.Resource, error) {
+	if tx.done {
+		return nil, errTxDone
+	}
+	return tx.e.read(ctx, tx.q, typ, id)
+}
+
+// Search runs a search that sees the transaction's own writes.
+func (tx *Tx) Search(ctx context.Context, req socialrx.SearchRequest) (*socialrx.SearchResult, error) {
+	if tx.done {
+		return nil, errTxDone
+	}
+	return tx.e.search(ctx, tx.q, req)
+}
+
+func toMicros(t time.Time) int64 { return t.UnixMicro() }
+
+func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }

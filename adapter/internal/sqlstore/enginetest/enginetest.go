@@ -1,0 +1,480 @@
+// Package enginetest tests the search SQL, paging and Reindex of
+// adapter/internal/sqlstore against a real database, independently of the
+// FHIR search-parameter table: the store under test is opened with a fake
+// indexer (the index entries are written in the body, member "_idx") and a
+// fake parser (the request names a *fhir.Query registered by the test).
+// Both store packages run it.
+package enginetest
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/socialrx/socialrx"
+	"github.com/socialrx/socialrx/adapter/internal/sqlstore"
+	"github.com/socialrx/socialrx/fhir"
+)
+
+// Store is what the tests need of a store.
+type Store interface {
+	socialrx.Store
+	Reindex(ctx context.Context) error
+}
+
+// Fakes holds the fake indexer and parser a store under test must use.
+type Fakes struct {
+	mu      sync.Mutex
+	queries map[string]*fhir.Query
+	n       atomic.Int64
+	// extra, when set, is an index entry the indexer adds to every resource
+	// (to prove Reindex).
+	extra atomic.Pointer[fhir.IndexEntry]
+}
+
+// Options returns engine options with the fakes.
+func (f *Fakes) Options() sqlstore.Options {
+	return sqlstore.Options{Index: f.index, ParseQuery: f.parse}
+}
+
+func (f *Fakes) index(typ string, body []byte) ([]fhir.IndexEntry, error) {
+	var doc struct {
+		Idx []fhir.IndexEntry `json:"_idx"`
+	}
+	if err := json.Unmarshal(body, &doc); err != nil {
+		return nil, err
+	}
+	if e := f.extra.Load(); e != nil {
+		doc.Idx = append(doc.Idx, *e)
+	}
+	return doc.Idx, nil
+}
+
+func (f *Fakes) parse(typ string, params url.Values, strict bool) (*fhir.Query, []fhir.Issue) {
+	f.mu.Lock()
+	q, ok := f.queries[params.Get("_q")]
+	f.mu.Unlock()
+	if !ok {
+		return nil, []fhir.Issue{{Severity: "error", Code: "invalid", Path: "_q", Message: "unknown test query"}}
+	}
+	c := *q
+	c.Cursor = params.Get("_cursor")
+	c.Used = map[string][]string{"_q": {params.Get("_q")}}
+	return &c, nil
+}
+
+// register returns the search parameters that stand for q.
+func (f *Fakes) register(q *fhir.Query) url.Values {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.queries == nil {
+		f.queries = make(map[string]*fhir.Query)
+	}
+	id := strconv.FormatInt(f.n.Add(1), 10)
+	f.queries[id] = q
+	return url.Values{"_q": {id}}
+}
+
+// Run runs the engine tests. open must return a fresh, empty, migrated
+// store built with opts.
+func Run(t *testing.T, open func(t *testing.T, opts sqlstore.Options) Store) {
+	t.Run("Search", func(t *testing.T) {
+		f := &Fakes{}
+		s := open(t, f.Options())
+		loadFixtures(t, s)
+		testSearch(t, s, f)
+	})
+	t.Run("Paging", func(t *testing.T) {
+		f := &Fakes{}
+		testPaging(t, open(t, f.Options()), f)
+	})
+	t.Run("Reindex", func(t *testing.T) {
+		f := &Fakes{}
+		testReindex(t, open(t, f.Options()), f)
+	})
+}
+
+// --- fixtures ----------------------------------------------------------------
+
+func tok(param, system, code string) fhir.IndexEntry {
+	return fhir.IndexEntry{Param: param, Type: fhir.ParamToken, System: system, Code: code, Text: strings.ToLower(code + " text")}
+}
+func str(param, v string) fhir.IndexEntry {
+	return fhir.IndexEntry{Param: param, Type: fhir.ParamString, Value: strings.ToLower(v), Exact: v}
+}
+func date(param, lo, hi string) fhir.IndexEntry {
+	return fhir.IndexEntry{Param: param, Type: fhir.ParamDate, Low: mustTime(lo), High: mustTime(hi)}
+}
+func num(param string, n float64, unit string) fhir.IndexEntry {
+	e := fhir.IndexEntry{Param: param, Type: fhir.ParamQuantity, Number: n}
+	if unit != "" {
+		e.System, e.Code = "http://unitsofmeasure.org", unit
+	}
+	return e
+}
+func ref(param, typ, id string) fhir.IndexEntry {
+	return fhir.IndexEntry{Param: param, Type: fhir.ParamReference, RefType: typ, RefID: id, Exact: typ + "/" + id}
+}
+
+func mustTime(s string) time.Time {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		panic(err)
+	}
+	return t
+}
+
+func body(typ string, idx ...fhir.IndexEntry) string {
+	b, _ := json.Marshal(map[string]any{"resourceType": typ, "_idx": idx})
+	return string(b)
+}
+
+func create(t *testing.T, s socialrx.Store, typ, id, b string) {
+	t.Helper()
+	err := s.Transact(t.Context(), func(tx socialrx.Tx) error {
+		_, err := tx.Create(t.Context(), typ, id, []byte(b))
+		return err
+	})
+	if err != nil {
+		t.Fatalf("create %s/%s: %v", typ, id, err)
+	}
+}
+
+const loinc = "http://loinc.org"
+
+func loadFixtures(t *testing.T, s socialrx.Store) {
+	create(t, s, "Patient", "p1", body("Patient", str("name", "Ana María"), tok("identifier", "urn:hc", "111"), date("birthdate", "1980-05-01T00:00:00Z", "1980-05-01T23:59:59.999999Z")))
+	create(t, s, "Patient", "p2", body("Patient", str("name", "Bob"), tok("identifier", "urn:hc", "222")))
+	create(t, s, "Observation", "o1", body("Observation", ref("subject", "Patient", "p1"), tok("code", loinc, "A"), num("value-quantity", 100, "mg"), date("date", "2020-01-15T10:00:00Z", "2020-01-15T10:00:00Z"), tok("status", "", "final")))
+	create(t, s, "Observation", "o2", body("Observation", ref("subject", "Patient", "p1"), tok("code", loinc, "B"), num("value-quantity", 5.5, "mg"), date("date", "2020-02-01T00:00:00Z", "2020-02-29T23:59:59.999999Z")))
+	create(t, s, "Observation", "o3", body("Observation", ref("subject", "Patient", "p2"), tok("code", "urn:other", "A"), num("value-quantity", 99.6, "kg"), date("date", "2019-12-31T23:00:00Z", "2020-01-01T01:00:00Z"), tok("status", "", "preliminary")))
+	create(t, s, "Observation", "o4", body("Observation", ref("subject", "Patient", "p2"), tok("code", "", "A")))
+	// A deleted resource never matches.
+	create(t, s, "Observation", "o5", body("Observation", ref("subject", "Patient", "p1"), tok("code", loinc, "A")))
+	if err := s.Transact(t.Context(), func(tx socialrx.Tx) error {
+		_, err := tx.Delete(t.Context(), "Observation", "o5", 0)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	create(t, s, "Encounter", "e1", body("Encounter", ref("subject", "Patient", "p1")))
+}
+
+func param(name string, typ fhir.ParamType) fhir.SearchParam {
+	return fhir.SearchParam{Name: name, Type: typ}
+}
+
+func ids(rs []socialrx.Resource) []string {
+	if len(rs) == 0 {
+		return nil
+	}
+	out := make([]string, len(rs))
+	for i, r := range rs {
+		out[i] = r.Type + "/" + r.ID
+	}
+	return out
+}
+
+func search(t *testing.T, s socialrx.Store, f *Fakes, q *fhir.Query) (*socialrx.SearchResult, error) {
+	t.Helper()
+	return s.Search(t.Context(), socialrx.SearchRequest{Type: q.Type, Params: f.register(q)})
+}
+
+// --- search ------------------------------------------------------------------
+
+func obs(clauses ...fhir.Clause) *fhir.Query {
+	return &fhir.Query{Type: "Observation", Clauses: clauses}
+}
+
+func testSearch(t *testing.T, s socialrx.Store, f *Fakes) {
+	code := param("code", fhir.ParamToken)
+	date := param("date", fhir.ParamDate)
+	qty := param("value-quantity", fhir.ParamQuantity)
+	subject := fhir.SearchParam{Name: "subject", Type: fhir.ParamReference, Targets: []string{"Patient"}}
+	name := param("name", fhir.ParamString)
+	d := func(prefix, lo, hi string) fhir.Value {
+		return fhir.Value{Raw: prefix + lo, Prefix: prefix, Low: mustTime(lo), High: mustTime(hi)}
+	}
+	month := func(prefix string) fhir.Value {
+		return d(prefix, "2020-01-01T00:00:00Z", "2020-01-31T23:59:59.999999Z")
+	}
+	n := func(raw string) fhir.Value {
+		v := fhir.Value{Raw: raw}
+		s := raw
+		if len(s) > 2 && s[0] >= 'a' && s[0] <= 'z' {
+			v.Prefix, s = s[:2], s[2:]
+		}
+		parts := strings.Split(s, "|")
+		v.Number, _ = strconv.ParseFloat(parts[0], 64)
+		if len(parts) == 3 {
+			v.System, v.Code = parts[1], parts[2]
+		}
+		return v
+	}
+
+	tests := []struct {
+		name string
+		q    *fhir.Query
+		want []string
+	}{
+		{"token code", obs(fhir.Clause{Param: code, Values: []fhir.Value{{Code: "A"}}}), []string{"Observation/o1", "Observation/o3", "Observation/o4"}},
+		{"token system|code", obs(fhir.Clause{Param: code, Values: []fhir.Value{{System: loinc, Code: "A", HasSystem: true}}}), []string{"Observation/o1"}},
+		{"token |code", obs(fhir.Clause{Param: code, Values: []fhir.Value{{Code: "A", HasSystem: true}}}), []string{"Observation/o4"}},
+		{"token system|", obs(fhir.Clause{Param: code, Values: []fhir.Value{{System: loinc, HasSystem: true}}}), []string{"Observation/o1", "Observation/o2"}},
+		{"token OR", obs(fhir.Clause{Param: code, Values: []fhir.Value{{Code: "B"}, {System: "urn:other", Code: "A", HasSystem: true}}}), []string{"Observation/o2", "Observation/o3"}},
+		{"token :not", obs(fhir.Clause{Param: param("status", fhir.ParamToken), Modifier: "not", Values: []fhir.Value{{Code: "final"}}}), []string{"Observation/o2", "Observation/o3", "Observation/o4"}},
+		{"token :text", obs(fhir.Clause{Param: code, Modifier: "text", Values: []fhir.Value{{Raw: "b tex", String: "b tex"}}}), []string{"Observation/o2"}},
+		{"token AND", obs(fhir.Clause{Param: code, Values: []fhir.Value{{Code: "A"}}}, fhir.Clause{Param: subject, Values: []fhir.Value{{RefType: "Patient", RefID: "p2"}}}), []string{"Observation/o3", "Observation/o4"}},
+		{"missing true", obs(fhir.Clause{Param: param("status", fhir.ParamToken), Modifier: "missing", Values: []fhir.Value{{Missing: true}}}), []string{"Observation/o2", "Observation/o4"}},
+		{"missing false", obs(fhir.Clause{Param: param("status", fhir.ParamToken), Modifier: "missing", Values: []fhir.Value{{Missing: false}}}), []string{"Observation/o1", "Observation/o3"}},
+		{"date eq month", obs(fhir.Clause{Param: date, Values: []fhir.Value{month("")}}), []string{"Observation/o1"}},
+		{"date ne month", obs(fhir.Clause{Param: date, Values: []fhir.Value{month("ne")}}), []string{"Observation/o2", "Observation/o3"}},
+		{"date ge month", obs(fhir.Clause{Param: date, Values: []fhir.Value{month("ge")}}), []string{"Observation/o1", "Observation/o2"}},
+		{"date gt month", obs(fhir.Clause{Param: date, Values: []fhir.Value{month("gt")}}), []string{"Observation/o2"}},
+		{"date lt month", obs(fhir.Clause{Param: date, Values: []fhir.Value{month("lt")}}), []string{"Observation/o3"}},
+		{"date le month", obs(fhir.Clause{Param: date, Values: []fhir.Value{month("le")}}), []string{"Observation/o1", "Observation/o3"}},
+		{"date sa month", obs(fhir.Clause{Param: date, Values: []fhir.Value{month("sa")}}), []string{"Observation/o2"}},
+		{"date eb month", obs(fhir.Clause{Param: date, Values: []fhir.Value{month("eb")}}), nil},
+		{"date eq instant", obs(fhir.Clause{Param: date, Values: []fhir.Value{d("", "2020-01-15T10:00:00Z", "2020-01-15T10:00:00Z")}}), []string{"Observation/o1"}},
+		{"quantity eq precision", obs(fhir.Clause{Param: qty, Values: []fhir.Value{n("100")}}), []string{"Observation/o1", "Observation/o3"}},
+		{"quantity eq decimals", obs(fhir.Clause{Param: qty, Values: []fhir.Value{n("100.0")}}), []string{"Observation/o1"}},
+		{"quantity unit", obs(fhir.Clause{Param: qty, Values: []fhir.Value{n("100|http://unitsofmeasure.org|mg")}}), []string{"Observation/o1"}},
+		{"quantity gt", obs(fhir.Clause{Param: qty, Values: []fhir.Value{n("gt6")}}), []string{"Observation/o1", "Observation/o3"}},
+		{"quantity le", obs(fhir.Clause{Param: qty, Values: []fhir.Value{n("le5.5")}}), []string{"Observation/o2"}},
+		{"quantity ne", obs(fhir.Clause{Param: qty, Values: []fhir.Value{n("ne100")}}), []string{"Observation/o2"}},
+		{"reference Type/id", obs(fhir.Clause{Param: subject, Values: []fhir.Value{{RefType: "Patient", RefID: "p1"}}}), []string{"Observation/o1", "Observation/o2"}},
+		{"reference bare id", obs(fhir.Clause{Param: subject, Values: []fhir.Value{{RefID: "p2"}}}), []string{"Observation/o3", "Observation/o4"}},
+		{"reference type modifier", obs(fhir.Clause{Param: subject, Modifier: "Patient", Values: []fhir.Value{{RefID: "p2"}}}), []string{"Observation/o3", "Observation/o4"}},
+		{"reference absolute", obs(fhir.Clause{Param: subject, Values: []fhir.Value{{Exact: "Patient/p1"}}}), []string{"Observation/o1", "Observation/o2"}},
+		{"chain", obs(fhir.Clause{Param: subject, Chain: &fhir.Chain{Type: "Patient", Clause: fhir.Clause{Param: param("identifier", fhir.ParamToken), Values: []fhir.Value{{System: "urn:hc", Code: "222", HasSystem: true}}}}}), []string{"Observation/o3", "Observation/o4"}},
+		{"chain string", obs(fhir.Clause{Param: subject, Chain: &fhir.Chain{Type: "Patient", Clause: fhir.Clause{Param: name, Values: []fhir.Value{{String: "ana"}}}}}), []string{"Observation/o1", "Observation/o2"}},
+		{"_id", obs(fhir.Clause{Param: param("_id", fhir.ParamToken), Values: []fhir.Value{{Code: "o2"}, {Code: "o5"}, {Code: "o4"}}}), []string{"Observation/o2", "Observation/o4"}},
+		{"_lastUpdated", obs(fhir.Clause{Param: param("_lastUpdated", fhir.ParamDate), Values: []fhir.Value{d("ge", "2000-01-01T00:00:00Z", "2000-01-01T00:00:00Z")}}), []string{"Observation/o1", "Observation/o2", "Observation/o3", "Observation/o4"}},
+		{"string prefix", &fhir.Query{Type: "Patient", Clauses: []fhir.Clause{{Param: name, Values: []fhir.Value{{String: "ana m"}}}}}, []string{"Patient/p1"}},
+		{"string prefix only", &fhir.Query{Type: "Patient", Clauses: []fhir.Clause{{Param: name, Values: []fhir.Value{{String: "maría"}}}}}, nil},
+		{"string exact", &fhir.Query{Type: "Patient", Clauses: []fhir.Clause{{Param: name, Modifier: "exact", Values: []fhir.Value{{Exact: "Bob"}}}}}, []string{"Patient/p2"}},
+		{"string exact case", &fhir.Query{Type: "Patient", Clauses: []fhir.Clause{{Param: name, Modifier: "exact", Values: []fhir.Value{{Exact: "bob"}}}}}, nil},
+		{"string contains", &fhir.Query{Type: "Patient", Clauses: []fhir.Clause{{Param: name, Modifier: "contains", Values: []fhir.Value{{String: "marí"}}}}}, []string{"Patient/p1"}},
+		{"string contains escapes", &fhir.Query{Type: "Patient", Clauses: []fhir.Clause{{Param: name, Modifier: "contains", Values: []fhir.Value{{String: "a%"}}}}}, nil},
+		{"no clauses", &fhir.Query{Type: "Patient"}, []string{"Patient/p1", "Patient/p2"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			res, err := search(t, s, f, tc.q)
+			if err != nil {
+				t.Fatalf("search: %v", err)
+			}
+			if diff := cmp.Diff(tc.want, ids(res.Matches)); diff != "" {
+				t.Errorf("matches (-want +got):\n%s", diff)
+			}
+			if res.Total != len(tc.want) {
+				t.Errorf("Total %d, want %d", res.Total, len(tc.want))
+			}
+		})
+	}
+
+	t.Run("sort", func(t *testing.T) {
+		for _, tc := range []struct {
+			keys []fhir.SortKey
+			want []string
+		}{
+			{[]fhir.SortKey{{Param: date}}, []string{"o3", "o1", "o2", "o4"}},
+			{[]fhir.SortKey{{Param: date, Descending: true}}, []string{"o2", "o1", "o3", "o4"}},
+			{[]fhir.SortKey{{Param: qty, Descending: true}}, []string{"o1", "o3", "o2", "o4"}},
+			{[]fhir.SortKey{{Param: code}, {Param: param("_id", fhir.ParamToken), Descending: true}}, []string{"o4", "o3", "o1", "o2"}},
+			{[]fhir.SortKey{{Param: subject, Descending: true}, {Param: qty}}, []string{"o3", "o4", "o2", "o1"}},
+			{[]fhir.SortKey{{Param: param("_lastUpdated", fhir.ParamDate), Descending: true}}, []string{"o4", "o3", "o2", "o1"}},
+		} {
+			for _, count := range []int{1, 3, 10} {
+				var got []string
+				q := &fhir.Query{Type: "Observation", Sort: tc.keys, Count: count}
+				params := f.register(q)
+				for page := 0; page < 10; page++ {
+					res, err := s.Search(t.Context(), socialrx.SearchRequest{Type: "Observation", Params: params})
+					if err != nil {
+						t.Fatalf("sort %v count %d: %v", tc.keys, count, err)
+					}
+					for _, m := range res.Matches {
+						got = append(got, m.ID)
+					}
+					if res.Next == nil {
+						break
+					}
+					params = res.Next
+				}
+				if diff := cmp.Diff(tc.want, got); diff != "" {
+					t.Errorf("sort %+v, count %d (-want +got):\n%s", tc.keys, count, diff)
+				}
+			}
+		}
+	})
+
+	t.Run("summary and total", func(t *testing.T) {
+		res, err := search(t, s, f, &fhir.Query{Type: "Observation", Summary: "count"})
+		if err != nil || res.Total != 4 || len(res.Matches) != 0 || res.Next != nil {
+			t.Errorf("_summary=count: %v, %+v; want Total 4 and no matches", err, res)
+		}
+		res, err = search(t, s, f, &fhir.Query{Type: "Observation", Total: "none", Count: 2})
+		if err != nil || res.Total != -1 || len(res.Matches) != 2 || res.Next == nil {
+			t.Errorf("_total=none: %v, %+v; want Total -1, 2 matches and a next page", err, res)
+		}
+	})
+
+	t.Run("include", func(t *testing.T) {
+		subjInc := fhir.Include{Source: "Observation", Param: subject}
+		for _, tc := range []struct {
+			name        string
+			q           *fhir.Query
+			matches, in []string
+		}{
+			{"include", &fhir.Query{Type: "Observation", Clauses: []fhir.Clause{{Param: code, Values: []fhir.Value{{Code: "A"}}}}, Include: []fhir.Include{subjInc}},
+				[]string{"Observation/o1", "Observation/o3", "Observation/o4"}, []string{"Patient/p1", "Patient/p2"}},
+			{"include target", &fhir.Query{Type: "Observation", Include: []fhir.Include{{Source: "Observation", Param: subject, Target: "Group"}}},
+				[]string{"Observation/o1", "Observation/o2", "Observation/o3", "Observation/o4"}, nil},
+			{"include *", &fhir.Query{Type: "Observation", Clauses: []fhir.Clause{{Param: param("_id", fhir.ParamToken), Values: []fhir.Value{{Code: "o2"}}}}, Include: []fhir.Include{{Source: "Observation", Param: fhir.SearchParam{Name: "*"}}}},
+				[]string{"Observation/o2"}, []string{"Patient/p1"}},
+			{"revinclude", &fhir.Query{Type: "Patient", Clauses: []fhir.Clause{{Param: param("_id", fhir.ParamToken), Values: []fhir.Value{{Code: "p1"}}}}, RevInclude: []fhir.Include{{Source: "Observation", Param: subject}}},
+				[]string{"Patient/p1"}, []string{"Observation/o1", "Observation/o2"}},
+			{"revinclude * and duplicates", &fhir.Query{Type: "Patient", Clauses: []fhir.Clause{{Param: param("_id", fhir.ParamToken), Values: []fhir.Value{{Code: "p1"}}}}, RevInclude: []fhir.Include{{Source: "*", Param: fhir.SearchParam{Name: "*"}}, {Source: "Observation", Param: subject}}},
+				[]string{"Patient/p1"}, []string{"Encounter/e1", "Observation/o1", "Observation/o2"}},
+		} {
+			res, err := search(t, s, f, tc.q)
+			if err != nil {
+				t.Fatalf("%s: %v", tc.name, err)
+			}
+			if diff := cmp.Diff(tc.matches, ids(res.Matches)); diff != "" {
+				t.Errorf("%s: matches (-want +got):\n%s", tc.name, diff)
+			}
+			if diff := cmp.Diff(tc.in, ids(res.Included)); diff != "" {
+				t.Errorf("%s: included (-want +got):\n%s", tc.name, diff)
+			}
+		}
+	})
+
+	t.Run("errors", func(t *testing.T) {
+		params := f.register(&fhir.Query{Type: "Observation"})
+		params.Set("_cursor", "bogus")
+		_, err := s.Search(t.Context(), socialrx.SearchRequest{Type: "Observation", Params: params})
+		if socialrx.ErrorCode(err) != socialrx.EINVALID {
+			t.Errorf("bad cursor: %v, want EINVALID", err)
+		}
+		_, err = search(t, s, f, obs(fhir.Clause{Param: code, Modifier: "in", Values: []fhir.Value{{Raw: "http://vs"}}}))
+		if socialrx.ErrorCode(err) != socialrx.EINVALID || len(socialrx.ErrorIssues(err)) == 0 || socialrx.ErrorIssues(err)[0].Path != "code:in" {
+			t.Errorf("unsupported modifier: %v, want EINVALID naming code:in", err)
+		}
+		_, err = s.Search(t.Context(), socialrx.SearchRequest{Type: "Observation", Params: url.Values{"_q": {"nope"}}})
+		if socialrx.ErrorCode(err) != socialrx.EINVALID || len(socialrx.ErrorIssues(err)) != 1 {
+			t.Errorf("parse error: %v, want EINVALID with the parser's issue", err)
+		}
+	})
+}
+
+// --- paging ------------------------------------------------------------------
+
+// testPaging reads a sorted search page by page while other resources are
+// created, updated and deleted between pages: every match that is not
+// changed appears on exactly one page.
+func testPaging(t *testing.T, s socialrx.Store, f *Fakes) {
+	const n = 40
+	name := func(i int) string { return fmt.Sprintf("name%03d", (i*7)%n) }
+	for i := 0; i < n; i++ {
+		create(t, s, "Patient", fmt.Sprintf("p%02d", i), body("Patient", str("name", name(i)), tok("active", "", "true")))
+	}
+	churn := map[string]bool{} // ids written during paging
+	for _, desc := range []bool{false, true} {
+		q := &fhir.Query{Type: "Patient", Count: 7,
+			Clauses: []fhir.Clause{{Param: param("active", fhir.ParamToken), Values: []fhir.Value{{Code: "true"}}}},
+			Sort:    []fhir.SortKey{{Param: param("name", fhir.ParamString), Descending: desc}}}
+		params := f.register(q)
+		seen := map[string]int{}
+		for page := 0; ; page++ {
+			res, err := s.Search(t.Context(), socialrx.SearchRequest{Type: "Patient", Params: params})
+			if err != nil {
+				t.Fatalf("page %d: %v", page, err)
+			}
+			for _, m := range res.Matches {
+				seen[m.ID]++
+			}
+			// Writes between pages: new matches at both ends of the
+			// order, an update that moves one, a delete.
+			id := fmt.Sprintf("new%v%d", desc, page)
+			churn[id+"a"], churn[id+"b"] = true, true
+			create(t, s, "Patient", id+"a", body("Patient", str("name", "aaa"), tok("active", "", "true")))
+			create(t, s, "Patient", id+"b", body("Patient", str("name", "zzz"), tok("active", "", "true")))
+			victim := fmt.Sprintf("p%02d", (page*11)%n)
+			churn[victim] = true
+			if err := s.Transact(t.Context(), func(tx socialrx.Tx) error {
+				_, _, err := tx.Update(t.Context(), "Patient", victim, []byte(body("Patient", str("name", "mmm"), tok("active", "", "true"))), 0)
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if res.Next == nil {
+				break
+			}
+			if res.Next.Get("_q") != params.Get("_q") || res.Next.Get("_cursor") == "" {
+				t.Fatalf("Next %v: want the query and a _cursor", res.Next)
+			}
+			params = res.Next
+			if page > 40 {
+				t.Fatal("paging does not end")
+			}
+		}
+		for i := 0; i < n; i++ {
+			id := fmt.Sprintf("p%02d", i)
+			if !churn[id] && seen[id] != 1 {
+				t.Errorf("descending %v: unchanged %s seen on %d pages, want 1", desc, id, seen[id])
+			}
+		}
+		for id, c := range seen {
+			if c > 1 {
+				t.Errorf("descending %v: %s seen %d times", desc, id, c)
+			}
+		}
+	}
+}
+
+// --- reindex -----------------------------------------------------------------
+
+func testReindex(t *testing.T, s Store, f *Fakes) {
+	const n = 1203 // more than two batches
+	err := s.Transact(t.Context(), func(tx socialrx.Tx) error {
+		for i := 0; i < n; i++ {
+			if _, err := tx.Create(t.Context(), "Task", fmt.Sprintf("t%04d", i), []byte(body("Task", tok("status", "", "ready")))); err != nil {
+				return err
+			}
+		}
+		_, err := tx.Delete(t.Context(), "Task", "t0000", 0)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := &fhir.Query{Type: "Task", Summary: "count", Clauses: []fhir.Clause{{Param: param("owner", fhir.ParamReference), Values: []fhir.Value{{RefType: "Organization", RefID: "x"}}}}}
+	res, err := search(t, s, f, q)
+	if err != nil || res.Total != 0 {
+		t.Fatalf("before reindex: %v, Total %+v; want 0", err, res)
+	}
+	f.extra.Store(&fhir.IndexEntry{Param: "owner", Type: fhir.ParamReference, RefType: "Organization", RefID: "x"})
+	if err := s.Reindex(t.Context()); err != nil {
+		t.Fatalf("reindex: %v", err)
+	}
+	res, err = search(t, s, f, q)
+	if err != nil || res.Total != n-1 {
+		t.Fatalf("after reindex: %v, Total %+v; want %d", err, res, n-1)
+	}
+	// The old rows were replaced, not doubled.
+	res, err = search(t, s, f, &fhir.Query{Type: "Task", Summary: "count", Clauses: []fhir.Clause{{Param: param("status", fhir.ParamToken), Values: []fhir.Value{{Code: "ready"}}}}})
+	if err != nil || res.Total != n-1 {
+		t.Fatalf("status after reindex: %v, %+v; want Total %d", err, res, n-1)
+	}
+}

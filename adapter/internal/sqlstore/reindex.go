@@ -1,0 +1,77 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/socialrx/socialrx"
+)
+
+// reindexBatch is how many resources Reindex rewrites per transaction.
+const reindexBatch = 500
+
+// Reindex rewrites the search index rows of every current, live resource
+// from its stored body, for when the search-parameter table changed. It
+// works in batches of one transaction each, in (type, id) order, so it can
+// run beside normal traffic: a resource written meanwhile gets its rows from
+// its own write, and rewriting it again gives the same rows.
+func (e *Engine) Reindex(ctx context.Context) error {
+	lastType, lastID := "", ""
+	for {
+		n := 0
+		err := e.Transact(ctx, func(stx socialrx.Tx) error {
+			tx := stx.(*Tx)
+			n = 0
+			rows, err := tx.q.Query(ctx,
+				`SELECT type, id, body FROM resources WHERE (type > $1 OR (type = $1 AND id > $2)) AND NOT deleted ORDER BY type, id LIMIT `+fmt.Sprint(reindexBatch),
+				lastType, lastID)
+			if err != nil {
+				return e.translate(err)
+			}
+			type item struct {
+				typ, id string
+				body    []byte
+			}
+			var items []item
+			for rows.Next() {
+				var it item
+				if err := rows.Scan(&it.typ, &it.id, &it.body); err != nil {
+					rows.Close()
+					return e.translate(err)
+				}
+				items = append(items, it)
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return e.translate(err)
+			}
+			var all []IndexRow
+			for _, it := range items {
+				entries, err := e.opts.Index(it.typ, it.body)
+				if err != nil {
+					return fmt.Errorf("%s/%s: %w", it.typ, it.id, socialrx.Errorf(socialrx.EINTERNAL, "stored body cannot be indexed"))
+				}
+				if _, err := tx.q.Exec(ctx, `DELETE FROM search_index WHERE res_type = $1 AND res_id = $2`, it.typ, it.id); err != nil {
+					return e.translate(err)
+				}
+				all = append(all, IndexRows(it.typ, it.id, entries)...)
+			}
+			if len(all) > 0 {
+				if err := tx.q.InsertIndex(ctx, all); err != nil {
+					return e.translate(err)
+				}
+			}
+			n = len(items)
+			if n > 0 {
+				lastType, lastID = items[n-1].typ, items[n-1].id
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("reindex: %w", err)
+		}
+		if n < reindexBatch {
+			return nil
+		}
+	}
+}

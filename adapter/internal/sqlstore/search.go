@@ -1,0 +1,408 @@
+package sqlstore
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/socialrx/socialrx"
+	"github.com/socialrx/socialrx/fhir"
+)
+
+// search parses req and runs it on q.
+func (e *Engine) search(ctx context.Context, q Querier, req socialrx.SearchRequest) (*socialrx.SearchResult, error) {
+	query, issues := e.opts.ParseQuery(req.Type, req.Params, req.Strict)
+	if fhir.HasErrors(issues) || query == nil {
+		err := &socialrx.Error{Code: socialrx.EINVALID, Message: "invalid search"}
+		for _, is := range issues {
+			err.Issues = append(err.Issues, socialrx.Issue(is))
+		}
+		return nil, fmt.Errorf("search %s: %w", req.Type, err)
+	}
+	res, err := e.Query(ctx, q, query)
+	if err != nil {
+		return nil, fmt.Errorf("search %s: %w", req.Type, err)
+	}
+	return res, nil
+}
+
+// sortComp is one component of the order of a search page, an expression
+// over the derived table t.
+type sortComp struct {
+	expr string
+	desc bool
+	kind byte // 's' string, 'i' int64, 'f' float64
+}
+
+// sortSpec returns the inner select expressions (k0, k1, ...) and the order
+// components for the sort keys of q. Every order ends with t.id, unique
+// within the type, so that the order is total and keyset paging is exact.
+// Missing values sort last in both directions.
+func (b *builder) sortSpec(q *fhir.Query) (inner []string, comps []sortComp, err error) {
+	for i, k := range q.Sort {
+		col := "k" + strconv.Itoa(i)
+		switch k.Param.Name {
+		case "_id":
+			comps = append(comps, sortComp{expr: "t.id", desc: k.Descending, kind: 's'})
+			continue
+		case "_lastUpdated":
+			comps = append(comps, sortComp{expr: "t.last_updated", desc: k.Descending, kind: 'i'})
+			continue
+		}
+		agg := "MIN"
+		if k.Descending {
+			agg = "MAX"
+		}
+		var field, zero string
+		var kind byte
+		switch k.Param.Type {
+		case fhir.ParamString:
+			field, zero, kind = "si.value", "''", 's'
+		case fhir.ParamToken:
+			field, zero, kind = "si.code", "''", 's'
+		case fhir.ParamURI:
+			field, zero, kind = "si.exact", "''", 's'
+		case fhir.ParamReference:
+			field, zero, kind = "si.ref_type || '/' || si.ref_id", "''", 's'
+		case fhir.ParamDate:
+			field, zero, kind = "si.low", "0", 'i'
+			if k.Descending {
+				field = "si.high"
+			}
+		case fhir.ParamNumber, fhir.ParamQuantity:
+			field, zero, kind = "si.number", "0", 'f'
+		default:
+			return nil, nil, unsupported(fhir.Clause{Param: k.Param}, "_sort on a parameter of type "+string(k.Param.Type))
+		}
+		inner = append(inner, "(SELECT "+agg+"("+field+") FROM search_index si WHERE si.res_type = r.type AND si.res_id = r.id AND si.param = "+b.arg(k.Param.Name)+") AS "+col)
+		comps = append(comps,
+			sortComp{expr: "CASE WHEN t." + col + " IS NULL THEN 1 ELSE 0 END", kind: 'i'},
+			sortComp{expr: "COALESCE(t." + col + ", " + zero + ")", desc: k.Descending, kind: kind})
+	}
+	comps = append(comps, sortComp{expr: "t.id", kind: 's'})
+	return inner, comps, nil
+}
+
+// after is the keyset condition "the row comes after pos in the order".
+func (b *builder) after(comps []sortComp, pos []any) string {
+	ors := make([]string, 0, len(comps))
+	for i, c := range comps {
+		var and []string
+		for j := 0; j < i; j++ {
+			and = append(and, comps[j].expr+" = "+b.arg(pos[j]))
+		}
+		op := " > "
+		if c.desc {
+			op = " < "
+		}
+		and = append(and, c.expr+op+b.arg(pos[i]))
+		ors = append(ors, "("+strings.Join(and, " AND ")+")")
+	}
+	return "(" + strings.Join(ors, " OR ") + ")"
+}
+
+// cursor is the paging position: the order components of the last row of
+// the previous page, and a signature of the order they belong to.
+type cursor struct {
+	Sig  string `json:"s"`
+	Pos  []any  `json:"p"`
+	Snap int64  `json:"n"`
+}
+
+func sortSig(comps []sortComp) string {
+	var sb strings.Builder
+	for _, c := range comps {
+		sb.WriteString(c.expr)
+		if c.desc {
+			sb.WriteString(" desc")
+		}
+		sb.WriteByte(';')
+	}
+	return strconv.FormatUint(fnv64(sb.String()), 36)
+}
+
+func fnv64(s string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(s); i++ {
+		h ^= uint64(s[i])
+		h *= 1099511628211
+	}
+	return h
+}
+
+func encodeCursor(comps []sortComp, pos []any, snap int64) string {
+	b, _ := json.Marshal(cursor{Sig: sortSig(comps), Pos: pos, Snap: snap})
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+var errBadCursor = &socialrx.Error{Code: socialrx.EINVALID, Message: "invalid paging cursor",
+	Issues: []socialrx.Issue{{Severity: socialrx.SeverityError, Code: "value", Path: "_cursor", Message: "the paging cursor is not one this search produced"}}}
+
+func decodeCursor(s string, comps []sortComp) ([]any, int64, error) {
+	pos, snap, err := decodeCursor0(s, comps)
+	if err != nil {
+		return nil, 0, errBadCursor
+	}
+	return pos, snap, nil
+}
+
+func decodeCursor0(s string, comps []sortComp) ([]any, int64, error) {
+	raw, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return nil, 0, errBadCursor
+	}
+	dec := json.NewDecoder(strings.NewReader(string(raw)))
+	dec.UseNumber()
+	var c cursor
+	if err := dec.Decode(&c); err != nil || c.Sig != sortSig(comps) || len(c.Pos) != len(comps) {
+		return nil, 0, errBadCursor
+	}
+	pos := make([]any, len(comps))
+	for i, comp := range comps {
+		switch comp.kind {
+		case 's':
+			s, ok := c.Pos[i].(string)
+			if !ok {
+				return nil, 0, errBadCursor
+			}
+			pos[i] = s
+		case 'i':
+			n, ok := c.Pos[i].(json.Number)
+			v, err := n.Int64()
+			if !ok || err != nil {
+				return nil, 0, errBadCursor
+			}
+			pos[i] = v
+		case 'f':
+			n, ok := c.Pos[i].(json.Number)
+			v, err := n.Float64()
+			if !ok || err != nil {
+				return nil, 0, errBadCursor
+			}
+			pos[i] = v
+		}
+	}
+	return pos, c.Snap, nil
+}
+
+// Query runs a parsed search on q (the reader, or a transaction). It is
+// exported for tests that build a *fhir.Query by hand.
+func (e *Engine) Query(ctx context.Context, q Querier, query *fhir.Query) (*socialrx.SearchResult, error) {
+	count := query.Count
+	if count <= 0 {
+		count = e.opts.DefaultCount
+	}
+	count = min(count, e.opts.MaxCount)
+
+	res := &socialrx.SearchResult{Self: copyValues(query.Used)}
+	for _, is := range query.Ignored {
+		res.Ignored = append(res.Ignored, socialrx.Issue(is))
+	}
+
+	now := e.opts.Now()
+	_, comps, err := (&builder{}).sortSpec(query)
+	if err != nil {
+		return nil, err
+	}
+	// snap is the version sequence number when the first page was read.
+	// Later pages hold only resources written at or before it: a resource
+	// written since then (new, or updated so that its sort key moved
+	// behind the cursor) would otherwise show on two pages. Unchanged
+	// matches all have lower seqs and appear exactly once.
+	var pos []any
+	var snap int64
+	if query.Cursor != "" {
+		if pos, snap, err = decodeCursor(query.Cursor, comps); err != nil {
+			return nil, err
+		}
+	} else if query.Summary != "count" {
+		if err := q.QueryRow(ctx, e.d.CurrentSeq).Scan(&snap); err != nil {
+			return nil, e.translate(err)
+		}
+	}
+
+	// Total.
+	res.Total = -1
+	if query.Summary == "count" || query.Total != "none" {
+		b := &builder{now: now}
+		where, err := b.where(query.Type, query.Clauses)
+		if err != nil {
+			return nil, err
+		}
+		if query.Summary != "count" {
+			where += " AND r.seq <= " + b.arg(snap)
+		}
+		if err := q.QueryRow(ctx, "SELECT COUNT(*) FROM resources r WHERE "+where, b.args...).Scan(&res.Total); err != nil {
+			return nil, e.translate(err)
+		}
+	}
+	if query.Summary == "count" {
+		return res, nil
+	}
+
+	// The page: keyset on the order components, one row more than asked
+	// to learn whether there is a next page.
+	pb := &builder{now: now}
+	inner, comps, err := pb.sortSpec(query)
+	if err != nil {
+		return nil, err
+	}
+	where, err := pb.where(query.Type, query.Clauses)
+	if err != nil {
+		return nil, err
+	}
+	where += " AND r.seq <= " + pb.arg(snap)
+	sel := "SELECT r.type, r.id, r.version, r.last_updated, r.body"
+	for _, in := range inner {
+		sel += ", " + in
+	}
+	sqlText := "SELECT t.type, t.id, t.version, t.last_updated, t.body"
+	order := make([]string, len(comps))
+	for i, c := range comps {
+		sqlText += ", " + c.expr
+		order[i] = c.expr
+		if c.desc {
+			order[i] += " DESC"
+		}
+	}
+	sqlText += " FROM (" + sel + " FROM resources r WHERE " + where + ") t"
+	if pos != nil {
+		sqlText += " WHERE " + pb.after(comps, pos)
+	}
+	sqlText += " ORDER BY " + strings.Join(order, ", ") + " LIMIT " + strconv.Itoa(count+1)
+
+	rows, err := q.Query(ctx, sqlText, pb.args...)
+	if err != nil {
+		return nil, e.translate(err)
+	}
+	defer rows.Close()
+	var last []any
+	for rows.Next() {
+		if len(res.Matches) == count {
+			res.Next = copyValues(query.Used)
+			res.Next.Del("_cursor")
+			res.Next.Set("_cursor", encodeCursor(comps, last, snap))
+			break
+		}
+		var r socialrx.Resource
+		var lu int64
+		dest := []any{&r.Type, &r.ID, &r.VersionID, &lu, &r.Body}
+		vals := make([]any, len(comps))
+		for i, c := range comps {
+			switch c.kind {
+			case 's':
+				vals[i] = new(string)
+			case 'i':
+				vals[i] = new(int64)
+			case 'f':
+				vals[i] = new(float64)
+			}
+		}
+		if err := rows.Scan(append(dest, vals...)...); err != nil {
+			return nil, e.translate(err)
+		}
+		r.LastUpdated = fromMicros(lu)
+		res.Matches = append(res.Matches, r)
+		last = make([]any, len(vals))
+		for i, v := range vals {
+			switch p := v.(type) {
+			case *string:
+				last[i] = *p
+			case *int64:
+				last[i] = *p
+			case *float64:
+				last[i] = *p
+			}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, e.translate(err)
+	}
+	rows.Close()
+
+	if len(res.Matches) > 0 && (len(query.Include) > 0 || len(query.RevInclude) > 0) {
+		if res.Included, err = e.includes(ctx, q, query, res.Matches); err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+// includes returns the resources that _include and _revinclude add to a
+// page, each once and none of them a match.
+func (e *Engine) includes(ctx context.Context, q Querier, query *fhir.Query, matches []socialrx.Resource) ([]socialrx.Resource, error) {
+	seen := make(map[string]bool, len(matches))
+	ids := make([]string, len(matches))
+	for i, m := range matches {
+		seen[m.Type+"/"+m.ID] = true
+		ids[i] = m.ID
+	}
+	var out []socialrx.Resource
+	run := func(b *builder, cond string) error {
+		rows, err := q.Query(ctx, "SELECT r.type, r.id, r.version, r.last_updated, r.body FROM resources r WHERE NOT r.deleted AND "+cond+" ORDER BY r.type, r.id", b.args...)
+		if err != nil {
+			return e.translate(err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var r socialrx.Resource
+			var lu int64
+			if err := rows.Scan(&r.Type, &r.ID, &r.VersionID, &lu, &r.Body); err != nil {
+				return e.translate(err)
+			}
+			r.LastUpdated = fromMicros(lu)
+			if k := r.Type + "/" + r.ID; !seen[k] {
+				seen[k] = true
+				out = append(out, r)
+			}
+		}
+		return e.translate(rows.Err())
+	}
+	for _, inc := range query.Include {
+		if inc.Source != "" && inc.Source != "*" && inc.Source != query.Type {
+			continue
+		}
+		b := &builder{}
+		cond := "(r.type, r.id) IN (SELECT si.ref_type, si.ref_id FROM search_index si WHERE si.res_type = " + b.arg(query.Type) +
+			" AND si.res_id IN (" + b.argList(ids) + ") AND si.ref_id <> ''"
+		if inc.Param.Name != "*" && inc.Param.Name != "" {
+			cond += " AND si.param = " + b.arg(inc.Param.Name)
+		}
+		if inc.Target != "" {
+			cond += " AND si.ref_type = " + b.arg(inc.Target)
+		}
+		if err := run(b, cond+")"); err != nil {
+			return nil, err
+		}
+	}
+	for _, inc := range query.RevInclude {
+		if inc.Target != "" && inc.Target != query.Type {
+			continue
+		}
+		b := &builder{}
+		cond := "(r.type, r.id) IN (SELECT si.res_type, si.res_id FROM search_index si WHERE si.ref_type = " + b.arg(query.Type) +
+			" AND si.ref_id IN (" + b.argList(ids) + ")"
+		if inc.Source != "" && inc.Source != "*" {
+			cond += " AND si.res_type = " + b.arg(inc.Source)
+		}
+		if inc.Param.Name != "*" && inc.Param.Name != "" {
+			cond += " AND si.param = " + b.arg(inc.Param.Name)
+		}
+		if err := run(b, cond+")"); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func copyValues(m map[string][]string) url.Values {
+	out := make(url.Values, len(m))
+	for k, v := range m {
+		out[k] = append([]string(nil), v...)
+	}
+	return out
+}

@@ -1,0 +1,228 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/socialrx/socialrx"
+	"github.com/socialrx/socialrx/fhir"
+)
+
+// current is the current row of a resource as a writer sees it.
+type current struct {
+	version     int64
+	lastUpdated time.Time
+	deleted     bool
+}
+
+// lockCurrent reads the current row of a resource, locking it (PostgreSQL
+// FOR UPDATE) until the transaction ends. ok is false when there is none.
+func (tx *Tx) lockCurrent(ctx context.Context, typ, id string) (cur current, ok bool, err error) {
+	var lu int64
+	err = tx.q.QueryRow(ctx,
+		`SELECT version, last_updated, deleted FROM resources WHERE type = $1 AND id = $2`+tx.e.d.ForUpdate,
+		typ, id).Scan(&cur.version, &lu, &cur.deleted)
+	if err != nil {
+		err = tx.e.translate(err)
+		if socialrx.ErrorCode(err) == socialrx.ENOTFOUND {
+			return cur, false, nil
+		}
+		return cur, false, err
+	}
+	cur.lastUpdated = fromMicros(lu)
+	return cur, true, nil
+}
+
+// stampTime is now truncated to microseconds, and after prev (by 1µs at
+// least) so that lastUpdated grows with each version even if the clock
+// went backwards.
+func (e *Engine) stampTime(prev time.Time) time.Time {
+	now := e.opts.Now().UTC().Truncate(time.Microsecond)
+	if !prev.IsZero() && !now.After(prev) {
+		now = prev.Add(time.Microsecond)
+	}
+	return now
+}
+
+// Create stores version 1 of a new resource (see socialrx.Tx). ECONFLICT if
+// the id is taken, even by a deleted resource, also under a race: the row is
+// inserted with ON CONFLICT DO NOTHING, which waits for a concurrent insert of
+// the same key and leaves the transaction usable.
+func (tx *Tx) Create(ctx context.Context, typ, id string, body []byte) (*socialrx.Resource, error) {
+	if tx.done {
+		return nil, errTxDone
+	}
+	res, err := tx.put(ctx, typ, id, body, 1, tx.e.stampTime(time.Time{}), true)
+	if err != nil {
+		return nil, fmt.Errorf("create %s/%s: %w", typ, id, err)
+	}
+	return res, nil
+}
+
+// Update stores a new version (see socialrx.Tx). The current row is read
+// with a lock first, so that concurrent updates of one resource serialize:
+// with the same ifMatch, the second writer sees the first one's version and
+// gets EPRECONDITION. ifMatch > 0 on a missing or deleted resource is
+// ENOTFOUND: there is no live version to match.
+func (tx *Tx) Update(ctx context.Context, typ, id string, body []byte, ifMatch int64) (*socialrx.Resource, bool, error) {
+	if tx.done {
+		return nil, false, errTxDone
+	}
+	for attempt := 0; ; attempt++ {
+		cur, ok, err := tx.lockCurrent(ctx, typ, id)
+		if err != nil {
+			return nil, false, fmt.Errorf("update %s/%s: %w", typ, id, err)
+		}
+		if ifMatch > 0 {
+			if !ok || cur.deleted {
+				return nil, false, socialrx.Errorf(socialrx.ENOTFOUND, "update %s/%s: no current version to match", typ, id)
+			}
+			if cur.version != ifMatch {
+				return nil, false, socialrx.Errorf(socialrx.EPRECONDITION, "update %s/%s: version is %d, not %d", typ, id, cur.version, ifMatch)
+			}
+		}
+		if !ok {
+			res, err := tx.put(ctx, typ, id, body, 1, tx.e.stampTime(time.Time{}), true)
+			if socialrx.ErrorCode(err) == socialrx.ECONFLICT && attempt < 3 {
+				continue // created concurrently: read it again (now locked)
+			}
+			if err != nil {
+				return nil, false, fmt.Errorf("update %s/%s: %w", typ, id, err)
+			}
+			return res, true, nil
+		}
+		res, err := tx.put(ctx, typ, id, body, cur.version+1, tx.e.stampTime(cur.lastUpdated), false)
+		if err != nil {
+			return nil, false, fmt.Errorf("update %s/%s: %w", typ, id, err)
+		}
+		return res, cur.deleted, nil
+	}
+}
+
+// Delete writes a delete marker version (see socialrx.Tx). A missing or
+// already deleted resource returns (nil, nil), or ENOTFOUND when ifMatch > 0.
+func (tx *Tx) Delete(ctx context.Context, typ, id string, ifMatch int64) (*socialrx.Resource, error) {
+	if tx.done {
+		return nil, errTxDone
+	}
+	cur, ok, err := tx.lockCurrent(ctx, typ, id)
+	if err != nil {
+		return nil, fmt.Errorf("delete %s/%s: %w", typ, id, err)
+	}
+	if !ok || cur.deleted {
+		if ifMatch > 0 {
+			return nil, socialrx.Errorf(socialrx.ENOTFOUND, "delete %s/%s: no current version to match", typ, id)
+		}
+		return nil, nil
+	}
+	if ifMatch > 0 && cur.version != ifMatch {
+		return nil, socialrx.Errorf(socialrx.EPRECONDITION, "delete %s/%s: version is %d, not %d", typ, id, cur.version, ifMatch)
+	}
+	res := &socialrx.Resource{Type: typ, ID: id, VersionID: cur.version + 1, LastUpdated: tx.e.stampTime(cur.lastUpdated), Deleted: true}
+	seq, err := tx.nextSeq(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("delete %s/%s: %w", typ, id, err)
+	}
+	lu := toMicros(res.LastUpdated)
+	if _, err := tx.q.Exec(ctx,
+		`UPDATE resources SET version = $3, last_updated = $4, deleted = $5, body = NULL, seq = $6 WHERE type = $1 AND id = $2`,
+		typ, id, res.VersionID, lu, true, seq); err != nil {
+		return nil, fmt.Errorf("delete %s/%s: %w", typ, id, tx.e.translate(err))
+	}
+	if err := tx.insertVersion(ctx, res, seq); err != nil {
+		return nil, fmt.Errorf("delete %s/%s: %w", typ, id, err)
+	}
+	if _, err := tx.q.Exec(ctx, `DELETE FROM search_index WHERE res_type = $1 AND res_id = $2`, typ, id); err != nil {
+		return nil, fmt.Errorf("delete %s/%s: %w", typ, id, tx.e.translate(err))
+	}
+	return res, nil
+}
+
+func (tx *Tx) nextSeq(ctx context.Context) (int64, error) {
+	var seq int64
+	if err := tx.q.QueryRow(ctx, tx.e.d.NextSeq).Scan(&seq); err != nil {
+		return 0, fmt.Errorf("next seq: %w", tx.e.translate(err))
+	}
+	return seq, nil
+}
+
+// put writes version of a resource: the current row (inserted when insert,
+// else updated), the history row and the index rows.
+func (tx *Tx) put(ctx context.Context, typ, id string, body []byte, version int64, lastUpdated time.Time, insert bool) (*socialrx.Resource, error) {
+	stamped, err := fhir.StampMeta(body, id, version, lastUpdated)
+	if err != nil {
+		return nil, socialrx.Errorf(socialrx.EINVALID, "body is not a JSON object")
+	}
+	entries, err := tx.e.opts.Index(typ, stamped)
+	if err != nil {
+		return nil, socialrx.Errorf(socialrx.EINVALID, "body cannot be indexed")
+	}
+	res := &socialrx.Resource{Type: typ, ID: id, VersionID: version, LastUpdated: lastUpdated, Body: stamped}
+	seq, err := tx.nextSeq(ctx)
+	if err != nil {
+		return nil, err
+	}
+	lu := toMicros(lastUpdated)
+	if insert {
+		n, err := tx.q.Exec(ctx,
+			`INSERT INTO resources (type, id, version, last_updated, deleted, body, seq) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (type, id) DO NOTHING`,
+			typ, id, version, lu, false, stamped, seq)
+		if err != nil {
+			return nil, tx.e.translate(err)
+		}
+		if n == 0 {
+			return nil, socialrx.Errorf(socialrx.ECONFLICT, "id is taken")
+		}
+	} else {
+		if _, err := tx.q.Exec(ctx,
+			`UPDATE resources SET version = $3, last_updated = $4, deleted = $5, body = $6, seq = $7 WHERE type = $1 AND id = $2`,
+			typ, id, version, lu, false, stamped, seq); err != nil {
+			return nil, tx.e.translate(err)
+		}
+		if _, err := tx.q.Exec(ctx, `DELETE FROM search_index WHERE res_type = $1 AND res_id = $2`, typ, id); err != nil {
+			return nil, tx.e.translate(err)
+		}
+	}
+	if err := tx.insertVersion(ctx, res, seq); err != nil {
+		return nil, err
+	}
+	if len(entries) > 0 {
+		if err := tx.q.InsertIndex(ctx, IndexRows(typ, id, entries)); err != nil {
+			return nil, fmt.Errorf("index: %w", tx.e.translate(err))
+		}
+	}
+	return res, nil
+}
+
+func (tx *Tx) insertVersion(ctx context.Context, res *socialrx.Resource, seq int64) error {
+	var body any
+	if !res.Deleted {
+		body = res.Body
+	}
+	if _, err := tx.q.Exec(ctx,
+		`INSERT INTO resource_versions (type, id, version, last_updated, deleted, body, seq) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		res.Type, res.ID, res.VersionID, toMicros(res.LastUpdated), res.Deleted, body, seq); err != nil {
+		return tx.e.translate(err)
+	}
+	return nil
+}
+
+// IndexRows converts index entries of one resource into rows.
+func IndexRows(typ, id string, entries []fhir.IndexEntry) []IndexRow {
+	rows := make([]IndexRow, len(entries))
+	for i, en := range entries {
+		r := IndexRow{ResType: typ, ResID: id, Param: en.Param, System: en.System, Code: en.Code, Text: en.Text,
+			Value: en.Value, Exact: en.Exact, RefType: en.RefType, RefID: en.RefID}
+		switch en.Type {
+		case fhir.ParamDate:
+			lo, hi := toMicros(en.Low), toMicros(en.High)
+			r.Low, r.High = &lo, &hi
+		case fhir.ParamNumber, fhir.ParamQuantity:
+			n := en.Number
+			r.Number = &n
+		}
+		rows[i] = r
+	}
+	return rows
+}

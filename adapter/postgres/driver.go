@@ -1,0 +1,192 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"net"
+	"strconv"
+	"syscall"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/socialrx/socialrx"
+	"github.com/socialrx/socialrx/adapter/internal/sqlstore"
+)
+
+// driver is the sqlstore.Driver over a pgx pool.
+type driver struct {
+	pool *pgxpool.Pool
+}
+
+type pgxQuerier interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+type querier struct{ q pgxQuerier }
+
+func (q querier) Exec(ctx context.Context, sql string, args ...any) (int64, error) {
+	tag, err := q.q.Exec(ctx, sql, args...)
+	if err != nil {
+		return 0, err
+	}
+	return tag.RowsAffected(), nil
+}
+
+func (q querier) Query(ctx context.Context, sql string, args ...any) (sqlstore.Rows, error) {
+	return q.q.Query(ctx, sql, args...)
+}
+
+func (q querier) QueryRow(ctx context.Context, sql string, args ...any) sqlstore.Row {
+	return q.q.QueryRow(ctx, sql, args...)
+}
+
+type tx struct {
+	querier
+	tx pgx.Tx
+}
+
+// copyThreshold: below this many index rows one multi-row INSERT (one round
+// trip) beats COPY (two).
+const copyThreshold = 16
+
+// InsertIndex writes index rows with COPY, or one INSERT for a few rows.
+func (t tx) InsertIndex(ctx context.Context, rows []sqlstore.IndexRow) error {
+	if len(rows) >= copyThreshold {
+		_, err := t.tx.CopyFrom(ctx, pgx.Identifier{"search_index"}, sqlstore.IndexColumns,
+			pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) { return rows[i].Args(), nil }))
+		return err
+	}
+	_, err := t.tx.Exec(ctx, insertIndexSQL[len(rows)], indexArgs(rows)...)
+	return err
+}
+
+func indexArgs(rows []sqlstore.IndexRow) []any {
+	args := make([]any, 0, len(rows)*len(sqlstore.IndexColumns))
+	for i := range rows {
+		args = append(args, rows[i].Args()...)
+	}
+	return args
+}
+
+// insertIndexSQL[n] inserts n index rows (n < copyThreshold): fixed texts,
+// so pgx's statement cache keeps each prepared once.
+var insertIndexSQL = func() []string {
+	out := make([]string, copyThreshold)
+	cols := len(sqlstore.IndexColumns)
+	for n := 1; n < copyThreshold; n++ {
+		s := "INSERT INTO search_index (" + joinCols() + ") VALUES "
+		p := 1
+		for i := 0; i < n; i++ {
+			if i > 0 {
+				s += ", "
+			}
+			s += "("
+			for j := 0; j < cols; j++ {
+				if j > 0 {
+					s += ", "
+				}
+				s += "$" + itoa(p)
+				p++
+			}
+			s += ")"
+		}
+		out[n] = s
+	}
+	return out
+}()
+
+func joinCols() string {
+	s := ""
+	for i, c := range sqlstore.IndexColumns {
+		if i > 0 {
+			s += ", "
+		}
+		s += c
+	}
+	return s
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+func (t tx) Commit(ctx context.Context) error   { return t.tx.Commit(ctx) }
+func (t tx) Rollback(ctx context.Context) error { return t.tx.Rollback(ctx) }
+
+func (d *driver) Reader() sqlstore.Querier { return querier{d.pool} }
+
+func (d *driver) Begin(ctx context.Context) (sqlstore.DriverTx, error) {
+	t, err := d.pool.BeginTx(ctx, pgx.TxOptions{}) // READ COMMITTED; writers lock rows FOR UPDATE
+	if err != nil {
+		return nil, err
+	}
+	return tx{querier{t}, t}, nil
+}
+
+func (d *driver) Dialect() sqlstore.Dialect {
+	return sqlstore.Dialect{
+		Name:       "postgres",
+		ForUpdate:  " FOR UPDATE",
+		NextSeq:    "SELECT nextval('resource_seq')",
+		CurrentSeq: "SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM resource_seq",
+	}
+}
+
+func (d *driver) Ping(ctx context.Context) error { return d.pool.Ping(ctx) }
+
+func (d *driver) Close() error {
+	d.pool.Close()
+	return nil
+}
+
+func (d *driver) Translate(err error) error { return translate(err) }
+
+// translate maps PostgreSQL errors: no rows → ENOTFOUND; unique violation
+// (23505) → ECONFLICT; serialization failure or deadlock (40001, 40P01) →
+// ECONFLICT (a concurrent writer won; Transact retries these first);
+// connection failures, admin shutdown, too many connections → EUNAVAILABLE.
+// The driver error stays in the chain (its text names constraints, never
+// values: pgx keeps the Detail out of Error()).
+func translate(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, pgx.ErrNoRows) {
+		return socialrx.Errorf(socialrx.ENOTFOUND, "not found")
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch {
+		case pe.Code == "23505":
+			return &wrapped{socialrx.Errorf(socialrx.ECONFLICT, "already exists"), err}
+		case pe.Code == "40001" || pe.Code == "40P01":
+			return &wrapped{socialrx.Errorf(socialrx.ECONFLICT, "concurrent transaction conflict"), err}
+		case pe.Code == "53300" || pe.Code == "57P01" || pe.Code == "57P02" || pe.Code == "57P03" || pe.Code[:2] == "08":
+			return &wrapped{socialrx.Errorf(socialrx.EUNAVAILABLE, "database unavailable"), err}
+		}
+		return err
+	}
+	var ce *pgconn.ConnectError
+	var ne net.Error
+	if errors.As(err, &ce) || errors.Is(err, syscall.ECONNREFUSED) || errors.As(err, &ne) {
+		return &wrapped{socialrx.Errorf(socialrx.EUNAVAILABLE, "database unavailable"), err}
+	}
+	return err
+}
+
+// Retryable reports a serialization failure or deadlock.
+func (d *driver) Retryable(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == "40001" || pe.Code == "40P01")
+}
+
+// wrapped is a *socialrx.Error that keeps the driver error in its chain.
+type wrapped struct {
+	se  *socialrx.Error
+	err error
+}
+
+func (w *wrapped) Error() string   { return w.se.Error() + ": " + w.err.Error() }
+func (w *wrapped) Unwrap() []error { return []error{w.se, w.err} }

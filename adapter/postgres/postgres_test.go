@@ -1,0 +1,148 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/socialrx/socialrx"
+	"github.com/socialrx/socialrx/adapter/pgtest"
+	"github.com/socialrx/socialrx/adapter/internal/sqlstore"
+	"github.com/socialrx/socialrx/adapter/internal/sqlstore/enginetest"
+	"github.com/socialrx/socialrx/adapter/storetest"
+)
+
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+
+// openTest opens a migrated store on a fresh database.
+func openTest(t testing.TB, opts sqlstore.Options) *Store {
+	t.Helper()
+	cfg, err := pgxpool.ParseConfig(pgtest.NewDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.MaxConns = 8
+	s, err := open(context.Background(), cfg, opts)
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	if err := s.Migrate(context.Background()); err != nil {
+		t.Fatalf("migrate: %v", err)
+	}
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) socialrx.Store { return openTest(t, sqlstore.Options{}) })
+}
+
+func TestEngine(t *testing.T) {
+	enginetest.Run(t, func(t *testing.T, opts sqlstore.Options) enginetest.Store { return openTest(t, opts) })
+}
+
+func TestMigrateIdempotent(t *testing.T) {
+	s, err := Open(t.Context(), pgtest.NewDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	cur, latest, err := s.MigrationStatus(t.Context())
+	if err != nil || cur != 0 || latest < 1 {
+		t.Fatalf("status before migrating: %d, %d, %v; want 0 and latest >= 1", cur, latest, err)
+	}
+	for i := 0; i < 2; i++ {
+		if err := s.Migrate(t.Context()); err != nil {
+			t.Fatalf("migrate %d: %v", i+1, err)
+		}
+		cur, latest, err := s.MigrationStatus(t.Context())
+		if err != nil || cur != latest {
+			t.Fatalf("status after migrate %d: current %d, latest %d, %v; want equal", i+1, cur, latest, err)
+		}
+	}
+	if err := s.Ping(t.Context()); err != nil {
+		t.Errorf("ping: %v", err)
+	}
+}
+
+func TestOpenUnavailable(t *testing.T) {
+	// Nothing listens on port 1.
+	_, err := Open(t.Context(), "postgres://postgres@127.0.0.1:1/x?sslmode=disable&connect_timeout=2")
+	if socialrx.ErrorCode(err) != socialrx.EUNAVAILABLE {
+		t.Errorf("open of a closed port: %v, want EUNAVAILABLE", err)
+	}
+	_, err = Open(t.Context(), "postgres://%zz")
+	if socialrx.ErrorCode(err) != socialrx.EINVALID {
+		t.Errorf("open with a malformed DSN: %v, want EINVALID", err)
+	}
+}
+
+func TestTranslate(t *testing.T) {
+	s := openTest(t, sqlstore.Options{})
+	ctx := t.Context()
+	// A raw unique violation (as under a race that ON CONFLICT did not
+	// absorb) is ECONFLICT, with no value in the message.
+	_, err := s.Pool().Exec(ctx, `INSERT INTO resources (type, id, version, last_updated, body, seq) VALUES ('Patient', 'secret-id', 1, 0, '{}', 1), ('Patient', 'secret-id', 1, 0, '{}', 2)`)
+	got := translate(err)
+	if socialrx.ErrorCode(got) != socialrx.ECONFLICT {
+		t.Errorf("unique violation: %v, want ECONFLICT", got)
+	}
+	var pe *pgconn.PgError
+	if !errors.As(got, &pe) {
+		t.Errorf("unique violation: the driver error is not kept in the chain")
+	}
+	for _, e := range []error{got} {
+		if msg := e.Error(); contains(msg, "secret-id") {
+			t.Errorf("error text holds a value: %q", msg)
+		}
+	}
+	if code := socialrx.ErrorCode(translate(&pgconn.PgError{Code: "40001"})); code != socialrx.ECONFLICT {
+		t.Errorf("serialization failure: %s, want ECONFLICT", code)
+	}
+	if !(&driver{}).Retryable(translate(&pgconn.PgError{Code: "40P01"})) {
+		t.Errorf("deadlock: not retryable")
+	}
+	if code := socialrx.ErrorCode(translate(&pgconn.PgError{Code: "57P01"})); code != socialrx.EUNAVAILABLE {
+		t.Errorf("admin shutdown: %s, want EUNAVAILABLE", code)
+	}
+	_, err = s.Read(ctx, "Patient", "nope")
+	if socialrx.ErrorCode(err) != socialrx.ENOTFOUND {
+		t.Errorf("read of a missing resource: %v, want ENOTFOUND", err)
+	}
+	// A closed pool answers EUNAVAILABLE-or-error, never a panic.
+	s.Close()
+	if err := s.Ping(ctx); err == nil {
+		t.Errorf("ping after close: nil error")
+	}
+}
+
+// TestTransactRetries proves that fn runs again after a serialization
+// failure and that the second run's writes are kept.
+func TestTransactRetries(t *testing.T) {
+	s := openTest(t, sqlstore.Options{})
+	ctx := t.Context()
+	runs := 0
+	err := s.Transact(ctx, func(tx socialrx.Tx) error {
+		runs++
+		if _, err := tx.Create(ctx, "Patient", "r1", []byte(`{"resourceType":"Patient"}`)); err != nil {
+			return err
+		}
+		if runs == 1 {
+			return &pgconn.PgError{Code: "40001"}
+		}
+		return nil
+	})
+	if err != nil || runs != 2 {
+		t.Fatalf("Transact: %v after %d runs; want success after 2", err, runs)
+	}
+	if r, err := s.Read(ctx, "Patient", "r1"); err != nil || r.VersionID != 1 {
+		t.Errorf("read after the retried transaction: %+v, %v; want version 1", r, err)
+	}
+}
+
+func contains(s, sub string) bool { return strings.Contains(s, sub) }

@@ -1,0 +1,163 @@
+// Package sqlite is the embedded default socialrx.Store: one SQLite file
+// (pure Go, modernc.org/sqlite, no cgo), in WAL mode, with the SQL engine
+// shared with adapter/postgres (adapter/internal/sqlstore).
+//
+// Connections: one writer connection (database/sql MaxOpenConns 1, as River's
+// riversqlite asks; transactions begin IMMEDIATE, so writes serialize on it
+// and Update needs no row lock) and a separate query_only pool for Read,
+// VRead, History and Search outside transactions, so that reads never queue
+// behind a long write: WAL readers see the last committed state.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+
+	"github.com/pressly/goose/v3"
+	_ "modernc.org/sqlite" // driver "sqlite"
+
+	"github.com/socialrx/socialrx"
+	"github.com/socialrx/socialrx/adapter/internal/sqlstore"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Store is the SQLite socialrx.Store.
+type Store struct {
+	e   *sqlstore.Engine
+	drv *driver
+}
+
+var _ socialrx.Store = (*Store)(nil)
+
+// Open opens (creating it and its parent directory if needed) the database
+// file at path. It does not migrate: call Migrate. A store that cannot open
+// the file returns EUNAVAILABLE.
+func Open(ctx context.Context, path string) (*Store, error) {
+	return open(ctx, path, sqlstore.Options{})
+}
+
+func open(ctx context.Context, path string, opts sqlstore.Options) (*Store, error) {
+	if path == "" {
+		return nil, socialrx.Errorf(socialrx.EINVALID, "sqlite: empty database path")
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite open: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Dir(abs), 0o750); err != nil {
+		return nil, &wrapped{socialrx.Errorf(socialrx.EUNAVAILABLE, "sqlite: cannot create the database directory"), err}
+	}
+	u := (&url.URL{Scheme: "file", Path: filepath.ToSlash(abs)}).String()
+	w, err := sql.Open("sqlite", u+"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)&_txlock=immediate")
+	if err != nil {
+		return nil, fmt.Errorf("sqlite open: %w", err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	w.SetConnMaxIdleTime(0)
+	// The first connection creates the file and switches it to WAL before
+	// the readers open it.
+	if err := w.PingContext(ctx); err != nil {
+		_ = w.Close()
+		return nil, fmt.Errorf("sqlite open: %w", translate(err))
+	}
+	r, err := sql.Open("sqlite", u+"?_pragma=busy_timeout(5000)&_pragma=query_only(1)")
+	if err != nil {
+		_ = w.Close()
+		return nil, fmt.Errorf("sqlite open: %w", err)
+	}
+	n := max(4, runtime.GOMAXPROCS(0))
+	r.SetMaxOpenConns(n)
+	r.SetMaxIdleConns(n)
+	drv := &driver{w: w, r: r}
+	return &Store{e: sqlstore.New(drv, opts), drv: drv}, nil
+}
+
+func (s *Store) provider() (*goose.Provider, error) {
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return nil, err
+	}
+	return goose.NewProvider(goose.DialectSQLite3, s.drv.w, sub)
+}
+
+// Migrate applies the pending embedded migrations; it is idempotent.
+func (s *Store) Migrate(ctx context.Context) error {
+	p, err := s.provider()
+	if err != nil {
+		return fmt.Errorf("sqlite migrate: %w", err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("sqlite migrate: %w", translate(err))
+	}
+	return nil
+}
+
+// MigrationStatus returns the version the database is at and the latest
+// embedded migration.
+func (s *Store) MigrationStatus(ctx context.Context) (current, latest int64, err error) {
+	p, err := s.provider()
+	if err != nil {
+		return 0, 0, fmt.Errorf("sqlite migration status: %w", err)
+	}
+	current, latest, err = p.GetVersions(ctx)
+	if err != nil {
+		return 0, 0, fmt.Errorf("sqlite migration status: %w", translate(err))
+	}
+	return current, latest, nil
+}
+
+// DB returns the writer connection pool (one connection), for River's
+// riversqlite driver and its migrations.
+func (s *Store) DB() *sql.DB { return s.drv.w }
+
+// Reindex rewrites every search index row from the stored bodies, for when
+// the search-parameter table changed.
+func (s *Store) Reindex(ctx context.Context) error { return s.e.Reindex(ctx) }
+
+// Read returns the current version of a resource.
+func (s *Store) Read(ctx context.Context, typ, id string) (*socialrx.Resource, error) {
+	return s.e.Read(ctx, typ, id)
+}
+
+// VRead returns one version of a resource.
+func (s *Store) VRead(ctx context.Context, typ, id string, version int64) (*socialrx.Resource, error) {
+	return s.e.VRead(ctx, typ, id, version)
+}
+
+// History returns versions newest first.
+func (s *Store) History(ctx context.Context, req socialrx.HistoryRequest) (*socialrx.HistoryPage, error) {
+	return s.e.History(ctx, req)
+}
+
+// Search runs a FHIR search on the read pool.
+func (s *Store) Search(ctx context.Context, req socialrx.SearchRequest) (*socialrx.SearchResult, error) {
+	return s.e.Search(ctx, req)
+}
+
+// Transact runs fn in one transaction on the writer connection.
+func (s *Store) Transact(ctx context.Context, fn func(tx socialrx.Tx) error) error {
+	return s.e.Transact(ctx, fn)
+}
+
+// Ping checks both pools.
+func (s *Store) Ping(ctx context.Context) error { return s.e.Ping(ctx) }
+
+// Close closes both pools.
+func (s *Store) Close() error {
+	if err := s.e.Close(); err != nil && !errors.Is(err, sql.ErrConnDone) {
+		return fmt.Errorf("sqlite close: %w", err)
+	}
+	return nil
+}
