@@ -1,0 +1,276 @@
+package httpapi_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/socialrx/socialrx/adapter/httpapi"
+)
+
+const (
+	patientUUID = "urn:uuid:0b1d7a4e-9c5f-4a7e-8f51-3a2b1c0d9e8f"
+	otherUUID   = "urn:uuid:7f3e2d1c-0b9a-4876-9543-210fedcba987"
+)
+
+// encounterTx is a transaction creating a Patient and an Observation that
+// refers to it by urn:uuid, and upserting a Practitioner by PUT.
+const encounterTx = `{"resourceType":"Bundle","type":"transaction","entry":[
+ {"fullUrl":"` + patientUUID + `","resource":{"resourceType":"Patient","identifier":[{"system":"urn:sys","value":"tx-1"}]},
+  "request":{"method":"POST","url":"Patient","ifNoneExist":"identifier=urn:sys|tx-1"}},
+ {"fullUrl":"urn:uuid:5e6f7a8b-1c2d-4e3f-9a0b-c1d2e3f4a5b6","resource":{"resourceType":"Observation","status":"final","code":{"text":"x"},
+  "subject":{"reference":"` + patientUUID + `"},"performer":[{"reference":"Practitioner/pr-1"}]},
+  "request":{"method":"POST","url":"Observation"}},
+ {"resource":{"resourceType":"Practitioner","id":"pr-1"},"request":{"method":"PUT","url":"Practitioner/pr-1"}}
+]}`
+
+func TestTransaction(t *testing.T) {
+	ts := newServer(t, httpapi.Config{})
+	m := ts.do(t, "POST", "/fhir", encounterTx).want(t, http.StatusOK).json(t)
+	if m["type"] != "transaction-response" {
+		t.Fatalf("type %v, want transaction-response", m["type"])
+	}
+	es := entries(m)
+	if len(es) != 3 {
+		t.Fatalf("%d response entries, want 3", len(es))
+	}
+	for i, want := range []string{"201 Created", "201 Created", "201 Created"} {
+		resp := es[i]["response"].(map[string]any)
+		if resp["status"] != want {
+			t.Errorf("entry %d status %v, want %s", i, resp["status"], want)
+		}
+		if resp["etag"] != `W/"1"` || resp["lastModified"] == nil || !strings.Contains(resp["location"].(string), "/_history/1") {
+			t.Errorf("entry %d response %v", i, resp)
+		}
+	}
+	pid := es[0]["resource"].(map[string]any)["id"].(string)
+	oid := es[1]["resource"].(map[string]any)["id"].(string)
+
+	obs := ts.do(t, "GET", "/fhir/Observation/"+oid, "").want(t, http.StatusOK).json(t)
+	if got := obs["subject"].(map[string]any)["reference"]; got != "Patient/"+pid {
+		t.Errorf("Observation.subject = %v, want Patient/%s", got, pid)
+	}
+
+	// Sent again: the conditional create matches, so the Patient is not
+	// created twice.
+	m = ts.do(t, "POST", "/fhir", encounterTx).want(t, http.StatusOK).json(t)
+	es = entries(m)
+	if es[0]["response"].(map[string]any)["status"] != "200 OK" || es[0]["resource"].(map[string]any)["id"] != pid {
+		t.Errorf("resent: entry 0 %v, want 200 OK with Patient %s", es[0]["response"], pid)
+	}
+	obs2 := es[1]["resource"].(map[string]any)
+	if got := obs2["subject"].(map[string]any)["reference"]; got != "Patient/"+pid {
+		t.Errorf("resent: Observation.subject = %v, want Patient/%s", got, pid)
+	}
+	r := ts.do(t, "GET", "/fhir/Patient?identifier=urn:sys|tx-1", "").want(t, http.StatusOK).json(t)
+	if r["total"].(float64) != 1 {
+		t.Errorf("%v Patients with tx-1, want 1", r["total"])
+	}
+}
+
+func TestTransactionConditionalReference(t *testing.T) {
+	ts := newServer(t, httpapi.Config{})
+	pid := ts.create(t, "Patient", `{"resourceType":"Patient","identifier":[{"system":"urn:sys","value":"cr"}]}`)
+	tx := `{"resourceType":"Bundle","type":"transaction","entry":[
+	 {"resource":{"resourceType":"Observation","status":"final","code":{"text":"x"},"subject":{"reference":"Patient?identifier=urn:sys|cr"}},
+	  "request":{"method":"POST","url":"Observation"}},
+	 {"resource":{"resourceType":"Patient","identifier":[{"system":"urn:sys","value":"cr"}],"active":true},
+	  "request":{"method":"PUT","url":"Patient?identifier=urn:sys|cr"}}]}`
+	es := entries(ts.do(t, "POST", "/fhir", tx).want(t, http.StatusOK).json(t))
+	if got := es[0]["resource"].(map[string]any)["subject"].(map[string]any)["reference"]; got != "Patient/"+pid {
+		t.Errorf("conditional reference resolved to %v, want Patient/%s", got, pid)
+	}
+	if es[1]["response"].(map[string]any)["status"] != "200 OK" || es[1]["resource"].(map[string]any)["id"] != pid {
+		t.Errorf("conditional update entry: %v", es[1]["response"])
+	}
+
+	obsOnly := `{"resourceType":"Bundle","type":"transaction","entry":[
+	 {"resource":{"resourceType":"Observation","status":"final","code":{"text":"x"},"subject":{"reference":"Patient?identifier=urn:sys|cr"}},
+	  "request":{"method":"POST","url":"Observation"}}]}`
+	before := ts.count(t)
+	none := strings.Replace(obsOnly, "|cr\"}}", "|nobody\"}}", 1)
+	ts.do(t, "POST", "/fhir", none).want(t, http.StatusBadRequest).hasIssue(t, "invalid", "Bundle.entry[0].resource.subject")
+	ts.create(t, "Patient", `{"resourceType":"Patient","identifier":[{"system":"urn:sys","value":"cr"}]}`)
+	before++
+	ts.do(t, "POST", "/fhir", obsOnly).want(t, http.StatusPreconditionFailed).hasIssue(t, "conflict", "Bundle.entry[0].resource.subject")
+	ts.do(t, "POST", "/fhir", tx).want(t, http.StatusPreconditionFailed).hasIssue(t, "conflict", "Bundle.entry[1].request.url")
+	if got := ts.count(t); got != before {
+		t.Errorf("failed transactions wrote: %v versions, want %v", got, before)
+	}
+}
+
+// TestTransactionFailures checks that a failing entry fails the whole
+// Bundle with the entry's path and that nothing is stored.
+func TestTransactionFailures(t *testing.T) {
+	ts := newServer(t, httpapi.Config{})
+	ts.do(t, "PUT", "/fhir/Patient/p9", `{"resourceType":"Patient","id":"p9"}`).want(t, http.StatusCreated)
+	baseline := ts.count(t)
+	good := `{"resource":{"resourceType":"Patient"},"request":{"method":"POST","url":"Patient"}}`
+	tx := func(entries ...string) string {
+		return `{"resourceType":"Bundle","type":"transaction","entry":[` + strings.Join(entries, ",") + `]}`
+	}
+	tests := []struct {
+		name, body      string
+		status          int
+		code, issuePath string
+	}{
+		{"urn:uuid to nothing", tx(good, `{"fullUrl":"`+patientUUID+`","resource":{"resourceType":"Observation","status":"final","code":{"text":"x"},"subject":{"reference":"`+otherUUID+`"}},"request":{"method":"POST","url":"Observation"}}`),
+			400, "invalid", "Bundle.entry[1].resource.subject"},
+		{"invalid date mid-transaction", tx(good, `{"resource":{"resourceType":"Patient","birthDate":"1970-02-30x"},"request":{"method":"POST","url":"Patient"}}`, good),
+			400, "value", "Bundle.entry[1].resource.birthDate"},
+		{"stale ifMatch", tx(good, `{"resource":{"resourceType":"Patient","id":"p9"},"request":{"method":"PUT","url":"Patient/p9","ifMatch":"W/\"4\""}}`),
+			412, "conflict", "Bundle.entry[1]"},
+		{"ifMatch on a missing resource", tx(good, `{"resource":{"resourceType":"Patient","id":"p8"},"request":{"method":"PUT","url":"Patient/p8","ifMatch":"W/\"1\""}}`),
+			404, "not-found", "Bundle.entry[1]"},
+		{"bad ifMatch", tx(good, `{"resource":{"resourceType":"Patient","id":"p9"},"request":{"method":"PUT","url":"Patient/p9","ifMatch":"four"}}`),
+			400, "invalid", "Bundle.entry[1].request.ifMatch"},
+		{"conditional delete", tx(good, `{"request":{"method":"DELETE","url":"Patient?identifier=x"}}`),
+			405, "not-supported", "Bundle.entry[1].request.url"},
+		{"type mismatch", tx(good, `{"resource":{"resourceType":"Patient"},"request":{"method":"POST","url":"Observation"}}`),
+			400, "invalid", "Bundle.entry[1].resource"},
+		{"unknown type", tx(good, `{"resource":{"resourceType":"Patient"},"request":{"method":"POST","url":"Foo"}}`),
+			404, "not-supported", "Bundle.entry[1].request.url"},
+		{"put id mismatch", tx(good, `{"resource":{"resourceType":"Patient","id":"a"},"request":{"method":"PUT","url":"Patient/b"}}`),
+			400, "invalid", "Bundle.entry[1].resource.id"},
+		{"patch", tx(good, `{"resource":{"resourceType":"Binary"},"request":{"method":"PATCH","url":"Patient/a"}}`),
+			405, "not-supported", "Bundle.entry[1].request.method"},
+		{"same resource twice", tx(`{"resource":{"resourceType":"Patient","id":"a"},"request":{"method":"PUT","url":"Patient/a"}}`, `{"request":{"method":"DELETE","url":"Patient/a"}}`),
+			400, "invalid", "Bundle.entry[1]"},
+		{"missing request", tx(good, `{"resource":{"resourceType":"Patient"}}`),
+			400, "required", "Bundle.entry[1].request"},
+		{"not a bundle type we run", `{"resourceType":"Bundle","type":"collection"}`,
+			400, "invalid", "Bundle.type"},
+		{"not a bundle", `{"resourceType":"Patient"}`,
+			400, "invalid", "Bundle"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := ts.do(t, "POST", "/fhir", tt.body).want(t, tt.status)
+			r.hasIssue(t, tt.code, tt.issuePath)
+			if got := ts.count(t); got != baseline {
+				t.Errorf("failed transaction stored %v versions", got-baseline)
+			}
+		})
+	}
+	ts.do(t, "POST", "/fhir", tx(good)).want(t, http.StatusOK)
+}
+
+func TestTransactionOrderAndGet(t *testing.T) {
+	ts := newServer(t, httpapi.Config{})
+	ts.do(t, "PUT", "/fhir/Patient/old", `{"resourceType":"Patient","id":"old"}`).want(t, http.StatusCreated)
+	// GET listed first runs last and sees the transaction's writes; DELETE
+	// listed last runs first.
+	tx := `{"resourceType":"Bundle","type":"transaction","entry":[
+	 {"request":{"method":"GET","url":"Patient?_id=new"}},
+	 {"resource":{"resourceType":"Patient","id":"new"},"request":{"method":"PUT","url":"Patient/new"}},
+	 {"request":{"method":"DELETE","url":"Patient/old"}}]}`
+	es := entries(ts.do(t, "POST", "/fhir", tx, "Prefer", "return=minimal").want(t, http.StatusOK).json(t))
+	search := es[0]["resource"].(map[string]any)
+	if search["type"] != "searchset" || search["total"].(float64) != 1 {
+		t.Errorf("GET entry saw %v, want a searchset with the new Patient", search)
+	}
+	if _, ok := es[1]["resource"]; ok {
+		t.Error("return=minimal: write entry carries its resource")
+	}
+	if es[2]["response"].(map[string]any)["status"] != "200 OK" {
+		t.Errorf("DELETE entry: %v", es[2]["response"])
+	}
+	ts.do(t, "GET", "/fhir/Patient/old", "").want(t, http.StatusGone)
+}
+
+func TestBatch(t *testing.T) {
+	ts := newServer(t, httpapi.Config{})
+	pid := ts.create(t, "Patient", `{"resourceType":"Patient"}`)
+	b := `{"resourceType":"Bundle","type":"batch","entry":[
+	 {"resource":{"resourceType":"Patient","gender":"male"},"request":{"method":"POST","url":"Patient"}},
+	 {"resource":{"resourceType":"Patient","birthDate":"1970-99-99"},"request":{"method":"POST","url":"Patient"}},
+	 {"request":{"method":"GET","url":"Patient/` + pid + `"}},
+	 {"request":{"method":"GET","url":"Patient?gender=male"}},
+	 {"request":{"method":"GET","url":"Patient/` + pid + `/_history/1"}},
+	 {"request":{"method":"GET","url":"Patient/missing"}},
+	 {"resource":{"resourceType":"Observation","status":"final","code":{"text":"x"},"subject":{"reference":"` + patientUUID + `"}},"request":{"method":"POST","url":"Observation"}}
+	]}`
+	m := ts.do(t, "POST", "/fhir", b).want(t, http.StatusOK).json(t)
+	if m["type"] != "batch-response" {
+		t.Fatalf("type %v", m["type"])
+	}
+	es := entries(m)
+	want := []string{"201 Created", "400 Bad Request", "200 OK", "200 OK", "200 OK", "404 Not Found", "400 Bad Request"}
+	if len(es) != len(want) {
+		t.Fatalf("%d entries, want %d", len(es), len(want))
+	}
+	for i, w := range want {
+		resp := es[i]["response"].(map[string]any)
+		if resp["status"] != w {
+			t.Errorf("entry %d: status %v, want %s", i, resp["status"], w)
+		}
+		if strings.HasPrefix(w, "4") {
+			oo, _ := resp["outcome"].(map[string]any)
+			if oo["resourceType"] != "OperationOutcome" {
+				t.Errorf("entry %d: no outcome: %v", i, resp)
+			}
+		}
+	}
+	bad := es[1]["response"].(map[string]any)["outcome"].(map[string]any)["issue"].([]any)[0].(map[string]any)
+	if bad["expression"].([]any)[0] != "Bundle.entry[1].resource.birthDate" {
+		t.Errorf("entry 1 outcome path: %v", bad["expression"])
+	}
+	if total := es[3]["resource"].(map[string]any)["total"].(float64); total != 1 {
+		t.Errorf("batch search total %v, want 1", total)
+	}
+	// Only the good POST was stored: the first Patient plus one.
+	if got := ts.count(t); got != 2 {
+		t.Errorf("%v versions stored, want 2", got)
+	}
+}
+
+// TestSpecBatchOfGets runs a batch of GETs shaped like the R4 example
+// Bundle-bundle-request-simplesummary.
+func TestSpecBatchOfGets(t *testing.T) {
+	ts := newServer(t, httpapi.Config{})
+	ts.do(t, "PUT", "/fhir/Patient/example", `{"resourceType":"Patient","id":"example"}`).want(t, http.StatusCreated)
+	b := `{"resourceType":"Bundle","id":"bundle-request-simplesummary","type":"batch","entry":[
+	 {"request":{"method":"GET","url":"/Patient/example"}},
+	 {"request":{"method":"GET","url":"/MedicationStatement?patient=example&_list=$current-medications"}},
+	 {"request":{"method":"GET","url":"/AllergyIntolerance?patient=example&_list=$current-allergies"}},
+	 {"request":{"method":"GET","url":"/Condition?patient=example&_list=$current-problems"}},
+	 {"request":{"method":"GET","url":"/MedicationStatement?patient=example&notgiven:not=true"}}]}`
+	es := entries(ts.do(t, "POST", "/fhir", b).want(t, http.StatusOK).json(t))
+	want := []string{"200 OK", "404 Not Found", "404 Not Found", "200 OK", "404 Not Found"}
+	for i, w := range want {
+		if got := es[i]["response"].(map[string]any)["status"]; got != w {
+			t.Errorf("entry %d: %v, want %s", i, got, w)
+		}
+	}
+}
+
+// badBundles are odd bodies for the base; FuzzParseOp fuzzes the same
+// parsing without a store.
+var badBundles = []string{
+	`{`,
+	`[]`,
+	`{"resourceType":"Bundle","type":"batch","entry":[{"request":{"method":"GET","url":"Patient?_id=1"}}]}`,
+	`{"resourceType":"Bundle","type":"transaction","entry":[{"fullUrl":"urn:uuid:x","resource":{"resourceType":"Patient"},"request":{"method":"PUT","url":"Patient?x=1"}}]}`,
+	`{"resourceType":"Bundle","type":"transaction","entry":[{"request":{"method":"GET","url":"Patient/1/_history/0"}},{"request":{"method":"POST","url":"/"}}]}`,
+	`{"resourceType":"Bundle","type":"batch","entry":[{"resource":{"resourceType":"Observation","subject":{"reference":"Patient?"}},"request":{"method":"POST","url":"Observation"}}]}`,
+	`{"resourceType":"Bundle","type":"batch","entry":[{"request":{"method":"GET","url":"metadata"}},{"request":{"method":"GET","url":"Patient/_history"}},{"request":{"method":"POST","url":"$process-message"}}]}`,
+	`{"resourceType":"Bundle","type":"transaction","entry":[{"request":{"method":"PUT","url":"Patient/a%zz?b=%"}}]}`,
+}
+
+// TestBadBundles checks that bad input is never a 5xx and every error an
+// OperationOutcome.
+func TestBadBundles(t *testing.T) {
+	ts := newServer(t, httpapi.Config{})
+	for _, body := range badBundles {
+		r := ts.do(t, "POST", "/fhir", body)
+		if r.status >= 500 {
+			t.Errorf("status %d for %s: %s", r.status, body, r.body)
+		}
+		if r.status >= 400 {
+			r.outcome(t)
+		}
+	}
+	if got := ts.count(t); got != 0 {
+		t.Errorf("bad bundles stored %v versions", got)
+	}
+}

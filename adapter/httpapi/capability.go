@@ -1,0 +1,180 @@
+package httpapi
+
+import (
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/socialrx/socialrx/fhir"
+)
+
+// restDocumentation is the CapabilityStatement's account of the choices the
+// spec leaves to servers.
+const restDocumentation = "socialrx FHIR R4 API, JSON only (XML is answered 406). " +
+	"A resource type that is not an R4 type, and an R4 type this server does not hold, are both answered 404 with an OperationOutcome (issue code not-supported); " +
+	"a body whose resourceType is wrong or unsupported is a 400. " +
+	"Search is lenient by default (unknown parameters are ignored and reported in a search.mode=outcome entry); Prefer: handling=strict refuses them with 400. " +
+	"Conditional references (Type?params) in transactions resolve to one match; none is a 400, several a 412. " +
+	"PATCH, conditional delete, system-level entries and the vread of a past version inside a transaction are not supported (405)."
+
+// commonDefinitions are the canonical URLs of the search parameters every
+// resource has; others are not listed as definitions because R4 shares many
+// definitions between types under names this server does not track.
+var commonDefinitions = map[string]string{
+	"_id":          "http://hl7.org/fhir/SearchParameter/Resource-id",
+	"_lastUpdated": "http://hl7.org/fhir/SearchParameter/Resource-lastUpdated",
+	"_tag":         "http://hl7.org/fhir/SearchParameter/Resource-tag",
+	"_profile":     "http://hl7.org/fhir/SearchParameter/Resource-profile",
+	"_security":    "http://hl7.org/fhir/SearchParameter/Resource-security",
+	"_source":      "http://hl7.org/fhir/SearchParameter/Resource-source",
+}
+
+type capabilityStatement struct {
+	ResourceType   string            `json:"resourceType"`
+	ID             string            `json:"id"`
+	Status         string            `json:"status"`
+	Date           string            `json:"date"`
+	Publisher      string            `json:"publisher"`
+	Kind           string            `json:"kind"`
+	Software       capSoftware       `json:"software"`
+	Implementation capImplementation `json:"implementation"`
+	FHIRVersion    string            `json:"fhirVersion"`
+	Format         []string          `json:"format"`
+	Rest           []capabilityRest  `json:"rest"`
+}
+
+type capSoftware struct {
+	Name    string `json:"name"`
+	Version string `json:"version,omitempty"`
+}
+
+type capImplementation struct {
+	Description string `json:"description"`
+	URL         string `json:"url"`
+}
+
+type capabilityRest struct {
+	Mode          string           `json:"mode"`
+	Documentation string           `json:"documentation"`
+	Resource      []capResource    `json:"resource"`
+	Interaction   []capInteraction `json:"interaction"`
+}
+
+type capInteraction struct {
+	Code string `json:"code"`
+}
+
+type capResource struct {
+	Type              string           `json:"type"`
+	Interaction       []capInteraction `json:"interaction"`
+	Versioning        string           `json:"versioning"`
+	ReadHistory       bool             `json:"readHistory"`
+	UpdateCreate      bool             `json:"updateCreate"`
+	ConditionalCreate bool             `json:"conditionalCreate"`
+	ConditionalRead   string           `json:"conditionalRead"`
+	ConditionalUpdate bool             `json:"conditionalUpdate"`
+	ConditionalDelete string           `json:"conditionalDelete"`
+	SearchInclude     []string         `json:"searchInclude,omitempty"`
+	SearchRevInclude  []string         `json:"searchRevInclude,omitempty"`
+	SearchParam       []capSearchParam `json:"searchParam,omitempty"`
+}
+
+type capSearchParam struct {
+	Name          string `json:"name"`
+	Definition    string `json:"definition,omitempty"`
+	Type          string `json:"type"`
+	Documentation string `json:"documentation,omitempty"`
+}
+
+// handleCapabilities answers GET /fhir/metadata.
+func (s *Server) handleCapabilities(c echo.Context) error {
+	data, err := marshal(s.capabilities(s.baseURL(c.Request())))
+	if err != nil {
+		return err
+	}
+	return s.writeFHIR(c, http.StatusOK, data)
+}
+
+// capabilities builds the CapabilityStatement from the routing table, the
+// supported types and their search parameters: nothing is listed per type
+// by hand.
+func (s *Server) capabilities(base string) *capabilityStatement {
+	var typeLevel, system []capInteraction
+	has := map[string]bool{}
+	condUpdate := false
+	for _, r := range s.routes {
+		for _, code := range r.interactions {
+			has[code] = true
+			if r.system {
+				system = append(system, capInteraction{Code: code})
+			} else {
+				typeLevel = append(typeLevel, capInteraction{Code: code})
+			}
+		}
+		if r.method == http.MethodPut && r.path == "/:type" {
+			condUpdate = true
+		}
+	}
+
+	types := fhir.SupportedTypes()
+	revIncludes := map[string][]string{} // target type -> Source:param
+	for _, t := range types {
+		for _, p := range fhir.SearchParams(t) {
+			if p.Type != fhir.ParamReference {
+				continue
+			}
+			for _, target := range p.Targets {
+				revIncludes[target] = append(revIncludes[target], t+":"+p.Name)
+			}
+		}
+	}
+
+	rest := capabilityRest{Mode: "server", Documentation: restDocumentation, Interaction: system}
+	for _, t := range types {
+		res := capResource{
+			Type:              t,
+			Interaction:       typeLevel,
+			Versioning:        "versioned",
+			ReadHistory:       has["vread"],
+			UpdateCreate:      has["update"],
+			ConditionalCreate: has["create"],
+			ConditionalRead:   "not-supported",
+			ConditionalUpdate: condUpdate,
+			ConditionalDelete: "not-supported",
+		}
+		for _, p := range fhir.SearchParams(t) {
+			res.SearchParam = append(res.SearchParam, capSearchParam{
+				Name:          p.Name,
+				Definition:    commonDefinitions[p.Name],
+				Type:          string(p.Type),
+				Documentation: p.Expression,
+			})
+			if p.Type == fhir.ParamReference {
+				res.SearchInclude = append(res.SearchInclude, t+":"+p.Name)
+			}
+		}
+		if len(res.SearchInclude) > 0 {
+			res.SearchInclude = append(res.SearchInclude, "*")
+		}
+		rev := slices.Clone(revIncludes[t])
+		slices.Sort(rev)
+		res.SearchRevInclude = slices.Compact(rev)
+		rest.Resource = append(rest.Resource, res)
+	}
+
+	return &capabilityStatement{
+		ResourceType:   "CapabilityStatement",
+		ID:             "socialrx",
+		Status:         "active",
+		Date:           s.started.Format(time.RFC3339),
+		Publisher:      "socialrx",
+		Kind:           "instance",
+		Software:       capSoftware{Name: "socialrx", Version: s.cfg.Version},
+		Implementation: capImplementation{Description: "socialrx FHIR R4 API", URL: base},
+		FHIRVersion:    "4.0.1",
+		Format:         []string{"json", "application/fhir+json"},
+		Rest:           []capabilityRest{rest},
+	}
+}

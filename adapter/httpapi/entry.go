@@ -1,0 +1,474 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/socialrx/socialrx"
+	"github.com/socialrx/socialrx/fhir"
+)
+
+// opKind is what one Bundle entry asks for.
+type opKind int
+
+const (
+	opRead opKind = iota + 1
+	opVRead
+	opSearch
+	opCreate
+	opUpdate
+	opDelete
+)
+
+func (k opKind) isRead() bool { return k == opRead || k == opVRead || k == opSearch }
+
+// op is one transaction or batch entry: what parseOp found in the entry,
+// then what the store transaction resolved and did (reset on a retry).
+type op struct {
+	index    int
+	path     string // "Bundle.entry[i]"
+	fullURL  string
+	kind     opKind
+	typ, id  string
+	vid      int64
+	cond     url.Values // ifNoneExist, conditional update or search parameters
+	ifMatch  int64
+	body     []byte // the decoded resource (create, update)
+	bodyID   string
+	warnings []fhir.Issue
+	view     subset // _summary/_elements of a search entry
+
+	// Set inside the store transaction.
+	target    string             // id written (assigned, matched or from the URL)
+	existing  *socialrx.Resource // ifNoneExist matched this resource
+	rewritten []byte             // body with references resolved
+	res       *socialrx.Resource
+	code      int    // HTTP status of the entry
+	result    []byte // searchset Bundle of a search entry
+}
+
+// reset clears what a previous attempt of the store transaction set.
+func (o *op) reset() {
+	o.target, o.existing, o.rewritten, o.res, o.code, o.result = "", nil, nil, nil, 0, nil
+}
+
+// fail returns err located at this entry: issues without a path get the
+// entry's path; issues with a path outside the Bundle (a search parameter
+// name) get the entry's path and keep theirs in the message.
+func (o *op) fail(err error) error {
+	if err == nil {
+		return nil
+	}
+	var e *socialrx.Error
+	if !errors.As(err, &e) {
+		return fmt.Errorf("%s: %w", o.path, err)
+	}
+	out := &socialrx.Error{Code: e.Code, Message: fmt.Sprintf("entry %d: %s", o.index, e.Message)}
+	for _, i := range e.Issues {
+		switch {
+		case i.Path == "":
+			i.Path = o.path
+		case !strings.HasPrefix(i.Path, "Bundle"):
+			i.Message = i.Path + ": " + i.Message
+			i.Path = o.path
+		}
+		out.Issues = append(out.Issues, i)
+	}
+	if len(out.Issues) == 0 {
+		out.Issues = []socialrx.Issue{{Severity: socialrx.SeverityError, Code: issueCode(e.Code), Path: o.path, Message: e.Message}}
+	}
+	return out
+}
+
+// parseOp checks one entry without touching the store: method, URL,
+// conditional headers and the resource (decoded with paths under the entry).
+func (s *Server) parseOp(base string, i int, e fhir.Entry) (*op, error) {
+	o := &op{index: i, path: e.Path, fullURL: e.FullURL}
+	if o.path == "" {
+		o.path = fmt.Sprintf("Bundle.entry[%d]", i)
+	}
+	if e.Request == nil {
+		return nil, o.fail(issueError(socialrx.EINVALID, o.path+".request", "entry.request is required"))
+	}
+	urlPath := o.path + ".request.url"
+	raw := strings.TrimSpace(e.Request.URL)
+	raw = strings.TrimPrefix(raw, base+"/")
+	raw = relativeEntryURL(raw)
+	raw = strings.TrimPrefix(raw, "/")
+	if raw == "" {
+		return nil, o.fail(issueError(socialrx.EINVALID, urlPath, "entry.request.url is required"))
+	}
+	p, query, hasQuery := strings.Cut(raw, "?")
+	q, err := url.ParseQuery(query)
+	if err != nil {
+		return nil, o.fail(issueError(socialrx.EINVALID, urlPath, "malformed query in entry.request.url"))
+	}
+	segs := strings.Split(p, "/")
+	o.typ = segs[0]
+	at := func(err error, path string) error {
+		if err == nil {
+			return nil
+		}
+		return o.fail(atIssuePath(err, path))
+	}
+	if o.typ == "metadata" || strings.HasPrefix(o.typ, "$") || strings.HasPrefix(o.typ, "_") {
+		return nil, at(errorf(socialrx.ENOTALLOWED, "system-level interactions are not supported in a bundle entry"), urlPath)
+	}
+	if err := checkType(o.typ); err != nil {
+		return nil, at(err, urlPath)
+	}
+	withID := func(kind opKind) error {
+		o.kind, o.id = kind, segs[1]
+		if !fhir.ValidID(o.id) {
+			return at(errorf(socialrx.EINVALID, "invalid resource id"), urlPath)
+		}
+		return nil
+	}
+	ifMatch := func() error {
+		if e.Request.IfMatch == "" {
+			return nil
+		}
+		o.ifMatch, err = parseVersionTag("ifMatch", e.Request.IfMatch)
+		return at(err, o.path+".request.ifMatch")
+	}
+
+	method := strings.ToUpper(strings.TrimSpace(e.Request.Method))
+	switch {
+	case method == http.MethodPost && len(segs) == 1 && !hasQuery:
+		o.kind = opCreate
+		if e.Request.IfNoneExist != "" {
+			o.cond, err = conditionalParams(e.Request.IfNoneExist, o.typ, "ifNoneExist")
+			if err != nil {
+				return nil, at(err, o.path+".request.ifNoneExist")
+			}
+		}
+	case method == http.MethodPut && len(segs) == 2 && !hasQuery:
+		if err := withID(opUpdate); err != nil {
+			return nil, err
+		}
+	case method == http.MethodPut && len(segs) == 1 && hasQuery:
+		o.kind = opUpdate
+		if o.cond = searchParamsOnly(q); len(o.cond) == 0 {
+			return nil, at(errorf(socialrx.EINVALID, "conditional update needs search parameters"), urlPath)
+		}
+	case method == http.MethodDelete && len(segs) == 2 && !hasQuery:
+		if err := withID(opDelete); err != nil {
+			return nil, err
+		}
+	case method == http.MethodDelete && len(segs) == 1:
+		return nil, at(errorf(socialrx.ENOTALLOWED, "conditional delete is not supported"), urlPath)
+	case (method == http.MethodGet || method == http.MethodHead) && len(segs) == 1:
+		o.kind, o.cond = opSearch, q
+		if o.view, err = subsetOf(q, true); err != nil {
+			return nil, at(err, urlPath)
+		}
+	case (method == http.MethodGet || method == http.MethodHead) && len(segs) == 2 && segs[1] != "_history":
+		if err := withID(opRead); err != nil {
+			return nil, err
+		}
+	case (method == http.MethodGet || method == http.MethodHead) && len(segs) == 4 && segs[2] == "_history":
+		if err := withID(opVRead); err != nil {
+			return nil, err
+		}
+		if o.vid, err = strconv.ParseInt(segs[3], 10, 64); err != nil || o.vid < 1 {
+			return nil, at(errorf(socialrx.EINVALID, "version id must be a positive integer"), urlPath)
+		}
+	case method == http.MethodPatch:
+		return nil, at(errorf(socialrx.ENOTALLOWED, "PATCH is not supported"), o.path+".request.method")
+	case method == http.MethodPost || method == http.MethodPut || method == http.MethodDelete || method == http.MethodGet || method == http.MethodHead:
+		return nil, at(errorf(socialrx.EINVALID, "entry.request.url does not fit %s", method), urlPath)
+	default:
+		return nil, at(errorf(socialrx.EINVALID, "unknown entry.request.method"), o.path+".request.method")
+	}
+	if err := ifMatch(); err != nil {
+		return nil, err
+	}
+	if o.kind != opCreate && o.kind != opUpdate {
+		return o, nil
+	}
+
+	if len(e.Resource) == 0 || string(e.Resource) == "null" {
+		return nil, at(errorf(socialrx.EINVALID, "entry.resource is required for %s", method), o.path+".resource")
+	}
+	d, issues := fhir.DecodeAt(e.Resource, o.typ, o.path+".resource")
+	if fhir.HasErrors(issues) {
+		return nil, o.fail(decodeError(issues))
+	}
+	if d == nil {
+		return nil, at(errorf(socialrx.EINVALID, "invalid resource"), o.path+".resource")
+	}
+	o.body, o.bodyID, o.warnings = d.Body, d.ID, warningsOf(issues)
+	if o.cond == nil && o.kind == opUpdate && o.bodyID != o.id {
+		return nil, at(errorf(socialrx.EINVALID, "resource id must be present and equal the id in entry.request.url"), o.path+".resource.id")
+	}
+	return o, nil
+}
+
+// resolveTarget picks the id a write entry acts on: a new id for a create
+// (or the one resource its ifNoneExist matches), the match of a conditional
+// update, or the id in the URL.
+func (s *Server) resolveTarget(ctx context.Context, tx socialrx.Tx, o *op) error {
+	switch o.kind {
+	case opCreate:
+		if o.cond != nil {
+			m, err := matchOne(ctx, tx, o.typ, o.cond, "ifNoneExist")
+			if err != nil {
+				return atIssuePath(err, o.path+".request.ifNoneExist")
+			}
+			if m != nil {
+				o.existing, o.target = m, m.ID
+				return nil
+			}
+		}
+		o.target = uuid.NewString()
+	case opUpdate:
+		if o.cond == nil {
+			o.target = o.id
+			return nil
+		}
+		id, err := conditionalTarget(ctx, tx, o.typ, o.cond, o.bodyID, o.path+".resource.id")
+		if err != nil {
+			return atIssuePath(err, o.path+".request.url")
+		}
+		o.target = id
+	case opDelete:
+		o.target = o.id
+	}
+	return nil
+}
+
+// atIssuePath gives err's pathless issues (or a first issue) the path.
+func atIssuePath(err error, path string) error {
+	var e *socialrx.Error
+	if !errors.As(err, &e) {
+		return err
+	}
+	out := &socialrx.Error{Code: e.Code, Message: e.Message}
+	for _, i := range e.Issues {
+		if i.Path == "" || !strings.HasPrefix(i.Path, "Bundle") {
+			if i.Path != "" {
+				i.Message = i.Path + ": " + i.Message
+			}
+			i.Path = path
+		}
+		out.Issues = append(out.Issues, i)
+	}
+	if len(out.Issues) == 0 {
+		out.Issues = []socialrx.Issue{{Severity: socialrx.SeverityError, Code: issueCode(e.Code), Path: path, Message: e.Message}}
+	}
+	return out
+}
+
+// rewriteReferences resolves the references of a write entry: a fullUrl of
+// another entry (urn:uuid:, urn:oid: or absolute) becomes Type/id; a
+// conditional reference (Type?params) becomes the one resource it matches
+// (none: 400, several: 412); a urn: naming no entry is a 400. fullURLs is nil
+// in a batch, where entries cannot refer to one another.
+func (s *Server) rewriteReferences(ctx context.Context, tx socialrx.Tx, o *op, fullURLs map[string]string) error {
+	if o.kind != opCreate && o.kind != opUpdate || o.existing != nil {
+		return nil
+	}
+	o.rewritten = o.body
+	sites, err := fhir.References(o.body)
+	if err != nil {
+		return fmt.Errorf("references: %w", err)
+	}
+	repl := map[string]string{}
+	for _, site := range sites {
+		ref := site.Reference
+		if _, done := repl[ref]; done {
+			continue
+		}
+		if to, ok := fullURLs[ref]; ok {
+			repl[ref] = to
+			continue
+		}
+		path := o.path + ".resource"
+		if rest, ok := strings.CutPrefix(site.Path, o.typ); ok {
+			path += rest
+		}
+		pr, err := fhir.ParseReference(ref)
+		if err != nil {
+			continue // Decode checked the syntax; leave what it allowed
+		}
+		switch pr.Kind {
+		case fhir.RefURN:
+			return issueError(socialrx.EINVALID, path, "reference %s names no entry of this bundle", ref)
+		case fhir.RefConditional:
+			to, err := resolveConditional(ctx, tx, pr)
+			if err != nil {
+				return atIssuePath(err, path)
+			}
+			repl[ref] = to
+		}
+	}
+	if len(repl) == 0 {
+		return nil
+	}
+	o.rewritten, err = fhir.RewriteReferences(o.body, func(ref string) (string, bool) {
+		to, ok := repl[ref]
+		return to, ok
+	})
+	if err != nil {
+		return fmt.Errorf("rewrite references: %w", err)
+	}
+	return nil
+}
+
+// resolveConditional resolves Type?params to Type/id of its one match.
+func resolveConditional(ctx context.Context, tx socialrx.Tx, pr fhir.Reference) (string, error) {
+	if err := checkType(pr.Type); err != nil {
+		return "", err
+	}
+	q, err := url.ParseQuery(pr.Query)
+	if err != nil || len(searchParamsOnly(q)) == 0 {
+		return "", errorf(socialrx.EINVALID, "conditional reference is not a valid search")
+	}
+	m, err := matchOne(ctx, tx, pr.Type, searchParamsOnly(q), "conditional reference")
+	if err != nil {
+		return "", err
+	}
+	if m == nil {
+		return "", errorf(socialrx.EINVALID, "conditional reference matched no resource")
+	}
+	return pr.Type + "/" + m.ID, nil
+}
+
+// reader is what a read entry needs: a Tx, or the Store itself.
+type reader interface {
+	Read(ctx context.Context, typ, id string) (*socialrx.Resource, error)
+	Search(ctx context.Context, req socialrx.SearchRequest) (*socialrx.SearchResult, error)
+}
+
+// execute performs the entry in tx.
+func (s *Server) execute(ctx context.Context, tx socialrx.Tx, base string, o *op) error {
+	var err error
+	switch o.kind {
+	case opCreate:
+		if o.existing != nil {
+			o.res, o.code = o.existing, http.StatusOK
+			return nil
+		}
+		o.res, err = tx.Create(ctx, o.typ, o.target, o.rewritten)
+		o.code = http.StatusCreated
+	case opUpdate:
+		var created bool
+		o.res, created, err = tx.Update(ctx, o.typ, o.target, o.rewritten, o.ifMatch)
+		o.code = http.StatusOK
+		if created {
+			o.code = http.StatusCreated
+		}
+	case opDelete:
+		o.res, err = tx.Delete(ctx, o.typ, o.target, o.ifMatch)
+		o.code = http.StatusOK
+		if o.res == nil {
+			o.code = http.StatusNoContent
+		}
+	default:
+		return s.read(ctx, tx, base, o)
+	}
+	return err
+}
+
+// read performs a read, vread or search entry with rd: the Store (batch)
+// or a Tx (transaction). A vread inside a store transaction can serve only
+// the current version (Tx has no VRead).
+func (s *Server) read(ctx context.Context, rd reader, base string, o *op) error {
+	var err error
+	o.code = http.StatusOK
+	switch o.kind {
+	case opRead:
+		o.res, err = rd.Read(ctx, o.typ, o.id)
+	case opVRead:
+		if st, ok := rd.(socialrx.Store); ok {
+			o.res, err = st.VRead(ctx, o.typ, o.id, o.vid)
+			break
+		}
+		o.res, err = rd.Read(ctx, o.typ, o.id)
+		if err == nil && o.res.VersionID != o.vid {
+			o.res = nil
+			err = errorf(socialrx.ENOTALLOWED, "only the current version can be read in a transaction; use a batch or GET")
+		}
+	case opSearch:
+		params := url.Values{}
+		for k, v := range o.cond {
+			if k != "_format" && k != "_pretty" {
+				params[k] = v
+			}
+		}
+		sr, err := rd.Search(ctx, socialrx.SearchRequest{Type: o.typ, Params: params})
+		if err != nil {
+			return err
+		}
+		b, err := s.searchBundle(base, o.typ, params, sr, o.view)
+		if err != nil {
+			return err
+		}
+		o.result, err = marshal(b)
+		return err
+	}
+	return err
+}
+
+// responseEntry is the transaction-response or batch-response entry of a
+// successful entry. Writes carry the resource when ret is representation;
+// reads always do.
+func (o *op) responseEntry(base, ret string) bundleEntry {
+	e := bundleEntry{Response: &entryResponse{Status: status(o.code)}}
+	if o.res != nil {
+		e.FullURL = resourceURL(base, o.res.Type, o.res.ID)
+		e.Response.Etag = etag(o.res.VersionID)
+		if !o.res.LastUpdated.IsZero() {
+			e.Response.LastModified = o.res.LastUpdated.UTC().Format(fhir.InstantFormat)
+		}
+		if o.kind == opCreate || o.kind == opUpdate {
+			e.Response.Location = versionURL(base, o.res)
+		}
+		if o.kind.isRead() || ret == returnRepresentation {
+			e.Resource = o.res.Body
+		}
+	}
+	if o.kind == opSearch {
+		e.Resource = o.result
+	}
+	if ret == returnOperationOutcome && len(o.warnings) > 0 {
+		e.Response.Outcome = fhir.OperationOutcome(o.warnings)
+	}
+	return e
+}
+
+// relativeEntryURL turns an absolute entry.request.url that names another
+// base (e.g. "http://hl7.org/fhir/us/sdc/Questionnaire/54127-6", as in the
+// R4 example Bundle ussg-fht) into its part relative to that base,
+// "Questionnaire/54127-6": the path from the first segment that is an R4
+// resource type. FHIR allows absolute request URLs; a server stores what it
+// is sent under its own base. Anything else is returned unchanged, and is
+// refused later with the entry's path.
+func relativeEntryURL(raw string) string {
+	if !strings.HasPrefix(raw, "http://") && !strings.HasPrefix(raw, "https://") {
+		return raw
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return raw
+	}
+	segs := strings.Split(strings.Trim(u.Path, "/"), "/")
+	for i, seg := range segs {
+		if !fhir.Known(seg) {
+			continue
+		}
+		rel := strings.Join(segs[i:], "/")
+		if u.RawQuery != "" {
+			rel += "?" + u.RawQuery
+		}
+		return rel
+	}
+	return raw
+}

@@ -1,0 +1,245 @@
+package httpapi_test
+
+import (
+	"io"
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/socialrx/socialrx/adapter/httpapi"
+)
+
+const patientJSON = `{"resourceType":"Patient","identifier":[{"system":"urn:sys","value":"p-1"}],"birthDate":"1970-01-01","_birthDate":{"extension":[{"url":"http://x","valueString":"y"}]},"extension":[{"url":"http://w","valueDecimal":1.50}]}`
+
+func TestCRUD(t *testing.T) {
+	ts := newServer(t, httpapi.Config{})
+
+	// create
+	r := ts.do(t, "POST", "/fhir/Patient", patientJSON).want(t, http.StatusCreated)
+	loc := r.header.Get("Location")
+	m := regexp.MustCompile(`^http://127\.0\.0\.1:\d+/fhir/Patient/([0-9a-f-]{36})/_history/1$`).FindStringSubmatch(loc)
+	if m == nil {
+		t.Fatalf("Location %q is not {base}/Patient/{uuid}/_history/1", loc)
+	}
+	id := m[1]
+	if got := r.header.Get("ETag"); got != `W/"1"` {
+		t.Errorf("ETag: got %q, want W/\"1\"", got)
+	}
+	if _, err := time.Parse(http.TimeFormat, r.header.Get("Last-Modified")); err != nil {
+		t.Errorf("Last-Modified %q is not RFC 1123: %v", r.header.Get("Last-Modified"), err)
+	}
+	if ct := r.header.Get("Content-Type"); ct != "application/fhir+json; charset=utf-8" {
+		t.Errorf("Content-Type: got %q", ct)
+	}
+	if !strings.Contains(string(r.body), `"valueDecimal":1.50`) || !strings.Contains(string(r.body), `"_birthDate"`) {
+		t.Errorf("create response lost content: %s", r.body)
+	}
+
+	// read, vread
+	r = ts.do(t, "GET", "/fhir/Patient/"+id, "").want(t, http.StatusOK)
+	if got := r.json(t)["id"]; got != id {
+		t.Errorf("read id: got %v, want %s", got, id)
+	}
+	ts.do(t, "GET", "/fhir/Patient/"+id, "", "If-None-Match", `W/"1"`).want(t, http.StatusNotModified)
+	ts.do(t, "GET", "/fhir/Patient/"+id+"/_history/1", "").want(t, http.StatusOK)
+	ts.do(t, "GET", "/fhir/Patient/"+id+"/_history/7", "").want(t, http.StatusNotFound).outcome(t)
+	ts.do(t, "GET", "/fhir/Patient/"+id+"/_history/x", "").want(t, http.StatusBadRequest).outcome(t)
+
+	// update with If-Match, then a stale If-Match
+	upd := strings.Replace(patientJSON, `"resourceType":"Patient"`, `"resourceType":"Patient","id":"`+id+`","active":true`, 1)
+	r = ts.do(t, "PUT", "/fhir/Patient/"+id, upd, "If-Match", `W/"1"`).want(t, http.StatusOK)
+	if got := r.header.Get("ETag"); got != `W/"2"` {
+		t.Errorf("ETag after update: got %q", got)
+	}
+	if !strings.HasSuffix(r.header.Get("Location"), "/fhir/Patient/"+id+"/_history/2") {
+		t.Errorf("Location after update: %q", r.header.Get("Location"))
+	}
+	ts.do(t, "PUT", "/fhir/Patient/"+id, upd, "If-Match", `W/"1"`).want(t, http.StatusPreconditionFailed).outcome(t)
+	ts.do(t, "PUT", "/fhir/Patient/"+id, upd, "If-Match", `nope`).want(t, http.StatusBadRequest).outcome(t)
+
+	// update as create
+	r = ts.do(t, "PUT", "/fhir/Patient/new-1", `{"resourceType":"Patient","id":"new-1"}`).want(t, http.StatusCreated)
+	if got := r.header.Get("ETag"); got != `W/"1"` {
+		t.Errorf("ETag of update-as-create: got %q", got)
+	}
+
+	// delete, then read is 410, instance history has 3 versions
+	r = ts.do(t, "DELETE", "/fhir/Patient/"+id, "").want(t, http.StatusOK)
+	r.outcome(t)
+	if got := r.header.Get("ETag"); got != `W/"3"` {
+		t.Errorf("ETag of delete: got %q", got)
+	}
+	ts.do(t, "GET", "/fhir/Patient/"+id, "").want(t, http.StatusGone).outcome(t)
+	ts.do(t, "DELETE", "/fhir/Patient/"+id, "", "Prefer", "return=minimal").want(t, http.StatusNoContent)
+	h := ts.do(t, "GET", "/fhir/Patient/"+id+"/_history", "").want(t, http.StatusOK).json(t)
+	if h["type"] != "history" || h["total"].(float64) != 3 {
+		t.Errorf("instance history: type %v total %v, want history 3", h["type"], h["total"])
+	}
+	es := entries(h)
+	if len(es) != 3 || es[0]["request"].(map[string]any)["method"] != "DELETE" {
+		t.Errorf("instance history entries: %v", es)
+	}
+}
+
+func TestPrefer(t *testing.T) {
+	ts := newServer(t, httpapi.Config{})
+	r := ts.do(t, "POST", "/fhir/Patient", `{"resourceType":"Patient"}`, "Prefer", "return=minimal").want(t, http.StatusCreated)
+	if len(r.body) != 0 || r.header.Get("Location") == "" || r.header.Get("ETag") == "" {
+		t.Errorf("return=minimal: body %q, Location %q, ETag %q", r.body, r.header.Get("Location"), r.header.Get("ETag"))
+	}
+	r = ts.do(t, "POST", "/fhir/Patient", `{"resourceType":"Patient","unknownThing":1}`, "Prefer", "return=OperationOutcome").want(t, http.StatusCreated)
+	r.hasIssue(t, "informational", "")
+	r.hasIssue(t, "structure", "Patient.unknownThing") // the warning, not a failure
+	r = ts.do(t, "POST", "/fhir/Patient", `{"resourceType":"Patient","unknownThing":1}`).want(t, http.StatusCreated)
+	if r.json(t)["resourceType"] != "Patient" {
+		t.Errorf("representation: %s", r.body)
+	}
+}
+
+func TestConditionalCreate(t *testing.T) {
+	ts := newServer(t, httpapi.Config{})
+	id := ts.create(t, "Patient", patientJSON)
+	r := ts.do(t, "POST", "/fhir/Patient", patientJSON, "If-None-Exist", "identifier=urn:sys|p-1").want(t, http.StatusOK)
+	if got := r.json(t)["id"]; got != id {
+		t.Errorf("If-None-Exist with one match: got id %v, want %s", got, id)
+	}
+	r = ts.do(t, "POST", "/fhir/Patient", patientJSON, "If-None-Exist", "identifier=urn:sys|p-2").want(t, http.StatusCreated)
+	if r.json(t)["id"] == id {
+		t.Error("If-None-Exist with no match did not create")
+	}
+	ts.create(t, "Patient", patientJSON) // now two carry p-1
+	before := ts.count(t)
+	ts.do(t, "POST", "/fhir/Patient", patientJSON, "If-None-Exist", "identifier=urn:sys|p-1").want(t, http.StatusPreconditionFailed).outcome(t)
+	ts.do(t, "POST", "/fhir/Patient", patientJSON, "If-None-Exist", "nosuchparam=1").want(t, http.StatusBadRequest).outcome(t)
+	if got := ts.count(t); got != before {
+		t.Errorf("refused conditional creates wrote: %v versions, want %v", got, before)
+	}
+}
+
+func TestConditionalUpdate(t *testing.T) {
+	ts := newServer(t, httpapi.Config{})
+	body := `{"resourceType":"Patient","identifier":[{"system":"urn:sys","value":"cu"}]}`
+	r := ts.do(t, "PUT", "/fhir/Patient?identifier=urn:sys|cu", body).want(t, http.StatusCreated)
+	id := r.json(t)["id"].(string)
+	r = ts.do(t, "PUT", "/fhir/Patient?identifier=urn:sys|cu", strings.Replace(body, `}]}`, `}],"active":true}`, 1)).want(t, http.StatusOK)
+	if got := r.json(t)["id"]; got != id {
+		t.Errorf("conditional update updated %v, want %s", got, id)
+	}
+	ts.create(t, "Patient", body)
+	ts.do(t, "PUT", "/fhir/Patient?identifier=urn:sys|cu", body).want(t, http.StatusPreconditionFailed).outcome(t)
+}
+
+// TestWriteErrors checks that each bad write is refused with the right
+// status and an OperationOutcome naming the path, writes nothing, and that
+// the server keeps serving.
+func TestWriteErrors(t *testing.T) {
+	ts := newServer(t, httpapi.Config{MaxBodyBytes: 2048})
+	big := `{"resourceType":"Patient","text":{"status":"generated","div":"<div xmlns=\"http://www.w3.org/1999/xhtml\">` + strings.Repeat("x", 4096) + `</div>"}}`
+	tests := []struct {
+		name, method, path, body string
+		headers                  []string
+		status                   int
+		code, issuePath          string
+	}{
+		{"malformed JSON", "POST", "/fhir/Patient", `{"resourceType":`, nil, 400, "structure", "Patient"},
+		{"type mismatch", "POST", "/fhir/Patient", `{"resourceType":"Observation","status":"final","code":{"text":"x"}}`, nil, 400, "invalid", "Observation"},
+		{"invalid date", "POST", "/fhir/Patient", `{"resourceType":"Patient","birthDate":"1970-13-45"}`, nil, 400, "value", "Patient.birthDate"},
+		{"unknown type", "POST", "/fhir/Foo", `{"resourceType":"Foo"}`, nil, 404, "not-supported", ""},
+		{"unsupported type", "POST", "/fhir/Medication", `{"resourceType":"Medication"}`, nil, 404, "not-supported", ""},
+		{"too large", "POST", "/fhir/Patient", big, nil, 413, "too-long", ""},
+		{"bad id", "PUT", "/fhir/Patient/bad_id!", `{"resourceType":"Patient","id":"bad_id!"}`, nil, 400, "invalid", "Patient.id"},
+		{"id mismatch", "PUT", "/fhir/Patient/a1", `{"resourceType":"Patient","id":"a2"}`, nil, 400, "invalid", "Patient.id"},
+		{"id missing", "PUT", "/fhir/Patient/a1", `{"resourceType":"Patient"}`, nil, 400, "invalid", "Patient.id"},
+		{"empty body", "POST", "/fhir/Patient", ``, nil, 400, "invalid", ""},
+		{"xml content type", "POST", "/fhir/Patient", `{"resourceType":"Patient"}`, []string{"Content-Type", "application/fhir+xml"}, 415, "not-supported", ""},
+		{"_format xml", "POST", "/fhir/Patient?_format=xml", `{"resourceType":"Patient"}`, nil, 406, "not-supported", ""},
+		{"accept xml", "POST", "/fhir/Patient", `{"resourceType":"Patient"}`, []string{"Accept", "application/fhir+xml"}, 406, "not-supported", ""},
+		{"patch", "PATCH", "/fhir/Patient/a1", `[]`, []string{"Content-Type", "application/json-patch+json"}, 405, "not-supported", ""},
+		{"conditional delete", "DELETE", "/fhir/Patient?identifier=x", ``, nil, 405, "not-supported", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := ts.do(t, tt.method, tt.path, tt.body, tt.headers...).want(t, tt.status)
+			r.hasIssue(t, tt.code, tt.issuePath)
+			if got := ts.count(t); got != 0 {
+				t.Errorf("a refused request wrote %v versions", got)
+			}
+			ts.do(t, "GET", "/fhir/metadata", "").want(t, http.StatusOK)
+		})
+	}
+}
+
+func TestBodyLimitWithoutContentLength(t *testing.T) {
+	ts := newServer(t, httpapi.Config{MaxBodyBytes: 1024})
+	pr, pw := io.Pipe()
+	go func() {
+		pw.Write([]byte(`{"resourceType":"Patient","gender":"` + strings.Repeat("a", 4096) + `"}`))
+		pw.Close()
+	}()
+	req, _ := http.NewRequest("POST", ts.URL+"/fhir/Patient", pr)
+	req.Header.Set("Content-Type", "application/fhir+json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Errorf("chunked body over the limit: got %d, want 413", resp.StatusCode)
+	}
+	if resp.ContentLength == 0 {
+		t.Error("413 without an OperationOutcome body")
+	}
+}
+
+func TestReadErrors(t *testing.T) {
+	ts := newServer(t, httpapi.Config{})
+	ts.do(t, "GET", "/fhir/Patient/nope", "").want(t, http.StatusNotFound).hasIssue(t, "not-found", "")
+	ts.do(t, "GET", "/fhir/Foo/1", "").want(t, http.StatusNotFound).hasIssue(t, "not-supported", "")
+	ts.do(t, "GET", "/fhir/Medication/1", "").want(t, http.StatusNotFound).hasIssue(t, "not-supported", "")
+	ts.do(t, "GET", "/fhir/Patient/a$b", "").want(t, http.StatusBadRequest).hasIssue(t, "invalid", "Patient.id")
+	ts.do(t, "GET", "/nothing/here", "").want(t, http.StatusNotFound).outcome(t)
+	ts.do(t, "GET", "/fhir/Patient/1/_history/1/extra", "").want(t, http.StatusNotFound).outcome(t)
+	r := ts.do(t, "PATCH", "/fhir/Patient/1", "").want(t, http.StatusMethodNotAllowed)
+	r.outcome(t)
+	if r.header.Get("Allow") == "" {
+		t.Error("405 without Allow")
+	}
+}
+
+func TestSummaryOnRead(t *testing.T) {
+	ts := newServer(t, httpapi.Config{})
+	id := ts.create(t, "Patient", patientJSON)
+	m := ts.do(t, "GET", "/fhir/Patient/"+id+"?_elements=birthDate", "").want(t, http.StatusOK).json(t)
+	if _, ok := m["identifier"]; ok {
+		t.Errorf("_elements=birthDate kept identifier: %v", m)
+	}
+	if m["birthDate"] != "1970-01-01" {
+		t.Errorf("_elements=birthDate dropped birthDate: %v", m)
+	}
+	ts.do(t, "GET", "/fhir/Patient/"+id+"?_summary=count", "").want(t, http.StatusBadRequest).outcome(t)
+	r := ts.do(t, "GET", "/fhir/Patient/"+id+"?_pretty=true", "").want(t, http.StatusOK)
+	if !strings.Contains(string(r.body), "\n  \"resourceType\"") || !strings.Contains(string(r.body), "1.50") {
+		t.Errorf("_pretty=true: %s", r.body)
+	}
+}
+
+func TestFormats(t *testing.T) {
+	ts := newServer(t, httpapi.Config{})
+	for _, accept := range []string{"application/fhir+json", "application/json", "application/json+fhir", "*/*", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8", ""} {
+		ts.do(t, "GET", "/fhir/metadata", "", "Accept", accept).want(t, http.StatusOK)
+	}
+	for _, f := range []string{"json", "application/fhir%2Bjson", "application/fhir+json", "application/json"} {
+		ts.do(t, "GET", "/fhir/metadata?_format="+f, "").want(t, http.StatusOK)
+	}
+	for _, f := range []string{"xml", "application/fhir%2Bxml", "ttl"} {
+		ts.do(t, "GET", "/fhir/metadata?_format="+f, "").want(t, http.StatusNotAcceptable).outcome(t)
+	}
+	ts.do(t, "GET", "/fhir/metadata", "", "Accept", "application/fhir+xml").want(t, http.StatusNotAcceptable).outcome(t)
+	ts.do(t, "GET", "/fhir/metadata", "", "Accept", "application/fhir+json;q=0").want(t, http.StatusNotAcceptable)
+	ts.do(t, "POST", "/fhir/Patient", `{"resourceType":"Patient"}`, "Content-Type", "application/json; charset=utf-8").want(t, http.StatusCreated)
+	ts.do(t, "POST", "/fhir/Patient", `{"resourceType":"Patient"}`, "Content-Type", "application/json+fhir").want(t, http.StatusCreated)
+	ts.do(t, "POST", "/fhir/Patient", `{"resourceType":"Patient"}`, "Content-Type", "application/fhir+json; charset=iso-8859-1").want(t, http.StatusUnsupportedMediaType)
+	ts.do(t, "POST", "/fhir/Patient", `{"resourceType":"Patient"}`, "Content-Type", "text/plain").want(t, http.StatusUnsupportedMediaType)
+}

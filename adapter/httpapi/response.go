@@ -1,0 +1,176 @@
+package httpapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/socialrx/socialrx"
+	"github.com/socialrx/socialrx/fhir"
+)
+
+// ContentTypeFHIR is the Content-Type of every FHIR response.
+const ContentTypeFHIR = "application/fhir+json; charset=utf-8"
+
+const ctxPretty = "socialrx.pretty"
+
+// Prefer return values (RFC 7240, FHIR http.html#ops).
+const (
+	returnMinimal          = "minimal"
+	returnRepresentation   = "representation"
+	returnOperationOutcome = "OperationOutcome"
+)
+
+// preferences are the parts of the Prefer header the server honours.
+type preferences struct {
+	ret    string // returnMinimal, returnRepresentation (default), returnOperationOutcome
+	strict bool   // handling=strict
+}
+
+// preferOf reads every Prefer header. Unknown preferences are ignored, as
+// RFC 7240 asks.
+func preferOf(r *http.Request) preferences {
+	p := preferences{ret: returnRepresentation}
+	for _, v := range r.Header.Values("Prefer") {
+		for _, part := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ';' }) {
+			k, val, _ := strings.Cut(strings.TrimSpace(part), "=")
+			val = strings.Trim(strings.TrimSpace(val), `"`)
+			switch strings.ToLower(strings.TrimSpace(k)) {
+			case "return":
+				switch strings.ToLower(val) {
+				case "minimal":
+					p.ret = returnMinimal
+				case "representation":
+					p.ret = returnRepresentation
+				case "operationoutcome":
+					p.ret = returnOperationOutcome
+				}
+			case "handling":
+				p.strict = strings.EqualFold(val, "strict")
+			}
+		}
+	}
+	return p
+}
+
+// queryOf parses the query string, refusing a malformed one (Go's
+// URL.Query would silently drop the bad pairs).
+func queryOf(r *http.Request) (url.Values, error) {
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return nil, errorf(socialrx.EINVALID, "malformed query string")
+	}
+	return q, nil
+}
+
+// parseVersionTag reads an ETag-style version: W/"3", "3" or 3.
+func parseVersionTag(header, s string) (int64, error) {
+	v := strings.TrimSpace(s)
+	v = strings.TrimPrefix(v, "W/")
+	v = strings.Trim(v, `"`)
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 1 {
+		return 0, issueError(socialrx.EINVALID, "", "%s must be a version tag such as W/\"1\"", header)
+	}
+	return n, nil
+}
+
+// etag returns the weak ETag of a version.
+func etag(version int64) string { return `W/"` + strconv.FormatInt(version, 10) + `"` }
+
+// lastModified formats a resource's lastUpdated for Last-Modified.
+func lastModified(res *socialrx.Resource) string {
+	return res.LastUpdated.UTC().Format(http.TimeFormat)
+}
+
+// resourceURL is {base}/Type/id.
+func resourceURL(base, typ, id string) string { return base + "/" + typ + "/" + id }
+
+// versionURL is {base}/Type/id/_history/n.
+func versionURL(base string, res *socialrx.Resource) string {
+	return resourceURL(base, res.Type, res.ID) + "/_history/" + strconv.FormatInt(res.VersionID, 10)
+}
+
+// setVersionHeaders sets ETag and Last-Modified for one resource version.
+func setVersionHeaders(c echo.Context, res *socialrx.Resource) {
+	h := c.Response().Header()
+	h.Set("ETag", etag(res.VersionID))
+	if !res.LastUpdated.IsZero() {
+		h.Set(echo.HeaderLastModified, lastModified(res))
+	}
+}
+
+// wantPretty reports _pretty=true in the query or the _search form.
+func wantPretty(c echo.Context) bool {
+	if p, ok := c.Get(ctxPretty).(bool); ok {
+		return p
+	}
+	return c.QueryParam("_pretty") == "true"
+}
+
+// writeFHIR writes a FHIR JSON document, indented when _pretty=true
+// (json.Indent keeps every value's bytes, numbers included).
+func (s *Server) writeFHIR(c echo.Context, status int, body []byte) error {
+	if wantPretty(c) {
+		var b bytes.Buffer
+		if err := json.Indent(&b, body, "", "  "); err == nil {
+			body = b.Bytes()
+		}
+	}
+	return c.Blob(status, ContentTypeFHIR, body)
+}
+
+// writeWrite answers a create, update or delete according to Prefer:
+// the resource (representation, the default), nothing (minimal), or an
+// OperationOutcome with an information issue and the decode warnings.
+func (s *Server) writeWrite(c echo.Context, status int, res *socialrx.Resource, message string, warnings []fhir.Issue) error {
+	switch preferOf(c.Request()).ret {
+	case returnMinimal:
+		return c.NoContent(status)
+	case returnOperationOutcome:
+		issues := append([]fhir.Issue{{Severity: socialrx.SeverityInformation, Code: "informational", Message: message}}, warnings...)
+		return s.writeFHIR(c, status, fhir.OperationOutcome(issues))
+	}
+	if res == nil || res.Body == nil {
+		return s.writeFHIR(c, status, fhir.OperationOutcome([]fhir.Issue{{Severity: socialrx.SeverityInformation, Code: "informational", Message: message}}))
+	}
+	return s.writeFHIR(c, status, res.Body)
+}
+
+// marshal encodes v as JSON without HTML escaping, so that embedded
+// resources keep their bytes.
+func marshal(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimRight(b.Bytes(), "\n"), nil
+}
+
+// warningsOf returns the issues that are not errors.
+func warningsOf(issues []fhir.Issue) []fhir.Issue {
+	var out []fhir.Issue
+	for _, i := range issues {
+		if i.Severity != socialrx.SeverityError && i.Severity != socialrx.SeverityFatal {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// decodeError turns decode issues with errors into a 400 holding every
+// issue with its path.
+func decodeError(issues []fhir.Issue) error {
+	e := &socialrx.Error{Code: socialrx.EINVALID, Message: "invalid resource"}
+	for _, i := range issues {
+		e.Issues = append(e.Issues, socialrx.Issue(i))
+	}
+	return e
+}

@@ -1,0 +1,199 @@
+package httpapi
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/socialrx/socialrx"
+)
+
+// DefaultMaxBodyBytes is the request body limit when Config.MaxBodyBytes is 0.
+const DefaultMaxBodyBytes = 10 << 20
+
+// Config configures a Server. The zero value of each field means its default.
+type Config struct {
+	// BaseURL is the absolute FHIR base used in links, fullUrl and Location
+	// (e.g. "https://fhir.example.org/fhir"). Empty: derived from each
+	// request as http(s)://Host/fhir, which trusts the Host header; set it
+	// when serving behind a proxy.
+	BaseURL string
+	// MaxBodyBytes limits request bodies; larger ones get 413. Default 10 MiB.
+	MaxBodyBytes int64
+	// Version is the software version written in the CapabilityStatement.
+	Version string
+	// ReadyCheck, when set, is called by /readyz after Store.Ping.
+	ReadyCheck func(ctx context.Context) error
+	// Registry, when set, receives the server's metrics (one Server per
+	// registry: a second registration panics); otherwise the Server makes
+	// its own registry, with Go and process collectors.
+	Registry *prometheus.Registry
+}
+
+// DefaultConfig returns the configuration used when nothing is set.
+func DefaultConfig() Config {
+	return Config{MaxBodyBytes: DefaultMaxBodyBytes, Version: "dev"}
+}
+
+// Validate reports a configuration that New cannot use.
+func (c Config) Validate() error {
+	if c.MaxBodyBytes < 0 {
+		return socialrx.Errorf(socialrx.EINVALID, "httpapi: max body bytes must not be negative")
+	}
+	if c.BaseURL != "" {
+		u, err := url.Parse(c.BaseURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return socialrx.Errorf(socialrx.EINVALID, "httpapi: base url must be an absolute http(s) url")
+		}
+		if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+			return socialrx.Errorf(socialrx.EINVALID, "httpapi: base url must have no query, fragment or user info")
+		}
+	}
+	return nil
+}
+
+// Server is the FHIR REST API. Create it with New; serve Handler().
+type Server struct {
+	cfg      Config
+	store    socialrx.Store // instrumented: counts store errors by code
+	log      *slog.Logger
+	echo     *echo.Echo
+	metrics  *metrics
+	registry *prometheus.Registry
+	routes   []route
+	started  time.Time
+}
+
+// New returns a Server over store. Zero fields of cfg take their defaults;
+// cfg must pass Validate (New panics otherwise: a wiring bug). A nil logger
+// discards logs.
+func New(store socialrx.Store, cfg Config, logger *slog.Logger) *Server {
+	if err := cfg.Validate(); err != nil {
+		panic(err)
+	}
+	def := DefaultConfig()
+	if cfg.MaxBodyBytes == 0 {
+		cfg.MaxBodyBytes = def.MaxBodyBytes
+	}
+	if cfg.Version == "" {
+		cfg.Version = def.Version
+	}
+	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	reg := cfg.Registry
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	}
+	m := newMetrics(reg)
+	s := &Server{
+		cfg:      cfg,
+		store:    &instrumentedStore{Store: store, m: m},
+		log:      logger,
+		metrics:  m,
+		registry: reg,
+		started:  time.Now().UTC(),
+	}
+	s.routes = s.fhirRoutes()
+	s.echo = s.newEcho()
+	return s
+}
+
+// Handler returns the http.Handler serving every route.
+func (s *Server) Handler() http.Handler { return s.echo }
+
+// Registry returns the Prometheus registry holding the server's metrics.
+func (s *Server) Registry() *prometheus.Registry { return s.registry }
+
+// route is one FHIR interaction the server answers. The CapabilityStatement
+// is generated from this table, so it lists exactly what is routed.
+type route struct {
+	method string
+	path   string // below /fhir
+	// interactions are CapabilityStatement codes: per resource type
+	// (read, vread, update, delete, history-instance, history-type, create,
+	// search-type) when system is false, else system ones (transaction,
+	// batch, history-system).
+	interactions []string
+	system       bool
+	handler      echo.HandlerFunc
+}
+
+// fhirRoutes is the routing table of the FHIR base.
+func (s *Server) fhirRoutes() []route {
+	return []route{
+		{method: http.MethodGet, path: "/metadata", system: true, handler: s.handleCapabilities},
+		{method: http.MethodPost, path: "", interactions: []string{"transaction", "batch"}, system: true, handler: s.handleBundle},
+		{method: http.MethodGet, path: "/_history", interactions: []string{"history-system"}, system: true, handler: s.handleHistory},
+		{method: http.MethodGet, path: "/:type", interactions: []string{"search-type"}, handler: s.handleSearch},
+		{method: http.MethodPost, path: "/:type/_search", handler: s.handleSearch},
+		{method: http.MethodGet, path: "/:type/_search", handler: s.handleSearch},
+		{method: http.MethodPost, path: "/:type", interactions: []string{"create"}, handler: s.handleCreate},
+		{method: http.MethodPut, path: "/:type", handler: s.handleConditionalUpdate},
+		{method: http.MethodGet, path: "/:type/_history", interactions: []string{"history-type"}, handler: s.handleHistory},
+		{method: http.MethodGet, path: "/:type/:id", interactions: []string{"read"}, handler: s.handleRead},
+		{method: http.MethodPut, path: "/:type/:id", interactions: []string{"update"}, handler: s.handleUpdate},
+		{method: http.MethodDelete, path: "/:type/:id", interactions: []string{"delete"}, handler: s.handleDelete},
+		{method: http.MethodGet, path: "/:type/:id/_history", interactions: []string{"history-instance"}, handler: s.handleHistory},
+		{method: http.MethodGet, path: "/:type/:id/_history/:vid", interactions: []string{"vread"}, handler: s.handleVRead},
+	}
+}
+
+// newEcho builds the Echo instance: middleware, error handler and routes.
+func (s *Server) newEcho() *echo.Echo {
+	e := echo.New()
+	e.HideBanner = true
+	e.HidePort = true
+	e.HTTPErrorHandler = s.handleError
+	// Outermost first: the request id is known to every later step, the
+	// access log and metrics see the final status, and recover turns a
+	// panic into an error the error handler answers.
+	e.Use(s.requestID, s.accessLog, s.recover, s.limitBody)
+
+	e.GET("/healthz", s.handleHealthz)
+	e.GET("/readyz", s.handleReadyz)
+	e.GET("/metrics", echo.WrapHandler(s.metrics.handler(s.registry)))
+
+	// negotiate is added per route, not to the group: group middleware
+	// makes Echo register catch-all routes that turn 405 into 404.
+	for _, r := range s.routes {
+		e.Add(r.method, "/fhir"+r.path, r.handler, wholeSegments, s.negotiate)
+	}
+	return e
+}
+
+// baseURL returns the FHIR base for links: Config.BaseURL, or derived from
+// the request.
+func (s *Server) baseURL(r *http.Request) string {
+	if s.cfg.BaseURL != "" {
+		return s.cfg.BaseURL
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host + "/fhir"
+}
+
+// errorf is a shorthand for socialrx.Errorf.
+func errorf(code, format string, args ...any) error {
+	return socialrx.Errorf(code, format, args...)
+}
+
+// issueError returns an *socialrx.Error with one issue at path.
+func issueError(code, path, format string, args ...any) error {
+	msg := fmt.Sprintf(format, args...)
+	return &socialrx.Error{Code: code, Message: msg, Issues: []socialrx.Issue{{
+		Severity: socialrx.SeverityError, Code: issueCode(code), Path: path, Message: msg,
+	}}}
+}

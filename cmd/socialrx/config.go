@@ -1,0 +1,109 @@
+package main
+
+import (
+	"fmt"
+	"net"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Config is everything serve needs. DefaultConfig gives values that let
+// `socialrx serve` run with no configuration at all; flags and SOCIALRX_*
+// environment variables override them (see the CLI structs in main.go).
+type Config struct {
+	Listen          string        // host:port; port 0 picks a free one
+	Database        string        // "sqlite:PATH", a bare PATH, or a postgres:// URL
+	BaseURL         string        // absolute URL of /fhir as clients see it; "" derives it from each request
+	MaxBodyBytes    int64         // largest request body accepted
+	ShutdownTimeout time.Duration // how long in-flight requests get to finish on SIGINT/SIGTERM
+	AutoMigrate     bool          // migrate a database whose schema is behind (an empty one is always set up)
+	LogLevel        string        // debug, info, warn, error
+	LogFormat       string        // text or json
+}
+
+// DefaultDatabase is the embedded SQLite file used when nothing is configured.
+const DefaultDatabase = "sqlite:" + "socialrx-data/socialrx.db"
+
+// DefaultConfig returns the defaults documented in the README.
+func DefaultConfig() Config {
+	return Config{
+		Listen:          "127.0.0.1:8080",
+		Database:        DefaultDatabase,
+		MaxBodyBytes:    10 << 20,
+		ShutdownTimeout: 30 * time.Second,
+		LogLevel:        "info",
+		LogFormat:       "text",
+	}
+}
+
+// Validate reports the first setting that cannot work.
+func (c Config) Validate() error {
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		return fmt.Errorf("listen address %q: want host:port: %w", c.Listen, err)
+	}
+	if _, _, err := ParseDatabase(c.Database); err != nil {
+		return err
+	}
+	if c.MaxBodyBytes < 1024 {
+		return fmt.Errorf("max body bytes %d: must be at least 1024", c.MaxBodyBytes)
+	}
+	if c.ShutdownTimeout < 0 {
+		return fmt.Errorf("shutdown timeout %s: must not be negative", c.ShutdownTimeout)
+	}
+	if c.BaseURL != "" && !strings.HasPrefix(c.BaseURL, "http://") && !strings.HasPrefix(c.BaseURL, "https://") {
+		return fmt.Errorf("base URL %q: must start with http:// or https://", c.BaseURL)
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("log level %q: want debug, info, warn or error", c.LogLevel)
+	}
+	switch c.LogFormat {
+	case "text", "json":
+	default:
+		return fmt.Errorf("log format %q: want text or json", c.LogFormat)
+	}
+	return nil
+}
+
+// Database kinds.
+const (
+	KindSQLite   = "sqlite"
+	KindPostgres = "postgres"
+)
+
+// ParseDatabase splits a --database value into its kind and the path or DSN.
+func ParseDatabase(s string) (kind, target string, err error) {
+	switch {
+	case s == "":
+		return "", "", fmt.Errorf("database: empty; want sqlite:PATH or postgres://...")
+	case strings.HasPrefix(s, "postgres://"), strings.HasPrefix(s, "postgresql://"):
+		return KindPostgres, s, nil
+	case strings.HasPrefix(s, "sqlite:"):
+		p := strings.TrimPrefix(s, "sqlite:")
+		p = strings.TrimPrefix(p, "//")
+		if p == "" {
+			return "", "", fmt.Errorf("database %q: sqlite needs a file path", s)
+		}
+		return KindSQLite, filepath.Clean(p), nil
+	case strings.Contains(s, "://"):
+		return "", "", fmt.Errorf("database %q: unknown scheme; want sqlite:PATH or postgres://...", redactDSN(s))
+	default:
+		return KindSQLite, filepath.Clean(s), nil
+	}
+}
+
+// redactDSN hides a password in a URL so it can be logged or shown.
+func redactDSN(s string) string {
+	at := strings.LastIndex(s, "@")
+	scheme := strings.Index(s, "://")
+	if at < 0 || scheme < 0 || at < scheme {
+		return s
+	}
+	userinfo := s[scheme+3 : at]
+	if colon := strings.Index(userinfo, ":"); colon >= 0 {
+		return s[:scheme+3] + userinfo[:colon] + ":xxxxx" + s[at:]
+	}
+	return s
+}

@@ -1,0 +1,233 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/socialrx/socialrx/adapter/pgtest"
+	"github.com/socialrx/socialrx/fhir"
+)
+
+// startMain runs the real server on 127.0.0.1:0 against database and stops it
+// when the test ends.
+func startMain(t *testing.T, database string) *Main {
+	t.Helper()
+	cfg := DefaultConfig()
+	cfg.Listen = "127.0.0.1:0"
+	cfg.Database = database
+	cfg.ShutdownTimeout = 5 * time.Second
+	m := NewMain(cfg, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := m.Run(ctx); err != nil {
+		m.Close()
+		t.Fatalf("Main.Run: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := m.Close(); err != nil {
+			t.Errorf("Main.Close: %v", err)
+		}
+	})
+	return m
+}
+
+func sqliteDatabase(t *testing.T) string {
+	return "sqlite:" + filepath.Join(t.TempDir(), "data", "socialrx.db")
+}
+
+// exampleDir is the copy of ../shared/fhir-examples kept with the repo.
+const exampleDir = "../../testdata/fhir-examples"
+
+// supportedExamples returns the example files under testdata/fhir-examples
+// whose resourceType socialrx holds, keyed by path.
+func supportedExamples(t *testing.T) map[string][]byte {
+	t.Helper()
+	out := make(map[string][]byte)
+	for _, dir := range []string{"r4", "sdoh-cc/json"} {
+		files, err := filepath.Glob(filepath.Join(exampleDir, dir, "*.json"))
+		if err != nil || len(files) == 0 {
+			t.Fatalf("no examples in %s (err %v)", filepath.Join(exampleDir, dir), err)
+		}
+		for _, f := range files {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var head struct{ ResourceType string }
+			if err := json.Unmarshal(b, &head); err != nil {
+				t.Fatalf("%s: %v", f, err)
+			}
+			if fhir.Supported(head.ResourceType) {
+				out[f] = b
+			}
+		}
+	}
+	return out
+}
+
+func do(t *testing.T, method, url string, body []byte, header ...string) (*http.Response, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/fhir+json")
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, b
+}
+
+// decodeJSON decodes with numbers kept as written (1.50 stays "1.50").
+func decodeJSON(t *testing.T, b []byte) map[string]any {
+	t.Helper()
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var m map[string]any
+	if err := dec.Decode(&m); err != nil {
+		t.Fatalf("decode %q: %v", truncate(b), err)
+	}
+	return m
+}
+
+// withoutServerMeta removes what the server sets: meta.versionId and
+// meta.lastUpdated (and meta itself when nothing else is in it).
+func withoutServerMeta(m map[string]any) map[string]any {
+	if meta, ok := m["meta"].(map[string]any); ok {
+		delete(meta, "versionId")
+		delete(meta, "lastUpdated")
+		if len(meta) == 0 {
+			delete(m, "meta")
+		}
+	}
+	return m
+}
+
+func truncate(b []byte) string {
+	if len(b) > 300 {
+		return string(b[:300]) + "..."
+	}
+	return string(b)
+}
+
+// testRoundTripExamples puts every supported-type example through the HTTP
+// API under its own id and reads it back: what comes back is what was sent,
+// but for meta.versionId and meta.lastUpdated.
+func testRoundTripExamples(t *testing.T, m *Main) {
+	examples := supportedExamples(t)
+	if len(examples) < 250 {
+		t.Fatalf("only %d supported examples found; the fixtures are incomplete", len(examples))
+	}
+	paths := make([]string, 0, len(examples))
+	for p := range examples {
+		paths = append(paths, p)
+	}
+	sort.Strings(paths)
+	seen := make(map[string]string)
+	for _, p := range paths {
+		body := examples[p]
+		sent := decodeJSON(t, body)
+		typ, _ := sent["resourceType"].(string)
+		id, _ := sent["id"].(string)
+		if id == "" {
+			t.Errorf("%s: example has no id", p)
+			continue
+		}
+		key := typ + "/" + id
+		if prev, dup := seen[key]; dup {
+			// Two files with one id: the later one is a new version; compare it.
+			t.Logf("%s and %s share %s", prev, p, key)
+		}
+		seen[key] = p
+		resp, rb := do(t, http.MethodPut, m.URL()+"/fhir/"+key, body)
+		if resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusOK {
+			t.Errorf("PUT %s (%s): status %d: %s", key, filepath.Base(p), resp.StatusCode, truncate(rb))
+			continue
+		}
+		resp, rb = do(t, http.MethodGet, m.URL()+"/fhir/"+key, nil)
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("GET %s: status %d: %s", key, resp.StatusCode, truncate(rb))
+			continue
+		}
+		got := withoutServerMeta(decodeJSON(t, rb))
+		if diff := cmp.Diff(withoutServerMeta(sent), got); diff != "" {
+			t.Errorf("%s: read back differs from what was sent (-sent +read):\n%s", filepath.Base(p), diff)
+		}
+	}
+}
+
+// testExampleBundles posts the spec's transaction and batch Bundles.
+func testExampleBundles(t *testing.T, m *Main) {
+	files, _ := filepath.Glob(filepath.Join(exampleDir, "r4", "Bundle-*.json"))
+	n := 0
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var head struct{ Type string }
+		json.Unmarshal(b, &head)
+		if head.Type != "transaction" && head.Type != "batch" {
+			continue
+		}
+		n++
+		resp, rb := do(t, http.MethodPost, m.URL()+"/fhir", b)
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("POST %s: status %d: %s", filepath.Base(f), resp.StatusCode, truncate(rb))
+			continue
+		}
+		got := decodeJSON(t, rb)
+		if want := head.Type + "-response"; got["type"] != want {
+			t.Errorf("POST %s: Bundle.type %v, want %s", filepath.Base(f), got["type"], want)
+		}
+		entries, _ := got["entry"].([]any)
+		var in struct{ Entry []any }
+		json.Unmarshal(b, &in)
+		if len(entries) != len(in.Entry) {
+			t.Errorf("POST %s: %d response entries, want %d", filepath.Base(f), len(entries), len(in.Entry))
+		}
+		for i, e := range entries {
+			status, _ := e.(map[string]any)["response"].(map[string]any)["status"].(string)
+			if head.Type == "transaction" && !strings.HasPrefix(status, "2") {
+				t.Errorf("POST %s: entry %d status %q", filepath.Base(f), i, status)
+			}
+		}
+	}
+	if n < 3 {
+		t.Errorf("found %d example transaction/batch Bundles, want at least 3", n)
+	}
+}
+
+func TestEndToEndSQLite(t *testing.T) {
+	m := startMain(t, sqliteDatabase(t))
+	t.Run("RoundTripExamples", func(t *testing.T) { testRoundTripExamples(t, m) })
+	t.Run("ExampleBundles", func(t *testing.T) { testExampleBundles(t, m) })
+}
+
+func TestEndToEndPostgres(t *testing.T) {
+	m := startMain(t, pgtest.NewDatabase(t))
+	t.Run("RoundTripExamples", func(t *testing.T) { testRoundTripExamples(t, m) })
+	t.Run("ExampleBundles", func(t *testing.T) { testExampleBundles(t, m) })
+}

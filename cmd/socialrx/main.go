@@ -1,0 +1,77 @@
+// Command socialrx is the socialrx binary: the FHIR R4 service for social
+// prescribing (serve), its database set-up (migrate) and its version.
+//
+// main is tiny: flags and environment are parsed by kong into the command
+// structs below, which fill a Config; Main wires the concrete adapters.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/alecthomas/kong"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+// CLI is the command line. Each flag can also come from the SOCIALRX_*
+// environment variable named beside it; a flag wins over the environment.
+type CLI struct {
+	Serve   ServeCmd   `cmd:"" help:"Run the FHIR service (SQLite in ./socialrx-data by default; no set-up needed)."`
+	Migrate MigrateCmd `cmd:"" help:"Create or upgrade the database schema, then exit."`
+	Version VersionCmd `cmd:"" help:"Print the version and exit."`
+}
+
+// DatabaseFlag is shared by the commands that open the database.
+type DatabaseFlag struct {
+	Database string `env:"SOCIALRX_DATABASE" default:"${default_database}" help:"Where data lives: sqlite:PATH (embedded, the default) or a postgres:// URL."`
+}
+
+// LogFlags are shared by the commands that log.
+type LogFlags struct {
+	LogLevel  string `env:"SOCIALRX_LOG_LEVEL" default:"info" enum:"debug,info,warn,error" help:"Log level: debug, info, warn, error."`
+	LogFormat string `env:"SOCIALRX_LOG_FORMAT" default:"text" enum:"text,json" help:"Log format: text or json."`
+}
+
+func main() {
+	var cli CLI
+	def := DefaultConfig()
+	kctx := kong.Parse(&cli,
+		kong.Name("socialrx"),
+		kong.Description("socialrx: a FHIR R4 integration adapter for social prescribing.\n\n"+
+			"Start here:  socialrx serve   (then open http://127.0.0.1:8080/fhir/metadata)\n"+
+			"Every flag can also be set with the SOCIALRX_* environment variable named in its help."),
+		kong.UsageOnError(),
+		kong.Vars{
+			"default_database": def.Database,
+			"default_listen":   def.Listen,
+		},
+	)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	kctx.BindTo(ctx, (*context.Context)(nil))
+	err := kctx.Run(ctx)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "socialrx: %v\n", err)
+		if errors.Is(err, errUsage) {
+			os.Exit(2)
+		}
+		os.Exit(1)
+	}
+}
+
+var errUsage = errors.New("usage")
+
+// VersionCmd prints the version.
+type VersionCmd struct{}
+
+// Run prints the version.
+func (VersionCmd) Run() error {
+	fmt.Println("socialrx", version, "(FHIR R4 4.0.1)")
+	return nil
+}

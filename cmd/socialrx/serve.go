@@ -1,0 +1,170 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/socialrx/socialrx/adapter/httpapi"
+)
+
+// ServeCmd runs the service until SIGINT or SIGTERM.
+type ServeCmd struct {
+	Listen          string        `env:"SOCIALRX_LISTEN" default:"${default_listen}" help:"Address to listen on."`
+	BaseURL         string        `env:"SOCIALRX_BASE_URL" placeholder:"URL" help:"Public URL of /fhir for links (e.g. https://rx.example.org/fhir); empty derives it from each request."`
+	MaxBodyBytes    int64         `env:"SOCIALRX_MAX_BODY_BYTES" default:"10485760" help:"Largest request body accepted, in bytes (default 10 MiB)."`
+	ShutdownTimeout time.Duration `env:"SOCIALRX_SHUTDOWN_TIMEOUT" default:"30s" help:"Time in-flight requests get to finish on SIGINT/SIGTERM."`
+	AutoMigrate     bool          `env:"SOCIALRX_AUTO_MIGRATE" help:"Upgrade an existing database whose schema is behind (an empty database is always set up)."`
+	DatabaseFlag
+	LogFlags
+}
+
+// Config turns the flags into a Config.
+func (c *ServeCmd) Config() Config {
+	cfg := DefaultConfig()
+	cfg.Listen = c.Listen
+	cfg.Database = c.Database
+	cfg.BaseURL = c.BaseURL
+	cfg.MaxBodyBytes = c.MaxBodyBytes
+	cfg.ShutdownTimeout = c.ShutdownTimeout
+	cfg.AutoMigrate = c.AutoMigrate
+	cfg.LogLevel = c.LogLevel
+	cfg.LogFormat = c.LogFormat
+	return cfg
+}
+
+// Run serves until ctx is cancelled, then shuts down gracefully.
+func (c *ServeCmd) Run(ctx context.Context) error {
+	cfg := c.Config()
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	m := NewMain(cfg, newLogger(cfg.LogLevel, cfg.LogFormat))
+	if err := m.Run(ctx); err != nil {
+		m.Close()
+		return err
+	}
+	<-ctx.Done()
+	m.Logger.Info("shutting down", "timeout", cfg.ShutdownTimeout.String())
+	err := m.Close()
+	if err == nil {
+		m.Logger.Info("stopped")
+	}
+	return err
+}
+
+// Main is the running program: the store, the HTTP server and its listener.
+// The end-to-end tests use it directly with a temp database and port 0.
+type Main struct {
+	Config Config
+	Logger *slog.Logger
+
+	Store    Store
+	server   *http.Server
+	listener net.Listener
+	served   chan error
+}
+
+// NewMain returns a Main for cfg; nothing is opened until Run.
+func NewMain(cfg Config, logger *slog.Logger) *Main {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &Main{Config: cfg, Logger: logger}
+}
+
+// Run opens the database (setting up an empty one), starts listening and
+// serves in the background. It returns once the server accepts connections.
+func (m *Main) Run(ctx context.Context) error {
+	if err := m.Config.Validate(); err != nil {
+		return err
+	}
+	kind, target, _ := ParseDatabase(m.Config.Database)
+	store, err := OpenStore(ctx, m.Config.Database)
+	if err != nil {
+		return err
+	}
+	m.Store = store
+	if err := prepareSchema(ctx, store, m.Config.AutoMigrate, m.Logger); err != nil {
+		return err
+	}
+
+	hcfg := httpapi.DefaultConfig()
+	hcfg.BaseURL = m.Config.BaseURL
+	hcfg.MaxBodyBytes = m.Config.MaxBodyBytes
+	hcfg.Version = version
+	if err := hcfg.Validate(); err != nil {
+		return err
+	}
+	api := httpapi.New(store, hcfg, m.Logger)
+
+	ln, err := net.Listen("tcp", m.Config.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", m.Config.Listen, err)
+	}
+	m.listener = ln
+	m.server = &http.Server{
+		Handler:           api.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       2 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(m.Logger.Handler(), slog.LevelWarn),
+	}
+	m.served = make(chan error, 1)
+	go func() { m.served <- m.server.Serve(ln) }()
+
+	where := target
+	if kind == KindPostgres {
+		where = redactDSN(target)
+	}
+	m.Logger.Info("socialrx serving", "version", version, "url", m.URL()+"/fhir", "database", kind, "at", where)
+	return nil
+}
+
+// URL is the http:// address the server listens on (with the real port when
+// Listen asked for port 0).
+func (m *Main) URL() string {
+	if m.listener == nil {
+		return ""
+	}
+	return "http://" + m.listener.Addr().String()
+}
+
+// Close stops accepting connections, lets in-flight requests finish within
+// Config.ShutdownTimeout, and closes the database.
+func (m *Main) Close() error {
+	var errs []error
+	if m.server != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), m.Config.ShutdownTimeout)
+		if err := m.server.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("shutdown: %w", err))
+		}
+		cancel()
+		if err := <-m.served; err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errs = append(errs, err)
+		}
+		m.server = nil
+	}
+	if m.Store != nil {
+		if err := m.Store.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close database: %w", err))
+		}
+		m.Store = nil
+	}
+	return errors.Join(errs...)
+}
+
+func newLogger(level, format string) *slog.Logger {
+	var lv slog.Level
+	_ = lv.UnmarshalText([]byte(level))
+	opts := &slog.HandlerOptions{Level: lv}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+}

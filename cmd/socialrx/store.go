@@ -1,0 +1,96 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/socialrx/socialrx"
+	"github.com/socialrx/socialrx/adapter/postgres"
+	"github.com/socialrx/socialrx/adapter/sqlite"
+)
+
+// Store is what the commands need of a backend: the socialrx.Store port plus
+// schema management.
+type Store interface {
+	socialrx.Store
+	Migrate(ctx context.Context) error
+	MigrationStatus(ctx context.Context) (current, latest int64, err error)
+}
+
+var (
+	_ Store = (*sqlite.Store)(nil)
+	_ Store = (*postgres.Store)(nil)
+)
+
+// OpenStore opens the database named by a --database value.
+func OpenStore(ctx context.Context, database string) (Store, error) {
+	kind, target, err := ParseDatabase(database)
+	if err != nil {
+		return nil, err
+	}
+	switch kind {
+	case KindPostgres:
+		s, err := postgres.Open(ctx, target)
+		if err != nil {
+			return nil, fmt.Errorf("open postgres %s: %w", redactDSN(target), err)
+		}
+		return s, nil
+	default:
+		s, err := sqlite.Open(ctx, target)
+		if err != nil {
+			return nil, fmt.Errorf("open sqlite %s: %w", target, err)
+		}
+		return s, nil
+	}
+}
+
+// prepareSchema sets up an empty database, and refuses to serve on a schema
+// that is behind this binary unless autoMigrate is set (so that an upgrade of
+// a production database is a deliberate step: socialrx migrate).
+func prepareSchema(ctx context.Context, s Store, autoMigrate bool, log *slog.Logger) error {
+	cur, latest, err := s.MigrationStatus(ctx)
+	if err != nil {
+		return fmt.Errorf("read schema version: %w", err)
+	}
+	switch {
+	case cur == latest:
+		return nil
+	case cur > latest:
+		return fmt.Errorf("database schema is at version %d, newer than this binary knows (%d): upgrade socialrx", cur, latest)
+	case cur == 0 || autoMigrate:
+		log.Info("migrating database schema", "from", cur, "to", latest)
+		return s.Migrate(ctx)
+	default:
+		return fmt.Errorf("database schema is at version %d, this binary needs %d: run `socialrx migrate` (or serve --auto-migrate)", cur, latest)
+	}
+}
+
+// MigrateCmd creates or upgrades the schema.
+type MigrateCmd struct {
+	DatabaseFlag
+	LogFlags
+}
+
+// Run migrates the database and reports the versions.
+func (c *MigrateCmd) Run(ctx context.Context) error {
+	log := newLogger(c.LogLevel, c.LogFormat)
+	s, err := OpenStore(ctx, c.Database)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	before, latest, err := s.MigrationStatus(ctx)
+	if err != nil {
+		return fmt.Errorf("read schema version: %w", err)
+	}
+	if before > latest {
+		return fmt.Errorf("database schema is at version %d, newer than this binary knows (%d)", before, latest)
+	}
+	if err := s.Migrate(ctx); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	log.Info("database schema up to date", "from", before, "to", latest)
+	fmt.Printf("schema version %d (was %d)\n", latest, before)
+	return nil
+}
