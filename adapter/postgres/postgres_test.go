@@ -11,9 +11,9 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/socialrx/socialrx"
-	"github.com/socialrx/socialrx/adapter/pgtest"
 	"github.com/socialrx/socialrx/adapter/internal/sqlstore"
 	"github.com/socialrx/socialrx/adapter/internal/sqlstore/enginetest"
+	"github.com/socialrx/socialrx/adapter/pgtest"
 	"github.com/socialrx/socialrx/adapter/storetest"
 )
 
