@@ -1,0 +1,194 @@
+package mapping
+
+import (
+	"encoding/json"
+
+	"github.com/socialrx/socialrx"
+)
+
+// ValueSetBase is the canonical base of socialrx's value sets: each code
+// system CodeSystemBase+name has a value set ValueSetBase+name holding all
+// of its codes.
+const ValueSetBase = "http://socialrx.dev/fhir/ValueSet/"
+
+// terminology is one socialrx code system (and its value set).
+type terminology struct {
+	Name        string // id and last segment of the url, e.g. "need-domain"
+	Title       string
+	Description string
+	Concepts    []concept
+}
+
+type concept struct {
+	Code, Display string
+}
+
+// terminologies returns socialrx's own code systems. The domain codes come
+// from the root package (AllNeedDomains, AllForms, AllChannels,
+// AllContactChannels and their Display methods); the follow-up codes,
+// which the root package does not define as types, are tabled here.
+func terminologies() []terminology {
+	var domains, forms, channels, contacts []concept
+	for _, d := range socialrx.AllNeedDomains() {
+		domains = append(domains, concept{string(d), d.Display()})
+	}
+	for _, f := range socialrx.AllForms() {
+		forms = append(forms, concept{string(f), f.Display()})
+	}
+	for _, c := range socialrx.AllChannels() {
+		channels = append(channels, concept{string(c), c.Display()})
+	}
+	for _, c := range socialrx.AllContactChannels() {
+		contacts = append(contacts, concept{string(c), c.Display()})
+	}
+	return []terminology{
+		{Name: "need-domain", Title: "Social prescribing need domains",
+			Description: "The ten areas of need of the Ontario guide for health professionals on social prescribing, and unspecified for a social need socialrx cannot place.",
+			Concepts:    domains},
+		{Name: "prescription-form", Title: "Forms of social prescription",
+			Description: "How a support is prescribed (the Ontario guide's three forms); carried on ServiceRequest.category.",
+			Concepts:    forms},
+		{Name: "prescription-channel", Title: "Social prescription channels",
+			Description: "How a prescription reaches the program; carried on ServiceRequest.category.",
+			Concepts:    channels},
+		{Name: "follow-up-channel", Title: "Follow-up contact channels",
+			Description: "The person's preferred way to be followed up.",
+			Concepts:    contacts},
+		{Name: "follow-up-barrier", Title: "Follow-up barriers",
+			Description: "Why the person did not (fully) pursue a prescribed support, as recorded at follow-up.",
+			Concepts: []concept{
+				{"cost", "Cost"},
+				{"transportation", "Transportation"},
+				{"wait-list", "Wait list"},
+				{"not-eligible", "Not eligible"},
+				{"program-closed", "Program closed"},
+				{"language", "Language"},
+				{"schedule", "Schedule"},
+				{"no-longer-interested", "No longer interested"},
+				{"other", "Other"},
+			}},
+		{Name: "follow-up-pursued", Title: "Follow-up: support pursued",
+			Description: "Whether the person pursued the prescribed support, as recorded at follow-up.",
+			Concepts:    []concept{{"yes", "Yes"}, {"no", "No"}, {"partly", "Partly"}}},
+		{Name: "wellbeing-change", Title: "Change in well-being",
+			Description: "The person's change in well-being since the prescription, as recorded at follow-up.",
+			Concepts:    []concept{{"better", "Better"}, {"same", "Same"}, {"worse", "Worse"}}},
+		{Name: "follow-up-next-step", Title: "Follow-up next step",
+			Description: "What happens after a follow-up.",
+			Concepts:    []concept{{"continue", "Continue"}, {"alternative", "Alternative prescription"}, {"close", "Close"}}},
+		{Name: "task-code", Title: "socialrx Task codes",
+			Description: "Task.code of the Tasks socialrx creates.",
+			Concepts:    []concept{{"follow-up", "Follow up a social prescription"}, {"patient-pursue", "Pursue a self-directed social prescription"}}},
+	}
+}
+
+// The JSON shapes of the resources; field order is the FHIR element order.
+type codeSystemJSON struct {
+	ResourceType  string        `json:"resourceType"`
+	ID            string        `json:"id"`
+	URL           string        `json:"url"`
+	Name          string        `json:"name"`
+	Title         string        `json:"title"`
+	Status        string        `json:"status"`
+	Experimental  bool          `json:"experimental"`
+	Publisher     string        `json:"publisher"`
+	Description   string        `json:"description"`
+	CaseSensitive bool          `json:"caseSensitive"`
+	ValueSet      string        `json:"valueSet"`
+	Content       string        `json:"content"`
+	Count         int           `json:"count"`
+	Concept       []conceptJSON `json:"concept"`
+}
+
+type conceptJSON struct {
+	Code    string `json:"code"`
+	Display string `json:"display"`
+}
+
+type valueSetJSON struct {
+	ResourceType string `json:"resourceType"`
+	ID           string `json:"id"`
+	URL          string `json:"url"`
+	Name         string `json:"name"`
+	Title        string `json:"title"`
+	Status       string `json:"status"`
+	Experimental bool   `json:"experimental"`
+	Publisher    string `json:"publisher"`
+	Description  string `json:"description"`
+	Compose      struct {
+		Include []struct {
+			System string `json:"system"`
+		} `json:"include"`
+	} `json:"compose"`
+}
+
+// pascal turns "need-domain" into "NeedDomain" (a computable FHIR name).
+func pascal(s string) string {
+	b := make([]byte, 0, len(s))
+	up := true
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == '-' {
+			up = true
+			continue
+		}
+		if up && c >= 'a' && c <= 'z' {
+			c -= 'a' - 'A'
+		}
+		up = false
+		b = append(b, c)
+	}
+	return string(b)
+}
+
+// CodeSystems returns socialrx's own code systems as FHIR R4 CodeSystem
+// JSON, one per element: need-domain, prescription-form,
+// prescription-channel, follow-up-channel, follow-up-barrier,
+// follow-up-pursued, wellbeing-change, follow-up-next-step and task-code.
+// Each has id <name>, url socialrx.CodeSystemBase+<name>, status active,
+// content complete, and valueSet ValueSetBase+<name>. The bytes are new on
+// every call.
+func CodeSystems() [][]byte {
+	var out [][]byte
+	for _, t := range terminologies() {
+		cs := codeSystemJSON{
+			ResourceType: "CodeSystem", ID: t.Name, URL: socialrx.CodeSystemBase + t.Name,
+			Name: pascal(t.Name), Title: t.Title, Status: "active", Publisher: "socialrx",
+			Description: t.Description, CaseSensitive: true, ValueSet: ValueSetBase + t.Name,
+			Content: "complete", Count: len(t.Concepts),
+		}
+		for _, c := range t.Concepts {
+			cs.Concept = append(cs.Concept, conceptJSON(c))
+		}
+		out = append(out, mustJSON(cs))
+	}
+	return out
+}
+
+// ValueSets returns, for each of CodeSystems, a FHIR R4 ValueSet with url
+// ValueSetBase+<name> that includes every code of the code system, in the
+// same order. The bytes are new on every call.
+func ValueSets() [][]byte {
+	var out [][]byte
+	for _, t := range terminologies() {
+		vs := valueSetJSON{
+			ResourceType: "ValueSet", ID: t.Name, URL: ValueSetBase + t.Name,
+			Name: pascal(t.Name), Title: t.Title, Status: "active", Publisher: "socialrx",
+			Description: "All codes of " + socialrx.CodeSystemBase + t.Name + ". " + t.Description,
+		}
+		vs.Compose.Include = append(vs.Compose.Include, struct {
+			System string `json:"system"`
+		}{socialrx.CodeSystemBase + t.Name})
+		out = append(out, mustJSON(vs))
+	}
+	return out
+}
+
+// mustJSON marshals v, whose types cannot fail to marshal.
+func mustJSON(v any) []byte {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		panic("mapping: marshal terminology: " + err.Error())
+	}
+	return b
+}
