@@ -3,6 +3,7 @@ package httpapi
 import (
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -17,7 +18,8 @@ const restDocumentation = "socialrx FHIR R4 API, JSON only (XML is answered 406)
 	"a body whose resourceType is wrong or unsupported is a 400. " +
 	"Search is lenient by default (unknown parameters are ignored and reported in a search.mode=outcome entry); Prefer: handling=strict refuses them with 400. " +
 	"Conditional references (Type?params) in transactions resolve to one match; none is a 400, several a 412. " +
-	"PATCH, conditional delete, system-level entries and the vread of a past version inside a transaction are not supported (405)."
+	"PATCH, conditional delete, system-level entries and the vread of a past version inside a transaction are not supported (405). " +
+	"$validate checks the base R4 specification (the server's own checks and the R4 JSON schema) and answers 200 with every issue; profiles are not supported."
 
 // commonDefinitions are the canonical URLs of the search parameters every
 // resource has; others are not listed as definitions because R4 shares many
@@ -60,6 +62,29 @@ type capabilityRest struct {
 	Documentation string           `json:"documentation"`
 	Resource      []capResource    `json:"resource"`
 	Interaction   []capInteraction `json:"interaction"`
+	Operation     []capOperation   `json:"operation,omitempty"`
+}
+
+type capOperation struct {
+	Name       string `json:"name"`
+	Definition string `json:"definition"`
+}
+
+// operationDefinitions are the canonical OperationDefinitions of the
+// operations a route may serve ($name as the route's last segment).
+var operationDefinitions = map[string]string{
+	"validate": validateDefinition,
+}
+
+// operationOf returns the operation a route path serves ("/:type/$validate"
+// serves validate), or "".
+func operationOf(path string) string {
+	last := path[strings.LastIndexByte(path, '/')+1:]
+	name, ok := strings.CutPrefix(last, "$")
+	if !ok {
+		return ""
+	}
+	return name
 }
 
 type capInteraction struct {
@@ -79,6 +104,7 @@ type capResource struct {
 	SearchInclude     []string         `json:"searchInclude,omitempty"`
 	SearchRevInclude  []string         `json:"searchRevInclude,omitempty"`
 	SearchParam       []capSearchParam `json:"searchParam,omitempty"`
+	Operation         []capOperation   `json:"operation,omitempty"`
 }
 
 type capSearchParam struct {
@@ -102,9 +128,18 @@ func (s *Server) handleCapabilities(c echo.Context) error {
 // by hand.
 func (s *Server) capabilities(base string) *capabilityStatement {
 	var typeLevel, system []capInteraction
+	var typeOps, systemOps []capOperation
 	has := map[string]bool{}
 	condUpdate := false
 	for _, r := range s.routes {
+		if name := operationOf(r.path); name != "" {
+			op := capOperation{Name: name, Definition: operationDefinitions[name]}
+			if r.system {
+				systemOps = append(systemOps, op)
+			} else {
+				typeOps = append(typeOps, op)
+			}
+		}
 		for _, code := range r.interactions {
 			has[code] = true
 			if r.system {
@@ -131,7 +166,7 @@ func (s *Server) capabilities(base string) *capabilityStatement {
 		}
 	}
 
-	rest := capabilityRest{Mode: "server", Documentation: restDocumentation, Interaction: system}
+	rest := capabilityRest{Mode: "server", Documentation: restDocumentation, Interaction: system, Operation: systemOps}
 	for _, t := range types {
 		res := capResource{
 			Type:              t,
@@ -143,6 +178,7 @@ func (s *Server) capabilities(base string) *capabilityStatement {
 			ConditionalRead:   "not-supported",
 			ConditionalUpdate: condUpdate,
 			ConditionalDelete: "not-supported",
+			Operation:         typeOps,
 		}
 		for _, p := range fhir.SearchParams(t) {
 			res.SearchParam = append(res.SearchParam, capSearchParam{

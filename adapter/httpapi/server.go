@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/socialrx/socialrx"
+	"github.com/socialrx/socialrx/fhir"
 )
 
 // DefaultMaxBodyBytes is the request body limit when Config.MaxBodyBytes is 0.
@@ -36,6 +37,9 @@ type Config struct {
 	// registry: a second registration panics); otherwise the Server makes
 	// its own registry, with Go and process collectors.
 	Registry *prometheus.Registry
+	// Rules are socialrx's own checks run by $validate after the FHIR
+	// checks (see fhir.Validate). Default: none.
+	Rules []fhir.Rule
 }
 
 // DefaultConfig returns the configuration used when nothing is set.
@@ -146,6 +150,8 @@ func (s *Server) fhirRoutes() []route {
 		{method: http.MethodDelete, path: "/:type/:id", interactions: []string{"delete"}, handler: s.handleDelete},
 		{method: http.MethodGet, path: "/:type/:id/_history", interactions: []string{"history-instance"}, handler: s.handleHistory},
 		{method: http.MethodGet, path: "/:type/:id/_history/:vid", interactions: []string{"vread"}, handler: s.handleVRead},
+		{method: http.MethodPost, path: "/$validate", system: true, handler: s.handleValidate},
+		{method: http.MethodPost, path: "/:type/$validate", handler: s.handleValidate},
 	}
 }
 

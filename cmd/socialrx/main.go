@@ -22,9 +22,10 @@ var version = "dev"
 // CLI is the command line. Each flag can also come from the SOCIALRX_*
 // environment variable named beside it; a flag wins over the environment.
 type CLI struct {
-	Serve   ServeCmd   `cmd:"" help:"Run the FHIR service (SQLite in ./socialrx-data by default; no set-up needed)."`
-	Migrate MigrateCmd `cmd:"" help:"Create or upgrade the database schema, then exit."`
-	Version VersionCmd `cmd:"" help:"Print the version and exit."`
+	Serve    ServeCmd    `cmd:"" help:"Run the FHIR service (SQLite in ./socialrx-data by default; no set-up needed)."`
+	Migrate  MigrateCmd  `cmd:"" help:"Create or upgrade the database schema, then exit."`
+	Version  VersionCmd  `cmd:"" help:"Print the version and exit."`
+	Validate ValidateCmd `cmd:"" help:"Check FHIR JSON files (.json, .ndjson; directories recursively) as $validate does; exit 1 if any fails."`
 }
 
 // DatabaseFlag is shared by the commands that open the database.

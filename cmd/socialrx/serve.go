@@ -68,6 +68,9 @@ type Main struct {
 	server   *http.Server
 	listener net.Listener
 	served   chan error
+
+	// connState, when set (by tests), is called on every connection state change.
+	connState func(net.Conn, http.ConnState)
 }
 
 // NewMain returns a Main for cfg; nothing is opened until Run.
@@ -114,6 +117,7 @@ func (m *Main) Run(ctx context.Context) error {
 		ReadTimeout:       2 * time.Minute,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(m.Logger.Handler(), slog.LevelWarn),
+		ConnState:         m.connState,
 	}
 	m.served = make(chan error, 1)
 	go func() { m.served <- m.server.Serve(ln) }()
