@@ -24,6 +24,9 @@ type SearchParam struct {
 	Resource   string   // the resource type it applies to
 	Expression string   // R4 FHIRPath expression, for the CapabilityStatement and docs
 	Targets    []string // reference targets, for ParamReference
+	// URL is the canonical SearchParameter this parameter is defined by,
+	// when it is known (socialrx's own parameters).
+	URL string
 }
 
 // IndexEntry is one value a resource holds for one search parameter. Stores

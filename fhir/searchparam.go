@@ -48,6 +48,7 @@ var searchParamRegistry = sync.OnceValue(func() *searchRegistry {
 			all = append(all, p)
 		}
 		all = append(all, params...)
+		all = append(all, socialrxSearchParams[typ]...)
 		for _, p := range all {
 			expr, err := compilePath(typ, p.Expression, r4ChoiceElements)
 			if err != nil {

@@ -183,7 +183,7 @@ func (s *Server) capabilities(base string) *capabilityStatement {
 		for _, p := range fhir.SearchParams(t) {
 			res.SearchParam = append(res.SearchParam, capSearchParam{
 				Name:          p.Name,
-				Definition:    commonDefinitions[p.Name],
+				Definition:    definitionOf(p),
 				Type:          string(p.Type),
 				Documentation: p.Expression,
 			})
@@ -213,4 +213,13 @@ func (s *Server) capabilities(base string) *capabilityStatement {
 		Format:         []string{"json", "application/fhir+json"},
 		Rest:           []capabilityRest{rest},
 	}
+}
+
+// definitionOf is the canonical URL of a search parameter's definition, when
+// known.
+func definitionOf(p fhir.SearchParam) string {
+	if p.URL != "" {
+		return p.URL
+	}
+	return commonDefinitions[p.Name]
 }

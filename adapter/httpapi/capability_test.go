@@ -80,3 +80,28 @@ func anyStrings(v any) []string {
 	}
 	return out
 }
+
+// TestCapabilitySocialrxParams checks that socialrx's own search parameters
+// are listed with their definition URL.
+func TestCapabilitySocialrxParams(t *testing.T) {
+	ts := newServer(t, httpapi.Config{})
+	m := ts.do(t, "GET", "/fhir/metadata", "").want(t, http.StatusOK).json(t)
+	rest := m["rest"].([]any)[0].(map[string]any)
+	for _, r := range rest["resource"].([]any) {
+		res := r.(map[string]any)
+		if res["type"] != "Task" {
+			continue
+		}
+		for _, p := range res["searchParam"].([]any) {
+			pm := p.(map[string]any)
+			if pm["name"] == "due-date" {
+				if pm["type"] != "date" || pm["definition"] != fhir.SearchParameterBase+"Task-due-date" {
+					t.Errorf("Task due-date in the CapabilityStatement: %v", pm)
+				}
+				return
+			}
+		}
+		t.Fatal("Task has no due-date search parameter in the CapabilityStatement")
+	}
+	t.Fatal("no Task in the CapabilityStatement")
+}
