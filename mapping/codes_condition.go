@@ -113,18 +113,19 @@ var snomedCodes = []conditionCode{
 	{Code: "733423003", Display: "Food insecurity", Domain: socialrx.DomainFood, Source: "SNOMED CT; SDOH CC SDOHCC-ConditionFoodInsecurityExample"},
 	{Code: "699653008", Display: "Inadequate oral food intake for physiological needs", Domain: socialrx.DomainFood, Source: "SNOMED CT; SDOH CC SDOHCC-ObservationAssessmentInadequateFoodIntakeExample"},
 	{Code: "32911000", Display: "Homeless", Domain: socialrx.DomainHousing, Source: "SNOMED CT; SDOH CC SDOHCC-ConditionHomelessExample"},
-	{Code: "105531004", Display: "Housing unsatisfactory", Domain: socialrx.DomainHousing, Source: "SNOMED CT; SDOH CC inadequate housing"},
-	{Code: "1156191002", Display: "Housing instability", Domain: socialrx.DomainHousing, Source: "SNOMED CT; SDOH CC housing instability"},
+	{Code: "105531004", Display: "Housing unsatisfactory", Domain: socialrx.DomainHousing, Source: "SNOMED CT (International 2021 expansion); SDOH CC category inadequate-housing"},
+	{Code: "1156191002", Display: "Housing instability", Domain: socialrx.DomainHousing, Source: "SNOMED CT (US edition); SDOH CC category housing-instability"},
 	{Code: "73438004", Display: "Unemployed", Domain: socialrx.DomainFinances, Source: "SNOMED CT; SDOH CC SDOHCC-ConditionUnemployedExample"},
 	{Code: "160695008", Display: "Transport too expensive", Domain: socialrx.DomainFinances, Source: "SNOMED CT; SDOH CC SDOHCC-ObservationAssessmentTransportTooExpensiveExample (categories transportation and financial insecurity: the cost is the problem)"},
-	{Code: "428024001", Display: "Low income", Domain: socialrx.DomainFinances, Source: "SNOMED CT; SDOH CC financial insecurity"},
-	{Code: "422650009", Display: "Social isolation", Domain: socialrx.DomainSocialSupport, Source: "SNOMED CT; SDOH CC social connection"},
+	{Code: "422650009", Display: "Social isolation", Domain: socialrx.DomainSocialSupport, Source: "SNOMED CT; SDOH CC SDOHCC-ObservationAssessmentSocialIsolationExample"},
 	{Code: "105529008", Display: "Lives alone", Domain: socialrx.DomainSocialSupport, Source: "SNOMED CT; social connection"},
 	{Code: "415510005", Display: "Sedentary lifestyle", Domain: socialrx.DomainPhysicalActivity, Source: "SNOMED CT; guide domain physical activity"},
 }
 
 // sdohccCodes holds the SDOH CC category codes
-// (SDOHCC-CodeSystemTemporaryCodes, STU 2.3), used in Condition.category
+// (SDOHCC-CodeSystemTemporaryCodes, STU 2.3; every code and display checked
+// against HL7/fhir-sdoh-clinicalcare tag 2.3.0,
+// input/fsh/codesystems/SDOHCCCodeSystemTemporaryCodes.fsh), used in Condition.category
 // (and sometimes Condition.code) to name the SDOH domain.
 var sdohccCodes = []conditionCode{
 	{Code: "food-insecurity", Display: "Food Insecurity", Domain: socialrx.DomainFood, Source: "SDOH CC STU 2.3"},

@@ -83,6 +83,9 @@ func TestConditionExpectations(t *testing.T) {
 		{systemSNOMED, "733423003", socialrx.DomainFood},
 		{systemSNOMED, "32911000", socialrx.DomainHousing},
 		{systemSNOMED, "73438004", socialrx.DomainFinances},
+		{systemSNOMED, "422650009", socialrx.DomainSocialSupport},
+		{systemSDOHCC, "utility-insecurity", socialrx.DomainFinances},
+		{systemSDOHCC, "transportation-insecurity", socialrx.DomainDailyLiving},
 		{systemSDOHCC, "food-insecurity", socialrx.DomainFood},
 		{systemSDOHCC, "housing-instability", socialrx.DomainHousing},
 		{systemSDOHCC, "homelessness", socialrx.DomainHousing},
@@ -100,6 +103,7 @@ func TestConditionExpectations(t *testing.T) {
 	}
 	for _, c := range []struct{ system, code string }{
 		{icd, "E11.9"}, {icd, "Z00.0"}, {icd, "Z5"}, {systemSNOMED, "44054006"}, {systemSDOHCC, "nope"},
+		{systemSNOMED, "428024001"}, // Clinical trial participant (person), not "Low income"
 		{needDomainSystem, "nope"}, {"http://example.org", "Z59.0"}, {icd, ""},
 	} {
 		if row, ok := lookupCondition(c.system, c.code); ok {

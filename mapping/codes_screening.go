@@ -21,7 +21,11 @@ import (
 //     Health-Related Social Needs Screening Tool" (Billioux A et al., NAM
 //     Perspectives 2017) and its scoring instructions ("positive answers" per
 //     question; safety: HITS sum > 10; mental health: PHQ-2 sum >= 3;
-//     physical activity: < 150 minutes a week).
+//     physical activity: < 150 minutes a week). Question and answer codes
+//     checked against US Core's AHC HRSN examples (HL7/US-Core
+//     input/examples-yaml/QuestionnaireResponse-AHC-HRSN-screening-example.yml
+//     before commit dee53f007) and loinc.org; see docs/mapping.md,
+//     "Verification".
 //   - PRAPARE: LOINC panel 93025-5; NACHC et al., "PRAPARE Implementation and
 //     Action Toolkit", chapter on data (risk tally). The answer lists are
 //     those of the SDOH CC IG's SDOHCC-QuestionnairePRAPARE.
@@ -42,7 +46,7 @@ type screeningAnswer struct {
 	Code     string
 	Display  string
 	Positive bool                // for ruleAnswer
-	Score    int                 // points for ruleSumAtLeast
+	Score    int                 // points for ruleSumAtLeast; the number for ruleProductBelow
 	Domain   socialrx.NeedDomain // overrides the item's domain when not ""
 }
 
@@ -98,6 +102,32 @@ var (
 		{Code: "LA6569-3", Display: "Several days", Score: 1},
 		{Code: "LA6570-1", Display: "More than half the days", Score: 2},
 		{Code: "LA6571-9", Display: "Nearly every day", Score: 3},
+	}
+	// AHC physical activity, days a week (89555-7): LOINC codes the
+	// answers; Score is the number of days, used for the product rule.
+	activityDaysAnswers = []screeningAnswer{
+		{Code: "LA6111-4", Display: "0", Score: 0},
+		{Code: "LA6112-2", Display: "1", Score: 1},
+		{Code: "LA6113-0", Display: "2", Score: 2},
+		{Code: "LA6114-8", Display: "3", Score: 3},
+		{Code: "LA6115-5", Display: "4", Score: 4},
+		{Code: "LA10137-0", Display: "5", Score: 5},
+		{Code: "LA10138-8", Display: "6", Score: 6},
+		{Code: "LA10139-6", Display: "7", Score: 7},
+	}
+	// AHC physical activity, minutes a day (68516-4); Score is the minutes
+	// ("150 or greater" counts as 150).
+	activityMinutesAnswers = []screeningAnswer{
+		{Code: "LA6111-4", Display: "0", Score: 0},
+		{Code: "LA13942-0", Display: "10", Score: 10},
+		{Code: "LA19282-5", Display: "20", Score: 20},
+		{Code: "LA28855-7", Display: "30", Score: 30},
+		{Code: "LA28858-1", Display: "40", Score: 40},
+		{Code: "LA28854-0", Display: "50", Score: 50},
+		{Code: "LA28853-2", Display: "60", Score: 60},
+		{Code: "LA28891-2", Display: "90", Score: 90},
+		{Code: "LA32059-0", Display: "120", Score: 120},
+		{Code: "LA32060-8", Display: "150 or greater", Score: 150},
 	}
 	// AHC substance use frequency: any use is positive.
 	substanceAnswers = []screeningAnswer{
@@ -257,8 +287,8 @@ var screeningItems = []screeningItem{
 	{Instrument: socialrx.InstrumentAHCHRSN, Code: "76513-1", Display: "How hard is it for you to pay for the very basics like food, housing, medical care, and heating",
 		Domain: socialrx.DomainFinances, Answers: []screeningAnswer{
 			{Code: "LA15832-1", Display: "Very hard", Positive: true},
-			{Code: "LA14745-6", Display: "Somewhat hard", Positive: true},
-			{Code: "LA22683-9", Display: "Not hard at all"},
+			{Code: "LA22683-9", Display: "Somewhat hard", Positive: true},
+			{Code: "LA31980-8", Display: "Not hard at all"},
 		}, Source: srcAHC + ", Q11 financial strain"},
 	{Instrument: socialrx.InstrumentAHCHRSN, Code: "96780-2", Display: "Do you want help finding or keeping work or a job",
 		Domain: socialrx.DomainFinances, Answers: []screeningAnswer{
@@ -268,10 +298,10 @@ var screeningItems = []screeningItem{
 		}, Source: srcAHC + ", Q12 employment"},
 	{Instrument: socialrx.InstrumentAHCHRSN, Code: "96781-0", Display: "If for any reason you need help with day-to-day activities such as bathing, preparing meals, shopping, managing finances, etc., do you get the help you need",
 		Domain: socialrx.DomainDailyLiving, Answers: []screeningAnswer{
-			{Code: "LA31984-0", Display: "I don't need any help"},
-			{Code: "LA31985-7", Display: "I get all the help I need"},
-			{Code: "LA31986-5", Display: "I could use a little more help", Positive: true},
-			{Code: "LA31987-3", Display: "I need a lot more help", Positive: true},
+			{Code: "LA31976-6", Display: "I don't need any help"},
+			{Code: "LA31977-4", Display: "I get all the help I need"},
+			{Code: "LA31978-2", Display: "I could use a little more help", Positive: true},
+			{Code: "LA31979-0", Display: "I need a lot more help", Positive: true},
 		}, Source: srcAHC + ", Q13 family and community support"},
 	{Instrument: socialrx.InstrumentAHCHRSN, Code: "93159-2", Display: "How often do you feel lonely or isolated from those around you",
 		Domain: socialrx.DomainSocialSupport, Answers: []screeningAnswer{
@@ -284,16 +314,16 @@ var screeningItems = []screeningItem{
 	{Instrument: socialrx.InstrumentAHCHRSN, Code: "96782-8", Display: "Do you want help with school or training",
 		Domain: socialrx.DomainUnspecified, Answers: yesPositive, Source: srcAHC + ", Q15 education"},
 	{Instrument: socialrx.InstrumentAHCHRSN, Code: "89555-7", Display: "How often do you do moderate to strenuous exercise, like a brisk walk [days/week]",
-		Domain: socialrx.DomainPhysicalActivity, Rule: ruleProductBelow, Group: "ahc-activity", Threshold: 150, Source: srcAHC + ", Q16 physical activity (days x minutes < 150)"},
+		Domain: socialrx.DomainPhysicalActivity, Rule: ruleProductBelow, Group: "ahc-activity", Threshold: 150, Answers: activityDaysAnswers, Source: srcAHC + ", Q16 physical activity (days x minutes < 150)"},
 	{Instrument: socialrx.InstrumentAHCHRSN, Code: "68516-4", Display: "On those days that you engage in moderate to strenuous exercise, how many minutes, on average, do you exercise",
-		Domain: socialrx.DomainPhysicalActivity, Rule: ruleProductBelow, Group: "ahc-activity", Threshold: 150, Source: srcAHC + ", Q17 physical activity (days x minutes < 150)"},
-	{Instrument: socialrx.InstrumentAHCHRSN, Code: "68518-0", Display: "How many times in the past 12 months have you had 5 or more drinks in a day (males) or 4 or more drinks in a day (females)",
+		Domain: socialrx.DomainPhysicalActivity, Rule: ruleProductBelow, Group: "ahc-activity", Threshold: 150, Answers: activityMinutesAnswers, Source: srcAHC + ", Q17 physical activity (days x minutes < 150)"},
+	{Instrument: socialrx.InstrumentAHCHRSN, Code: "68517-2", Display: "How many times in the past 12 months have you had 5 or more drinks in a day (males) or 4 or more drinks in a day (females)",
 		Domain: socialrx.DomainMentalHealth, Answers: substanceAnswers, Source: srcAHC + ", Q18 substance use (alcohol)"},
-	{Instrument: socialrx.InstrumentAHCHRSN, Code: "68519-8", Display: "How many times in the past 12 months have you used tobacco products",
+	{Instrument: socialrx.InstrumentAHCHRSN, Code: "96842-0", Display: "How often have you used any tobacco product in past 12 months",
 		Domain: socialrx.DomainMentalHealth, Answers: substanceAnswers, Source: srcAHC + ", Q19 substance use (tobacco)"},
-	{Instrument: socialrx.InstrumentAHCHRSN, Code: "68520-6", Display: "How many times in the past 12 months have you used prescription drugs for non-medical reasons",
+	{Instrument: socialrx.InstrumentAHCHRSN, Code: "95530-2", Display: "How many times in the past year have you used prescription drugs for non-medical reasons",
 		Domain: socialrx.DomainMentalHealth, Answers: substanceAnswers, Source: srcAHC + ", Q20 substance use (prescription drugs)"},
-	{Instrument: socialrx.InstrumentAHCHRSN, Code: "68517-2", Display: "How many times in the past 12 months have you used illegal drugs",
+	{Instrument: socialrx.InstrumentAHCHRSN, Code: "68524-8", Display: "How many times in the past year have you used illegal drugs",
 		Domain: socialrx.DomainMentalHealth, Answers: substanceAnswers, Source: srcAHC + ", Q21 substance use (illegal drugs)"},
 	{Instrument: socialrx.InstrumentAHCHRSN, Code: "44250-9", Display: "Little interest or pleasure in doing things [PHQ-2]",
 		Domain: socialrx.DomainMentalHealth, Rule: ruleSumAtLeast, Group: "ahc-phq2", Threshold: 3, Answers: phqAnswers, Source: srcAHC + ", Q22 mental health (PHQ-2 sum >= 3)"},

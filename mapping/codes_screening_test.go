@@ -38,8 +38,11 @@ func TestScreeningRows(t *testing.T) {
 					wantDomain = a.Domain
 				}
 				wantPos := a.Positive
-				if it.Rule == ruleSumAtLeast {
+				switch it.Rule {
+				case ruleSumAtLeast:
 					wantPos = float64(a.Score) >= it.Threshold
+				case ruleProductBelow: // one item alone decides only when it is 0
+					wantPos = a.Score == 0
 				}
 				f := got[0]
 				if f.Instrument != it.Instrument || f.ItemCode != it.Code || f.AnswerCode != a.Code || f.Domain != wantDomain || f.Positive != wantPos {
@@ -98,10 +101,21 @@ func TestScreeningExpectations(t *testing.T) {
 		{ahc, "96778-6", "LA28580-1", socialrx.DomainHousing, true},
 		{ahc, "93030-5", "LA33-6", socialrx.DomainDailyLiving, true},
 		{ahc, "96779-4", "LA32002-0", socialrx.DomainFinances, true},
-		{ahc, "76513-1", "LA22683-9", socialrx.DomainFinances, false},
+		{ahc, "76513-1", "LA31980-8", socialrx.DomainFinances, false},
+		{ahc, "76513-1", "LA22683-9", socialrx.DomainFinances, true},
+		{ahc, "96780-2", "LA31983-2", socialrx.DomainFinances, false},
+		{ahc, "96781-0", "LA31976-6", socialrx.DomainDailyLiving, false},
+		{ahc, "96781-0", "LA31978-2", socialrx.DomainDailyLiving, true},
+		{ahc, "93159-2", "LA10044-8", socialrx.DomainSocialSupport, true},
+		{ahc, "95618-5", "LA16644-9", socialrx.DomainUnspecified, false},
 		{ahc, "93159-2", "LA9933-8", socialrx.DomainSocialSupport, true},
 		{ahc, "44255-8", "LA6571-9", socialrx.DomainMentalHealth, true},
-		{ahc, "68518-0", "LA6270-8", socialrx.DomainMentalHealth, false},
+		{ahc, "68517-2", "LA6270-8", socialrx.DomainMentalHealth, false},
+		{ahc, "96842-0", "LA18934-2", socialrx.DomainMentalHealth, true},
+		{ahc, "95530-2", "LA26460-8", socialrx.DomainMentalHealth, true},
+		{ahc, "68524-8", "LA18876-5", socialrx.DomainMentalHealth, true},
+		{ahc, "89555-7", "LA6111-4", socialrx.DomainPhysicalActivity, true},
+		{ahc, "89555-7", "LA10137-0", socialrx.DomainPhysicalActivity, false},
 		{ahc, "69861-3", "LA33-6", socialrx.DomainDailyLiving, true},
 	}
 	for _, r := range rows {
@@ -127,7 +141,9 @@ func TestScreeningTables(t *testing.T) {
 		if !it.Instrument.Valid() || !it.Domain.Valid() || !isLOINCCode(it.Code) || it.Display == "" || it.Source == "" {
 			t.Errorf("%s: incomplete row %+v", key, it)
 		}
-		if (it.Rule == ruleAnswer || it.Rule == ruleSumAtLeast) != (len(it.Answers) > 0) {
+		// Answer lists: required for ruleAnswer and ruleSumAtLeast, allowed
+		// for ruleProductBelow (LOINC-coded numbers), absent otherwise.
+		if needs := it.Rule == ruleAnswer || it.Rule == ruleSumAtLeast; (needs && len(it.Answers) == 0) || (!needs && it.Rule != ruleProductBelow && len(it.Answers) > 0) {
 			t.Errorf("%s: rule %d with %d answers", key, it.Rule, len(it.Answers))
 		}
 		if (it.Rule == ruleSumAtLeast || it.Rule == ruleProductBelow) != (it.Group != "") {
