@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/socialrx/socialrx"
@@ -12,15 +13,22 @@ import (
 	"github.com/socialrx/socialrx/adapter/internal/sqlstore/enginetest"
 )
 
-// The benchmarks come in pairs: the store, and a baseline writing or reading
-// the same JSON rows with plain SQL on the same kind of database file.
+// The benchmarks come in families: the store, and plain-SQL baselines
+// writing or reading the same JSON on the same cluster in the same run
+// (docs/performance.md reports them as ratios):
+//
+//   - Baseline...: one row per resource in a plain table (id, subject, code,
+//     body) with one index: the cheapest way to keep the JSON at all.
+//   - BaselineSameRows...: the rows the store writes (current row, history
+//     row and the same index rows, into the store's own tables and indexes)
+//     with plain INSERTs, one per table, in one transaction. The ingest
+//     targets are measured against this one.
 
 func benchStore(b *testing.B) *Store { return openTest(b, sqlstore.Options{}) }
 
 // benchBaseline opens a plain table on the writer connection of a new store.
 func benchBaseline(b *testing.B) *sql.DB {
-	s := benchStore(b)
-	db := s.DB()
+	db := benchStore(b).DB()
 	if _, err := db.Exec(`CREATE TABLE baseline (id TEXT PRIMARY KEY, subject TEXT, code TEXT, body BLOB)`); err != nil {
 		b.Fatal(err)
 	}
@@ -28,6 +36,14 @@ func benchBaseline(b *testing.B) *sql.DB {
 		b.Fatal(err)
 	}
 	return db
+}
+
+func begin(b *testing.B, db *sql.DB) *sql.Tx {
+	tx, err := db.Begin()
+	if err != nil {
+		b.Fatal(err)
+	}
+	return tx
 }
 
 func create(ctx context.Context, tx socialrx.Tx, i int) error {
@@ -56,10 +72,7 @@ func BenchmarkBaselineCreate(b *testing.B) {
 	db := benchBaseline(b)
 	i := 0
 	for b.Loop() {
-		tx, err := db.Begin()
-		if err != nil {
-			b.Fatal(err)
-		}
+		tx := begin(b, db)
 		if err := baselineInsert(tx, i); err != nil {
 			b.Fatal(err)
 		}
@@ -68,6 +81,69 @@ func BenchmarkBaselineCreate(b *testing.B) {
 		}
 		i++
 	}
+}
+
+// sameRowsSQL[n] inserts n index rows (built once per row count).
+var sameRowsSQL = map[int]string{}
+
+// sameRowsInsert writes what the store writes for Observation i with plain
+// INSERTs: the current row, the history row and the index rows.
+func sameRowsInsert(tx *sql.Tx, rows *enginetest.SameRows, i int) error {
+	ctx := context.Background()
+	id, body, idx := rows.Rows(i)
+	seq, lu := int64(i+1), int64(1_700_000_000_000_000+i)
+	if _, err := tx.ExecContext(ctx, `INSERT INTO resources (type, id, version, last_updated, deleted, body, seq) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		"Observation", id, int64(1), lu, false, body, seq); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO resource_versions (type, id, version, last_updated, deleted, body, seq) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		"Observation", id, int64(1), lu, false, body, seq); err != nil {
+		return err
+	}
+	q, ok := sameRowsSQL[len(idx)]
+	if !ok {
+		var sb strings.Builder
+		sb.WriteString("INSERT INTO search_index (" + strings.Join(sqlstore.IndexColumns, ", ") + ") VALUES ")
+		p := 0
+		for r := range idx {
+			if r > 0 {
+				sb.WriteString(", ")
+			}
+			sb.WriteString("(")
+			for c := range sqlstore.IndexColumns {
+				if c > 0 {
+					sb.WriteString(", ")
+				}
+				p++
+				fmt.Fprintf(&sb, "$%d", p)
+			}
+			sb.WriteString(")")
+		}
+		q = sb.String()
+		sameRowsSQL[len(idx)] = q
+	}
+	args := make([]any, 0, len(idx)*len(sqlstore.IndexColumns))
+	for r := range idx {
+		args = append(args, idx[r].Args()...)
+	}
+	_, err := tx.ExecContext(ctx, q, args...)
+	return err
+}
+
+func BenchmarkBaselineSameRowsCreate(b *testing.B) {
+	db, rows := benchStore(b).DB(), enginetest.NewSameRows()
+	i := 0
+	for b.Loop() {
+		tx := begin(b, db)
+		if err := sameRowsInsert(tx, rows, i); err != nil {
+			b.Fatal(err)
+		}
+		if err := tx.Commit(); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+	b.ReportMetric(float64(2+rows.IndexRowsPer()), "rows/resource")
 }
 
 func BenchmarkTransact10(b *testing.B) {
@@ -92,12 +168,26 @@ func BenchmarkBaselineTransact10(b *testing.B) {
 	db := benchBaseline(b)
 	i := 0
 	for b.Loop() {
-		tx, err := db.Begin()
-		if err != nil {
-			b.Fatal(err)
-		}
+		tx := begin(b, db)
 		for range 10 {
 			if err := baselineInsert(tx, i); err != nil {
+				b.Fatal(err)
+			}
+			i++
+		}
+		if err := tx.Commit(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkBaselineSameRowsTransact10(b *testing.B) {
+	db, rows := benchStore(b).DB(), enginetest.NewSameRows()
+	i := 0
+	for b.Loop() {
+		tx := begin(b, db)
+		for range 10 {
+			if err := sameRowsInsert(tx, rows, i); err != nil {
 				b.Fatal(err)
 			}
 			i++
@@ -123,14 +213,15 @@ func preload(b *testing.B, s *Store, n int) {
 			b.Fatal(err)
 		}
 	}
+	// Fresh statistics, as after PRAGMA optimize.
+	if _, err := s.DB().ExecContext(ctx, `ANALYZE`); err != nil {
+		b.Fatal(err)
+	}
 }
 
 func preloadBaseline(b *testing.B, db *sql.DB, n int) {
 	for start := 0; start < n; start += 500 {
-		tx, err := db.Begin()
-		if err != nil {
-			b.Fatal(err)
-		}
+		tx := begin(b, db)
 		for i := start; i < min(start+500, n); i++ {
 			if err := baselineInsert(tx, i); err != nil {
 				b.Fatal(err)
@@ -139,6 +230,9 @@ func preloadBaseline(b *testing.B, db *sql.DB, n int) {
 		if err := tx.Commit(); err != nil {
 			b.Fatal(err)
 		}
+	}
+	if _, err := db.Exec(`ANALYZE`); err != nil {
+		b.Fatal(err)
 	}
 }
 
@@ -169,51 +263,62 @@ func BenchmarkBaselineRead(b *testing.B) {
 	}
 }
 
-// BenchmarkSearchSubjectCode: Observation?subject=Patient/X&code=loinc|C over
-// enginetest.BenchSize() preloaded Observations.
+// BenchmarkSearchSubjectCode: Observation?subject=Patient/X&code=loinc|C
+// (_count 20, total counted) over enginetest.BenchSize() preloaded
+// Observations ($SOCIALRX_BENCH_N), with p50 and p99 latency.
 func BenchmarkSearchSubjectCode(b *testing.B) {
 	s, ctx := benchStore(b), context.Background()
 	n := enginetest.BenchSize()
 	preload(b, s, n)
+	var lat enginetest.Latencies
 	i := 0
 	for b.Loop() {
 		k := (i * 7919) % n
-		res, err := s.Search(ctx, socialrx.SearchRequest{Type: "Observation", Params: url.Values{
-			"subject": {"Patient/" + enginetest.BenchPatient(k)}, "code": {"http://loinc.org|" + enginetest.BenchCode(k)}}})
+		var res *socialrx.SearchResult
+		var err error
+		lat.Time(func() {
+			res, err = s.Search(ctx, socialrx.SearchRequest{Type: "Observation", Params: url.Values{
+				"subject": {"Patient/" + enginetest.BenchPatient(k)}, "code": {"http://loinc.org|" + enginetest.BenchCode(k)}}})
+		})
 		if err != nil {
 			b.Fatal(err)
 		}
-		if len(res.Matches) == 0 {
-			b.Fatalf("no match for observation %d", k)
+		if len(res.Matches) == 0 || res.Total != len(res.Matches) {
+			b.Fatalf("observation %d: %d matches, Total %d", k, len(res.Matches), res.Total)
 		}
 		i++
 	}
+	lat.Report(b)
 }
 
 func BenchmarkBaselineSearchSubjectCode(b *testing.B) {
 	db := benchBaseline(b)
 	n := enginetest.BenchSize()
 	preloadBaseline(b, db, n)
+	var lat enginetest.Latencies
 	i := 0
 	for b.Loop() {
 		k := (i * 7919) % n
-		rows, err := db.Query(`SELECT id, body FROM baseline WHERE subject = $1 AND code = $2 ORDER BY id LIMIT 21`, enginetest.BenchPatient(k), enginetest.BenchCode(k))
-		if err != nil {
-			b.Fatal(err)
-		}
 		found := 0
-		for rows.Next() {
-			var id string
-			var body []byte
-			if err := rows.Scan(&id, &body); err != nil {
+		lat.Time(func() {
+			rows, err := db.Query(`SELECT id, body FROM baseline WHERE subject = $1 AND code = $2 ORDER BY id LIMIT 21`, enginetest.BenchPatient(k), enginetest.BenchCode(k))
+			if err != nil {
 				b.Fatal(err)
 			}
-			found++
-		}
-		rows.Close()
+			for rows.Next() {
+				var id string
+				var body []byte
+				if err := rows.Scan(&id, &body); err != nil {
+					b.Fatal(err)
+				}
+				found++
+			}
+			rows.Close()
+		})
 		if found == 0 {
 			b.Fatalf("no match for observation %d", k)
 		}
 		i++
 	}
+	lat.Report(b)
 }

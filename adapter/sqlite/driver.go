@@ -19,27 +19,75 @@ import (
 type driver struct {
 	w, r *sql.DB
 
-	mu     sync.Mutex
-	insIdx *sql.Stmt // one-row INSERT INTO search_index, prepared once on w
+	mu sync.Mutex
+	st *stmts // the write statements, prepared once on w
 }
 
-var insertIndexSQL = "INSERT INTO search_index (" + strings.Join(sqlstore.IndexColumns, ", ") + ") VALUES (" +
-	strings.TrimSuffix(strings.Repeat("?, ", len(sqlstore.IndexColumns)), ", ") + ")"
+// stmts are the statements of the write path, prepared once on the single
+// writer connection, so that transactions reuse them (tx.StmtContext does not
+// prepare again on the same connection) instead of SQLite compiling each
+// statement on every write. Index k < numFixed is writeSQL[k]; numFixed+n-1
+// inserts n index rows with one multi-row VALUES (n <= idxChunk).
+type stmts [numFixed + idxChunk]*sql.Stmt
 
-// prepare prepares the one-row index INSERT once on the single writer
-// connection, so that transactions reuse it (tx.StmtContext does not prepare
-// again on the same connection) instead of SQLite compiling a statement per
-// write. It is called before a transaction takes the connection, and fails
-// quietly until the migrations have created the table.
-func (d *driver) prepare(ctx context.Context) *sql.Stmt {
+// The fixed write statements, indexes into stmts and writeSQL.
+const (
+	sSeq = iota
+	sInsCur
+	sUpdCur
+	sInsVer
+	sDelIdx
+	numFixed
+)
+
+// idxChunk is the most index rows one INSERT writes; more go in chunks.
+const idxChunk = 32
+
+var writeSQL = func() []string {
+	out := []string{
+		sSeq:    "UPDATE version_seq SET value = value + 1 WHERE id = 1 RETURNING value",
+		sInsCur: "INSERT INTO resources (type, id, version, last_updated, deleted, body, seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (type, id) DO NOTHING",
+		sUpdCur: "UPDATE resources SET version = ?3, last_updated = ?4, deleted = ?5, body = ?6, seq = ?7 WHERE type = ?1 AND id = ?2",
+		sInsVer: "INSERT INTO resource_versions (type, id, version, last_updated, deleted, body, seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+		sDelIdx: "DELETE FROM search_index WHERE res_type = ?1 AND res_id = ?2",
+	}
+	row := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(sqlstore.IndexColumns)), ", ") + ")"
+	for n := 1; n <= idxChunk; n++ {
+		out = append(out, "INSERT INTO search_index ("+strings.Join(sqlstore.IndexColumns, ", ")+") VALUES "+
+			strings.TrimSuffix(strings.Repeat(row+", ", n), ", "))
+	}
+	return out
+}()
+
+// prepare prepares the write statements once on the single writer
+// connection. It is called before a transaction takes the connection, and
+// fails quietly (returning nil; the transaction then runs unprepared
+// statements) until the migrations have created the tables.
+func (d *driver) prepare(ctx context.Context) *stmts {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.insIdx == nil {
-		if st, err := d.w.PrepareContext(ctx, insertIndexSQL); err == nil {
-			d.insIdx = st
+	if d.st != nil {
+		return d.st
+	}
+	st := &stmts{}
+	for k, q := range writeSQL {
+		s, err := d.w.PrepareContext(ctx, q)
+		if err != nil {
+			st.close()
+			return nil
+		}
+		st[k] = s
+	}
+	d.st = st
+	return st
+}
+
+func (st *stmts) close() {
+	for _, s := range st {
+		if s != nil {
+			_ = s.Close()
 		}
 	}
-	return d.insIdx
 }
 
 type execer interface {
@@ -77,26 +125,79 @@ func (r sqlRows) Close() { _ = r.Rows.Close() }
 type tx struct {
 	querier
 	tx *sql.Tx
-	st *sql.Stmt // the prepared index INSERT, nil if not prepared
+	st *stmts // the prepared write statements, nil if not prepared
 }
 
-// InsertIndex writes the rows with the prepared one-row INSERT.
-func (t tx) InsertIndex(ctx context.Context, rows []sqlstore.IndexRow) error {
-	if t.st == nil {
-		for i := range rows {
-			if _, err := t.tx.ExecContext(ctx, insertIndexSQL, rows[i].Args()...); err != nil {
-				return err
-			}
-		}
-		return nil
+// exec runs write statement k (an index into writeSQL), prepared if it is.
+func (t tx) exec(ctx context.Context, k int, args ...any) (sql.Result, error) {
+	if t.st != nil {
+		return t.tx.StmtContext(ctx, t.st[k]).ExecContext(ctx, args...)
 	}
-	st := t.tx.StmtContext(ctx, t.st)
-	for i := range rows {
-		if _, err := st.ExecContext(ctx, rows[i].Args()...); err != nil {
+	return t.tx.ExecContext(ctx, writeSQL[k], args...)
+}
+
+// InsertIndex writes the rows with multi-row INSERTs of up to idxChunk rows.
+func (t tx) InsertIndex(ctx context.Context, rows []sqlstore.IndexRow) error {
+	args := make([]any, 0, min(len(rows), idxChunk)*len(sqlstore.IndexColumns))
+	for len(rows) > 0 {
+		n := min(len(rows), idxChunk)
+		args = args[:0]
+		for i := range rows[:n] {
+			r := &rows[i]
+			args = append(args, r.ResType, r.ResID, r.Param, r.System, r.Code, r.Text, r.Value, r.Exact, r.Low, r.High, r.Number, r.RefType, r.RefID)
+		}
+		if _, err := t.exec(ctx, numFixed+n-1, args...); err != nil {
 			return err
 		}
+		rows = rows[n:]
 	}
 	return nil
+}
+
+// Put writes one version with the prepared statements (see
+// sqlstore.DriverTx). SQLite runs in process: a few statements cost little
+// once compiled.
+func (t tx) Put(ctx context.Context, v *sqlstore.Version) (bool, error) {
+	var row *sql.Row
+	if t.st != nil {
+		row = t.tx.StmtContext(ctx, t.st[sSeq]).QueryRowContext(ctx)
+	} else {
+		row = t.tx.QueryRowContext(ctx, writeSQL[sSeq])
+	}
+	var seq int64
+	if err := row.Scan(&seq); err != nil {
+		return false, err
+	}
+	var body any
+	if !v.Deleted {
+		body = v.Body
+	}
+	args := []any{v.Type, v.ID, v.Version, v.LastUpdated, v.Deleted, body, seq}
+	cur := sUpdCur
+	if v.Insert {
+		cur = sInsCur
+	}
+	res, err := t.exec(ctx, cur, args...)
+	if err != nil {
+		return false, err
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return false, err
+	}
+	if _, err := t.exec(ctx, sInsVer, args...); err != nil {
+		return false, err
+	}
+	if !v.Insert {
+		if _, err := t.exec(ctx, sDelIdx, v.Type, v.ID); err != nil {
+			return false, err
+		}
+	}
+	if len(v.Index) > 0 {
+		if err := t.InsertIndex(ctx, v.Index); err != nil {
+			return false, err
+		}
+	}
+	return true, nil
 }
 
 func (t tx) Commit(context.Context) error   { return t.tx.Commit() }
@@ -131,8 +232,8 @@ func (d *driver) Ping(ctx context.Context) error {
 
 func (d *driver) Close() error {
 	d.mu.Lock()
-	if d.insIdx != nil {
-		_ = d.insIdx.Close()
+	if d.st != nil {
+		d.st.close()
 	}
 	d.mu.Unlock()
 	return errors.Join(d.r.Close(), d.w.Close())

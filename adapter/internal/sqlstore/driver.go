@@ -34,6 +34,12 @@ type DriverTx interface {
 	// InsertIndex writes search index rows in the transaction (COPY,
 	// batched or multi-row INSERT, as the database does best).
 	InsertIndex(ctx context.Context, rows []IndexRow) error
+	// Put writes one version of a resource in the transaction, in as few
+	// round trips as the database allows (see Version). It returns
+	// ok false, having written nothing, when v.Insert finds the (type, id)
+	// taken (ON CONFLICT DO NOTHING, which waits for a concurrent insert
+	// of the same key) or when an update finds no current row.
+	Put(ctx context.Context, v *Version) (ok bool, err error)
 	Commit(ctx context.Context) error
 	Rollback(ctx context.Context) error
 }
@@ -68,11 +74,26 @@ type Dialect struct {
 	// single writer connection already serializes writes.
 	ForUpdate string
 	// NextSeq is a statement returning the next global version sequence
-	// number as one int64.
+	// number as one int64 (documentation of the sequence; writes take it
+	// inside DriverTx.Put).
 	NextSeq string
 	// CurrentSeq is a query returning the last sequence number handed out
 	// (0 before the first), as one int64.
 	CurrentSeq string
+}
+
+// Version is one write of a resource: the next value of the global
+// sequence, the current row (inserted when Insert, else updated), the
+// history row, and the search index rows (the old ones deleted when not
+// Insert, Index inserted). All of it in the caller's transaction.
+type Version struct {
+	Type, ID    string
+	Version     int64
+	LastUpdated int64 // unix microseconds
+	Deleted     bool
+	Body        []byte // nil for a delete marker
+	Insert      bool
+	Index       []IndexRow
 }
 
 // IndexRow is one row of table search_index. Low and High are unix

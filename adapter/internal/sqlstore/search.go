@@ -111,6 +111,9 @@ type cursor struct {
 	Sig  string `json:"s"`
 	Pos  []any  `json:"p"`
 	Snap int64  `json:"n"`
+	// Total is the first page's Total (-1 when not counted), so that later
+	// pages need no COUNT of their own.
+	Total int `json:"t"`
 }
 
 func sortSig(comps []sortComp) string {
@@ -134,32 +137,32 @@ func fnv64(s string) uint64 {
 	return h
 }
 
-func encodeCursor(comps []sortComp, pos []any, snap int64) string {
-	b, _ := json.Marshal(cursor{Sig: sortSig(comps), Pos: pos, Snap: snap})
+func encodeCursor(comps []sortComp, pos []any, snap int64, total int) string {
+	b, _ := json.Marshal(cursor{Sig: sortSig(comps), Pos: pos, Snap: snap, Total: total})
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
 var errBadCursor = &socialrx.Error{Code: socialrx.EINVALID, Message: "invalid paging cursor",
 	Issues: []socialrx.Issue{{Severity: socialrx.SeverityError, Code: "value", Path: "_cursor", Message: "the paging cursor is not one this search produced"}}}
 
-func decodeCursor(s string, comps []sortComp) ([]any, int64, error) {
-	pos, snap, err := decodeCursor0(s, comps)
+func decodeCursor(s string, comps []sortComp) (*cursor, error) {
+	c, err := decodeCursor0(s, comps)
 	if err != nil {
-		return nil, 0, errBadCursor
+		return nil, errBadCursor
 	}
-	return pos, snap, nil
+	return c, nil
 }
 
-func decodeCursor0(s string, comps []sortComp) ([]any, int64, error) {
+func decodeCursor0(s string, comps []sortComp) (*cursor, error) {
 	raw, err := base64.RawURLEncoding.DecodeString(s)
 	if err != nil {
-		return nil, 0, errBadCursor
+		return nil, errBadCursor
 	}
 	dec := json.NewDecoder(strings.NewReader(string(raw)))
 	dec.UseNumber()
 	var c cursor
-	if err := dec.Decode(&c); err != nil || c.Sig != sortSig(comps) || len(c.Pos) != len(comps) {
-		return nil, 0, errBadCursor
+	if err := dec.Decode(&c); err != nil || c.Sig != sortSig(comps) || len(c.Pos) != len(comps) || c.Total < -1 {
+		return nil, errBadCursor
 	}
 	pos := make([]any, len(comps))
 	for i, comp := range comps {
@@ -167,26 +170,27 @@ func decodeCursor0(s string, comps []sortComp) ([]any, int64, error) {
 		case 's':
 			s, ok := c.Pos[i].(string)
 			if !ok {
-				return nil, 0, errBadCursor
+				return nil, errBadCursor
 			}
 			pos[i] = s
 		case 'i':
 			n, ok := c.Pos[i].(json.Number)
 			v, err := n.Int64()
 			if !ok || err != nil {
-				return nil, 0, errBadCursor
+				return nil, errBadCursor
 			}
 			pos[i] = v
 		case 'f':
 			n, ok := c.Pos[i].(json.Number)
 			v, err := n.Float64()
 			if !ok || err != nil {
-				return nil, 0, errBadCursor
+				return nil, errBadCursor
 			}
 			pos[i] = v
 		}
 	}
-	return pos, c.Snap, nil
+	c.Pos = pos
+	return &c, nil
 }
 
 // Query runs a parsed search on q (the reader, or a transaction). It is
@@ -204,63 +208,54 @@ func (e *Engine) Query(ctx context.Context, q Querier, query *fhir.Query) (*soci
 	}
 
 	now := e.opts.Now()
-	_, comps, err := (&builder{}).sortSpec(query)
-	if err != nil {
-		return nil, err
-	}
-	// snap is the version sequence number when the first page was read.
-	// Later pages hold only resources written at or before it: a resource
-	// written since then (new, or updated so that its sort key moved
-	// behind the cursor) would otherwise show on two pages. Unchanged
-	// matches all have lower seqs and appear exactly once.
-	var pos []any
-	var snap int64
-	if query.Cursor != "" {
-		if pos, snap, err = decodeCursor(query.Cursor, comps); err != nil {
-			return nil, err
-		}
-	} else if query.Summary != "count" {
-		if err := q.QueryRow(ctx, e.d.CurrentSeq).Scan(&snap); err != nil {
-			return nil, e.translate(err)
-		}
-	}
-
-	// Total.
-	res.Total = -1
-	if query.Summary == "count" || query.Total != "none" {
+	if query.Summary == "count" {
 		b := &builder{now: now}
 		where, err := b.where(query.Type, query.Clauses)
 		if err != nil {
 			return nil, err
 		}
-		if query.Summary != "count" {
-			where += " AND r.seq <= " + b.arg(snap)
-		}
 		if err := q.QueryRow(ctx, "SELECT COUNT(*) FROM resources r WHERE "+where, b.args...).Scan(&res.Total); err != nil {
 			return nil, e.translate(err)
 		}
-	}
-	if query.Summary == "count" {
 		return res, nil
 	}
 
-	// The page: keyset on the order components, one row more than asked
-	// to learn whether there is a next page.
+	// One statement per page. snap is the version sequence number when the
+	// first page was read. Later pages hold only resources written at or
+	// before it: a resource written since then (new, or updated so that its
+	// sort key moved behind the cursor) would otherwise show on two pages.
+	// Unchanged matches all have lower seqs and appear exactly once. The
+	// first page reads snap and counts the matches (as of snap) in the same
+	// statement, so it sees one state; later pages take both from the
+	// cursor. The page is a keyset on the order components, one row more
+	// than asked to learn whether there is a next page.
 	pb := &builder{now: now}
 	inner, comps, err := pb.sortSpec(query)
 	if err != nil {
 		return nil, err
 	}
+	var cur *cursor
+	if query.Cursor != "" {
+		if cur, err = decodeCursor(query.Cursor, comps); err != nil {
+			return nil, err
+		}
+	}
 	where, err := pb.where(query.Type, query.Clauses)
 	if err != nil {
 		return nil, err
 	}
-	where += " AND r.seq <= " + pb.arg(snap)
+	var snapExpr, with string
+	if cur != nil {
+		snapExpr = pb.arg(cur.Snap)
+	} else {
+		with = "WITH snap AS (SELECT (" + e.d.CurrentSeq + ") AS n) "
+		snapExpr = "(SELECT n FROM snap)"
+	}
 	sel := "SELECT r.type, r.id, r.version, r.last_updated, r.body"
 	for _, in := range inner {
 		sel += ", " + in
 	}
-	sqlText := "SELECT t.type, t.id, t.version, t.last_updated, t.body"
+	sqlText := with + "SELECT t.type, t.id, t.version, t.last_updated, t.body"
 	order := make([]string, len(comps))
 	for i, c := range comps {
 		sqlText += ", " + c.expr
@@ -269,9 +264,22 @@ func (e *Engine) Query(ctx context.Context, q Querier, query *fhir.Query) (*soci
 			order[i] += " DESC"
 		}
 	}
-	sqlText += " FROM (" + sel + " FROM resources r WHERE " + where + ") t"
-	if pos != nil {
-		sqlText += " WHERE " + pb.after(comps, pos)
+	counting := cur == nil && query.Total != "none"
+	if cur == nil {
+		sqlText += ", " + snapExpr
+		if counting {
+			cb := &builder{now: now, args: pb.args}
+			cwhere, err := cb.where(query.Type, query.Clauses)
+			if err != nil {
+				return nil, err
+			}
+			pb.args = cb.args
+			sqlText += ", (SELECT COUNT(*) FROM resources r WHERE " + cwhere + " AND r.seq <= " + snapExpr + ")"
+		}
+	}
+	sqlText += " FROM (" + sel + " FROM resources r WHERE " + where + " AND r.seq <= " + snapExpr + ") t"
+	if cur != nil {
+		sqlText += " WHERE " + pb.after(comps, cur.Pos)
 	}
 	sqlText += " ORDER BY " + strings.Join(order, ", ") + " LIMIT " + strconv.Itoa(count+1)
 
@@ -281,11 +289,20 @@ func (e *Engine) Query(ctx context.Context, q Querier, query *fhir.Query) (*soci
 	}
 	defer rows.Close()
 	var last []any
+	var snap int64
+	switch {
+	case cur != nil:
+		snap, res.Total = cur.Snap, cur.Total
+	case counting:
+		res.Total = 0 // no rows: nothing matches as of snap
+	default:
+		res.Total = -1
+	}
 	for rows.Next() {
 		if len(res.Matches) == count {
 			res.Next = copyValues(query.Used)
 			res.Next.Del("_cursor")
-			res.Next.Set("_cursor", encodeCursor(comps, last, snap))
+			res.Next.Set("_cursor", encodeCursor(comps, last, snap, res.Total))
 			break
 		}
 		var r socialrx.Resource
@@ -302,7 +319,14 @@ func (e *Engine) Query(ctx context.Context, q Querier, query *fhir.Query) (*soci
 				vals[i] = new(float64)
 			}
 		}
-		if err := rows.Scan(append(dest, vals...)...); err != nil {
+		dest = append(dest, vals...)
+		if cur == nil {
+			dest = append(dest, &snap)
+			if counting {
+				dest = append(dest, &res.Total)
+			}
+		}
+		if err := rows.Scan(dest...); err != nil {
 			return nil, e.translate(err)
 		}
 		r.LastUpdated = fromMicros(lu)

@@ -120,35 +120,20 @@ func (tx *Tx) Delete(ctx context.Context, typ, id string, ifMatch int64) (*socia
 		return nil, socialrx.Errorf(socialrx.EPRECONDITION, "delete %s/%s: version is %d, not %d", typ, id, cur.version, ifMatch)
 	}
 	res := &socialrx.Resource{Type: typ, ID: id, VersionID: cur.version + 1, LastUpdated: tx.e.stampTime(cur.lastUpdated), Deleted: true}
-	seq, err := tx.nextSeq(ctx)
+	ok, err = tx.q.Put(ctx, &Version{Type: typ, ID: id, Version: res.VersionID, LastUpdated: toMicros(res.LastUpdated), Deleted: true})
 	if err != nil {
-		return nil, fmt.Errorf("delete %s/%s: %w", typ, id, err)
-	}
-	lu := toMicros(res.LastUpdated)
-	if _, err := tx.q.Exec(ctx,
-		`UPDATE resources SET version = $3, last_updated = $4, deleted = $5, body = NULL, seq = $6 WHERE type = $1 AND id = $2`,
-		typ, id, res.VersionID, lu, true, seq); err != nil {
 		return nil, fmt.Errorf("delete %s/%s: %w", typ, id, tx.e.translate(err))
 	}
-	if err := tx.insertVersion(ctx, res, seq); err != nil {
-		return nil, fmt.Errorf("delete %s/%s: %w", typ, id, err)
-	}
-	if _, err := tx.q.Exec(ctx, `DELETE FROM search_index WHERE res_type = $1 AND res_id = $2`, typ, id); err != nil {
-		return nil, fmt.Errorf("delete %s/%s: %w", typ, id, tx.e.translate(err))
+	if !ok {
+		return nil, socialrx.Errorf(socialrx.EINTERNAL, "delete %s/%s: the locked current row is gone", typ, id)
 	}
 	return res, nil
 }
 
-func (tx *Tx) nextSeq(ctx context.Context) (int64, error) {
-	var seq int64
-	if err := tx.q.QueryRow(ctx, tx.e.d.NextSeq).Scan(&seq); err != nil {
-		return 0, fmt.Errorf("next seq: %w", tx.e.translate(err))
-	}
-	return seq, nil
-}
-
 // put writes version of a resource: the current row (inserted when insert,
-// else updated), the history row and the index rows.
+// else updated), the history row and the index rows, with one DriverTx.Put.
+// The body is stamped first and indexed once, from the stamped bytes (the
+// index holds _id and _lastUpdated).
 func (tx *Tx) put(ctx context.Context, typ, id string, body []byte, version int64, lastUpdated time.Time, insert bool) (*socialrx.Resource, error) {
 	stamped, err := fhir.StampMeta(body, id, version, lastUpdated)
 	if err != nil {
@@ -158,54 +143,21 @@ func (tx *Tx) put(ctx context.Context, typ, id string, body []byte, version int6
 	if err != nil {
 		return nil, socialrx.Errorf(socialrx.EINVALID, "body cannot be indexed")
 	}
-	res := &socialrx.Resource{Type: typ, ID: id, VersionID: version, LastUpdated: lastUpdated, Body: stamped}
-	seq, err := tx.nextSeq(ctx)
-	if err != nil {
-		return nil, err
+	v := &Version{Type: typ, ID: id, Version: version, LastUpdated: toMicros(lastUpdated), Body: stamped, Insert: insert}
+	if len(entries) > 0 {
+		v.Index = IndexRows(typ, id, entries)
 	}
-	lu := toMicros(lastUpdated)
-	if insert {
-		n, err := tx.q.Exec(ctx,
-			`INSERT INTO resources (type, id, version, last_updated, deleted, body, seq) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (type, id) DO NOTHING`,
-			typ, id, version, lu, false, stamped, seq)
-		if err != nil {
-			return nil, tx.e.translate(err)
-		}
-		if n == 0 {
+	ok, err := tx.q.Put(ctx, v)
+	if err != nil {
+		return nil, tx.e.translate(err)
+	}
+	if !ok {
+		if insert {
 			return nil, socialrx.Errorf(socialrx.ECONFLICT, "id is taken")
 		}
-	} else {
-		if _, err := tx.q.Exec(ctx,
-			`UPDATE resources SET version = $3, last_updated = $4, deleted = $5, body = $6, seq = $7 WHERE type = $1 AND id = $2`,
-			typ, id, version, lu, false, stamped, seq); err != nil {
-			return nil, tx.e.translate(err)
-		}
-		if _, err := tx.q.Exec(ctx, `DELETE FROM search_index WHERE res_type = $1 AND res_id = $2`, typ, id); err != nil {
-			return nil, tx.e.translate(err)
-		}
+		return nil, socialrx.Errorf(socialrx.EINTERNAL, "the locked current row is gone")
 	}
-	if err := tx.insertVersion(ctx, res, seq); err != nil {
-		return nil, err
-	}
-	if len(entries) > 0 {
-		if err := tx.q.InsertIndex(ctx, IndexRows(typ, id, entries)); err != nil {
-			return nil, fmt.Errorf("index: %w", tx.e.translate(err))
-		}
-	}
-	return res, nil
-}
-
-func (tx *Tx) insertVersion(ctx context.Context, res *socialrx.Resource, seq int64) error {
-	var body any
-	if !res.Deleted {
-		body = res.Body
-	}
-	if _, err := tx.q.Exec(ctx,
-		`INSERT INTO resource_versions (type, id, version, last_updated, deleted, body, seq) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		res.Type, res.ID, res.VersionID, toMicros(res.LastUpdated), res.Deleted, body, seq); err != nil {
-		return tx.e.translate(err)
-	}
-	return nil
+	return &socialrx.Resource{Type: typ, ID: id, VersionID: version, LastUpdated: lastUpdated, Body: stamped}, nil
 }
 
 // IndexRows converts index entries of one resource into rows.

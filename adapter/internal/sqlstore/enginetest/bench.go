@@ -3,7 +3,13 @@ package enginetest
 import (
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
+	"testing"
+	"time"
+
+	"github.com/socialrx/socialrx/adapter/internal/sqlstore"
+	"github.com/socialrx/socialrx/fhir"
 )
 
 // BenchSize is the number of Observations the search benchmarks preload:
@@ -37,4 +43,84 @@ func ObservationBody(i int) []byte {
 		`"note":[{"text":"benchmark observation with some free text to give the body a realistic size"}],`+
 		`"extension":[{"url":"http://example.org/fhir/StructureDefinition/source","valueString":"bench"}]}`,
 		BenchCode(i), i%BenchCodes, BenchPatient(i), i/5, 1+i%28, i%60, 1+i%28, i%50, 40+i%60)
+}
+
+// benchPeriod is the period of ObservationBody's content (codes repeat every
+// 70 Observations).
+const benchPeriod = 70
+
+// SameRows gives the plain-SQL baselines the rows a store writes for
+// Observation i: the stamped body (current and history row) and the same
+// index rows as fhir.Index extracts. The work is done once per template
+// (outside the timed loop's cost): Rows patches the id and the references
+// that vary, so a baseline pays only for its SQL.
+type SameRows struct {
+	body [benchPeriod][]byte
+	idx  [benchPeriod][]sqlstore.IndexRow
+}
+
+// NewSameRows computes the templates.
+func NewSameRows() *SameRows {
+	s := &SameRows{}
+	lu := time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)
+	for k := range benchPeriod {
+		id := fmt.Sprintf("o%d", k)
+		body, err := fhir.StampMeta(ObservationBody(k), id, 1, lu)
+		if err != nil {
+			panic(err)
+		}
+		entries, err := fhir.Index("Observation", body)
+		if err != nil {
+			panic(err)
+		}
+		s.body[k], s.idx[k] = body, sqlstore.IndexRows("Observation", id, entries)
+	}
+	return s
+}
+
+// IndexRowsPer is how many index rows the stores write per benchmark
+// Observation.
+func (s *SameRows) IndexRowsPer() int { return len(s.idx[0]) }
+
+// Rows returns the id, body and index rows of Observation i.
+func (s *SameRows) Rows(i int) (id string, body []byte, idx []sqlstore.IndexRow) {
+	k := i % benchPeriod
+	id = fmt.Sprintf("o%d", i)
+	idx = append([]sqlstore.IndexRow(nil), s.idx[k]...)
+	patient := BenchPatient(i)
+	for j := range idx {
+		r := &idx[j]
+		r.ResID = id
+		switch r.Param {
+		case "_id":
+			r.Code = id
+		case "subject", "patient":
+			r.RefID, r.Exact = patient, "Patient/"+patient
+		}
+	}
+	return id, s.body[k], idx
+}
+
+// Latencies collects per-operation durations for percentile metrics.
+type Latencies []time.Duration
+
+// Time runs fn and records how long it took.
+func (l *Latencies) Time(fn func()) {
+	t := time.Now()
+	fn()
+	*l = append(*l, time.Since(t))
+}
+
+// Report adds p50 and p99 (microseconds) to the benchmark's metrics.
+func (l Latencies) Report(b *testing.B) {
+	if len(l) == 0 {
+		return
+	}
+	s := slices.Clone(l)
+	slices.Sort(s)
+	at := func(p float64) float64 {
+		return float64(s[min(len(s)-1, int(p*float64(len(s))))].Nanoseconds()) / 1e3
+	}
+	b.ReportMetric(at(0.50), "p50-µs")
+	b.ReportMetric(at(0.99), "p99-µs")
 }
