@@ -79,6 +79,12 @@ func terminologies() []terminology {
 		{Name: "task-code", Title: "socialrx Task codes",
 			Description: "Task.code of the Tasks socialrx creates.",
 			Concepts:    []concept{{"follow-up", "Follow up a social prescription"}, {"patient-pursue", "Pursue a self-directed social prescription"}}},
+		{Name: "task-input", Title: "socialrx Task input types",
+			Description: "Task.input.type of the Tasks socialrx creates.",
+			Concepts:    []concept{{"contact-channel", "Preferred follow-up contact channel"}}},
+		{Name: "practitioner-role", Title: "Social prescribing practitioner roles",
+			Description: "PractitionerRole.code of social prescribing navigators and link workers: a prescription to such a PractitionerRole is a navigator referral when the EMR sends no form.",
+			Concepts:    []concept{{"navigator", "Social prescribing navigator"}, {"link-worker", "Social prescribing link worker"}}},
 	}
 }
 
@@ -144,7 +150,8 @@ func pascal(s string) string {
 // CodeSystems returns socialrx's own code systems as FHIR R4 CodeSystem
 // JSON, one per element: need-domain, prescription-form,
 // prescription-channel, follow-up-channel, follow-up-barrier,
-// follow-up-pursued, wellbeing-change, follow-up-next-step and task-code.
+// follow-up-pursued, wellbeing-change, follow-up-next-step, task-code,
+// task-input and practitioner-role.
 // Each has id <name>, url socialrx.CodeSystemBase+<name>, status active,
 // content complete, and valueSet ValueSetBase+<name>. The bytes are new on
 // every call.

@@ -1,0 +1,200 @@
+package mapping
+
+import (
+	"time"
+
+	"github.com/socialrx/socialrx"
+)
+
+// Identifier systems of the Tasks socialrx creates: the value is the
+// prescription (ServiceRequest) id, so that a resend of the same
+// prescription finds the same Task (conditional create on identifier).
+const (
+	FollowUpIdentifierSystem    = "http://socialrx.dev/fhir/sid/follow-up"
+	PatientTaskIdentifierSystem = "http://socialrx.dev/fhir/sid/patient-task"
+)
+
+// SDOH CC codes a patient Task carries (SDOHCC-CodeSystemTemporaryCodes).
+var (
+	sdohccMakeContact   = codingJSON{System: systemSDOHCC, Code: "make-contact", Display: "Make Contact"}
+	sdohccContactEntity = codingJSON{System: systemSDOHCC, Code: "contact-entity", Display: "Contact Entity"}
+)
+
+type taskJSON struct {
+	ResourceType string           `json:"resourceType"`
+	ID           string           `json:"id,omitempty"`
+	Identifier   []identifierJSON `json:"identifier,omitempty"`
+	Status       string           `json:"status"`
+	Intent       string           `json:"intent"`
+	Priority     string           `json:"priority,omitempty"`
+	Code         *conceptJSONOut  `json:"code"`
+	Description  string           `json:"description,omitempty"`
+	Focus        *refJSON         `json:"focus,omitempty"`
+	For          *refJSON         `json:"for,omitempty"`
+	AuthoredOn   string           `json:"authoredOn,omitempty"`
+	Requester    *refJSON         `json:"requester,omitempty"`
+	Owner        *refJSON         `json:"owner,omitempty"`
+	Restriction  *restrictionJSON `json:"restriction,omitempty"`
+	Input        []taskInputJSON  `json:"input,omitempty"`
+}
+
+type restrictionJSON struct {
+	Period struct {
+		End string `json:"end"`
+	} `json:"period"`
+}
+
+type taskInputJSON struct {
+	Type                 *conceptJSONOut `json:"type"`
+	ValueCodeableConcept *conceptJSONOut `json:"valueCodeableConcept,omitempty"`
+	ValueReference       *refJSON        `json:"valueReference,omitempty"`
+}
+
+// taskCoding is a code of socialrx's task-code system.
+func taskCoding(code string) codingJSON {
+	return codingJSON{System: taskCodeSystem, Code: code, Display: displayOf("task-code", code)}
+}
+
+// displayOf returns the display of code in socialrx code system name
+// (terminologies), or "".
+func displayOf(name, code string) string {
+	for _, t := range terminologies() {
+		if t.Name != name {
+			continue
+		}
+		for _, c := range t.Concepts {
+			if c.Code == code {
+				return c.Display
+			}
+		}
+	}
+	return ""
+}
+
+// FollowUpTask writes the required follow-up f of a prescription as an R4
+// Task with id (omitted when ""), authored at now. There is no IG profile
+// for it; it is shaped like the SDOH CC patient Tasks:
+//
+//   - identifier: system FollowUpIdentifierSystem, value f.PrescriptionID;
+//   - status: f.Status, "requested" when empty; intent: order;
+//   - code: socialrx task-code follow-up;
+//   - focus: ServiceRequest/<PrescriptionID>; for: Patient/<PatientID>;
+//   - authoredOn: now; owner: f.Owner when set;
+//   - restriction.period.end: f.Due, the due date (R4 Task has no due
+//     element; the socialrx search parameter due-date indexes this one);
+//   - input: type socialrx task-input contact-channel,
+//     valueCodeableConcept the follow-up-channel code, when f.Channel is set.
+//
+// Times are written in UTC. FollowUpFromTask reads the result as f (with
+// Status "requested" when f.Status was empty). f should pass
+// FollowUp.Validate and its ids be FHIR ids; the result then passes
+// fhir.Validate.
+func FollowUpTask(f socialrx.FollowUp, id string, now time.Time) []byte {
+	t := taskJSON{ResourceType: "Task", ID: id, Status: f.Status, Intent: "order",
+		Code: ccOf(taskCoding(taskFollowUp)), AuthoredOn: dateTime(now), Owner: optRef(f.Owner)}
+	if t.Status == "" {
+		t.Status = "requested"
+	}
+	if f.PrescriptionID != "" {
+		t.Identifier = []identifierJSON{{System: FollowUpIdentifierSystem, Value: f.PrescriptionID}}
+		t.Focus = &refJSON{"ServiceRequest/" + f.PrescriptionID}
+	}
+	if f.PatientID != "" {
+		t.For = &refJSON{"Patient/" + f.PatientID}
+	}
+	if !f.Due.IsZero() {
+		t.Restriction = &restrictionJSON{}
+		t.Restriction.Period.End = dateTime(f.Due)
+	}
+	if f.Channel.Valid() {
+		t.Input = []taskInputJSON{{
+			Type:                 ccOf(codingJSON{System: taskInputSystem, Code: inputContactChan, Display: displayOf("task-input", inputContactChan)}),
+			ValueCodeableConcept: ccOf(codingJSON{System: contactSystem, Code: string(f.Channel), Display: f.Channel.Display()}),
+		}}
+	}
+	return marshal(t)
+}
+
+// PatientTask writes the Task that asks the person to pursue a
+// self-directed prescription p, with id (omitted when ""), authored at
+// now, in the shape of the SDOH CC TaskForPatient examples
+// (http://hl7.org/fhir/us/sdoh-clinicalcare/StructureDefinition/SDOHCC-TaskForPatient,
+// Task-SDOHCC-TaskPatientMakeAppointmentCompletedExample), without claiming
+// the profile (it requires a requester, which p may lack):
+//
+//   - identifier: system PatientTaskIdentifierSystem, value p.ID;
+//   - status: requested; intent: order; priority: routine;
+//   - code: SDOH CC make-contact (only when p has a Target: the IG's
+//     make-contact names the entity to contact) and socialrx task-code
+//     patient-pursue (always; work lists search it);
+//   - description: a fixed English instruction;
+//   - focus: ServiceRequest/<p.ID>; for and owner: Patient/<p.PatientID>
+//     (the person does it); authoredOn: now; requester: p.RequesterID;
+//   - input: SDOH CC contact-entity, valueReference p.Target, when set.
+//
+// ReferralFromTask and FollowUpFromTask do not take it for theirs.
+func PatientTask(p socialrx.Prescription, id string, now time.Time) []byte {
+	code := ccOf(taskCoding(taskPatientTask))
+	if p.Target != "" {
+		code = ccOf(sdohccMakeContact, taskCoding(taskPatientTask))
+	}
+	t := taskJSON{ResourceType: "Task", ID: id, Status: "requested", Intent: "order", Priority: "routine", Code: code,
+		Description: "Contact the support you were prescribed and take it up. We will ask you how it went.",
+		AuthoredOn:  dateTime(now), Requester: optRef(p.RequesterID)}
+	if p.ID != "" {
+		t.Identifier = []identifierJSON{{System: PatientTaskIdentifierSystem, Value: p.ID}}
+		t.Focus = &refJSON{"ServiceRequest/" + p.ID}
+	}
+	if p.PatientID != "" {
+		t.For = &refJSON{"Patient/" + p.PatientID}
+		t.Owner = t.For
+	}
+	if p.Target != "" {
+		t.Input = []taskInputJSON{{Type: ccOf(sdohccContactEntity), ValueReference: &refJSON{p.Target}}}
+	}
+	return marshal(t)
+}
+
+// DefaultFollowUpIntervals returns the default time from a prescription to
+// its follow-up, per form (design.md: "a follow-up Task due after a
+// configurable interval per form"); the map is new on every call, for the
+// caller's configuration to change. Why these:
+//
+//   - self-directed, 14 days: the person acts alone, so the first risk is
+//     never starting; two weeks is soon enough for a nudge or an
+//     alternative to still help, and long enough to have called;
+//   - warm hand-off, 21 days: the program must receive, triage and book
+//     the referral (one to two weeks for eReferral and fax intake) before
+//     the person has anything to report;
+//   - navigator, 30 days: a navigator meets the person, co-creates a plan
+//     and may prescribe onward, which takes several contacts; a month
+//     lets the first of those happen.
+func DefaultFollowUpIntervals() map[socialrx.Form]time.Duration {
+	const day = 24 * time.Hour
+	return map[socialrx.Form]time.Duration{
+		socialrx.FormSelfDirected: 14 * day,
+		socialrx.FormWarmHandoff:  21 * day,
+		socialrx.FormNavigator:    30 * day,
+	}
+}
+
+// FollowUpDue returns when the follow-up of p is due: p.AuthoredOn plus
+// the interval of p.Form in intervals. A form missing from intervals (or a
+// nil map, or an interval not above zero) takes DefaultFollowUpIntervals';
+// an unknown form takes the shortest default (self-directed), so an odd
+// prescription is checked on sooner rather than later. A zero AuthoredOn
+// gives the zero time: the caller sets AuthoredOn (e.g. to the time it
+// stores the prescription) first.
+func FollowUpDue(p socialrx.Prescription, intervals map[socialrx.Form]time.Duration) time.Time {
+	if p.AuthoredOn.IsZero() {
+		return time.Time{}
+	}
+	d, ok := intervals[p.Form]
+	if !ok || d <= 0 {
+		defaults := DefaultFollowUpIntervals()
+		if d, ok = defaults[p.Form]; !ok {
+			d = defaults[socialrx.FormSelfDirected]
+		}
+	}
+	return p.AuthoredOn.Add(d)
+}

@@ -1,0 +1,452 @@
+package mapping
+
+import (
+	"bytes"
+	"encoding/json"
+	"time"
+
+	"github.com/socialrx/socialrx"
+)
+
+// Profiles socialrx claims on what it writes.
+const (
+	profileSDOHCCServiceRequest = "http://hl7.org/fhir/us/sdoh-clinicalcare/StructureDefinition/SDOHCC-ServiceRequest"
+	profileSDOHCCCondition      = "http://hl7.org/fhir/us/sdoh-clinicalcare/StructureDefinition/SDOHCC-Condition"
+	systemConditionCategory     = "http://hl7.org/fhir/us/core/CodeSystem/condition-category"
+)
+
+// sdohccByDomain is the SDOH CC category code (SDOHCC-CodeSystemTemporaryCodes)
+// written beside socialrx's need-domain code for the domains that have a
+// matching one. The other domains (mental health and substance use, physical
+// activity, creative expression, daily living, childcare, unspecified) have
+// no SDOH CC category of the same breadth ("stress" and
+// "transportation-insecurity" are narrower) and carry the need-domain code
+// only. Reading maps each of these codes back to the same domain
+// (codes_condition.go), so a round trip keeps the domain.
+var sdohccByDomain = map[socialrx.NeedDomain]coding{
+	socialrx.DomainFood:               {System: systemSDOHCC, Code: "food-insecurity", Display: "Food Insecurity"},
+	socialrx.DomainHousing:            {System: systemSDOHCC, Code: "housing-instability", Display: "Housing Instability"},
+	socialrx.DomainFinances:           {System: systemSDOHCC, Code: "financial-insecurity", Display: "Financial Insecurity"},
+	socialrx.DomainSocialSupport:      {System: systemSDOHCC, Code: "social-connection", Display: "Social Connection"},
+	socialrx.DomainMedicationCoverage: {System: systemSDOHCC, Code: "health-insurance-coverage-status", Display: "Health Insurance Coverage Status"},
+}
+
+// socialServiceProcedure is the ServiceRequest.category the SDOH CC examples
+// give every social service request (SNOMED CT 410606002).
+var socialServiceProcedure = codingJSON{System: systemSNOMED, Code: "410606002", Display: "Social service procedure"}
+
+// The JSON shapes socialrx writes; field order is the FHIR element order.
+type codingJSON struct {
+	System       string `json:"system,omitempty"`
+	Code         string `json:"code,omitempty"`
+	Display      string `json:"display,omitempty"`
+	UserSelected *bool  `json:"userSelected,omitempty"`
+}
+
+type conceptJSONOut struct {
+	Coding []codingJSON `json:"coding,omitempty"`
+	Text   string       `json:"text,omitempty"`
+}
+
+type refJSON struct {
+	Reference string `json:"reference"`
+}
+
+type identifierJSON struct {
+	System string `json:"system,omitempty"`
+	Value  string `json:"value"`
+}
+
+type metaJSON struct {
+	Profile []string `json:"profile"`
+}
+
+func jsonCoding(c coding) codingJSON {
+	return codingJSON{System: c.System, Code: c.Code, Display: c.Display}
+}
+
+func ccOf(cs ...codingJSON) *conceptJSONOut { return &conceptJSONOut{Coding: cs} }
+
+// optRef returns a reference to ref, or nil for "".
+func optRef(ref string) *refJSON {
+	if ref == "" {
+		return nil
+	}
+	return &refJSON{Reference: ref}
+}
+
+// dateTime writes t as a FHIR dateTime in UTC, or "" for the zero time.
+func dateTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
+// marshal writes v as compact JSON without HTML escaping. v's types cannot
+// fail to marshal.
+func marshal(v any) []byte {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		panic("mapping: marshal: " + err.Error())
+	}
+	return bytes.TrimRight(b.Bytes(), "\n")
+}
+
+var falseValue = false
+
+// formCoding, channelCoding and domainCoding are the socialrx category
+// codings; derived ones carry userSelected false.
+func formCoding(f socialrx.Form, derived bool) codingJSON {
+	c := codingJSON{System: formSystem, Code: string(f), Display: f.Display()}
+	if derived {
+		c.UserSelected = &falseValue
+	}
+	return c
+}
+
+func channelCoding(ch socialrx.Channel) codingJSON {
+	return codingJSON{System: channelSystem, Code: string(ch), Display: ch.Display()}
+}
+
+func domainCoding(d socialrx.NeedDomain) codingJSON {
+	return codingJSON{System: needDomainSystem, Code: string(d), Display: d.Display()}
+}
+
+type serviceRequestJSON struct {
+	ResourceType    string            `json:"resourceType"`
+	ID              string            `json:"id,omitempty"`
+	Meta            *metaJSON         `json:"meta,omitempty"`
+	Identifier      []identifierJSON  `json:"identifier,omitempty"`
+	Status          string            `json:"status"`
+	Intent          string            `json:"intent"`
+	Category        []*conceptJSONOut `json:"category,omitempty"`
+	Code            *conceptJSONOut   `json:"code,omitempty"`
+	Subject         *refJSON          `json:"subject,omitempty"`
+	AuthoredOn      string            `json:"authoredOn,omitempty"`
+	Requester       *refJSON          `json:"requester,omitempty"`
+	Performer       []refJSON         `json:"performer,omitempty"`
+	ReasonReference []refJSON         `json:"reasonReference,omitempty"`
+}
+
+// ServiceRequestFromPrescription writes p as an R4 ServiceRequest with id
+// (omitted when ""), for a prescription socialrx creates (an onward or
+// alternative prescription), shaped by the SDOH CC ServiceRequest profile
+// (http://hl7.org/fhir/us/sdoh-clinicalcare/StructureDefinition/SDOHCC-ServiceRequest),
+// which it claims in meta.profile when p has a Code (the profile requires
+// ServiceRequest.code). The elements:
+//
+//   - identifier: p.Identifiers (Code as value);
+//   - status: p.Status, "active" when empty; intent: order;
+//   - category: SNOMED CT 410606002 "Social service procedure" (as the SDOH
+//     CC examples), the form (socialrx prescription-form; userSelected
+//     false when p.FormDerived), the channel when set (prescription-channel),
+//     and one category per need domain with the need-domain code and, where
+//     one matches (sdohccByDomain), the SDOH CC category code;
+//   - code: p.Code; subject: Patient/<PatientID>; authoredOn: p.AuthoredOn
+//     (UTC); requester: p.RequesterID; performer: p.Target;
+//     reasonReference: p.NeedRefs.
+//
+// Reading the result with PrescriptionFromServiceRequest (with a Resolver
+// that sees the same performer and Conditions) gives p back, FollowUp
+// aside. p should pass Prescription.Validate and its ids be FHIR ids; the
+// result then passes fhir.Validate.
+func ServiceRequestFromPrescription(p socialrx.Prescription, id string) []byte {
+	sr := serviceRequestJSON{ResourceType: "ServiceRequest", ID: id, Status: p.Status, Intent: "order",
+		AuthoredOn: dateTime(p.AuthoredOn), Requester: optRef(p.RequesterID)}
+	if sr.Status == "" {
+		sr.Status = "active"
+	}
+	if p.Code != (socialrx.Coding{}) {
+		sr.Meta = &metaJSON{Profile: []string{profileSDOHCCServiceRequest}}
+		sr.Code = ccOf(codingJSON{System: p.Code.System, Code: p.Code.Code, Display: p.Code.Display})
+	}
+	for _, idf := range p.Identifiers {
+		sr.Identifier = append(sr.Identifier, identifierJSON{System: idf.System, Value: idf.Code})
+	}
+	sr.Category = append(sr.Category, ccOf(socialServiceProcedure))
+	if p.Form.Valid() {
+		sr.Category = append(sr.Category, ccOf(formCoding(p.Form, p.FormDerived)))
+	}
+	if p.Channel.Valid() {
+		sr.Category = append(sr.Category, ccOf(channelCoding(p.Channel)))
+	}
+	for _, d := range p.Needs {
+		cc := ccOf(domainCoding(d))
+		if sc, ok := sdohccByDomain[d]; ok {
+			cc.Coding = append(cc.Coding, jsonCoding(sc))
+		}
+		sr.Category = append(sr.Category, cc)
+	}
+	if p.PatientID != "" {
+		sr.Subject = &refJSON{"Patient/" + p.PatientID}
+	}
+	if p.Target != "" {
+		sr.Performer = []refJSON{{p.Target}}
+	}
+	for _, ref := range p.NeedRefs {
+		sr.ReasonReference = append(sr.ReasonReference, refJSON{ref})
+	}
+	return marshal(sr)
+}
+
+// DeriveCategories returns body, a ServiceRequest, with what socialrx
+// derived for p (read from body by PrescriptionFromServiceRequest) written
+// into ServiceRequest.category so that every reader sees it (design.md:
+// "the derivation is written back so it is visible"). It adds, each as a
+// new category with userSelected false on its coding:
+//
+//   - the form (socialrx prescription-form), when no category coding is in
+//     that system;
+//   - the channel (prescription-channel), when p has one and no category
+//     coding is in that system;
+//   - each need domain of p.Needs that no category coding names in
+//     socialrx need-domain (domains read from SDOH CC codes, reasonCode and
+//     reason Conditions).
+//
+// Only the category member is changed: its existing elements keep their
+// bytes and new ones are added at its end (a new category member goes after
+// intent); every other member, whitespace included, is left as it was. The
+// bool reports whether anything was added; when not, body itself is
+// returned. Running DeriveCategories on its own output adds nothing, and
+// PrescriptionFromServiceRequest reads the output as p (FormDerived kept
+// through userSelected false).
+//
+// Errors are *socialrx.Error EINVALID, at path "ServiceRequest" when body
+// is not a JSON object, "ServiceRequest.category" when category is not an
+// array of objects.
+func DeriveCategories(body []byte, p *socialrx.Prescription) ([]byte, bool, error) {
+	doc, err := scanObject(body)
+	if err != nil {
+		return nil, false, issueErr(socialrx.EINVALID, "structure", "ServiceRequest", "not a JSON object")
+	}
+	var cats []categoryConcept
+	cat, hasCat := doc.find("category")
+	if hasCat {
+		if err := json.Unmarshal(body[cat.valStart:cat.valEnd], &cats); err != nil || body[cat.valStart] != '[' {
+			return nil, false, issueErr(socialrx.EINVALID, "structure", "ServiceRequest.category", "must be an array of CodeableConcepts")
+		}
+	}
+	hasSystem := func(system, code string) bool {
+		for _, cc := range cats {
+			for _, c := range cc.Coding {
+				if c.System == system && (code == "" || c.Code == code) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	var add [][]byte
+	if p.Form.Valid() && !hasSystem(formSystem, "") {
+		add = append(add, marshal(ccOf(formCoding(p.Form, true))))
+	}
+	if p.Channel.Valid() && !hasSystem(channelSystem, "") {
+		c := channelCoding(p.Channel)
+		c.UserSelected = &falseValue
+		add = append(add, marshal(ccOf(c)))
+	}
+	for _, d := range p.Needs {
+		if d.Valid() && !hasSystem(needDomainSystem, string(d)) {
+			c := domainCoding(d)
+			c.UserSelected = &falseValue
+			add = append(add, marshal(ccOf(c)))
+		}
+	}
+	if len(add) == 0 {
+		return body, false, nil
+	}
+	if hasCat {
+		return appendToArray(body, cat, add), true, nil
+	}
+	return doc.insertAfter(body, "category", []byte("["+string(bytes.Join(add, []byte(",")))+"]"), "intent", "status"), true, nil
+}
+
+// appendToArray returns body with elems appended to the array that m's
+// value is, separated as its first element is from the '['.
+func appendToArray(body []byte, m jsonMember, elems [][]byte) []byte {
+	inner := body[m.valStart+1 : m.valEnd-1]
+	lead := inner[:len(inner)-len(bytes.TrimLeft(inner, " \t\r\n"))]
+	trimmed := bytes.TrimRight(inner, " \t\r\n")
+	trail := inner[len(trimmed):]
+	var b bytes.Buffer
+	b.Write(body[:m.valStart+1])
+	b.Write(trimmed)
+	for i, e := range elems {
+		if len(trimmed) > 0 || i > 0 {
+			b.WriteByte(',')
+		}
+		b.Write(lead)
+		b.Write(e)
+	}
+	b.Write(trail)
+	b.Write(body[m.valEnd-1:])
+	return b.Bytes()
+}
+
+// jsonMember is where one member of a JSON object lies in the document.
+type jsonMember struct {
+	key              string
+	gapStart         int // end of the previous member (or just after '{')
+	keyStart, keyEnd int // the key, quotes included
+	valStart, valEnd int // the value
+}
+
+// jsonObject is the layout of a top-level JSON object: its members in
+// order and the offset of its closing brace.
+type jsonObject struct {
+	members []jsonMember
+	close   int
+}
+
+// scanObject finds the members of the JSON object body without decoding
+// their values, so that one can be replaced and the other bytes kept.
+// Duplicate keys and trailing data are errors.
+func scanObject(body []byte) (*jsonObject, error) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, err
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '{' {
+		return nil, errNotObject
+	}
+	doc := &jsonObject{}
+	prevEnd := int(dec.InputOffset())
+	seen := map[string]bool{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, err
+		}
+		key, ok := tok.(string)
+		if !ok || seen[key] {
+			return nil, errNotObject
+		}
+		seen[key] = true
+		keyEnd := int(dec.InputOffset())
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return nil, err
+		}
+		end := int(dec.InputOffset())
+		keyStart := bytes.IndexByte(body[prevEnd:keyEnd], '"')
+		if keyStart < 0 || end-len(raw) < keyEnd {
+			return nil, errNotObject
+		}
+		doc.members = append(doc.members, jsonMember{key: key, gapStart: prevEnd, keyStart: prevEnd + keyStart, keyEnd: keyEnd,
+			valStart: end - len(raw), valEnd: end})
+		prevEnd = end
+	}
+	if _, err := dec.Token(); err != nil { // '}'
+		return nil, err
+	}
+	doc.close = int(dec.InputOffset()) - 1
+	if _, err := dec.Token(); err == nil || len(bytes.TrimSpace(body[doc.close+1:])) > 0 {
+		return nil, errNotObject
+	}
+	return doc, nil
+}
+
+var errNotObject = &socialrx.Error{Code: socialrx.EINVALID, Message: "not a JSON object"}
+
+func (o *jsonObject) find(key string) (jsonMember, bool) {
+	for _, m := range o.members {
+		if m.key == key {
+			return m, true
+		}
+	}
+	return jsonMember{}, false
+}
+
+// insertAfter returns body with a new member key: value placed after the
+// first of the after members present (else last), laid out like that
+// member (same indentation and colon spacing).
+func (o *jsonObject) insertAfter(body []byte, key string, value []byte, after ...string) []byte {
+	k, _ := json.Marshal(key)
+	if len(o.members) == 0 {
+		var b bytes.Buffer
+		b.Write(body[:o.close])
+		b.Write(k)
+		b.WriteByte(':')
+		b.Write(value)
+		b.Write(body[o.close:])
+		return b.Bytes()
+	}
+	anchor := o.members[len(o.members)-1]
+	for _, a := range after {
+		if m, ok := o.find(a); ok {
+			anchor = m
+			break
+		}
+	}
+	ws := bytes.ReplaceAll(body[anchor.gapStart:anchor.keyStart], []byte(","), nil)
+	colon := body[anchor.keyEnd:anchor.valStart]
+	var b bytes.Buffer
+	b.Write(body[:anchor.valEnd])
+	b.WriteByte(',')
+	b.Write(ws)
+	b.Write(k)
+	b.Write(colon)
+	b.Write(value)
+	b.Write(body[anchor.valEnd:])
+	return b.Bytes()
+}
+
+type conditionJSON struct {
+	ResourceType       string            `json:"resourceType"`
+	ID                 string            `json:"id,omitempty"`
+	Meta               *metaJSON         `json:"meta"`
+	ClinicalStatus     *conceptJSONOut   `json:"clinicalStatus,omitempty"`
+	VerificationStatus *conceptJSONOut   `json:"verificationStatus"`
+	Category           []*conceptJSONOut `json:"category"`
+	Code               *conceptJSONOut   `json:"code,omitempty"`
+	Subject            *refJSON          `json:"subject,omitempty"`
+	RecordedDate       string            `json:"recordedDate,omitempty"`
+}
+
+// ConditionFromNeed writes n as an R4 Condition with id (omitted when ""),
+// claiming the SDOH CC Condition profile
+// (http://hl7.org/fhir/us/sdoh-clinicalcare/StructureDefinition/SDOHCC-Condition),
+// for the needs socialrx records itself (e.g. a navigator's finding behind
+// an onward prescription). The elements:
+//
+//   - clinicalStatus: n.Status (condition-clinical), omitted when empty;
+//   - verificationStatus: confirmed (condition-ver-status);
+//   - category: US Core condition-category health-concern, us-core-category
+//     sdoh, the SDOH CC category code of n.Code when it is one, else of
+//     the domain where one matches (sdohccByDomain), and socialrx
+//     need-domain n.Domain;
+//   - code: n.Code; subject: Patient/<PatientID>; recordedDate:
+//     n.RecordedAt (UTC).
+//
+// NeedFromCondition reads the result as n (Source "Condition/<id>").
+func ConditionFromNeed(n socialrx.Need, id string) []byte {
+	c := conditionJSON{ResourceType: "Condition", ID: id, Meta: &metaJSON{Profile: []string{profileSDOHCCCondition}},
+		VerificationStatus: ccOf(codingJSON{System: systemConditionVer, Code: "confirmed", Display: "Confirmed"}),
+		RecordedDate:       dateTime(n.RecordedAt)}
+	if n.Status != "" {
+		c.ClinicalStatus = ccOf(codingJSON{System: systemConditionClinical, Code: n.Status})
+	}
+	c.Category = []*conceptJSONOut{
+		ccOf(codingJSON{System: systemConditionCategory, Code: "health-concern", Display: "Health Concern"}),
+		ccOf(codingJSON{System: systemUSCoreCategory, Code: "sdoh", Display: "SDOH"}),
+	}
+	if n.Code.System == systemSDOHCC && n.Code.Code != "" {
+		c.Category = append(c.Category, ccOf(codingJSON{System: n.Code.System, Code: n.Code.Code, Display: n.Code.Display}))
+	} else if sc, ok := sdohccByDomain[n.Domain]; ok {
+		c.Category = append(c.Category, ccOf(jsonCoding(sc)))
+	}
+	if n.Domain.Valid() {
+		c.Category = append(c.Category, ccOf(domainCoding(n.Domain)))
+	}
+	if n.Code != (socialrx.Coding{}) {
+		c.Code = ccOf(codingJSON{System: n.Code.System, Code: n.Code.Code, Display: n.Code.Display})
+	}
+	if n.PatientID != "" {
+		c.Subject = &refJSON{"Patient/" + n.PatientID}
+	}
+	return marshal(c)
+}
