@@ -96,6 +96,11 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := prepareSchema(ctx, store, m.Config.AutoMigrate, m.Logger); err != nil {
 		return err
 	}
+	if n, err := seedTerminology(ctx, store); err != nil {
+		return fmt.Errorf("store socialrx terminology: %w", err)
+	} else if n > 0 {
+		m.Logger.Info("stored socialrx CodeSystems and ValueSets", "written", n)
+	}
 
 	hcfg := httpapi.DefaultConfig()
 	hcfg.BaseURL = m.Config.BaseURL
