@@ -17,12 +17,26 @@ import (
 // entry marked Deleted and removes the resource from search. Search index
 // rows are written in the same database transaction as the resource.
 //
+// Ingest: a write (Tx.Create, Tx.Update, Tx.Delete) of an Observation,
+// QuestionnaireResponse, Condition, ServiceRequest or Task also derives the
+// domain rows of the resource (see PatientProjection) in the same
+// transaction, replacing those of its previous version, or removing them on
+// delete. A ServiceRequest is read as a Prescription first; the categories
+// socialrx derives (form, channel, need domains) are written into the body
+// that is stored. A new active prescription gets its follow-up Task (and,
+// self-directed, the patient's Task) created in the same transaction, with
+// ids derived from the ServiceRequest id, and its follow-up reminder job
+// enqueued there. A resource that breaks a mapping rule, or a referral Task
+// whose status change the referral state machine forbids, is refused with
+// EUNPROCESSABLE and its Issues (element paths): the transaction fails.
+//
 // Errors are *Error with these codes:
 //   - ENOTFOUND: the resource (or version) never existed
 //   - EGONE: the resource's current version is a delete
 //   - ECONFLICT: Create with an id that is taken; a concurrent writer won
 //   - EPRECONDITION: ifMatch given and the current version differs
 //   - EINVALID: a search the store cannot run (with Issues naming the parameter)
+//   - EUNPROCESSABLE: a write that breaks a mapping or domain rule (Issues)
 //   - EUNAVAILABLE: the database cannot be reached
 //
 // All methods are safe for concurrent use.
@@ -46,6 +60,12 @@ type Store interface {
 	// than once when the database asks for a retry (serialization failure),
 	// so it must not have effects outside tx.
 	Transact(ctx context.Context, fn func(tx Tx) error) error
+
+	// Projection returns the domain rows derived from the patient's
+	// resources (findings, needs, prescriptions, referrals, follow-ups), as
+	// of the last commit. A patient with none gets an empty projection, not
+	// ENOTFOUND.
+	Projection(ctx context.Context, patientID string) (*PatientProjection, error)
 
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error

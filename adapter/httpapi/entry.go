@@ -60,7 +60,8 @@ func (o *op) reset() {
 }
 
 // fail returns err located at this entry: issues without a path get the
-// entry's path; issues with a path outside the Bundle (a search parameter
+// entry's path; element paths of the entry's resource type are placed under
+// the entry's resource; other paths outside the Bundle (a search parameter
 // name) get the entry's path and keep theirs in the message.
 func (o *op) fail(err error) error {
 	if err == nil {
@@ -75,6 +76,11 @@ func (o *op) fail(err error) error {
 		switch {
 		case i.Path == "":
 			i.Path = o.path
+		case o.typ != "" && (i.Path == o.typ || strings.HasPrefix(i.Path, o.typ+".")):
+			// An element path in this entry's resource, e.g. from the
+			// store's ingest: ServiceRequest.subject ->
+			// Bundle.entry[5].resource.subject.
+			i.Path = o.path + ".resource" + strings.TrimPrefix(i.Path, o.typ)
 		case !strings.HasPrefix(i.Path, "Bundle"):
 			i.Message = i.Path + ": " + i.Message
 			i.Path = o.path

@@ -57,6 +57,14 @@ func open(ctx context.Context, cfg *pgxpool.Config, opts sqlstore.Options) (*Sto
 		pool.Close()
 		return nil, fmt.Errorf("postgres open: %w", translate(err))
 	}
+	if opts.Jobs == nil {
+		j, err := newJobs(pool)
+		if err != nil {
+			pool.Close()
+			return nil, fmt.Errorf("postgres open: %w", err)
+		}
+		opts.Jobs = j
+	}
 	return &Store{e: sqlstore.New(&driver{pool: pool}, opts), pool: pool}, nil
 }
 
@@ -74,7 +82,8 @@ func (s *Store) withProvider(fn func(p *goose.Provider) error) error {
 	return fn(p)
 }
 
-// Migrate applies the pending embedded migrations; it is idempotent.
+// Migrate applies the pending embedded migrations, then River's own
+// (rivermigrate); it is idempotent.
 func (s *Store) Migrate(ctx context.Context) error {
 	err := s.withProvider(func(p *goose.Provider) error {
 		_, err := p.Up(ctx)
@@ -83,11 +92,15 @@ func (s *Store) Migrate(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("postgres migrate: %w", translate(err))
 	}
+	if err := migrateRiver(ctx, s.pool); err != nil {
+		return fmt.Errorf("postgres migrate river: %w", translate(err))
+	}
 	return nil
 }
 
 // MigrationStatus returns the version the database is at and the latest
-// embedded migration.
+// embedded migration (socialrx's own schema; River versions its tables
+// separately).
 func (s *Store) MigrationStatus(ctx context.Context) (current, latest int64, err error) {
 	err = s.withProvider(func(p *goose.Provider) error {
 		current, latest, err = p.GetVersions(ctx)

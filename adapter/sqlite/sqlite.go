@@ -80,6 +80,15 @@ func open(ctx context.Context, path string, opts sqlstore.Options) (*Store, erro
 	n := max(4, runtime.GOMAXPROCS(0))
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
+	if opts.Jobs == nil {
+		j, err := newJobs(w)
+		if err != nil {
+			_ = r.Close()
+			_ = w.Close()
+			return nil, fmt.Errorf("sqlite open: %w", err)
+		}
+		opts.Jobs = j
+	}
 	drv := &driver{w: w, r: r}
 	return &Store{e: sqlstore.New(drv, opts), drv: drv}, nil
 }
@@ -92,7 +101,8 @@ func (s *Store) provider() (*goose.Provider, error) {
 	return goose.NewProvider(goose.DialectSQLite3, s.drv.w, sub)
 }
 
-// Migrate applies the pending embedded migrations; it is idempotent.
+// Migrate applies the pending embedded migrations, then River's own
+// (rivermigrate); it is idempotent.
 func (s *Store) Migrate(ctx context.Context) error {
 	p, err := s.provider()
 	if err != nil {
@@ -101,11 +111,15 @@ func (s *Store) Migrate(ctx context.Context) error {
 	if _, err := p.Up(ctx); err != nil {
 		return fmt.Errorf("sqlite migrate: %w", translate(err))
 	}
+	if err := migrateRiver(ctx, s.drv.w); err != nil {
+		return fmt.Errorf("sqlite migrate river: %w", translate(err))
+	}
 	return nil
 }
 
 // MigrationStatus returns the version the database is at and the latest
-// embedded migration.
+// embedded migration (socialrx's own schema; River versions its tables
+// separately).
 func (s *Store) MigrationStatus(ctx context.Context) (current, latest int64, err error) {
 	p, err := s.provider()
 	if err != nil {

@@ -146,12 +146,12 @@ var searchCases = []searchCase{
 	// Task
 	{typ: "Task", query: "owner=Organization/org1", want: []string{"t1", "t3"}},
 	{typ: "Task", query: "status=in-progress", want: []string{"t2"}},
-	{typ: "Task", query: "status=requested,completed", want: []string{"t1", "t3"}},
-	{typ: "Task", query: "focus=ServiceRequest/sr1", want: []string{"t1"}},
+	{typ: "Task", query: "status=requested,completed", want: []string{sr1FollowUp, sr1PatientTask, "t1", "t3"}},
+	{typ: "Task", query: "focus=ServiceRequest/sr1", want: []string{sr1FollowUp, sr1PatientTask, "t1"}},
 	{typ: "Task", query: "based-on=ServiceRequest/sr1", want: []string{"t1"}},
 	{typ: "Task", query: "part-of=Task/t1", want: []string{"t2"}},
 	{typ: "Task", query: "requester=PractitionerRole/role1", want: []string{"t2"}},
-	{typ: "Task", query: "requester=Practitioner/pr1", want: []string{"t1", "t3"}},
+	{typ: "Task", query: "requester=Practitioner/pr1", want: []string{sr1PatientTask, "t1", "t3"}},
 	{typ: "Task", query: "patient=Patient/p2", want: []string{"t2"}},
 	{typ: "Task", query: "owner=Organization/org1&status=completed", want: []string{"t3"}},
 

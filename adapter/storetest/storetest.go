@@ -51,6 +51,7 @@ var areas = []area{
 	{"Paging", testPaging},
 	{"PagingStableUnderWrites", testPagingStableUnderWrites},
 	{"ConcurrentWriters", testConcurrentWriters},
+	{"Ingest", testIngest},
 }
 
 func run(t *testing.T, open func(t *testing.T) socialrx.Store, areas []area) {

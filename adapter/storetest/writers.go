@@ -31,7 +31,9 @@ func testConcurrentWriters(t *testing.T, open func(t *testing.T) socialrx.Store)
 		case "Task":
 			return taskBody("requested", fmt.Sprintf("Organization/org%d", g))
 		default:
-			return `{"resourceType":"ServiceRequest","status":"active","intent":"order","subject":{"reference":"Patient/w0-0"}}`
+			// draft: a prescription not yet active gets no follow-up Tasks,
+			// which would change the Task counts below.
+			return `{"resourceType":"ServiceRequest","status":"draft","intent":"order","code":{"coding":[{"system":"http://snomed.info/sct","code":"464131000124100"}]},"subject":{"reference":"Patient/w0-0"}}`
 		}
 	}
 

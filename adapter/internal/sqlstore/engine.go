@@ -8,6 +8,8 @@
 //	resources         current version of each resource, PK (type, id)
 //	resource_versions every version incl. delete markers, PK (type, id, version)
 //	search_index      one row per fhir.IndexEntry of each current, live resource
+//	findings, needs, prescriptions, referrals, follow_ups
+//	                  the domain rows derived from writes (project.go)
 //
 // Every written version takes the next value of one global sequence (seq),
 // which orders history newest first and positions history cursors.
@@ -44,6 +46,12 @@ type Options struct {
 	// Retries is how many times Transact runs fn again after a retryable
 	// failure; 4 if 0.
 	Retries int
+	// Jobs enqueues the jobs writes cause, in their transaction; none if
+	// nil.
+	Jobs Jobs
+	// FollowUpIntervals is the time from a prescription to its follow-up,
+	// per form; mapping.DefaultFollowUpIntervals for forms missing.
+	FollowUpIntervals map[socialrx.Form]time.Duration
 }
 
 // Engine implements socialrx.Store over a Driver.

@@ -1,0 +1,55 @@
+package sqlstore
+
+import (
+	"context"
+	"time"
+
+	"github.com/riverqueue/river"
+)
+
+// Jobs enqueues the jobs a write causes, in the write's own transaction
+// (the outbox): each store implements it over River's InsertTx with its
+// own transaction type (*sql.Tx on SQLite, pgx.Tx on PostgreSQL), reached
+// through the DriverTx it created. A nil Jobs (Options.Jobs) enqueues
+// nothing.
+type Jobs interface {
+	// FollowUpReminder enqueues the follow-up reminder of a prescription,
+	// scheduled at due, unique by prescription: enqueuing it again while
+	// one exists inserts nothing.
+	FollowUpReminder(ctx context.Context, tx DriverTx, prescriptionID string, due time.Time) error
+}
+
+// KindFollowUpReminder is the River job kind of FollowUpReminderArgs.
+const KindFollowUpReminder = "followup_reminder"
+
+// FollowUpReminderArgs are the arguments of the job that reminds the owner
+// of a prescription's follow-up when it falls due. They hold the
+// ServiceRequest id only: no PHI in the job table.
+type FollowUpReminderArgs struct {
+	PrescriptionID string `json:"prescription_id"`
+}
+
+// Kind is KindFollowUpReminder.
+func (FollowUpReminderArgs) Kind() string { return KindFollowUpReminder }
+
+// InsertOpts makes the job unique by its arguments (one per prescription)
+// in every state River keeps.
+func (FollowUpReminderArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true}}
+}
+
+// FollowUpReminderOpts returns the insert options of a reminder due at due.
+func FollowUpReminderOpts(due time.Time) *river.InsertOpts {
+	return &river.InsertOpts{ScheduledAt: due, UniqueOpts: river.UniqueOpts{ByArgs: true}}
+}
+
+// JobCount returns the number of River jobs of kind, in any state. It is
+// for tests and operations; it counts in table river_job, which the
+// stores' Migrate creates.
+func (e *Engine) JobCount(ctx context.Context, kind string) (int, error) {
+	var n int64
+	if err := e.drv.Reader().QueryRow(ctx, `SELECT count(*) FROM river_job WHERE kind = $1`, kind).Scan(&n); err != nil {
+		return 0, e.translate(err)
+	}
+	return int(n), nil
+}

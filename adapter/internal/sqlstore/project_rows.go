@@ -1,0 +1,236 @@
+package sqlstore
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/socialrx/socialrx"
+)
+
+// The projection tables are written by delete-then-insert of the rows of
+// one source resource, which reads the same on both databases.
+
+// micros is t in unix microseconds, 0 for the zero time.
+func micros(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return toMicros(t)
+}
+
+// timeOf is the inverse of micros.
+func timeOf(us int64) time.Time {
+	if us == 0 {
+		return time.Time{}
+	}
+	return fromMicros(us)
+}
+
+// jsonList encodes a list of strings as a JSON array ("[]" when empty).
+func jsonList[S ~string](l []S) string {
+	if len(l) == 0 {
+		return "[]"
+	}
+	b, _ := json.Marshal(l) // strings always marshal
+	return string(b)
+}
+
+func parseList[S ~string](s string) ([]S, error) {
+	var l []S
+	if err := json.Unmarshal([]byte(s), &l); err != nil {
+		return nil, err
+	}
+	if len(l) == 0 {
+		return nil, nil
+	}
+	return l, nil
+}
+
+func (tx *Tx) putFindings(ctx context.Context, typ, id string, fs []socialrx.Finding) error {
+	if err := tx.exec(ctx, `DELETE FROM findings WHERE res_type = $1 AND res_id = $2`, typ, id); err != nil {
+		return err
+	}
+	for i, f := range fs {
+		if err := tx.exec(ctx, `INSERT INTO findings (res_type, res_id, ord, source, patient_id, domain, instrument, item_code, answer_code, positive, effective_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+			typ, id, i, f.Source, f.PatientID, string(f.Domain), string(f.Instrument), f.ItemCode, f.AnswerCode, f.Positive, micros(f.EffectiveAt)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// putNeed replaces the need of Condition/id by n (none when nil).
+func (tx *Tx) putNeed(ctx context.Context, id string, n *socialrx.Need) error {
+	if err := tx.exec(ctx, `DELETE FROM needs WHERE condition_id = $1`, id); err != nil || n == nil {
+		return err
+	}
+	return tx.exec(ctx, `INSERT INTO needs (condition_id, patient_id, domain, system, code, display, status, recorded_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		id, n.PatientID, string(n.Domain), n.Code.System, n.Code.Code, n.Code.Display, n.Status, micros(n.RecordedAt))
+}
+
+func (tx *Tx) putPrescription(ctx context.Context, p *socialrx.Prescription) error {
+	if err := tx.exec(ctx, `DELETE FROM prescriptions WHERE service_request_id = $1`, p.ID); err != nil {
+		return err
+	}
+	return tx.exec(ctx, `INSERT INTO prescriptions (service_request_id, patient_id, form, form_derived, needs, need_refs, code_system, code, code_display, target, channel, status, requester, authored_on)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+		p.ID, p.PatientID, string(p.Form), p.FormDerived, jsonList(p.Needs), jsonList(p.NeedRefs), p.Code.System, p.Code.Code, p.Code.Display,
+		p.Target, string(p.Channel), p.Status, p.RequesterID, micros(p.AuthoredOn))
+}
+
+func (tx *Tx) putReferral(ctx context.Context, r *socialrx.Referral) error {
+	if err := tx.exec(ctx, `DELETE FROM referrals WHERE task_id = $1`, r.ID); err != nil {
+		return err
+	}
+	return tx.exec(ctx, `INSERT INTO referrals (task_id, prescription_id, patient_id, requester, performer, status, business_status, status_reason, last_changed, delivery_state, delivery_error)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		r.ID, r.PrescriptionID, r.PatientID, r.Requester, r.Performer, string(r.Status), r.BusinessStatus, r.StatusReason, micros(r.LastChanged), r.DeliveryState, r.DeliveryError)
+}
+
+// putFollowUp replaces the follow-up of Task/taskID by f (none when nil).
+func (tx *Tx) putFollowUp(ctx context.Context, taskID string, f *socialrx.FollowUp) error {
+	if err := tx.exec(ctx, `DELETE FROM follow_ups WHERE task_id = $1`, taskID); err != nil || f == nil {
+		return err
+	}
+	return tx.exec(ctx, `INSERT INTO follow_ups (task_id, prescription_id, patient_id, due, channel, owner, status)
+VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		taskID, f.PrescriptionID, f.PatientID, micros(f.Due), string(f.Channel), f.Owner, f.Status)
+}
+
+const referralCols = `task_id, prescription_id, patient_id, requester, performer, status, business_status, status_reason, last_changed, delivery_state, delivery_error`
+
+func scanReferral(row Row) (*socialrx.Referral, error) {
+	var r socialrx.Referral
+	var status string
+	var lc int64
+	if err := row.Scan(&r.ID, &r.PrescriptionID, &r.PatientID, &r.Requester, &r.Performer, &status, &r.BusinessStatus, &r.StatusReason, &lc, &r.DeliveryState, &r.DeliveryError); err != nil {
+		return nil, err
+	}
+	r.Status, r.LastChanged = socialrx.ReferralStatus(status), timeOf(lc)
+	return &r, nil
+}
+
+// referral reads the referral row of Task/id in the transaction.
+func (tx *Tx) referral(ctx context.Context, id string) (*socialrx.Referral, bool, error) {
+	r, err := scanReferral(tx.q.QueryRow(ctx, `SELECT `+referralCols+` FROM referrals WHERE task_id = $1`, id))
+	if err != nil {
+		err = tx.e.translate(err)
+		if socialrx.ErrorCode(err) == socialrx.ENOTFOUND {
+			return nil, false, nil
+		}
+		return nil, false, err
+	}
+	return r, true, nil
+}
+
+// Projection returns the domain rows of a patient (see socialrx.Store).
+func (e *Engine) Projection(ctx context.Context, patientID string) (*socialrx.PatientProjection, error) {
+	pp, err := e.projection(ctx, e.drv.Reader(), patientID)
+	if err != nil {
+		return nil, fmt.Errorf("projection: %w", e.translate(err))
+	}
+	return pp, nil
+}
+
+// each runs query and calls scan for every row.
+func each(ctx context.Context, q Querier, query string, arg any, scan func(Rows) error) error {
+	rows, err := q.Query(ctx, query, arg)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := scan(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+func (e *Engine) projection(ctx context.Context, q Querier, patientID string) (*socialrx.PatientProjection, error) {
+	pp := &socialrx.PatientProjection{}
+	err := each(ctx, q, `SELECT source, patient_id, domain, instrument, item_code, answer_code, positive, effective_at FROM findings
+WHERE patient_id = $1 ORDER BY source, res_type, res_id, ord`, patientID, func(r Rows) error {
+		var f socialrx.Finding
+		var domain, instrument string
+		var at int64
+		if err := r.Scan(&f.Source, &f.PatientID, &domain, &instrument, &f.ItemCode, &f.AnswerCode, &f.Positive, &at); err != nil {
+			return err
+		}
+		f.Domain, f.Instrument, f.EffectiveAt = socialrx.NeedDomain(domain), socialrx.Instrument(instrument), timeOf(at)
+		pp.Findings = append(pp.Findings, f)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	err = each(ctx, q, `SELECT condition_id, patient_id, domain, system, code, display, status, recorded_at FROM needs
+WHERE patient_id = $1 ORDER BY condition_id`, patientID, func(r Rows) error {
+		var n socialrx.Need
+		var id, domain string
+		var at int64
+		if err := r.Scan(&id, &n.PatientID, &domain, &n.Code.System, &n.Code.Code, &n.Code.Display, &n.Status, &at); err != nil {
+			return err
+		}
+		n.Source, n.Domain, n.RecordedAt = "Condition/"+id, socialrx.NeedDomain(domain), timeOf(at)
+		pp.Needs = append(pp.Needs, n)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	err = each(ctx, q, `SELECT service_request_id, patient_id, form, form_derived, needs, need_refs, code_system, code, code_display, target, channel, status, requester, authored_on
+FROM prescriptions WHERE patient_id = $1 ORDER BY service_request_id`, patientID, func(r Rows) error {
+		var p socialrx.Prescription
+		var form, needs, refs, channel string
+		var at int64
+		if err := r.Scan(&p.ID, &p.PatientID, &form, &p.FormDerived, &needs, &refs, &p.Code.System, &p.Code.Code, &p.Code.Display,
+			&p.Target, &channel, &p.Status, &p.RequesterID, &at); err != nil {
+			return err
+		}
+		var err error
+		if p.Needs, err = parseList[socialrx.NeedDomain](needs); err != nil {
+			return err
+		}
+		if p.NeedRefs, err = parseList[string](refs); err != nil {
+			return err
+		}
+		p.Form, p.Channel, p.AuthoredOn = socialrx.Form(form), socialrx.Channel(channel), timeOf(at)
+		pp.Prescriptions = append(pp.Prescriptions, p)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	err = each(ctx, q, `SELECT `+referralCols+` FROM referrals WHERE patient_id = $1 ORDER BY task_id`, patientID, func(r Rows) error {
+		ref, err := scanReferral(r)
+		if err != nil {
+			return err
+		}
+		pp.Referrals = append(pp.Referrals, *ref)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	err = each(ctx, q, `SELECT prescription_id, patient_id, due, channel, owner, status FROM follow_ups
+WHERE patient_id = $1 ORDER BY prescription_id, task_id`, patientID, func(r Rows) error {
+		var f socialrx.FollowUp
+		var channel string
+		var due int64
+		if err := r.Scan(&f.PrescriptionID, &f.PatientID, &due, &channel, &f.Owner, &f.Status); err != nil {
+			return err
+		}
+		f.Due, f.Channel = timeOf(due), socialrx.ContactChannel(channel)
+		pp.FollowUps = append(pp.FollowUps, f)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return pp, nil
+}
