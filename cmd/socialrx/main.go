@@ -1,5 +1,6 @@
 // Command socialrx is the socialrx binary: the FHIR R4 service for social
-// prescribing (serve), its database set-up (migrate) and its version.
+// prescribing (serve), its database set-up (migrate), FHIR validation of
+// files (validate) and its version.
 //
 // main is tiny: flags and environment are parsed by kong into the command
 // structs below, which fill a Config; Main wires the concrete adapters.
