@@ -19,7 +19,11 @@ const restDocumentation = "socialrx FHIR R4 API, JSON only (XML is answered 406)
 	"Search is lenient by default (unknown parameters are ignored and reported in a search.mode=outcome entry); Prefer: handling=strict refuses them with 400. " +
 	"Conditional references (Type?params) in transactions resolve to one match; none is a 400, several a 412. " +
 	"PATCH, conditional delete, system-level entries and the vread of a past version inside a transaction are not supported (405). " +
-	"$validate checks the base R4 specification (the server's own checks and the R4 JSON schema) and answers 200 with every issue; profiles are not supported."
+	"$validate checks the base R4 specification (the server's own checks and the R4 JSON schema) and answers 200 with every issue; profiles are not supported. " +
+	"Social prescribing: a social ServiceRequest (socialrx, SDOH CC or sdoh category, SNOMED CT 410606002, a social reason, or a navigator performer) is read as a prescription when written; " +
+	"the derived form, channel and need domains are added to ServiceRequest.category (codings with userSelected false, nothing else changed), " +
+	"a follow-up Task (and, self-directed, a patient Task) is created in the same transaction, and an invalid prescription or an illegal referral Task status change is refused with 422 listing the element paths. " +
+	"Other ServiceRequests are stored as sent."
 
 // commonDefinitions are the canonical URLs of the search parameters every
 // resource has; others are not listed as definitions because R4 shares many

@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -104,4 +105,17 @@ func TestCapabilitySocialrxParams(t *testing.T) {
 		t.Fatal("Task has no due-date search parameter in the CapabilityStatement")
 	}
 	t.Fatal("no Task in the CapabilityStatement")
+}
+
+// TestCapabilityDocumentsIngest: the CapabilityStatement tells clients that
+// social ServiceRequests are changed (derived categories) and can be refused.
+func TestCapabilityDocumentsIngest(t *testing.T) {
+	ts := newServer(t, httpapi.Config{})
+	m := ts.do(t, "GET", "/fhir/metadata", "").want(t, http.StatusOK).json(t)
+	doc, _ := m["rest"].([]any)[0].(map[string]any)["documentation"].(string)
+	for _, want := range []string{"userSelected false", "422", "follow-up Task"} {
+		if !strings.Contains(doc, want) {
+			t.Errorf("rest.documentation does not mention %q", want)
+		}
+	}
 }
