@@ -3,14 +3,12 @@ package postgres
 import (
 	"context"
 	"fmt"
-	"net/url"
 	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/socialrx/socialrx"
 	"github.com/socialrx/socialrx/adapter/internal/sqlstore"
 	"github.com/socialrx/socialrx/adapter/internal/sqlstore/enginetest"
 )
@@ -48,22 +46,6 @@ func begin(b *testing.B, db *pgxpool.Pool) pgx.Tx {
 		b.Fatal(err)
 	}
 	return tx
-}
-
-func create(ctx context.Context, tx socialrx.Tx, i int) error {
-	_, err := tx.Create(ctx, "Observation", fmt.Sprintf("o%d", i), enginetest.ObservationBody(i))
-	return err
-}
-
-func BenchmarkCreate(b *testing.B) {
-	s, ctx := benchStore(b), context.Background()
-	i := 0
-	for b.Loop() {
-		if err := s.Transact(ctx, func(tx socialrx.Tx) error { return create(ctx, tx, i) }); err != nil {
-			b.Fatal(err)
-		}
-		i++
-	}
 }
 
 func baselineInsert(tx pgx.Tx, i int) error {
@@ -150,24 +132,6 @@ func BenchmarkBaselineSameRowsCreate(b *testing.B) {
 	b.ReportMetric(float64(2+rows.IndexRowsPer()), "rows/resource")
 }
 
-func BenchmarkTransact10(b *testing.B) {
-	s, ctx := benchStore(b), context.Background()
-	i := 0
-	for b.Loop() {
-		if err := s.Transact(ctx, func(tx socialrx.Tx) error {
-			for range 10 {
-				if err := create(ctx, tx, i); err != nil {
-					return err
-				}
-				i++
-			}
-			return nil
-		}); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
 func BenchmarkBaselineTransact10(b *testing.B) {
 	db := benchBaseline(b)
 	i := 0
@@ -202,27 +166,6 @@ func BenchmarkBaselineSameRowsTransact10(b *testing.B) {
 	}
 }
 
-// preload writes n Observations, 500 per transaction.
-func preload(b *testing.B, s *Store, n int) {
-	ctx := context.Background()
-	for start := 0; start < n; start += 500 {
-		if err := s.Transact(ctx, func(tx socialrx.Tx) error {
-			for i := start; i < min(start+500, n); i++ {
-				if err := create(ctx, tx, i); err != nil {
-					return err
-				}
-			}
-			return nil
-		}); err != nil {
-			b.Fatal(err)
-		}
-	}
-	// Fresh statistics, as autovacuum would have them after a bulk load.
-	if _, err := s.Pool().Exec(ctx, `ANALYZE`); err != nil {
-		b.Fatal(err)
-	}
-}
-
 func preloadBaseline(b *testing.B, db *pgxpool.Pool, n int) {
 	for start := 0; start < n; start += 500 {
 		tx := begin(b, db)
@@ -240,19 +183,6 @@ func preloadBaseline(b *testing.B, db *pgxpool.Pool, n int) {
 	}
 }
 
-func BenchmarkRead(b *testing.B) {
-	s, ctx := benchStore(b), context.Background()
-	n := 1000
-	preload(b, s, n)
-	i := 0
-	for b.Loop() {
-		if _, err := s.Read(ctx, "Observation", fmt.Sprintf("o%d", i%n)); err != nil {
-			b.Fatal(err)
-		}
-		i++
-	}
-}
-
 func BenchmarkBaselineRead(b *testing.B) {
 	db := benchBaseline(b)
 	n := 1000
@@ -265,34 +195,6 @@ func BenchmarkBaselineRead(b *testing.B) {
 		}
 		i++
 	}
-}
-
-// BenchmarkSearchSubjectCode: Observation?subject=Patient/X&code=loinc|C
-// (_count 20, total counted) over enginetest.BenchSize() preloaded
-// Observations ($SOCIALRX_BENCH_N), with p50 and p99 latency.
-func BenchmarkSearchSubjectCode(b *testing.B) {
-	s, ctx := benchStore(b), context.Background()
-	n := enginetest.BenchSize()
-	preload(b, s, n)
-	var lat enginetest.Latencies
-	i := 0
-	for b.Loop() {
-		k := (i * 7919) % n
-		var res *socialrx.SearchResult
-		var err error
-		lat.Time(func() {
-			res, err = s.Search(ctx, socialrx.SearchRequest{Type: "Observation", Params: url.Values{
-				"subject": {"Patient/" + enginetest.BenchPatient(k)}, "code": {"http://loinc.org|" + enginetest.BenchCode(k)}}})
-		})
-		if err != nil {
-			b.Fatal(err)
-		}
-		if len(res.Matches) == 0 || res.Total != len(res.Matches) {
-			b.Fatalf("observation %d: %d matches, Total %d", k, len(res.Matches), res.Total)
-		}
-		i++
-	}
-	lat.Report(b)
 }
 
 func BenchmarkBaselineSearchSubjectCode(b *testing.B) {
@@ -325,4 +227,27 @@ func BenchmarkBaselineSearchSubjectCode(b *testing.B) {
 		i++
 	}
 	lat.Report(b)
+}
+
+// analyze refreshes the planner's statistics after a bulk load.
+func analyze(s *Store) func(context.Context) error {
+	return func(ctx context.Context) error {
+		_, err := s.Pool().Exec(ctx, `ANALYZE`)
+		return err
+	}
+}
+
+// The store side of the benchmarks is shared with the other store (enginetest).
+
+func BenchmarkCreate(b *testing.B)     { enginetest.BenchCreate(b, benchStore(b)) }
+func BenchmarkTransact10(b *testing.B) { enginetest.BenchTransact10(b, benchStore(b)) }
+
+func BenchmarkRead(b *testing.B) {
+	s := benchStore(b)
+	enginetest.BenchRead(b, s, analyze(s))
+}
+
+func BenchmarkSearchSubjectCode(b *testing.B) {
+	s := benchStore(b)
+	enginetest.BenchSearchSubjectCode(b, s, analyze(s))
 }
