@@ -3,53 +3,25 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"fmt"
-	"time"
 
-	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
-	"github.com/riverqueue/river/rivermigrate"
 
 	"github.com/socialrx/socialrx"
 	"github.com/socialrx/socialrx/adapter/internal/sqlstore"
 )
 
-// jobs enqueues the jobs of a write through River's InsertTx on the write's
-// own *sql.Tx (sqlstore.Jobs). Its client is insert-only: no queues, no
-// workers.
-type jobs struct {
-	client *river.Client[*sql.Tx]
-}
-
-func newJobs(w *sql.DB) (*jobs, error) {
-	c, err := river.NewClient(riversqlite.New(w), &river.Config{})
-	if err != nil {
-		return nil, fmt.Errorf("river client: %w", err)
-	}
-	return &jobs{client: c}, nil
-}
-
-// FollowUpReminder inserts the unique followup_reminder job of a
-// prescription, scheduled at due, in the engine's transaction.
-func (j *jobs) FollowUpReminder(ctx context.Context, dtx sqlstore.DriverTx, prescriptionID string, due time.Time) error {
-	t, ok := dtx.(tx)
-	if !ok {
-		return socialrx.Errorf(socialrx.EINTERNAL, "sqlite: foreign transaction handed to the job queue")
-	}
-	if _, err := j.client.InsertTx(ctx, t.tx, sqlstore.FollowUpReminderArgs{PrescriptionID: prescriptionID}, sqlstore.FollowUpReminderOpts(due)); err != nil {
-		return fmt.Errorf("enqueue %s: %w", sqlstore.KindFollowUpReminder, err)
-	}
-	return nil
+// newJobs returns the River job inserter of this store (sqlstore.RiverJobs
+// over its driver), which inserts on the engine's own transaction.
+func newJobs(w *sql.DB) (*sqlstore.RiverJobs[*sql.Tx], error) {
+	return sqlstore.NewRiverJobs(riversqlite.New(w), func(d sqlstore.DriverTx) (*sql.Tx, bool) {
+		t, ok := d.(tx)
+		return t.tx, ok
+	})
 }
 
 // migrateRiver applies River's own migrations (after the project's).
 func migrateRiver(ctx context.Context, w *sql.DB) error {
-	m, err := rivermigrate.New(riversqlite.New(w), nil)
-	if err != nil {
-		return err
-	}
-	_, err = m.Migrate(ctx, rivermigrate.DirectionUp, nil)
-	return err
+	return sqlstore.MigrateRiver(ctx, riversqlite.New(w))
 }
 
 // JobCount returns the number of River jobs of kind, in any state.
