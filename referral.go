@@ -32,6 +32,14 @@ type Referral struct {
 	// only when DeliveryState is DeliveryFailed. It names codes and ids,
 	// never PHI.
 	DeliveryError string
+	// EndpointID is the platform Endpoint the referral is delivered to
+	// (or, when socialrx is the receiving side, came from); "" when none.
+	EndpointID string
+	// Flag is set when a platform sent a status change the state machine
+	// forbids: the change is kept (the platform's word is the record) and
+	// Flag says what was illegal, for staff to resolve. It names statuses
+	// and the actor, never PHI.
+	Flag string
 }
 
 // The delivery states of a Referral (Referral.DeliveryState).

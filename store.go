@@ -26,7 +26,14 @@ import (
 // that is stored. A new active prescription gets its follow-up Task (and,
 // self-directed, the patient's Task) created in the same transaction, with
 // ids derived from the ServiceRequest id, and its follow-up reminder job
-// enqueued there. A resource that breaks a mapping rule, or a referral Task
+// enqueued there. A referral Task written on the requester's side whose
+// prescription targets an active hl7-fhir-msg Endpoint records an eReferral
+// message in the outbox (add-service-request for a new referral,
+// notify-update-service-request for a status change, revoke-service-request
+// for a cancellation) and enqueues its delivery job, in the same
+// transaction; written on the performer's side (Tx.SetOrigin), its change
+// and any Appointment or Communication linked to the referral are queued as
+// write-backs to the practice's EMR instead. A resource that breaks a mapping rule, or a referral Task
 // whose status change the referral state machine forbids, is refused with
 // EUNPROCESSABLE and its Issues (element paths): the transaction fails.
 //
@@ -67,6 +74,10 @@ type Store interface {
 	// ENOTFOUND.
 	Projection(ctx context.Context, patientID string) (*PatientProjection, error)
 
+	// Outbox is where delivery jobs read and record the messages that
+	// writes queued (see delivery.go).
+	Outbox
+
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
 
@@ -97,6 +108,16 @@ type Tx interface {
 	// returns that version. Deleting a missing or already deleted resource
 	// returns (nil, nil): FHIR delete is idempotent. ifMatch as for Update.
 	Delete(ctx context.Context, typ, id string, ifMatch int64) (*Resource, error)
+
+	// SetOrigin sets on whose behalf the following writes of the
+	// transaction are made (see Origin); the default is ActorRequester.
+	SetOrigin(o Origin)
+
+	// Inbound records that the message messageID from the platform
+	// endpointID is being applied in this transaction. seen is true, and
+	// nothing is recorded, when it was applied before, or when messageID is
+	// one socialrx sent itself (an echo): the caller then changes nothing.
+	Inbound(ctx context.Context, endpointID, messageID string, event MessageEvent) (seen bool, err error)
 }
 
 // SearchRequest is a FHIR search on one resource type. Params are the search

@@ -15,5 +15,9 @@ var socialrxSearchParams = map[string][]SearchParam{
 		// as the SDOH Clinical Care IG's patient Tasks do); R4 has no
 		// parameter on that element. Work list: Task?code=...|follow-up&due-date=le2026-12-01&owner=...
 		{Name: "due-date", Type: ParamDate, Resource: "Task", Expression: "Task.restriction.period.end", URL: SearchParameterBase + "Task-due-date"},
+		// The delivery state socialrx writes on a referral Task whose
+		// eReferral message failed for good (dead-lettered), so staff find
+		// hand-offs that never arrived: Task?delivery-state=failed.
+		{Name: "delivery-state", Type: ParamToken, Resource: "Task", Expression: "Task.extension('http://socialrx.dev/fhir/StructureDefinition/delivery-state').valueCode", URL: SearchParameterBase + "Task-delivery-state"},
 	},
 }

@@ -33,3 +33,23 @@ func (s *Store) JobCount(ctx context.Context, kind string) (int, error) {
 func (s *Store) Projection(ctx context.Context, patientID string) (*socialrx.PatientProjection, error) {
 	return s.e.Projection(ctx, patientID)
 }
+
+// OutboundMessage returns one outbox message.
+func (s *Store) OutboundMessage(ctx context.Context, id string) (*socialrx.OutboundMessage, error) {
+	return s.e.OutboundMessage(ctx, id)
+}
+
+// Blocked reports whether an earlier message of m's referral is pending.
+func (s *Store) Blocked(ctx context.Context, m *socialrx.OutboundMessage) (bool, error) {
+	return s.e.Blocked(ctx, m)
+}
+
+// FinishMessage records the end of a delivery attempt.
+func (s *Store) FinishMessage(ctx context.Context, id, state string, attempts int, reason string) (bool, error) {
+	return s.e.FinishMessage(ctx, id, state, attempts, reason)
+}
+
+// OutboundMessages lists outbox messages, newest first.
+func (s *Store) OutboundMessages(ctx context.Context, state string, limit int) ([]socialrx.OutboundMessage, error) {
+	return s.e.OutboundMessages(ctx, state, limit)
+}

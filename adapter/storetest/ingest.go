@@ -410,7 +410,9 @@ func testIngestReferral(t *testing.T, s socialrx.Store) {
 	mustUpdate(t, s, "Task", "ing-ref", ingReferralTask("accepted"), 0)
 	pp := projection(t, s, "ing-p1")
 	want := []socialrx.Referral{{ID: "ing-ref", PrescriptionID: "ing-sr", PatientID: "ing-p1", Requester: "PractitionerRole/ing-gp",
-		Performer: "HealthcareService/ing-foodbank", Status: socialrx.ReferralAccepted, LastChanged: at("2026-03-03T10:00:00Z")}}
+		Performer: "HealthcareService/ing-foodbank", Status: socialrx.ReferralAccepted, LastChanged: at("2026-03-03T10:00:00Z"),
+		// The food bank takes eReferrals: each change was queued for it.
+		DeliveryState: socialrx.DeliveryPending, EndpointID: "ing-ocean"}}
 	if diff := cmp.Diff(want, pp.Referrals); diff != "" {
 		t.Errorf("referrals after requested → accepted (-want +got):\n%s", diff)
 	}

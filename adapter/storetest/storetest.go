@@ -52,6 +52,7 @@ var areas = []area{
 	{"PagingStableUnderWrites", testPagingStableUnderWrites},
 	{"ConcurrentWriters", testConcurrentWriters},
 	{"Ingest", testIngest},
+	{"Outbox", testOutbox},
 }
 
 func run(t *testing.T, open func(t *testing.T) socialrx.Store, areas []area) {

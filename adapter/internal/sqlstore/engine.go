@@ -52,6 +52,10 @@ type Options struct {
 	// FollowUpIntervals is the time from a prescription to its follow-up,
 	// per form; mapping.DefaultFollowUpIntervals for forms missing.
 	FollowUpIntervals map[socialrx.Form]time.Duration
+	// DefaultEMR says a default EMR is configured (serve --emr-endpoint):
+	// referral changes whose requester has no hl7-fhir-rest Endpoint are
+	// written back to it (socialrx.EMRDefaultEndpointID).
+	DefaultEMR bool
 }
 
 // Engine implements socialrx.Store over a Driver.
@@ -199,9 +203,10 @@ func (e *Engine) read(ctx context.Context, q Querier, typ, id string) (*socialrx
 
 // Tx is a socialrx.Tx over one driver transaction.
 type Tx struct {
-	e    *Engine
-	q    DriverTx
-	done bool
+	e      *Engine
+	q      DriverTx
+	done   bool
+	origin socialrx.Origin // on whose behalf writes are made (SetOrigin)
 }
 
 var _ socialrx.Tx = (*Tx)(nil)

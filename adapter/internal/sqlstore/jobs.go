@@ -17,6 +17,9 @@ type Jobs interface {
 	// scheduled at due, unique by prescription: enqueuing it again while
 	// one exists inserts nothing.
 	FollowUpReminder(ctx context.Context, tx DriverTx, prescriptionID string, due time.Time) error
+	// Deliver enqueues the delivery of outbox message messageID
+	// (socialrx.DeliverArgs), unique by message.
+	Deliver(ctx context.Context, tx DriverTx, messageID string) error
 }
 
 // KindFollowUpReminder is the River job kind of FollowUpReminderArgs.
@@ -41,6 +44,15 @@ func (FollowUpReminderArgs) InsertOpts() river.InsertOpts {
 // FollowUpReminderOpts returns the insert options of a reminder due at due.
 func FollowUpReminderOpts(due time.Time) *river.InsertOpts {
 	return &river.InsertOpts{ScheduledAt: due, UniqueOpts: river.UniqueOpts{ByArgs: true}}
+}
+
+// DeliverMaxAttempts is how many times a delivery job is tried before the
+// message is dead-lettered (about a day and a half with DeliverBackoff).
+const DeliverMaxAttempts = 25
+
+// DeliverOpts returns the insert options of a delivery job.
+func DeliverOpts() *river.InsertOpts {
+	return &river.InsertOpts{MaxAttempts: DeliverMaxAttempts, UniqueOpts: river.UniqueOpts{ByArgs: true}}
 }
 
 // JobCount returns the number of River jobs of kind, in any state. It is

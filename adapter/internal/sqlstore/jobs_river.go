@@ -46,6 +46,19 @@ func (j *RiverJobs[TTx]) FollowUpReminder(ctx context.Context, dtx DriverTx, pre
 	return nil
 }
 
+// Deliver inserts the unique delivery job of an outbox message in the
+// engine's transaction.
+func (j *RiverJobs[TTx]) Deliver(ctx context.Context, dtx DriverTx, messageID string) error {
+	t, ok := j.txOf(dtx)
+	if !ok {
+		return socialrx.Errorf(socialrx.EINTERNAL, "foreign transaction handed to the job queue")
+	}
+	if _, err := j.client.InsertTx(ctx, t, socialrx.DeliverArgs{MessageID: messageID}, DeliverOpts()); err != nil {
+		return fmt.Errorf("enqueue %s: %w", socialrx.KindDeliver, err)
+	}
+	return nil
+}
+
 // MigrateRiver applies River's own migrations (run after the project's).
 func MigrateRiver[TTx any](ctx context.Context, driver riverdriver.Driver[TTx]) error {
 	m, err := rivermigrate.New(driver, nil)

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/socialrx/socialrx"
@@ -145,6 +146,8 @@ func (tx *Tx) project(ctx context.Context, res *socialrx.Resource, p *socialrx.P
 		return tx.followOn(ctx, p)
 	case "Task":
 		return tx.projectTask(ctx, res)
+	case "Appointment", "Communication":
+		return tx.projectLinked(ctx, res)
 	}
 	return nil
 }
@@ -184,23 +187,36 @@ func (tx *Tx) projectTask(ctx context.Context, res *socialrx.Resource) error {
 		if err != nil {
 			return err
 		}
-		if ok {
+		if !ok {
+			prev = nil
+		}
+		if prev != nil {
+			r.DeliveryState, r.DeliveryError = prev.DeliveryState, prev.DeliveryError
+			r.EndpointID, r.Flag = prev.EndpointID, prev.Flag
 			if prev.Status != r.Status {
-				at := r.LastChanged
-				if at.IsZero() {
-					at = tx.e.opts.Now()
-				}
-				asRequester, asPerformer := *prev, *prev
-				if err := asRequester.Move(r.Status, socialrx.ActorRequester, r.StatusReason, at); err != nil {
-					if err := asPerformer.Move(r.Status, socialrx.ActorPerformer, r.StatusReason, at); err != nil {
-						return unprocessable(err)
-					}
+				if err := tx.checkMove(prev, r); err != nil {
+					return err
 				}
 			}
-			r.DeliveryState, r.DeliveryError = prev.DeliveryState, prev.DeliveryError
 		}
 		if err := tx.exec(ctx, `DELETE FROM follow_ups WHERE task_id = $1`, res.ID); err != nil {
 			return err
+		}
+		switch tx.origin.Actor {
+		case socialrx.ActorPerformer:
+			if tx.origin.EndpointID != "" && r.EndpointID == "" {
+				r.EndpointID = tx.origin.EndpointID
+			}
+			if prev == nil || prev.Status != r.Status || prev.BusinessStatus != r.BusinessStatus || prev.StatusReason != r.StatusReason {
+				if err := tx.writeBack(ctx, res, r, socialrx.WriteBackTask); err != nil {
+					return err
+				}
+			}
+		case socialrx.ActorSystem:
+		default:
+			if err := tx.referralOut(ctx, res, r, prev); err != nil {
+				return err
+			}
 		}
 		return tx.putReferral(ctx, r)
 	}
@@ -215,6 +231,49 @@ func (tx *Tx) projectTask(ctx context.Context, res *socialrx.Resource) error {
 		f = nil
 	}
 	return tx.putFollowUp(ctx, res.ID, f)
+}
+
+// checkMove checks a referral's status change from prev to r against the
+// state machine for the transaction's origin. On REST (the requester's
+// side by default) the store cannot tell which side sent the change, so a
+// move legal for the requester or for the performer is accepted, and an
+// illegal one is refused (EUNPROCESSABLE). A platform's message (performer)
+// is the record of what happened there: an illegal move is kept, and
+// r.Flag says what was illegal; a legal one clears the flag.
+func (tx *Tx) checkMove(prev, r *socialrx.Referral) error {
+	at := r.LastChanged
+	if at.IsZero() {
+		at = tx.e.opts.Now()
+	}
+	if tx.origin.Actor == socialrx.ActorPerformer {
+		asPerformer := *prev
+		if err := asPerformer.Move(r.Status, socialrx.ActorPerformer, r.StatusReason, at); err != nil {
+			r.Flag = fmt.Sprintf("illegal status change %s -> %s by the performer", prev.Status, r.Status)
+		} else {
+			r.Flag = ""
+		}
+		return nil
+	}
+	asRequester, asPerformer := *prev, *prev
+	if err := asRequester.Move(r.Status, socialrx.ActorRequester, r.StatusReason, at); err != nil {
+		if err := asPerformer.Move(r.Status, socialrx.ActorPerformer, r.StatusReason, at); err != nil {
+			return unprocessable(err)
+		}
+	}
+	return nil
+}
+
+// projectLinked queues the write-back of an Appointment or Communication a
+// platform sent about a referral.
+func (tx *Tx) projectLinked(ctx context.Context, res *socialrx.Resource) error {
+	if tx.origin.Actor != socialrx.ActorPerformer {
+		return nil
+	}
+	r, ok, err := tx.linkedReferral(ctx, res.Body)
+	if err != nil || !ok {
+		return err
+	}
+	return tx.writeBack(ctx, res, r, socialrx.WriteBackCreate)
 }
 
 // followOn creates what a new active prescription needs, once: its
