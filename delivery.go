@@ -117,8 +117,9 @@ type EMR interface {
 }
 
 // SendError is a failed outbound call, classified. Retryable failures are
-// network errors, timeouts, 408, 429 and 5xx; everything else (other 4xx, a
-// 2xx with an unreadable body where one is required) is permanent.
+// network errors, timeouts, 408, 429 and 5xx, and a 2xx whose body cannot be
+// read (the receiver recognises the resend by its id); everything else
+// (other 4xx, 3xx, a response message with fatal-error) is permanent.
 type SendError struct {
 	Retryable  bool
 	StatusCode int           // the HTTP status, 0 when no response came

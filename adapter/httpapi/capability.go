@@ -23,7 +23,10 @@ const restDocumentation = "socialrx FHIR R4 API, JSON only (XML is answered 406)
 	"Social prescribing: a social ServiceRequest (socialrx, SDOH CC or sdoh category, SNOMED CT 410606002, a social reason, or a navigator performer) is read as a prescription when written; " +
 	"the derived form, channel and need domains are added to ServiceRequest.category (codings with userSelected false, nothing else changed), " +
 	"a follow-up Task (and, self-directed, a patient Task) is created in the same transaction, and an invalid prescription or an illegal referral Task status change is refused with 422 listing the element paths. " +
-	"Other ServiceRequests are stored as sent."
+	"Other ServiceRequests are stored as sent. " +
+	"$process-messages takes Ontario eReferral messages (https://ehealthontario.ca/fhir/CodeSystem/message-event-code) from platforms authenticated by their Endpoint's bearer token: " +
+	"notify-add-process-request and notify-update-process-request (Task status), notify-add-appointment and send-communication-from-provider are applied in one transaction; " +
+	"a message already processed, or socialrx's own, changes nothing; an illegal status change is kept, flagged and warned about; the answer is a response message."
 
 // commonDefinitions are the canonical URLs of the search parameters every
 // resource has; others are not listed as definitions because R4 shares many
@@ -77,7 +80,8 @@ type capOperation struct {
 // operationDefinitions are the canonical OperationDefinitions of the
 // operations a route may serve ($name as the route's last segment).
 var operationDefinitions = map[string]string{
-	"validate": validateDefinition,
+	"validate":         validateDefinition,
+	"process-messages": "http://hl7.org/fhir/OperationDefinition/MessageHeader-process-message",
 }
 
 // operationOf returns the operation a route path serves ("/:type/$validate"

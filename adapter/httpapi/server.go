@@ -40,6 +40,9 @@ type Config struct {
 	// Rules are socialrx's own checks run by $validate after the FHIR
 	// checks (see fhir.Validate). Default: none.
 	Rules []fhir.Rule
+	// InboundAuth authenticates platforms calling $process-messages; nil
+	// refuses every call with 401.
+	InboundAuth InboundAuth
 }
 
 // DefaultConfig returns the configuration used when nothing is set.
@@ -151,6 +154,7 @@ func (s *Server) fhirRoutes() []route {
 		{method: http.MethodGet, path: "/:type/:id/_history", interactions: []string{"history-instance"}, handler: s.handleHistory},
 		{method: http.MethodGet, path: "/:type/:id/_history/:vid", interactions: []string{"vread"}, handler: s.handleVRead},
 		{method: http.MethodPost, path: "/$validate", system: true, handler: s.handleValidate},
+		{method: http.MethodPost, path: "/$process-messages", system: true, handler: s.handleProcessMessages},
 		{method: http.MethodPost, path: "/:type/$validate", handler: s.handleValidate},
 	}
 }

@@ -20,6 +20,20 @@ type Config struct {
 	AutoMigrate     bool          // migrate a database whose schema is behind (an empty one is always set up)
 	LogLevel        string        // debug, info, warn, error
 	LogFormat       string        // text or json
+
+	// Credentials is the credentials file of the Endpoints (see
+	// CredentialsFile); "" means none: outbound calls carry no token and
+	// $process-messages refuses every caller.
+	Credentials string
+	// EMREndpoint is the FHIR base URL of the default EMR that referral
+	// changes are written back to when the requester's Organization has no
+	// hl7-fhir-rest Endpoint; "" means none.
+	EMREndpoint string
+	// Workers is how many background jobs (deliveries, reminders) run at
+	// once in this process; 0 runs none (another process works them).
+	Workers int
+	// Job timings; zero takes adapter/jobs defaults (tests shorten them).
+	RetryBase, JobTimeout time.Duration
 }
 
 // DefaultDatabase is the embedded SQLite file used when nothing is configured.
@@ -34,6 +48,7 @@ func DefaultConfig() Config {
 		ShutdownTimeout: 30 * time.Second,
 		LogLevel:        "info",
 		LogFormat:       "text",
+		Workers:         20,
 	}
 }
 
@@ -53,6 +68,12 @@ func (c Config) Validate() error {
 	}
 	if c.BaseURL != "" && !strings.HasPrefix(c.BaseURL, "http://") && !strings.HasPrefix(c.BaseURL, "https://") {
 		return fmt.Errorf("base URL %q: must start with http:// or https://", c.BaseURL)
+	}
+	if c.EMREndpoint != "" && !strings.HasPrefix(c.EMREndpoint, "http://") && !strings.HasPrefix(c.EMREndpoint, "https://") {
+		return fmt.Errorf("EMR endpoint %q: must be the FHIR base URL, starting with http:// or https://", c.EMREndpoint)
+	}
+	if c.Workers < 0 {
+		return fmt.Errorf("workers %d: must not be negative", c.Workers)
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

@@ -27,6 +27,8 @@ type CLI struct {
 	Migrate  MigrateCmd  `cmd:"" help:"Create or upgrade the database schema, then exit."`
 	Version  VersionCmd  `cmd:"" help:"Print the version and exit."`
 	Validate ValidateCmd `cmd:"" help:"Check FHIR JSON files (.json, .ndjson; directories recursively) as $validate does; exit 1 if any fails."`
+	Jobs     JobsCmd     `cmd:"" help:"List outbound messages (eReferral deliveries and EMR write-backs) and their state."`
+	Demo     DemoCmd     `cmd:"" help:"Run the warm hand-off loop on a temp database with an in-process platform and EMR, and print it."`
 }
 
 // DatabaseFlag is shared by the commands that open the database.

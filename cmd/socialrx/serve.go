@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/socialrx/socialrx/adapter/httpapi"
+	"github.com/socialrx/socialrx/adapter/jobs"
 )
 
 // ServeCmd runs the service until SIGINT or SIGTERM.
@@ -20,6 +21,9 @@ type ServeCmd struct {
 	MaxBodyBytes    int64         `env:"SOCIALRX_MAX_BODY_BYTES" default:"10485760" help:"Largest request body accepted, in bytes (default 10 MiB)."`
 	ShutdownTimeout time.Duration `env:"SOCIALRX_SHUTDOWN_TIMEOUT" default:"30s" help:"Time in-flight requests get to finish on SIGINT/SIGTERM."`
 	AutoMigrate     bool          `env:"SOCIALRX_AUTO_MIGRATE" help:"Upgrade an existing database whose schema is behind (an empty database is always set up)."`
+	Credentials     string        `env:"SOCIALRX_CREDENTIALS" placeholder:"FILE" help:"JSON file with the secrets of each Endpoint (OAuth2 client credentials, inbound bearer tokens); see the README."`
+	EMREndpoint     string        `env:"SOCIALRX_EMR_ENDPOINT" placeholder:"URL" help:"FHIR base URL of the default EMR that referral status changes, appointments and messages are written back to."`
+	Workers         int           `env:"SOCIALRX_WORKERS" default:"20" help:"Background jobs (deliveries, write-backs, reminders) run at once in this process; 0 runs none."`
 	DatabaseFlag
 	LogFlags
 }
@@ -33,6 +37,9 @@ func (c *ServeCmd) Config() Config {
 	cfg.MaxBodyBytes = c.MaxBodyBytes
 	cfg.ShutdownTimeout = c.ShutdownTimeout
 	cfg.AutoMigrate = c.AutoMigrate
+	cfg.Credentials = c.Credentials
+	cfg.EMREndpoint = c.EMREndpoint
+	cfg.Workers = c.Workers
 	cfg.LogLevel = c.LogLevel
 	cfg.LogFormat = c.LogFormat
 	return cfg
@@ -65,6 +72,7 @@ type Main struct {
 	Logger *slog.Logger
 
 	Store    Store
+	jobs     *jobs.Runner
 	server   *http.Server
 	listener net.Listener
 	served   chan error
@@ -88,7 +96,14 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	kind, target, _ := ParseDatabase(m.Config.Database)
-	store, err := OpenStore(ctx, m.Config.Database)
+	var creds *CredentialsFile
+	if m.Config.Credentials != "" {
+		var err error
+		if creds, err = LoadCredentials(m.Config.Credentials); err != nil {
+			return err
+		}
+	}
+	store, err := OpenStoreWith(ctx, m.Config.Database, StoreOptions{DefaultEMR: m.Config.EMREndpoint != ""})
 	if err != nil {
 		return err
 	}
@@ -106,6 +121,7 @@ func (m *Main) Run(ctx context.Context) error {
 	hcfg.BaseURL = m.Config.BaseURL
 	hcfg.MaxBodyBytes = m.Config.MaxBodyBytes
 	hcfg.Version = version
+	hcfg.InboundAuth = creds.InboundEndpoint
 	if err := hcfg.Validate(); err != nil {
 		return err
 	}
@@ -116,6 +132,16 @@ func (m *Main) Run(ctx context.Context) error {
 		return fmt.Errorf("listen on %s: %w", m.Config.Listen, err)
 	}
 	m.listener = ln
+	if m.Config.Workers > 0 {
+		source := m.Config.BaseURL
+		if source == "" {
+			source = m.URL() + "/fhir"
+		}
+		if m.jobs, err = startJobs(ctx, store, m.Config, creds, source, m.Logger); err != nil {
+			_ = ln.Close()
+			return err
+		}
+	}
 	m.server = &http.Server{
 		Handler:           api.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -158,6 +184,14 @@ func (m *Main) Close() error {
 			errs = append(errs, err)
 		}
 		m.server = nil
+	}
+	if m.jobs != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), m.Config.ShutdownTimeout)
+		if err := m.jobs.Stop(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("stop jobs: %w", err))
+		}
+		cancel()
+		m.jobs = nil
 	}
 	if m.Store != nil {
 		if err := m.Store.Close(); err != nil {

@@ -1,0 +1,218 @@
+// Package jobs runs socialrx's durable background work on River
+// (riverqueue), on the same database as the data: delivering outbox
+// messages (eReferral messages to platforms, write-backs to EMRs) and
+// follow-up reminders. Jobs are inserted by the stores in the transaction of
+// the write that causes them (adapter/internal/sqlstore); this package only
+// works them. Retries, back-off and dead letters are River's: the HTTP
+// clients behind socialrx.Platform and socialrx.EMR make one attempt each.
+//
+// One Runner per process; several processes on one PostgreSQL database share
+// the work safely (River locks each job), so a message is sent by one of
+// them at a time.
+package jobs
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/socialrx/socialrx"
+)
+
+// Config configures a Runner. Zero fields take the defaults of
+// DefaultConfig.
+type Config struct {
+	Store    socialrx.Store
+	Platform socialrx.Platform // nil: platform messages fail as "no platform client"
+	EMR      socialrx.EMR      // nil: write-backs fail as "no EMR client"
+	// SourceURL is socialrx's own FHIR base (MessageHeader.source.endpoint).
+	SourceURL string
+	// EMRAddress is the FHIR base of the default EMR (serve --emr-endpoint),
+	// for write-backs to socialrx.EMRDefaultEndpointID.
+	EMRAddress string
+
+	Workers int // concurrent jobs in this process (default 20)
+	// MaxAge is how long a message is retried before it is dead-lettered,
+	// counted from when it was queued (default 72h). River's attempt limit
+	// (sqlstore.DeliverMaxAttempts) applies too.
+	MaxAge time.Duration
+	// RetryBase is the first retry delay; each further retry doubles it, up
+	// to RetryMax, with ±20% jitter (defaults 2s and 10m).
+	RetryBase, RetryMax time.Duration
+	// BlockedWait is how long a message waits before looking again when an
+	// earlier message of its referral is still pending (default 1s).
+	BlockedWait time.Duration
+	// PollInterval is how often idle workers look for new jobs when the
+	// database cannot notify them (SQLite; default 200ms).
+	PollInterval time.Duration
+	// JobTimeout bounds one attempt (default 2m); RescueAfter is when a job
+	// left running by a process that died is picked up again (default
+	// JobTimeout + 1m).
+	JobTimeout, RescueAfter time.Duration
+
+	Logger *slog.Logger
+	Now    func() time.Time
+}
+
+// DefaultConfig returns the production defaults.
+func DefaultConfig() Config {
+	return Config{
+		Workers:      20,
+		MaxAge:       72 * time.Hour,
+		RetryBase:    2 * time.Second,
+		RetryMax:     10 * time.Minute,
+		BlockedWait:  time.Second,
+		PollInterval: 200 * time.Millisecond,
+		JobTimeout:   2 * time.Minute,
+	}
+}
+
+func (c *Config) defaults() {
+	d := DefaultConfig()
+	if c.Workers <= 0 {
+		c.Workers = d.Workers
+	}
+	if c.MaxAge <= 0 {
+		c.MaxAge = d.MaxAge
+	}
+	if c.RetryBase <= 0 {
+		c.RetryBase = d.RetryBase
+	}
+	if c.RetryMax <= 0 {
+		c.RetryMax = d.RetryMax
+	}
+	if c.BlockedWait <= 0 {
+		c.BlockedWait = d.BlockedWait
+	}
+	if c.PollInterval <= 0 {
+		c.PollInterval = d.PollInterval
+	}
+	if c.JobTimeout <= 0 {
+		c.JobTimeout = d.JobTimeout
+	}
+	if c.RescueAfter <= c.JobTimeout {
+		c.RescueAfter = c.JobTimeout + time.Minute
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+}
+
+// Runner works jobs until Stop.
+type Runner struct {
+	stop func(ctx context.Context) error
+}
+
+// Start starts working jobs on driver's database (riversqlite or
+// riverpgxv5 over the store's own connections) in the background.
+func Start[TTx any](ctx context.Context, driver riverdriver.Driver[TTx], cfg Config) (*Runner, error) {
+	cfg.defaults()
+	if cfg.Store == nil {
+		return nil, socialrx.Errorf(socialrx.EINVALID, "jobs: no store")
+	}
+	workers := river.NewWorkers()
+	river.AddWorker(workers, &deliverWorker{cfg: cfg})
+	river.AddWorker(workers, &reminderWorker{cfg: cfg})
+	client, err := river.NewClient(driver, &river.Config{
+		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}},
+		Workers:              workers,
+		FetchPollInterval:    cfg.PollInterval,
+		FetchCooldown:        min(cfg.PollInterval, 100*time.Millisecond),
+		JobTimeout:           cfg.JobTimeout,
+		RescueStuckJobsAfter: cfg.RescueAfter,
+		RetryPolicy:          &backoff{base: cfg.RetryBase, max: cfg.RetryMax, now: cfg.Now},
+		Logger:               quietLogger(cfg.Logger),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("jobs: river client: %w", err)
+	}
+	if err := client.Start(ctx); err != nil {
+		return nil, fmt.Errorf("jobs: start: %w", err)
+	}
+	cfg.Logger.Info("job workers started", "workers", cfg.Workers)
+	return &Runner{stop: client.Stop}, nil
+}
+
+// Stop stops fetching new jobs and waits for running ones to finish, or
+// for ctx to end (jobs cut short are retried later, by this process or
+// another).
+func (r *Runner) Stop(ctx context.Context) error {
+	if r == nil || r.stop == nil {
+		return nil
+	}
+	return r.stop(ctx)
+}
+
+// quietLogger raises River's own logging to warnings: its info lines are
+// per-job noise. River logs job kinds and ids, never arguments' PHI (our
+// arguments hold ids only).
+func quietLogger(l *slog.Logger) *slog.Logger {
+	return slog.New(levelFloor{l.Handler(), slog.LevelWarn})
+}
+
+type levelFloor struct {
+	slog.Handler
+	min slog.Level
+}
+
+func (h levelFloor) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= h.min && h.Handler.Enabled(ctx, l)
+}
+
+func (h levelFloor) WithAttrs(a []slog.Attr) slog.Handler {
+	return levelFloor{h.Handler.WithAttrs(a), h.min}
+}
+
+func (h levelFloor) WithGroup(n string) slog.Handler {
+	return levelFloor{h.Handler.WithGroup(n), h.min}
+}
+
+// backoff is the retry policy: base·2^(attempt-1), capped at max, ±20%.
+type backoff struct {
+	base, max time.Duration
+	now       func() time.Time
+}
+
+func (b *backoff) NextRetry(job *rivertype.JobRow) time.Time {
+	return b.now().Add(b.delay(job.Attempt))
+}
+
+func (b *backoff) delay(attempt int) time.Duration {
+	d := b.base
+	for i := 1; i < attempt && d < b.max; i++ {
+		d *= 2
+	}
+	d = min(d, b.max)
+	jitter := time.Duration(float64(d) * 0.2 * (2*rand.Float64() - 1))
+	return d + jitter
+}
+
+// reminderWorker works followup_reminder jobs: the follow-up of a
+// prescription fell due. The notifier is the log (design.md: log or webhook
+// by default); it logs ids only.
+type reminderWorker struct {
+	river.WorkerDefaults[reminderArgs]
+	cfg Config
+}
+
+// reminderArgs mirror sqlstore.FollowUpReminderArgs (kind
+// followup_reminder), which this package cannot import.
+type reminderArgs struct {
+	PrescriptionID string `json:"prescription_id"`
+}
+
+func (reminderArgs) Kind() string { return "followup_reminder" }
+
+func (w *reminderWorker) Work(ctx context.Context, job *river.Job[reminderArgs]) error {
+	w.cfg.Logger.Info("follow-up due", "prescription", "ServiceRequest/"+job.Args.PrescriptionID, "job", job.ID)
+	return nil
+}

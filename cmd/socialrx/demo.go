@@ -1,0 +1,250 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/socialrx/socialrx"
+)
+
+// DemoCmd runs the whole warm hand-off loop on a temp database, with an
+// in-process Ocean-style platform and EMR, and prints what happens.
+type DemoCmd struct {
+	Keep bool `help:"Keep the temp database and print its path."`
+}
+
+const (
+	demoInbound = "demo-inbound-bearer-0123456789abcdef"
+	demoClient  = "socialrx-demo"
+	demoSecret  = "demo-secret"
+)
+
+// Run starts socialrx on a temp SQLite database with a fake platform and a
+// fake EMR, posts an encounter with a warm hand-off, plays the platform's
+// side (received, accepted, an appointment, completed) and prints the
+// referral's states and the EMR write-backs.
+func (c *DemoCmd) Run(ctx context.Context) error {
+	dir, err := os.MkdirTemp("", "socialrx-demo-")
+	if err != nil {
+		return err
+	}
+	if !c.Keep {
+		defer os.RemoveAll(dir)
+	}
+	platform := NewFakePlatform(demoClient, demoSecret)
+	ps := httptest.NewServer(platform)
+	defer ps.Close()
+	emrFake := NewFakeEMR()
+	es := httptest.NewServer(emrFake)
+	defer es.Close()
+	creds := filepath.Join(dir, "credentials.json")
+	b, _ := json.Marshal(map[string]any{"endpoints": map[string]any{
+		"ocean-east": map[string]string{"token_url": ps.URL + "/oauth2/token", "client_id": demoClient, "client_secret": demoSecret, "inbound_bearer": demoInbound},
+	}})
+	if err := os.WriteFile(creds, b, 0o600); err != nil {
+		return err
+	}
+	cfg := DefaultConfig()
+	cfg.Listen = "127.0.0.1:0"
+	cfg.Database = "sqlite:" + filepath.Join(dir, "socialrx.db")
+	cfg.Credentials = creds
+	cfg.RetryBase = 200 * time.Millisecond
+	m := NewMain(cfg, nil)
+	if err := m.Run(ctx); err != nil {
+		m.Close()
+		return err
+	}
+	defer m.Close()
+	base := m.URL() + "/fhir"
+	fmt.Printf("socialrx     %s   (temp database %s)\n", base, dir)
+	fmt.Printf("platform     %s/fhir   (Ocean-style, in process)\n", ps.URL)
+	fmt.Printf("EMR          %s/fhir   (in process)\n\n", es.URL)
+
+	step := func(format string, args ...any) { fmt.Printf("• "+format+"\n", args...) }
+	call := func(method, url, body string, header ...string) (int, []byte, error) {
+		req, err := http.NewRequestWithContext(ctx, method, url, strings.NewReader(body))
+		if err != nil {
+			return 0, nil, err
+		}
+		req.Header.Set("Content-Type", "application/fhir+json")
+		for i := 0; i+1 < len(header); i += 2 {
+			req.Header.Set(header[i], header[i+1])
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return 0, nil, err
+		}
+		defer resp.Body.Close()
+		rb, err := io.ReadAll(resp.Body)
+		return resp.StatusCode, rb, err
+	}
+	for _, ep := range []struct{ id, kind, addr string }{{"ocean-east", "hl7-fhir-msg", ps.URL + "/fhir"}, {"emr-riverdale", "hl7-fhir-rest", es.URL + "/fhir"}} {
+		body := `{"resourceType":"Endpoint","id":"` + ep.id + `","status":"active","connectionType":{"system":"http://terminology.hl7.org/CodeSystem/endpoint-connection-type","code":"` + ep.kind + `"},"payloadType":[{"text":"FHIR"}],"address":"` + ep.addr + `"}`
+		if st, rb, err := call("PUT", base+"/Endpoint/"+ep.id, body); err != nil || st/100 != 2 {
+			return fmt.Errorf("set up Endpoint/%s: %d %s %v", ep.id, st, rb, err)
+		}
+	}
+	step("set up Endpoint/ocean-east (hl7-fhir-msg, the platform) and Endpoint/emr-riverdale (hl7-fhir-rest, the practice's EMR)")
+
+	st, rb, err := call("POST", base, demoEncounter("1"))
+	if err != nil || st != http.StatusOK {
+		return fmt.Errorf("post the encounter: %d %s %v", st, rb, err)
+	}
+	var tx struct {
+		Entry []struct{ Response struct{ Location string } }
+	}
+	_ = json.Unmarshal(rb, &tx)
+	idOf := func(i int) string {
+		p := strings.Split(tx.Entry[i].Response.Location, "/_history/")[0]
+		return p[strings.LastIndex(p, "/")+1:]
+	}
+	patientID, srID, taskID := idOf(3), idOf(4), idOf(5)
+	step("EMR posted an encounter: a warm hand-off (ServiceRequest/%s, referral Task/%s) to East Housing Help", srID, taskID)
+
+	show := func(what string) error {
+		pp, err := m.Store.Projection(ctx, patientID)
+		if err != nil || len(pp.Referrals) != 1 {
+			return fmt.Errorf("read the referral: %v", err)
+		}
+		r := pp.Referrals[0]
+		line := fmt.Sprintf("referral %-12s delivery %-9s", r.Status, r.DeliveryState)
+		if r.BusinessStatus != "" {
+			line += "  (" + r.BusinessStatus + ")"
+		}
+		step("%s\n    %s", what, line)
+		return nil
+	}
+	if err := show("socialrx queued the add-service-request in the same transaction"); err != nil {
+		return err
+	}
+	if err := waitFor(ctx, func() bool { return len(platform.Messages()) >= 1 }); err != nil {
+		return fmt.Errorf("the platform never got the referral: %w", err)
+	}
+	msg := platform.Messages()[0]
+	step("platform received message %s: %s, focus %s", msg.ID, msg.Event, msg.Focus)
+	if err := waitFor(ctx, func() bool {
+		pp, _ := m.Store.Projection(ctx, patientID)
+		return pp != nil && len(pp.Referrals) == 1 && pp.Referrals[0].DeliveryState == socialrx.DeliveryDelivered
+	}); err != nil {
+		return err
+	}
+	if err := show("the platform acknowledged it"); err != nil {
+		return err
+	}
+
+	n := 0
+	send := func(event, focus string, resources ...string) error {
+		n++
+		id := fmt.Sprintf("d0000000-0000-4000-8000-%012d", n)
+		st, rb, err := call("POST", base+"/$process-messages", PlatformMessage(id, event, focus, resources...), "Authorization", "Bearer "+demoInbound)
+		if err != nil || st != http.StatusOK {
+			return fmt.Errorf("platform message %s: %d %s %v", event, st, rb, err)
+		}
+		return nil
+	}
+	for _, s := range []struct{ status, why string }{{"received", "the program received the referral"}, {"accepted", "the program accepted it"}} {
+		if err := send("notify-update-process-request", "Task/"+taskID, PlatformTask(taskID, srID, s.status, "")); err != nil {
+			return err
+		}
+		if err := show("platform → socialrx: notify-update-process-request, " + s.why); err != nil {
+			return err
+		}
+	}
+	appt := `{"resourceType":"Appointment","status":"booked","identifier":[{"system":"https://ocean.example/appointment","value":"A-77"}],"start":"2026-12-01T15:00:00Z","end":"2026-12-01T15:30:00Z","participant":[{"actor":{"reference":"Patient/` + patientID + `"},"status":"accepted"}]}`
+	if err := send("notify-add-appointment", "ServiceRequest/"+srID, appt); err != nil {
+		return err
+	}
+	step("platform → socialrx: notify-add-appointment (intake on 2026-12-01 15:00)")
+	if err := send("notify-update-process-request", "Task/"+taskID, PlatformTask(taskID, srID, "completed", "")); err != nil {
+		return err
+	}
+	if err := show("platform → socialrx: notify-update-process-request, the person completed the program"); err != nil {
+		return err
+	}
+	if err := waitFor(ctx, func() bool { return len(emrFake.Writes()) >= 4 }); err != nil {
+		return fmt.Errorf("the write-backs did not all reach the EMR: %w", err)
+	}
+	step("written back to the EMR:")
+	for _, w := range emrFake.Writes() {
+		var r struct{ Status string }
+		_ = json.Unmarshal(w.Body, &r)
+		fmt.Printf("    %-4s %-12s identifier %-52s status %s\n", w.Method, w.Type, w.Identifier, r.Status)
+	}
+	fmt.Println("\nThe loop is closed: delivered once, every status back in the chart.")
+	return nil
+}
+
+// waitFor polls cond until it holds, for up to 30 s.
+func waitFor(ctx context.Context, cond func() bool) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("timed out")
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	return nil
+}
+
+// demoEncounter is an EMR encounter with a warm hand-off to a housing program
+// on the platform, referred by a clinician whose clinic's EMR takes
+// write-backs. n makes its identifiers distinct.
+func demoEncounter(n string) string {
+	return `{"resourceType":"Bundle","type":"transaction","entry":[
+{"fullUrl":"urn:uuid:00000000-0000-4000-8000-0000000000a1","resource":{"resourceType":"Organization","identifier":[{"system":"https://riverdale.example/org","value":"riverdale"}],"name":"Riverdale FHT","endpoint":[{"reference":"Endpoint/emr-riverdale"}]},
+ "request":{"method":"POST","url":"Organization","ifNoneExist":"identifier=https://riverdale.example/org|riverdale"}},
+{"fullUrl":"urn:uuid:00000000-0000-4000-8000-0000000000a2","resource":{"resourceType":"PractitionerRole","identifier":[{"system":"https://riverdale.example/role","value":"gp-1"}],"organization":{"reference":"urn:uuid:00000000-0000-4000-8000-0000000000a1"}},
+ "request":{"method":"POST","url":"PractitionerRole","ifNoneExist":"identifier=https://riverdale.example/role|gp-1"}},
+{"fullUrl":"urn:uuid:00000000-0000-4000-8000-0000000000a3","resource":{"resourceType":"HealthcareService","identifier":[{"system":"https://riverdale.example/program","value":"east-housing"}],"active":true,"name":"East Housing Help","endpoint":[{"reference":"Endpoint/ocean-east"}]},
+ "request":{"method":"POST","url":"HealthcareService","ifNoneExist":"identifier=https://riverdale.example/program|east-housing"}},
+{"fullUrl":"urn:uuid:00000000-0000-4000-8000-0000000000b1","resource":{"resourceType":"Patient","identifier":[{"system":"https://health.gov.on.ca/ohip","value":"90000` + n + `"}],"name":[{"family":"Test","given":["Pat"]}]},
+ "request":{"method":"POST","url":"Patient","ifNoneExist":"identifier=https://health.gov.on.ca/ohip|90000` + n + `"}},
+{"fullUrl":"urn:uuid:00000000-0000-4000-8000-0000000000b2","resource":{"resourceType":"ServiceRequest","status":"active","intent":"order",
+  "identifier":[{"system":"https://riverdale.example/sr","value":"SR-` + n + `"}],
+  "category":[{"coding":[{"system":"http://snomed.info/sct","code":"410606002","display":"Social service procedure"}]}],
+  "code":{"coding":[{"system":"http://snomed.info/sct","code":"710925007","display":"Provision of social service"}]},
+  "subject":{"reference":"urn:uuid:00000000-0000-4000-8000-0000000000b1"},"authoredOn":"2026-11-23T19:28:00Z",
+  "requester":{"reference":"urn:uuid:00000000-0000-4000-8000-0000000000a2"},"performer":[{"reference":"urn:uuid:00000000-0000-4000-8000-0000000000a3"}]},
+ "request":{"method":"POST","url":"ServiceRequest","ifNoneExist":"identifier=https://riverdale.example/sr|SR-` + n + `"}},
+{"fullUrl":"urn:uuid:00000000-0000-4000-8000-0000000000b3","resource":{"resourceType":"Task","status":"requested","intent":"order",
+  "identifier":[{"system":"https://riverdale.example/referral-task","value":"RT-` + n + `"}],
+  "code":{"coding":[{"system":"http://hl7.org/fhir/CodeSystem/task-code","code":"fulfill"}]},
+  "focus":{"reference":"urn:uuid:00000000-0000-4000-8000-0000000000b2"},"for":{"reference":"urn:uuid:00000000-0000-4000-8000-0000000000b1"},
+  "authoredOn":"2026-11-23T19:28:00Z","requester":{"reference":"urn:uuid:00000000-0000-4000-8000-0000000000a2"},
+  "owner":{"reference":"urn:uuid:00000000-0000-4000-8000-0000000000a3"}},
+ "request":{"method":"POST","url":"Task","ifNoneExist":"identifier=https://riverdale.example/referral-task|RT-` + n + `"}}]}`
+}
+
+// PlatformMessage is a message from the platform about referral Task
+// taskID (as socialrx sent it, id kept), carrying resources.
+func PlatformMessage(id, event, focus string, resources ...string) string {
+	entries := `{"fullUrl":"urn:uuid:` + id + `","resource":{"resourceType":"MessageHeader","id":"` + id + `",
+"eventCoding":{"system":"https://ehealthontario.ca/fhir/CodeSystem/message-event-code","code":"` + event + `"},
+"source":{"endpoint":"https://ocean.example/fhir"},"focus":[{"reference":"` + focus + `"}]}}`
+	for i, r := range resources {
+		entries += `,{"fullUrl":"urn:uuid:` + id[:len(id)-1] + string(rune('a'+i)) + `","resource":` + r + `}`
+	}
+	return `{"resourceType":"Bundle","type":"message","timestamp":"2026-11-24T10:00:00Z","entry":[` + entries + `]}`
+}
+
+func PlatformTask(taskID, srID, status, reason string) string {
+	t := `{"resourceType":"Task","id":"` + taskID + `","status":"` + status + `","intent":"order",
+"code":{"coding":[{"system":"http://hl7.org/fhir/CodeSystem/task-code","code":"fulfill"}]},
+"focus":{"reference":"ServiceRequest/` + srID + `"},"lastModified":"2026-11-24T10:00:00Z"`
+	if reason != "" {
+		t += `,"statusReason":{"text":"` + reason + `"}`
+	}
+	return t + `,"businessStatus":{"text":"` + status + ` at the program"}}`
+}

@@ -1,0 +1,259 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/socialrx/socialrx"
+	"github.com/socialrx/socialrx/adapter/pgtest"
+)
+
+// The warm hand-off loop end to end, on both stores: an encounter in, the
+// eReferral message delivered to an Ocean-style platform, status updates
+// and an appointment back in on $process-messages, and each written back to
+// the practice's EMR. Real servers throughout (httptest for the platform
+// and the EMR, the real socialrx Main).
+
+const (
+	hoInbound = "inbound-bearer-ocean-east-0123456789"
+	hoClient  = "socialrx-riverdale"
+	hoSecret  = "s3cret-riverdale"
+)
+
+// handoffEnv is a running socialrx with a fake platform and a fake EMR.
+type handoffEnv struct {
+	m        *Main
+	platform *FakePlatform
+	emr      *FakeEMR
+	pURL     string
+}
+
+func startHandoff(t *testing.T, database string, tweak func(*FakePlatform)) *handoffEnv {
+	t.Helper()
+	p := NewFakePlatform(hoClient, hoSecret)
+	if tweak != nil {
+		tweak(p)
+	}
+	ps := httptest.NewServer(p)
+	t.Cleanup(ps.Close)
+	e := NewFakeEMR()
+	es := httptest.NewServer(e)
+	t.Cleanup(es.Close)
+	creds := filepath.Join(t.TempDir(), "credentials.json")
+	b, _ := json.Marshal(map[string]any{"endpoints": map[string]any{
+		"ocean-east": map[string]string{"token_url": ps.URL + "/oauth2/token", "client_id": hoClient, "client_secret": hoSecret, "inbound_bearer": hoInbound},
+	}})
+	if err := os.WriteFile(creds, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := DefaultConfig()
+	cfg.Listen = "127.0.0.1:0"
+	cfg.Database = database
+	cfg.ShutdownTimeout = 5 * time.Second
+	cfg.Credentials = creds
+	cfg.RetryBase = 50 * time.Millisecond
+	cfg.JobTimeout = 2 * time.Second
+	var log *slog.Logger
+	if os.Getenv("SOCIALRX_TEST_LOG") != "" {
+		log = newLogger("debug", "text")
+	}
+	m := NewMain(cfg, log)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := m.Run(ctx); err != nil {
+		m.Close()
+		t.Fatalf("Main.Run: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := m.Close(); err != nil {
+			t.Errorf("Main.Close: %v", err)
+		}
+	})
+	env := &handoffEnv{m: m, platform: p, emr: e, pURL: ps.URL}
+	// The operator's set-up: the platform's and the EMR's Endpoints.
+	env.put(t, "Endpoint/ocean-east", `{"resourceType":"Endpoint","id":"ocean-east","status":"active",
+"connectionType":{"system":"http://terminology.hl7.org/CodeSystem/endpoint-connection-type","code":"hl7-fhir-msg"},
+"payloadType":[{"text":"Ontario eReferral"}],"address":"`+ps.URL+`/fhir"}`)
+	env.put(t, "Endpoint/emr-riverdale", `{"resourceType":"Endpoint","id":"emr-riverdale","status":"active",
+"connectionType":{"system":"http://terminology.hl7.org/CodeSystem/endpoint-connection-type","code":"hl7-fhir-rest"},
+"payloadType":[{"text":"FHIR"}],"address":"`+es.URL+`/fhir"}`)
+	return env
+}
+
+func (env *handoffEnv) put(t *testing.T, path, body string) {
+	t.Helper()
+	resp, b := do(t, "PUT", env.m.URL()+"/fhir/"+path, []byte(body))
+	if resp.StatusCode/100 != 2 {
+		t.Fatalf("PUT %s: %d %s", path, resp.StatusCode, b)
+	}
+}
+
+// eventually polls cond until it holds or 30 s pass.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (env *handoffEnv) send(t *testing.T, body, token string) (int, map[string]any) {
+	t.Helper()
+	h := []string{}
+	if token != "" {
+		h = append(h, "Authorization", "Bearer "+token)
+	}
+	resp, b := do(t, "POST", env.m.URL()+"/fhir/$process-messages", []byte(body), h...)
+	return resp.StatusCode, decodeJSON(t, b)
+}
+
+func (env *handoffEnv) referral(t *testing.T, patientID string) socialrx.Referral {
+	t.Helper()
+	pp, err := env.m.Store.Projection(t.Context(), patientID)
+	if err != nil || len(pp.Referrals) != 1 {
+		t.Fatalf("projection: %v, %+v", err, pp)
+	}
+	return pp.Referrals[0]
+}
+
+func TestWarmHandoffLoop(t *testing.T) {
+	for _, b := range []struct {
+		name string
+		db   func(t *testing.T) string
+	}{{"SQLite", sqliteDatabase}, {"PostgreSQL", func(t *testing.T) string { return pgtest.NewDatabase(t) }}} {
+		t.Run(b.name, func(t *testing.T) { testWarmHandoffLoop(t, b.db(t)) })
+	}
+}
+
+func testWarmHandoffLoop(t *testing.T, database string) {
+	env := startHandoff(t, database, nil)
+	resp, body := do(t, "POST", env.m.URL()+"/fhir", []byte(demoEncounter("1")))
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("encounter: %d %s", resp.StatusCode, body)
+	}
+	var tx struct {
+		Entry []struct{ Response struct{ Location string } }
+	}
+	_ = json.Unmarshal(body, &tx)
+	idOf := func(i int) string { // Location: [base/]Type/id/_history/n
+		parts := strings.Split(tx.Entry[i].Response.Location, "/_history/")
+		return parts[0][strings.LastIndex(parts[0], "/")+1:]
+	}
+	patientID, srID, taskID := idOf(3), idOf(4), idOf(5)
+
+	// Out: the add-service-request reaches the platform, focused on the SR,
+	// carrying the Task and the Patient; the referral shows delivered.
+	eventually(t, "the add-service-request", func() bool { return len(env.platform.Messages()) == 1 })
+	msg := env.platform.Messages()[0]
+	if msg.Event != string(socialrx.EventAddServiceRequest) || msg.Focus != "ServiceRequest/"+srID {
+		t.Errorf("message: event %q focus %q; want add-service-request on ServiceRequest/%s", msg.Event, msg.Focus, srID)
+	}
+	for _, want := range []string{`"Task/` + taskID + `"`, `"resourceType":"Patient"`, `"id":"` + taskID + `"`} {
+		if !strings.Contains(string(msg.Body), want) && !strings.Contains(string(msg.Body), strings.Trim(want, `"`)) {
+			t.Errorf("message lacks %s", want)
+		}
+	}
+	eventually(t, "the referral to show delivered", func() bool { return env.referral(t, patientID).DeliveryState == socialrx.DeliveryDelivered })
+
+	// In: bad messages are refused, nothing stored.
+	before, _ := env.m.Store.Read(t.Context(), "Task", taskID)
+	accepted := PlatformMessage("11111111-0000-4000-8000-000000000001", "notify-update-process-request", "Task/"+taskID, PlatformTask(taskID, srID, "accepted", ""))
+	bad := []struct {
+		name, body, token string
+		status            int
+	}{
+		{"no token", accepted, "", 401},
+		{"wrong token", accepted, "not-the-token-at-all", 401},
+		{"not a Bundle", `{"resourceType":"Patient"}`, hoInbound, 400},
+		{"not a message Bundle", `{"resourceType":"Bundle","type":"collection","entry":[{"resource":{"resourceType":"Patient"}}]}`, hoInbound, 400},
+		{"MessageHeader not first", `{"resourceType":"Bundle","type":"message","entry":[{"fullUrl":"urn:uuid:1","resource":` + PlatformTask(taskID, srID, "accepted", "") + `},{"fullUrl":"urn:uuid:2","resource":{"resourceType":"MessageHeader","id":"x","eventCoding":{"system":"https://ehealthontario.ca/fhir/CodeSystem/message-event-code","code":"notify-update-process-request"},"source":{"endpoint":"x"}}}]}`, hoInbound, 400},
+		{"unknown event", strings.Replace(accepted, "notify-update-process-request", "order-pizza", 1), hoInbound, 422},
+		{"unknown referral", PlatformMessage("11111111-0000-4000-8000-000000000009", "notify-update-process-request", "Task/nope", PlatformTask("nope", "nope", "accepted", "")), hoInbound, 422},
+		{"malformed JSON", `{"resourceType":"Bundle",`, hoInbound, 400},
+	}
+	for _, c := range bad {
+		status, oo := env.send(t, c.body, c.token)
+		if status != c.status || oo["resourceType"] != "OperationOutcome" {
+			t.Errorf("%s: %d %v; want %d with an OperationOutcome", c.name, status, oo["resourceType"], c.status)
+		}
+	}
+	if after, _ := env.m.Store.Read(t.Context(), "Task", taskID); after.VersionID != before.VersionID {
+		t.Errorf("bad messages changed the Task: version %d → %d", before.VersionID, after.VersionID)
+	}
+
+	// In: accepted, then an appointment, then completed; a duplicate and an
+	// illegal change.
+	status, reply := env.send(t, accepted, hoInbound)
+	if status != 200 || reply["type"] != "message" {
+		t.Fatalf("accepted: %d %v", status, reply)
+	}
+	if ref := env.referral(t, patientID); ref.Status != socialrx.ReferralAccepted {
+		t.Errorf("after accepted: %q", ref.Status)
+	}
+	v1, _ := env.m.Store.Read(t.Context(), "Task", taskID)
+	if status, _ := env.send(t, accepted, hoInbound); status != 200 {
+		t.Errorf("duplicate: %d, want 200", status)
+	}
+	if v2, _ := env.m.Store.Read(t.Context(), "Task", taskID); v2.VersionID != v1.VersionID {
+		t.Errorf("duplicate changed the Task: %d → %d", v1.VersionID, v2.VersionID)
+	}
+	appt := `{"resourceType":"Appointment","status":"booked","identifier":[{"system":"https://ocean.example/appointment","value":"A-77"}],
+"start":"2026-12-01T15:00:00Z","end":"2026-12-01T15:30:00Z","participant":[{"actor":{"reference":"Patient/` + patientID + `"},"status":"accepted"}]}`
+	if status, oo := env.send(t, PlatformMessage("11111111-0000-4000-8000-000000000002", "notify-add-appointment", "ServiceRequest/"+srID, appt), hoInbound); status != 200 {
+		t.Fatalf("appointment: %d %v", status, oo)
+	}
+	if status, _ := env.send(t, PlatformMessage("11111111-0000-4000-8000-000000000003", "notify-update-process-request", "Task/"+taskID, PlatformTask(taskID, srID, "completed", "")), hoInbound); status != 200 {
+		t.Fatalf("completed: %d", status)
+	}
+	status, reply = env.send(t, PlatformMessage("11111111-0000-4000-8000-000000000004", "notify-update-process-request", "Task/"+taskID, PlatformTask(taskID, srID, "in-progress", "")), hoInbound)
+	if status != 200 || !strings.Contains(mustJSON(reply), "flagged") {
+		t.Errorf("illegal completed → in-progress: %d %s; want 200 with a warning", status, mustJSON(reply))
+	}
+	if ref := env.referral(t, patientID); ref.Flag == "" || ref.Status != socialrx.ReferralInProgress {
+		t.Errorf("after the illegal change: status %q flag %q; want kept and flagged", ref.Status, ref.Flag)
+	}
+
+	// Write-back: the Task updates (accepted, completed, in-progress) by the
+	// EMR's identifier, and the appointment created once.
+	eventually(t, "the write-backs", func() bool { return len(env.emr.Writes()) >= 4 })
+	var got []string
+	for _, w := range env.emr.Writes() {
+		var r struct{ Status string }
+		_ = json.Unmarshal(w.Body, &r)
+		got = append(got, w.Method+" "+w.Type+" "+w.Identifier+" "+r.Status)
+		if strings.Contains(string(w.Body), `"id":`) {
+			t.Errorf("write-back carries socialrx's id: %s", w.Body)
+		}
+	}
+	want := []string{
+		"PUT Task https://riverdale.example/referral-task|RT-1 accepted",
+		"POST Appointment https://ocean.example/appointment|A-77 booked",
+		"PUT Task https://riverdale.example/referral-task|RT-1 completed",
+		"PUT Task https://riverdale.example/referral-task|RT-1 in-progress",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("EMR writes:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	// Each platform message was delivered once, under one id.
+	for id, n := range env.platform.Deliveries() {
+		if n != 1 {
+			t.Errorf("message %s delivered %d times", id, n)
+		}
+	}
+}
+
+func mustJSON(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}

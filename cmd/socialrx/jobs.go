@@ -1,0 +1,48 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+
+	"github.com/socialrx/socialrx/adapter/emr"
+	"github.com/socialrx/socialrx/adapter/ereferral"
+	"github.com/socialrx/socialrx/adapter/jobs"
+	"github.com/socialrx/socialrx/adapter/postgres"
+	"github.com/socialrx/socialrx/adapter/sqlite"
+)
+
+// startJobs starts the background workers on the store's own database:
+// deliveries to platforms (ereferral), write-backs to EMRs (emr) and
+// follow-up reminders.
+func startJobs(ctx context.Context, store Store, cfg Config, creds *CredentialsFile, source string, log *slog.Logger) (*jobs.Runner, error) {
+	jc := jobs.DefaultConfig()
+	jc.Store = store
+	jc.Platform = ereferral.New(creds, ereferral.Options{UserAgent: "socialrx/" + version})
+	jc.EMR = emr.New(creds, emr.Options{UserAgent: "socialrx/" + version})
+	jc.SourceURL = source
+	jc.EMRAddress = cfg.EMREndpoint
+	jc.Workers = cfg.Workers
+	jc.Logger = log
+	if cfg.RetryBase > 0 {
+		jc.RetryBase = cfg.RetryBase
+	}
+	if cfg.JobTimeout > 0 {
+		jc.JobTimeout = cfg.JobTimeout
+		jc.RescueAfter = cfg.JobTimeout + cfg.JobTimeout/2
+	}
+	// The job runner works on detached context: ctx ends on SIGTERM, and
+	// Close stops the runner (letting running jobs finish) after the HTTP
+	// server has drained.
+	ctx = context.WithoutCancel(ctx)
+	switch s := store.(type) {
+	case *sqlite.Store:
+		return jobs.Start(ctx, riversqlite.New(s.DB()), jc)
+	case *postgres.Store:
+		return jobs.Start(ctx, riverpgxv5.New(s.Pool()), jc)
+	}
+	return nil, fmt.Errorf("jobs: unsupported store %T", store)
+}
