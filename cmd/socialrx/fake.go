@@ -21,6 +21,8 @@ type FakePlatform struct {
 	ClientID, ClientSecret string
 	FailRate, HangRate     float64
 	Hang                   time.Duration
+	// Reject, when set, answers every message 400 with this diagnostics.
+	Reject string
 
 	mu        sync.Mutex
 	tokens    map[string]bool
@@ -79,6 +81,10 @@ func (p *FakePlatform) process(w http.ResponseWriter, r *http.Request) {
 	p.mu.Unlock()
 	if !authorized {
 		writeOutcome(w, http.StatusUnauthorized, "invalid token")
+		return
+	}
+	if p.Reject != "" {
+		writeOutcome(w, http.StatusBadRequest, p.Reject)
 		return
 	}
 	if roll < p.FailRate {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -256,4 +257,66 @@ func testWarmHandoffLoop(t *testing.T, database string) {
 func mustJSON(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
+}
+
+// TestDeliveryUnderFaults: a platform failing 30% of calls with 503 still
+// gets every referral, each under one MessageHeader.id, none lost.
+func TestDeliveryUnderFaults(t *testing.T) {
+	for _, b := range []struct {
+		name string
+		db   func(t *testing.T) string
+	}{{"SQLite", sqliteDatabase}, {"PostgreSQL", func(t *testing.T) string { return pgtest.NewDatabase(t) }}} {
+		t.Run(b.name, func(t *testing.T) {
+			env := startHandoff(t, b.db(t), func(p *FakePlatform) { p.FailRate = 0.3 })
+			const n = 15
+			for i := range n {
+				resp, body := do(t, "POST", env.m.URL()+"/fhir", []byte(demoEncounter(fmt.Sprint(100+i))))
+				if resp.StatusCode != http.StatusOK {
+					t.Fatalf("encounter %d: %d %s", i, resp.StatusCode, body)
+				}
+			}
+			eventually(t, "every referral delivered", func() bool { return len(env.platform.Messages()) == n })
+			focus := map[string]bool{}
+			for _, m := range env.platform.Messages() {
+				if m.Event != string(socialrx.EventAddServiceRequest) || focus[m.Focus] {
+					t.Errorf("message %s: event %s focus %s (seen before: %v)", m.ID, m.Event, m.Focus, focus[m.Focus])
+				}
+				focus[m.Focus] = true
+			}
+			eventually(t, "the outbox to drain", func() bool {
+				ms, err := env.m.Store.OutboundMessages(t.Context(), socialrx.DeliveryPending, 0)
+				return err == nil && len(ms) == 0
+			})
+			ms, _ := env.m.Store.OutboundMessages(t.Context(), socialrx.DeliveryDelivered, 0)
+			if len(ms) != n {
+				t.Errorf("delivered messages: %d, want %d", len(ms), n)
+			}
+		})
+	}
+}
+
+// TestDeliveryDeadLetter: a platform refusing the message (400) fails it
+// for good at once: the referral shows failed with the platform's words,
+// its Task is found by Task?delivery-state=failed, socialrx jobs lists it.
+func TestDeliveryDeadLetter(t *testing.T) {
+	env := startHandoff(t, sqliteDatabase(t), func(p *FakePlatform) { p.Reject = "ServiceRequest.performer: program not on this platform" })
+	resp, body := do(t, "POST", env.m.URL()+"/fhir", []byte(demoEncounter("7")))
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("encounter: %d %s", resp.StatusCode, body)
+	}
+	var failed []socialrx.OutboundMessage
+	eventually(t, "the message to fail", func() bool {
+		failed, _ = env.m.Store.OutboundMessages(t.Context(), socialrx.DeliveryFailed, 0)
+		return len(failed) == 1
+	})
+	if m := failed[0]; m.Attempts != 1 || !strings.Contains(m.Error, "program not on this platform") || !strings.Contains(m.Error, "400") {
+		t.Errorf("failed message: attempts %d error %q", m.Attempts, m.Error)
+	}
+	resp, body = do(t, "GET", env.m.URL()+"/fhir/Task?delivery-state=failed", nil)
+	if resp.StatusCode != 200 || !strings.Contains(string(body), `"total":1`) || !strings.Contains(string(body), "program not on this platform") {
+		t.Errorf("Task?delivery-state=failed: %d %s", resp.StatusCode, truncate(body))
+	}
+	if n := len(env.platform.Messages()); n != 0 {
+		t.Errorf("platform accepted %d messages, want 0", n)
+	}
 }
