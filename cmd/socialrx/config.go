@@ -34,6 +34,9 @@ type Config struct {
 	Workers int
 	// Job timings; zero takes adapter/jobs defaults (tests shorten them).
 	RetryBase, JobTimeout time.Duration
+	// HTTPTimeout bounds each outbound call; zero takes the clients'
+	// default (30 s).
+	HTTPTimeout time.Duration
 }
 
 // DefaultDatabase is the embedded SQLite file used when nothing is configured.
@@ -71,6 +74,12 @@ func (c Config) Validate() error {
 	}
 	if c.EMREndpoint != "" && !strings.HasPrefix(c.EMREndpoint, "http://") && !strings.HasPrefix(c.EMREndpoint, "https://") {
 		return fmt.Errorf("EMR endpoint %q: must be the FHIR base URL, starting with http:// or https://", c.EMREndpoint)
+	}
+	if c.RetryBase < 0 || c.JobTimeout < 0 || c.HTTPTimeout < 0 {
+		return fmt.Errorf("retry base, job timeout and HTTP timeout must not be negative")
+	}
+	if c.JobTimeout > 0 && c.HTTPTimeout > 0 && c.JobTimeout < 4*c.HTTPTimeout {
+		return fmt.Errorf("job timeout %s: must be at least 4 times the HTTP timeout %s (a send may fetch a token, call, refresh the token and call again)", c.JobTimeout, c.HTTPTimeout)
 	}
 	if c.Workers < 0 {
 		return fmt.Errorf("workers %d: must not be negative", c.Workers)

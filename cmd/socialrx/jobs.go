@@ -21,8 +21,8 @@ import (
 func startJobs(ctx context.Context, store Store, cfg Config, creds *CredentialsFile, source string, log *slog.Logger) (*jobs.Runner, error) {
 	jc := jobs.DefaultConfig()
 	jc.Store = store
-	jc.Platform = ereferral.New(creds, ereferral.Options{UserAgent: "socialrx/" + version})
-	jc.EMR = emr.New(creds, emr.Options{UserAgent: "socialrx/" + version})
+	jc.Platform = ereferral.New(creds, ereferral.Options{UserAgent: "socialrx/" + version, Timeout: cfg.HTTPTimeout})
+	jc.EMR = emr.New(creds, emr.Options{UserAgent: "socialrx/" + version, Timeout: cfg.HTTPTimeout})
 	jc.SourceURL = source
 	jc.EMRAddress = cfg.EMREndpoint
 	jc.Workers = cfg.Workers

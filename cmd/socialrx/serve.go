@@ -24,6 +24,9 @@ type ServeCmd struct {
 	Credentials     string        `env:"SOCIALRX_CREDENTIALS" placeholder:"FILE" help:"JSON file with the secrets of each Endpoint (OAuth2 client credentials, inbound bearer tokens); see the README."`
 	EMREndpoint     string        `env:"SOCIALRX_EMR_ENDPOINT" placeholder:"URL" help:"FHIR base URL of the default EMR that referral status changes, appointments and messages are written back to."`
 	Workers         int           `env:"SOCIALRX_WORKERS" default:"20" help:"Background jobs (deliveries, write-backs, reminders) run at once in this process; 0 runs none."`
+	RetryBase       time.Duration `env:"SOCIALRX_RETRY_BASE" default:"2s" help:"First retry delay of a failed delivery; each further retry doubles it, up to 10 minutes."`
+	JobTimeout      time.Duration `env:"SOCIALRX_JOB_TIMEOUT" default:"2m" help:"Longest one delivery attempt may run; a job left running by a process that died is picked up again after 1.5 times this."`
+	HTTPTimeout     time.Duration `env:"SOCIALRX_HTTP_TIMEOUT" default:"30s" help:"Timeout of each outbound HTTP call (platforms, EMRs, token endpoints)."`
 	DatabaseFlag
 	LogFlags
 }
@@ -40,6 +43,9 @@ func (c *ServeCmd) Config() Config {
 	cfg.Credentials = c.Credentials
 	cfg.EMREndpoint = c.EMREndpoint
 	cfg.Workers = c.Workers
+	cfg.RetryBase = c.RetryBase
+	cfg.JobTimeout = c.JobTimeout
+	cfg.HTTPTimeout = c.HTTPTimeout
 	cfg.LogLevel = c.LogLevel
 	cfg.LogFormat = c.LogFormat
 	return cfg
