@@ -239,3 +239,16 @@ type DeliverArgs struct {
 
 // Kind is KindDeliver.
 func (DeliverArgs) Kind() string { return KindDeliver }
+
+// KindHandoffTask is the job kind of HandoffArgs.
+const KindHandoffTask = "handoff_task"
+
+// HandoffArgs are the arguments of the job that gives a fax or phone warm
+// hand-off its referral Task (the staff's work-list item) when the EMR sent
+// none with the prescription.
+type HandoffArgs struct {
+	PrescriptionID string `json:"prescription_id"`
+}
+
+// Kind is KindHandoffTask.
+func (HandoffArgs) Kind() string { return KindHandoffTask }

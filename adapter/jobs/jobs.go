@@ -122,6 +122,7 @@ func Start[TTx any](ctx context.Context, driver riverdriver.Driver[TTx], cfg Con
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &deliverWorker{cfg: cfg})
 	river.AddWorker(workers, &reminderWorker{cfg: cfg})
+	river.AddWorker(workers, &handoffWorker{cfg: cfg})
 	client, err := river.NewClient(driver, &river.Config{
 		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}},
 		Workers:              workers,

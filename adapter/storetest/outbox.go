@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -47,6 +48,7 @@ func testOutbox(t *testing.T, open func(t *testing.T) socialrx.Store) {
 	t.Run("RolledBackWriteQueuesNothing", func(t *testing.T) { testOutboxRollback(t, open(t)) })
 	t.Run("PerformerChangesWriteBackToEMR", func(t *testing.T) { testOutboxPerformer(t, open(t)) })
 	t.Run("InboundMessagesRecordedOnce", func(t *testing.T) { testOutboxInbound(t, open(t)) })
+	t.Run("FaxHandoffOnStaffWorkList", func(t *testing.T) { testOutboxFaxHandoff(t, open(t)) })
 }
 
 func messages(t *testing.T, s socialrx.Store, state string) []socialrx.OutboundMessage {
@@ -365,4 +367,62 @@ func testOutboxInbound(t *testing.T, s socialrx.Store) {
 			t.Errorf("%s: Inbound = %v, %v; want %v", c.name, seen, err, c.wantSeen)
 		}
 	}
+}
+
+// A program reached by fax only: a warm hand-off by eFax.
+const (
+	obxFaxProgram = `{"resourceType":"HealthcareService","active":true,"name":"Legal clinic income support",
+"telecom":[{"system":"fax","value":"416-555-0199"}]}`
+	obxFaxHandoff = `{"resourceType":"ServiceRequest","status":"active","intent":"order",
+"category":[{"coding":[{"system":"http://snomed.info/sct","code":"410606002","display":"Social service procedure"}]}],
+"code":{"coding":[{"system":"http://snomed.info/sct","code":"464131000124100","display":"Referral to food bank"}]},
+"subject":{"reference":"Patient/ing-p1"},"authoredOn":"2026-03-02T15:30:00Z",
+"requester":{"reference":"PractitionerRole/ing-gp"},"performer":[{"reference":"HealthcareService/obx-fax"}],
+"reasonReference":[{"reference":"Condition/ing-housing"}]}`
+	obxFaxTask = `{"resourceType":"Task","status":"requested","intent":"order",
+"code":{"coding":[{"system":"http://hl7.org/fhir/CodeSystem/task-code","code":"fulfill"}],"text":"Referral"},
+"focus":{"reference":"ServiceRequest/obx-fax-sr"},"for":{"reference":"Patient/ing-p1"},
+"authoredOn":"2026-03-02T15:31:00Z","requester":{"reference":"PractitionerRole/ing-gp"},"owner":{"reference":"HealthcareService/obx-fax"}}`
+)
+
+// testOutboxFaxHandoff: a fax hand-off sends no message; its referral Task
+// is tagged send-fax for the staff work list, and a job is queued to create
+// one should the EMR send none.
+func testOutboxFaxHandoff(t *testing.T, s socialrx.Store) {
+	loadReferralContext(t, s)
+	mustCreate(t, s, "HealthcareService", "obx-fax", obxFaxProgram)
+	mustCreate(t, s, "ServiceRequest", "obx-fax-sr", obxFaxHandoff)
+	if n := jobCount(t, s, socialrx.KindHandoffTask); n != 1 {
+		t.Errorf("handoff_task jobs: %d, want 1", n)
+	}
+	res := mustCreate(t, s, "Task", "obx-fax-ref", obxFaxTask)
+	if !containsAll(string(res.Body), `"code":"send-fax"`, `"userSelected":false`, `"text":"Referral"`) {
+		t.Errorf("the fax referral Task is not tagged send-fax: %s", res.Body)
+	}
+	list := search(t, s, "Task", "code=http://socialrx.dev/fhir/CodeSystem/task-code|send-fax&status=requested")
+	if len(list.Matches) != 1 || list.Matches[0].ID != "obx-fax-ref" {
+		t.Errorf("send-fax work list: %d matches, want obx-fax-ref", len(list.Matches))
+	}
+	if ms := messages(t, s, ""); len(ms) != 0 {
+		t.Errorf("a fax hand-off queued messages: %+v", msgKeys(ms))
+	}
+	// Staff move it on; the state machine applies.
+	mustUpdate(t, s, "Task", "obx-fax-ref", strings.Replace(obxFaxTask, `"status":"requested"`, `"status":"received"`, 1), 0)
+	_, _, err := txUpdate(s, t, "Task", "obx-fax-ref", strings.Replace(obxFaxTask, `"status":"requested"`, `"status":"completed"`, 1), 0)
+	if socialrx.ErrorCode(err) != socialrx.EUNPROCESSABLE {
+		t.Errorf("received → completed: %v, want %s", err, socialrx.EUNPROCESSABLE)
+	}
+}
+
+func jobCount(t *testing.T, s socialrx.Store, kind string) int {
+	t.Helper()
+	jc, ok := s.(jobCounter)
+	if !ok {
+		t.Fatalf("store %T does not count jobs", s)
+	}
+	n, err := jc.JobCount(t.Context(), kind)
+	if err != nil {
+		t.Fatalf("job count: %v", err)
+	}
+	return n
 }

@@ -320,3 +320,35 @@ func TestDeliveryDeadLetter(t *testing.T) {
 		t.Errorf("platform accepted %d messages, want 0", n)
 	}
 }
+
+// TestFaxHandoffWorkList: an EMR sends a warm hand-off to a fax-only
+// program with no referral Task; socialrx creates one on the staff work
+// list (send-fax), and no message goes anywhere.
+func TestFaxHandoffWorkList(t *testing.T) {
+	env := startHandoff(t, sqliteDatabase(t), nil)
+	enc := demoEncounter("55")
+	enc = strings.Replace(enc, `"name":"East Housing Help","endpoint":[{"reference":"Endpoint/ocean-east"}]`, `"name":"Legal clinic","telecom":[{"system":"fax","value":"416-555-0199"}]`, 1)
+	enc = strings.Replace(enc, `"value":"east-housing"}]`, `"value":"legal-clinic"}]`, 1)
+	enc = strings.Replace(enc, `identifier=https://riverdale.example/program|east-housing`, `identifier=https://riverdale.example/program|legal-clinic`, 1)
+	task := strings.Index(enc, `,
+{"fullUrl":"urn:uuid:00000000-0000-4000-8000-0000000000b3"`)
+	enc = enc[:task] + "]}"
+	resp, body := do(t, "POST", env.m.URL()+"/fhir", []byte(enc))
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("encounter: %d %s", resp.StatusCode, body)
+	}
+	list := env.m.URL() + "/fhir/Task?code=http://socialrx.dev/fhir/CodeSystem/task-code|send-fax&status=requested"
+	var b []byte
+	eventually(t, "the send-fax work-list Task", func() bool {
+		_, b = do(t, "GET", list, nil)
+		return strings.Contains(string(b), `"total":1`)
+	})
+	for _, want := range []string{`"id":"hf-`, `"code":"fulfill"`, `"status":"requested"`, `"identifier":[{"system":"http://socialrx.dev/fhir/sid/handoff-task"`} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("work-list Task lacks %s: %s", want, truncate(b))
+		}
+	}
+	if n := len(env.platform.Messages()); n != 0 {
+		t.Errorf("a fax hand-off reached the eReferral platform: %d messages", n)
+	}
+}

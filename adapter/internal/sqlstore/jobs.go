@@ -20,6 +20,10 @@ type Jobs interface {
 	// Deliver enqueues the delivery of outbox message messageID
 	// (socialrx.DeliverArgs), unique by message.
 	Deliver(ctx context.Context, tx DriverTx, messageID string) error
+	// HandoffTask enqueues the job that gives a fax or phone hand-off its
+	// referral Task when the EMR sent none (socialrx.HandoffArgs), unique
+	// by prescription.
+	HandoffTask(ctx context.Context, tx DriverTx, prescriptionID string) error
 }
 
 // KindFollowUpReminder is the River job kind of FollowUpReminderArgs.

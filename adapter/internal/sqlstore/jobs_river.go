@@ -59,6 +59,20 @@ func (j *RiverJobs[TTx]) Deliver(ctx context.Context, dtx DriverTx, messageID st
 	return nil
 }
 
+// HandoffTask inserts the unique handoff_task job of a prescription in the
+// engine's transaction.
+func (j *RiverJobs[TTx]) HandoffTask(ctx context.Context, dtx DriverTx, prescriptionID string) error {
+	t, ok := j.txOf(dtx)
+	if !ok {
+		return socialrx.Errorf(socialrx.EINTERNAL, "foreign transaction handed to the job queue")
+	}
+	opts := &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true}}
+	if _, err := j.client.InsertTx(ctx, t, socialrx.HandoffArgs{PrescriptionID: prescriptionID}, opts); err != nil {
+		return fmt.Errorf("enqueue %s: %w", socialrx.KindHandoffTask, err)
+	}
+	return nil
+}
+
 // MigrateRiver applies River's own migrations (run after the project's).
 func MigrateRiver[TTx any](ctx context.Context, driver riverdriver.Driver[TTx]) error {
 	m, err := rivermigrate.New(driver, nil)

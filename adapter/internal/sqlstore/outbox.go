@@ -92,13 +92,13 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, '', $11, $11) ON CONFLICT (i
 
 // prescriptionRow is what delivery needs of a prescription.
 type prescriptionRow struct {
-	form, target, requester string
+	form, target, requester, channel string
 }
 
 func (tx *Tx) prescriptionRow(ctx context.Context, srID string) (prescriptionRow, bool, error) {
 	var p prescriptionRow
-	err := tx.q.QueryRow(ctx, `SELECT form, target, requester FROM prescriptions WHERE service_request_id = $1`, srID).
-		Scan(&p.form, &p.target, &p.requester)
+	err := tx.q.QueryRow(ctx, `SELECT form, target, requester, channel FROM prescriptions WHERE service_request_id = $1`, srID).
+		Scan(&p.form, &p.target, &p.requester, &p.channel)
 	if err != nil {
 		err = tx.e.translate(err)
 		if socialrx.ErrorCode(err) == socialrx.ENOTFOUND {

@@ -89,6 +89,10 @@ func (tx *Tx) resolver(ctx context.Context) mapping.Resolver {
 // written in, and the prescription (ID set to id). Other types pass as they
 // are, with a nil prescription.
 func (tx *Tx) prepare(ctx context.Context, typ, id string, body []byte) ([]byte, *socialrx.Prescription, error) {
+	if typ == "Task" {
+		out, err := tx.prepareTask(ctx, body)
+		return out, nil, err
+	}
 	if typ != "ServiceRequest" {
 		return body, nil, nil
 	}
@@ -107,6 +111,30 @@ func (tx *Tx) prepare(ctx context.Context, typ, id string, body []byte) ([]byte,
 	}
 	p.ID = id
 	return out, p, nil
+}
+
+// prepareTask tags the referral Task of a non-electronic warm hand-off
+// (eFax, phone) with its work-list code (mapping.TagHandoffTask), so that
+// it shows on the staff work list. Other Tasks pass as they are; a Task
+// mapping cannot read is left for project to refuse.
+func (tx *Tx) prepareTask(ctx context.Context, body []byte) ([]byte, error) {
+	r, isReferral, err := mapping.ReferralFromTask(body)
+	if err != nil || !isReferral {
+		return body, nil
+	}
+	p, ok, err := tx.prescriptionRow(ctx, r.PrescriptionID)
+	if err != nil || !ok || p.form != string(socialrx.FormWarmHandoff) {
+		return body, err
+	}
+	code, ok := mapping.HandoffCode(socialrx.Channel(p.channel))
+	if !ok {
+		return body, nil
+	}
+	out, _, err := mapping.TagHandoffTask(body, code)
+	if err != nil {
+		return nil, unprocessable(err)
+	}
+	return out, nil
 }
 
 // project writes the domain rows of res, a version just stored, replacing
@@ -323,6 +351,14 @@ func (tx *Tx) followOn(ctx context.Context, p *socialrx.Prescription) error {
 	if tx.e.opts.Jobs != nil {
 		if err := tx.e.opts.Jobs.FollowUpReminder(ctx, tx.q, p.ID, due); err != nil {
 			return tx.e.translate(err)
+		}
+		// A fax or phone hand-off needs a referral Task on the staff work
+		// list. The EMR may send its own later in this transaction, so the
+		// job that creates one when none exists runs after commit.
+		if _, ok := mapping.HandoffCode(p.Channel); ok && p.Form == socialrx.FormWarmHandoff {
+			if err := tx.e.opts.Jobs.HandoffTask(ctx, tx.q, p.ID); err != nil {
+				return tx.e.translate(err)
+			}
 		}
 	}
 	return nil
