@@ -35,6 +35,11 @@ type Referral struct {
 	// EndpointID is the platform Endpoint the referral is delivered to
 	// (or, when socialrx is the receiving side, came from); "" when none.
 	EndpointID string
+	// Incoming is true when socialrx is the receiving side: the referral
+	// came from the platform EndpointID (add-service-request) for a
+	// program or navigator working in socialrx, and its status changes go
+	// back to that platform.
+	Incoming bool
 	// Flag is set when a platform sent a status change the state machine
 	// forbids: the change is kept (the platform's word is the record) and
 	// Flag says what was illegal, for staff to resolve. It names statuses

@@ -62,6 +62,24 @@ func HandoffTask(p socialrx.Prescription, id string, now time.Time) []byte {
 	return marshal(t)
 }
 
+// ReferralTask returns a referral Task (SDOH CC TaskForReferralManagement:
+// code fulfill, focus ServiceRequest/p.ID, for the patient, requester
+// p.RequesterID, owner p.Target) with the given status, for a referral that
+// came without one (socialrx receiving an add-service-request whose message
+// carries no Task).
+func ReferralTask(p socialrx.Prescription, id, status string, now time.Time) []byte {
+	t := taskJSON{ResourceType: "Task", ID: id, Status: status, Intent: "order", Priority: "routine",
+		Code:       ccOf(codingJSON{System: systemTaskCode, Code: "fulfill", Display: "Fulfill the focal request"}),
+		AuthoredOn: dateTime(now), Requester: optRef(p.RequesterID), Owner: optRef(p.Target)}
+	if p.ID != "" {
+		t.Focus = &refJSON{"ServiceRequest/" + p.ID}
+	}
+	if p.PatientID != "" {
+		t.For = &refJSON{"Patient/" + p.PatientID}
+	}
+	return marshal(t)
+}
+
 // TagHandoffTask returns a referral Task body with the work-list code
 // added to Task.code.coding (userSelected false) when it lacks it, so that
 // an EMR's own referral Task for a fax or phone hand-off shows on the staff

@@ -76,7 +76,7 @@ func (s *Server) handleProcessMessages(c echo.Context) error {
 				notes = append(notes, info("message "+msg.ID+" was already processed (or is socialrx's own): nothing changed"))
 				return nil
 			}
-			a := applier{tx: tx, msg: msg, now: time.Now().UTC()}
+			a := applier{tx: tx, msg: msg, now: time.Now().UTC(), endpointID: epID}
 			if err := a.apply(ctx); err != nil {
 				return err
 			}
@@ -146,11 +146,12 @@ func (s *Server) referralFlag(ctx context.Context, id string) string {
 
 // applier applies one message in a transaction.
 type applier struct {
-	tx      socialrx.Tx
-	msg     *mapping.InMessage
-	now     time.Time
-	notes   []fhir.Issue
-	touched []string
+	tx         socialrx.Tx
+	endpointID string
+	msg        *mapping.InMessage
+	now        time.Time
+	notes      []fhir.Issue
+	touched    []string
 }
 
 func (a *applier) apply(ctx context.Context) error {
@@ -161,6 +162,10 @@ func (a *applier) apply(ctx context.Context) error {
 		return a.linked(ctx, "Appointment")
 	case socialrx.EventCommunicationFromProvider:
 		return a.linked(ctx, "Communication")
+	case socialrx.EventAddServiceRequest:
+		return a.addServiceRequest(ctx)
+	case socialrx.EventRevokeServiceRequest:
+		return a.revokeServiceRequest(ctx)
 	}
 	a.notes = append(a.notes, info("event "+string(a.msg.Event)+" is not acted on by socialrx: acknowledged, nothing stored"))
 	return nil

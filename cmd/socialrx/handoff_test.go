@@ -214,6 +214,11 @@ func testWarmHandoffLoop(t *testing.T, database string) {
 	if status, oo := env.send(t, PlatformMessage("11111111-0000-4000-8000-000000000002", "notify-add-appointment", "ServiceRequest/"+srID, appt), hoInbound); status != 200 {
 		t.Fatalf("appointment: %d %v", status, oo)
 	}
+	comm := `{"resourceType":"Communication","status":"completed","identifier":[{"system":"https://ocean.example/communication","value":"C-5"}],
+"sent":"2026-11-25T10:00:00Z","payload":[{"contentString":"Intake booked for December 1."}]}`
+	if status, oo := env.send(t, PlatformMessage("11111111-0000-4000-8000-000000000005", "send-communication-from-provider", "Task/"+taskID, comm), hoInbound); status != 200 {
+		t.Fatalf("communication: %d %v", status, oo)
+	}
 	if status, _ := env.send(t, PlatformMessage("11111111-0000-4000-8000-000000000003", "notify-update-process-request", "Task/"+taskID, PlatformTask(taskID, srID, "completed", "")), hoInbound); status != 200 {
 		t.Fatalf("completed: %d", status)
 	}
@@ -227,7 +232,7 @@ func testWarmHandoffLoop(t *testing.T, database string) {
 
 	// Write-back: the Task updates (accepted, completed, in-progress) by the
 	// EMR's identifier, and the appointment created once.
-	eventually(t, "the write-backs", func() bool { return len(env.emr.Writes()) >= 4 })
+	eventually(t, "the write-backs", func() bool { return len(env.emr.Writes()) >= 5 })
 	var got []string
 	for _, w := range env.emr.Writes() {
 		var r struct{ Status string }
@@ -240,6 +245,7 @@ func testWarmHandoffLoop(t *testing.T, database string) {
 	want := []string{
 		"PUT Task https://riverdale.example/referral-task|RT-1 accepted",
 		"POST Appointment https://ocean.example/appointment|A-77 booked",
+		"POST Communication https://ocean.example/communication|C-5 completed",
 		"PUT Task https://riverdale.example/referral-task|RT-1 completed",
 		"PUT Task https://riverdale.example/referral-task|RT-1 in-progress",
 	}
@@ -350,5 +356,108 @@ func TestFaxHandoffWorkList(t *testing.T) {
 	}
 	if n := len(env.platform.Messages()); n != 0 {
 		t.Errorf("a fax hand-off reached the eReferral platform: %d messages", n)
+	}
+}
+
+// TestReceivingSide: socialrx hosts a navigator program; a platform sends
+// it a referral (add-service-request). socialrx stores it, answers received
+// (a notify-add-process-request back to the platform), sends the staff's
+// later change back, and cancels it on revoke-service-request, sending
+// nothing back for the platform's own change.
+func TestReceivingSide(t *testing.T) {
+	for _, b := range []struct {
+		name string
+		db   func(t *testing.T) string
+	}{{"SQLite", sqliteDatabase}, {"PostgreSQL", func(t *testing.T) string { return pgtest.NewDatabase(t) }}} {
+		t.Run(b.name, func(t *testing.T) { testReceivingSide(t, b.db(t)) })
+	}
+}
+
+func testReceivingSide(t *testing.T, database string) {
+	env := startHandoff(t, database, nil)
+	env.put(t, "HealthcareService/navigator-east", `{"resourceType":"HealthcareService","id":"navigator-east","active":true,"name":"East social prescribing navigators",
+"endpoint":[{"reference":"Endpoint/ocean-east"}]}`)
+	add := `{"resourceType":"Bundle","type":"message","timestamp":"2026-11-24T09:00:00Z","entry":[
+{"fullUrl":"https://ocean.example/fhir/MessageHeader/22222222-0000-4000-8000-000000000001","resource":{"resourceType":"MessageHeader","id":"22222222-0000-4000-8000-000000000001",
+ "eventCoding":{"system":"https://ehealthontario.ca/fhir/CodeSystem/message-event-code","code":"add-service-request"},
+ "source":{"endpoint":"https://ocean.example/fhir"},"focus":[{"reference":"ServiceRequest/sr-77"}]}},
+{"fullUrl":"https://ocean.example/fhir/ServiceRequest/sr-77","resource":{"resourceType":"ServiceRequest","id":"sr-77","status":"active","intent":"order",
+ "identifier":[{"system":"https://ocean.example/referral","value":"R-77"}],
+ "category":[{"coding":[{"system":"http://snomed.info/sct","code":"410606002","display":"Social service procedure"}]}],
+ "code":{"coding":[{"system":"http://snomed.info/sct","code":"710925007","display":"Provision of social service"}]},
+ "subject":{"reference":"Patient/pat-9"},"authoredOn":"2026-11-24T08:55:00Z",
+ "requester":{"reference":"PractitionerRole/role-3"},"performer":[{"reference":"HealthcareService/navigator-east"}]}},
+{"fullUrl":"https://ocean.example/fhir/Patient/pat-9","resource":{"resourceType":"Patient","id":"pat-9","identifier":[{"system":"https://health.gov.on.ca/ohip","value":"5550001112"}],"name":[{"family":"Nguyen"}]}},
+{"fullUrl":"https://ocean.example/fhir/PractitionerRole/role-3","resource":{"resourceType":"PractitionerRole","id":"role-3","active":true}}]}`
+	status, reply := env.send(t, add, hoInbound)
+	if status != 200 || !strings.Contains(mustJSON(reply), "referral received as Task/") {
+		t.Fatalf("add-service-request: %d %s", status, mustJSON(reply))
+	}
+	// The referral is here, received, Incoming, from ocean-east.
+	resp, body := do(t, "GET", env.m.URL()+"/fhir/ServiceRequest?identifier=https://ocean.example/referral|R-77", nil)
+	var sb struct {
+		Total int
+		Entry []struct{ Resource struct{ ID string } }
+	}
+	if json.Unmarshal(body, &sb) != nil || resp.StatusCode != 200 || sb.Total != 1 {
+		t.Fatalf("the received ServiceRequest: %d %s", resp.StatusCode, truncate(body))
+	}
+	srID := sb.Entry[0].Resource.ID
+	resp, body = do(t, "GET", env.m.URL()+"/fhir/Task?focus=ServiceRequest/"+srID+"&code=http://hl7.org/fhir/CodeSystem/task-code|fulfill", nil)
+	var tb struct {
+		Total int
+		Entry []struct{ Resource json.RawMessage }
+	}
+	if json.Unmarshal(body, &tb) != nil || tb.Total != 1 {
+		t.Fatalf("the referral Task: %d %s", resp.StatusCode, truncate(body))
+	}
+	var task struct {
+		ID, Status string
+		Owner      struct{ Reference string }
+		For        struct{ Reference string }
+	}
+	_ = json.Unmarshal(tb.Entry[0].Resource, &task)
+	if task.Status != "received" || task.Owner.Reference != "HealthcareService/navigator-east" {
+		t.Errorf("referral Task: status %q owner %q; want received, owned by the local program", task.Status, task.Owner.Reference)
+	}
+	patientID := strings.TrimPrefix(task.For.Reference, "Patient/")
+	if r := env.referral(t, patientID); !r.Incoming || r.EndpointID != "ocean-east" {
+		t.Errorf("referral: incoming %v endpoint %q", r.Incoming, r.EndpointID)
+	}
+	// received goes back to the platform.
+	eventually(t, "notify-add-process-request at the platform", func() bool { return len(env.platform.Messages()) == 1 })
+	if m := env.platform.Messages()[0]; m.Event != string(socialrx.EventNotifyAddProcessRequest) {
+		t.Errorf("message back: %s, want notify-add-process-request", m.Event)
+	}
+	// A resend of the referral changes nothing.
+	if status, _ := env.send(t, add, hoInbound); status != 200 {
+		t.Errorf("resend: %d", status)
+	}
+	// Staff accept it over REST: the change goes back too.
+	_, cur := do(t, "GET", env.m.URL()+"/fhir/Task/"+task.ID, nil)
+	accepted := strings.Replace(string(cur), `"status":"received"`, `"status":"accepted"`, 1)
+	if resp, b := do(t, "PUT", env.m.URL()+"/fhir/Task/"+task.ID, []byte(accepted)); resp.StatusCode != 200 {
+		t.Fatalf("staff accept: %d %s", resp.StatusCode, b)
+	}
+	eventually(t, "notify-update-process-request at the platform", func() bool { return len(env.platform.Messages()) == 2 })
+	if m := env.platform.Messages()[1]; m.Event != string(socialrx.EventNotifyUpdateProcessRequest) {
+		t.Errorf("second message back: %s", m.Event)
+	}
+	// The requester withdraws it.
+	revoke := PlatformMessage("22222222-0000-4000-8000-000000000002", "revoke-service-request", "ServiceRequest/sr-77")
+	if status, reply := env.send(t, revoke, hoInbound); status != 200 {
+		t.Fatalf("revoke: %d %s", status, mustJSON(reply))
+	}
+	if r := env.referral(t, patientID); r.Status != socialrx.ReferralCancelled {
+		t.Errorf("after revoke: %q, want cancelled", r.Status)
+	}
+	_, srBody := do(t, "GET", env.m.URL()+"/fhir/ServiceRequest/"+srID, nil)
+	if !strings.Contains(string(srBody), `"status":"revoked"`) {
+		t.Errorf("ServiceRequest after revoke: %s", truncate(srBody))
+	}
+	// Nothing of the platform's own change goes back to it: messages are
+	// recorded in the writing transaction, so the outbox tells at once.
+	if ms, err := env.m.Store.OutboundMessages(t.Context(), "", 0); err != nil || len(ms) != 2 {
+		t.Errorf("outbox after the revoke: %d messages (%v), want 2", len(ms), err)
 	}
 }

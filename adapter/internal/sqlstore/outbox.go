@@ -142,6 +142,25 @@ func (tx *Tx) referralOut(ctx context.Context, res *socialrx.Resource, r, prev *
 	})
 }
 
+// statusBack sends the status of a referral socialrx received (Incoming)
+// back to the platform it came from, when it changed: notify-add-process-request
+// the first time (the program received it), notify-update-process-request
+// after.
+func (tx *Tx) statusBack(ctx context.Context, res *socialrx.Resource, r, prev *socialrx.Referral) error {
+	if r.EndpointID == "" || (prev != nil && prev.Status == r.Status && prev.BusinessStatus == r.BusinessStatus && prev.StatusReason == r.StatusReason) {
+		return nil
+	}
+	event := socialrx.EventNotifyAddProcessRequest
+	if prev != nil && prev.DeliveryState != "" {
+		event = socialrx.EventNotifyUpdateProcessRequest
+	}
+	r.DeliveryState, r.DeliveryError = socialrx.DeliveryPending, ""
+	return tx.enqueue(ctx, socialrx.OutboundMessage{
+		Destination: socialrx.DestinationPlatform, EndpointID: r.EndpointID, Event: event,
+		ResourceType: res.Type, ResourceID: res.ID, Version: res.VersionID, ReferralID: r.ID,
+	})
+}
+
 // emrEndpoint returns the EMR a referral's changes are written back to: an
 // active hl7-fhir-rest Endpoint of the requester (its PractitionerRole's
 // Organization, or the Organization), else the default EMR when one is

@@ -218,29 +218,51 @@ func (tx *Tx) projectTask(ctx context.Context, res *socialrx.Resource) error {
 		if !ok {
 			prev = nil
 		}
+		// Who moves the referral: the transaction's origin, except that on a
+		// referral socialrx received (Incoming) the local staff writing over
+		// REST are the performer.
+		fromPlatform := tx.origin.EndpointID != ""
+		actor := tx.origin.Actor
+		if actor == "" {
+			actor = socialrx.ActorRequester
+		}
 		if prev != nil {
 			r.DeliveryState, r.DeliveryError = prev.DeliveryState, prev.DeliveryError
-			r.EndpointID, r.Flag = prev.EndpointID, prev.Flag
-			if prev.Status != r.Status {
-				if err := tx.checkMove(prev, r); err != nil {
-					return err
-				}
+			r.EndpointID, r.Flag, r.Incoming = prev.EndpointID, prev.Flag, prev.Incoming
+		} else if fromPlatform && actor == socialrx.ActorRequester {
+			r.Incoming, r.EndpointID = true, tx.origin.EndpointID
+		}
+		if r.Incoming && !fromPlatform && actor == socialrx.ActorRequester {
+			actor = socialrx.ActorPerformer
+		}
+		if prev != nil && prev.Status != r.Status {
+			if err := tx.checkMove(prev, r, actor, fromPlatform); err != nil {
+				return err
 			}
 		}
 		if err := tx.exec(ctx, `DELETE FROM follow_ups WHERE task_id = $1`, res.ID); err != nil {
 			return err
 		}
-		switch tx.origin.Actor {
-		case socialrx.ActorPerformer:
-			if tx.origin.EndpointID != "" && r.EndpointID == "" {
+		changed := prev == nil || prev.Status != r.Status || prev.BusinessStatus != r.BusinessStatus || prev.StatusReason != r.StatusReason
+		switch {
+		case actor == socialrx.ActorSystem:
+			// socialrx's own bookkeeping: nothing to send.
+		case fromPlatform && r.Incoming:
+			// The requesting platform's own change (a revoke): nothing goes
+			// back to it.
+		case fromPlatform:
+			if r.EndpointID == "" {
 				r.EndpointID = tx.origin.EndpointID
 			}
-			if prev == nil || prev.Status != r.Status || prev.BusinessStatus != r.BusinessStatus || prev.StatusReason != r.StatusReason {
+			if changed {
 				if err := tx.writeBack(ctx, res, r, socialrx.WriteBackTask); err != nil {
 					return err
 				}
 			}
-		case socialrx.ActorSystem:
+		case r.Incoming:
+			if err := tx.statusBack(ctx, res, r, prev); err != nil {
+				return err
+			}
 		default:
 			if err := tx.referralOut(ctx, res, r, prev); err != nil {
 				return err
@@ -261,32 +283,35 @@ func (tx *Tx) projectTask(ctx context.Context, res *socialrx.Resource) error {
 	return tx.putFollowUp(ctx, res.ID, f)
 }
 
-// checkMove checks a referral's status change from prev to r against the
-// state machine for the transaction's origin. On REST (the requester's
-// side by default) the store cannot tell which side sent the change, so a
-// move legal for the requester or for the performer is accepted, and an
-// illegal one is refused (EUNPROCESSABLE). A platform's message (performer)
-// is the record of what happened there: an illegal move is kept, and
-// r.Flag says what was illegal; a legal one clears the flag.
-func (tx *Tx) checkMove(prev, r *socialrx.Referral) error {
+// checkMove checks a referral's status change from prev to r, made by
+// actor, against the state machine. lenient is for a platform's message:
+// the platform's word is the record of what happened there, so an illegal
+// move is kept and r.Flag says what was illegal (a legal one clears it).
+// Otherwise an illegal move is refused (EUNPROCESSABLE). On REST for an
+// outgoing referral (actor requester) the store cannot tell which side sent
+// the change, so a move legal for the requester or the performer passes.
+func (tx *Tx) checkMove(prev, r *socialrx.Referral, actor socialrx.Actor, lenient bool) error {
 	at := r.LastChanged
 	if at.IsZero() {
 		at = tx.e.opts.Now()
 	}
-	if tx.origin.Actor == socialrx.ActorPerformer {
-		asPerformer := *prev
-		if err := asPerformer.Move(r.Status, socialrx.ActorPerformer, r.StatusReason, at); err != nil {
-			r.Flag = fmt.Sprintf("illegal status change %s -> %s by the performer", prev.Status, r.Status)
-		} else {
-			r.Flag = ""
+	try := func(a socialrx.Actor) error {
+		q := *prev
+		return q.Move(r.Status, a, r.StatusReason, at)
+	}
+	err := try(actor)
+	if err != nil && actor != socialrx.ActorPerformer && !r.Incoming {
+		err = try(socialrx.ActorPerformer)
+	}
+	if lenient {
+		r.Flag = ""
+		if err != nil {
+			r.Flag = fmt.Sprintf("illegal status change %s -> %s by the %s", prev.Status, r.Status, actor)
 		}
 		return nil
 	}
-	asRequester, asPerformer := *prev, *prev
-	if err := asRequester.Move(r.Status, socialrx.ActorRequester, r.StatusReason, at); err != nil {
-		if err := asPerformer.Move(r.Status, socialrx.ActorPerformer, r.StatusReason, at); err != nil {
-			return unprocessable(err)
-		}
+	if err != nil {
+		return unprocessable(err)
 	}
 	return nil
 }
@@ -294,7 +319,7 @@ func (tx *Tx) checkMove(prev, r *socialrx.Referral) error {
 // projectLinked queues the write-back of an Appointment or Communication a
 // platform sent about a referral.
 func (tx *Tx) projectLinked(ctx context.Context, res *socialrx.Resource) error {
-	if tx.origin.Actor != socialrx.ActorPerformer {
+	if tx.origin.Actor != socialrx.ActorPerformer || tx.origin.EndpointID == "" {
 		return nil
 	}
 	r, ok, err := tx.linkedReferral(ctx, res.Body)

@@ -86,9 +86,9 @@ func (tx *Tx) putReferral(ctx context.Context, r *socialrx.Referral) error {
 	if err := tx.exec(ctx, `DELETE FROM referrals WHERE task_id = $1`, r.ID); err != nil {
 		return err
 	}
-	return tx.exec(ctx, `INSERT INTO referrals (task_id, prescription_id, patient_id, requester, performer, status, business_status, status_reason, last_changed, delivery_state, delivery_error, endpoint_id, flag)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
-		r.ID, r.PrescriptionID, r.PatientID, r.Requester, r.Performer, string(r.Status), r.BusinessStatus, r.StatusReason, micros(r.LastChanged), r.DeliveryState, r.DeliveryError, r.EndpointID, r.Flag)
+	return tx.exec(ctx, `INSERT INTO referrals (task_id, prescription_id, patient_id, requester, performer, status, business_status, status_reason, last_changed, delivery_state, delivery_error, endpoint_id, flag, incoming)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+		r.ID, r.PrescriptionID, r.PatientID, r.Requester, r.Performer, string(r.Status), r.BusinessStatus, r.StatusReason, micros(r.LastChanged), r.DeliveryState, r.DeliveryError, r.EndpointID, r.Flag, r.Incoming)
 }
 
 // putFollowUp replaces the follow-up of Task/taskID by f (none when nil).
@@ -101,13 +101,13 @@ VALUES ($1, $2, $3, $4, $5, $6, $7)`,
 		taskID, f.PrescriptionID, f.PatientID, micros(f.Due), string(f.Channel), f.Owner, f.Status)
 }
 
-const referralCols = `task_id, prescription_id, patient_id, requester, performer, status, business_status, status_reason, last_changed, delivery_state, delivery_error, endpoint_id, flag`
+const referralCols = `task_id, prescription_id, patient_id, requester, performer, status, business_status, status_reason, last_changed, delivery_state, delivery_error, endpoint_id, flag, incoming`
 
 func scanReferral(row Row) (*socialrx.Referral, error) {
 	var r socialrx.Referral
 	var status string
 	var lc int64
-	if err := row.Scan(&r.ID, &r.PrescriptionID, &r.PatientID, &r.Requester, &r.Performer, &status, &r.BusinessStatus, &r.StatusReason, &lc, &r.DeliveryState, &r.DeliveryError, &r.EndpointID, &r.Flag); err != nil {
+	if err := row.Scan(&r.ID, &r.PrescriptionID, &r.PatientID, &r.Requester, &r.Performer, &status, &r.BusinessStatus, &r.StatusReason, &lc, &r.DeliveryState, &r.DeliveryError, &r.EndpointID, &r.Flag, &r.Incoming); err != nil {
 		return nil, err
 	}
 	r.Status, r.LastChanged = socialrx.ReferralStatus(status), timeOf(lc)

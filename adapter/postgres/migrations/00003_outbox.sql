@@ -37,8 +37,13 @@ CREATE TABLE inbox (
 ALTER TABLE referrals ADD COLUMN flag text NOT NULL DEFAULT '';
 -- endpoint_id: the platform Endpoint the referral is delivered to / came from.
 ALTER TABLE referrals ADD COLUMN endpoint_id text COLLATE "C" NOT NULL DEFAULT '';
+-- incoming: socialrx is the receiving side (the referral came from the
+-- platform endpoint_id in an add-service-request); its status changes go
+-- back there.
+ALTER TABLE referrals ADD COLUMN incoming boolean NOT NULL DEFAULT false;
 
 -- +goose Down
+ALTER TABLE referrals DROP COLUMN incoming;
 ALTER TABLE referrals DROP COLUMN endpoint_id;
 ALTER TABLE referrals DROP COLUMN flag;
 DROP TABLE inbox;

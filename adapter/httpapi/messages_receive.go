@@ -1,0 +1,273 @@
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/url"
+	"strings"
+
+	"github.com/socialrx/socialrx"
+	"github.com/socialrx/socialrx/fhir"
+	"github.com/socialrx/socialrx/mapping"
+)
+
+// socialrx as the receiving side: a program or navigator that works in
+// socialrx gets referrals from a platform (add-service-request) and the
+// requester may withdraw them (revoke-service-request). The message's
+// resources are stored under ids derived from the sending Endpoint and
+// their own ids (inboundID), so a resend or an update lands on the same
+// resources and two platforms never collide; references between them are
+// rewritten to those ids. A resource the message names that socialrx
+// already holds under the same type and id (the program's own
+// HealthcareService, say) is used as it is, not copied.
+//
+// The writes are made as the requester, from the platform (Origin with the
+// EndpointID): the referral is marked Incoming, and nothing of it is sent
+// back to the platform. socialrx then answers as the program: the referral
+// Task moves to received, which goes back to the platform as a
+// notify-add-process-request, like every later change staff make to it.
+
+// importOrder is the order message resources are stored in, so that what a
+// resource references is there first (a ServiceRequest's performer and
+// requester, a Task's focus).
+var importOrder = []string{"Organization", "Location", "Practitioner", "PractitionerRole", "HealthcareService",
+	"Patient", "Condition", "Observation", "QuestionnaireResponse", "Consent", "ServiceRequest", "Task"}
+
+// inboundID is the local id of resource typ/id from platform endpointID.
+func inboundID(endpointID, typ, id string) string {
+	return derivedID("in-", endpointID+"|"+typ+"|"+id)
+}
+
+// addServiceRequest stores a referral sent to socialrx.
+func (a *applier) addServiceRequest(ctx context.Context) error {
+	srEntry, ok := a.focusEntry("ServiceRequest")
+	if !ok {
+		return &socialrx.Error{Code: socialrx.EUNPROCESSABLE, Message: "add-service-request must focus a ServiceRequest the message carries",
+			Issues: []socialrx.Issue{{Severity: socialrx.SeverityError, Code: "required", Path: "Bundle.entry[0].resource.focus", Message: "no ServiceRequest entry is the focus"}}}
+	}
+	a.tx.SetOrigin(socialrx.Origin{Actor: socialrx.ActorRequester, EndpointID: a.endpointID, MessageID: a.msg.ID})
+	local, err := a.importEntries(ctx)
+	if err != nil {
+		return err
+	}
+	srID := local[srEntry.Path]
+	// The referral Task: the message's own, or one socialrx makes.
+	taskRes, err := a.searchOne(ctx, "Task", url.Values{"focus": {"ServiceRequest/" + srID}, "code": {"http://hl7.org/fhir/CodeSystem/task-code|fulfill"}})
+	if err != nil {
+		return err
+	}
+	if taskRes == nil {
+		sr, err := a.tx.Read(ctx, "ServiceRequest", srID)
+		if err != nil {
+			return err
+		}
+		p, err := mapping.PrescriptionFromServiceRequest(sr.Body, a.resolver(ctx))
+		if err != nil {
+			return prefixIssues(err, srEntry.Path+".resource")
+		}
+		p.ID = srID
+		id := derivedID("in-", a.endpointID+"|referral|"+srID)
+		if taskRes, err = a.tx.Create(ctx, "Task", id, mapping.ReferralTask(*p, id, string(socialrx.ReferralRequested), a.now)); err != nil {
+			return err
+		}
+	}
+	// Answer as the program: received.
+	a.tx.SetOrigin(socialrx.Origin{Actor: socialrx.ActorPerformer})
+	out, changed, err := mapping.ApplyTaskUpdate(taskRes.Body, []byte(`{"resourceType":"Task","status":"received"}`), a.now)
+	if err != nil {
+		return err
+	}
+	if changed {
+		if _, _, err := a.tx.Update(ctx, "Task", taskRes.ID, out, 0); err != nil {
+			return err
+		}
+	}
+	a.touched = append(a.touched, taskRes.ID)
+	a.notes = append(a.notes, info("referral received as Task/"+taskRes.ID+" (ServiceRequest/"+srID+")"))
+	return nil
+}
+
+// revokeServiceRequest cancels a referral socialrx received: the
+// ServiceRequest becomes revoked, the referral Task cancelled.
+func (a *applier) revokeServiceRequest(ctx context.Context) error {
+	a.tx.SetOrigin(socialrx.Origin{Actor: socialrx.ActorRequester, EndpointID: a.endpointID, MessageID: a.msg.ID})
+	srID := ""
+	for _, f := range a.msg.Focus {
+		typ, id := f, ""
+		if e, ok := a.msg.Find(f); ok {
+			typ, id = e.Type, e.ID
+		} else if t, i, ok := strings.Cut(f, "/"); ok {
+			typ, id = t, i
+		}
+		if typ == "ServiceRequest" && id != "" {
+			srID = a.localID("ServiceRequest", id, ctx)
+			break
+		}
+	}
+	var task *socialrx.Resource
+	var err error
+	if srID != "" {
+		task, err = a.searchOne(ctx, "Task", url.Values{"focus": {"ServiceRequest/" + srID}, "code": {"http://hl7.org/fhir/CodeSystem/task-code|fulfill"}})
+		if err != nil {
+			return err
+		}
+	}
+	if task == nil {
+		return unknownReferral("Bundle.entry[0].resource.focus")
+	}
+	if sr, err := a.tx.Read(ctx, "ServiceRequest", srID); err == nil {
+		if body, ok := withStatus(sr.Body, "revoked"); ok {
+			if _, _, err := a.tx.Update(ctx, "ServiceRequest", srID, body, 0); err != nil {
+				return err
+			}
+		}
+	}
+	out, changed, err := mapping.ApplyTaskUpdate(task.Body, []byte(`{"resourceType":"Task","status":"cancelled","statusReason":{"text":"revoked by the requester"}}`), a.now)
+	if err != nil {
+		return err
+	}
+	if changed {
+		if _, _, err := a.tx.Update(ctx, "Task", task.ID, out, 0); err != nil {
+			return err
+		}
+	}
+	a.touched = append(a.touched, task.ID)
+	return nil
+}
+
+// focusEntry returns the message entry of type typ that MessageHeader.focus
+// names.
+func (a *applier) focusEntry(typ string) (mapping.InEntry, bool) {
+	for _, f := range a.msg.Focus {
+		if e, ok := a.msg.Find(f); ok && e.Type == typ {
+			return e, true
+		}
+	}
+	return mapping.InEntry{}, false
+}
+
+// localID is the id socialrx holds a platform's typ/id under: its own when
+// socialrx has that resource (the program's records), else inboundID.
+func (a *applier) localID(typ, id string, ctx context.Context) string {
+	if fhir.ValidID(id) && (typ == "HealthcareService" || typ == "Organization" || typ == "PractitionerRole" || typ == "Location") {
+		if _, err := a.tx.Read(ctx, typ, id); err == nil {
+			return id
+		}
+	}
+	return inboundID(a.endpointID, typ, id)
+}
+
+// importEntries stores the message's resources (importOrder types; others
+// are noted and skipped) under local ids, their references rewritten, and
+// returns the local id of each entry by its path.
+func (a *applier) importEntries(ctx context.Context) (map[string]string, error) {
+	local := map[string]string{}
+	keep := map[string]bool{} // entries socialrx already holds (program records)
+	for _, e := range a.msg.Entries[1:] {
+		key := e.ID
+		if key == "" {
+			key = e.FullURL
+		}
+		if key == "" {
+			return nil, &socialrx.Error{Code: socialrx.EINVALID, Message: "message entry has no id and no fullUrl",
+				Issues: []socialrx.Issue{{Severity: socialrx.SeverityError, Code: "required", Path: e.Path + ".fullUrl", Message: "an entry needs a fullUrl or a resource id to be referenced"}}}
+		}
+		id := a.localID(e.Type, key, ctx)
+		local[e.Path] = id
+		keep[e.Path] = id == e.ID && e.ID != "" && !strings.HasPrefix(id, "in-")
+	}
+	rewrite := func(ref string) (string, bool) {
+		if e, ok := a.msg.Find(ref); ok {
+			if id, ok := local[e.Path]; ok {
+				return e.Type + "/" + id, true
+			}
+		}
+		return "", false
+	}
+	for _, typ := range importOrder {
+		for _, e := range a.msg.OfType(typ) {
+			if keep[e.Path] {
+				continue
+			}
+			d, issues := fhir.DecodeAt(e.Resource, typ, e.Path+".resource")
+			if fhir.HasErrors(issues) || d == nil {
+				return nil, decodeError(issues)
+			}
+			body, err := fhir.RewriteReferences(e.Resource, rewrite)
+			if err != nil {
+				return nil, errorf(socialrx.EINVALID, "invalid JSON in %s", e.Path)
+			}
+			if _, _, err := a.tx.Update(ctx, typ, local[e.Path], withoutID(body), 0); err != nil {
+				return nil, prefixIssues(err, e.Path+".resource")
+			}
+		}
+	}
+	for _, e := range a.msg.Entries[1:] {
+		if !fhir.Supported(e.Type) || !containsStr(importOrder, e.Type) {
+			a.notes = append(a.notes, info(e.Path+": "+e.Type+" is not stored from messages"))
+		}
+	}
+	return local, nil
+}
+
+func containsStr(l []string, s string) bool {
+	for _, x := range l {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// resolver reads "Type/id" through the transaction.
+func (a *applier) resolver(ctx context.Context) mapping.Resolver {
+	return func(ref string) ([]byte, bool) {
+		typ, id, ok := strings.Cut(ref, "/")
+		if !ok {
+			return nil, false
+		}
+		r, err := a.tx.Read(ctx, typ, id)
+		if err != nil {
+			return nil, false
+		}
+		return r.Body, true
+	}
+}
+
+// withoutID drops the platform's id and meta from a resource (the store
+// sets its own); other bytes are kept when there are none.
+func withoutID(body []byte) []byte {
+	var doc map[string]json.RawMessage
+	if json.Unmarshal(body, &doc) != nil {
+		return body
+	}
+	_, hasID := doc["id"]
+	_, hasMeta := doc["meta"]
+	if !hasID && !hasMeta {
+		return body
+	}
+	delete(doc, "id")
+	delete(doc, "meta")
+	b, err := marshal(doc)
+	if err != nil {
+		return body
+	}
+	return b
+}
+
+// withStatus returns body with status set (other members kept).
+func withStatus(body []byte, status string) ([]byte, bool) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var doc map[string]any
+	if dec.Decode(&doc) != nil {
+		return nil, false
+	}
+	if doc["status"] == status {
+		return nil, false
+	}
+	doc["status"] = status
+	b, err := marshal(doc)
+	return b, err == nil
+}
