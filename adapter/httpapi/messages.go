@@ -2,8 +2,6 @@ package httpapi
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -14,6 +12,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/socialrx/socialrx"
+	"github.com/socialrx/socialrx/adapter/internal/inbound"
 	"github.com/socialrx/socialrx/fhir"
 	"github.com/socialrx/socialrx/mapping"
 )
@@ -192,84 +191,40 @@ func (a *applier) taskUpdates(ctx context.Context) error {
 		if local == nil {
 			return unknownReferral(e.Path + ".resource")
 		}
-		out, changed, err := mapping.ApplyTaskUpdate(local.Body, e.Resource, a.now)
+		a.touched = append(a.touched, local.ID)
+		changed, err := inbound.ApplyTask(ctx, a.tx, local, e.Resource, a.now)
 		if err != nil {
 			return prefixIssues(err, e.Path+".resource")
 		}
-		a.touched = append(a.touched, local.ID)
 		if !changed {
 			a.notes = append(a.notes, info("Task/"+local.ID+" already has this status: nothing changed"))
-			continue
-		}
-		if _, _, err := a.tx.Update(ctx, "Task", local.ID, out, 0); err != nil {
-			return prefixIssues(err, e.Path+".resource")
 		}
 	}
 	return nil
 }
 
-// findReferral finds the local referral Task a platform's Task is about:
-// by id, by identifier, or by its focus ServiceRequest. nil when none.
+// findReferral finds the local referral Task a message's Task is about
+// (inbound.FindReferral), resolving its focus through the message first.
 func (a *applier) findReferral(ctx context.Context, e mapping.InEntry) (*socialrx.Resource, error) {
-	var t struct {
-		Identifier []struct {
-			System string `json:"system"`
-			Value  string `json:"value"`
-		} `json:"identifier"`
-		Focus struct {
-			Reference string `json:"reference"`
-		} `json:"focus"`
-	}
-	_ = json.Unmarshal(e.Resource, &t)
-	isReferral := func(r *socialrx.Resource) bool {
-		_, ok, err := mapping.ReferralFromTask(r.Body)
-		return ok && err == nil
-	}
-	if e.ID != "" && fhir.ValidID(e.ID) {
-		if r, err := a.tx.Read(ctx, "Task", e.ID); err == nil && isReferral(r) {
-			return r, nil
-		} else if err != nil && !missing(err) {
-			return nil, err
+	return inbound.FindReferral(ctx, a.tx, a.endpointID, e.Resource, func(ref string) string {
+		if fe, ok := a.msg.Find(ref); ok && fe.Type == "ServiceRequest" && fe.ID != "" {
+			if _, err := a.tx.Read(ctx, "ServiceRequest", fe.ID); err == nil {
+				return fe.ID
+			}
+			return inbound.ID(a.endpointID, "ServiceRequest", fe.ID)
 		}
-	}
-	for _, id := range t.Identifier {
-		if id.System == "" || id.Value == "" {
-			continue
+		if typ, id, ok := strings.Cut(ref, "/"); ok && typ == "ServiceRequest" {
+			if _, err := a.tx.Read(ctx, "ServiceRequest", id); err == nil || !fhir.ValidID(id) {
+				return id
+			}
+			return inbound.ID(a.endpointID, "ServiceRequest", id)
 		}
-		if r, err := a.searchOne(ctx, "Task", url.Values{"identifier": {id.System + "|" + id.Value}}); err != nil || (r != nil && isReferral(r)) {
-			return r, err
-		}
-	}
-	// The focus: a reference to an entry of the message, or to a local
-	// ServiceRequest.
-	srID := ""
-	if fe, ok := a.msg.Find(t.Focus.Reference); ok && fe.Type == "ServiceRequest" && fe.ID != "" {
-		srID = fe.ID
-	} else if typ, id, ok := strings.Cut(t.Focus.Reference, "/"); ok && typ == "ServiceRequest" {
-		srID = id
-	}
-	if srID != "" && fhir.ValidID(srID) {
-		return a.searchOne(ctx, "Task", url.Values{"focus": {"ServiceRequest/" + srID}, "code": {"http://hl7.org/fhir/CodeSystem/task-code|fulfill"}})
-	}
-	return nil, nil
-}
-
-func missing(err error) bool {
-	c := socialrx.ErrorCode(err)
-	return c == socialrx.ENOTFOUND || c == socialrx.EGONE
+		return ""
+	})
 }
 
 func (a *applier) searchOne(ctx context.Context, typ string, q url.Values) (*socialrx.Resource, error) {
-	q.Set("_count", "2")
-	res, err := a.tx.Search(ctx, socialrx.SearchRequest{Type: typ, Params: q})
-	if err != nil {
-		return nil, err
-	}
-	if len(res.Matches) == 0 {
-		return nil, nil
-	}
-	r := res.Matches[0]
-	return &r, nil
+	return inbound.SearchOne(ctx, a.tx, typ, q)
 }
 
 // linked stores the Appointments or Communications of the message, each
@@ -323,7 +278,8 @@ func (a *applier) focusReferral(ctx context.Context) (*socialrx.Resource, error)
 		e, ok := a.msg.Find(f)
 		if !ok {
 			typ, id, _ := strings.Cut(f, "/")
-			e = mapping.InEntry{Type: typ, ID: id}
+			stub, _ := json.Marshal(map[string]string{"resourceType": typ, "id": id})
+			e = mapping.InEntry{Type: typ, ID: id, Resource: stub}
 		}
 		switch e.Type {
 		case "Task":
@@ -364,10 +320,7 @@ func linkTo(body []byte, typ, srID, taskID string) ([]byte, error) {
 }
 
 // derivedID is prefix + 40 hex digits of SHA-256(key): a valid FHIR id.
-func derivedID(prefix, key string) string {
-	sum := sha256.Sum256([]byte(key))
-	return prefix + hex.EncodeToString(sum[:])[:40]
-}
+func derivedID(prefix, key string) string { return inbound.DerivedID(prefix, key) }
 
 // prefixIssues puts path in front of the issue paths of err that are
 // relative to the resource ("Task.status" → "Bundle.entry[1].resource.status").

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/socialrx/socialrx"
+	"github.com/socialrx/socialrx/adapter/internal/inbound"
 	"github.com/socialrx/socialrx/fhir"
 	"github.com/socialrx/socialrx/mapping"
 )
@@ -35,9 +36,7 @@ var importOrder = []string{"Organization", "Location", "Practitioner", "Practiti
 	"Patient", "Condition", "Observation", "QuestionnaireResponse", "Consent", "ServiceRequest", "Task"}
 
 // inboundID is the local id of resource typ/id from platform endpointID.
-func inboundID(endpointID, typ, id string) string {
-	return derivedID("in-", endpointID+"|"+typ+"|"+id)
-}
+func inboundID(endpointID, typ, id string) string { return inbound.ID(endpointID, typ, id) }
 
 // addServiceRequest stores a referral sent to socialrx.
 func (a *applier) addServiceRequest(ctx context.Context) error {
