@@ -225,6 +225,13 @@ type Outbox interface {
 	// OutboundMessages lists messages, newest first, optionally only those
 	// in state (pending, delivered, failed); at most limit (100 if <= 0).
 	OutboundMessages(ctx context.Context, state string, limit int) ([]OutboundMessage, error)
+	// PollTargets lists the Endpoints of open referrals (not terminal, not
+	// incoming) other than hl7-fhir-msg ones, with where their last poll
+	// ended: the candidates for polling (the caller checks each Endpoint is
+	// an active hl7-fhir-rest one).
+	PollTargets(ctx context.Context) ([]PollTarget, error)
+	// SetPollMark records where the poll of endpointID ended.
+	SetPollMark(ctx context.Context, endpointID, since string) error
 }
 
 // KindDeliver is the job kind of DeliverArgs.
@@ -252,3 +259,30 @@ type HandoffArgs struct {
 
 // Kind is KindHandoffTask.
 func (HandoffArgs) Kind() string { return KindHandoffTask }
+
+// Poller is the port to platforms that cannot push (an hl7-fhir-rest
+// Endpoint socialrx reads): their changed referral Tasks.
+type Poller interface {
+	// ChangedTasks searches {ep.Address}/Task?_lastUpdated=gt{since}
+	// (everything when since is ""), sorted by _lastUpdated, following next
+	// links up to a bound, and returns each Task's JSON and the greatest
+	// meta.lastUpdated seen (since itself when nothing changed). Failures
+	// are *SendError, classified as for Platform.Send.
+	ChangedTasks(ctx context.Context, ep Endpoint, since string) (tasks [][]byte, newest string, err error)
+}
+
+// KindPoll is the job kind of PollArgs.
+const KindPoll = "poll_platforms"
+
+// PollArgs are the arguments of the periodic job that polls every
+// hl7-fhir-rest platform with open referrals.
+type PollArgs struct{}
+
+// Kind is KindPoll.
+func (PollArgs) Kind() string { return KindPoll }
+
+// PollTarget is a platform Endpoint to poll and where the last poll ended.
+type PollTarget struct {
+	EndpointID string
+	Since      string // the greatest meta.lastUpdated applied, "" before the first poll
+}

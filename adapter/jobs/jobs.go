@@ -31,6 +31,7 @@ type Config struct {
 	Store    socialrx.Store
 	Platform socialrx.Platform // nil: platform messages fail as "no platform client"
 	EMR      socialrx.EMR      // nil: write-backs fail as "no EMR client"
+	Poller   socialrx.Poller   // nil: platforms are not polled
 	// SourceURL is socialrx's own FHIR base (MessageHeader.source.endpoint).
 	SourceURL string
 	// EMRAddress is the FHIR base of the default EMR (serve --emr-endpoint),
@@ -51,6 +52,10 @@ type Config struct {
 	// PollInterval is how often idle workers look for new jobs when the
 	// database cannot notify them (SQLite; default 200ms).
 	PollInterval time.Duration
+	// PollEvery is how often hl7-fhir-rest platforms with open referrals
+	// are polled for Task changes (default 1m, at least 1s; negative:
+	// never).
+	PollEvery time.Duration
 	// JobTimeout bounds one attempt (default 2m); RescueAfter is when a job
 	// left running by a process that died is picked up again (default
 	// JobTimeout + 1m).
@@ -70,6 +75,7 @@ func DefaultConfig() Config {
 		BlockedWait:  time.Second,
 		PollInterval: 200 * time.Millisecond,
 		JobTimeout:   2 * time.Minute,
+		PollEvery:    time.Minute,
 	}
 }
 
@@ -95,6 +101,12 @@ func (c *Config) defaults() {
 	}
 	if c.JobTimeout <= 0 {
 		c.JobTimeout = d.JobTimeout
+	}
+	if c.PollEvery == 0 {
+		c.PollEvery = d.PollEvery
+	}
+	if c.PollEvery > 0 && c.PollEvery < time.Second {
+		c.PollEvery = time.Second // River's uniqueness by period is at least 1s
 	}
 	if c.RescueAfter <= c.JobTimeout {
 		c.RescueAfter = c.JobTimeout + time.Minute
@@ -123,7 +135,18 @@ func Start[TTx any](ctx context.Context, driver riverdriver.Driver[TTx], cfg Con
 	river.AddWorker(workers, &deliverWorker{cfg: cfg})
 	river.AddWorker(workers, &reminderWorker{cfg: cfg})
 	river.AddWorker(workers, &handoffWorker{cfg: cfg})
+	river.AddWorker(workers, &pollWorker{cfg: cfg})
+	var periodic []*river.PeriodicJob
+	if cfg.PollEvery > 0 && cfg.Poller != nil {
+		// Periodic jobs are inserted by the leader only: one poll at a time
+		// across processes.
+		periodic = append(periodic, river.NewPeriodicJob(river.PeriodicInterval(cfg.PollEvery),
+			func() (river.JobArgs, *river.InsertOpts) {
+				return socialrx.PollArgs{}, &river.InsertOpts{MaxAttempts: 3, UniqueOpts: river.UniqueOpts{ByPeriod: max(cfg.PollEvery, time.Second)}}
+			}, &river.PeriodicJobOpts{RunOnStart: true}))
+	}
 	client, err := river.NewClient(driver, &river.Config{
+		PeriodicJobs:         periodic,
 		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}},
 		Workers:              workers,
 		FetchPollInterval:    cfg.PollInterval,

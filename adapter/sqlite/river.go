@@ -53,3 +53,13 @@ func (s *Store) FinishMessage(ctx context.Context, id, state string, attempts in
 func (s *Store) OutboundMessages(ctx context.Context, state string, limit int) ([]socialrx.OutboundMessage, error) {
 	return s.e.OutboundMessages(ctx, state, limit)
 }
+
+// PollTargets lists the Endpoints of open referrals with their poll marks.
+func (s *Store) PollTargets(ctx context.Context) ([]socialrx.PollTarget, error) {
+	return s.e.PollTargets(ctx)
+}
+
+// SetPollMark records where the poll of an Endpoint ended.
+func (s *Store) SetPollMark(ctx context.Context, endpointID, since string) error {
+	return s.e.SetPollMark(ctx, endpointID, since)
+}

@@ -37,6 +37,9 @@ type Config struct {
 	// HTTPTimeout bounds each outbound call; zero takes the clients'
 	// default (30 s).
 	HTTPTimeout time.Duration
+	// PollEvery is how often hl7-fhir-rest platforms are polled; zero
+	// takes the default (1 minute).
+	PollEvery time.Duration
 }
 
 // DefaultDatabase is the embedded SQLite file used when nothing is configured.
@@ -80,6 +83,9 @@ func (c Config) Validate() error {
 	}
 	if c.JobTimeout > 0 && c.HTTPTimeout > 0 && c.JobTimeout < 4*c.HTTPTimeout {
 		return fmt.Errorf("job timeout %s: must be at least 4 times the HTTP timeout %s (a send may fetch a token, call, refresh the token and call again)", c.JobTimeout, c.HTTPTimeout)
+	}
+	if c.PollEvery != 0 && c.PollEvery < time.Second {
+		return fmt.Errorf("poll interval %s: must be at least 1s", c.PollEvery)
 	}
 	if c.Workers < 0 {
 		return fmt.Errorf("workers %d: must not be negative", c.Workers)

@@ -39,6 +39,12 @@ type handoffEnv struct {
 
 func startHandoff(t *testing.T, database string, tweak func(*FakePlatform)) *handoffEnv {
 	t.Helper()
+	return startHandoffWith(t, database, tweak, nil)
+}
+
+// startHandoffWith is startHandoff with a change to the server's Config.
+func startHandoffWith(t *testing.T, database string, tweak func(*FakePlatform), tweakCfg func(*Config)) *handoffEnv {
+	t.Helper()
 	p := NewFakePlatform(hoClient, hoSecret)
 	if tweak != nil {
 		tweak(p)
@@ -62,6 +68,9 @@ func startHandoff(t *testing.T, database string, tweak func(*FakePlatform)) *han
 	cfg.Credentials = creds
 	cfg.RetryBase = 50 * time.Millisecond
 	cfg.JobTimeout = 2 * time.Second
+	if tweakCfg != nil {
+		tweakCfg(&cfg)
+	}
 	var log *slog.Logger
 	if os.Getenv("SOCIALRX_TEST_LOG") != "" {
 		log = newLogger("debug", "text")

@@ -21,7 +21,11 @@ import (
 func startJobs(ctx context.Context, store Store, cfg Config, creds *CredentialsFile, source string, log *slog.Logger) (*jobs.Runner, error) {
 	jc := jobs.DefaultConfig()
 	jc.Store = store
-	jc.Platform = ereferral.New(creds, ereferral.Options{UserAgent: "socialrx/" + version, Timeout: cfg.HTTPTimeout})
+	platform := ereferral.New(creds, ereferral.Options{UserAgent: "socialrx/" + version, Timeout: cfg.HTTPTimeout})
+	jc.Platform, jc.Poller = platform, platform
+	if cfg.PollEvery != 0 {
+		jc.PollEvery = cfg.PollEvery
+	}
 	jc.EMR = emr.New(creds, emr.Options{UserAgent: "socialrx/" + version, Timeout: cfg.HTTPTimeout})
 	jc.SourceURL = source
 	jc.EMRAddress = cfg.EMREndpoint

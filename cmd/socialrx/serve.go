@@ -27,6 +27,7 @@ type ServeCmd struct {
 	RetryBase       time.Duration `env:"SOCIALRX_RETRY_BASE" default:"2s" help:"First retry delay of a failed delivery; each further retry doubles it, up to 10 minutes."`
 	JobTimeout      time.Duration `env:"SOCIALRX_JOB_TIMEOUT" default:"2m" help:"Longest one delivery attempt may run; a job left running by a process that died is picked up again after 1.5 times this."`
 	HTTPTimeout     time.Duration `env:"SOCIALRX_HTTP_TIMEOUT" default:"30s" help:"Timeout of each outbound HTTP call (platforms, EMRs, token endpoints)."`
+	PollEvery       time.Duration `env:"SOCIALRX_POLL_EVERY" default:"1m" help:"How often platforms that cannot push (hl7-fhir-rest Endpoints with open referrals) are polled for Task changes."`
 	DatabaseFlag
 	LogFlags
 }
@@ -46,6 +47,7 @@ func (c *ServeCmd) Config() Config {
 	cfg.RetryBase = c.RetryBase
 	cfg.JobTimeout = c.JobTimeout
 	cfg.HTTPTimeout = c.HTTPTimeout
+	cfg.PollEvery = c.PollEvery
 	cfg.LogLevel = c.LogLevel
 	cfg.LogFormat = c.LogFormat
 	return cfg

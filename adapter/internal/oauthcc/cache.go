@@ -73,6 +73,9 @@ func New(src socialrx.CredentialSource, client *resty.Client, now func() time.Ti
 // retryable; any other status, and a 2xx without an access_token, are
 // permanent (the credentials are wrong).
 func (c *Cache) Token(ctx context.Context, endpointID string) (string, error) {
+	if c.src == nil {
+		return "", nil // no credentials file: calls carry no token
+	}
 	creds, ok := c.src.Credentials(endpointID)
 	if !ok || creds.TokenURL == "" {
 		return "", nil

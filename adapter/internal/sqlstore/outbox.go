@@ -126,7 +126,13 @@ func (tx *Tx) referralOut(ctx context.Context, res *socialrx.Resource, r, prev *
 	}
 	ep, ok := mapping.EndpointFor(tx.resolver(ctx), socialrx.ConnectionFHIRMessaging, p.target, r.Performer)
 	if !ok {
-		return nil // fax, phone, in person: no message
+		// A platform read by polling (hl7-fhir-rest): no message, but the
+		// referral names it so the poller watches it. Fax, phone, in
+		// person: nothing.
+		if rest, ok := mapping.EndpointFor(tx.resolver(ctx), socialrx.ConnectionFHIRREST, p.target, r.Performer); ok && r.EndpointID == "" {
+			r.EndpointID = rest.ID
+		}
+		return nil
 	}
 	event := socialrx.EventAddServiceRequest
 	if prev != nil && prev.DeliveryState != "" {
@@ -402,3 +408,37 @@ func truncate(s string, n int) string {
 }
 
 func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }
+
+// PollTargets lists the Endpoints of open outgoing referrals with their
+// poll marks (see socialrx.Outbox).
+func (e *Engine) PollTargets(ctx context.Context) ([]socialrx.PollTarget, error) {
+	rows, err := e.drv.Reader().Query(ctx, `SELECT DISTINCT r.endpoint_id, COALESCE(m.since, '') FROM referrals r
+LEFT JOIN poll_marks m ON m.endpoint_id = r.endpoint_id
+WHERE r.endpoint_id <> '' AND r.incoming = $1 AND r.status NOT IN ('rejected', 'cancelled', 'completed', 'failed', 'entered-in-error')
+ORDER BY r.endpoint_id`, false)
+	if err != nil {
+		return nil, fmt.Errorf("poll targets: %w", e.translate(err))
+	}
+	defer rows.Close()
+	var out []socialrx.PollTarget
+	for rows.Next() {
+		var t socialrx.PollTarget
+		if err := rows.Scan(&t.EndpointID, &t.Since); err != nil {
+			return nil, fmt.Errorf("poll targets: %w", e.translate(err))
+		}
+		out = append(out, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("poll targets: %w", e.translate(err))
+	}
+	return out, nil
+}
+
+// SetPollMark records where the poll of an Endpoint ended.
+func (e *Engine) SetPollMark(ctx context.Context, endpointID, since string) error {
+	return e.Transact(ctx, func(stx socialrx.Tx) error {
+		tx := stx.(*Tx)
+		return tx.exec(ctx, `INSERT INTO poll_marks (endpoint_id, since) VALUES ($1, $2)
+ON CONFLICT (endpoint_id) DO UPDATE SET since = excluded.since`, endpointID, since)
+	})
+}

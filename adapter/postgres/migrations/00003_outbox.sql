@@ -33,6 +33,13 @@ CREATE TABLE inbox (
     PRIMARY KEY (endpoint_id, message_id)
 );
 
+-- poll_marks: where the last poll of an hl7-fhir-rest platform ended (the
+-- greatest Task meta.lastUpdated applied, as the platform wrote it).
+CREATE TABLE poll_marks (
+    endpoint_id text COLLATE "C" NOT NULL PRIMARY KEY,
+    since       text COLLATE "C" NOT NULL
+);
+
 -- flag: an illegal status change a platform sent, kept and flagged for staff.
 ALTER TABLE referrals ADD COLUMN flag text NOT NULL DEFAULT '';
 -- endpoint_id: the platform Endpoint the referral is delivered to / came from.
@@ -46,5 +53,6 @@ ALTER TABLE referrals ADD COLUMN incoming boolean NOT NULL DEFAULT false;
 ALTER TABLE referrals DROP COLUMN incoming;
 ALTER TABLE referrals DROP COLUMN endpoint_id;
 ALTER TABLE referrals DROP COLUMN flag;
+DROP TABLE poll_marks;
 DROP TABLE inbox;
 DROP TABLE outbox;
