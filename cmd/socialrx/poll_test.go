@@ -82,7 +82,7 @@ func TestPollingPlatform(t *testing.T) {
 	}
 	// The program accepts it in its own system; socialrx finds out by polling.
 	rp.set(`{"resourceType":"Task","id":"prog-1","meta":{"lastUpdated":"2026-11-25T10:00:00.000Z"},"status":"accepted","intent":"order",
-"code":{"coding":[{"system":"http://hl7.org/fhir/CodeSystem/task-code","code":"fulfill"}]},"focus":{"reference":"ServiceRequest/` + srID + `"}}`,
+"code":{"coding":[{"system":"http://hl7.org/fhir/CodeSystem/task-code","code":"fulfill"}]},"focus":{"reference":"ServiceRequest/`+srID+`"}}`,
 		`{"resourceType":"Task","id":"other-practice","meta":{"lastUpdated":"2026-11-25T10:01:00.000Z"},"status":"completed","intent":"order",
 "code":{"coding":[{"system":"http://hl7.org/fhir/CodeSystem/task-code","code":"fulfill"}]},"focus":{"reference":"ServiceRequest/not-ours"}}`)
 	eventually(t, "the polled status", func() bool { return env.referral(t, patientID).Status == socialrx.ReferralAccepted })
