@@ -25,7 +25,7 @@ type ServeCmd struct {
 	EMREndpoint     string        `env:"SOCIALRX_EMR_ENDPOINT" placeholder:"URL" help:"FHIR base URL of the default EMR that referral status changes, appointments and messages are written back to."`
 	Workers         int           `env:"SOCIALRX_WORKERS" default:"20" help:"Background jobs (deliveries, write-backs, reminders) run at once in this process; 0 runs none."`
 	RetryBase       time.Duration `env:"SOCIALRX_RETRY_BASE" default:"2s" help:"First retry delay of a failed delivery; each further retry doubles it, up to 10 minutes."`
-	JobTimeout      time.Duration `env:"SOCIALRX_JOB_TIMEOUT" default:"2m" help:"Longest one delivery attempt may run; a job left running by a process that died is picked up again after 1.5 times this."`
+	JobTimeout      time.Duration `env:"SOCIALRX_JOB_TIMEOUT" default:"2m" help:"Longest one delivery attempt may run; a job left running by a process that died is picked up again after 1.5 times this, plus up to about 30s for River's leader election and rescue interval."`
 	HTTPTimeout     time.Duration `env:"SOCIALRX_HTTP_TIMEOUT" default:"30s" help:"Timeout of each outbound HTTP call (platforms, EMRs, token endpoints)."`
 	PollEvery       time.Duration `env:"SOCIALRX_POLL_EVERY" default:"1m" help:"How often platforms that cannot push (hl7-fhir-rest Endpoints with open referrals) are polled for Task changes."`
 	DatabaseFlag
