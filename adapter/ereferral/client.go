@@ -33,36 +33,9 @@ var _ socialrx.Platform = (*Client)(nil)
 // fhirJSON is the FHIR JSON media type, sent and asked for.
 const fhirJSON = "application/fhir+json"
 
-// Options configure a Client. The zero value is usable.
-type Options struct {
-	// Timeout bounds one HTTP exchange, the answer's body included, and
-	// one token fetch. Default 30 s.
-	Timeout time.Duration
-	// MaxResponseBytes is the most of an answer's body that is read.
-	// Default 1 MiB.
-	MaxResponseBytes int64
-	// UserAgent is sent with every request. Default "socialrx".
-	UserAgent string
-	// Now is the clock Retry-After dates and token expiry are read
-	// against. Default time.Now.
-	Now func() time.Time
-}
-
-func (o Options) withDefaults() Options {
-	if o.Timeout <= 0 {
-		o.Timeout = 30 * time.Second
-	}
-	if o.MaxResponseBytes <= 0 {
-		o.MaxResponseBytes = 1 << 20
-	}
-	if o.UserAgent == "" {
-		o.UserAgent = "socialrx"
-	}
-	if o.Now == nil {
-		o.Now = time.Now
-	}
-	return o
-}
+// Options configure a Client (timeout, response bound, user agent,
+// clock); the zero value is usable.
+type Options = oauthcc.Options
 
 // Client sends eReferral messages to referral platforms. It is safe for
 // concurrent use and holds one connection pool and one token cache.
@@ -73,10 +46,8 @@ type Client struct {
 
 // New returns a Client that takes Endpoint credentials from creds.
 func New(creds socialrx.CredentialSource, opts Options) *Client {
-	opts = opts.withDefaults()
-	rc := oauthcc.NewRestyClient(opts.Timeout, opts.UserAgent)
-	tokens := oauthcc.New(creds, rc, opts.Now)
-	return &Client{caller: oauthcc.NewCaller(rc, tokens, opts.MaxResponseBytes), now: opts.Now}
+	caller, now := oauthcc.Setup(creds, opts)
+	return &Client{caller: caller, now: now}
 }
 
 // Send POSTs message, a FHIR message Bundle, unchanged to
