@@ -47,13 +47,7 @@ func MarkDelivery(task []byte, state, reason string) ([]byte, error) {
 	} else {
 		doc["extension"] = keep
 	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(doc); err != nil {
-		return nil, err
-	}
-	return bytes.TrimRight(buf.Bytes(), "\n"), nil
+	return bytes.TrimRight(marshal(doc), "\n"), nil
 }
 
 // WriteBackBody returns a resource to write back to an EMR: body without
@@ -87,13 +81,7 @@ func WriteBackBody(body []byte, r Resolver, system, value string) ([]byte, error
 		}
 	}
 	logicalRefs(doc, r, 0)
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(doc); err != nil {
-		return nil, err
-	}
-	return bytes.TrimRight(buf.Bytes(), "\n"), nil
+	return bytes.TrimRight(marshal(doc), "\n"), nil
 }
 
 // logicalRefs rewrites, in place, every Reference object below v.

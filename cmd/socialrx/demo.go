@@ -98,15 +98,8 @@ func (c *DemoCmd) Run(ctx context.Context) error {
 	if err != nil || st != http.StatusOK {
 		return fmt.Errorf("post the encounter: %d %s %v", st, rb, err)
 	}
-	var tx struct {
-		Entry []struct{ Response struct{ Location string } }
-	}
-	_ = json.Unmarshal(rb, &tx)
-	idOf := func(i int) string {
-		p := strings.Split(tx.Entry[i].Response.Location, "/_history/")[0]
-		return p[strings.LastIndex(p, "/")+1:]
-	}
-	patientID, srID, taskID := idOf(3), idOf(4), idOf(5)
+	ids := entryIDs(rb)
+	patientID, srID, taskID := ids[3], ids[4], ids[5]
 	step("EMR posted an encounter: a warm hand-off (ServiceRequest/%s, referral Task/%s) to East Housing Help", srID, taskID)
 
 	show := func(what string) error {
@@ -180,6 +173,24 @@ func (c *DemoCmd) Run(ctx context.Context) error {
 	}
 	fmt.Println("\nThe loop is closed: delivered once, every status back in the chart.")
 	return nil
+}
+
+// entryIDs returns the id of each entry of a transaction-response Bundle,
+// read from its response.location ([base/]Type/id/_history/n), "" where
+// there is none.
+func entryIDs(body []byte) []string {
+	var tx struct {
+		Entry []struct{ Response struct{ Location string } }
+	}
+	_ = json.Unmarshal(body, &tx)
+	ids := make([]string, len(tx.Entry))
+	for i, e := range tx.Entry {
+		p, _, _ := strings.Cut(e.Response.Location, "/_history/")
+		if p != "" {
+			ids[i] = p[strings.LastIndex(p, "/")+1:]
+		}
+	}
+	return ids
 }
 
 // waitFor polls cond until it holds, for up to 30 s.

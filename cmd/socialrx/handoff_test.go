@@ -152,15 +152,8 @@ func testWarmHandoffLoop(t *testing.T, database string) {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("encounter: %d %s", resp.StatusCode, body)
 	}
-	var tx struct {
-		Entry []struct{ Response struct{ Location string } }
-	}
-	_ = json.Unmarshal(body, &tx)
-	idOf := func(i int) string { // Location: [base/]Type/id/_history/n
-		parts := strings.Split(tx.Entry[i].Response.Location, "/_history/")
-		return parts[0][strings.LastIndex(parts[0], "/")+1:]
-	}
-	patientID, srID, taskID := idOf(3), idOf(4), idOf(5)
+	ids := entryIDs(body)
+	patientID, srID, taskID := ids[3], ids[4], ids[5]
 
 	// Out: the add-service-request reaches the platform, focused on the SR,
 	// carrying the Task and the Patient; the referral shows delivered.

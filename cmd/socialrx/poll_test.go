@@ -68,15 +68,8 @@ func TestPollingPlatform(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("encounter: %d %s", resp.StatusCode, body)
 	}
-	var tx struct {
-		Entry []struct{ Response struct{ Location string } }
-	}
-	_ = json.Unmarshal(body, &tx)
-	idOf := func(i int) string {
-		p := strings.Split(tx.Entry[i].Response.Location, "/_history/")[0]
-		return p[strings.LastIndex(p, "/")+1:]
-	}
-	patientID, srID := idOf(3), idOf(4)
+	ids := entryIDs(body)
+	patientID, srID := ids[3], ids[4]
 	if r := env.referral(t, patientID); r.EndpointID != "program-rest" || r.DeliveryState != "" {
 		t.Fatalf("referral: endpoint %q delivery %q; want program-rest and no message", r.EndpointID, r.DeliveryState)
 	}
