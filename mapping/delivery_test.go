@@ -1,0 +1,101 @@
+package mapping
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestMarkDelivery(t *testing.T) {
+	const task = `{"resourceType":"Task","id":"t1","status":"requested","_status":{"extension":[{"url":"http://x/e","valueString":"kept"}]},
+"extension":[{"url":"http://other/ext","valueDecimal":1.50},{"url":"` + ExtensionDeliveryState + `","valueCode":"pending"}]}`
+	cases := []struct {
+		name, state, reason string
+		want                []string // substrings
+		not                 []string
+	}{
+		{"failed with reason", "failed", "http 400: unknown program", []string{`"valueCode":"failed"`, `"valueString":"http 400: unknown program"`, `"valueDecimal":1.50`, `"_status"`}, []string{`"valueCode":"pending"`}},
+		{"cleared", "", "", []string{`"valueDecimal":1.50`}, []string{ExtensionDeliveryState, ExtensionDeliveryError}},
+		{"no reason", "failed", "", []string{`"valueCode":"failed"`}, []string{ExtensionDeliveryError}},
+		{"html kept as written", "failed", "<b>&</b>", []string{`"valueString":"<b>&</b>"`}, nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			out, err := MarkDelivery([]byte(task), c.state, c.reason)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(string(out), w) {
+					t.Errorf("output lacks %s:\n%s", w, out)
+				}
+			}
+			for _, n := range c.not {
+				if strings.Contains(string(out), n) {
+					t.Errorf("output has %s:\n%s", n, out)
+				}
+			}
+		})
+	}
+	if _, err := MarkDelivery([]byte(`{"resourceType":"Patient"}`), "failed", ""); err == nil {
+		t.Error("MarkDelivery(Patient): no error")
+	}
+}
+
+func TestWriteBackBody(t *testing.T) {
+	store := map[string]string{
+		"Patient/p1":            `{"resourceType":"Patient","id":"p1","identifier":[{"value":"no-system"},{"system":"https://health.gov.on.ca/ohip","value":"9876543210"}]}`,
+		"ServiceRequest/sr1":    `{"resourceType":"ServiceRequest","id":"sr1","identifier":[{"system":"https://emr/sr","value":"SR-1"}]}`,
+		"PractitionerRole/noid": `{"resourceType":"PractitionerRole","id":"noid"}`,
+	}
+	r := Resolver(func(ref string) ([]byte, bool) { b, ok := store[ref]; return []byte(b), ok })
+	body := `{"resourceType":"Task","id":"t1","meta":{"versionId":"3"},"status":"accepted","for":{"reference":"Patient/p1","display":"x"},
+"focus":{"reference":"ServiceRequest/sr1"},"requester":{"reference":"PractitionerRole/noid"},"owner":{"reference":"https://elsewhere/Organization/o"},
+"input":[{"type":{"text":"n"},"valueDecimal":2.50}]}`
+	out, err := WriteBackBody([]byte(body), r, "https://emr/task", "T-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := decode(t, out)
+	want := decode(t, []byte(`{"resourceType":"Task","status":"accepted",
+"identifier":[{"system":"https://emr/task","value":"T-1"}],
+"for":{"type":"Patient","identifier":{"system":"https://health.gov.on.ca/ohip","value":"9876543210"},"display":"x"},
+"focus":{"type":"ServiceRequest","identifier":{"system":"https://emr/sr","value":"SR-1"}},
+"requester":{"reference":"PractitionerRole/noid"},"owner":{"reference":"https://elsewhere/Organization/o"},
+"input":[{"type":{"text":"n"},"valueDecimal":2.50}]}`))
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("write-back body (-want +got):\n%s", diff)
+	}
+	// An identifier it already has is not added twice.
+	out2, _ := WriteBackBody([]byte(`{"resourceType":"Task","identifier":[{"system":"s","value":"v"}]}`), r, "s", "v")
+	if strings.Count(string(out2), `"value":"v"`) != 1 {
+		t.Errorf("identifier duplicated: %s", out2)
+	}
+}
+
+func decode(t *testing.T, b []byte) map[string]any {
+	t.Helper()
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var m map[string]any
+	if err := dec.Decode(&m); err != nil {
+		t.Fatalf("decode %s: %v", b, err)
+	}
+	return m
+}
+
+func TestResourceIdentifier(t *testing.T) {
+	for _, c := range []struct{ body, sys, val string }{
+		{`{"identifier":[{"system":"s","value":"v"}]}`, "s", "v"},
+		{`{"identifier":[{"value":"v"}]}`, "http://socialrx.dev/fhir/sid/appointment", "a1"},
+		{`{}`, "http://socialrx.dev/fhir/sid/appointment", "a1"},
+	} {
+		s, v := ResourceIdentifier("Appointment", "a1", []byte(c.body))
+		if s != c.sys || v != c.val {
+			t.Errorf("ResourceIdentifier(%s) = %s|%s, want %s|%s", c.body, s, v, c.sys, c.val)
+		}
+	}
+}
