@@ -109,6 +109,12 @@ type Tx interface {
 	// returns (nil, nil): FHIR delete is idempotent. ifMatch as for Update.
 	Delete(ctx context.Context, typ, id string, ifMatch int64) (*Resource, error)
 
+	// LockKey holds a lock on key until the transaction ends: another
+	// transaction locking the same key waits. Conditional writes lock their
+	// condition before searching, so two concurrent conditional creates of
+	// one resource cannot both create it.
+	LockKey(ctx context.Context, key string) error
+
 	// SetOrigin sets on whose behalf the following writes of the
 	// transaction are made (see Origin); the default is ActorRequester.
 	SetOrigin(o Origin)

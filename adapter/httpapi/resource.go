@@ -347,6 +347,12 @@ func searchParamsOnly(q url.Values) url.Values {
 // never widen the match to everything) and returns the single match, nil
 // for none, and EPRECONDITION for several.
 func matchOne(ctx context.Context, tx socialrx.Tx, typ string, cond url.Values, what string) (*socialrx.Resource, error) {
+	// Serialize writers on the same condition: without it, two concurrent
+	// conditional creates both see no match and both create (PostgreSQL;
+	// READ COMMITTED sees the other's commit once the lock is granted).
+	if err := tx.LockKey(ctx, "match:"+typ+"?"+cond.Encode()); err != nil {
+		return nil, err
+	}
 	p := url.Values{}
 	for k, v := range cond {
 		p[k] = v

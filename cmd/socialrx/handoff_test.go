@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -461,5 +462,51 @@ func testReceivingSide(t *testing.T, database string) {
 	// recorded in the writing transaction, so the outbox tells at once.
 	if ms, err := env.m.Store.OutboundMessages(t.Context(), "", 0); err != nil || len(ms) != 2 {
 		t.Errorf("outbox after the revoke: %d messages (%v), want 2", len(ms), err)
+	}
+}
+
+// TestConcurrentConditionalCreates: encounters posted at once that
+// conditionally create the same Organization, PractitionerRole and
+// HealthcareService create each exactly once (PostgreSQL runs them in
+// parallel; before the conditional writes locked their condition, two of
+// them could both see no match and both create, and every later encounter
+// was refused with 412).
+func TestConcurrentConditionalCreates(t *testing.T) {
+	for _, b := range []struct {
+		name string
+		db   func(t *testing.T) string
+	}{{"SQLite", sqliteDatabase}, {"PostgreSQL", func(t *testing.T) string { return pgtest.NewDatabase(t) }}} {
+		t.Run(b.name, func(t *testing.T) {
+			env := startHandoffWith(t, b.db(t), nil, func(c *Config) { c.Workers = 0 })
+			const n = 8
+			var wg sync.WaitGroup
+			codes := make([]int, n)
+			for i := range n {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					req, _ := http.NewRequest("POST", env.m.URL()+"/fhir", strings.NewReader(demoEncounter(fmt.Sprint(700+i))))
+					req.Header.Set("Content-Type", "application/fhir+json")
+					if resp, err := http.DefaultClient.Do(req); err == nil {
+						codes[i] = resp.StatusCode
+						resp.Body.Close()
+					}
+				}()
+			}
+			wg.Wait()
+			for i, c := range codes {
+				if c != http.StatusOK {
+					t.Errorf("encounter %d: %d, want 200", i, c)
+				}
+			}
+			for _, q := range []string{"Organization?identifier=https://riverdale.example/org|riverdale",
+				"PractitionerRole?identifier=https://riverdale.example/role|gp-1",
+				"HealthcareService?identifier=https://riverdale.example/program|east-housing"} {
+				_, b := do(t, "GET", env.m.URL()+"/fhir/"+q, nil)
+				if !strings.Contains(string(b), `"total":1`) {
+					t.Errorf("%s: %s, want exactly one", q, truncate(b))
+				}
+			}
+		})
 	}
 }

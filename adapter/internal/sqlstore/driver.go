@@ -69,6 +69,11 @@ type Driver interface {
 type Dialect struct {
 	// Name is "sqlite" or "postgres", for messages.
 	Name string
+	// LockKey is a statement taking a transaction-scoped lock on an int64
+	// key ($1), held until the transaction ends: PostgreSQL
+	// pg_advisory_xact_lock; "" on SQLite, whose single writer connection
+	// already serializes write transactions.
+	LockKey string
 	// ForUpdate is appended to the SELECT that reads the current version
 	// before a write: " FOR UPDATE" on PostgreSQL, "" on SQLite, whose
 	// single writer connection already serializes writes.

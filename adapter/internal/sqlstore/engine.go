@@ -20,6 +20,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"net/url"
 	"time"
 
@@ -227,6 +228,23 @@ func (tx *Tx) Search(ctx context.Context, req socialrx.SearchRequest) (*socialrx
 		return nil, errTxDone
 	}
 	return tx.e.search(ctx, tx.q, req)
+}
+
+// LockKey holds a lock on key until the transaction ends (see
+// socialrx.Tx).
+func (tx *Tx) LockKey(ctx context.Context, key string) error {
+	if tx.done {
+		return errTxDone
+	}
+	if tx.e.d.LockKey == "" {
+		return nil
+	}
+	h := fnv.New64a()
+	_, _ = h.Write([]byte(key))
+	if _, err := tx.q.Exec(ctx, tx.e.d.LockKey, int64(h.Sum64())); err != nil {
+		return fmt.Errorf("lock key: %w", tx.e.translate(err))
+	}
+	return nil
 }
 
 func toMicros(t time.Time) int64 { return t.UnixMicro() }
