@@ -51,6 +51,12 @@ type Store interface {
 	// Read returns the current version of a resource.
 	Read(ctx context.Context, typ, id string) (*Resource, error)
 
+	// ReadMany returns the current versions of the resources named by refs
+	// ("Type/id"), in no particular order, in as few round trips as the
+	// database allows; missing, deleted and malformed references are left
+	// out (no error). For callers that follow many references at once.
+	ReadMany(ctx context.Context, refs []string) ([]Resource, error)
+
 	// VRead returns one version of a resource. A deleted version returns
 	// EGONE; a version that never existed ENOTFOUND.
 	VRead(ctx context.Context, typ, id string, version int64) (*Resource, error)

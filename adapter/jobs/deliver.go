@@ -28,7 +28,8 @@ import (
 // it (snoozed), so a platform sees add before update before revoke.
 type deliverWorker struct {
 	river.WorkerDefaults[socialrx.DeliverArgs]
-	cfg Config
+	cfg       Config
+	endpoints endpointCache
 }
 
 // Timeout bounds one attempt.
@@ -108,7 +109,9 @@ func (w *deliverWorker) send(ctx context.Context, m *socialrx.OutboundMessage) e
 		}
 		return err
 	}
-	resolve := w.resolver(ctx)
+	pf := newPrefetcher(ctx, w.cfg.Store)
+	pf.seed(m.ResourceType+"/"+m.ResourceID, res.Body)
+	resolve := pf.resolver()
 	switch m.Destination {
 	case socialrx.DestinationPlatform:
 		if w.cfg.Platform == nil {
@@ -158,32 +161,17 @@ func (w *deliverWorker) endpoint(ctx context.Context, m *socialrx.OutboundMessag
 		}
 		return socialrx.Endpoint{ID: m.EndpointID, ConnectionType: socialrx.ConnectionFHIRREST, Address: w.cfg.EMRAddress}, nil
 	}
-	res, err := w.cfg.Store.Read(ctx, "Endpoint", m.EndpointID)
+	body, err := w.endpoints.read(ctx, w.cfg.Store, m.EndpointID)
 	if err != nil {
 		if code := socialrx.ErrorCode(err); code == socialrx.ENOTFOUND || code == socialrx.EGONE {
 			return socialrx.Endpoint{}, &socialrx.SendError{Reason: "socialrx: Endpoint/" + m.EndpointID + " is gone"}
 		}
 		return socialrx.Endpoint{}, err
 	}
-	ep, ok := mapping.EndpointOf(res.Body)
+	ep, ok := mapping.EndpointOf(body)
 	if !ok {
 		return socialrx.Endpoint{}, &socialrx.SendError{Reason: "socialrx: Endpoint/" + m.EndpointID + " is not active or has no address"}
 	}
 	ep.ID = m.EndpointID
 	return ep, nil
-}
-
-// resolver reads "Type/id" references from the store.
-func (w *deliverWorker) resolver(ctx context.Context) mapping.Resolver {
-	return func(ref string) ([]byte, bool) {
-		typ, id, ok := strings.Cut(ref, "/")
-		if !ok || strings.Contains(id, "/") {
-			return nil, false
-		}
-		r, err := w.cfg.Store.Read(ctx, typ, id)
-		if err != nil {
-			return nil, false
-		}
-		return r.Body, true
-	}
 }

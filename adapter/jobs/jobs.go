@@ -50,7 +50,9 @@ type Config struct {
 	// earlier message of its referral is still pending (default 1s).
 	BlockedWait time.Duration
 	// PollInterval is how often idle workers look for new jobs when the
-	// database cannot notify them (SQLite; default 200ms).
+	// database cannot notify them (SQLite), and how soon a job retried
+	// within the next few seconds is picked up (default 50ms: an idle
+	// process runs 20 small queries a second).
 	PollInterval time.Duration
 	// PollEvery is how often hl7-fhir-rest platforms with open referrals
 	// are polled for Task changes (default 1m, at least 1s; negative:
@@ -73,7 +75,7 @@ func DefaultConfig() Config {
 		RetryBase:    2 * time.Second,
 		RetryMax:     10 * time.Minute,
 		BlockedWait:  time.Second,
-		PollInterval: 200 * time.Millisecond,
+		PollInterval: 50 * time.Millisecond,
 		JobTimeout:   2 * time.Minute,
 		PollEvery:    time.Minute,
 	}
@@ -132,7 +134,7 @@ func Start[TTx any](ctx context.Context, driver riverdriver.Driver[TTx], cfg Con
 		return nil, socialrx.Errorf(socialrx.EINVALID, "jobs: no store")
 	}
 	workers := river.NewWorkers()
-	river.AddWorker(workers, &deliverWorker{cfg: cfg})
+	river.AddWorker(workers, &deliverWorker{cfg: cfg, endpoints: endpointCache{now: cfg.Now}})
 	river.AddWorker(workers, &reminderWorker{cfg: cfg})
 	river.AddWorker(workers, &handoffWorker{cfg: cfg})
 	river.AddWorker(workers, &pollWorker{cfg: cfg})
@@ -146,11 +148,14 @@ func Start[TTx any](ctx context.Context, driver riverdriver.Driver[TTx], cfg Con
 			}, &river.PeriodicJobOpts{RunOnStart: true}))
 	}
 	client, err := river.NewClient(driver, &river.Config{
-		PeriodicJobs:         periodic,
-		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}},
-		Workers:              workers,
-		FetchPollInterval:    cfg.PollInterval,
-		FetchCooldown:        min(cfg.PollInterval, 100*time.Millisecond),
+		PeriodicJobs:      periodic,
+		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}},
+		Workers:           workers,
+		FetchPollInterval: cfg.PollInterval,
+		// River fetches at most once per cooldown: with its default (100
+		// ms) a process starts at most Workers/0.1s jobs per second, which
+		// capped delivery at ~150 referrals/s (docs/performance.md).
+		FetchCooldown:        min(cfg.PollInterval, 5*time.Millisecond),
 		JobTimeout:           cfg.JobTimeout,
 		RescueStuckJobsAfter: cfg.RescueAfter,
 		RetryPolicy:          &backoff{base: cfg.RetryBase, max: cfg.RetryMax, now: cfg.Now},

@@ -64,3 +64,8 @@ func (s *Store) PollTargets(ctx context.Context) ([]socialrx.PollTarget, error) 
 func (s *Store) SetPollMark(ctx context.Context, endpointID, since string) error {
 	return s.e.SetPollMark(ctx, endpointID, since)
 }
+
+// ReadMany returns the current versions of the resources refs name.
+func (s *Store) ReadMany(ctx context.Context, refs []string) ([]socialrx.Resource, error) {
+	return s.e.ReadMany(ctx, refs)
+}

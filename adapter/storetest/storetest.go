@@ -53,6 +53,7 @@ var areas = []area{
 	{"ConcurrentWriters", testConcurrentWriters},
 	{"Ingest", testIngest},
 	{"Outbox", testOutbox},
+	{"ReadMany", testReadMany},
 }
 
 func run(t *testing.T, open func(t *testing.T) socialrx.Store, areas []area) {

@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/socialrx/socialrx"
@@ -105,6 +106,61 @@ func (e *Engine) Close() error { return e.drv.Close() }
 // Read returns the current version of a resource (see socialrx.Store).
 func (e *Engine) Read(ctx context.Context, typ, id string) (*socialrx.Resource, error) {
 	return e.read(ctx, e.drv.Reader(), typ, id)
+}
+
+// ReadMany returns the current versions of the resources refs name (see
+// socialrx.Store), 100 per statement.
+func (e *Engine) ReadMany(ctx context.Context, refs []string) ([]socialrx.Resource, error) {
+	seen := make(map[string]bool, len(refs))
+	var args []any
+	var out []socialrx.Resource
+	flush := func() error {
+		if len(args) == 0 {
+			return nil
+		}
+		var where strings.Builder
+		for i := 0; i < len(args); i += 2 {
+			if i > 0 {
+				where.WriteString(" OR ")
+			}
+			fmt.Fprintf(&where, "(type = $%d AND id = $%d)", i+1, i+2)
+		}
+		rows, err := e.drv.Reader().Query(ctx, `SELECT type, id, version, last_updated, deleted, body FROM resources WHERE `+where.String(), args...)
+		if err != nil {
+			return e.translate(err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var r socialrx.Resource
+			var lu int64
+			if err := rows.Scan(&r.Type, &r.ID, &r.VersionID, &lu, &r.Deleted, &r.Body); err != nil {
+				return e.translate(err)
+			}
+			if !r.Deleted {
+				r.LastUpdated = fromMicros(lu)
+				out = append(out, r)
+			}
+		}
+		args = args[:0]
+		return e.translate(rows.Err())
+	}
+	for _, ref := range refs {
+		typ, id, ok := strings.Cut(ref, "/")
+		if !ok || typ == "" || id == "" || strings.Contains(id, "/") || seen[ref] {
+			continue
+		}
+		seen[ref] = true
+		args = append(args, typ, id)
+		if len(args) == 200 {
+			if err := flush(); err != nil {
+				return nil, fmt.Errorf("read many: %w", err)
+			}
+		}
+	}
+	if err := flush(); err != nil {
+		return nil, fmt.Errorf("read many: %w", err)
+	}
+	return out, nil
 }
 
 // VRead returns one version of a resource (see socialrx.Store).

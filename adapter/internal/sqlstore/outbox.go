@@ -275,8 +275,8 @@ func (e *Engine) OutboundMessage(ctx context.Context, id string) (*socialrx.Outb
 // Blocked reports whether an earlier message of m's referral and
 // destination is still pending (see socialrx.Outbox).
 func (e *Engine) Blocked(ctx context.Context, m *socialrx.OutboundMessage) (bool, error) {
-	if m.ReferralID == "" {
-		return false, nil
+	if m.ReferralID == "" || m.Seq <= 1 {
+		return false, nil // nothing comes before it
 	}
 	var n int64
 	err := e.drv.Reader().QueryRow(ctx, `SELECT count(*) FROM outbox WHERE referral_id = $1 AND destination = $2 AND seq < $3 AND state = $4`,
@@ -332,23 +332,24 @@ func (e *Engine) FinishMessage(ctx context.Context, id, state string, attempts i
 	var finished bool
 	err := e.Transact(ctx, func(stx socialrx.Tx) error {
 		tx := stx.(*Tx)
-		m, err := scanOutbound(tx.q.QueryRow(ctx, `SELECT `+outboxCols+` FROM outbox WHERE id = $1`+e.d.ForUpdate, id))
+		finished = false
+		// One statement: only a pending message is finished, and it says
+		// what the message is about.
+		var dest, referralID string
+		err := tx.q.QueryRow(ctx, `UPDATE outbox SET state = $1, attempts = $2, error = $3, updated_at = $4
+WHERE id = $5 AND state = $6 RETURNING destination, referral_id`,
+			state, attempts, reason, micros(e.opts.Now()), id, socialrx.DeliveryPending).Scan(&dest, &referralID)
 		if err != nil {
-			return e.translate(err)
-		}
-		if m.State != socialrx.DeliveryPending {
-			finished = false
-			return nil
-		}
-		finished = true
-		if err := tx.exec(ctx, `UPDATE outbox SET state = $1, attempts = $2, error = $3, updated_at = $4 WHERE id = $5`,
-			state, attempts, reason, micros(e.opts.Now()), id); err != nil {
+			if err = e.translate(err); socialrx.ErrorCode(err) == socialrx.ENOTFOUND {
+				return nil // not pending any more (or never was): left as it is
+			}
 			return err
 		}
-		if m.Destination != socialrx.DestinationPlatform || m.ReferralID == "" || state == socialrx.DeliveryPending {
+		finished = true
+		if dest != socialrx.DestinationPlatform || referralID == "" || state == socialrx.DeliveryPending {
 			return nil
 		}
-		return tx.referralDelivery(ctx, m.ReferralID, state, reason)
+		return tx.referralDelivery(ctx, referralID, state, reason)
 	})
 	if err != nil {
 		return false, fmt.Errorf("finish message %s: %w", id, err)
@@ -360,23 +361,15 @@ func (e *Engine) FinishMessage(ctx context.Context, id, state string, attempts i
 // platform messages finished: failed when it failed (also written on the
 // Task, so that a search finds it), else delivered once none is pending.
 func (tx *Tx) referralDelivery(ctx context.Context, referralID, state, reason string) error {
-	r, ok, err := tx.referral(ctx, referralID)
-	if err != nil || !ok {
-		return err
-	}
 	if state == socialrx.DeliveryDelivered {
-		if r.DeliveryState == socialrx.DeliveryFailed {
-			return nil // an earlier change failed for good: keep it visible
-		}
-		var pending int64
-		if err := tx.q.QueryRow(ctx, `SELECT count(*) FROM outbox WHERE referral_id = $1 AND destination = $2 AND state = $3`,
-			referralID, socialrx.DestinationPlatform, socialrx.DeliveryPending).Scan(&pending); err != nil {
-			return tx.e.translate(err)
-		}
-		if pending > 0 {
-			return nil
-		}
-		return tx.exec(ctx, `UPDATE referrals SET delivery_state = $1, delivery_error = '' WHERE task_id = $2`, socialrx.DeliveryDelivered, referralID)
+		// Delivered once none is pending, unless an earlier change failed
+		// for good (kept visible): one statement.
+		return tx.exec(ctx, `UPDATE referrals SET delivery_state = $1, delivery_error = '' WHERE task_id = $2 AND delivery_state <> $3
+AND NOT EXISTS (SELECT 1 FROM outbox WHERE referral_id = $2 AND destination = $4 AND state = $5)`,
+			socialrx.DeliveryDelivered, referralID, socialrx.DeliveryFailed, socialrx.DestinationPlatform, socialrx.DeliveryPending)
+	}
+	if _, ok, err := tx.referral(ctx, referralID); err != nil || !ok {
+		return err
 	}
 	if reason == "" {
 		reason = "delivery failed"
