@@ -196,8 +196,25 @@ func testWarmHandoffLoop(t *testing.T, database string) {
 		t.Errorf("bad messages changed the Task: version %d → %d", before.VersionID, after.VersionID)
 	}
 
-	// In: accepted, then an appointment, then completed; a duplicate and an
-	// illegal change.
+	// An echo of socialrx's own message (the platform sent back the
+	// add-service-request, same MessageHeader.id) changes nothing.
+	echo := PlatformMessage(msg.ID, "notify-add-process-request", "Task/"+taskID, PlatformTask(taskID, srID, "rejected", "echo"))
+	if status, oo := env.send(t, echo, hoInbound); status != 200 || !strings.Contains(mustJSON(oo), "already processed") {
+		t.Errorf("echo: %d %s; want 200 with an information issue", status, mustJSON(oo))
+	}
+	if after, _ := env.m.Store.Read(t.Context(), "Task", taskID); after.VersionID != before.VersionID {
+		t.Errorf("the echo changed the Task: version %d → %d", before.VersionID, after.VersionID)
+	}
+
+	// In: received (notify-add-process-request), accepted, then an
+	// appointment, a message, completed; a duplicate and an illegal change.
+	received := PlatformMessage("11111111-0000-4000-8000-000000000006", "notify-add-process-request", "Task/"+taskID, PlatformTask(taskID, srID, "received", ""))
+	if status, reply := env.send(t, received, hoInbound); status != 200 {
+		t.Fatalf("received: %d %v", status, reply)
+	}
+	if ref := env.referral(t, patientID); ref.Status != socialrx.ReferralReceived {
+		t.Errorf("after notify-add-process-request: %q, want received", ref.Status)
+	}
 	status, reply := env.send(t, accepted, hoInbound)
 	if status != 200 || reply["type"] != "message" {
 		t.Fatalf("accepted: %d %v", status, reply)
@@ -235,7 +252,7 @@ func testWarmHandoffLoop(t *testing.T, database string) {
 
 	// Write-back: the Task updates (accepted, completed, in-progress) by the
 	// EMR's identifier, and the appointment created once.
-	eventually(t, "the write-backs", func() bool { return len(env.emr.Writes()) >= 5 })
+	eventually(t, "the write-backs", func() bool { return len(env.emr.Writes()) >= 6 })
 	var got []string
 	for _, w := range env.emr.Writes() {
 		var r struct{ Status string }
@@ -246,6 +263,7 @@ func testWarmHandoffLoop(t *testing.T, database string) {
 		}
 	}
 	want := []string{
+		"PUT Task https://riverdale.example/referral-task|RT-1 received",
 		"PUT Task https://riverdale.example/referral-task|RT-1 accepted",
 		"POST Appointment https://ocean.example/appointment|A-77 booked",
 		"POST Communication https://ocean.example/communication|C-5 completed",
