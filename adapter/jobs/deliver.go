@@ -30,6 +30,7 @@ type deliverWorker struct {
 	river.WorkerDefaults[socialrx.DeliverArgs]
 	cfg       Config
 	endpoints endpointCache
+	m         *metrics
 }
 
 // Timeout bounds one attempt.
@@ -56,8 +57,11 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[socialrx.Delive
 	log := w.cfg.Logger.With("message", m.ID, "destination", m.Destination, "event", string(m.Event),
 		"resource", m.ResourceType+"/"+m.ResourceID, "attempt", job.Attempt)
 
+	start := time.Now()
 	sendErr := w.send(ctx, m)
+	took := time.Since(start)
 	if sendErr == nil {
+		w.m.attempt(m.Destination, "delivered", took)
 		if _, err := st.FinishMessage(ctx, m.ID, socialrx.DeliveryDelivered, job.Attempt, ""); err != nil {
 			return err // retried: the receiver recognises the resend by its id
 		}
@@ -82,6 +86,7 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[socialrx.Delive
 		if _, err := st.FinishMessage(ctx, m.ID, socialrx.DeliveryFailed, job.Attempt, reason); err != nil {
 			return err
 		}
+		w.m.attempt(m.Destination, "failed", took)
 		// The reason may hold the receiver's words: not logged.
 		log.Warn("message failed for good", "status", se.StatusCode, "retryable", se.Retryable)
 		return river.JobCancel(fmt.Errorf("dead-lettered: http %d", se.StatusCode))
@@ -89,6 +94,7 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[socialrx.Delive
 	if _, err := st.FinishMessage(ctx, m.ID, socialrx.DeliveryPending, job.Attempt, se.Reason); err != nil {
 		return err
 	}
+	w.m.attempt(m.Destination, "retried", took)
 	log.Info("message will be retried", "status", se.StatusCode, "retry_after", se.RetryAfter.String())
 	if se.RetryAfter > 0 {
 		return river.JobSnooze(se.RetryAfter)

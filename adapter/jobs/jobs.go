@@ -18,6 +18,7 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/rivertype"
@@ -62,6 +63,9 @@ type Config struct {
 	// left running by a process that died is picked up again (default
 	// JobTimeout + 1m).
 	JobTimeout, RescueAfter time.Duration
+
+	// Registry, when set, receives the delivery metrics (metrics.go).
+	Registry prometheus.Registerer
 
 	Logger *slog.Logger
 	Now    func() time.Time
@@ -133,11 +137,12 @@ func Start[TTx any](ctx context.Context, driver riverdriver.Driver[TTx], cfg Con
 	if cfg.Store == nil {
 		return nil, socialrx.Errorf(socialrx.EINVALID, "jobs: no store")
 	}
+	m := newMetrics(cfg.Registry)
 	workers := river.NewWorkers()
-	river.AddWorker(workers, &deliverWorker{cfg: cfg, endpoints: endpointCache{now: cfg.Now}})
+	river.AddWorker(workers, &deliverWorker{cfg: cfg, endpoints: endpointCache{now: cfg.Now}, m: m})
 	river.AddWorker(workers, &reminderWorker{cfg: cfg})
 	river.AddWorker(workers, &handoffWorker{cfg: cfg})
-	river.AddWorker(workers, &pollWorker{cfg: cfg})
+	river.AddWorker(workers, &pollWorker{cfg: cfg, m: m})
 	var periodic []*river.PeriodicJob
 	if cfg.PollEvery > 0 && cfg.Poller != nil {
 		// Periodic jobs are inserted by the leader only: one poll at a time

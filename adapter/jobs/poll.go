@@ -24,6 +24,7 @@ import (
 type pollWorker struct {
 	river.WorkerDefaults[socialrx.PollArgs]
 	cfg Config
+	m   *metrics
 }
 
 func (w *pollWorker) Work(ctx context.Context, job *river.Job[socialrx.PollArgs]) error {
@@ -38,6 +39,9 @@ func (w *pollWorker) Work(ctx context.Context, job *river.Job[socialrx.PollArgs]
 	for _, t := range targets {
 		if err := w.poll(ctx, t); err != nil {
 			errs = append(errs, fmt.Errorf("poll Endpoint/%s: %w", t.EndpointID, err))
+			w.m.polls.WithLabelValues("failed").Inc()
+		} else {
+			w.m.polls.WithLabelValues("ok").Inc()
 		}
 	}
 	if len(errs) > 0 {

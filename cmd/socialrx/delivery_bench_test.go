@@ -76,7 +76,7 @@ func benchDelivery(b *testing.B, database string, workers int) {
 	}
 	ctx := context.Background()
 	b.ResetTimer()
-	runner, err := startJobs(ctx, env.m.Store, cfg, creds, env.m.URL()+"/fhir", env.m.Logger)
+	runner, err := startJobs(ctx, env.m.Store, cfg, creds, env.m.URL()+"/fhir", env.m.Logger, nil)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -336,6 +336,10 @@ func TestDeliveryDeadLetter(t *testing.T) {
 		failed, _ = env.m.Store.OutboundMessages(t.Context(), socialrx.DeliveryFailed, 0)
 		return len(failed) == 1
 	})
+	_, metricsText := do(t, "GET", env.m.URL()+"/metrics", nil)
+	if !strings.Contains(string(metricsText), `socialrx_outbound_attempts_total{destination="platform",outcome="failed"} 1`) {
+		t.Errorf("/metrics lacks the dead letter: %s", grepLines(metricsText, "socialrx_outbound"))
+	}
 	if m := failed[0]; m.Attempts != 1 || !strings.Contains(m.Error, "program not on this platform") || !strings.Contains(m.Error, "400") {
 		t.Errorf("failed message: attempts %d error %q", m.Attempts, m.Error)
 	}
@@ -527,4 +531,15 @@ func TestConcurrentConditionalCreates(t *testing.T) {
 			}
 		})
 	}
+}
+
+// grepLines returns the lines of b containing s.
+func grepLines(b []byte, s string) string {
+	var out []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.Contains(l, s) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }

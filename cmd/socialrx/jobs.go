@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 
@@ -18,8 +19,9 @@ import (
 // startJobs starts the background workers on the store's own database:
 // deliveries to platforms (ereferral), write-backs to EMRs (emr) and
 // follow-up reminders.
-func startJobs(ctx context.Context, store Store, cfg Config, creds *CredentialsFile, source string, log *slog.Logger) (*jobs.Runner, error) {
+func startJobs(ctx context.Context, store Store, cfg Config, creds *CredentialsFile, source string, log *slog.Logger, reg prometheus.Registerer) (*jobs.Runner, error) {
 	jc := jobs.DefaultConfig()
+	jc.Registry = reg
 	jc.Store = store
 	platform := ereferral.New(creds, ereferral.Options{UserAgent: "socialrx/" + version, Timeout: cfg.HTTPTimeout})
 	jc.Platform, jc.Poller = platform, platform

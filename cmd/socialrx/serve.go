@@ -145,7 +145,7 @@ func (m *Main) Run(ctx context.Context) error {
 		if source == "" {
 			source = m.URL() + "/fhir"
 		}
-		if m.jobs, err = startJobs(ctx, store, m.Config, creds, source, m.Logger); err != nil {
+		if m.jobs, err = startJobs(ctx, store, m.Config, creds, source, m.Logger, api.Registry()); err != nil {
 			_ = ln.Close()
 			return err
 		}
