@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -49,6 +50,7 @@ func testOutbox(t *testing.T, open func(t *testing.T) socialrx.Store) {
 	t.Run("PerformerChangesWriteBackToEMR", func(t *testing.T) { testOutboxPerformer(t, open(t)) })
 	t.Run("InboundMessagesRecordedOnce", func(t *testing.T) { testOutboxInbound(t, open(t)) })
 	t.Run("FaxHandoffOnStaffWorkList", func(t *testing.T) { testOutboxFaxHandoff(t, open(t)) })
+	t.Run("RevokedPrescriptionCancelsReferral", func(t *testing.T) { testOutboxRevokedPrescription(t, open(t)) })
 }
 
 func messages(t *testing.T, s socialrx.Store, state string) []socialrx.OutboundMessage {
@@ -425,4 +427,30 @@ func jobCount(t *testing.T, s socialrx.Store, kind string) int {
 		t.Fatalf("job count: %v", err)
 	}
 	return n
+}
+
+// testOutboxRevokedPrescription: the practice revokes the ServiceRequest
+// without touching its referral: socialrx cancels the referral for it and
+// sends the platform a revoke-service-request, in the same transaction.
+func testOutboxRevokedPrescription(t *testing.T, s socialrx.Store) {
+	loadReferralContext(t, s)
+	mustCreate(t, s, "ServiceRequest", "ing-sr", ingWarmHandoff)
+	mustCreate(t, s, "Task", "ing-ref", obxTask("requested", ""))
+	if ms := messages(t, s, ""); len(ms) == 1 {
+		if _, err := s.FinishMessage(t.Context(), ms[0].ID, socialrx.DeliveryDelivered, 1, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mustUpdate(t, s, "ServiceRequest", "ing-sr", strings.Replace(ingWarmHandoff, `"status":"active"`, `"status":"revoked"`, 1), 0)
+	r := referralOf(t, s)
+	if r.Status != socialrx.ReferralCancelled || r.StatusReason != "the prescription was revoked" {
+		t.Errorf("referral after the revoke: %q (%q); want cancelled with the reason", r.Status, r.StatusReason)
+	}
+	var events []socialrx.MessageEvent
+	for _, m := range messages(t, s, "") {
+		events = append(events, m.Event)
+	}
+	if !slices.Contains(events, socialrx.EventRevokeServiceRequest) || len(events) != 2 {
+		t.Errorf("messages: %v, want the add and a revoke-service-request", events)
+	}
 }

@@ -171,6 +171,9 @@ func (tx *Tx) project(ctx context.Context, res *socialrx.Resource, p *socialrx.P
 		if err := tx.putPrescription(ctx, p); err != nil {
 			return err
 		}
+		if p.Status == "revoked" || p.Status == "entered-in-error" {
+			return tx.cancelReferrals(ctx, p)
+		}
 		return tx.followOn(ctx, p)
 	case "Task":
 		return tx.projectTask(ctx, res)
@@ -312,6 +315,54 @@ func (tx *Tx) checkMove(prev, r *socialrx.Referral, actor socialrx.Actor, lenien
 	}
 	if err != nil {
 		return unprocessable(err)
+	}
+	return nil
+}
+
+// cancelReferrals cancels the open outgoing referrals of a prescription the
+// practice revoked (or entered in error) without cancelling them itself:
+// socialrx acts for the requester (socialrx.ActorSystem in the domain's
+// words; the write is the requester's, so the platform is sent a
+// revoke-service-request). Referrals socialrx received, and those already
+// ended, are left as they are.
+func (tx *Tx) cancelReferrals(ctx context.Context, p *socialrx.Prescription) error {
+	if tx.origin.EndpointID != "" {
+		return nil // a platform's own revoke: it knows
+	}
+	rows, err := tx.q.Query(ctx, `SELECT task_id FROM referrals WHERE prescription_id = $1 AND incoming = $2
+AND status NOT IN ('rejected', 'cancelled', 'completed', 'failed', 'entered-in-error') ORDER BY task_id`, p.ID, false)
+	if err != nil {
+		return tx.e.translate(err)
+	}
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return tx.e.translate(err)
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return tx.e.translate(err)
+	}
+	reason := "the prescription was revoked"
+	if p.Status == "entered-in-error" {
+		reason = "the prescription was entered in error"
+	}
+	for _, id := range ids {
+		cur, err := tx.Read(ctx, "Task", id)
+		if err != nil {
+			return err
+		}
+		body, changed, err := mapping.ApplyTaskUpdate(cur.Body, []byte(`{"resourceType":"Task","status":"cancelled","statusReason":{"text":"`+reason+`"}}`), tx.e.opts.Now())
+		if err != nil || !changed {
+			return err
+		}
+		if _, _, err := tx.Update(ctx, "Task", id, body, 0); err != nil {
+			return err
+		}
 	}
 	return nil
 }
