@@ -23,9 +23,12 @@ const restDocumentation = "socialrx FHIR R4 API, JSON only (XML is answered 406)
 	"Social prescribing: a social ServiceRequest (socialrx, SDOH CC or sdoh category, SNOMED CT 410606002, a social reason, or a navigator performer) is read as a prescription when written; " +
 	"the derived form, channel and need domains are added to ServiceRequest.category (codings with userSelected false, nothing else changed), " +
 	"a follow-up Task (and, self-directed, a patient Task) is created in the same transaction, and an invalid prescription or an illegal referral Task status change is refused with 422 listing the element paths. " +
+	"The referral Task of a fax or phone hand-off gets a socialrx task-code coding (send-fax or call-to-confirm, userSelected false) for the staff work list. " +
+	"A referral Task whose prescription targets an hl7-fhir-msg Endpoint is sent to that platform as an eReferral message; a delivery that fails for good is written on the Task (Task?delivery-state=failed); revoking a prescription cancels its open referrals. " +
 	"Other ServiceRequests are stored as sent. " +
 	"$process-messages takes Ontario eReferral messages (https://ehealthontario.ca/fhir/CodeSystem/message-event-code) from platforms authenticated by their Endpoint's bearer token: " +
-	"notify-add-process-request and notify-update-process-request (Task status), notify-add-appointment and send-communication-from-provider are applied in one transaction; " +
+	"notify-add-process-request and notify-update-process-request (Task status), notify-add-appointment, send-communication-from-provider, " +
+	"add-service-request (a referral to a program that works in socialrx, answered with its Task received) and revoke-service-request are applied in one transaction; " +
 	"a message already processed, or socialrx's own, changes nothing; an illegal status change is kept, flagged and warned about; the answer is a response message."
 
 // commonDefinitions are the canonical URLs of the search parameters every
