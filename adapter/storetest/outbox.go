@@ -46,6 +46,7 @@ func obxTask(status, reason string) string {
 func testOutbox(t *testing.T, open func(t *testing.T) socialrx.Store) {
 	t.Run("RequesterChangesQueuePlatformMessages", func(t *testing.T) { testOutboxPlatform(t, open(t)) })
 	t.Run("FailedDeliveryIsVisibleAndSearchable", func(t *testing.T) { testOutboxFailed(t, open(t)) })
+	t.Run("DraftCancelledSendsNothing", func(t *testing.T) { testOutboxDraftCancelled(t, open(t)) })
 	t.Run("RolledBackWriteQueuesNothing", func(t *testing.T) { testOutboxRollback(t, open(t)) })
 	t.Run("PerformerChangesWriteBackToEMR", func(t *testing.T) { testOutboxPerformer(t, open(t)) })
 	t.Run("InboundMessagesRecordedOnce", func(t *testing.T) { testOutboxInbound(t, open(t)) })
@@ -184,6 +185,21 @@ func testOutboxPlatform(t *testing.T, s socialrx.Store) {
 	}
 	if got := messages(t, s, socialrx.DeliveryPending); len(got) != 0 {
 		t.Errorf("pending messages: %+v, want none", got)
+	}
+}
+
+// testOutboxDraftCancelled: a referral cancelled while still a draft was
+// never sent, so nothing is sent for it, neither an add nor a revoke.
+func testOutboxDraftCancelled(t *testing.T, s socialrx.Store) {
+	loadReferralContext(t, s)
+	mustCreate(t, s, "ServiceRequest", "ing-sr", ingWarmHandoff)
+	mustCreate(t, s, "Task", "ing-ref", obxTask("draft", ""))
+	mustUpdate(t, s, "Task", "ing-ref", obxTask("cancelled", "changed our mind"), 0)
+	if ms := messages(t, s, ""); len(ms) != 0 {
+		t.Errorf("messages for a referral cancelled as a draft: %+v", msgKeys(ms))
+	}
+	if r := referralOf(t, s); r.DeliveryState != "" {
+		t.Errorf("delivery state %q, want none", r.DeliveryState)
 	}
 }
 

@@ -117,6 +117,10 @@ func (tx *Tx) referralOut(ctx context.Context, res *socialrx.Resource, r, prev *
 	if r.Status == socialrx.ReferralDraft || (prev != nil && prev.Status == r.Status) {
 		return nil
 	}
+	neverSent := prev == nil || prev.DeliveryState == ""
+	if neverSent && r.Status.Terminal() {
+		return nil // cancelled (or ended) before it was ever sent: nothing to tell
+	}
 	p, ok, err := tx.prescriptionRow(ctx, r.PrescriptionID)
 	if err != nil || !ok {
 		return err
@@ -135,7 +139,7 @@ func (tx *Tx) referralOut(ctx context.Context, res *socialrx.Resource, r, prev *
 		return nil
 	}
 	event := socialrx.EventAddServiceRequest
-	if prev != nil && prev.DeliveryState != "" {
+	if !neverSent {
 		event = socialrx.EventNotifyUpdateServiceRequest
 		if r.Status == socialrx.ReferralCancelled || r.Status == socialrx.ReferralEnteredInError {
 			event = socialrx.EventRevokeServiceRequest
