@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -184,6 +185,11 @@ func (a *applier) taskUpdates(ctx context.Context) error {
 			Issues: []socialrx.Issue{{Severity: socialrx.SeverityError, Code: "required", Path: "Bundle.entry", Message: "a " + string(a.msg.Event) + " message must carry the Task"}}}
 	}
 	for _, e := range tasks {
+		// The platform's Task is checked as a REST write would be: its
+		// status, reason and output are copied into the local Task.
+		if d, issues := fhir.DecodeAt(e.Resource, "Task", e.Path+".resource"); fhir.HasErrors(issues) || d == nil {
+			return decodeError(issues)
+		}
 		local, err := a.findReferral(ctx, e)
 		if err != nil {
 			return err
@@ -325,8 +331,8 @@ func derivedID(prefix, key string) string { return inbound.DerivedID(prefix, key
 // prefixIssues puts path in front of the issue paths of err that are
 // relative to the resource ("Task.status" → "Bundle.entry[1].resource.status").
 func prefixIssues(err error, path string) error {
-	se, ok := err.(*socialrx.Error)
-	if !ok {
+	var se *socialrx.Error
+	if !errors.As(err, &se) {
 		return err
 	}
 	out := &socialrx.Error{Code: se.Code, Message: se.Message}

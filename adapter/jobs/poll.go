@@ -9,6 +9,7 @@ import (
 
 	"github.com/socialrx/socialrx"
 	"github.com/socialrx/socialrx/adapter/internal/inbound"
+	"github.com/socialrx/socialrx/fhir"
 	"github.com/socialrx/socialrx/mapping"
 )
 
@@ -67,6 +68,10 @@ func (w *pollWorker) poll(ctx context.Context, t socialrx.PollTarget) error {
 	}
 	applied := 0
 	for _, body := range tasks {
+		if d, issues := fhir.Decode(body, "Task"); fhir.HasErrors(issues) || d == nil {
+			w.cfg.Logger.Warn("polled Task not applied: not valid FHIR", "endpoint", t.EndpointID)
+			continue // its status, reason and output would be copied into ours
+		}
 		changed := false
 		err := w.cfg.Store.Transact(ctx, func(tx socialrx.Tx) error {
 			tx.SetOrigin(socialrx.Origin{Actor: socialrx.ActorPerformer, EndpointID: t.EndpointID})

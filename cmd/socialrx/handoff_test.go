@@ -543,3 +543,71 @@ func grepLines(b []byte, s string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// TestProcessMessagesHostileContent: well-formed messages whose resources
+// are wrong in every way a platform could get them wrong are refused with a
+// 4xx OperationOutcome (never a 5xx), and nothing of them is stored.
+func TestProcessMessagesHostileContent(t *testing.T) {
+	env := startHandoff(t, sqliteDatabase(t), nil)
+	resp, body := do(t, "POST", env.m.URL()+"/fhir", []byte(demoEncounter("1")))
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("encounter: %d %s", resp.StatusCode, body)
+	}
+	ids := entryIDs(body)
+	srID, taskID := ids[4], ids[5]
+	task := func(extra string) string {
+		return `{"resourceType":"Task","id":"` + taskID + `","intent":"order","code":{"coding":[{"system":"http://hl7.org/fhir/CodeSystem/task-code","code":"fulfill"}]},"focus":{"reference":"ServiceRequest/` + srID + `"}` + extra + `}`
+	}
+	n := 0
+	msg := func(event, focus string, resources ...string) string {
+		n++
+		return PlatformMessage(fmt.Sprintf("33333333-0000-4000-8000-%012d", n), event, focus, resources...)
+	}
+	appt := func(extra string) string {
+		return `{"resourceType":"Appointment","status":"booked","participant":[{"status":"accepted"}]` + extra + `}`
+	}
+	cases := []struct{ name, body string }{
+		{"unknown status", msg("notify-update-process-request", "Task/"+taskID, task(`,"status":"bogus"`))},
+		{"no status", msg("notify-update-process-request", "Task/"+taskID, task(``))},
+		{"status a number", msg("notify-update-process-request", "Task/"+taskID, task(`,"status":5`))},
+		{"businessStatus a string", msg("notify-update-process-request", "Task/"+taskID, task(`,"status":"accepted","businessStatus":"booked"`))},
+		{"statusReason an array", msg("notify-update-process-request", "Task/"+taskID, task(`,"status":"rejected","statusReason":[{"text":"full"}]`))},
+		{"output an object", msg("notify-update-process-request", "Task/"+taskID, task(`,"status":"accepted","output":{"type":{}}`))},
+		{"lastModified not a date", msg("notify-update-process-request", "Task/"+taskID, task(`,"status":"accepted","lastModified":"yesterday"`))},
+		{"rejected without a reason", msg("notify-update-process-request", "Task/"+taskID, task(`,"status":"rejected"`))},
+		{"no Task in a process-request", msg("notify-update-process-request", "Task/"+taskID)},
+		{"Task id with a slash", msg("notify-update-process-request", "Task/x", strings.Replace(task(`,"status":"accepted"`), `"id":"`+taskID+`"`, `"id":"a/b"`, 1))},
+		{"appointment with a wrong type", msg("notify-add-appointment", "ServiceRequest/"+srID, appt(`,"start":5`))},
+		{"appointment, unknown element type", msg("notify-add-appointment", "ServiceRequest/"+srID, appt(`,"participant":"x"`))},
+		{"appointment about nothing", msg("notify-add-appointment", "ServiceRequest/nope", appt(``))},
+		{"communication with a wrong type", msg("send-communication-from-provider", "Task/"+taskID, `{"resourceType":"Communication","status":"completed","payload":{"contentString":"x"}}`)},
+		{"add-service-request without its ServiceRequest", msg("add-service-request", "ServiceRequest/missing")},
+		{"add-service-request, invalid ServiceRequest", msg("add-service-request", "ServiceRequest/s1",
+			`{"resourceType":"ServiceRequest","id":"s1","status":"active","intent":"order","category":[{"coding":[{"system":"http://snomed.info/sct","code":"410606002"}]}]}`)},
+		{"add-service-request, resource of a wrong type", msg("add-service-request", "ServiceRequest/s2",
+			`{"resourceType":"ServiceRequest","id":"s2","status":"active","intent":"order","subject":"Patient/p"}`)},
+		{"revoke of an unknown referral", msg("revoke-service-request", "ServiceRequest/nope")},
+		{"entry without resourceType", `{"resourceType":"Bundle","type":"message","entry":[{"fullUrl":"urn:uuid:1","resource":{"resourceType":"MessageHeader","id":"h1","eventCoding":{"system":"https://ehealthontario.ca/fhir/CodeSystem/message-event-code","code":"notify-update-process-request"},"source":{"endpoint":"x"}}},{"fullUrl":"urn:uuid:2","resource":{"status":"accepted"}}]}`},
+	}
+	before, _ := env.m.Store.Read(t.Context(), "Task", taskID)
+	for _, c := range cases {
+		status, oo := env.send(t, c.body, hoInbound)
+		if status < 400 || status >= 500 || oo["resourceType"] != "OperationOutcome" {
+			t.Errorf("%s: %d %s; want a 4xx OperationOutcome", c.name, status, truncate([]byte(mustJSON(oo))))
+		}
+	}
+	if after, _ := env.m.Store.Read(t.Context(), "Task", taskID); after.VersionID != before.VersionID {
+		t.Errorf("hostile messages changed the referral Task: version %d → %d", before.VersionID, after.VersionID)
+	}
+	for _, typ := range []string{"Appointment", "Communication"} {
+		if _, b := do(t, "GET", env.m.URL()+"/fhir/"+typ, nil); !strings.Contains(string(b), `"total":0`) {
+			t.Errorf("%s stored from a refused message: %s", typ, truncate(b))
+		}
+	}
+	if _, b := do(t, "GET", env.m.URL()+"/fhir/ServiceRequest?_summary=count", nil); !strings.Contains(string(b), `"total":1`) {
+		t.Errorf("ServiceRequests after refused add-service-requests: %s, want only the encounter's", truncate(b))
+	}
+	if ms, _ := env.m.Store.OutboundMessages(t.Context(), "", 0); len(ms) != 1 {
+		t.Errorf("outbox: %d messages, want only the encounter's add-service-request", len(ms))
+	}
+}

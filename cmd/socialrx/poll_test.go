@@ -74,11 +74,18 @@ func TestPollingPlatform(t *testing.T) {
 		t.Fatalf("referral: endpoint %q delivery %q; want program-rest and no message", r.EndpointID, r.DeliveryState)
 	}
 	// The program accepts it in its own system; socialrx finds out by polling.
-	rp.set(`{"resourceType":"Task","id":"prog-1","meta":{"lastUpdated":"2026-11-25T10:00:00.000Z"},"status":"accepted","intent":"order",
+	// (An invalid Task, output not an array, is skipped: it would have
+	// completed the referral before the accepted one.)
+	rp.set(`{"resourceType":"Task","id":"prog-0","meta":{"lastUpdated":"2026-11-25T09:00:00.000Z"},"status":"completed","intent":"order",
+"code":{"coding":[{"system":"http://hl7.org/fhir/CodeSystem/task-code","code":"fulfill"}]},"focus":{"reference":"ServiceRequest/`+srID+`"},"output":{"type":{"text":"x"}}}`,
+		`{"resourceType":"Task","id":"prog-1","meta":{"lastUpdated":"2026-11-25T10:00:00.000Z"},"status":"accepted","intent":"order",
 "code":{"coding":[{"system":"http://hl7.org/fhir/CodeSystem/task-code","code":"fulfill"}]},"focus":{"reference":"ServiceRequest/`+srID+`"}}`,
 		`{"resourceType":"Task","id":"other-practice","meta":{"lastUpdated":"2026-11-25T10:01:00.000Z"},"status":"completed","intent":"order",
 "code":{"coding":[{"system":"http://hl7.org/fhir/CodeSystem/task-code","code":"fulfill"}]},"focus":{"reference":"ServiceRequest/not-ours"}}`)
 	eventually(t, "the polled status", func() bool { return env.referral(t, patientID).Status == socialrx.ReferralAccepted })
+	if r := env.referral(t, patientID); r.Flag != "" {
+		t.Errorf("the invalid polled Task was applied: flag %q", r.Flag)
+	}
 	eventually(t, "the write-back of the polled status", func() bool {
 		for _, w := range env.emr.Writes() {
 			if w.Type == "Task" && strings.Contains(string(w.Body), `"accepted"`) {
