@@ -61,7 +61,7 @@ func (a *applier) addServiceRequest(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		p, err := mapping.PrescriptionFromServiceRequest(sr.Body, a.resolver(ctx))
+		p, err := mapping.PrescriptionFromServiceRequest(sr.Body, inbound.Resolver(ctx, a.tx))
 		if err != nil {
 			return prefixIssues(err, srEntry.Path+".resource")
 		}
@@ -217,21 +217,6 @@ func containsStr(l []string, s string) bool {
 		}
 	}
 	return false
-}
-
-// resolver reads "Type/id" through the transaction.
-func (a *applier) resolver(ctx context.Context) mapping.Resolver {
-	return func(ref string) ([]byte, bool) {
-		typ, id, ok := strings.Cut(ref, "/")
-		if !ok {
-			return nil, false
-		}
-		r, err := a.tx.Read(ctx, typ, id)
-		if err != nil {
-			return nil, false
-		}
-		return r.Body, true
-	}
 }
 
 // withoutID drops the platform's id and meta from a resource (the store

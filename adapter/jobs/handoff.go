@@ -2,13 +2,12 @@ package jobs
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"net/url"
 
 	"github.com/riverqueue/river"
 
 	"github.com/socialrx/socialrx"
+	"github.com/socialrx/socialrx/adapter/internal/inbound"
 	"github.com/socialrx/socialrx/mapping"
 )
 
@@ -24,10 +23,7 @@ type handoffWorker struct {
 
 // HandoffTaskID is the id of the referral Task socialrx creates for the
 // fax or phone hand-off of ServiceRequest/srID.
-func HandoffTaskID(srID string) string {
-	sum := sha256.Sum256([]byte(srID))
-	return "hf-" + hex.EncodeToString(sum[:])[:40]
-}
+func HandoffTaskID(srID string) string { return inbound.DerivedID("hf-", srID) }
 
 func (w *handoffWorker) Work(ctx context.Context, job *river.Job[socialrx.HandoffArgs]) error {
 	srID := job.Args.PrescriptionID
@@ -49,17 +45,7 @@ func (w *handoffWorker) Work(ctx context.Context, job *river.Job[socialrx.Handof
 		} else if err != nil {
 			return err
 		}
-		p, err := mapping.PrescriptionFromServiceRequest(sr.Body, func(ref string) ([]byte, bool) {
-			typ, id, ok := cut(ref)
-			if !ok {
-				return nil, false
-			}
-			r, err := tx.Read(ctx, typ, id)
-			if err != nil {
-				return nil, false
-			}
-			return r.Body, true
-		})
+		p, err := mapping.PrescriptionFromServiceRequest(sr.Body, inbound.Resolver(ctx, tx))
 		if err != nil || p.Status != "active" || p.Form != socialrx.FormWarmHandoff {
 			return nil // no longer an active hand-off: nothing to do
 		}
@@ -84,13 +70,4 @@ func (w *handoffWorker) Work(ctx context.Context, job *river.Job[socialrx.Handof
 		w.cfg.Logger.Info("hand-off task created", "prescription", "ServiceRequest/"+srID, "task", "Task/"+HandoffTaskID(srID))
 	}
 	return nil
-}
-
-func cut(ref string) (typ, id string, ok bool) {
-	for i := 0; i < len(ref); i++ {
-		if ref[i] == '/' {
-			return ref[:i], ref[i+1:], i > 0 && i < len(ref)-1
-		}
-	}
-	return "", "", false
 }

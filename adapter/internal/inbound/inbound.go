@@ -135,3 +135,19 @@ func missing(err error) bool {
 	c := socialrx.ErrorCode(err)
 	return c == socialrx.ENOTFOUND || c == socialrx.EGONE
 }
+
+// Resolver is a mapping.Resolver reading "Type/id" through the
+// transaction; what cannot be read is not resolved.
+func Resolver(ctx context.Context, tx socialrx.Tx) mapping.Resolver {
+	return func(ref string) ([]byte, bool) {
+		typ, id, ok := strings.Cut(ref, "/")
+		if !ok || typ == "" || id == "" || strings.Contains(id, "/") {
+			return nil, false
+		}
+		r, err := tx.Read(ctx, typ, id)
+		if err != nil {
+			return nil, false
+		}
+		return r.Body, true
+	}
+}
