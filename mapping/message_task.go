@@ -10,10 +10,6 @@ import (
 	"github.com/socialrx/socialrx"
 )
 
-// TaskIdentifierSystem is the identifier system of a referral Task that
-// carries no identifier of its own: the value is the Task id in socialrx.
-const TaskIdentifierSystem = "http://socialrx.dev/fhir/sid/task"
-
 // taskStatuses is the R4 TaskStatus value set
 // (http://hl7.org/fhir/R4/valueset-task-status.html).
 var taskStatuses = map[string]bool{
@@ -59,6 +55,10 @@ func decodeTaskDoc(body []byte) (map[string]any, map[string]json.RawMessage, boo
 // each is replaced where it stands, or added at its place in the Task's
 // element order; every other byte of local (unknown elements, extensions,
 // primitive extensions such as _status, member order, numbers) is kept.
+//
+// When the status changes, local's businessStatus and statusReason that
+// incoming does not carry are removed: they described the old status (a
+// wait-list reason must not stay on an in-progress referral).
 //
 // changed is false, and out is local itself, when the elements incoming has
 // among status, businessStatus, statusReason and output already equal
@@ -109,6 +109,13 @@ func ApplyTaskUpdate(local, incoming []byte, now time.Time) (out []byte, changed
 		return local, false, nil
 	}
 	out = local
+	if idoc["status"] != ldoc["status"] {
+		for _, name := range []string{"businessStatus", "statusReason"} {
+			if _, has := idoc[name]; !has {
+				out = removeMember(out, name)
+			}
+		}
+	}
 	for _, name := range taskUpdated {
 		if raw, has := iraw[name]; has {
 			var b bytes.Buffer
@@ -150,20 +157,31 @@ func setMember(body []byte, key string, value []byte) []byte {
 	return doc.insertAfter(body, key, value)
 }
 
-// TaskIdentifier returns the identifier a write-back finds the EMR's copy
-// of a referral Task by: the first Task.identifier with both a system and a
-// value, else (TaskIdentifierSystem, Task.id). An unreadable body gives
-// (TaskIdentifierSystem, "").
-func TaskIdentifier(task []byte) (system, value string) {
-	var t struct {
-		ID         string       `json:"id"`
-		Identifier []identifier `json:"identifier"`
-	}
-	_ = json.Unmarshal(task, &t) // best effort: a wrong element leaves the others read
-	for _, id := range t.Identifier {
-		if id.System != "" && id.Value != "" {
-			return id.System, id.Value
+// removeMember returns body without member key (and its primitive
+// extension _key), the separators around it kept valid; body itself when it
+// has neither.
+func removeMember(body []byte, key string) []byte {
+	for _, k := range []string{key, "_" + key} {
+		doc, err := scanObject(body)
+		if err != nil {
+			return body
+		}
+		for i, m := range doc.members {
+			if m.key != k {
+				continue
+			}
+			var out []byte
+			switch {
+			case i > 0: // from the end of the previous member: its comma goes
+				out = append(append(out, body[:m.gapStart]...), body[m.valEnd:]...)
+			case len(doc.members) > 1: // the first: up to the next key
+				out = append(append(out, body[:m.keyStart]...), body[doc.members[1].keyStart:]...)
+			default:
+				out = append(append(out, body[:m.keyStart]...), body[m.valEnd:]...)
+			}
+			body = out
+			break
 		}
 	}
-	return TaskIdentifierSystem, t.ID
+	return body
 }

@@ -60,7 +60,22 @@ func TestApplyTaskUpdate(t *testing.T) {
 			name:        "rejected with a reason and output, no lastModified: now",
 			local:       `{"resourceType":"Task","id":"t","status":"accepted","businessStatus":{"text":"Booked"},"intent":"order","lastModified":"2026-11-24T09:00:00Z","output":[{"type":{"text":"a"},"valueString":"old"}]}`,
 			incoming:    `{"resourceType":"Task","status":"rejected","statusReason":{"text":"Program full"},"output":[{"type":{"text":"a"},"valueString":"new"}]}`,
-			want:        `{"resourceType":"Task","id":"t","status":"rejected","statusReason":{"text":"Program full"},"businessStatus":{"text":"Booked"},"intent":"order","lastModified":"2026-11-25T15:00:00Z","output":[{"type":{"text":"a"},"valueString":"new"}]}`,
+			// the old businessStatus described accepted: it goes
+			want:        `{"resourceType":"Task","id":"t","status":"rejected","statusReason":{"text":"Program full"},"intent":"order","lastModified":"2026-11-25T15:00:00Z","output":[{"type":{"text":"a"},"valueString":"new"}]}`,
+			wantChanged: true,
+		},
+		{
+			name:        "new status: the stale reason and its primitive extension go, the first member too",
+			local:       `{"statusReason":{"text":"wait list"},"resourceType":"Task","status":"on-hold","_statusReason":{"extension":[]},"intent":"order"}`,
+			incoming:    `{"resourceType":"Task","status":"in-progress","lastModified":"2026-11-25T15:00:00Z"}`,
+			want:        `{"resourceType":"Task","status":"in-progress","intent":"order","lastModified":"2026-11-25T15:00:00Z"}`,
+			wantChanged: true,
+		},
+		{
+			name:        "same status, a new business status: the reason stays",
+			local:       `{"resourceType":"Task","status":"on-hold","statusReason":{"text":"wait list"},"intent":"order"}`,
+			incoming:    `{"resourceType":"Task","status":"on-hold","businessStatus":{"text":"3rd on the list"},"lastModified":"2026-11-25T15:00:00Z"}`,
+			want:        `{"resourceType":"Task","status":"on-hold","statusReason":{"text":"wait list"},"businessStatus":{"text":"3rd on the list"},"intent":"order","lastModified":"2026-11-25T15:00:00Z"}`,
 			wantChanged: true,
 		},
 		{
@@ -142,29 +157,5 @@ func TestApplyTaskUpdateErrors(t *testing.T) {
 				t.Errorf("paths (-want +got):\n%s", diff)
 			}
 		})
-	}
-}
-
-func TestTaskIdentifier(t *testing.T) {
-	tests := []struct {
-		name, task          string
-		wantSystem, wantVal string
-	}{
-		{"first complete identifier", `{"resourceType":"Task","id":"t","identifier":[{"value":"no-system"},{"system":"https://emr.example/sid/task"},{"system":"https://emr.example/sid/referral","value":"R-1"},{"system":"s2","value":"v2"}]}`, "https://emr.example/sid/referral", "R-1"},
-		{"none: socialrx's id", `{"resourceType":"Task","id":"t"}`, TaskIdentifierSystem, "t"},
-		{"only partial identifiers", `{"resourceType":"Task","id":"t","identifier":[{"value":"v"}]}`, TaskIdentifierSystem, "t"},
-		{"identifier of the wrong kind", `{"resourceType":"Task","id":"t","identifier":{"system":"s","value":"v"}}`, TaskIdentifierSystem, "t"},
-		{"not JSON", `{`, TaskIdentifierSystem, ""},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			s, v := TaskIdentifier([]byte(tt.task))
-			if diff := cmp.Diff([]string{tt.wantSystem, tt.wantVal}, []string{s, v}); diff != "" {
-				t.Errorf("TaskIdentifier (-want +got):\n%s", diff)
-			}
-		})
-	}
-	if TaskIdentifierSystem != "http://socialrx.dev/fhir/sid/task" {
-		t.Errorf("TaskIdentifierSystem = %s", TaskIdentifierSystem)
 	}
 }

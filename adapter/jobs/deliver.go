@@ -140,12 +140,7 @@ func (w *deliverWorker) send(ctx context.Context, m *socialrx.OutboundMessage) e
 		if w.cfg.EMR == nil {
 			return &socialrx.SendError{Reason: "socialrx: no EMR client configured"}
 		}
-		var system, value string
-		if m.ResourceType == "Task" {
-			system, value = mapping.TaskIdentifier(res.Body)
-		} else {
-			system, value = mapping.ResourceIdentifier(m.ResourceType, m.ResourceID, res.Body)
-		}
+		system, value := mapping.ResourceIdentifier(m.ResourceType, m.ResourceID, res.Body)
 		body, err := mapping.WriteBackBody(res.Body, resolve, system, value)
 		if err != nil {
 			return &socialrx.SendError{Reason: "socialrx: cannot build the write-back: " + socialrx.ErrorMessage(err)}
