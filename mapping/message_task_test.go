@@ -57,9 +57,9 @@ func TestApplyTaskUpdate(t *testing.T) {
 			wantChanged: true,
 		},
 		{
-			name:        "rejected with a reason and output, no lastModified: now",
-			local:       `{"resourceType":"Task","id":"t","status":"accepted","businessStatus":{"text":"Booked"},"intent":"order","lastModified":"2026-11-24T09:00:00Z","output":[{"type":{"text":"a"},"valueString":"old"}]}`,
-			incoming:    `{"resourceType":"Task","status":"rejected","statusReason":{"text":"Program full"},"output":[{"type":{"text":"a"},"valueString":"new"}]}`,
+			name:     "rejected with a reason and output, no lastModified: now",
+			local:    `{"resourceType":"Task","id":"t","status":"accepted","businessStatus":{"text":"Booked"},"intent":"order","lastModified":"2026-11-24T09:00:00Z","output":[{"type":{"text":"a"},"valueString":"old"}]}`,
+			incoming: `{"resourceType":"Task","status":"rejected","statusReason":{"text":"Program full"},"output":[{"type":{"text":"a"},"valueString":"new"}]}`,
 			// the old businessStatus described accepted: it goes
 			want:        `{"resourceType":"Task","id":"t","status":"rejected","statusReason":{"text":"Program full"},"intent":"order","lastModified":"2026-11-25T15:00:00Z","output":[{"type":{"text":"a"},"valueString":"new"}]}`,
 			wantChanged: true,
