@@ -47,7 +47,7 @@ func MarkDelivery(task []byte, state, reason string) ([]byte, error) {
 	} else {
 		doc["extension"] = keep
 	}
-	return bytes.TrimRight(marshal(doc), "\n"), nil
+	return marshal(doc), nil
 }
 
 // WriteBackBody returns a resource to write back to an EMR: body without
@@ -81,7 +81,7 @@ func WriteBackBody(body []byte, r Resolver, system, value string) ([]byte, error
 		}
 	}
 	logicalRefs(doc, r, 0)
-	return bytes.TrimRight(marshal(doc), "\n"), nil
+	return marshal(doc), nil
 }
 
 // logicalRefs rewrites, in place, every Reference object below v.

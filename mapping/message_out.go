@@ -118,7 +118,7 @@ type msgEntry struct {
 // {"fullUrl":...,"resource":<bytes as given>}.
 func writeMessage(head bundleHeadJSON, entries []msgEntry) []byte {
 	var b bytes.Buffer
-	h := msgMarshal(head)
+	h := marshal(head)
 	b.Write(h[:len(h)-1]) // without the closing brace
 	b.WriteString(`,"entry":[`)
 	for i, e := range entries {
@@ -126,25 +126,13 @@ func writeMessage(head bundleHeadJSON, entries []msgEntry) []byte {
 			b.WriteByte(',')
 		}
 		b.WriteString(`{"fullUrl":`)
-		b.Write(msgMarshal(e.fullURL))
+		b.Write(marshal(e.fullURL))
 		b.WriteString(`,"resource":`)
 		b.Write(e.resource)
 		b.WriteByte('}')
 	}
 	b.WriteString("]}")
 	return b.Bytes()
-}
-
-// msgMarshal writes v as compact JSON without HTML escaping; v's types
-// cannot fail to marshal.
-func msgMarshal(v any) []byte {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		panic("mapping: marshal message: " + err.Error())
-	}
-	return bytes.TrimRight(b.Bytes(), "\n")
 }
 
 // instant writes t as a FHIR instant in UTC, to the second.
@@ -252,7 +240,7 @@ func MessageBundle(m OutMessage) ([]byte, error) {
 		mh.Focus = []refJSON{{f}}
 	}
 	entries := make([]msgEntry, 0, len(m.Resources)+1)
-	entries = append(entries, msgEntry{fullURL: base + "/MessageHeader/" + m.ID, resource: msgMarshal(mh)})
+	entries = append(entries, msgEntry{fullURL: base + "/MessageHeader/" + m.ID, resource: marshal(mh)})
 	for i, body := range m.Resources {
 		entries = append(entries, msgEntry{fullURL: base + "/" + heads[i].ResourceType + "/" + heads[i].ID, resource: body})
 	}

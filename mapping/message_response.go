@@ -79,7 +79,7 @@ func ResponseMessage(r Response) []byte {
 		}
 		mh.Response.Details = &refJSON{outcome.fullURL}
 	}
-	entries := []msgEntry{{fullURL: strings.TrimRight(r.Source, "/") + "/MessageHeader/" + r.ID, resource: msgMarshal(mh)}}
+	entries := []msgEntry{{fullURL: strings.TrimRight(r.Source, "/") + "/MessageHeader/" + r.ID, resource: marshal(mh)}}
 	if outcome.resource != nil {
 		entries = append(entries, outcome)
 	}

@@ -125,7 +125,7 @@ func ApplyTaskUpdate(local, incoming []byte, now time.Time) (out []byte, changed
 			out = setMember(out, name, b.Bytes())
 		}
 	}
-	out = setMember(out, "lastModified", msgMarshal(lastModified))
+	out = setMember(out, "lastModified", marshal(lastModified))
 	return out, true, nil
 }
 
