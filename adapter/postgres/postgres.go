@@ -31,7 +31,9 @@ var migrations embed.FS
 
 // Store is the PostgreSQL socialrx.Store.
 type Store struct {
-	e    *sqlstore.Engine
+	// Engine is the shared SQL engine: socialrx.Store (reads, search,
+	// transactions, projections, the outbox) comes from it.
+	*sqlstore.Engine
 	pool *pgxpool.Pool
 }
 
@@ -82,7 +84,7 @@ func open(ctx context.Context, cfg *pgxpool.Config, opts sqlstore.Options) (*Sto
 		}
 		opts.Jobs = j
 	}
-	return &Store{e: sqlstore.New(&driver{pool: pool}, opts), pool: pool}, nil
+	return &Store{Engine: sqlstore.New(&driver{pool: pool}, opts), pool: pool}, nil
 }
 
 func (s *Store) withProvider(fn func(p *goose.Provider) error) error {
@@ -131,38 +133,3 @@ func (s *Store) MigrationStatus(ctx context.Context) (current, latest int64, err
 
 // Pool returns the connection pool, for River's riverpgxv5 driver.
 func (s *Store) Pool() *pgxpool.Pool { return s.pool }
-
-// Reindex rewrites every search index row from the stored bodies, for when
-// the search-parameter table changed.
-func (s *Store) Reindex(ctx context.Context) error { return s.e.Reindex(ctx) }
-
-// Read returns the current version of a resource.
-func (s *Store) Read(ctx context.Context, typ, id string) (*socialrx.Resource, error) {
-	return s.e.Read(ctx, typ, id)
-}
-
-// VRead returns one version of a resource.
-func (s *Store) VRead(ctx context.Context, typ, id string, version int64) (*socialrx.Resource, error) {
-	return s.e.VRead(ctx, typ, id, version)
-}
-
-// History returns versions newest first.
-func (s *Store) History(ctx context.Context, req socialrx.HistoryRequest) (*socialrx.HistoryPage, error) {
-	return s.e.History(ctx, req)
-}
-
-// Search runs a FHIR search.
-func (s *Store) Search(ctx context.Context, req socialrx.SearchRequest) (*socialrx.SearchResult, error) {
-	return s.e.Search(ctx, req)
-}
-
-// Transact runs fn in one transaction, again on serialization failure.
-func (s *Store) Transact(ctx context.Context, fn func(tx socialrx.Tx) error) error {
-	return s.e.Transact(ctx, fn)
-}
-
-// Ping checks that the server answers.
-func (s *Store) Ping(ctx context.Context) error { return s.e.Ping(ctx) }
-
-// Close closes the pool.
-func (s *Store) Close() error { return s.e.Close() }

@@ -33,7 +33,9 @@ var migrations embed.FS
 
 // Store is the SQLite socialrx.Store.
 type Store struct {
-	e   *sqlstore.Engine
+	// Engine is the shared SQL engine: socialrx.Store (reads, search,
+	// transactions, projections, the outbox) comes from it.
+	*sqlstore.Engine
 	drv *driver
 }
 
@@ -103,7 +105,7 @@ func open(ctx context.Context, path string, opts sqlstore.Options) (*Store, erro
 		opts.Jobs = j
 	}
 	drv := &driver{w: w, r: r}
-	return &Store{e: sqlstore.New(drv, opts), drv: drv}, nil
+	return &Store{Engine: sqlstore.New(drv, opts), drv: drv}, nil
 }
 
 func (s *Store) provider() (*goose.Provider, error) {
@@ -149,41 +151,9 @@ func (s *Store) MigrationStatus(ctx context.Context) (current, latest int64, err
 // riversqlite driver and its migrations.
 func (s *Store) DB() *sql.DB { return s.drv.w }
 
-// Reindex rewrites every search index row from the stored bodies, for when
-// the search-parameter table changed.
-func (s *Store) Reindex(ctx context.Context) error { return s.e.Reindex(ctx) }
-
-// Read returns the current version of a resource.
-func (s *Store) Read(ctx context.Context, typ, id string) (*socialrx.Resource, error) {
-	return s.e.Read(ctx, typ, id)
-}
-
-// VRead returns one version of a resource.
-func (s *Store) VRead(ctx context.Context, typ, id string, version int64) (*socialrx.Resource, error) {
-	return s.e.VRead(ctx, typ, id, version)
-}
-
-// History returns versions newest first.
-func (s *Store) History(ctx context.Context, req socialrx.HistoryRequest) (*socialrx.HistoryPage, error) {
-	return s.e.History(ctx, req)
-}
-
-// Search runs a FHIR search on the read pool.
-func (s *Store) Search(ctx context.Context, req socialrx.SearchRequest) (*socialrx.SearchResult, error) {
-	return s.e.Search(ctx, req)
-}
-
-// Transact runs fn in one transaction on the writer connection.
-func (s *Store) Transact(ctx context.Context, fn func(tx socialrx.Tx) error) error {
-	return s.e.Transact(ctx, fn)
-}
-
-// Ping checks both pools.
-func (s *Store) Ping(ctx context.Context) error { return s.e.Ping(ctx) }
-
 // Close closes both pools.
 func (s *Store) Close() error {
-	if err := s.e.Close(); err != nil && !errors.Is(err, sql.ErrConnDone) {
+	if err := s.Engine.Close(); err != nil && !errors.Is(err, sql.ErrConnDone) {
 		return fmt.Errorf("sqlite close: %w", err)
 	}
 	return nil
