@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -23,11 +24,25 @@ import (
 // when the test ends.
 func startMain(t *testing.T, database string) *Main {
 	t.Helper()
+	return startMainWith(t, database, nil)
+}
+
+// startMainWith is startMain with a change to the Config. SOCIALRX_TEST_LOG
+// set sends the server's debug log to stderr.
+func startMainWith(t *testing.T, database string, tweak func(*Config)) *Main {
+	t.Helper()
 	cfg := DefaultConfig()
 	cfg.Listen = "127.0.0.1:0"
 	cfg.Database = database
 	cfg.ShutdownTimeout = 5 * time.Second
-	m := NewMain(cfg, nil)
+	if tweak != nil {
+		tweak(&cfg)
+	}
+	var log *slog.Logger
+	if os.Getenv("SOCIALRX_TEST_LOG") != "" {
+		log = newLogger("debug", "text")
+	}
+	m := NewMain(cfg, log)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	if err := m.Run(ctx); err != nil {

@@ -1,10 +1,8 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -62,30 +60,12 @@ func startHandoffWith(t *testing.T, database string, tweak func(*FakePlatform), 
 	if err := os.WriteFile(creds, b, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cfg := DefaultConfig()
-	cfg.Listen = "127.0.0.1:0"
-	cfg.Database = database
-	cfg.ShutdownTimeout = 5 * time.Second
-	cfg.Credentials = creds
-	cfg.RetryBase = 50 * time.Millisecond
-	cfg.JobTimeout = 2 * time.Second
-	if tweakCfg != nil {
-		tweakCfg(&cfg)
-	}
-	var log *slog.Logger
-	if os.Getenv("SOCIALRX_TEST_LOG") != "" {
-		log = newLogger("debug", "text")
-	}
-	m := NewMain(cfg, log)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	if err := m.Run(ctx); err != nil {
-		m.Close()
-		t.Fatalf("Main.Run: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := m.Close(); err != nil {
-			t.Errorf("Main.Close: %v", err)
+	m := startMainWith(t, database, func(cfg *Config) {
+		cfg.Credentials = creds
+		cfg.RetryBase = 50 * time.Millisecond
+		cfg.JobTimeout = 2 * time.Second
+		if tweakCfg != nil {
+			tweakCfg(cfg)
 		}
 	})
 	env := &handoffEnv{m: m, platform: p, emr: e, pURL: ps.URL}
