@@ -2,6 +2,7 @@ package mapping
 
 import (
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -95,12 +96,6 @@ type performer struct {
 	Endpoint []reference `json:"endpoint"`
 }
 
-type endpoint struct {
-	ResourceType   string  `json:"resourceType"`
-	Status         string  `json:"status"`
-	ConnectionType *coding `json:"connectionType"`
-}
-
 // reach is what socialrx could learn about a performer through a Resolver.
 type reach struct {
 	navigator  bool // a PractitionerRole coded navigator or link worker
@@ -188,7 +183,8 @@ func refTypeID(s string) (typ, id string, ok bool) {
 //     (socialrx practitioner-role) → navigator;
 //     2. the channel sent is self → self-directed (the sender says the
 //     person contacts the program);
-//     3. the performer has an active Endpoint (its own endpoint element)
+//     3. the performer has an active Endpoint with an address (its own
+//     endpoint element; see EndpointOf)
 //     of connectionType hl7-fhir-msg or hl7-fhir-rest, or a fax telecom,
 //     or a channel other than self was sent → warm hand-off;
 //     4. otherwise (no performer, a bare program) → self-directed;
@@ -433,21 +429,8 @@ func lookReach(target string, r Resolver) reach {
 		if !ok {
 			continue
 		}
-		var ep endpoint
-		if decodeResource(eb, "Endpoint", &ep, &ep.ResourceType) != nil || ep.ConnectionType == nil {
-			continue
-		}
-		if ep.Status != "active" && ep.Status != "" {
-			continue // off, suspended, error, entered-in-error, test
-		}
-		ct := ep.ConnectionType
-		if ct.System != systemEndpointConnType && ct.System != "" {
-			continue
-		}
-		for _, c := range electronicConnections {
-			if ct.Code == c {
-				rc.electronic = true
-			}
+		if ep, ok := EndpointOf(eb); ok && slices.Contains(electronicConnections, ep.ConnectionType) {
+			rc.electronic = true
 		}
 	}
 	return rc
