@@ -17,7 +17,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -206,10 +205,7 @@ func newPlatformEnv(t *testing.T, platform http.Handler, database string, vars .
 	es := httptest.NewServer(NewFakeEMR())
 	t.Cleanup(es.Close)
 	creds := filepath.Join(t.TempDir(), "credentials.json")
-	b, _ := json.Marshal(map[string]any{"endpoints": map[string]any{
-		"ocean-east": map[string]string{"token_url": ps.URL + "/oauth2/token", "client_id": hoClient, "client_secret": hoSecret, "inbound_bearer": hoInbound},
-	}})
-	if err := os.WriteFile(creds, b, 0o600); err != nil {
+	if err := writeCredentials(creds, ps.URL, hoClient, hoSecret, hoInbound); err != nil {
 		t.Fatal(err)
 	}
 	return &platformEnv{

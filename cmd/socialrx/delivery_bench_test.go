@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -127,10 +126,7 @@ func newDeliveryBenchEnv(b *testing.B, database string) *deliveryBenchEnv {
 	p.FailRate = benchFailRate
 	ps := httptest.NewServer(p)
 	creds := filepath.Join(b.TempDir(), "credentials.json")
-	cb, _ := json.Marshal(map[string]any{"endpoints": map[string]any{
-		"ocean-east": map[string]string{"token_url": ps.URL + "/oauth2/token", "client_id": hoClient, "client_secret": hoSecret, "inbound_bearer": hoInbound},
-	}})
-	if err := os.WriteFile(creds, cb, 0o600); err != nil {
+	if err := writeCredentials(creds, ps.URL, hoClient, hoSecret, hoInbound); err != nil {
 		b.Fatal(err)
 	}
 	cfg := DefaultConfig()

@@ -46,10 +46,7 @@ func (c *DemoCmd) Run(ctx context.Context) error {
 	es := httptest.NewServer(emrFake)
 	defer es.Close()
 	creds := filepath.Join(dir, "credentials.json")
-	b, _ := json.Marshal(map[string]any{"endpoints": map[string]any{
-		"ocean-east": map[string]string{"token_url": ps.URL + "/oauth2/token", "client_id": demoClient, "client_secret": demoSecret, "inbound_bearer": demoInbound},
-	}})
-	if err := os.WriteFile(creds, b, 0o600); err != nil {
+	if err := writeCredentials(creds, ps.URL, demoClient, demoSecret, demoInbound); err != nil {
 		return err
 	}
 	cfg := DefaultConfig()

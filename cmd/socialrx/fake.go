@@ -6,9 +6,12 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/socialrx/socialrx"
 )
 
 // FakePlatform is an in-process Ocean-style referral platform for the demo
@@ -229,4 +232,18 @@ func randomToken() string {
 func randomUUIDish() string {
 	t := randomToken()
 	return t[:8] + "-" + t[8:12] + "-4" + t[13:16] + "-8" + t[17:20] + "-" + t[20:32]
+}
+
+// writeCredentials writes a credentials file (CredentialsFile) at path
+// naming an Ocean-style platform served at baseURL (FakePlatform's routes)
+// as Endpoint ocean-east: its token endpoint, client credentials, and
+// inbound as the bearer token it presents to socialrx.
+func writeCredentials(path, baseURL, clientID, clientSecret, inbound string) error {
+	b, err := json.Marshal(CredentialsFile{Endpoints: map[string]socialrx.Credentials{
+		"ocean-east": {TokenURL: baseURL + "/oauth2/token", ClientID: clientID, ClientSecret: clientSecret, InboundBearer: inbound},
+	}})
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, b, 0o600)
 }

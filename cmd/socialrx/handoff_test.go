@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -54,10 +53,7 @@ func startHandoffWith(t *testing.T, database string, tweak func(*FakePlatform), 
 	es := httptest.NewServer(e)
 	t.Cleanup(es.Close)
 	creds := filepath.Join(t.TempDir(), "credentials.json")
-	b, _ := json.Marshal(map[string]any{"endpoints": map[string]any{
-		"ocean-east": map[string]string{"token_url": ps.URL + "/oauth2/token", "client_id": hoClient, "client_secret": hoSecret, "inbound_bearer": hoInbound},
-	}})
-	if err := os.WriteFile(creds, b, 0o600); err != nil {
+	if err := writeCredentials(creds, ps.URL, hoClient, hoSecret, hoInbound); err != nil {
 		t.Fatal(err)
 	}
 	m := startMainWith(t, database, func(cfg *Config) {
