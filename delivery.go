@@ -201,8 +201,7 @@ const EMRDefaultEndpointID = "default-emr"
 //     delivery): nothing is sent.
 type Origin struct {
 	Actor      Actor
-	EndpointID string // the platform Endpoint of a performer's message
-	MessageID  string // the MessageHeader.id being applied, for messages' provenance
+	EndpointID string // the platform Endpoint a message came from; "" for local writes
 }
 
 // The outbox side of a Store: what the delivery jobs read and write.

@@ -67,7 +67,7 @@ func (s *Server) handleProcessMessages(c echo.Context) error {
 	} else {
 		err = s.store.Transact(ctx, func(tx socialrx.Tx) error {
 			notes, touched = nil, nil
-			tx.SetOrigin(socialrx.Origin{Actor: socialrx.ActorPerformer, EndpointID: epID, MessageID: msg.ID})
+			tx.SetOrigin(socialrx.Origin{Actor: socialrx.ActorPerformer, EndpointID: epID})
 			seen, err := tx.Inbound(ctx, epID, msg.ID, msg.Event)
 			if err != nil {
 				return err

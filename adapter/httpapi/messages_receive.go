@@ -45,7 +45,7 @@ func (a *applier) addServiceRequest(ctx context.Context) error {
 		return &socialrx.Error{Code: socialrx.EUNPROCESSABLE, Message: "add-service-request must focus a ServiceRequest the message carries",
 			Issues: []socialrx.Issue{{Severity: socialrx.SeverityError, Code: "required", Path: "Bundle.entry[0].resource.focus", Message: "no ServiceRequest entry is the focus"}}}
 	}
-	a.tx.SetOrigin(socialrx.Origin{Actor: socialrx.ActorRequester, EndpointID: a.endpointID, MessageID: a.msg.ID})
+	a.tx.SetOrigin(socialrx.Origin{Actor: socialrx.ActorRequester, EndpointID: a.endpointID})
 	local, err := a.importEntries(ctx)
 	if err != nil {
 		return err
@@ -90,7 +90,7 @@ func (a *applier) addServiceRequest(ctx context.Context) error {
 // revokeServiceRequest cancels a referral socialrx received: the
 // ServiceRequest becomes revoked, the referral Task cancelled.
 func (a *applier) revokeServiceRequest(ctx context.Context) error {
-	a.tx.SetOrigin(socialrx.Origin{Actor: socialrx.ActorRequester, EndpointID: a.endpointID, MessageID: a.msg.ID})
+	a.tx.SetOrigin(socialrx.Origin{Actor: socialrx.ActorRequester, EndpointID: a.endpointID})
 	srID := ""
 	for _, f := range a.msg.Focus {
 		typ, id := f, ""

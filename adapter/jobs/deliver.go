@@ -123,7 +123,21 @@ func (w *deliverWorker) send(ctx context.Context, m *socialrx.OutboundMessage) e
 		if w.cfg.Platform == nil {
 			return &socialrx.SendError{Reason: "socialrx: no platform client configured"}
 		}
-		resources, err := mapping.MessageResources(res.Body, resolve)
+		// A referral message carries the referral Task and what it
+		// references; a message about an Appointment or Communication
+		// carries the same, with that resource added.
+		task := res.Body
+		if m.ResourceType != "Task" {
+			b, ok := resolve("Task/" + m.ReferralID)
+			if !ok {
+				return &socialrx.SendError{Reason: "socialrx: the referral Task/" + m.ReferralID + " is gone"}
+			}
+			task = b
+		}
+		resources, err := mapping.MessageResources(task, resolve)
+		if err == nil && m.ResourceType != "Task" {
+			resources = append(resources, res.Body)
+		}
 		if err != nil {
 			return &socialrx.SendError{Reason: "socialrx: cannot build the message: " + socialrx.ErrorMessage(err)}
 		}

@@ -32,7 +32,6 @@ type handoffEnv struct {
 	m        *Main
 	platform *FakePlatform
 	emr      *FakeEMR
-	pURL     string
 }
 
 func startHandoff(t *testing.T, database string, tweak func(*FakePlatform)) *handoffEnv {
@@ -64,7 +63,7 @@ func startHandoffWith(t *testing.T, database string, tweak func(*FakePlatform), 
 			tweakCfg(cfg)
 		}
 	})
-	env := &handoffEnv{m: m, platform: p, emr: e, pURL: ps.URL}
+	env := &handoffEnv{m: m, platform: p, emr: e}
 	// The operator's set-up: the platform's and the EMR's Endpoints.
 	env.put(t, "Endpoint/ocean-east", `{"resourceType":"Endpoint","id":"ocean-east","status":"active",
 "connectionType":{"system":"http://terminology.hl7.org/CodeSystem/endpoint-connection-type","code":"hl7-fhir-msg"},
@@ -224,6 +223,19 @@ func testWarmHandoffLoop(t *testing.T, database string) {
 	}
 	if ref := env.referral(t, patientID); ref.Flag == "" || ref.Status != socialrx.ReferralInProgress {
 		t.Errorf("after the illegal change: status %q flag %q; want kept and flagged", ref.Status, ref.Flag)
+	}
+
+	// Out: the practice adds a note to the referral over REST; it goes to
+	// the platform as send-communication-from-requester, carrying the note.
+	note := `{"resourceType":"Communication","status":"completed","partOf":[{"reference":"Task/` + taskID + `"}],
+"payload":[{"contentString":"Please call her in the morning."}]}`
+	if resp, b := do(t, "POST", env.m.URL()+"/fhir/Communication", []byte(note)); resp.StatusCode != http.StatusCreated {
+		t.Fatalf("practice note: %d %s", resp.StatusCode, b)
+	}
+	eventually(t, "the note at the platform", func() bool { return len(env.platform.Messages()) == 2 })
+	if m := env.platform.Messages()[1]; m.Event != string(socialrx.EventCommunicationFromRequester) ||
+		!strings.HasPrefix(m.Focus, "Communication/") || !strings.Contains(string(m.Body), "Please call her in the morning.") {
+		t.Errorf("note message: event %s focus %s", m.Event, m.Focus)
 	}
 
 	// Write-back: the Task updates (accepted, completed, in-progress) by the
@@ -444,6 +456,20 @@ func testReceivingSide(t *testing.T, database string) {
 	if m := env.platform.Messages()[1]; m.Event != string(socialrx.EventNotifyUpdateProcessRequest) {
 		t.Errorf("second message back: %s", m.Event)
 	}
+	// The program's staff book an intake and write a note: both go back.
+	for _, r := range []struct{ typ, body string }{
+		{"Appointment", `{"resourceType":"Appointment","status":"booked","basedOn":[{"reference":"ServiceRequest/` + srID + `"}],"start":"2026-12-02T15:00:00Z","end":"2026-12-02T15:30:00Z","participant":[{"actor":{"reference":"Patient/` + patientID + `"},"status":"accepted"}]}`},
+		{"Communication", `{"resourceType":"Communication","status":"completed","partOf":[{"reference":"Task/` + task.ID + `"}],"payload":[{"contentString":"Intake booked."}]}`},
+	} {
+		if resp, b := do(t, "POST", env.m.URL()+"/fhir/"+r.typ, []byte(r.body)); resp.StatusCode != http.StatusCreated {
+			t.Fatalf("staff %s: %d %s", r.typ, resp.StatusCode, b)
+		}
+	}
+	eventually(t, "the booking and the note at the platform", func() bool { return len(env.platform.Messages()) == 4 })
+	if got := []string{env.platform.Messages()[2].Event, env.platform.Messages()[3].Event}; got[0] != string(socialrx.EventNotifyAddAppointment) || got[1] != string(socialrx.EventCommunicationFromProvider) {
+		t.Errorf("messages back: %v, want notify-add-appointment, send-communication-from-provider", got)
+	}
+
 	// The requester withdraws it.
 	revoke := PlatformMessage("22222222-0000-4000-8000-000000000002", "revoke-service-request", "ServiceRequest/sr-77")
 	if status, reply := env.send(t, revoke, hoInbound); status != 200 {
@@ -458,8 +484,8 @@ func testReceivingSide(t *testing.T, database string) {
 	}
 	// Nothing of the platform's own change goes back to it: messages are
 	// recorded in the writing transaction, so the outbox tells at once.
-	if ms, err := env.m.Store.OutboundMessages(t.Context(), "", 0); err != nil || len(ms) != 2 {
-		t.Errorf("outbox after the revoke: %d messages (%v), want 2", len(ms), err)
+	if ms, err := env.m.Store.OutboundMessages(t.Context(), "", 0); err != nil || len(ms) != 4 {
+		t.Errorf("outbox after the revoke: %d messages (%v), want 4", len(ms), err)
 	}
 }
 

@@ -23,8 +23,11 @@ import (
 //	                                                 the requester's Organization
 //	                                                 has an hl7-fhir-rest Endpoint
 //	                                                 or a default EMR is set
-//	Appointment / Communication written by the performer, linked to a
-//	referral ──> write-back (conditional create) to the EMR
+//	Appointment / Communication linked to a referral ──> from a platform:
+//	   write-back (conditional create) to the EMR; written here: to the
+//	   referral's platform (a practice's note: send-communication-from-
+//	   requester; on a referral socialrx received, the program's note or
+//	   booking: send-communication-from-provider, notify-add-appointment)
 //
 // Each message gets a row in table outbox and a unique River job
 // (socialrx.DeliverArgs) in the same transaction. Its id is a UUID derived

@@ -367,17 +367,47 @@ AND status NOT IN ('rejected', 'cancelled', 'completed', 'failed', 'entered-in-e
 	return nil
 }
 
-// projectLinked queues the write-back of an Appointment or Communication a
-// platform sent about a referral.
+// projectLinked sends an Appointment or Communication linked to a
+// referral where it belongs: one a platform sent (performer, from its
+// Endpoint) is written back to the EMR; one written here over REST goes to
+// the referral's platform: a practice's note on a referral it sent as
+// send-communication-from-requester, and, when socialrx hosts the program
+// (an incoming referral), its staff's note as
+// send-communication-from-provider and its booking as
+// notify-add-appointment. A referral with no platform Endpoint (fax, phone)
+// sends nothing.
 func (tx *Tx) projectLinked(ctx context.Context, res *socialrx.Resource) error {
-	if tx.origin.Actor != socialrx.ActorPerformer || tx.origin.EndpointID == "" {
+	if tx.origin.Actor == socialrx.ActorSystem {
 		return nil
 	}
 	r, ok, err := tx.linkedReferral(ctx, res.Body)
 	if err != nil || !ok {
 		return err
 	}
-	return tx.writeBack(ctx, res, r, socialrx.WriteBackCreate)
+	if tx.origin.EndpointID != "" {
+		if tx.origin.Actor != socialrx.ActorPerformer {
+			return nil // the requesting platform's own resource: not echoed
+		}
+		return tx.writeBack(ctx, res, r, socialrx.WriteBackCreate)
+	}
+	if r.EndpointID == "" || r.DeliveryState == "" {
+		return nil // never sent to a platform
+	}
+	var event socialrx.MessageEvent
+	switch {
+	case res.Type == "Communication" && r.Incoming:
+		event = socialrx.EventCommunicationFromProvider
+	case res.Type == "Communication":
+		event = socialrx.EventCommunicationFromRequester
+	case res.Type == "Appointment" && r.Incoming:
+		event = socialrx.EventNotifyAddAppointment
+	default:
+		return nil // the practice's own appointments are not the program's business
+	}
+	return tx.enqueue(ctx, socialrx.OutboundMessage{
+		Destination: socialrx.DestinationPlatform, EndpointID: r.EndpointID, Event: event,
+		ResourceType: res.Type, ResourceID: res.ID, Version: res.VersionID, ReferralID: r.ID,
+	})
 }
 
 // followOn creates what a new active prescription needs, once: its
