@@ -39,6 +39,12 @@ func (w *pollWorker) Work(ctx context.Context, job *river.Job[socialrx.PollArgs]
 	var errs []error
 	for _, t := range targets {
 		if err := w.poll(ctx, t); err != nil {
+			// River keeps (and may log) the job's error: the platform's own
+			// words (SendError.Reason) stay out of it.
+			var se *socialrx.SendError
+			if errors.As(err, &se) {
+				err = fmt.Errorf("http %d, retryable %v", se.StatusCode, se.Retryable)
+			}
 			errs = append(errs, fmt.Errorf("poll Endpoint/%s: %w", t.EndpointID, err))
 			w.m.polls.WithLabelValues("failed").Inc()
 		} else {

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -611,5 +613,72 @@ func TestProcessMessagesHostileContent(t *testing.T) {
 	}
 	if ms, _ := env.m.Store.OutboundMessages(t.Context(), "", 0); len(ms) != 1 {
 		t.Errorf("outbox: %d messages, want only the encounter's add-service-request", len(ms))
+	}
+}
+
+// lockedBuffer is a bytes.Buffer safe for the server's goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestNoPHIInDeliveryLogs: a delivery refused with the patient's details in
+// the platform's answer, a status update, a practice note and a bad
+// message, all logged at debug level: no name, health number, note text or
+// receiver's words reach the log.
+func TestNoPHIInDeliveryLogs(t *testing.T) {
+	var logs lockedBuffer
+	p := NewFakePlatform(hoClient, hoSecret)
+	p.Reject = "Patient Quillfeather Ysolde OHIP 900001 already referred"
+	ps := httptest.NewServer(p)
+	t.Cleanup(ps.Close)
+	creds := filepath.Join(t.TempDir(), "credentials.json")
+	if err := writeCredentials(creds, ps.URL, hoClient, hoSecret, hoInbound); err != nil {
+		t.Fatal(err)
+	}
+	cfg := DefaultConfig()
+	cfg.Listen, cfg.Database, cfg.Credentials, cfg.RetryBase = "127.0.0.1:0", sqliteDatabase(t), creds, 50*time.Millisecond
+	m := NewMain(cfg, slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	if err := m.Run(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	env := &handoffEnv{m: m, platform: p}
+	env.put(t, "Endpoint/ocean-east", `{"resourceType":"Endpoint","id":"ocean-east","status":"active",
+"connectionType":{"system":"http://terminology.hl7.org/CodeSystem/endpoint-connection-type","code":"hl7-fhir-msg"},"address":"`+ps.URL+`/fhir"}`)
+	enc := strings.Replace(demoEncounter("1"), `"family":"Test","given":["Pat"]`, `"family":"Quillfeather","given":["Ysolde"]`, 1)
+	resp, body := do(t, "POST", m.URL()+"/fhir", []byte(enc))
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("encounter: %d %s", resp.StatusCode, body)
+	}
+	ids := entryIDs(body)
+	eventually(t, "the dead letter", func() bool {
+		ms, _ := m.Store.OutboundMessages(t.Context(), socialrx.DeliveryFailed, 0)
+		return len(ms) == 1
+	})
+	env.send(t, PlatformMessage("44444444-0000-4000-8000-000000000001", "notify-update-process-request", "Task/"+ids[5],
+		PlatformTask(ids[5], ids[4], "rejected", "Ysolde declined on the phone")), hoInbound)
+	env.send(t, `{"resourceType":"Bundle","type":"message","entry":[{"resource":{"resourceType":"Patient","name":[{"family":"Quillfeather"}]}}]}`, hoInbound)
+	do(t, "POST", m.URL()+"/fhir/Communication", []byte(`{"resourceType":"Communication","status":"completed","partOf":[{"reference":"Task/`+ids[5]+`"}],"payload":[{"contentString":"Ysolde lives alone"}]}`))
+	out := logs.String()
+	if !strings.Contains(out, "message failed for good") || !strings.Contains(out, "message processed") {
+		t.Fatalf("the log lacks the delivery lines (the test would prove nothing):\n%s", out)
+	}
+	for _, phi := range []string{"Ysolde", "Quillfeather", "900001", "already referred", "declined", "lives alone"} {
+		if strings.Contains(out, phi) {
+			t.Errorf("the log carries %q:\n%s", phi, out)
+		}
 	}
 }
