@@ -186,8 +186,8 @@ const (
 // under this key.
 const EMRDefaultEndpointID = "default-emr"
 
-// Origin says on whose behalf the writes of a store transaction are made
-// (Tx.SetOrigin). It decides which referral moves the state machine allows
+// Origin says on whose behalf the writes of a workflow transaction are
+// made (workflow.Tx.SetOrigin). It decides which referral moves the state machine allows
 // and where the changes are sent:
 //
 //   - ActorRequester (the default: the practice's EMR over REST): referral
@@ -204,23 +204,15 @@ type Origin struct {
 	EndpointID string // the platform Endpoint a message came from; "" for local writes
 }
 
-// The outbox side of a Store: what the delivery jobs read and write.
-// Messages are recorded by the store itself, in the transaction of the
-// change that causes them (see Store).
+// Outbox is the read side of the outbox, outside a transaction: what the
+// delivery jobs and operators read. Messages are recorded by the workflow
+// through OutboxTx, in the transaction of the change that causes them.
 type Outbox interface {
 	// OutboundMessage returns one message of the outbox (ENOTFOUND if none).
 	OutboundMessage(ctx context.Context, id string) (*OutboundMessage, error)
 	// Blocked reports whether a message before m (same referral and
 	// destination, lower Seq) is still pending: m must wait for it.
 	Blocked(ctx context.Context, m *OutboundMessage) (bool, error)
-	// FinishMessage records the end of an attempt: state DeliveryDelivered,
-	// DeliveryFailed (dead-lettered, with reason), or DeliveryPending with
-	// the reason of a retryable failure. For a platform message the
-	// referral's delivery state follows in the same transaction, and a
-	// failure is written on the referral Task (extension delivery-state,
-	// searchable as Task?delivery-state=failed). A message that is no longer
-	// pending is left as it is (ok false).
-	FinishMessage(ctx context.Context, id, state string, attempts int, reason string) (ok bool, err error)
 	// OutboundMessages lists messages, newest first, optionally only those
 	// in state (pending, delivered, failed); at most limit (100 if <= 0).
 	OutboundMessages(ctx context.Context, state string, limit int) ([]OutboundMessage, error)
@@ -231,6 +223,36 @@ type Outbox interface {
 	PollTargets(ctx context.Context) ([]PollTarget, error)
 	// SetPollMark records where the poll of endpointID ended.
 	SetPollMark(ctx context.Context, endpointID, since string) error
+}
+
+// OutboxTx records, in a store transaction, what the transaction's writes
+// cause outside it: outbound messages with their delivery jobs, scheduled
+// jobs, and the platform messages it applies. Everything commits with the
+// data or not at all.
+type OutboxTx interface {
+	// Enqueue records m (m.ID set by the caller; Seq, State and times are
+	// set here) and its unique delivery job (DeliverArgs). A message with
+	// the same ID already recorded is left as it is: added is false.
+	Enqueue(ctx context.Context, m OutboundMessage) (added bool, err error)
+	// FinishOutbound records the end of a delivery attempt of a pending
+	// message: state DeliveryDelivered, DeliveryFailed (dead-lettered, with
+	// reason), or DeliveryPending with the reason of a retryable failure.
+	// It returns the message as it was; ok is false, and nothing changes,
+	// when the message is not pending (or does not exist).
+	FinishOutbound(ctx context.Context, id, state string, attempts int, reason string) (m *OutboundMessage, ok bool, err error)
+	// Inbound records that the message messageID from the platform
+	// endpointID is being applied in this transaction. seen is true, and
+	// nothing is recorded, when it was applied before, or when messageID is
+	// one socialrx sent itself (an echo): the caller then changes nothing.
+	Inbound(ctx context.Context, endpointID, messageID string, event MessageEvent) (seen bool, err error)
+	// ScheduleFollowUpReminder enqueues the follow-up reminder job of a
+	// prescription at due, unique by prescription: a second call while one
+	// exists inserts nothing.
+	ScheduleFollowUpReminder(ctx context.Context, prescriptionID string, due time.Time) error
+	// ScheduleHandoffTask enqueues the job that gives a fax or phone hand-off
+	// its referral Task when the EMR sent none (HandoffArgs), unique by
+	// prescription.
+	ScheduleHandoffTask(ctx context.Context, prescriptionID string) error
 }
 
 // KindDeliver is the job kind of DeliverArgs.

@@ -1,16 +1,58 @@
 package socialrx
 
-// PatientProjection is what the store derived from a patient's FHIR
-// resources (see Store.Projection): the domain rows written, in the same
-// transaction as the resources, by the ingest hook of the store's write
-// path. Each list is sorted deterministically by its source: Findings by
-// Source (then question code), Needs by Source, Prescriptions by ID,
-// Referrals by ID, FollowUps by PrescriptionID. Prescriptions carry no
-// FollowUp: follow-ups are listed in FollowUps.
+import "context"
+
+// PatientProjection is what was derived from a patient's FHIR resources
+// (see Store.Projection): the domain rows the workflow writes, in the same
+// transaction as the resources, through ProjectionTx. Each list is sorted
+// deterministically by its source: Findings by Source (then question code),
+// Needs by Source, Prescriptions by ID, Referrals by ID, FollowUps by
+// PrescriptionID. Prescriptions carry no FollowUp: follow-ups are listed in
+// FollowUps.
 type PatientProjection struct {
 	Findings      []Finding
 	Needs         []Need
 	Prescriptions []Prescription
 	Referrals     []Referral
 	FollowUps     []FollowUp
+}
+
+// ProjectionTx keeps the domain rows derived from resources, in a store
+// transaction. Rows are keyed by the resource they come from: each Put
+// replaces the rows of its source resource (none when given nil or an
+// empty list), so writing a new version of a resource replaces what its
+// old version gave. Rows are plain data: writing them has no other effect.
+type ProjectionTx interface {
+	// PutFindings replaces the findings of Observation or
+	// QuestionnaireResponse typ/id.
+	PutFindings(ctx context.Context, typ, id string, fs []Finding) error
+	// PutNeed replaces the need of Condition/conditionID (none when n is nil).
+	PutNeed(ctx context.Context, conditionID string, n *Need) error
+	// PutPrescription replaces the prescription of ServiceRequest/p.ID.
+	PutPrescription(ctx context.Context, p *Prescription) error
+	// PutReferral replaces the referral of Task/r.ID, with its delivery
+	// fields.
+	PutReferral(ctx context.Context, r *Referral) error
+	// PutFollowUp replaces the follow-up of Task/taskID (none when f is nil).
+	PutFollowUp(ctx context.Context, taskID string, f *FollowUp) error
+	// DropProjections removes every row derived from typ/id (a deleted
+	// resource, or one that is no longer what it was: a ServiceRequest that
+	// is not a social prescription any more, a Task that changed kind).
+	DropProjections(ctx context.Context, typ, id string) error
+
+	// Prescription returns the prescription row of ServiceRequest/id; ok
+	// is false when there is none.
+	Prescription(ctx context.Context, id string) (p *Prescription, ok bool, err error)
+	// Referral returns the referral row of Task/id; ok is false when
+	// there is none.
+	Referral(ctx context.Context, id string) (r *Referral, ok bool, err error)
+	// ReferralsOf returns the referrals of a prescription (Task.focus),
+	// in Task id order.
+	ReferralsOf(ctx context.Context, prescriptionID string) ([]Referral, error)
+	// MarkReferralDelivery records how delivery of a referral's platform
+	// messages stands: DeliveryFailed with reason sets it; DeliveryDelivered
+	// sets it only when no platform message of the referral is still
+	// pending and an earlier failure is not on record (a failure stays
+	// visible until a new change is sent).
+	MarkReferralDelivery(ctx context.Context, referralID, state, reason string) error
 }

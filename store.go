@@ -6,10 +6,21 @@ import (
 	"time"
 )
 
-// Store is the versioned FHIR resource store. Two adapters implement it,
-// adapter/sqlite (the embedded default) and adapter/postgres, and both pass the
-// conformance suite in adapter/storetest, which is the executable form of the
-// contract written here.
+// Store is the versioned FHIR resource store, with the domain rows derived
+// from its resources (projections) and the outbox of messages and jobs the
+// writes cause. Two adapters implement it, adapter/sqlite (the embedded
+// default) and adapter/postgres, and both pass the conformance suite in
+// adapter/storetest, which is the executable form of the contract written
+// here.
+//
+// The store only stores: a write stores exactly the resource it is given
+// (and its search index rows), nothing else. What a write means for the
+// domain (a prescription read from a ServiceRequest, the follow-up Task it
+// needs, the eReferral message a referral change sends) is decided by the
+// workflow (adapter/workflow), which runs inside Transact and records its
+// decisions through the ProjectionTx and OutboxTx sides of the same Tx, so
+// that a resource, its domain rows and the jobs it causes commit together
+// or not at all.
 //
 // Every resource has a current version and a full history. Versions are
 // numbered 1, 2, 3... per resource; meta.versionId and meta.lastUpdated are
@@ -17,37 +28,36 @@ import (
 // entry marked Deleted and removes the resource from search. Search index
 // rows are written in the same database transaction as the resource.
 //
-// Ingest: a write (Tx.Create, Tx.Update, Tx.Delete) of an Observation,
-// QuestionnaireResponse, Condition, ServiceRequest or Task also derives the
-// domain rows of the resource (see PatientProjection) in the same
-// transaction, replacing those of its previous version, or removing them on
-// delete. A ServiceRequest is read as a Prescription first; the categories
-// socialrx derives (form, channel, need domains) are written into the body
-// that is stored. A new active prescription gets its follow-up Task (and,
-// self-directed, the patient's Task) created in the same transaction, with
-// ids derived from the ServiceRequest id, and its follow-up reminder job
-// enqueued there. A referral Task written on the requester's side whose
-// prescription targets an active hl7-fhir-msg Endpoint records an eReferral
-// message in the outbox (add-service-request for a new referral,
-// notify-update-service-request for a status change, revoke-service-request
-// for a cancellation) and enqueues its delivery job, in the same
-// transaction; written on the performer's side (Tx.SetOrigin), its change
-// and any Appointment or Communication linked to the referral are queued as
-// write-backs to the practice's EMR instead. A resource that breaks a mapping rule, or a referral Task
-// whose status change the referral state machine forbids, is refused with
-// EUNPROCESSABLE and its Issues (element paths): the transaction fails.
-//
 // Errors are *Error with these codes:
 //   - ENOTFOUND: the resource (or version) never existed
 //   - EGONE: the resource's current version is a delete
 //   - ECONFLICT: Create with an id that is taken; a concurrent writer won
 //   - EPRECONDITION: ifMatch given and the current version differs
 //   - EINVALID: a search the store cannot run (with Issues naming the parameter)
-//   - EUNPROCESSABLE: a write that breaks a mapping or domain rule (Issues)
 //   - EUNAVAILABLE: the database cannot be reached
 //
 // All methods are safe for concurrent use.
 type Store interface {
+	Resources
+	Projections
+	Outbox
+
+	// Transact runs fn in one database transaction. If fn returns an error,
+	// or the commit fails, nothing fn wrote is kept. fn may be called more
+	// than once when the database asks for a retry (serialization failure),
+	// so it must not have effects outside tx.
+	Transact(ctx context.Context, fn func(tx Tx) error) error
+
+	// Ping checks that the database answers.
+	Ping(ctx context.Context) error
+
+	// Close releases the database.
+	Close() error
+}
+
+// Resources reads stored resources outside a transaction: what was last
+// committed.
+type Resources interface {
 	// Read returns the current version of a resource.
 	Read(ctx context.Context, typ, id string) (*Resource, error)
 
@@ -67,33 +77,29 @@ type Store interface {
 
 	// Search runs a FHIR search (see SearchRequest).
 	Search(ctx context.Context, req SearchRequest) (*SearchResult, error)
+}
 
-	// Transact runs fn in one database transaction. If fn returns an error,
-	// or the commit fails, nothing fn wrote is kept. fn may be called more
-	// than once when the database asks for a retry (serialization failure),
-	// so it must not have effects outside tx.
-	Transact(ctx context.Context, fn func(tx Tx) error) error
-
+// Projections reads the domain rows outside a transaction.
+type Projections interface {
 	// Projection returns the domain rows derived from the patient's
 	// resources (findings, needs, prescriptions, referrals, follow-ups), as
 	// of the last commit. A patient with none gets an empty projection, not
 	// ENOTFOUND.
 	Projection(ctx context.Context, patientID string) (*PatientProjection, error)
-
-	// Outbox is where delivery jobs read and record the messages that
-	// writes queued (see delivery.go).
-	Outbox
-
-	// Ping checks that the database answers.
-	Ping(ctx context.Context) error
-
-	// Close releases the database.
-	Close() error
 }
 
 // Tx is a store transaction, handed to the fn of Store.Transact. Reads see
 // the transaction's own writes. A Tx must not be used after fn returns.
 type Tx interface {
+	ResourceTx
+	ProjectionTx
+	OutboxTx
+}
+
+// ResourceTx reads and writes resources in a transaction. Its writes store
+// the resource and its index rows and do nothing else: no domain rows, no
+// messages, no other resource.
+type ResourceTx interface {
 	Read(ctx context.Context, typ, id string) (*Resource, error)
 	Search(ctx context.Context, req SearchRequest) (*SearchResult, error)
 
@@ -115,21 +121,17 @@ type Tx interface {
 	// returns (nil, nil): FHIR delete is idempotent. ifMatch as for Update.
 	Delete(ctx context.Context, typ, id string, ifMatch int64) (*Resource, error)
 
+	// Exists reports whether typ/id has ever been stored (a deleted
+	// resource exists), locking its current row until the transaction ends
+	// where the database can, so that "create it once" decisions hold
+	// under concurrent writers.
+	Exists(ctx context.Context, typ, id string) (bool, error)
+
 	// LockKey holds a lock on key until the transaction ends: another
 	// transaction locking the same key waits. Conditional writes lock their
 	// condition before searching, so two concurrent conditional creates of
 	// one resource cannot both create it.
 	LockKey(ctx context.Context, key string) error
-
-	// SetOrigin sets on whose behalf the following writes of the
-	// transaction are made (see Origin); the default is ActorRequester.
-	SetOrigin(o Origin)
-
-	// Inbound records that the message messageID from the platform
-	// endpointID is being applied in this transaction. seen is true, and
-	// nothing is recorded, when it was applied before, or when messageID is
-	// one socialrx sent itself (an echo): the caller then changes nothing.
-	Inbound(ctx context.Context, endpointID, messageID string, event MessageEvent) (seen bool, err error)
 }
 
 // SearchRequest is a FHIR search on one resource type. Params are the search

@@ -104,7 +104,7 @@ func BenchmarkMapEncounter(b *testing.B) {
 					q.AuthoredOn = now
 				}
 				f := socialrx.FollowUp{PrescriptionID: p.ID, PatientID: p.PatientID, Status: "requested",
-					Due: FollowUpDue(q, nil), Owner: p.RequesterID, Channel: socialrx.ContactPhone}
+					Due: socialrx.FollowUpDue(q, nil), Owner: p.RequesterID, Channel: socialrx.ContactPhone}
 				_ = FollowUpTask(f, "fu-"+p.ID, now)
 				counts["prescriptions"]++
 			case "Task":

@@ -85,45 +85,6 @@ func TestPatientTask(t *testing.T) {
 	}
 }
 
-func TestDefaultFollowUpIntervals(t *testing.T) {
-	d := DefaultFollowUpIntervals()
-	want := map[socialrx.Form]time.Duration{socialrx.FormSelfDirected: 14 * 24 * time.Hour, socialrx.FormWarmHandoff: 21 * 24 * time.Hour, socialrx.FormNavigator: 30 * 24 * time.Hour}
-	if diff := cmp.Diff(want, d); diff != "" {
-		t.Errorf("defaults (-want +got):\n%s", diff)
-	}
-	d[socialrx.FormNavigator] = time.Hour
-	if DefaultFollowUpIntervals()[socialrx.FormNavigator] != 30*24*time.Hour {
-		t.Error("changing the returned map changed the defaults")
-	}
-}
-
-func TestFollowUpDue(t *testing.T) {
-	day := 24 * time.Hour
-	custom := map[socialrx.Form]time.Duration{socialrx.FormWarmHandoff: 7 * day, socialrx.FormNavigator: 0}
-	tests := []struct {
-		name      string
-		form      socialrx.Form
-		authored  time.Time
-		intervals map[socialrx.Form]time.Duration
-		want      time.Time
-	}{
-		{"self-directed default", socialrx.FormSelfDirected, now2026, nil, now2026.Add(14 * day)},
-		{"warm hand-off default", socialrx.FormWarmHandoff, now2026, nil, now2026.Add(21 * day)},
-		{"navigator default", socialrx.FormNavigator, now2026, nil, now2026.Add(30 * day)},
-		{"configured", socialrx.FormWarmHandoff, now2026, custom, now2026.Add(7 * day)},
-		{"configured zero takes the default", socialrx.FormNavigator, now2026, custom, now2026.Add(30 * day)},
-		{"missing from the configuration", socialrx.FormSelfDirected, now2026, custom, now2026.Add(14 * day)},
-		{"unknown form: the shortest default", "other", now2026, nil, now2026.Add(14 * day)},
-		{"no authoredOn", socialrx.FormNavigator, time.Time{}, nil, time.Time{}},
-	}
-	for _, tt := range tests {
-		got := FollowUpDue(socialrx.Prescription{Form: tt.form, AuthoredOn: tt.authored}, tt.intervals)
-		if !got.Equal(tt.want) {
-			t.Errorf("%s: got %v, want %v", tt.name, got, tt.want)
-		}
-	}
-}
-
 // TestTerminologyCodesUsed: the socialrx codes the writers use are in the
 // served code systems, with the same display.
 func TestTerminologyCodesUsed(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/socialrx/socialrx"
+	"github.com/socialrx/socialrx/adapter/workflow"
 	"github.com/socialrx/socialrx/fhir"
 )
 
@@ -127,7 +128,7 @@ func (s *Server) transaction(c echo.Context, b *fhir.Bundle) (*bundle, error) {
 		}
 		ops[i] = o
 	}
-	err := s.store.Transact(ctx, func(tx socialrx.Tx) error {
+	err := s.wf.Transact(ctx, func(tx *workflow.Tx) error {
 		for _, o := range ops {
 			o.reset()
 		}
@@ -216,7 +217,7 @@ func (s *Server) batch(c echo.Context, b *fhir.Bundle) (*bundle, error) {
 		if err == nil && o.kind.isRead() {
 			err = o.fail(s.read(ctx, s.store, base, o))
 		} else if err == nil {
-			err = s.store.Transact(ctx, func(tx socialrx.Tx) error {
+			err = s.wf.Transact(ctx, func(tx *workflow.Tx) error {
 				o.reset()
 				if err := s.resolveTarget(ctx, tx, o); err != nil {
 					return o.fail(err)

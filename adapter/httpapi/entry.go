@@ -220,7 +220,7 @@ func (s *Server) parseOp(base string, i int, e fhir.Entry) (*op, error) {
 // resolveTarget picks the id a write entry acts on: a new id for a create
 // (or the one resource its ifNoneExist matches), the match of a conditional
 // update, or the id in the URL.
-func (s *Server) resolveTarget(ctx context.Context, tx socialrx.Tx, o *op) error {
+func (s *Server) resolveTarget(ctx context.Context, tx socialrx.ResourceTx, o *op) error {
 	switch o.kind {
 	case opCreate:
 		if o.cond != nil {
@@ -277,7 +277,7 @@ func atIssuePath(err error, path string) error {
 // conditional reference (Type?params) becomes the one resource it matches
 // (none: 400, several: 412); a urn: naming no entry is a 400. fullURLs is nil
 // in a batch, where entries cannot refer to one another.
-func (s *Server) rewriteReferences(ctx context.Context, tx socialrx.Tx, o *op, fullURLs map[string]string) error {
+func (s *Server) rewriteReferences(ctx context.Context, tx socialrx.ResourceTx, o *op, fullURLs map[string]string) error {
 	if o.kind != opCreate && o.kind != opUpdate || o.existing != nil {
 		return nil
 	}
@@ -329,7 +329,7 @@ func (s *Server) rewriteReferences(ctx context.Context, tx socialrx.Tx, o *op, f
 }
 
 // resolveConditional resolves Type?params to Type/id of its one match.
-func resolveConditional(ctx context.Context, tx socialrx.Tx, pr fhir.Reference) (string, error) {
+func resolveConditional(ctx context.Context, tx socialrx.ResourceTx, pr fhir.Reference) (string, error) {
 	if err := checkType(pr.Type); err != nil {
 		return "", err
 	}
@@ -354,7 +354,7 @@ type reader interface {
 }
 
 // execute performs the entry in tx.
-func (s *Server) execute(ctx context.Context, tx socialrx.Tx, base string, o *op) error {
+func (s *Server) execute(ctx context.Context, tx socialrx.ResourceTx, base string, o *op) error {
 	var err error
 	switch o.kind {
 	case opCreate:

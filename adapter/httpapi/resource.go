@@ -11,6 +11,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/socialrx/socialrx"
+	"github.com/socialrx/socialrx/adapter/workflow"
 	"github.com/socialrx/socialrx/fhir"
 )
 
@@ -159,7 +160,7 @@ func (s *Server) handleCreate(c echo.Context) error {
 	ctx := r.Context()
 	var res *socialrx.Resource
 	var created bool
-	err = s.store.Transact(ctx, func(tx socialrx.Tx) error {
+	err = s.wf.Transact(ctx, func(tx *workflow.Tx) error {
 		res, created = nil, false
 		if cond != nil {
 			existing, err := matchOne(ctx, tx, typ, cond, "If-None-Exist")
@@ -202,7 +203,7 @@ func (s *Server) handleUpdate(c echo.Context) error {
 	if d.ID != id {
 		return issueError(socialrx.EINVALID, typ+".id", "resource id must be present and equal the id in the URL")
 	}
-	return s.update(c, typ, d, warnings, func(context.Context, socialrx.Tx) (string, error) { return id, nil }, ifMatch)
+	return s.update(c, typ, d, warnings, func(context.Context, socialrx.ResourceTx) (string, error) { return id, nil }, ifMatch)
 }
 
 // handleConditionalUpdate answers PUT /fhir/:type?params: one match is
@@ -228,14 +229,14 @@ func (s *Server) handleConditionalUpdate(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.update(c, typ, d, warnings, func(ctx context.Context, tx socialrx.Tx) (string, error) {
+	return s.update(c, typ, d, warnings, func(ctx context.Context, tx socialrx.ResourceTx) (string, error) {
 		return conditionalTarget(ctx, tx, typ, cond, d.ID, typ+".id")
 	}, ifMatch)
 }
 
 // conditionalTarget resolves the id a conditional update writes: the one
 // match (bodyID, when set, must equal it), or bodyID, or a new id.
-func conditionalTarget(ctx context.Context, tx socialrx.Tx, typ string, cond url.Values, bodyID, idPath string) (string, error) {
+func conditionalTarget(ctx context.Context, tx socialrx.ResourceTx, typ string, cond url.Values, bodyID, idPath string) (string, error) {
 	match, err := matchOne(ctx, tx, typ, cond, "conditional update")
 	if err != nil {
 		return "", err
@@ -252,12 +253,12 @@ func conditionalTarget(ctx context.Context, tx socialrx.Tx, typ string, cond url
 }
 
 // update runs one update in a transaction; target picks the id inside it.
-func (s *Server) update(c echo.Context, typ string, d *fhir.Decoded, warnings []fhir.Issue, target func(context.Context, socialrx.Tx) (string, error), ifMatch int64) error {
+func (s *Server) update(c echo.Context, typ string, d *fhir.Decoded, warnings []fhir.Issue, target func(context.Context, socialrx.ResourceTx) (string, error), ifMatch int64) error {
 	r := c.Request()
 	ctx := r.Context()
 	var res *socialrx.Resource
 	var created bool
-	err := s.store.Transact(ctx, func(tx socialrx.Tx) error {
+	err := s.wf.Transact(ctx, func(tx *workflow.Tx) error {
 		id, err := target(ctx, tx)
 		if err != nil {
 			return err
@@ -289,7 +290,7 @@ func (s *Server) handleDelete(c echo.Context) error {
 	}
 	ctx := c.Request().Context()
 	var res *socialrx.Resource
-	err = s.store.Transact(ctx, func(tx socialrx.Tx) error {
+	err = s.wf.Transact(ctx, func(tx *workflow.Tx) error {
 		var err error
 		res, err = tx.Delete(ctx, typ, id, ifMatch)
 		return err
@@ -346,7 +347,7 @@ func searchParamsOnly(q url.Values) url.Values {
 // matchOne runs a conditional search (strict, so an unknown parameter can
 // never widen the match to everything) and returns the single match, nil
 // for none, and EPRECONDITION for several.
-func matchOne(ctx context.Context, tx socialrx.Tx, typ string, cond url.Values, what string) (*socialrx.Resource, error) {
+func matchOne(ctx context.Context, tx socialrx.ResourceTx, typ string, cond url.Values, what string) (*socialrx.Resource, error) {
 	// Serialize writers on the same condition: without it, two concurrent
 	// conditional creates both see no match and both create (PostgreSQL;
 	// READ COMMITTED sees the other's commit once the lock is granted).

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/socialrx/socialrx"
+	"github.com/socialrx/socialrx/adapter/workflow"
 	"github.com/socialrx/socialrx/fhir"
 )
 
@@ -43,6 +44,9 @@ type Config struct {
 	// InboundAuth authenticates platforms calling $process-messages; nil
 	// refuses every call with 401.
 	InboundAuth InboundAuth
+	// Workflow configures what writes cause (follow-up intervals, the
+	// default EMR); every write goes through the workflow.
+	Workflow workflow.Options
 }
 
 // DefaultConfig returns the configuration used when nothing is set.
@@ -71,6 +75,7 @@ func (c Config) Validate() error {
 type Server struct {
 	cfg      Config
 	store    socialrx.Store // instrumented: counts store errors by code
+	wf       *workflow.Workflow // every write goes through it, over store
 	log      *slog.Logger
 	echo     *echo.Echo
 	metrics  *metrics
@@ -111,6 +116,7 @@ func New(store socialrx.Store, cfg Config, logger *slog.Logger) *Server {
 		registry: reg,
 		started:  time.Now().UTC(),
 	}
+	s.wf = workflow.New(s.store, cfg.Workflow)
 	s.routes = s.fhirRoutes()
 	s.echo = s.newEcho()
 	return s

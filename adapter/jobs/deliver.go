@@ -14,7 +14,7 @@ import (
 )
 
 // deliverWorker works deliver_message jobs: one outbox message, sent once
-// per attempt. The attempt's outcome is recorded with Store.FinishMessage:
+// per attempt. The attempt's outcome is recorded with workflow.FinishMessage:
 //
 //	2xx                          → delivered
 //	retryable (network, 408, 429, 5xx)
@@ -62,7 +62,7 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[socialrx.Delive
 	took := time.Since(start)
 	if sendErr == nil {
 		w.m.attempt(m.Destination, "delivered", took)
-		if _, err := st.FinishMessage(ctx, m.ID, socialrx.DeliveryDelivered, job.Attempt, ""); err != nil {
+		if _, err := w.cfg.Workflow.FinishMessage(ctx, m.ID, socialrx.DeliveryDelivered, job.Attempt, ""); err != nil {
 			return err // retried: the receiver recognises the resend by its id
 		}
 		log.Info("message delivered")
@@ -83,7 +83,7 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[socialrx.Delive
 		if se.StatusCode != 0 && !strings.Contains(reason, "http ") {
 			reason = fmt.Sprintf("http %d: %s", se.StatusCode, reason)
 		}
-		if _, err := st.FinishMessage(ctx, m.ID, socialrx.DeliveryFailed, job.Attempt, reason); err != nil {
+		if _, err := w.cfg.Workflow.FinishMessage(ctx, m.ID, socialrx.DeliveryFailed, job.Attempt, reason); err != nil {
 			return err
 		}
 		w.m.attempt(m.Destination, "failed", took)
@@ -91,7 +91,7 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[socialrx.Delive
 		log.Warn("message failed for good", "status", se.StatusCode, "retryable", se.Retryable)
 		return river.JobCancel(fmt.Errorf("dead-lettered: http %d", se.StatusCode))
 	}
-	if _, err := st.FinishMessage(ctx, m.ID, socialrx.DeliveryPending, job.Attempt, se.Reason); err != nil {
+	if _, err := w.cfg.Workflow.FinishMessage(ctx, m.ID, socialrx.DeliveryPending, job.Attempt, se.Reason); err != nil {
 		return err
 	}
 	w.m.attempt(m.Destination, "retried", took)

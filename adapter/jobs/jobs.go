@@ -1,9 +1,9 @@
 // Package jobs runs socialrx's durable background work on River
 // (riverqueue), on the same database as the data: delivering outbox
 // messages (eReferral messages to platforms, write-backs to EMRs) and
-// follow-up reminders. Jobs are inserted by the stores in the transaction of
-// the write that causes them (adapter/internal/sqlstore); this package only
-// works them. Retries, back-off and dead letters are River's: the HTTP
+// follow-up reminders. Jobs are inserted by the workflow (adapter/workflow)
+// through the store, in the transaction of the write that causes them; this
+// package works them, and records what they did through the workflow. Retries, back-off and dead letters are River's: the HTTP
 // clients behind socialrx.Platform and socialrx.EMR make one attempt each.
 //
 // One Runner per process; several processes on one PostgreSQL database share
@@ -24,12 +24,17 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/socialrx/socialrx"
+	"github.com/socialrx/socialrx/adapter/workflow"
 )
 
 // Config configures a Runner. Zero fields take the defaults of
 // DefaultConfig.
 type Config struct {
-	Store    socialrx.Store
+	Store socialrx.Store
+	// Workflow records what the jobs do (delivery outcomes, polled
+	// Tasks, hand-off Tasks); workflow.New(Store, {Now}) when nil.
+	Workflow *workflow.Workflow
+
 	Platform socialrx.Platform // nil: platform messages fail as "no platform client"
 	EMR      socialrx.EMR      // nil: write-backs fail as "no EMR client"
 	Poller   socialrx.Poller   // nil: platforms are not polled
@@ -136,6 +141,9 @@ func Start[TTx any](ctx context.Context, driver riverdriver.Driver[TTx], cfg Con
 	cfg.defaults()
 	if cfg.Store == nil {
 		return nil, socialrx.Errorf(socialrx.EINVALID, "jobs: no store")
+	}
+	if cfg.Workflow == nil {
+		cfg.Workflow = workflow.New(cfg.Store, workflow.Options{Now: cfg.Now})
 	}
 	m := newMetrics(cfg.Registry)
 	workers := river.NewWorkers()

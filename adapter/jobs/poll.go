@@ -8,7 +8,6 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/socialrx/socialrx"
-	"github.com/socialrx/socialrx/adapter/internal/inbound"
 	"github.com/socialrx/socialrx/fhir"
 	"github.com/socialrx/socialrx/mapping"
 )
@@ -17,7 +16,7 @@ import (
 // hl7-fhir-rest Endpoint with open referrals (Store.PollTargets), it reads
 // the Tasks changed since the last poll (Poller.ChangedTasks) and applies
 // each to its referral as a platform's message would be
-// (adapter/internal/inbound, Origin performer from that Endpoint: checked
+// (workflow.ApplyPolledTask, Origin performer from that Endpoint: checked
 // against the state machine, flagged when illegal, written back to the
 // EMR). Tasks that match no referral of socialrx's are skipped (a platform
 // holds other practices' referrals too). The poll mark moves only after
@@ -78,16 +77,7 @@ func (w *pollWorker) poll(ctx context.Context, t socialrx.PollTarget) error {
 			w.cfg.Logger.Warn("polled Task not applied: not valid FHIR", "endpoint", t.EndpointID)
 			continue // its status, reason and output would be copied into ours
 		}
-		changed := false
-		err := w.cfg.Store.Transact(ctx, func(tx socialrx.Tx) error {
-			tx.SetOrigin(socialrx.Origin{Actor: socialrx.ActorPerformer, EndpointID: t.EndpointID})
-			local, err := inbound.FindReferral(ctx, tx, t.EndpointID, body, nil)
-			if err != nil || local == nil {
-				return err
-			}
-			changed, err = inbound.ApplyTask(ctx, tx, local, body, w.cfg.Now().UTC())
-			return err
-		})
+		_, changed, err := w.cfg.Workflow.ApplyPolledTask(ctx, t.EndpointID, body)
 		if socialrx.ErrorCode(err) == socialrx.EUNPROCESSABLE || socialrx.ErrorCode(err) == socialrx.EINVALID {
 			w.cfg.Logger.Warn("polled Task not applied", "endpoint", t.EndpointID, "error", socialrx.ErrorMessage(err))
 			continue // a Task socialrx cannot read: skip it, not the poll

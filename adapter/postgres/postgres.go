@@ -50,23 +50,6 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	return open(ctx, cfg, sqlstore.Options{})
 }
 
-// Options are the settings of a store beyond where its data lives.
-type Options struct {
-	// DefaultEMR: a default EMR is configured (serve --emr-endpoint), so
-	// referral changes are written back to it when the requester has no
-	// hl7-fhir-rest Endpoint of its own.
-	DefaultEMR bool
-}
-
-// OpenWith is Open with options.
-func OpenWith(ctx context.Context, dsn string, o Options) (*Store, error) {
-	cfg, err := pgxpool.ParseConfig(dsn)
-	if err != nil {
-		return nil, socialrx.Errorf(socialrx.EINVALID, "postgres: invalid connection string")
-	}
-	return open(ctx, cfg, sqlstore.Options{DefaultEMR: o.DefaultEMR})
-}
-
 func open(ctx context.Context, cfg *pgxpool.Config, opts sqlstore.Options) (*Store, error) {
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {

@@ -48,19 +48,6 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	return open(ctx, path, sqlstore.Options{})
 }
 
-// Options are the settings of a store beyond where its data lives.
-type Options struct {
-	// DefaultEMR: a default EMR is configured (serve --emr-endpoint), so
-	// referral changes are written back to it when the requester has no
-	// hl7-fhir-rest Endpoint of its own.
-	DefaultEMR bool
-}
-
-// OpenWith is Open with options.
-func OpenWith(ctx context.Context, path string, o Options) (*Store, error) {
-	return open(ctx, path, sqlstore.Options{DefaultEMR: o.DefaultEMR})
-}
-
 func open(ctx context.Context, path string, opts sqlstore.Options) (*Store, error) {
 	if path == "" {
 		return nil, socialrx.Errorf(socialrx.EINVALID, "sqlite: empty database path")

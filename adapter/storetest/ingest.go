@@ -142,14 +142,14 @@ func ingReferralTask(status string) string {
 }
 
 func testIngest(t *testing.T, open func(t *testing.T) socialrx.Store) {
-	t.Run("Findings", func(t *testing.T) { testIngestFindings(t, open(t)) })
-	t.Run("NeedAndDelete", func(t *testing.T) { testIngestNeed(t, open(t)) })
-	t.Run("WarmHandoff", func(t *testing.T) { testIngestWarmHandoff(t, open(t)) })
-	t.Run("SelfDirected", func(t *testing.T) { testIngestSelfDirected(t, open(t)) })
-	t.Run("InvalidAbortsTransaction", func(t *testing.T) { testIngestInvalid(t, open(t)) })
-	t.Run("FailedTransactionLeavesNoJob", func(t *testing.T) { testIngestRollback(t, open(t)) })
-	t.Run("ReferralStateMachine", func(t *testing.T) { testIngestReferral(t, open(t)) })
-	t.Run("ClinicalOrderStoredAsIs", func(t *testing.T) { testIngestClinicalOrder(t, open(t)) })
+	t.Run("Findings", func(t *testing.T) { testIngestFindings(t, withWorkflow(open(t))) })
+	t.Run("NeedAndDelete", func(t *testing.T) { testIngestNeed(t, withWorkflow(open(t))) })
+	t.Run("WarmHandoff", func(t *testing.T) { testIngestWarmHandoff(t, withWorkflow(open(t))) })
+	t.Run("SelfDirected", func(t *testing.T) { testIngestSelfDirected(t, withWorkflow(open(t))) })
+	t.Run("InvalidAbortsTransaction", func(t *testing.T) { testIngestInvalid(t, withWorkflow(open(t))) })
+	t.Run("FailedTransactionLeavesNoJob", func(t *testing.T) { testIngestRollback(t, withWorkflow(open(t))) })
+	t.Run("ReferralStateMachine", func(t *testing.T) { testIngestReferral(t, withWorkflow(open(t))) })
+	t.Run("ClinicalOrderStoredAsIs", func(t *testing.T) { testIngestClinicalOrder(t, withWorkflow(open(t))) })
 }
 
 // testIngestClinicalOrder: a ServiceRequest that is not a social
@@ -346,7 +346,7 @@ func testIngestSelfDirected(t *testing.T, s socialrx.Store) {
 }
 
 func testIngestInvalid(t *testing.T, s socialrx.Store) {
-	err := s.Transact(t.Context(), func(tx socialrx.Tx) error {
+	err := writeTx(s, t, func(tx socialrx.ResourceTx) error {
 		for _, f := range []fixture{{"Patient", "ing-p1", ingPatient}, {"Condition", "ing-housing", ingHousingCondition}} {
 			if _, err := tx.Create(t.Context(), f.typ, f.id, []byte(f.body)); err != nil {
 				return err
@@ -385,7 +385,7 @@ func testIngestInvalid(t *testing.T, s socialrx.Store) {
 func testIngestRollback(t *testing.T, s socialrx.Store) {
 	loadReferralContext(t, s)
 	errAbort := errors.New("abort")
-	err := s.Transact(t.Context(), func(tx socialrx.Tx) error {
+	err := writeTx(s, t, func(tx socialrx.ResourceTx) error {
 		if _, err := tx.Create(t.Context(), "ServiceRequest", "ing-sr", []byte(ingWarmHandoff)); err != nil {
 			return err
 		}

@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/socialrx/socialrx"
+	"github.com/socialrx/socialrx/adapter/workflow"
 )
 
 // The outbox contract (socialrx.Store doc, socialrx.Outbox): referral
@@ -44,14 +45,14 @@ func obxTask(status, reason string) string {
 }
 
 func testOutbox(t *testing.T, open func(t *testing.T) socialrx.Store) {
-	t.Run("RequesterChangesQueuePlatformMessages", func(t *testing.T) { testOutboxPlatform(t, open(t)) })
-	t.Run("FailedDeliveryIsVisibleAndSearchable", func(t *testing.T) { testOutboxFailed(t, open(t)) })
-	t.Run("DraftCancelledSendsNothing", func(t *testing.T) { testOutboxDraftCancelled(t, open(t)) })
-	t.Run("RolledBackWriteQueuesNothing", func(t *testing.T) { testOutboxRollback(t, open(t)) })
-	t.Run("PerformerChangesWriteBackToEMR", func(t *testing.T) { testOutboxPerformer(t, open(t)) })
-	t.Run("InboundMessagesRecordedOnce", func(t *testing.T) { testOutboxInbound(t, open(t)) })
-	t.Run("FaxHandoffOnStaffWorkList", func(t *testing.T) { testOutboxFaxHandoff(t, open(t)) })
-	t.Run("RevokedPrescriptionCancelsReferral", func(t *testing.T) { testOutboxRevokedPrescription(t, open(t)) })
+	t.Run("RequesterChangesQueuePlatformMessages", func(t *testing.T) { testOutboxPlatform(t, withWorkflow(open(t))) })
+	t.Run("FailedDeliveryIsVisibleAndSearchable", func(t *testing.T) { testOutboxFailed(t, withWorkflow(open(t))) })
+	t.Run("DraftCancelledSendsNothing", func(t *testing.T) { testOutboxDraftCancelled(t, withWorkflow(open(t))) })
+	t.Run("RolledBackWriteQueuesNothing", func(t *testing.T) { testOutboxRollback(t, withWorkflow(open(t))) })
+	t.Run("PerformerChangesWriteBackToEMR", func(t *testing.T) { testOutboxPerformer(t, withWorkflow(open(t))) })
+	t.Run("InboundMessagesRecordedOnce", func(t *testing.T) { testOutboxInbound(t, withWorkflow(open(t))) })
+	t.Run("FaxHandoffOnStaffWorkList", func(t *testing.T) { testOutboxFaxHandoff(t, withWorkflow(open(t))) })
+	t.Run("RevokedPrescriptionCancelsReferral", func(t *testing.T) { testOutboxRevokedPrescription(t, withWorkflow(open(t))) })
 }
 
 func messages(t *testing.T, s socialrx.Store, state string) []socialrx.OutboundMessage {
@@ -154,7 +155,7 @@ func testOutboxPlatform(t *testing.T, s socialrx.Store) {
 	if b, err := s.Blocked(ctx, &first); err != nil || b {
 		t.Errorf("Blocked(add) = %v, %v; want false", b, err)
 	}
-	if ok, err := s.FinishMessage(ctx, first.ID, socialrx.DeliveryDelivered, 1, ""); err != nil || !ok {
+	if ok, err := workflowOf(t, s).FinishMessage(ctx, first.ID, socialrx.DeliveryDelivered, 1, ""); err != nil || !ok {
 		t.Fatalf("FinishMessage(add, delivered) = %v, %v", ok, err)
 	}
 	if b, err := s.Blocked(ctx, &second); err != nil || b {
@@ -164,20 +165,20 @@ func testOutboxPlatform(t *testing.T, s socialrx.Store) {
 		t.Errorf("referral delivery state with the revoke pending: %q, want pending", r.DeliveryState)
 	}
 	// A retryable failure keeps it pending, with the reason and attempts.
-	if ok, err := s.FinishMessage(ctx, second.ID, socialrx.DeliveryPending, 1, "http 503"); err != nil || !ok {
+	if ok, err := workflowOf(t, s).FinishMessage(ctx, second.ID, socialrx.DeliveryPending, 1, "http 503"); err != nil || !ok {
 		t.Fatalf("FinishMessage(revoke, pending) = %v, %v", ok, err)
 	}
 	if m, _ := s.OutboundMessage(ctx, second.ID); m == nil || m.Attempts != 1 || m.Error != "http 503" || m.State != socialrx.DeliveryPending {
 		t.Errorf("after a retryable failure: %+v", m)
 	}
-	if ok, err := s.FinishMessage(ctx, second.ID, socialrx.DeliveryDelivered, 2, ""); err != nil || !ok {
+	if ok, err := workflowOf(t, s).FinishMessage(ctx, second.ID, socialrx.DeliveryDelivered, 2, ""); err != nil || !ok {
 		t.Fatalf("FinishMessage(revoke, delivered) = %v, %v", ok, err)
 	}
 	if r := referralOf(t, s); r.DeliveryState != socialrx.DeliveryDelivered || r.DeliveryError != "" {
 		t.Errorf("referral after both delivered: %q %q, want delivered", r.DeliveryState, r.DeliveryError)
 	}
 	// Finishing a finished message changes nothing.
-	if ok, err := s.FinishMessage(ctx, second.ID, socialrx.DeliveryFailed, 3, "late"); err != nil || ok {
+	if ok, err := workflowOf(t, s).FinishMessage(ctx, second.ID, socialrx.DeliveryFailed, 3, "late"); err != nil || ok {
 		t.Errorf("FinishMessage on a delivered message = %v, %v; want false, nil", ok, err)
 	}
 	if got := msgKeys(messages(t, s, socialrx.DeliveryDelivered)); len(got) != 2 {
@@ -213,7 +214,7 @@ func testOutboxFailed(t *testing.T, s socialrx.Store) {
 		t.Fatalf("pending: %+v, want 1", ms)
 	}
 	reason := "http 400: ServiceRequest.performer: unknown program"
-	if ok, err := s.FinishMessage(ctx, ms[0].ID, socialrx.DeliveryFailed, 1, reason); err != nil || !ok {
+	if ok, err := workflowOf(t, s).FinishMessage(ctx, ms[0].ID, socialrx.DeliveryFailed, 1, reason); err != nil || !ok {
 		t.Fatalf("FinishMessage(failed) = %v, %v", ok, err)
 	}
 	r := referralOf(t, s)
@@ -258,7 +259,7 @@ func testOutboxRollback(t *testing.T, s socialrx.Store) {
 	loadReferralContext(t, s)
 	mustCreate(t, s, "ServiceRequest", "ing-sr", ingWarmHandoff)
 	boom := errors.New("boom")
-	err := s.Transact(t.Context(), func(tx socialrx.Tx) error {
+	err := writeTx(s, t, func(tx socialrx.ResourceTx) error {
 		if _, err := tx.Create(t.Context(), "Task", "ing-ref", []byte(obxTask("requested", ""))); err != nil {
 			return err
 		}
@@ -276,9 +277,9 @@ func testOutboxRollback(t *testing.T, s socialrx.Store) {
 }
 
 // asPerformer writes in one transaction with the performer's origin.
-func asPerformer(t *testing.T, s socialrx.Store, fn func(ctx context.Context, tx socialrx.Tx) error) {
+func asPerformer(t *testing.T, s socialrx.Store, fn func(ctx context.Context, tx *workflow.Tx) error) {
 	t.Helper()
-	err := s.Transact(t.Context(), func(tx socialrx.Tx) error {
+	err := workflowOf(t, s).Transact(t.Context(), func(tx *workflow.Tx) error {
 		tx.SetOrigin(socialrx.Origin{Actor: socialrx.ActorPerformer, EndpointID: "ing-ocean"})
 		return fn(t.Context(), tx)
 	})
@@ -299,17 +300,17 @@ func testOutboxPerformer(t *testing.T, s socialrx.Store) {
 	base := len(messages(t, s, ""))
 
 	// The platform accepts: written back to the EMR, not echoed.
-	asPerformer(t, s, func(ctx context.Context, tx socialrx.Tx) error {
+	asPerformer(t, s, func(ctx context.Context, tx *workflow.Tx) error {
 		_, _, err := tx.Update(ctx, "Task", "ing-ref", []byte(obxTask("accepted", "")), 0)
 		return err
 	})
 	// The platform books an appointment for it: created in the EMR.
-	asPerformer(t, s, func(ctx context.Context, tx socialrx.Tx) error {
+	asPerformer(t, s, func(ctx context.Context, tx *workflow.Tx) error {
 		_, err := tx.Create(ctx, "Appointment", "obx-appt", []byte(obxAppointment))
 		return err
 	})
 	// Then sends an illegal change (accepted → requested): kept, flagged.
-	asPerformer(t, s, func(ctx context.Context, tx socialrx.Tx) error {
+	asPerformer(t, s, func(ctx context.Context, tx *workflow.Tx) error {
 		_, _, err := tx.Update(ctx, "Task", "ing-ref", []byte(obxTask("requested", "")), 0)
 		return err
 	})
@@ -335,7 +336,7 @@ func testOutboxPerformer(t *testing.T, s socialrx.Store) {
 		t.Errorf("platform messages after the performer's changes: %d, want %d (no echo)", n, base)
 	}
 	// A legal change from the flagged state clears the flag.
-	asPerformer(t, s, func(ctx context.Context, tx socialrx.Tx) error {
+	asPerformer(t, s, func(ctx context.Context, tx *workflow.Tx) error {
 		_, _, err := tx.Update(ctx, "Task", "ing-ref", []byte(obxTask("accepted", "")), 0)
 		return err
 	})
@@ -351,7 +352,7 @@ func testOutboxInbound(t *testing.T, s socialrx.Store) {
 	own := messages(t, s, "")[0].ID
 	inbound := func(ep, id string, fail bool) (bool, error) {
 		var seen bool
-		err := s.Transact(t.Context(), func(tx socialrx.Tx) error {
+		err := workflowOf(t, s).Transact(t.Context(), func(tx *workflow.Tx) error {
 			var err error
 			seen, err = tx.Inbound(t.Context(), ep, id, socialrx.EventNotifyUpdateProcessRequest)
 			if err == nil && fail {
@@ -453,7 +454,7 @@ func testOutboxRevokedPrescription(t *testing.T, s socialrx.Store) {
 	mustCreate(t, s, "ServiceRequest", "ing-sr", ingWarmHandoff)
 	mustCreate(t, s, "Task", "ing-ref", obxTask("requested", ""))
 	if ms := messages(t, s, ""); len(ms) == 1 {
-		if _, err := s.FinishMessage(t.Context(), ms[0].ID, socialrx.DeliveryDelivered, 1, ""); err != nil {
+		if _, err := workflowOf(t, s).FinishMessage(t.Context(), ms[0].ID, socialrx.DeliveryDelivered, 1, ""); err != nil {
 			t.Fatal(err)
 		}
 	}

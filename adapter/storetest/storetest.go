@@ -12,6 +12,7 @@
 package storetest
 
 import (
+	"context"
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -25,6 +26,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/socialrx/socialrx"
+	"github.com/socialrx/socialrx/adapter/workflow"
 )
 
 // Run runs the conformance suite. Each call to open must return a fresh,
@@ -45,7 +47,11 @@ var areas = []area{
 	{"History", testHistory},
 	{"Locking", testLocking},
 	{"Transactions", testTransactions},
-	{"Search", testSearch},
+	// The search fixtures hold a social prescription: its follow-up and
+	// patient Tasks, which the workflow creates, are among the matches.
+	{"Search", func(t *testing.T, open func(t *testing.T) socialrx.Store) {
+		testSearch(t, func(t *testing.T) socialrx.Store { return withWorkflow(open(t)) })
+	}},
 	{"SearchLastUpdated", testSearchLastUpdated},
 	{"IndexConsistency", testIndexConsistency},
 	{"Paging", testPaging},
@@ -67,10 +73,53 @@ func run(t *testing.T, open func(t *testing.T) socialrx.Store, areas []area) {
 
 // --- writing -----------------------------------------------------------------
 
+// ingesting is a store whose test writes go through the workflow
+// (adapter/workflow), as every write of the running service does: the
+// Ingest and Outbox areas check what writes cause (domain rows, follow-up
+// Tasks, messages) on each store. The other areas write to the store
+// directly: the store only stores.
+type ingesting struct {
+	socialrx.Store
+	wf *workflow.Workflow
+}
+
+// withWorkflow wraps s for the Ingest and Outbox areas.
+func withWorkflow(s socialrx.Store) *ingesting {
+	return &ingesting{Store: s, wf: workflow.New(s, workflow.Options{})}
+}
+
+// JobCount counts the jobs of the wrapped store (see jobCounter).
+func (w *ingesting) JobCount(ctx context.Context, kind string) (int, error) {
+	jc, ok := w.Store.(jobCounter)
+	if !ok {
+		return 0, fmt.Errorf("store %T does not count jobs", w.Store)
+	}
+	return jc.JobCount(ctx, kind)
+}
+
+// writeTx runs fn in a transaction of s: a workflow one when s is
+// ingesting, else the store's own.
+func writeTx(s socialrx.Store, t *testing.T, fn func(tx socialrx.ResourceTx) error) error {
+	if w, ok := s.(*ingesting); ok {
+		return w.wf.Transact(t.Context(), func(tx *workflow.Tx) error { return fn(tx) })
+	}
+	return s.Transact(t.Context(), func(tx socialrx.Tx) error { return fn(tx) })
+}
+
+// workflowOf returns the workflow of an ingesting store.
+func workflowOf(t *testing.T, s socialrx.Store) *workflow.Workflow {
+	t.Helper()
+	w, ok := s.(*ingesting)
+	if !ok {
+		t.Fatal("test bug: the area's store is not wrapped with withWorkflow")
+	}
+	return w.wf
+}
+
 // txCreate creates one resource in a transaction of its own.
 func txCreate(s socialrx.Store, t *testing.T, typ, id, body string) (*socialrx.Resource, error) {
 	var res *socialrx.Resource
-	err := s.Transact(t.Context(), func(tx socialrx.Tx) error {
+	err := writeTx(s, t, func(tx socialrx.ResourceTx) error {
 		var err error
 		res, err = tx.Create(t.Context(), typ, id, []byte(body))
 		return err
@@ -83,7 +132,7 @@ func txUpdate(s socialrx.Store, t *testing.T, typ, id, body string, ifMatch int6
 		res     *socialrx.Resource
 		created bool
 	)
-	err := s.Transact(t.Context(), func(tx socialrx.Tx) error {
+	err := writeTx(s, t, func(tx socialrx.ResourceTx) error {
 		var err error
 		res, created, err = tx.Update(t.Context(), typ, id, []byte(body), ifMatch)
 		return err
@@ -93,7 +142,7 @@ func txUpdate(s socialrx.Store, t *testing.T, typ, id, body string, ifMatch int6
 
 func txDelete(s socialrx.Store, t *testing.T, typ, id string, ifMatch int64) (*socialrx.Resource, error) {
 	var res *socialrx.Resource
-	err := s.Transact(t.Context(), func(tx socialrx.Tx) error {
+	err := writeTx(s, t, func(tx socialrx.ResourceTx) error {
 		var err error
 		res, err = tx.Delete(t.Context(), typ, id, ifMatch)
 		return err

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/socialrx/socialrx/adapter/workflow"
 )
 
 // Config is everything serve needs. DefaultConfig gives values that let
@@ -40,6 +42,12 @@ type Config struct {
 	// PollEvery is how often hl7-fhir-rest platforms are polled; zero
 	// takes the default (1 minute).
 	PollEvery time.Duration
+}
+
+// Workflow returns the workflow settings of c: write-backs go to the
+// default EMR when one is configured.
+func (c Config) Workflow() workflow.Options {
+	return workflow.Options{DefaultEMR: c.EMREndpoint != ""}
 }
 
 // DefaultDatabase is the embedded SQLite file used when nothing is configured.

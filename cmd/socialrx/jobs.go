@@ -14,6 +14,7 @@ import (
 	"github.com/socialrx/socialrx/adapter/jobs"
 	"github.com/socialrx/socialrx/adapter/postgres"
 	"github.com/socialrx/socialrx/adapter/sqlite"
+	"github.com/socialrx/socialrx/adapter/workflow"
 )
 
 // startJobs starts the background workers on the store's own database:
@@ -23,6 +24,7 @@ func startJobs(ctx context.Context, store Store, cfg Config, creds *CredentialsF
 	jc := jobs.DefaultConfig()
 	jc.Registry = reg
 	jc.Store = store
+	jc.Workflow = workflow.New(store, cfg.Workflow())
 	platform := ereferral.New(creds, ereferral.Options{UserAgent: "socialrx/" + version, Timeout: cfg.HTTPTimeout})
 	jc.Platform, jc.Poller = platform, platform
 	if cfg.PollEvery != 0 {

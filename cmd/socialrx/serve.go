@@ -111,7 +111,7 @@ func (m *Main) Run(ctx context.Context) error {
 			return err
 		}
 	}
-	store, err := OpenStoreWith(ctx, m.Config.Database, StoreOptions{DefaultEMR: m.Config.EMREndpoint != ""})
+	store, err := OpenStore(ctx, m.Config.Database)
 	if err != nil {
 		return err
 	}
@@ -130,6 +130,7 @@ func (m *Main) Run(ctx context.Context) error {
 	hcfg.MaxBodyBytes = m.Config.MaxBodyBytes
 	hcfg.Version = version
 	hcfg.InboundAuth = creds.InboundEndpoint
+	hcfg.Workflow = m.Config.Workflow()
 	if err := hcfg.Validate(); err != nil {
 		return err
 	}

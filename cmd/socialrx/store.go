@@ -25,29 +25,19 @@ var (
 
 // OpenStore opens the database named by a --database value.
 func OpenStore(ctx context.Context, database string) (Store, error) {
-	return OpenStoreWith(ctx, database, StoreOptions{})
-}
-
-// StoreOptions are the store settings serve passes on.
-type StoreOptions struct {
-	DefaultEMR bool // a default EMR is configured (--emr-endpoint)
-}
-
-// OpenStoreWith is OpenStore with options.
-func OpenStoreWith(ctx context.Context, database string, o StoreOptions) (Store, error) {
 	kind, target, err := ParseDatabase(database)
 	if err != nil {
 		return nil, err
 	}
 	switch kind {
 	case KindPostgres:
-		s, err := postgres.OpenWith(ctx, target, postgres.Options{DefaultEMR: o.DefaultEMR})
+		s, err := postgres.Open(ctx, target)
 		if err != nil {
 			return nil, fmt.Errorf("open postgres %s: %w", redactDSN(target), err)
 		}
 		return s, nil
 	default:
-		s, err := sqlite.OpenWith(ctx, target, sqlite.Options{DefaultEMR: o.DefaultEMR})
+		s, err := sqlite.Open(ctx, target)
 		if err != nil {
 			return nil, fmt.Errorf("open sqlite %s: %w", target, err)
 		}

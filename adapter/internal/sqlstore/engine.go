@@ -9,7 +9,14 @@
 //	resource_versions every version incl. delete markers, PK (type, id, version)
 //	search_index      one row per fhir.IndexEntry of each current, live resource
 //	findings, needs, prescriptions, referrals, follow_ups
-//	                  the domain rows derived from writes (project.go)
+//	                  the domain rows the workflow derives (projection.go)
+//	outbox, inbox, poll_marks
+//	                  messages to send, platform messages applied, poll
+//	                  positions (outbox.go)
+//
+// The engine only stores: what a write means for the domain is decided by
+// adapter/workflow, which records its decisions through the projection and
+// outbox methods of the same Tx. This package does not import mapping.
 //
 // Every written version takes the next value of one global sequence (seq),
 // which orders history newest first and positions history cursors.
@@ -48,16 +55,9 @@ type Options struct {
 	// Retries is how many times Transact runs fn again after a retryable
 	// failure; 4 if 0.
 	Retries int
-	// Jobs enqueues the jobs writes cause, in their transaction; none if
-	// nil.
+	// Jobs enqueues the jobs the workflow schedules (OutboxTx), in their
+	// transaction; none if nil.
 	Jobs Jobs
-	// FollowUpIntervals is the time from a prescription to its follow-up,
-	// per form; mapping.DefaultFollowUpIntervals for forms missing.
-	FollowUpIntervals map[socialrx.Form]time.Duration
-	// DefaultEMR says a default EMR is configured (serve --emr-endpoint):
-	// referral changes whose requester has no hl7-fhir-rest Endpoint are
-	// written back to it (socialrx.EMRDefaultEndpointID).
-	DefaultEMR bool
 }
 
 // Engine implements socialrx.Store over a Driver.
@@ -260,10 +260,9 @@ func (e *Engine) read(ctx context.Context, q Querier, typ, id string) (*socialrx
 
 // Tx is a socialrx.Tx over one driver transaction.
 type Tx struct {
-	e      *Engine
-	q      DriverTx
-	done   bool
-	origin socialrx.Origin // on whose behalf writes are made (SetOrigin)
+	e    *Engine
+	q    DriverTx
+	done bool
 }
 
 var _ socialrx.Tx = (*Tx)(nil)

@@ -34,6 +34,19 @@ func (tx *Tx) lockCurrent(ctx context.Context, typ, id string) (cur current, ok 
 	return cur, true, nil
 }
 
+// Exists reports whether typ/id was ever stored, locking its current row
+// (see socialrx.ResourceTx).
+func (tx *Tx) Exists(ctx context.Context, typ, id string) (bool, error) {
+	if tx.done {
+		return false, errTxDone
+	}
+	_, ok, err := tx.lockCurrent(ctx, typ, id)
+	if err != nil {
+		return false, fmt.Errorf("exists %s/%s: %w", typ, id, err)
+	}
+	return ok, nil
+}
+
 // stampTime is now truncated to microseconds, and after prev (by 1µs at
 // least) so that lastUpdated grows with each version even if the clock
 // went backwards.
@@ -53,14 +66,7 @@ func (tx *Tx) Create(ctx context.Context, typ, id string, body []byte) (*socialr
 	if tx.done {
 		return nil, errTxDone
 	}
-	body, p, err := tx.prepare(ctx, typ, id, body)
-	if err != nil {
-		return nil, fmt.Errorf("create %s/%s: %w", typ, id, err)
-	}
 	res, err := tx.put(ctx, typ, id, body, 1, tx.e.stampTime(time.Time{}), true)
-	if err == nil {
-		err = tx.project(ctx, res, p)
-	}
 	if err != nil {
 		return nil, fmt.Errorf("create %s/%s: %w", typ, id, err)
 	}
@@ -75,10 +81,6 @@ func (tx *Tx) Create(ctx context.Context, typ, id string, body []byte) (*socialr
 func (tx *Tx) Update(ctx context.Context, typ, id string, body []byte, ifMatch int64) (*socialrx.Resource, bool, error) {
 	if tx.done {
 		return nil, false, errTxDone
-	}
-	body, p, err := tx.prepare(ctx, typ, id, body)
-	if err != nil {
-		return nil, false, fmt.Errorf("update %s/%s: %w", typ, id, err)
 	}
 	for attempt := 0; ; attempt++ {
 		cur, ok, err := tx.lockCurrent(ctx, typ, id)
@@ -98,18 +100,12 @@ func (tx *Tx) Update(ctx context.Context, typ, id string, body []byte, ifMatch i
 			if socialrx.ErrorCode(err) == socialrx.ECONFLICT && attempt < 3 {
 				continue // created concurrently: read it again (now locked)
 			}
-			if err == nil {
-				err = tx.project(ctx, res, p)
-			}
 			if err != nil {
 				return nil, false, fmt.Errorf("update %s/%s: %w", typ, id, err)
 			}
 			return res, true, nil
 		}
 		res, err := tx.put(ctx, typ, id, body, cur.version+1, tx.e.stampTime(cur.lastUpdated), false)
-		if err == nil {
-			err = tx.project(ctx, res, p)
-		}
 		if err != nil {
 			return nil, false, fmt.Errorf("update %s/%s: %w", typ, id, err)
 		}
@@ -143,9 +139,6 @@ func (tx *Tx) Delete(ctx context.Context, typ, id string, ifMatch int64) (*socia
 	}
 	if !ok {
 		return nil, socialrx.Errorf(socialrx.EINTERNAL, "delete %s/%s: the locked current row is gone", typ, id)
-	}
-	if err := tx.unproject(ctx, typ, id); err != nil {
-		return nil, fmt.Errorf("delete %s/%s: %w", typ, id, err)
 	}
 	return res, nil
 }

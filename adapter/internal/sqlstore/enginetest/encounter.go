@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/socialrx/socialrx"
-	"github.com/socialrx/socialrx/adapter/internal/sqlstore"
+	"github.com/socialrx/socialrx/adapter/workflow"
 )
 
 // The encounter used by both stores' ingest benchmarks
@@ -71,8 +71,8 @@ func EncounterReplacer(tmpl []EncounterResource, op int) *strings.Replacer {
 	for _, r := range tmpl {
 		if r.Type == "ServiceRequest" {
 			to := strings.ReplaceAll(r.ID, EncounterTag(0), EncounterTag(op))
-			pairs = append(pairs, sqlstore.FollowUpTaskID(r.ID), sqlstore.FollowUpTaskID(to),
-				sqlstore.PatientTaskID(r.ID), sqlstore.PatientTaskID(to))
+			pairs = append(pairs, workflow.FollowUpTaskID(r.ID), workflow.FollowUpTaskID(to),
+				workflow.PatientTaskID(r.ID), workflow.PatientTaskID(to))
 		}
 	}
 	return strings.NewReplacer(pairs...)
@@ -91,8 +91,10 @@ func EncounterOps(tmpl []EncounterResource, first, n int) [][]EncounterResource 
 	return ops
 }
 
+// IngestEncounter writes one encounter in one transaction through the
+// workflow, as the REST API does.
 func IngestEncounter(ctx context.Context, s socialrx.Store, enc []EncounterResource) error {
-	return s.Transact(ctx, func(tx socialrx.Tx) error {
+	return workflow.New(s, workflow.Options{}).Transact(ctx, func(tx *workflow.Tx) error {
 		for _, r := range enc {
 			if _, err := tx.Create(ctx, r.Type, r.ID, r.Body); err != nil {
 				return fmt.Errorf("%s/%s: %w", r.Type, r.ID, err)

@@ -4,13 +4,44 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/socialrx/socialrx"
 )
 
-// The projection tables are written by delete-then-insert of the rows of
-// one source resource, which reads the same on both databases.
+// The projection tables (socialrx.ProjectionTx) are written by
+// delete-then-insert of the rows of one source resource, which reads the
+// same on both databases.
+
+var _ socialrx.ProjectionTx = (*Tx)(nil)
+
+// exec runs a statement in the transaction, translating its error.
+func (tx *Tx) exec(ctx context.Context, query string, args ...any) error {
+	if tx.done {
+		return errTxDone
+	}
+	if _, err := tx.q.Exec(ctx, query, args...); err != nil {
+		return tx.e.translate(err)
+	}
+	return nil
+}
+
+// terminalStatuses is the SQL list of the terminal referral statuses
+// (socialrx.ReferralStatus.Terminal), for "status NOT IN (...)".
+var terminalStatuses = func() string {
+	var b strings.Builder
+	for _, st := range socialrx.AllReferralStatuses() {
+		if !st.Terminal() {
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("'" + string(st) + "'")
+	}
+	return "(" + b.String() + ")"
+}()
 
 // micros is t in unix microseconds, 0 for the zero time.
 func micros(t time.Time) int64 {
@@ -48,7 +79,8 @@ func parseList[S ~string](s string) ([]S, error) {
 	return l, nil
 }
 
-func (tx *Tx) putFindings(ctx context.Context, typ, id string, fs []socialrx.Finding) error {
+// PutFindings replaces the findings of typ/id (see socialrx.ProjectionTx).
+func (tx *Tx) PutFindings(ctx context.Context, typ, id string, fs []socialrx.Finding) error {
 	if err := tx.exec(ctx, `DELETE FROM findings WHERE res_type = $1 AND res_id = $2`, typ, id); err != nil {
 		return err
 	}
@@ -62,8 +94,8 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
 	return nil
 }
 
-// putNeed replaces the need of Condition/id by n (none when nil).
-func (tx *Tx) putNeed(ctx context.Context, id string, n *socialrx.Need) error {
+// PutNeed replaces the need of Condition/id by n (none when nil).
+func (tx *Tx) PutNeed(ctx context.Context, id string, n *socialrx.Need) error {
 	if err := tx.exec(ctx, `DELETE FROM needs WHERE condition_id = $1`, id); err != nil || n == nil {
 		return err
 	}
@@ -72,7 +104,8 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
 		id, n.PatientID, string(n.Domain), n.Code.System, n.Code.Code, n.Code.Display, n.Status, micros(n.RecordedAt))
 }
 
-func (tx *Tx) putPrescription(ctx context.Context, p *socialrx.Prescription) error {
+// PutPrescription replaces the prescription of ServiceRequest/p.ID.
+func (tx *Tx) PutPrescription(ctx context.Context, p *socialrx.Prescription) error {
 	if err := tx.exec(ctx, `DELETE FROM prescriptions WHERE service_request_id = $1`, p.ID); err != nil {
 		return err
 	}
@@ -82,7 +115,8 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
 		p.Target, string(p.Channel), p.Status, p.RequesterID, micros(p.AuthoredOn))
 }
 
-func (tx *Tx) putReferral(ctx context.Context, r *socialrx.Referral) error {
+// PutReferral replaces the referral of Task/r.ID.
+func (tx *Tx) PutReferral(ctx context.Context, r *socialrx.Referral) error {
 	if err := tx.exec(ctx, `DELETE FROM referrals WHERE task_id = $1`, r.ID); err != nil {
 		return err
 	}
@@ -91,8 +125,8 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
 		r.ID, r.PrescriptionID, r.PatientID, r.Requester, r.Performer, string(r.Status), r.BusinessStatus, r.StatusReason, micros(r.LastChanged), r.DeliveryState, r.DeliveryError, r.EndpointID, r.Flag, r.Incoming)
 }
 
-// putFollowUp replaces the follow-up of Task/taskID by f (none when nil).
-func (tx *Tx) putFollowUp(ctx context.Context, taskID string, f *socialrx.FollowUp) error {
+// PutFollowUp replaces the follow-up of Task/taskID by f (none when nil).
+func (tx *Tx) PutFollowUp(ctx context.Context, taskID string, f *socialrx.FollowUp) error {
 	if err := tx.exec(ctx, `DELETE FROM follow_ups WHERE task_id = $1`, taskID); err != nil || f == nil {
 		return err
 	}
@@ -114,8 +148,11 @@ func scanReferral(row Row) (*socialrx.Referral, error) {
 	return &r, nil
 }
 
-// referral reads the referral row of Task/id in the transaction.
-func (tx *Tx) referral(ctx context.Context, id string) (*socialrx.Referral, bool, error) {
+// Referral reads the referral row of Task/id in the transaction.
+func (tx *Tx) Referral(ctx context.Context, id string) (*socialrx.Referral, bool, error) {
+	if tx.done {
+		return nil, false, errTxDone
+	}
 	r, err := scanReferral(tx.q.QueryRow(ctx, `SELECT `+referralCols+` FROM referrals WHERE task_id = $1`, id))
 	if err != nil {
 		err = tx.e.translate(err)
@@ -183,24 +220,12 @@ WHERE patient_id = $1 ORDER BY condition_id`, patientID, func(r Rows) error {
 	if err != nil {
 		return nil, err
 	}
-	err = each(ctx, q, `SELECT service_request_id, patient_id, form, form_derived, needs, need_refs, code_system, code, code_display, target, channel, status, requester, authored_on
-FROM prescriptions WHERE patient_id = $1 ORDER BY service_request_id`, patientID, func(r Rows) error {
-		var p socialrx.Prescription
-		var form, needs, refs, channel string
-		var at int64
-		if err := r.Scan(&p.ID, &p.PatientID, &form, &p.FormDerived, &needs, &refs, &p.Code.System, &p.Code.Code, &p.Code.Display,
-			&p.Target, &channel, &p.Status, &p.RequesterID, &at); err != nil {
+	err = each(ctx, q, `SELECT `+prescriptionCols+` FROM prescriptions WHERE patient_id = $1 ORDER BY service_request_id`, patientID, func(r Rows) error {
+		p, err := scanPrescription(r)
+		if err != nil {
 			return err
 		}
-		var err error
-		if p.Needs, err = parseList[socialrx.NeedDomain](needs); err != nil {
-			return err
-		}
-		if p.NeedRefs, err = parseList[string](refs); err != nil {
-			return err
-		}
-		p.Form, p.Channel, p.AuthoredOn = socialrx.Form(form), socialrx.Channel(channel), timeOf(at)
-		pp.Prescriptions = append(pp.Prescriptions, p)
+		pp.Prescriptions = append(pp.Prescriptions, *p)
 		return nil
 	})
 	if err != nil {
@@ -233,4 +258,98 @@ WHERE patient_id = $1 ORDER BY prescription_id, task_id`, patientID, func(r Rows
 		return nil, err
 	}
 	return pp, nil
+}
+
+const prescriptionCols = `service_request_id, patient_id, form, form_derived, needs, need_refs, code_system, code, code_display, target, channel, status, requester, authored_on`
+
+func scanPrescription(row Row) (*socialrx.Prescription, error) {
+	var p socialrx.Prescription
+	var form, needs, refs, channel string
+	var at int64
+	if err := row.Scan(&p.ID, &p.PatientID, &form, &p.FormDerived, &needs, &refs, &p.Code.System, &p.Code.Code, &p.Code.Display,
+		&p.Target, &channel, &p.Status, &p.RequesterID, &at); err != nil {
+		return nil, err
+	}
+	var err error
+	if p.Needs, err = parseList[socialrx.NeedDomain](needs); err != nil {
+		return nil, err
+	}
+	if p.NeedRefs, err = parseList[string](refs); err != nil {
+		return nil, err
+	}
+	p.Form, p.Channel, p.AuthoredOn = socialrx.Form(form), socialrx.Channel(channel), timeOf(at)
+	return &p, nil
+}
+
+// Prescription reads the prescription row of ServiceRequest/id in the
+// transaction (see socialrx.ProjectionTx).
+func (tx *Tx) Prescription(ctx context.Context, id string) (*socialrx.Prescription, bool, error) {
+	if tx.done {
+		return nil, false, errTxDone
+	}
+	p, err := scanPrescription(tx.q.QueryRow(ctx, `SELECT `+prescriptionCols+` FROM prescriptions WHERE service_request_id = $1`, id))
+	if err != nil {
+		err = tx.e.translate(err)
+		if socialrx.ErrorCode(err) == socialrx.ENOTFOUND {
+			return nil, false, nil
+		}
+		return nil, false, err
+	}
+	return p, true, nil
+}
+
+// DropProjections removes every row derived from typ/id (see
+// socialrx.ProjectionTx).
+func (tx *Tx) DropProjections(ctx context.Context, typ, id string) error {
+	switch typ {
+	case "Observation", "QuestionnaireResponse":
+		return tx.PutFindings(ctx, typ, id, nil)
+	case "Condition":
+		return tx.PutNeed(ctx, id, nil)
+	case "ServiceRequest":
+		return tx.exec(ctx, `DELETE FROM prescriptions WHERE service_request_id = $1`, id)
+	case "Task":
+		if err := tx.exec(ctx, `DELETE FROM referrals WHERE task_id = $1`, id); err != nil {
+			return err
+		}
+		return tx.exec(ctx, `DELETE FROM follow_ups WHERE task_id = $1`, id)
+	}
+	return nil
+}
+
+// ReferralsOf lists the referrals of a prescription (see
+// socialrx.ProjectionTx).
+func (tx *Tx) ReferralsOf(ctx context.Context, prescriptionID string) ([]socialrx.Referral, error) {
+	if tx.done {
+		return nil, errTxDone
+	}
+	var out []socialrx.Referral
+	err := each(ctx, tx.q, `SELECT `+referralCols+` FROM referrals WHERE prescription_id = $1 ORDER BY task_id`, prescriptionID, func(r Rows) error {
+		ref, err := scanReferral(r)
+		if err != nil {
+			return err
+		}
+		out = append(out, *ref)
+		return nil
+	})
+	if err != nil {
+		return nil, tx.e.translate(err)
+	}
+	return out, nil
+}
+
+// MarkReferralDelivery records the delivery state of a referral (see
+// socialrx.ProjectionTx).
+func (tx *Tx) MarkReferralDelivery(ctx context.Context, referralID, state, reason string) error {
+	switch state {
+	case socialrx.DeliveryDelivered:
+		// Delivered once none is pending, unless an earlier change failed
+		// for good (kept visible): one statement.
+		return tx.exec(ctx, `UPDATE referrals SET delivery_state = $1, delivery_error = '' WHERE task_id = $2 AND delivery_state <> $3
+AND NOT EXISTS (SELECT 1 FROM outbox WHERE referral_id = $2 AND destination = $4 AND state = $5)`,
+			socialrx.DeliveryDelivered, referralID, socialrx.DeliveryFailed, socialrx.DestinationPlatform, socialrx.DeliveryPending)
+	case socialrx.DeliveryFailed:
+		return tx.exec(ctx, `UPDATE referrals SET delivery_state = $1, delivery_error = $2 WHERE task_id = $3`, socialrx.DeliveryFailed, reason, referralID)
+	}
+	return socialrx.Errorf(socialrx.EINVALID, "mark referral delivery: state %q", state)
 }

@@ -1,14 +1,12 @@
-package httpapi
+package workflow
 
 import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"net/url"
 	"strings"
 
 	"github.com/socialrx/socialrx"
-	"github.com/socialrx/socialrx/adapter/internal/inbound"
 	"github.com/socialrx/socialrx/fhir"
 	"github.com/socialrx/socialrx/mapping"
 )
@@ -35,9 +33,6 @@ import (
 var importOrder = []string{"Organization", "Location", "Practitioner", "PractitionerRole", "HealthcareService",
 	"Patient", "Condition", "Observation", "QuestionnaireResponse", "Consent", "ServiceRequest", "Task"}
 
-// inboundID is the local id of resource typ/id from platform endpointID.
-func inboundID(endpointID, typ, id string) string { return inbound.ID(endpointID, typ, id) }
-
 // addServiceRequest stores a referral sent to socialrx.
 func (a *applier) addServiceRequest(ctx context.Context) error {
 	srEntry, ok := a.focusEntry("ServiceRequest")
@@ -52,7 +47,7 @@ func (a *applier) addServiceRequest(ctx context.Context) error {
 	}
 	srID := local[srEntry.Path]
 	// The referral Task: the message's own, or one socialrx makes.
-	taskRes, err := a.searchOne(ctx, "Task", url.Values{"focus": {"ServiceRequest/" + srID}, "code": {"http://hl7.org/fhir/CodeSystem/task-code|fulfill"}})
+	taskRes, err := ReferralTaskOf(ctx, a.tx, srID)
 	if err != nil {
 		return err
 	}
@@ -61,19 +56,19 @@ func (a *applier) addServiceRequest(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		p, err := mapping.PrescriptionFromServiceRequest(sr.Body, inbound.Resolver(ctx, a.tx))
+		p, err := mapping.PrescriptionFromServiceRequest(sr.Body, Resolver(ctx, a.tx))
 		if err != nil {
 			return prefixIssues(err, srEntry.Path+".resource")
 		}
 		p.ID = srID
-		id := derivedID("in-", a.endpointID+"|referral|"+srID)
+		id := DerivedID(inboundPrefix, a.endpointID+"|referral|"+srID)
 		if taskRes, err = a.tx.Create(ctx, "Task", id, mapping.ReferralTask(*p, id, string(socialrx.ReferralRequested), a.now)); err != nil {
 			return err
 		}
 	}
 	// Answer as the program: received.
 	a.tx.SetOrigin(socialrx.Origin{Actor: socialrx.ActorPerformer})
-	out, changed, err := mapping.ApplyTaskUpdate(taskRes.Body, []byte(`{"resourceType":"Task","status":"received"}`), a.now)
+	out, changed, err := mapping.ApplyTaskUpdate(taskRes.Body, mapping.TaskStatusUpdate(socialrx.ReferralReceived, ""), a.now)
 	if err != nil {
 		return err
 	}
@@ -107,7 +102,7 @@ func (a *applier) revokeServiceRequest(ctx context.Context) error {
 	var task *socialrx.Resource
 	var err error
 	if srID != "" {
-		task, err = a.searchOne(ctx, "Task", url.Values{"focus": {"ServiceRequest/" + srID}, "code": {"http://hl7.org/fhir/CodeSystem/task-code|fulfill"}})
+		task, err = ReferralTaskOf(ctx, a.tx, srID)
 		if err != nil {
 			return err
 		}
@@ -122,7 +117,7 @@ func (a *applier) revokeServiceRequest(ctx context.Context) error {
 			}
 		}
 	}
-	out, changed, err := mapping.ApplyTaskUpdate(task.Body, []byte(`{"resourceType":"Task","status":"cancelled","statusReason":{"text":"revoked by the requester"}}`), a.now)
+	out, changed, err := mapping.ApplyTaskUpdate(task.Body, mapping.TaskStatusUpdate(socialrx.ReferralCancelled, "revoked by the requester"), a.now)
 	if err != nil {
 		return err
 	}
@@ -154,7 +149,7 @@ func (a *applier) localID(typ, id string, ctx context.Context) string {
 			return id
 		}
 	}
-	return inboundID(a.endpointID, typ, id)
+	return InboundID(a.endpointID, typ, id)
 }
 
 // importEntries stores the message's resources (importOrder types; others
@@ -195,7 +190,7 @@ func (a *applier) importEntries(ctx context.Context) (map[string]string, error) 
 			}
 			body, err := fhir.RewriteReferences(e.Resource, rewrite)
 			if err != nil {
-				return nil, errorf(socialrx.EINVALID, "invalid JSON in %s", e.Path)
+				return nil, socialrx.Errorf(socialrx.EINVALID, "invalid JSON in %s", e.Path)
 			}
 			if _, _, err := a.tx.Update(ctx, typ, local[e.Path], withoutID(body), 0); err != nil {
 				return nil, prefixIssues(err, e.Path+".resource")

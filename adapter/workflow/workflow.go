@@ -1,0 +1,180 @@
+// Package workflow is the one home of socialrx's workflow: what a write
+// means for the domain, and what it causes. It runs inside a store
+// transaction (socialrx.Store.Transact) and is called by adapter/httpapi
+// and adapter/jobs, and by nothing else:
+//
+//	httpapi (REST, Bundles, $process-messages) ──┐
+//	jobs (delivery, polling, hand-off Tasks) ────┤
+//	                                             v
+//	                      workflow.Tx: Create / Update / Delete
+//	                         │  1 prepare (a ServiceRequest is read as a
+//	                         │    prescription; a fax/phone referral Task
+//	                         │    is tagged for the staff work list)
+//	                         │  2 store the resource (ResourceTx: the store
+//	                         │    only stores)
+//	                         │  3 project: domain rows (ProjectionTx)
+//	                         │  4 follow on: a new prescription's follow-up
+//	                         │    Task and jobs; a referral change's
+//	                         │    message (OutboxTx), decided by the pure
+//	                         │    functions of the root package (route.go,
+//	                         │    followup.go)
+//	                         v
+//	                 one database transaction: all of it or nothing
+//
+// The decisions themselves are pure and live in the root package
+// (NextMessage, LinkedMessage, FollowUpFor, WriteBackEMR, ...); this package
+// gathers their facts through the transaction and records their answers.
+// Reading and writing FHIR is mapping's. Any mapping or domain error is
+// EUNPROCESSABLE with the mapping's issues (element paths, never values),
+// and the caller's transaction fails with it.
+package workflow
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/socialrx/socialrx"
+)
+
+// Options configure a Workflow. The zero value is the production default.
+type Options struct {
+	// FollowUpIntervals is the time from a prescription to its follow-up,
+	// per form; socialrx.DefaultFollowUpIntervals for forms missing.
+	FollowUpIntervals map[socialrx.Form]time.Duration
+	// DefaultEMR says a default EMR is configured (serve --emr-endpoint):
+	// referral changes whose requester has no hl7-fhir-rest Endpoint are
+	// written back to it (socialrx.EMRDefaultEndpointID).
+	DefaultEMR bool
+	// Now is the clock; time.Now if nil.
+	Now func() time.Time
+}
+
+// Workflow runs socialrx's workflow over a store.
+type Workflow struct {
+	store socialrx.Store
+	opts  Options
+}
+
+// New returns the workflow over store.
+func New(store socialrx.Store, opts Options) *Workflow {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &Workflow{store: store, opts: opts}
+}
+
+// Store returns the store the workflow runs over.
+func (w *Workflow) Store() socialrx.Store { return w.store }
+
+func (w *Workflow) now() time.Time { return w.opts.Now().UTC() }
+
+// Transact runs fn in one store transaction (socialrx.Store.Transact: all
+// or nothing, and fn may run again on a serialization failure). Writes
+// through tx are ingested: their domain rows, follow-on resources, jobs and
+// messages are written in the same transaction.
+func (w *Workflow) Transact(ctx context.Context, fn func(tx *Tx) error) error {
+	return w.store.Transact(ctx, func(stx socialrx.Tx) error {
+		return fn(&Tx{w: w, st: stx})
+	})
+}
+
+// Tx is a workflow transaction: the store's resource reads, and writes
+// that carry the workflow. It satisfies socialrx.ResourceTx, so code that
+// only reads or writes resources (the REST handlers) does not need to know
+// what a write causes. A Tx must not be used after fn returns.
+type Tx struct {
+	w      *Workflow
+	st     socialrx.Tx
+	origin socialrx.Origin // on whose behalf writes are made (SetOrigin)
+}
+
+var _ socialrx.ResourceTx = (*Tx)(nil)
+
+// SetOrigin sets on whose behalf the following writes of the transaction
+// are made (socialrx.Origin); the default is the requester over REST.
+func (tx *Tx) SetOrigin(o socialrx.Origin) { tx.origin = o }
+
+// Origin returns on whose behalf writes are made.
+func (tx *Tx) Origin() socialrx.Origin { return tx.origin }
+
+// Read returns the current version as the transaction sees it.
+func (tx *Tx) Read(ctx context.Context, typ, id string) (*socialrx.Resource, error) {
+	return tx.st.Read(ctx, typ, id)
+}
+
+// Search runs a search that sees the transaction's own writes.
+func (tx *Tx) Search(ctx context.Context, req socialrx.SearchRequest) (*socialrx.SearchResult, error) {
+	return tx.st.Search(ctx, req)
+}
+
+// Exists reports whether typ/id was ever stored, locking it.
+func (tx *Tx) Exists(ctx context.Context, typ, id string) (bool, error) {
+	return tx.st.Exists(ctx, typ, id)
+}
+
+// LockKey holds a lock on key until the transaction ends.
+func (tx *Tx) LockKey(ctx context.Context, key string) error { return tx.st.LockKey(ctx, key) }
+
+// Inbound records that a platform's message is being applied (see
+// socialrx.OutboxTx.Inbound): seen is true for a redelivery or an echo.
+func (tx *Tx) Inbound(ctx context.Context, endpointID, messageID string, event socialrx.MessageEvent) (bool, error) {
+	return tx.st.Inbound(ctx, endpointID, messageID, event)
+}
+
+// Create stores version 1 of a new resource (socialrx.ResourceTx.Create)
+// and ingests it.
+func (tx *Tx) Create(ctx context.Context, typ, id string, body []byte) (*socialrx.Resource, error) {
+	body, p, err := tx.prepare(ctx, typ, id, body)
+	if err != nil {
+		return nil, fmt.Errorf("create %s/%s: %w", typ, id, err)
+	}
+	res, err := tx.st.Create(ctx, typ, id, body)
+	if err != nil {
+		return nil, err
+	}
+	if err := tx.project(ctx, res, p); err != nil {
+		return nil, fmt.Errorf("create %s/%s: %w", typ, id, err)
+	}
+	return res, nil
+}
+
+// Update stores a new version (socialrx.ResourceTx.Update) and ingests it.
+func (tx *Tx) Update(ctx context.Context, typ, id string, body []byte, ifMatch int64) (*socialrx.Resource, bool, error) {
+	body, p, err := tx.prepare(ctx, typ, id, body)
+	if err != nil {
+		return nil, false, fmt.Errorf("update %s/%s: %w", typ, id, err)
+	}
+	res, created, err := tx.st.Update(ctx, typ, id, body, ifMatch)
+	if err != nil {
+		return nil, false, err
+	}
+	if err := tx.project(ctx, res, p); err != nil {
+		return nil, false, fmt.Errorf("update %s/%s: %w", typ, id, err)
+	}
+	return res, created, nil
+}
+
+// Delete marks the resource deleted (socialrx.ResourceTx.Delete) and
+// removes its domain rows.
+func (tx *Tx) Delete(ctx context.Context, typ, id string, ifMatch int64) (*socialrx.Resource, error) {
+	res, err := tx.st.Delete(ctx, typ, id, ifMatch)
+	if err != nil || res == nil {
+		return res, err
+	}
+	if err := tx.st.DropProjections(ctx, typ, id); err != nil {
+		return nil, fmt.Errorf("delete %s/%s: %w", typ, id, err)
+	}
+	return res, nil
+}
+
+// unprocessable turns a mapping or domain error into EUNPROCESSABLE, keeping
+// its message and issues (paths, never values); other errors pass.
+func unprocessable(err error) error {
+	var se *socialrx.Error
+	if errors.As(err, &se) && (se.Code == socialrx.EINVALID || se.Code == socialrx.EUNPROCESSABLE) {
+		return &socialrx.Error{Code: socialrx.EUNPROCESSABLE, Message: se.Message, Issues: se.Issues}
+	}
+	return err
+}
