@@ -47,4 +47,3 @@ func TestFollowUpDue(t *testing.T) {
 		}
 	}
 }
-

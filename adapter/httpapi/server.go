@@ -74,7 +74,7 @@ func (c Config) Validate() error {
 // Server is the FHIR REST API. Create it with New; serve Handler().
 type Server struct {
 	cfg      Config
-	store    socialrx.Store // instrumented: counts store errors by code
+	store    socialrx.Store     // instrumented: counts store errors by code
 	wf       *workflow.Workflow // every write goes through it, over store
 	log      *slog.Logger
 	echo     *echo.Echo

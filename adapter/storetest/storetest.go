@@ -12,8 +12,8 @@
 package storetest
 
 import (
-	"context"
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/url"
