@@ -1,8 +1,6 @@
 package mapping
 
 import (
-	"strings"
-
 	"github.com/socialrx/socialrx"
 )
 
@@ -92,8 +90,10 @@ func endpointOfHolder(r Resolver, connType, ref string, depth int) (socialrx.End
 	case "HealthcareService":
 		parent = h.ProvidedBy
 	}
-	if parent != nil && strings.HasPrefix(parent.Reference, "Organization/") {
-		return endpointOfHolder(r, connType, parent.Reference, depth+1)
+	if parent != nil {
+		if typ, _, ok := refTypeID(parent.Reference); ok && typ == "Organization" {
+			return endpointOfHolder(r, connType, parent.Reference, depth+1)
+		}
 	}
 	return socialrx.Endpoint{}, false
 }

@@ -41,6 +41,8 @@ func TestEndpointFor(t *testing.T) {
 		"Organization/org":      `{"resourceType":"Organization","endpoint":[{"reference":"Endpoint/rest"},{"reference":"Endpoint/msg"}]}`,
 		"PractitionerRole/pr":   `{"resourceType":"PractitionerRole","organization":{"reference":"Organization/org"}}`,
 		"PractitionerRole/bare": `{"resourceType":"PractitionerRole"}`,
+		"PractitionerRole/ver":  `{"resourceType":"PractitionerRole","organization":{"reference":"Organization/org/_history/4"}}`,
+		"PractitionerRole/loc":  `{"resourceType":"PractitionerRole","organization":{"reference":"Location/org"}}`,
 	}
 	r := Resolver(func(ref string) ([]byte, bool) { b, ok := store[ref]; return []byte(b), ok })
 	for _, c := range []struct {
@@ -51,6 +53,8 @@ func TestEndpointFor(t *testing.T) {
 		{"own endpoint, inactive skipped", socialrx.ConnectionFHIRMessaging, []string{"HealthcareService/hs"}, "msg"},
 		{"via providedBy", socialrx.ConnectionFHIRMessaging, []string{"HealthcareService/hs2"}, "msg"},
 		{"role's organization, rest", socialrx.ConnectionFHIRREST, []string{"PractitionerRole/pr"}, "rest"},
+		{"role's organization, versioned reference", socialrx.ConnectionFHIRREST, []string{"PractitionerRole/ver"}, "rest"},
+		{"role's organization not an Organization", socialrx.ConnectionFHIRREST, []string{"PractitionerRole/loc"}, ""},
 		{"first ref without, second with", socialrx.ConnectionFHIRREST, []string{"PractitionerRole/bare", "Organization/org"}, "rest"},
 		{"none", socialrx.ConnectionFHIRREST, []string{"HealthcareService/hs", "Practitioner/x", ""}, ""},
 	} {
