@@ -3,7 +3,12 @@
 // OperationOutcome, search parameter definitions, index extraction and
 // search-parameter parsing. It never imports the root package.
 //
-// Resources are kept as the JSON bytes received; samply's typed structs
-// (imported as r4) are only read-only views where code needs fields. See
-// docs/architecture.md for why.
+// Resources are kept as the JSON bytes received, and edits leave the bytes
+// they do not change as they were: Object for members (order and layout
+// kept), RewriteReferences for reference strings. This package does not use samply's typed structs
+// (github.com/samply/golang-fhir-models): its checks, references and edits
+// work on the JSON itself, where samply would drop contained resources,
+// primitive extensions and unknown elements. Package mapping reads
+// Endpoints through samply (imported as r4) as a read-only view; see
+// docs/architecture.md.
 package fhir

@@ -17,23 +17,31 @@ const InstantFormat = "2006-01-02T15:04:05.000000Z"
 // security, tag, source, extensions), is kept with its bytes and its order;
 // resourceType, id and meta are moved to the front. body must be a JSON object.
 func StampMeta(body []byte, id string, versionID int64, lastUpdated time.Time) ([]byte, error) {
-	obj, err := parseObject(body)
+	obj, err := ParseObject(body)
 	if err != nil {
 		return nil, fmt.Errorf("stamp meta: %w", err)
 	}
-	var meta object
-	if raw, ok := obj.get("meta"); ok && string(raw) != "null" {
-		if meta, err = parseObject(raw); err != nil {
+	meta := &Object{}
+	if raw, ok := obj.Get("meta"); ok && string(raw) != "null" {
+		if meta, err = ParseObject(raw); err != nil {
 			return nil, fmt.Errorf("stamp meta: meta: %w", err)
 		}
 	}
 	vid, _ := json.Marshal(strconv.FormatInt(versionID, 10))
 	lu, _ := json.Marshal(lastUpdated.UTC().Format(InstantFormat))
-	meta = meta.set("versionId", vid).set("lastUpdated", lu).moveFront("versionId", "lastUpdated")
+	meta.Set("versionId", vid)
+	meta.Set("lastUpdated", lu)
+	meta.MoveFront("versionId", "lastUpdated")
 	// A client-sent _versionId/_lastUpdated extension describes a value that
 	// is no longer there.
-	meta = meta.del("_versionId").del("_lastUpdated")
+	meta.Del("_versionId")
+	meta.Del("_lastUpdated")
+	meta.CompactLayout()
 	idRaw, _ := json.Marshal(id)
-	obj = obj.set("id", idRaw).set("meta", meta.bytes()).del("_id")
-	return obj.moveFront("resourceType", "id", "meta").bytes(), nil
+	obj.Set("id", idRaw)
+	obj.Set("meta", meta.Bytes())
+	obj.Del("_id")
+	obj.MoveFront("resourceType", "id", "meta")
+	obj.CompactLayout()
+	return obj.Bytes(), nil
 }

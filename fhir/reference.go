@@ -103,6 +103,40 @@ func ParseReference(s string) (Reference, error) {
 	return Reference{Kind: RefRelative, Type: typ, ID: id, Version: vid}, nil
 }
 
+// SplitRef splits a relative literal reference of the form "Type/id" (as
+// socialrx writes references and keys the resources it holds:
+// "Patient/p1") into its type and id. ok is true only for exactly two
+// parts around one slash, where Type is a resource type name in form (an
+// ASCII capital letter, then ASCII letters; whether R4 defines it is not
+// checked: see Known) and id a valid FHIR id (ValidID). Anything else gives
+// "", "", false: an empty part, a further slash (a versioned
+// "Type/id/_history/v", an absolute URL), a contained "#id", a urn:, a
+// conditional "Type?query", whitespace.
+//
+// Use SplitRef on references socialrx made or keys it stores. A
+// Reference.reference received from outside may also be absolute, versioned
+// or contained: read it with ParseReference.
+func SplitRef(ref string) (typ, id string, ok bool) {
+	typ, id, found := strings.Cut(ref, "/")
+	if !found || !typeName(typ) || !ValidID(id) {
+		return "", "", false
+	}
+	return typ, id, true
+}
+
+// typeName reports whether s has the form of a resource type name.
+func typeName(s string) bool {
+	if s == "" || s[0] < 'A' || s[0] > 'Z' {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		if c := s[i]; !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+			return false
+		}
+	}
+	return true
+}
+
 // String returns the reference as it would be written.
 func (r Reference) String() string {
 	switch r.Kind {

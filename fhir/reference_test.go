@@ -136,3 +136,36 @@ func TestRewriteReferencesUnchanged(t *testing.T) {
 		}
 	}
 }
+
+func TestSplitRef(t *testing.T) {
+	long := strings.Repeat("a", 64)
+	for _, c := range []struct {
+		ref, typ, id string
+		ok           bool
+	}{
+		{"Patient/p1", "Patient", "p1", true},
+		{"HealthcareService/legal-aid.2", "HealthcareService", "legal-aid.2", true},
+		{"Unknowntype/x", "Unknowntype", "x", true}, // the form only; Known tells the R4 types
+		{"Patient/" + long, "Patient", long, true},
+		{"Patient/" + long + "a", "", "", false}, // id over 64 characters
+		{"Patient/", "", "", false},
+		{"/p1", "", "", false},
+		{"Patient", "", "", false},
+		{"", "", "", false},
+		{"Patient/p1/_history/2", "", "", false},
+		{"http://example.org/fhir/Patient/p1", "", "", false},
+		{"urn:uuid:6f1c5f4e-2b9a-4c1d-9a51-1f0c2f3e4d5a", "", "", false},
+		{"#p1", "", "", false},
+		{"Patient?identifier=a|b", "", "", false},
+		{"patient/p1", "", "", false},
+		{"Pat ient/p1", "", "", false},
+		{"Patient/p 1", "", "", false},
+		{"Patient/p_1", "", "", false},
+		{"urn:x/y", "", "", false},
+	} {
+		typ, id, ok := SplitRef(c.ref)
+		if typ != c.typ || id != c.id || ok != c.ok {
+			t.Errorf("SplitRef(%q) = %q, %q, %v; want %q, %q, %v", c.ref, typ, id, ok, c.typ, c.id, c.ok)
+		}
+	}
+}

@@ -66,18 +66,19 @@ func Summary(body []byte, mode string) ([]byte, error) {
 	case "text":
 		return subset(obj, ti, append(slices.Clone(row.mandatory), "text", "id", "meta"))
 	}
-	obj = obj.del("text").del("_text")
+	obj.Del("text")
+	obj.Del("_text")
 	return addSubsetted(obj)
 }
 
 // topLevel parses a resource's top-level members and finds its type.
-func topLevel(body []byte) (object, *typeInfo, error) {
-	obj, err := parseObject(body)
+func topLevel(body []byte) (*Object, *typeInfo, error) {
+	obj, err := ParseObject(body)
 	if err != nil {
 		return nil, nil, err
 	}
 	var typ string
-	if raw, ok := obj.get("resourceType"); ok {
+	if raw, ok := obj.Get("resourceType"); ok {
 		_ = json.Unmarshal(raw, &typ)
 	}
 	ti := types().types[typ]
@@ -88,38 +89,38 @@ func topLevel(body []byte) (object, *typeInfo, error) {
 }
 
 // subset keeps resourceType and the members matching names (and their "_x").
-func subset(obj object, ti *typeInfo, names []string) ([]byte, error) {
-	out := make(object, 0, len(obj))
-	for _, m := range obj {
-		key := m.Key
+func subset(obj *Object, ti *typeInfo, names []string) ([]byte, error) {
+	for _, k := range obj.Keys() {
+		key := k
 		if len(key) > 1 && key[0] == '_' {
 			key = key[1:]
 		}
-		keep := m.Key == "resourceType"
+		keep := k == "resourceType"
 		for _, n := range names {
 			if matchesElement(ti, key, n) {
 				keep = true
 				break
 			}
 		}
-		if keep {
-			out = append(out, m)
+		if !keep {
+			obj.Del(k)
 		}
 	}
-	return addSubsetted(out)
+	return addSubsetted(obj)
 }
 
 // addSubsetted adds the SUBSETTED tag to meta.tag (once) and writes obj.
-func addSubsetted(obj object) ([]byte, error) {
-	var meta object
-	if raw, ok := obj.get("meta"); ok && string(raw) != "null" {
+func addSubsetted(obj *Object) ([]byte, error) {
+	obj.CompactLayout()
+	meta := &Object{}
+	if raw, ok := obj.Get("meta"); ok && string(raw) != "null" {
 		var err error
-		if meta, err = parseObject(raw); err != nil {
+		if meta, err = ParseObject(raw); err != nil {
 			return nil, fmt.Errorf("meta: %w", err)
 		}
 	}
 	var tags []json.RawMessage
-	if raw, ok := meta.get("tag"); ok {
+	if raw, ok := meta.Get("tag"); ok {
 		if err := json.Unmarshal(raw, &tags); err != nil {
 			return nil, fmt.Errorf("meta.tag: %w", err)
 		}
@@ -127,7 +128,7 @@ func addSubsetted(obj object) ([]byte, error) {
 	for _, tg := range tags {
 		var c struct{ System, Code string }
 		if json.Unmarshal(tg, &c) == nil && c.Code == "SUBSETTED" && c.System == "http://terminology.hl7.org/CodeSystem/v3-ObservationValue" {
-			return obj.bytes(), nil
+			return obj.Bytes(), nil
 		}
 	}
 	tags = append(tags, json.RawMessage(subsettedTag))
@@ -140,7 +141,9 @@ func addSubsetted(obj object) ([]byte, error) {
 		tagRaw.Write(tg)
 	}
 	tagRaw.WriteByte(']')
-	meta = meta.set("tag", tagRaw.Bytes())
-	obj = obj.set("meta", meta.bytes()).moveFront("resourceType", "id", "meta")
-	return obj.bytes(), nil
+	meta.Set("tag", tagRaw.Bytes())
+	meta.CompactLayout()
+	obj.Set("meta", meta.Bytes())
+	obj.MoveFront("resourceType", "id", "meta")
+	return obj.Bytes(), nil
 }

@@ -1,11 +1,11 @@
 package mapping
 
 import (
-	"bytes"
 	"encoding/json"
 	"strings"
 
 	"github.com/socialrx/socialrx"
+	"github.com/socialrx/socialrx/fhir"
 )
 
 // Extensions socialrx writes on a referral Task to make a failed delivery
@@ -18,36 +18,46 @@ const (
 )
 
 // MarkDelivery returns the Task body with socialrx's delivery extensions
-// set to state (and reason, when not empty), replacing any it had; every
-// other element is kept as it was. state "" removes them.
+// set to state (and reason, when not empty), replacing any it had; state ""
+// removes them. Only Task.extension changes (written compactly, the other
+// extensions with their bytes; added after the element before it in the
+// Task's order when absent); every other member keeps its bytes and place.
 func MarkDelivery(task []byte, state, reason string) ([]byte, error) {
-	dec := json.NewDecoder(bytes.NewReader(task))
-	dec.UseNumber()
-	var doc map[string]any
-	if err := dec.Decode(&doc); err != nil || doc["resourceType"] != "Task" {
+	doc, ok := parseTask(task)
+	if !ok {
 		return nil, issueErr(socialrx.EINVALID, "structure", "Task", "not a Task")
 	}
-	var keep []any
-	if exts, ok := doc["extension"].([]any); ok {
+	var keep [][]byte
+	if raw, has := doc.Get("extension"); has {
+		exts, _ := arrayElements(raw) // not an array: replaced
 		for _, e := range exts {
-			if m, ok := e.(map[string]any); ok && (m["url"] == ExtensionDeliveryState || m["url"] == ExtensionDeliveryError) {
+			var x struct {
+				URL string `json:"url"`
+			}
+			if json.Unmarshal(e, &x) == nil && (x.URL == ExtensionDeliveryState || x.URL == ExtensionDeliveryError) {
 				continue
 			}
 			keep = append(keep, e)
 		}
 	}
 	if state != "" {
-		keep = append(keep, map[string]any{"url": ExtensionDeliveryState, "valueCode": state})
+		keep = append(keep, marshal(deliveryExt{URL: ExtensionDeliveryState, ValueCode: state}))
 		if reason != "" {
-			keep = append(keep, map[string]any{"url": ExtensionDeliveryError, "valueString": reason})
+			keep = append(keep, marshal(deliveryExt{URL: ExtensionDeliveryError, ValueString: reason}))
 		}
 	}
 	if len(keep) == 0 {
-		delete(doc, "extension")
+		doc.Del("extension")
 	} else {
-		doc["extension"] = keep
+		setTaskMember(doc, "extension", joinArray(keep))
 	}
-	return marshal(doc), nil
+	return doc.Bytes(), nil
+}
+
+type deliveryExt struct {
+	URL         string `json:"url"`
+	ValueCode   string `json:"valueCode,omitempty"`
+	ValueString string `json:"valueString,omitempty"`
 }
 
 // WriteBackBody returns a resource to write back to an EMR: body without
@@ -55,63 +65,95 @@ func MarkDelivery(task []byte, state, reason string) ([]byte, error) {
 // finds its copy by identifier), with each reference "Type/id" to a resource
 // socialrx holds rewritten as a logical reference (Reference.type and
 // Reference.identifier, the first identifier with a system and a value of
-// the target), which the EMR can match against its own records. A
-// reference whose target has no such identifier is kept as it is, so no
-// link is lost. identifier (system, value) is added to body's identifier
-// list when body lacks it, so the EMR finds the copy next time.
+// the target, written where Reference.reference was), which the EMR can
+// match against its own records. A reference whose target has no such
+// identifier is kept as it is, so no link is lost. identifier (system,
+// value) is added to body's identifier list when body lacks it, so the EMR
+// finds the copy next time. Every other member keeps its bytes and order.
 func WriteBackBody(body []byte, r Resolver, system, value string) ([]byte, error) {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	var doc map[string]any
-	if err := dec.Decode(&doc); err != nil {
+	doc, err := fhir.ParseObject(body)
+	if err != nil {
 		return nil, issueErr(socialrx.EINVALID, "structure", "", "invalid JSON")
 	}
-	delete(doc, "id")
-	delete(doc, "meta")
+	doc.Del("id")
+	doc.Del("meta")
 	if system != "" && value != "" {
+		raw, _ := doc.Get("identifier")
+		ids, isArray := arrayElements(raw)
 		has := false
-		ids, _ := doc["identifier"].([]any)
 		for _, x := range ids {
-			if m, ok := x.(map[string]any); ok && m["system"] == system && m["value"] == value {
+			var id identifierJSON
+			if json.Unmarshal(x, &id) == nil && id.System == system && id.Value == value {
 				has = true
 			}
 		}
-		if !has {
-			doc["identifier"] = append(ids, map[string]any{"system": system, "value": value})
+		add := marshal(identifierJSON{System: system, Value: value})
+		switch {
+		case has:
+		case isArray:
+			doc.Set("identifier", appendToArray(raw, [][]byte{add}))
+		default: // absent or not an array: replaced, after the DomainResource elements
+			doc.SetAfter("identifier", joinArray([][]byte{add}),
+				"modifierExtension", "extension", "contained", "text", "language", "implicitRules", "resourceType")
 		}
 	}
-	logicalRefs(doc, r, 0)
-	return marshal(doc), nil
+	for _, k := range doc.Keys() {
+		if k == "identifier" {
+			continue
+		}
+		v, _ := doc.Get(k)
+		if nv, ok := logicalRefs(v, r, 1); ok {
+			doc.Set(k, nv)
+		}
+	}
+	return doc.Bytes(), nil
 }
 
-// logicalRefs rewrites, in place, every Reference object below v.
-func logicalRefs(v any, r Resolver, depth int) {
-	if depth > 64 {
-		return
+// logicalRefs returns v with every Reference object in or below it
+// rewritten (see WriteBackBody); changed is false, and v returned, when
+// there was none to rewrite.
+func logicalRefs(v json.RawMessage, r Resolver, depth int) (out json.RawMessage, changed bool) {
+	if depth > 64 || len(v) == 0 {
+		return v, false
 	}
-	switch x := v.(type) {
-	case map[string]any:
-		if ref, ok := x["reference"].(string); ok {
-			if typ, _, ok := refTypeID(ref); ok && !strings.Contains(ref, "://") {
-				if b, ok := r.resolve(ref); ok {
-					if sys, val := firstIdentifier(b); sys != "" {
-						delete(x, "reference")
-						x["type"] = typ
-						x["identifier"] = map[string]any{"system": sys, "value": val}
-					}
+	switch v[0] {
+	case '[':
+		return editArray(v, func(e json.RawMessage) (json.RawMessage, bool) { return logicalRefs(e, r, depth+1) })
+	case '{':
+	default:
+		return v, false
+	}
+	obj, err := fhir.ParseObject(v)
+	if err != nil {
+		return v, false
+	}
+	var ref string
+	if raw, ok := obj.Get("reference"); ok && json.Unmarshal(raw, &ref) == nil {
+		if typ, _, ok := refTypeID(ref); ok && !strings.Contains(ref, "://") {
+			if b, ok := r.resolve(ref); ok {
+				if sys, val := firstIdentifier(b); sys != "" {
+					obj.SetAfter("type", marshal(typ), "reference")
+					obj.SetAfter("identifier", marshal(identifierJSON{System: sys, Value: val}), "type")
+					obj.Del("reference")
+					changed = true
 				}
 			}
 		}
-		for k, c := range x {
-			if k != "identifier" {
-				logicalRefs(c, r, depth+1)
-			}
+	}
+	for _, k := range obj.Keys() {
+		if k == "identifier" {
+			continue
 		}
-	case []any:
-		for _, c := range x {
-			logicalRefs(c, r, depth+1)
+		c, _ := obj.Get(k)
+		if nc, ok := logicalRefs(c, r, depth+1); ok {
+			obj.Set(k, nc)
+			changed = true
 		}
 	}
+	if !changed {
+		return v, false
+	}
+	return obj.Bytes(), true
 }
 
 // firstIdentifier returns the first identifier of a resource with both a

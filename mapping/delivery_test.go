@@ -45,6 +45,31 @@ func TestMarkDelivery(t *testing.T) {
 	}
 }
 
+// TestMarkDeliveryKeepsBytes: only Task.extension changes; the other
+// members keep their bytes, order and layout.
+func TestMarkDeliveryKeepsBytes(t *testing.T) {
+	const state = `{"url":"` + ExtensionDeliveryState + `","valueCode":"failed"}`
+	for _, c := range []struct{ name, in, state, want string }{
+		{"replaced in place",
+			"{\n  \"resourceType\": \"Task\",\n  \"extension\": [ {\"url\":\"http://other\", \"valueDecimal\": 1.50}, {\"url\":\"" + ExtensionDeliveryState + "\",\"valueCode\":\"pending\"} ],\n  \"status\": \"requested\"\n}",
+			"failed",
+			"{\n  \"resourceType\": \"Task\",\n  \"extension\": [{\"url\":\"http://other\", \"valueDecimal\": 1.50}," + state + "],\n  \"status\": \"requested\"\n}"},
+		{"added at its place", `{"resourceType":"Task","id":"t1","meta":{},"status":"requested","intent":"order"}`, "failed",
+			`{"resourceType":"Task","id":"t1","meta":{},"extension":[` + state + `],"status":"requested","intent":"order"}`},
+		{"removed", `{"resourceType":"Task", "extension":[` + state + `], "status":"failed"}`, "",
+			`{"resourceType":"Task", "status":"failed"}`},
+		{"nothing to remove", `{"status":"failed" , "resourceType":"Task"}`, "", `{"status":"failed" , "resourceType":"Task"}`},
+	} {
+		got, err := MarkDelivery([]byte(c.in), c.state, "")
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if diff := cmp.Diff(c.want, string(got)); diff != "" {
+			t.Errorf("%s: MarkDelivery (-want +got):\n%s", c.name, diff)
+		}
+	}
+}
+
 func TestWriteBackBody(t *testing.T) {
 	store := map[string]string{
 		"Patient/p1":            `{"resourceType":"Patient","id":"p1","identifier":[{"value":"no-system"},{"system":"https://health.gov.on.ca/ohip","value":"9876543210"}]}`,
@@ -68,6 +93,22 @@ func TestWriteBackBody(t *testing.T) {
 "input":[{"type":{"text":"n"},"valueDecimal":2.50}]}`))
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("write-back body (-want +got):\n%s", diff)
+	}
+	// Order and layout are kept; type and identifier take the place of
+	// reference.
+	out, err = WriteBackBody([]byte(body), r, "https://emr/task", "T-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantBytes := `{"resourceType":"Task","identifier":[{"system":"https://emr/task","value":"T-1"}],"status":"accepted","for":{"type":"Patient","identifier":{"system":"https://health.gov.on.ca/ohip","value":"9876543210"},"display":"x"},
+"focus":{"type":"ServiceRequest","identifier":{"system":"https://emr/sr","value":"SR-1"}},"requester":{"reference":"PractitionerRole/noid"},"owner":{"reference":"https://elsewhere/Organization/o"},
+"input":[{"type":{"text":"n"},"valueDecimal":2.50}]}`
+	if diff := cmp.Diff(wantBytes, string(out)); diff != "" {
+		t.Errorf("write-back bytes (-want +got):\n%s", diff)
+	}
+	nested, _ := WriteBackBody([]byte(`{"resourceType":"Bundle","entry":[ {"resource":{"subject":{"reference":"Patient/p1"}}} ]}`), r, "", "")
+	if want := `{"resourceType":"Bundle","entry":[ {"resource":{"subject":{"type":"Patient","identifier":{"system":"https://health.gov.on.ca/ohip","value":"9876543210"}}}} ]}`; string(nested) != want {
+		t.Errorf("nested reference:\n got %s\nwant %s", nested, want)
 	}
 	// An identifier it already has is not added twice.
 	out2, _ := WriteBackBody([]byte(`{"resourceType":"Task","identifier":[{"system":"s","value":"v"}]}`), r, "s", "v")

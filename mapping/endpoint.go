@@ -1,37 +1,70 @@
 package mapping
 
 import (
-	"strings"
+	r4 "github.com/samply/golang-fhir-models/fhir-models/fhir"
 
 	"github.com/socialrx/socialrx"
 )
-
-// endpointFull is the part of an R4 Endpoint that delivery reads.
-type endpointFull struct {
-	ResourceType   string  `json:"resourceType"`
-	ID             string  `json:"id"`
-	Status         string  `json:"status"`
-	ConnectionType *coding `json:"connectionType"`
-	Address        string  `json:"address"`
-}
 
 // EndpointOf reads an Endpoint resource as a socialrx.Endpoint; ok is false
 // when body is no Endpoint, is not active (Endpoint.status active, or
 // absent), has no address, or its connectionType is not one of
 // http://terminology.hl7.org/CodeSystem/endpoint-connection-type.
 func EndpointOf(body []byte) (socialrx.Endpoint, bool) {
-	var ep endpointFull
-	if decodeResource(body, "Endpoint", &ep, &ep.ResourceType) != nil || ep.ConnectionType == nil {
-		return socialrx.Endpoint{}, false
-	}
-	if ep.Status != "active" && ep.Status != "" {
+	ep, ok := endpointView(body)
+	if !ok || ep.Status != r4.EndpointStatusActive {
 		return socialrx.Endpoint{}, false // off, suspended, error, entered-in-error, test
 	}
-	ct := ep.ConnectionType
-	if (ct.System != systemEndpointConnType && ct.System != "") || ct.Code == "" || ep.Address == "" {
+	system, code := str(ep.ConnectionType.System), str(ep.ConnectionType.Code)
+	if (system != systemEndpointConnType && system != "") || code == "" || ep.Address == "" {
 		return socialrx.Endpoint{}, false
 	}
-	return socialrx.Endpoint{ID: ep.ID, ConnectionType: ct.Code, Address: ep.Address}, true
+	return socialrx.Endpoint{ID: str(ep.Id), ConnectionType: code, Address: ep.Address}, true
+}
+
+// endpointView reads body as samply's r4.Endpoint, a read-only view (never
+// marshalled). An absent or empty status reads as active (samply's zero
+// EndpointStatus). ok is false when body is not a JSON Endpoint or its
+// status is not an EndpointStatus code.
+//
+// samply refuses a whole resource for one unknown code in any enum-typed
+// element (Identifier.use, ContactPoint.system, Narrative.status) or one
+// wrong JSON type anywhere. An Endpoint it refuses is read again with only
+// the elements EndpointOf uses, so that such a flaw in an element delivery
+// does not read gives the result it gave before samply was used.
+func endpointView(body []byte) (r4.Endpoint, bool) {
+	if h, ok := readHead(body); !ok || h.ResourceType != "Endpoint" {
+		return r4.Endpoint{}, false // samply decodes any resourceType
+	}
+	if ep, err := r4.UnmarshalEndpoint(body); err == nil {
+		return ep, true
+	}
+	var min struct {
+		ResourceType   string  `json:"resourceType"`
+		ID             *string `json:"id"`
+		Status         string  `json:"status"`
+		ConnectionType *coding `json:"connectionType"`
+		Address        string  `json:"address"`
+	}
+	if decodeResource(body, "Endpoint", &min, &min.ResourceType) != nil {
+		return r4.Endpoint{}, false
+	}
+	ep := r4.Endpoint{Id: min.ID, Address: min.Address}
+	if min.Status != "" && ep.Status.UnmarshalJSON(marshal(min.Status)) != nil {
+		return r4.Endpoint{}, false
+	}
+	if ct := min.ConnectionType; ct != nil {
+		ep.ConnectionType = r4.Coding{System: &ct.System, Code: &ct.Code}
+	}
+	return ep, true
+}
+
+// str returns *p, or "" for nil: samply's optional strings.
+func str(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
 }
 
 // EndpointFor finds the first active Endpoint of connection type connType
@@ -92,8 +125,10 @@ func endpointOfHolder(r Resolver, connType, ref string, depth int) (socialrx.End
 	case "HealthcareService":
 		parent = h.ProvidedBy
 	}
-	if parent != nil && strings.HasPrefix(parent.Reference, "Organization/") {
-		return endpointOfHolder(r, connType, parent.Reference, depth+1)
+	if parent != nil {
+		if typ, _, ok := refTypeID(parent.Reference); ok && typ == "Organization" {
+			return endpointOfHolder(r, connType, parent.Reference, depth+1)
+		}
 	}
 	return socialrx.Endpoint{}, false
 }

@@ -1,6 +1,7 @@
 package mapping
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -23,6 +24,26 @@ func TestEndpointOf(t *testing.T) {
 		{"no address", endpointJSON("active", "hl7-fhir-rest", ""), socialrx.Endpoint{}, false},
 		{"other system", `{"resourceType":"Endpoint","status":"active","connectionType":{"system":"http://local","code":"hl7-fhir-msg"},"address":"x"}`, socialrx.Endpoint{}, false},
 		{"not an Endpoint", `{"resourceType":"Patient"}`, socialrx.Endpoint{}, false},
+		{"Endpoint-shaped, another resourceType", strings.Replace(endpointJSON("active", "hl7-fhir-msg", "x"), `"Endpoint"`, `"Basic"`, 1), socialrx.Endpoint{}, false},
+		{"id read", `{"resourceType":"Endpoint","id":"e1","connectionType":{"code":"hl7-fhir-rest"},"address":"https://a"}`, socialrx.Endpoint{ID: "e1", ConnectionType: "hl7-fhir-rest", Address: "https://a"}, true},
+		{"status absent: active", `{"resourceType":"Endpoint","connectionType":{"code":"hl7-fhir-msg"},"address":"x"}`, socialrx.Endpoint{ConnectionType: "hl7-fhir-msg", Address: "x"}, true},
+		{"status empty: active", endpointJSON("", "hl7-fhir-msg", "x"), socialrx.Endpoint{ConnectionType: "hl7-fhir-msg", Address: "x"}, true},
+		{"status null: active", `{"resourceType":"Endpoint","status":null,"connectionType":{"code":"hl7-fhir-msg"},"address":"x"}`, socialrx.Endpoint{ConnectionType: "hl7-fhir-msg", Address: "x"}, true},
+		{"status test", endpointJSON("test", "hl7-fhir-msg", "x"), socialrx.Endpoint{}, false},
+		{"status not an EndpointStatus code", endpointJSON("bogus", "hl7-fhir-msg", "x"), socialrx.Endpoint{}, false},
+		{"status not a string", `{"resourceType":"Endpoint","status":1,"connectionType":{"code":"hl7-fhir-msg"},"address":"x"}`, socialrx.Endpoint{}, false},
+		// samply refuses these whole; the elements delivery reads are fine.
+		{"unknown code in an unread enum", `{"resourceType":"Endpoint","identifier":[{"use":"bogus","value":"1"}],"status":"active","connectionType":{"code":"hl7-fhir-msg"},"address":"x"}`,
+			socialrx.Endpoint{ConnectionType: "hl7-fhir-msg", Address: "x"}, true},
+		{"unknown code in an unread enum, inactive", `{"resourceType":"Endpoint","contact":[{"system":"pager"}],"status":"off","connectionType":{"code":"hl7-fhir-msg"},"address":"x"}`,
+			socialrx.Endpoint{}, false},
+		{"wrong JSON type in an unread element", `{"resourceType":"Endpoint","id":"e2","name":3,"status":"active","connectionType":{"code":"hl7-fhir-msg"},"address":"x"}`,
+			socialrx.Endpoint{ID: "e2", ConnectionType: "hl7-fhir-msg", Address: "x"}, true},
+		{"no connectionType", `{"resourceType":"Endpoint","status":"active","address":"x"}`, socialrx.Endpoint{}, false},
+		{"connectionType null", `{"resourceType":"Endpoint","status":"active","connectionType":null,"address":"x"}`, socialrx.Endpoint{}, false},
+		{"connectionType not an object", `{"resourceType":"Endpoint","status":"active","connectionType":"hl7-fhir-msg","address":"x"}`, socialrx.Endpoint{}, false},
+		{"address not a string", `{"resourceType":"Endpoint","status":"active","connectionType":{"code":"hl7-fhir-msg"},"address":1}`, socialrx.Endpoint{}, false},
+		{"not JSON", `{"resourceType":"Endpoint"`, socialrx.Endpoint{}, false},
 	} {
 		got, ok := EndpointOf([]byte(c.body))
 		if ok != c.ok || got != c.want {
@@ -41,6 +62,8 @@ func TestEndpointFor(t *testing.T) {
 		"Organization/org":      `{"resourceType":"Organization","endpoint":[{"reference":"Endpoint/rest"},{"reference":"Endpoint/msg"}]}`,
 		"PractitionerRole/pr":   `{"resourceType":"PractitionerRole","organization":{"reference":"Organization/org"}}`,
 		"PractitionerRole/bare": `{"resourceType":"PractitionerRole"}`,
+		"PractitionerRole/ver":  `{"resourceType":"PractitionerRole","organization":{"reference":"Organization/org/_history/4"}}`,
+		"PractitionerRole/loc":  `{"resourceType":"PractitionerRole","organization":{"reference":"Location/org"}}`,
 	}
 	r := Resolver(func(ref string) ([]byte, bool) { b, ok := store[ref]; return []byte(b), ok })
 	for _, c := range []struct {
@@ -51,6 +74,8 @@ func TestEndpointFor(t *testing.T) {
 		{"own endpoint, inactive skipped", socialrx.ConnectionFHIRMessaging, []string{"HealthcareService/hs"}, "msg"},
 		{"via providedBy", socialrx.ConnectionFHIRMessaging, []string{"HealthcareService/hs2"}, "msg"},
 		{"role's organization, rest", socialrx.ConnectionFHIRREST, []string{"PractitionerRole/pr"}, "rest"},
+		{"role's organization, versioned reference", socialrx.ConnectionFHIRREST, []string{"PractitionerRole/ver"}, "rest"},
+		{"role's organization not an Organization", socialrx.ConnectionFHIRREST, []string{"PractitionerRole/loc"}, ""},
 		{"first ref without, second with", socialrx.ConnectionFHIRREST, []string{"PractitionerRole/bare", "Organization/org"}, "rest"},
 		{"none", socialrx.ConnectionFHIRREST, []string{"HealthcareService/hs", "Practitioner/x", ""}, ""},
 	} {

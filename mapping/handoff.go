@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/socialrx/socialrx"
+	"github.com/socialrx/socialrx/fhir"
 )
 
 // Non-electronic warm hand-offs (eFax, phone) are work for the practice's
@@ -85,15 +86,14 @@ func ReferralTask(p socialrx.Prescription, id, status string, now time.Time) []b
 // an EMR's own referral Task for a fax or phone hand-off shows on the staff
 // work list; every other byte is kept. changed is false when it had it.
 func TagHandoffTask(body []byte, code string) ([]byte, bool, error) {
-	doc, err := scanObject(body)
+	doc, err := fhir.ParseObject(body)
 	if err != nil {
 		return nil, false, issueErr(socialrx.EINVALID, "structure", "Task", "not a JSON object")
 	}
-	m, ok := doc.find("code")
-	if !ok || body[m.valStart] != '{' {
+	val, ok := doc.Get("code")
+	if !ok || val[0] != '{' {
 		return body, false, nil // not a referral Task: nothing to tag
 	}
-	val := body[m.valStart:m.valEnd]
 	var cc struct {
 		Coding []coding `json:"coding"`
 	}
@@ -105,21 +105,17 @@ func TagHandoffTask(body []byte, code string) ([]byte, bool, error) {
 			return body, false, nil
 		}
 	}
-	inner, err := scanObject(val)
+	inner, err := fhir.ParseObject(val)
 	if err != nil {
 		return nil, false, issueErr(socialrx.EINVALID, "structure", "Task.code", "must be a CodeableConcept")
 	}
 	tag := taskCoding(code)
 	tag.UserSelected = &falseValue
-	var newVal []byte
-	if cm, ok := inner.find("coding"); ok && val[cm.valStart] == '[' {
-		newVal = appendToArray(val, cm, [][]byte{marshal(tag)})
+	if codings, ok := inner.Get("coding"); ok && codings[0] == '[' {
+		inner.Set("coding", appendToArray(codings, [][]byte{marshal(tag)}))
 	} else {
-		newVal = inner.insertAfter(val, "coding", []byte("["+string(marshal(tag))+"]"))
+		inner.Set("coding", joinArray([][]byte{marshal(tag)}))
 	}
-	out := make([]byte, 0, len(body)+len(newVal)-len(val))
-	out = append(out, body[:m.valStart]...)
-	out = append(out, newVal...)
-	out = append(out, body[m.valEnd:]...)
-	return out, true, nil
+	doc.Set("code", inner.Bytes())
+	return doc.Bytes(), true, nil
 }

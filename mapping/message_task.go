@@ -3,11 +3,11 @@ package mapping
 import (
 	"bytes"
 	"encoding/json"
-	"reflect"
 	"slices"
 	"time"
 
 	"github.com/socialrx/socialrx"
+	"github.com/socialrx/socialrx/fhir"
 )
 
 // taskStatuses is the R4 TaskStatus value set
@@ -34,17 +34,17 @@ var taskElements = []string{
 // updates, in the order they are compared and written.
 var taskUpdated = []string{"status", "businessStatus", "statusReason", "output"}
 
-// decodeTaskDoc decodes body as a JSON Task into a map (numbers as
-// json.Number) and its members' raw values.
-func decodeTaskDoc(body []byte) (map[string]any, map[string]json.RawMessage, bool) {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	var doc map[string]any
-	var raw map[string]json.RawMessage
-	if dec.Decode(&doc) != nil || doc["resourceType"] != "Task" || json.Unmarshal(body, &raw) != nil {
-		return nil, nil, false
+// parseTask parses body as a JSON Task, members in order.
+func parseTask(body []byte) (*fhir.Object, bool) {
+	doc, err := fhir.ParseObject(body)
+	if err != nil {
+		return nil, false
 	}
-	return doc, raw, true
+	var rt string
+	if raw, _ := doc.Get("resourceType"); json.Unmarshal(raw, &rt) != nil || rt != "Task" {
+		return nil, false
+	}
+	return doc, true
 }
 
 // ApplyTaskUpdate applies a platform's copy of a referral Task (incoming,
@@ -71,27 +71,26 @@ func decodeTaskDoc(body []byte) (map[string]any, map[string]json.RawMessage, boo
 // or not a TaskStatus code (Task.status), or its Task.lastModified is not a
 // dateTime (Task.lastModified).
 func ApplyTaskUpdate(local, incoming []byte, now time.Time) (out []byte, changed bool, err error) {
-	ldoc, _, ok := decodeTaskDoc(local)
+	ldoc, ok := parseTask(local)
 	if !ok {
 		return nil, false, issueErr(socialrx.EINVALID, "structure", "Task", "the stored referral is not a JSON Task")
 	}
-	if _, err := scanObject(local); err != nil {
-		return nil, false, issueErr(socialrx.EINVALID, "structure", "Task", "the stored referral is not a JSON Task")
-	}
-	idoc, iraw, ok := decodeTaskDoc(incoming)
+	idoc, ok := parseTask(incoming)
 	if !ok {
 		return nil, false, issueErr(socialrx.EINVALID, "structure", "Task", "the incoming referral is not a JSON Task")
 	}
 	var is issueList
-	switch status, _ := idoc["status"].(string); {
-	case idoc["status"] == nil:
+	var status string
+	switch raw, has := idoc.Get("status"); {
+	case !has || string(raw) == "null":
 		is.add("required", "Task.status", "the incoming Task has no status")
-	case !taskStatuses[status]:
+	case json.Unmarshal(raw, &status) != nil || !taskStatuses[status]:
 		is.add("value", "Task.status", "not a TaskStatus code")
 	}
 	lastModified := now.UTC().Format(time.RFC3339)
-	if v, has := idoc["lastModified"]; has {
-		s, _ := v.(string)
+	if raw, has := idoc.Get("lastModified"); has {
+		var s string
+		_ = json.Unmarshal(raw, &s)
 		if _, err := parseDateTime(s, "Task.lastModified"); err != nil || s == "" {
 			is.add("value", "Task.lastModified", "not a FHIR dateTime")
 		}
@@ -100,88 +99,47 @@ func ApplyTaskUpdate(local, incoming []byte, now time.Time) (out []byte, changed
 	if err := is.err("invalid task update"); err != nil {
 		return nil, false, err
 	}
+	get := func(doc *fhir.Object, name string) json.RawMessage { v, _ := doc.Get(name); return v }
 	for _, name := range taskUpdated {
-		if v, has := idoc[name]; has && !reflect.DeepEqual(v, ldoc[name]) {
+		if v, has := idoc.Get(name); has && !jsonEqual(v, get(ldoc, name)) {
 			changed = true
 		}
 	}
 	if !changed {
 		return local, false, nil
 	}
-	out = local
-	if idoc["status"] != ldoc["status"] {
+	if !jsonEqual(get(idoc, "status"), get(ldoc, "status")) {
 		for _, name := range []string{"businessStatus", "statusReason"} {
-			if _, has := idoc[name]; !has {
-				out = removeMember(out, name)
+			if _, has := idoc.Get(name); !has {
+				ldoc.Del(name)
+				ldoc.Del("_" + name)
 			}
 		}
 	}
 	for _, name := range taskUpdated {
-		if raw, has := iraw[name]; has {
+		if raw, has := idoc.Get(name); has {
 			var b bytes.Buffer
 			if err := json.Compact(&b, raw); err != nil {
 				return nil, false, issueErr(socialrx.EINVALID, "structure", "Task."+name, "invalid JSON")
 			}
-			out = setMember(out, name, b.Bytes())
+			setTaskMember(ldoc, name, b.Bytes())
 		}
 	}
-	out = setMember(out, "lastModified", marshal(lastModified))
-	return out, true, nil
+	setTaskMember(ldoc, "lastModified", marshal(lastModified))
+	return ldoc.Bytes(), true, nil
 }
 
-// setMember returns the Task body with member key set to value: replaced
-// where it stands, else inserted after the nearest element before it in
-// taskElements (or last). body is a JSON object (checked by the caller).
-func setMember(body []byte, key string, value []byte) []byte {
-	doc, err := scanObject(body)
-	if err != nil {
-		return body // not reached: the caller checked body
-	}
-	if m, ok := doc.find(key); ok {
-		out := make([]byte, 0, len(body)+len(value))
-		out = append(out, body[:m.valStart]...)
-		out = append(out, value...)
-		return append(out, body[m.valEnd:]...)
-	}
-	// After the nearest element before key that local has, or after its
-	// primitive extension (_status) when that comes later.
-	for j := slices.Index(taskElements, key) - 1; j >= 0; j-- {
-		m, ok := doc.find(taskElements[j])
-		if x, xok := doc.find("_" + taskElements[j]); xok && (!ok || x.valEnd > m.valEnd) {
-			m, ok = x, true
-		}
-		if ok {
-			return doc.insertAfter(body, key, value, m.key)
+// setTaskMember sets member key of a Task to value: replaced where it
+// stands, else inserted after the nearest element before it in
+// taskElements that the Task has, or after that element's primitive
+// extension (_status) when that comes later; last when it has none.
+func setTaskMember(doc *fhir.Object, key string, value []byte) {
+	for j := slices.Index(taskElements, key) - 1; j >= 0 && doc.Index(key) < 0; j-- {
+		at := max(doc.Index(taskElements[j]), doc.Index("_"+taskElements[j]))
+		if at >= 0 {
+			doc.SetAfter(key, value, doc.Keys()[at])
+			return
 		}
 	}
-	return doc.insertAfter(body, key, value)
-}
-
-// removeMember returns body without member key (and its primitive
-// extension _key), the separators around it kept valid; body itself when it
-// has neither.
-func removeMember(body []byte, key string) []byte {
-	for _, k := range []string{key, "_" + key} {
-		doc, err := scanObject(body)
-		if err != nil {
-			return body
-		}
-		for i, m := range doc.members {
-			if m.key != k {
-				continue
-			}
-			var out []byte
-			switch {
-			case i > 0: // from the end of the previous member: its comma goes
-				out = append(append(out, body[:m.gapStart]...), body[m.valEnd:]...)
-			case len(doc.members) > 1: // the first: up to the next key
-				out = append(append(out, body[:m.keyStart]...), body[doc.members[1].keyStart:]...)
-			default:
-				out = append(append(out, body[:m.keyStart]...), body[m.valEnd:]...)
-			}
-			body = out
-			break
-		}
-	}
-	return body
+	doc.Set(key, value)
 }

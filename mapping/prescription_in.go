@@ -144,6 +144,8 @@ func idx(path string, i int) string { return path + "[" + strconv.Itoa(i) + "]" 
 // refTypeID returns the type and id of a literal reference that is
 // relative ("Type/id", "Type/id/_history/v") or an absolute URL ending so;
 // ok is false for anything else (contained, urn:, conditional, malformed).
+// It reads references received from outside; a "Type/id" that socialrx
+// made itself is split with fhir.SplitRef.
 func refTypeID(s string) (typ, id string, ok bool) {
 	r, err := fhir.ParseReference(s)
 	if err != nil || (r.Kind != fhir.RefRelative && r.Kind != fhir.RefAbsolute) || r.Type == "" || r.ID == "" {
@@ -394,12 +396,15 @@ func deriveChannel(f socialrx.Form, rc reach) socialrx.Channel {
 // What cannot be resolved or read is simply not known.
 func lookReach(target string, r Resolver) reach {
 	var rc reach
+	typ, _, ok := fhir.SplitRef(target)
+	if !ok {
+		return rc
+	}
 	b, ok := r.resolve(target)
 	if !ok {
 		return rc
 	}
 	var pf performer
-	typ, _, _ := strings.Cut(target, "/")
 	if decodeResource(b, typ, &pf, &pf.ResourceType) != nil {
 		return rc
 	}

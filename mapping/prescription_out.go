@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/socialrx/socialrx"
+	"github.com/socialrx/socialrx/fhir"
 )
 
 // Profiles socialrx claims on what it writes.
@@ -218,14 +219,14 @@ func ServiceRequestFromPrescription(p socialrx.Prescription, id string) []byte {
 // is not a JSON object, "ServiceRequest.category" when category is not an
 // array of objects.
 func DeriveCategories(body []byte, p *socialrx.Prescription) ([]byte, bool, error) {
-	doc, err := scanObject(body)
+	doc, err := fhir.ParseObject(body)
 	if err != nil {
 		return nil, false, issueErr(socialrx.EINVALID, "structure", "ServiceRequest", "not a JSON object")
 	}
 	var cats []categoryConcept
-	cat, hasCat := doc.find("category")
+	cat, hasCat := doc.Get("category")
 	if hasCat {
-		if err := json.Unmarshal(body[cat.valStart:cat.valEnd], &cats); err != nil || body[cat.valStart] != '[' {
+		if err := json.Unmarshal(cat, &cats); err != nil || cat[0] != '[' {
 			return nil, false, issueErr(socialrx.EINVALID, "structure", "ServiceRequest.category", "must be an array of CodeableConcepts")
 		}
 	}
@@ -259,140 +260,11 @@ func DeriveCategories(body []byte, p *socialrx.Prescription) ([]byte, bool, erro
 		return body, false, nil
 	}
 	if hasCat {
-		return appendToArray(body, cat, add), true, nil
+		doc.Set("category", appendToArray(cat, add))
+	} else {
+		doc.SetAfter("category", joinArray(add), "intent", "status")
 	}
-	return doc.insertAfter(body, "category", []byte("["+string(bytes.Join(add, []byte(",")))+"]"), "intent", "status"), true, nil
-}
-
-// appendToArray returns body with elems appended to the array that m's
-// value is, separated as its first element is from the '['.
-func appendToArray(body []byte, m jsonMember, elems [][]byte) []byte {
-	inner := body[m.valStart+1 : m.valEnd-1]
-	lead := inner[:len(inner)-len(bytes.TrimLeft(inner, " \t\r\n"))]
-	trimmed := bytes.TrimRight(inner, " \t\r\n")
-	trail := inner[len(trimmed):]
-	var b bytes.Buffer
-	b.Write(body[:m.valStart+1])
-	b.Write(trimmed)
-	for i, e := range elems {
-		if len(trimmed) > 0 || i > 0 {
-			b.WriteByte(',')
-		}
-		b.Write(lead)
-		b.Write(e)
-	}
-	b.Write(trail)
-	b.Write(body[m.valEnd-1:])
-	return b.Bytes()
-}
-
-// jsonMember is where one member of a JSON object lies in the document.
-type jsonMember struct {
-	key              string
-	gapStart         int // end of the previous member (or just after '{')
-	keyStart, keyEnd int // the key, quotes included
-	valStart, valEnd int // the value
-}
-
-// jsonObject is the layout of a top-level JSON object: its members in
-// order and the offset of its closing brace.
-type jsonObject struct {
-	members []jsonMember
-	close   int
-}
-
-// scanObject finds the members of the JSON object body without decoding
-// their values, so that one can be replaced and the other bytes kept.
-// Duplicate keys and trailing data are errors.
-func scanObject(body []byte) (*jsonObject, error) {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	tok, err := dec.Token()
-	if err != nil {
-		return nil, err
-	}
-	if d, ok := tok.(json.Delim); !ok || d != '{' {
-		return nil, errNotObject
-	}
-	doc := &jsonObject{}
-	prevEnd := int(dec.InputOffset())
-	seen := map[string]bool{}
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return nil, err
-		}
-		key, ok := tok.(string)
-		if !ok || seen[key] {
-			return nil, errNotObject
-		}
-		seen[key] = true
-		keyEnd := int(dec.InputOffset())
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); err != nil {
-			return nil, err
-		}
-		end := int(dec.InputOffset())
-		keyStart := bytes.IndexByte(body[prevEnd:keyEnd], '"')
-		if keyStart < 0 || end-len(raw) < keyEnd {
-			return nil, errNotObject
-		}
-		doc.members = append(doc.members, jsonMember{key: key, gapStart: prevEnd, keyStart: prevEnd + keyStart, keyEnd: keyEnd,
-			valStart: end - len(raw), valEnd: end})
-		prevEnd = end
-	}
-	if _, err := dec.Token(); err != nil { // '}'
-		return nil, err
-	}
-	doc.close = int(dec.InputOffset()) - 1
-	if _, err := dec.Token(); err == nil || len(bytes.TrimSpace(body[doc.close+1:])) > 0 {
-		return nil, errNotObject
-	}
-	return doc, nil
-}
-
-var errNotObject = &socialrx.Error{Code: socialrx.EINVALID, Message: "not a JSON object"}
-
-func (o *jsonObject) find(key string) (jsonMember, bool) {
-	for _, m := range o.members {
-		if m.key == key {
-			return m, true
-		}
-	}
-	return jsonMember{}, false
-}
-
-// insertAfter returns body with a new member key: value placed after the
-// first of the after members present (else last), laid out like that
-// member (same indentation and colon spacing).
-func (o *jsonObject) insertAfter(body []byte, key string, value []byte, after ...string) []byte {
-	k, _ := json.Marshal(key)
-	if len(o.members) == 0 {
-		var b bytes.Buffer
-		b.Write(body[:o.close])
-		b.Write(k)
-		b.WriteByte(':')
-		b.Write(value)
-		b.Write(body[o.close:])
-		return b.Bytes()
-	}
-	anchor := o.members[len(o.members)-1]
-	for _, a := range after {
-		if m, ok := o.find(a); ok {
-			anchor = m
-			break
-		}
-	}
-	ws := bytes.ReplaceAll(body[anchor.gapStart:anchor.keyStart], []byte(","), nil)
-	colon := body[anchor.keyEnd:anchor.valStart]
-	var b bytes.Buffer
-	b.Write(body[:anchor.valEnd])
-	b.WriteByte(',')
-	b.Write(ws)
-	b.Write(k)
-	b.Write(colon)
-	b.Write(value)
-	b.Write(body[anchor.valEnd:])
-	return b.Bytes()
+	return doc.Bytes(), true, nil
 }
 
 type conditionJSON struct {

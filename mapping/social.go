@@ -59,8 +59,8 @@ func IsSocialServiceRequest(body []byte, r Resolver) bool {
 		}
 	}
 	for _, p := range sr.Performer {
-		if typ, _, ok := refTypeID(p.Reference); ok && typ == "PractitionerRole" {
-			if lookReach(p.Reference, r).navigator {
+		if typ, id, ok := refTypeID(p.Reference); ok && typ == "PractitionerRole" {
+			if lookReach(typ+"/"+id, r).navigator {
 				return true
 			}
 		}

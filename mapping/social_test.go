@@ -60,6 +60,7 @@ func TestIsSocialServiceRequest(t *testing.T) {
 		{"reason: a clinical Condition", sr(`,"reasonReference":[{"reference":"Condition/c2"}]`), false},
 		{"reason: an unknown Condition", sr(`,"reasonReference":[{"reference":"Condition/none"}]`), false},
 		{"navigator performer", sr(`,"performer":[{"reference":"PractitionerRole/nav"}]`), true},
+		{"navigator performer, versioned", sr(`,"performer":[{"reference":"PractitionerRole/nav/_history/2"}]`), true},
 		{"not a ServiceRequest", []byte(`{"resourceType":"Task"}`), false},
 		{"not JSON", []byte(`{`), false},
 	}

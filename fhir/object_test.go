@@ -1,0 +1,164 @@
+package fhir
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestParseObjectRoundTrip(t *testing.T) {
+	for _, in := range []string{
+		`{}`,
+		` { } `,
+		`{"a":1}`,
+		`{"resourceType":"Patient","birthDate":"1970","_birthDate":{"extension":[{"url":"x"}]},"weight":1.50}`,
+		"{\n  \"a\" : [ 1, 2 ],\n  \"b\":{\"c\" :null}\n}\n",
+		`{"a":1 , "b" :2	,"c":	"x"}`,
+		`{"k\u0065y":"escaped key kept as written"}`,
+	} {
+		o, err := ParseObject([]byte(in))
+		if err != nil {
+			t.Errorf("ParseObject(%q): %v", in, err)
+			continue
+		}
+		if got := string(o.Bytes()); got != in {
+			t.Errorf("ParseObject(%q).Bytes() = %q, want the input", in, got)
+		}
+	}
+}
+
+func TestParseObjectRejects(t *testing.T) {
+	for _, in := range []string{``, `[]`, `"a"`, `null`, `{"a":1,"a":2}`, `{"a":1} x`, `{"a":1}{}`, `{`, `{"a"}`, `{"a":}`, `{1:2}`} {
+		if _, err := ParseObject([]byte(in)); err == nil {
+			t.Errorf("ParseObject(%q): no error", in)
+		}
+	}
+}
+
+func TestObjectGet(t *testing.T) {
+	o, err := ParseObject([]byte(`{"a": 1.50 ,"b":{"c":[1, 2]},"k\u0065y":true}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		key  string
+		want string
+		ok   bool
+	}{
+		{"a", `1.50`, true},
+		{"b", `{"c":[1, 2]}`, true},
+		{"key", `true`, true},
+		{"c", ``, false},
+	} {
+		got, ok := o.Get(c.key)
+		if string(got) != c.want || ok != c.ok {
+			t.Errorf("Get(%q) = %s, %v; want %s, %v", c.key, got, ok, c.want, c.ok)
+		}
+	}
+	if diff := cmp.Diff([]string{"a", "b", "key"}, o.Keys()); diff != "" {
+		t.Errorf("Keys (-want +got):\n%s", diff)
+	}
+	if o.Len() != 3 || o.Index("b") != 1 || o.Index("x") != -1 {
+		t.Errorf("Len %d, Index(b) %d, Index(x) %d", o.Len(), o.Index("b"), o.Index("x"))
+	}
+}
+
+func TestObjectEdit(t *testing.T) {
+	const pretty = "{\n  \"resourceType\": \"Task\",\n  \"status\": \"requested\",\n  \"intent\": \"order\"\n}"
+	tests := []struct {
+		name string
+		in   string
+		edit func(o *Object)
+		want string
+	}{
+		{"set replaces in place", `{"a":1, "b" : 2,"c":3}`, func(o *Object) { o.Set("b", json.RawMessage(`[true]`)) }, `{"a":1, "b" : [true],"c":3}`},
+		{"set appends", `{"a":1,"b":2}`, func(o *Object) { o.Set("c", json.RawMessage(`"x"`)) }, `{"a":1,"b":2,"c":"x"}`},
+		{"set on empty keeps inner space", ` { } `, func(o *Object) { o.Set("a", json.RawMessage(`1`)) }, ` { "a":1} `},
+		{"set on the zero Object", ``, func(o *Object) { o.Set("a", json.RawMessage(`1`)) }, `{"a":1}`},
+		{"set after, pretty", pretty, func(o *Object) { o.SetAfter("code", json.RawMessage(`{"text":"x"}`), "priority", "status") },
+			"{\n  \"resourceType\": \"Task\",\n  \"status\": \"requested\",\n  \"code\": {\"text\":\"x\"},\n  \"intent\": \"order\"\n}"},
+		{"set after the last, pretty", pretty, func(o *Object) { o.SetAfter("code", json.RawMessage(`1`), "intent") },
+			"{\n  \"resourceType\": \"Task\",\n  \"status\": \"requested\",\n  \"intent\": \"order\",\n  \"code\": 1\n}"},
+		{"set after none present: last", `{"a":1}`, func(o *Object) { o.SetAfter("b", json.RawMessage(`2`), "x", "y") }, `{"a":1,"b":2}`},
+		{"set after an existing key: in place", `{"a":1,"b":2}`, func(o *Object) { o.SetAfter("a", json.RawMessage(`3`), "b") }, `{"a":3,"b":2}`},
+		{"del middle", `{"a":1, "b":2, "c":3}`, func(o *Object) { o.Del("b") }, `{"a":1, "c":3}`},
+		{"del first", `{ "a":1, "b":2 }`, func(o *Object) { o.Del("a") }, `{ "b":2 }`},
+		{"del last, pretty", pretty, func(o *Object) { o.Del("intent") }, "{\n  \"resourceType\": \"Task\",\n  \"status\": \"requested\"\n}"},
+		{"del only", `{ "a":1 }`, func(o *Object) { o.Del("a") }, `{  }`},
+		{"del absent", `{"a":1}`, func(o *Object) { o.Del("b") }, `{"a":1}`},
+		{"move front", `{"b":2,"meta":{},"a":1,"id":"x"}`, func(o *Object) { o.MoveFront("id", "meta", "absent") }, `{"id":"x","meta":{},"b":2,"a":1}`},
+		{"move front keeps the layout slots", pretty, func(o *Object) { o.MoveFront("intent") },
+			"{\n  \"intent\": \"order\",\n  \"resourceType\": \"Task\",\n  \"status\": \"requested\"\n}"},
+		{"compact layout keeps values", "\n{ \"a\" : [ 1 ],\n \"b\":2 }\n", func(o *Object) { o.CompactLayout() }, `{"a":[ 1 ],"b":2}`},
+		{"key escaped on write", `{}`, func(o *Object) { o.Set(`q"<`, json.RawMessage(`1`)) }, `{"q\"\u003c":1}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := &Object{}
+			if tt.in != "" {
+				var err error
+				if o, err = ParseObject([]byte(tt.in)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			tt.edit(o)
+			got := o.Bytes()
+			if diff := cmp.Diff(tt.want, string(got)); diff != "" {
+				t.Errorf("after edit (-want +got):\n%s", diff)
+			}
+			if !json.Valid(got) {
+				t.Errorf("not valid JSON: %s", got)
+			}
+		})
+	}
+}
+
+// TestObjectEditKeepsSource: editing never writes into the parsed bytes.
+func TestObjectEditKeepsSource(t *testing.T) {
+	in := []byte(`{"a":1,"b":2,"c":3}`)
+	keep := string(in)
+	o, err := ParseObject(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.SetAfter("x", json.RawMessage(`"long value"`), "a")
+	o.Del("c")
+	o.MoveFront("b")
+	o.Set("a", json.RawMessage(`[1,2,3]`))
+	if string(in) != keep {
+		t.Errorf("source changed: %s", in)
+	}
+	if got, want := string(o.Bytes()), `{"b":2,"a":[1,2,3],"x":"long value"}`; got != want {
+		t.Errorf("Bytes = %s, want %s", got, want)
+	}
+}
+
+func FuzzParseObject(f *testing.F) {
+	for _, s := range []string{`{}`, ` {"a" : 1 ,"b":[2]} `, "{\n \"x\": {\"y\": null}\n}", `{"a":1,"a":2}`, `[1]`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		o, err := ParseObject([]byte(s))
+		if err != nil {
+			return
+		}
+		if got := string(o.Bytes()); got != s {
+			t.Fatalf("Bytes() = %q, want the input %q", got, s)
+		}
+		keys := o.Keys()
+		o.Set("new", json.RawMessage(`1`))
+		if len(keys) > 0 {
+			o.Del(keys[0])
+			o.SetAfter("after", json.RawMessage(`{}`), keys[len(keys)-1])
+			o.MoveFront(keys[len(keys)-1])
+		}
+		if out := o.Bytes(); !json.Valid(out) {
+			t.Fatalf("edited %q into invalid JSON %q", s, out)
+		}
+		o.CompactLayout()
+		if out := o.Bytes(); !json.Valid(out) {
+			t.Fatalf("compacted %q into invalid JSON %q", s, out)
+		}
+	})
+}
