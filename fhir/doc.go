@@ -1,7 +1,9 @@
 // Package fhir holds the FHIR R4 mechanics of socialrx and knows nothing of
 // the domain: checking and decoding resources losslessly, references, Bundles,
-// OperationOutcome, search parameter definitions, index extraction and
-// search-parameter parsing. It never imports the root package.
+// OperationOutcome, summaries and meta stamping. Search (parameter
+// definitions, query parsing, index extraction) is in package fhir/search,
+// which imports this one; fhir never imports it. It never imports the root
+// package.
 //
 // Resources are kept as the JSON bytes received, and edits leave the bytes
 // they do not change as they were: Object for members (order and layout

@@ -9,6 +9,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/socialrx/socialrx/fhir"
+	"github.com/socialrx/socialrx/fhir/search"
 )
 
 // restDocumentation is the CapabilityStatement's account of the choices the
@@ -167,8 +168,8 @@ func (s *Server) capabilities(base string) *capabilityStatement {
 	types := fhir.SupportedTypes()
 	revIncludes := map[string][]string{} // target type -> Source:param
 	for _, t := range types {
-		for _, p := range fhir.SearchParams(t) {
-			if p.Type != fhir.ParamReference {
+		for _, p := range search.SearchParams(t) {
+			if p.Type != search.ParamReference {
 				continue
 			}
 			for _, target := range p.Targets {
@@ -191,14 +192,14 @@ func (s *Server) capabilities(base string) *capabilityStatement {
 			ConditionalDelete: "not-supported",
 			Operation:         typeOps,
 		}
-		for _, p := range fhir.SearchParams(t) {
+		for _, p := range search.SearchParams(t) {
 			res.SearchParam = append(res.SearchParam, capSearchParam{
 				Name:          p.Name,
 				Definition:    definitionOf(p),
 				Type:          string(p.Type),
 				Documentation: p.Expression,
 			})
-			if p.Type == fhir.ParamReference {
+			if p.Type == search.ParamReference {
 				res.SearchInclude = append(res.SearchInclude, t+":"+p.Name)
 			}
 		}
@@ -228,7 +229,7 @@ func (s *Server) capabilities(base string) *capabilityStatement {
 
 // definitionOf is the canonical URL of a search parameter's definition, when
 // known.
-func definitionOf(p fhir.SearchParam) string {
+func definitionOf(p search.SearchParam) string {
 	if p.URL != "" {
 		return p.URL
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/socialrx/socialrx/adapter/httpapi"
 	"github.com/socialrx/socialrx/fhir"
+	"github.com/socialrx/socialrx/fhir/search"
 )
 
 func TestCapabilityStatement(t *testing.T) {
@@ -98,7 +99,7 @@ func TestCapabilitySocialrxParams(t *testing.T) {
 			pm := p.(map[string]any)
 			name, _ := pm["name"].(string)
 			if typ, ok := want[name]; ok {
-				if pm["type"] != typ || pm["definition"] != fhir.SearchParameterBase+"Task-"+name {
+				if pm["type"] != typ || pm["definition"] != search.SearchParameterBase+"Task-"+name {
 					t.Errorf("Task %s in the CapabilityStatement: %v", name, pm)
 				}
 				delete(want, name)

@@ -221,14 +221,14 @@ func testOutboxFailed(t *testing.T, s socialrx.Store) {
 	if r.DeliveryState != socialrx.DeliveryFailed || r.DeliveryError != reason || r.Status != socialrx.ReferralRequested {
 		t.Errorf("referral after failure: state %q error %q status %q", r.DeliveryState, r.DeliveryError, r.Status)
 	}
-	res := search(t, s, "Task", "delivery-state=failed")
+	res := searchPage(t, s, "Task", "delivery-state=failed")
 	if len(res.Matches) != 1 || res.Matches[0].ID != "ing-ref" {
 		t.Fatalf("Task?delivery-state=failed: %d matches, want ing-ref", len(res.Matches))
 	}
 	if !containsAll(string(res.Matches[0].Body), `"valueCode":"failed"`, `unknown program`, `"status":"requested"`) {
 		t.Errorf("failed Task body lacks the delivery extensions: %s", res.Matches[0].Body)
 	}
-	if n := len(search(t, s, "Task", "delivery-state=delivered").Matches); n != 0 {
+	if n := len(searchPage(t, s, "Task", "delivery-state=delivered").Matches); n != 0 {
 		t.Errorf("Task?delivery-state=delivered: %d, want 0", n)
 	}
 	// Marking it failed wrote a Task version as socialrx: no new message.
@@ -418,7 +418,7 @@ func testOutboxFaxHandoff(t *testing.T, s socialrx.Store) {
 	if !containsAll(string(res.Body), `"code":"send-fax"`, `"userSelected":false`, `"text":"Referral"`) {
 		t.Errorf("the fax referral Task is not tagged send-fax: %s", res.Body)
 	}
-	list := search(t, s, "Task", "code=http://socialrx.dev/fhir/CodeSystem/task-code|send-fax&status=requested")
+	list := searchPage(t, s, "Task", "code=http://socialrx.dev/fhir/CodeSystem/task-code|send-fax&status=requested")
 	if len(list.Matches) != 1 || list.Matches[0].ID != "obx-fax-ref" {
 		t.Errorf("send-fax work list: %d matches, want obx-fax-ref", len(list.Matches))
 	}

@@ -8,7 +8,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/socialrx/socialrx"
-	"github.com/socialrx/socialrx/fhir"
+	"github.com/socialrx/socialrx/fhir/search"
 )
 
 // searchCase is one search on the fixtures and the ids it must match.
@@ -17,7 +17,7 @@ type searchCase struct {
 	want       []string // ids of the matches
 	ordered    bool     // want is in the order the query declares (_sort)
 	// needs names a parameter of typ the case depends on; the case is
-	// skipped when fhir.LookupParam does not report it (number, quantity
+	// skipped when search.LookupParam does not report it (number, quantity
 	// and uri parameters are optional).
 	needs string
 }
@@ -210,8 +210,8 @@ func testSearch(t *testing.T, open func(t *testing.T) socialrx.Store) {
 			t.Run(c.typ+"?"+c.query, func(t *testing.T) {
 				t.Parallel()
 				if c.needs != "" {
-					if _, ok := fhir.LookupParam(c.typ, c.needs); !ok {
-						t.Skipf("fhir.LookupParam does not report %s %s", c.typ, c.needs)
+					if _, ok := search.LookupParam(c.typ, c.needs); !ok {
+						t.Skipf("search.LookupParam does not report %s %s", c.typ, c.needs)
 					}
 				}
 				matches, _, first := searchAll(t, s, c.typ, c.query)
@@ -265,11 +265,11 @@ func testSearch(t *testing.T, open func(t *testing.T) socialrx.Store) {
 
 	t.Run("Count", func(t *testing.T) {
 		t.Parallel()
-		res := search(t, s, "Patient", "_count=2")
+		res := searchPage(t, s, "Patient", "_count=2")
 		if len(res.Matches) != 2 || res.Total != 5 || res.Next == nil {
 			t.Errorf("_count=2: %d matches, Total %d, Next %v; want 2 matches, Total 5 and a Next", len(res.Matches), res.Total, res.Next)
 		}
-		res = search(t, s, "Patient", "_count=5")
+		res = searchPage(t, s, "Patient", "_count=5")
 		if len(res.Matches) != 5 || res.Next != nil {
 			t.Errorf("_count=5 with 5 matches: %d matches, Next %v; want 5 and no Next", len(res.Matches), res.Next)
 		}
@@ -277,7 +277,7 @@ func testSearch(t *testing.T, open func(t *testing.T) socialrx.Store) {
 
 	t.Run("TotalNone", func(t *testing.T) {
 		t.Parallel()
-		res := search(t, s, "Patient", "_total=none")
+		res := searchPage(t, s, "Patient", "_total=none")
 		if res.Total != -1 {
 			t.Errorf("_total=none: Total %d, want -1", res.Total)
 		}
@@ -298,7 +298,7 @@ func testSearch(t *testing.T, open func(t *testing.T) socialrx.Store) {
 			{"_summary=count&_sort=birthdate", 5},
 			{"_summary=count&_count=1", 5},
 		} {
-			res := search(t, s, "Patient", c.query)
+			res := searchPage(t, s, "Patient", c.query)
 			if len(res.Matches) != 0 || res.Total != c.want {
 				t.Errorf("%s: %d matches, Total %d; want no matches, Total %d", c.query, len(res.Matches), res.Total, c.want)
 			}

@@ -342,8 +342,8 @@ func mustParseQuery(t *testing.T, query string) url.Values {
 	return v
 }
 
-// search runs one strict search (one page) and fails the test on error.
-func search(t *testing.T, s socialrx.Store, typ, query string) *socialrx.SearchResult {
+// searchPage runs one strict search (one page) and fails the test on error.
+func searchPage(t *testing.T, s socialrx.Store, typ, query string) *socialrx.SearchResult {
 	t.Helper()
 	res, err := s.Search(t.Context(), socialrx.SearchRequest{Type: typ, Params: mustParseQuery(t, query), Strict: true})
 	if err != nil {
@@ -364,7 +364,7 @@ const maxPages = 100
 // pages and the first page.
 func searchAll(t *testing.T, s socialrx.Store, typ, query string) (matches, included []socialrx.Resource, first *socialrx.SearchResult) {
 	t.Helper()
-	first = search(t, s, typ, query)
+	first = searchPage(t, s, typ, query)
 	res := first
 	for page := 1; ; page++ {
 		for _, m := range res.Matches {

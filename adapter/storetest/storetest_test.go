@@ -4,18 +4,19 @@ import (
 	"testing"
 
 	"github.com/socialrx/socialrx/fhir"
+	"github.com/socialrx/socialrx/fhir/search"
 )
 
 // TestSuiteQueries checks the suite itself: every query it sends is valid
-// for fhir.ParseQuery in strict mode, so that a store refusing one is wrong.
+// for search.ParseQuery in strict mode, so that a store refusing one is wrong.
 func TestSuiteQueries(t *testing.T) {
 	for _, c := range searchCases {
 		if c.needs != "" {
-			if _, ok := fhir.LookupParam(c.typ, c.needs); !ok {
+			if _, ok := search.LookupParam(c.typ, c.needs); !ok {
 				continue
 			}
 		}
-		if _, issues := fhir.ParseQuery(c.typ, mustParseQuery(t, c.query), true); len(issues) > 0 {
+		if _, issues := search.ParseQuery(c.typ, mustParseQuery(t, c.query), true); len(issues) > 0 {
 			t.Errorf("%s?%s: %+v", c.typ, c.query, issues)
 		}
 	}

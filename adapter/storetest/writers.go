@@ -75,7 +75,7 @@ func testConcurrentWriters(t *testing.T, open func(t *testing.T) socialrx.Store)
 	}
 	got := make(map[string]int)
 	for _, typ := range types {
-		res := search(t, s, typ, "_summary=count")
+		res := searchPage(t, s, typ, "_summary=count")
 		got[typ] = res.Total
 		matches, _, _ := searchAll(t, s, typ, "_count=15")
 		if len(matches) != want[typ] {
@@ -106,7 +106,7 @@ func testConcurrentWriters(t *testing.T, open func(t *testing.T) socialrx.Store)
 			break
 		}
 	}
-	if res := search(t, s, "Patient", "family=writer&_summary=count"); res.Total != want["Patient"] {
+	if res := searchPage(t, s, "Patient", "family=writer&_summary=count"); res.Total != want["Patient"] {
 		t.Errorf("Patient?family=writer: Total %d, want %d", res.Total, want["Patient"])
 	}
 }

@@ -7,7 +7,7 @@
 //
 //	resources         current version of each resource, PK (type, id)
 //	resource_versions every version incl. delete markers, PK (type, id, version)
-//	search_index      one row per fhir.IndexEntry of each current, live resource
+//	search_index      one row per search.IndexEntry of each current, live resource
 //	findings, needs, prescriptions, referrals, follow_ups
 //	                  the domain rows the workflow derives (projection.go)
 //	outbox, inbox, poll_marks
@@ -34,6 +34,7 @@ import (
 
 	"github.com/socialrx/socialrx"
 	"github.com/socialrx/socialrx/fhir"
+	"github.com/socialrx/socialrx/fhir/search"
 )
 
 // Page sizes for search and history.
@@ -46,10 +47,10 @@ const (
 type Options struct {
 	DefaultCount int // page size when none is asked; DefaultCount if 0
 	MaxCount     int // largest page; MaxCount if 0
-	// Index extracts index entries from a stamped body; fhir.Index if nil.
-	Index func(typ string, body []byte) ([]fhir.IndexEntry, error)
-	// ParseQuery parses search parameters; fhir.ParseQuery if nil.
-	ParseQuery func(typ string, params url.Values, strict bool) (*fhir.Query, []fhir.Issue)
+	// Index extracts index entries from a stamped body; search.Index if nil.
+	Index func(typ string, body []byte) ([]search.IndexEntry, error)
+	// ParseQuery parses search parameters; search.ParseQuery if nil.
+	ParseQuery func(typ string, params url.Values, strict bool) (*search.Query, []fhir.Issue)
 	// Now is the clock; time.Now if nil.
 	Now func() time.Time
 	// Retries is how many times Transact runs fn again after a retryable
@@ -78,10 +79,10 @@ func New(drv Driver, opts Options) *Engine {
 		opts.MaxCount = MaxCount
 	}
 	if opts.Index == nil {
-		opts.Index = fhir.Index
+		opts.Index = search.Index
 	}
 	if opts.ParseQuery == nil {
-		opts.ParseQuery = fhir.ParseQuery
+		opts.ParseQuery = search.ParseQuery
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now

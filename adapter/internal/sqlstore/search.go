@@ -11,6 +11,7 @@ import (
 
 	"github.com/socialrx/socialrx"
 	"github.com/socialrx/socialrx/fhir"
+	"github.com/socialrx/socialrx/fhir/search"
 )
 
 // search parses req and runs it on q.
@@ -42,7 +43,7 @@ type sortComp struct {
 // components for the sort keys of q. Every order ends with t.id, unique
 // within the type, so that the order is total and keyset paging is exact.
 // Missing values sort last in both directions.
-func (b *builder) sortSpec(q *fhir.Query) (inner []string, comps []sortComp, err error) {
+func (b *builder) sortSpec(q *search.Query) (inner []string, comps []sortComp, err error) {
 	for i, k := range q.Sort {
 		col := "k" + strconv.Itoa(i)
 		switch k.Param.Name {
@@ -60,23 +61,23 @@ func (b *builder) sortSpec(q *fhir.Query) (inner []string, comps []sortComp, err
 		var field, zero string
 		var kind byte
 		switch k.Param.Type {
-		case fhir.ParamString:
+		case search.ParamString:
 			field, zero, kind = "si.value", "''", 's'
-		case fhir.ParamToken:
+		case search.ParamToken:
 			field, zero, kind = "si.code", "''", 's'
-		case fhir.ParamURI:
+		case search.ParamURI:
 			field, zero, kind = "si.exact", "''", 's'
-		case fhir.ParamReference:
+		case search.ParamReference:
 			field, zero, kind = "si.ref_type || '/' || si.ref_id", "''", 's'
-		case fhir.ParamDate:
+		case search.ParamDate:
 			field, zero, kind = "si.low", "0", 'i'
 			if k.Descending {
 				field = "si.high"
 			}
-		case fhir.ParamNumber, fhir.ParamQuantity:
+		case search.ParamNumber, search.ParamQuantity:
 			field, zero, kind = "si.number", "0", 'f'
 		default:
-			return nil, nil, unsupported(fhir.Clause{Param: k.Param}, "_sort on a parameter of type "+string(k.Param.Type))
+			return nil, nil, unsupported(search.Clause{Param: k.Param}, "_sort on a parameter of type "+string(k.Param.Type))
 		}
 		inner = append(inner, "(SELECT "+agg+"("+field+") FROM search_index si WHERE si.res_type = r.type AND si.res_id = r.id AND si.param = "+b.arg(k.Param.Name)+") AS "+col)
 		comps = append(comps,
@@ -194,8 +195,8 @@ func decodeCursor0(s string, comps []sortComp) (*cursor, error) {
 }
 
 // Query runs a parsed search on q (the reader, or a transaction). It is
-// exported for tests that build a *fhir.Query by hand.
-func (e *Engine) Query(ctx context.Context, q Querier, query *fhir.Query) (*socialrx.SearchResult, error) {
+// exported for tests that build a *search.Query by hand.
+func (e *Engine) Query(ctx context.Context, q Querier, query *search.Query) (*socialrx.SearchResult, error) {
 	count := query.Count
 	if count <= 0 {
 		count = e.opts.DefaultCount
@@ -358,7 +359,7 @@ func (e *Engine) Query(ctx context.Context, q Querier, query *fhir.Query) (*soci
 
 // includes returns the resources that _include and _revinclude add to a
 // page, each once and none of them a match.
-func (e *Engine) includes(ctx context.Context, q Querier, query *fhir.Query, matches []socialrx.Resource) ([]socialrx.Resource, error) {
+func (e *Engine) includes(ctx context.Context, q Querier, query *search.Query, matches []socialrx.Resource) ([]socialrx.Resource, error) {
 	seen := make(map[string]bool, len(matches))
 	ids := make([]string, len(matches))
 	for i, m := range matches {

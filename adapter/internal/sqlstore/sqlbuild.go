@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/socialrx/socialrx"
-	"github.com/socialrx/socialrx/fhir"
+	"github.com/socialrx/socialrx/fhir/search"
 )
 
 // builder collects the SQL of one statement and its arguments.
@@ -31,7 +31,7 @@ func (b *builder) argList(vs []string) string {
 	return strings.Join(ph, ", ")
 }
 
-func unsupported(c fhir.Clause, what string) *socialrx.Error {
+func unsupported(c search.Clause, what string) *socialrx.Error {
 	name := c.Param.Name
 	if c.Modifier != "" {
 		name += ":" + c.Modifier
@@ -42,7 +42,7 @@ func unsupported(c fhir.Clause, what string) *socialrx.Error {
 
 // where returns the condition (over alias r of table resources) that a
 // resource of type typ must meet to match every clause.
-func (b *builder) where(typ string, clauses []fhir.Clause) (string, error) {
+func (b *builder) where(typ string, clauses []search.Clause) (string, error) {
 	conds := []string{"r.type = " + b.arg(typ), "NOT r.deleted"}
 	// The likely most selective clauses first: SQLite drives the lookup of
 	// resources from the first r.id IN (...) and only filters by the rest
@@ -65,11 +65,11 @@ func (b *builder) where(typ string, clauses []fhir.Clause) (string, error) {
 
 // clauseRank orders the clauses of a search: _id and references to one
 // resource (a few rows each) before the rest, negations last.
-func clauseRank(c fhir.Clause) int {
+func clauseRank(c search.Clause) int {
 	switch {
 	case c.Modifier == "not" || c.Modifier == "missing":
 		return 2
-	case c.Param.Name == "_id", c.Param.Type == fhir.ParamReference:
+	case c.Param.Name == "_id", c.Param.Type == search.ParamReference:
 		return 0
 	}
 	return 1
@@ -79,7 +79,7 @@ func clauseRank(c fhir.Clause) int {
 // r.id [NOT] IN (a non-correlated subquery over search_index): PostgreSQL
 // runs it as a semi-join either way round, and SQLite turns it into PK
 // lookups driven by the index hits instead of probing per resource.
-func (b *builder) clause(typ string, c fhir.Clause) (string, error) {
+func (b *builder) clause(typ string, c search.Clause) (string, error) {
 	switch c.Param.Name {
 	case "_id":
 		if c.Modifier != "" && c.Modifier != "not" {
@@ -121,7 +121,7 @@ func (b *builder) clause(typ string, c fhir.Clause) (string, error) {
 // matchSet returns a subquery selecting the ids of resources of type typ
 // that have a value matching the clause; negate asks the caller to take the
 // complement (:missing=true, :not).
-func (b *builder) matchSet(typ string, c fhir.Clause) (sub string, negate bool, err error) {
+func (b *builder) matchSet(typ string, c search.Clause) (sub string, negate bool, err error) {
 	head := "SELECT si.res_id FROM search_index si WHERE si.res_type = " + b.arg(typ) + " AND si.param = " + b.arg(c.Param.Name)
 	if c.Modifier == "missing" {
 		if len(c.Values) != 1 {
@@ -130,7 +130,7 @@ func (b *builder) matchSet(typ string, c fhir.Clause) (sub string, negate bool, 
 		return head, c.Values[0].Missing, nil
 	}
 	if c.Chain != nil {
-		if c.Param.Type != fhir.ParamReference {
+		if c.Param.Type != search.ParamReference {
 			return "", false, unsupported(c, "a chain on a parameter that is not a reference")
 		}
 		inner := c.Chain.Clause
@@ -172,9 +172,9 @@ func (b *builder) matchSet(typ string, c fhir.Clause) (sub string, negate bool, 
 
 // valueCond is the condition on one search_index row (alias si) for one
 // value of a clause.
-func (b *builder) valueCond(c fhir.Clause, v fhir.Value) (string, error) {
+func (b *builder) valueCond(c search.Clause, v search.Value) (string, error) {
 	switch c.Param.Type {
-	case fhir.ParamToken:
+	case search.ParamToken:
 		switch c.Modifier {
 		case "", "not":
 			switch {
@@ -190,7 +190,7 @@ func (b *builder) valueCond(c fhir.Clause, v fhir.Value) (string, error) {
 		case "text":
 			return "si.text LIKE " + b.arg(containsPattern(normalized(v))) + ` ESCAPE '\'`, nil
 		}
-	case fhir.ParamString:
+	case search.ParamString:
 		switch c.Modifier {
 		case "":
 			return b.prefixCond("si.value", normalized(v)), nil
@@ -199,22 +199,22 @@ func (b *builder) valueCond(c fhir.Clause, v fhir.Value) (string, error) {
 		case "contains":
 			return "si.value LIKE " + b.arg(containsPattern(normalized(v))) + ` ESCAPE '\'`, nil
 		}
-	case fhir.ParamURI:
+	case search.ParamURI:
 		switch c.Modifier {
 		case "":
 			return "si.exact = " + b.arg(exactOf(v)), nil
 		case "below":
 			return b.prefixCond("si.exact", exactOf(v)), nil
 		}
-	case fhir.ParamDate:
+	case search.ParamDate:
 		if c.Modifier == "" {
 			return b.dateCond("si.low", "si.high", v), nil
 		}
-	case fhir.ParamNumber:
+	case search.ParamNumber:
 		if c.Modifier == "" {
 			return b.numberCond(v), nil
 		}
-	case fhir.ParamQuantity:
+	case search.ParamQuantity:
 		if c.Modifier == "" {
 			cond := b.numberCond(v)
 			if v.Code != "" {
@@ -225,7 +225,7 @@ func (b *builder) valueCond(c fhir.Clause, v fhir.Value) (string, error) {
 			}
 			return cond, nil
 		}
-	case fhir.ParamReference:
+	case search.ParamReference:
 		typ := v.RefType
 		if c.Modifier != "" {
 			if !isTypeName(c.Modifier) {
@@ -250,14 +250,14 @@ func (b *builder) valueCond(c fhir.Clause, v fhir.Value) (string, error) {
 
 func isTypeName(s string) bool { return s != "" && s[0] >= 'A' && s[0] <= 'Z' }
 
-func normalized(v fhir.Value) string {
+func normalized(v search.Value) string {
 	if v.String != "" {
 		return v.String
 	}
 	return strings.ToLower(v.Raw)
 }
 
-func exactOf(v fhir.Value) string {
+func exactOf(v search.Value) string {
 	if v.Exact != "" {
 		return v.Exact
 	}
@@ -284,11 +284,11 @@ func containsPattern(s string) string { return "%" + likeEscaper.Replace(s) + "%
 // dateCond compares the range [lo, hi] of an indexed value (columns of unix
 // microseconds, both ends inclusive) with the range of the search value, as
 // FHIR R4 search 3.1.1.4.3 (prefixes) defines it.
-func (b *builder) dateCond(lo, hi string, v fhir.Value) string {
+func (b *builder) dateCond(lo, hi string, v search.Value) string {
 	return "(" + b.dateCond0(lo, hi, v) + ")"
 }
 
-func (b *builder) dateCond0(lo, hi string, v fhir.Value) string {
+func (b *builder) dateCond0(lo, hi string, v search.Value) string {
 	L, H := toMicros(v.Low), toMicros(v.High)
 	if v.High.IsZero() {
 		H = L
@@ -324,11 +324,11 @@ func (b *builder) dateCond0(lo, hi string, v fhir.Value) string {
 
 // numberCond compares si.number with a number search value. eq and ne use
 // the implied precision of the value as written (100 means [99.5, 100.5)).
-func (b *builder) numberCond(v fhir.Value) string {
+func (b *builder) numberCond(v search.Value) string {
 	return "(" + b.numberCond0(v) + ")"
 }
 
-func (b *builder) numberCond0(v fhir.Value) string {
+func (b *builder) numberCond0(v search.Value) string {
 	n := v.Number
 	half := 0.5 * math.Pow10(-decimals(v.Raw))
 	switch v.Prefix {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/socialrx/socialrx"
 	"github.com/socialrx/socialrx/fhir"
+	"github.com/socialrx/socialrx/fhir/search"
 )
 
 // current is the current row of a resource as a writer sees it.
@@ -174,16 +175,16 @@ func (tx *Tx) put(ctx context.Context, typ, id string, body []byte, version int6
 }
 
 // IndexRows converts index entries of one resource into rows.
-func IndexRows(typ, id string, entries []fhir.IndexEntry) []IndexRow {
+func IndexRows(typ, id string, entries []search.IndexEntry) []IndexRow {
 	rows := make([]IndexRow, len(entries))
 	for i, en := range entries {
 		r := IndexRow{ResType: typ, ResID: id, Param: en.Param, System: en.System, Code: en.Code, Text: en.Text,
 			Value: en.Value, Exact: en.Exact, RefType: en.RefType, RefID: en.RefID}
 		switch en.Type {
-		case fhir.ParamDate:
+		case search.ParamDate:
 			lo, hi := toMicros(en.Low), toMicros(en.High)
 			r.Low, r.High = &lo, &hi
-		case fhir.ParamNumber, fhir.ParamQuantity:
+		case search.ParamNumber, search.ParamQuantity:
 			n := en.Number
 			r.Number = &n
 		}

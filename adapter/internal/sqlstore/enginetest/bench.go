@@ -10,6 +10,7 @@ import (
 
 	"github.com/socialrx/socialrx/adapter/internal/sqlstore"
 	"github.com/socialrx/socialrx/fhir"
+	"github.com/socialrx/socialrx/fhir/search"
 )
 
 // BenchSize is the number of Observations the search benchmarks preload:
@@ -51,7 +52,7 @@ const benchPeriod = 70
 
 // SameRows gives the plain-SQL baselines the rows a store writes for
 // Observation i: the stamped body (current and history row) and the same
-// index rows as fhir.Index extracts. The work is done once per template
+// index rows as search.Index extracts. The work is done once per template
 // (outside the timed loop's cost): Rows patches the id and the references
 // that vary, so a baseline pays only for its SQL.
 type SameRows struct {
@@ -69,7 +70,7 @@ func NewSameRows() *SameRows {
 		if err != nil {
 			panic(err)
 		}
-		entries, err := fhir.Index("Observation", body)
+		entries, err := search.Index("Observation", body)
 		if err != nil {
 			panic(err)
 		}

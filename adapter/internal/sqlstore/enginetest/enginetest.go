@@ -2,7 +2,7 @@
 // adapter/internal/sqlstore against a real database, independently of the
 // FHIR search-parameter table: the store under test is opened with a fake
 // indexer (the index entries are written in the body, member "_idx") and a
-// fake parser (the request names a *fhir.Query registered by the test).
+// fake parser (the request names a *search.Query registered by the test).
 // Both store packages run it.
 package enginetest
 
@@ -23,6 +23,7 @@ import (
 	"github.com/socialrx/socialrx"
 	"github.com/socialrx/socialrx/adapter/internal/sqlstore"
 	"github.com/socialrx/socialrx/fhir"
+	"github.com/socialrx/socialrx/fhir/search"
 )
 
 // Store is what the tests need of a store.
@@ -34,11 +35,11 @@ type Store interface {
 // Fakes holds the fake indexer and parser a store under test must use.
 type Fakes struct {
 	mu      sync.Mutex
-	queries map[string]*fhir.Query
+	queries map[string]*search.Query
 	n       atomic.Int64
 	// extra, when set, is an index entry the indexer adds to every resource
 	// (to prove Reindex).
-	extra atomic.Pointer[fhir.IndexEntry]
+	extra atomic.Pointer[search.IndexEntry]
 }
 
 // Options returns engine options with the fakes.
@@ -46,9 +47,9 @@ func (f *Fakes) Options() sqlstore.Options {
 	return sqlstore.Options{Index: f.index, ParseQuery: f.parse}
 }
 
-func (f *Fakes) index(typ string, body []byte) ([]fhir.IndexEntry, error) {
+func (f *Fakes) index(typ string, body []byte) ([]search.IndexEntry, error) {
 	var doc struct {
-		Idx []fhir.IndexEntry `json:"_idx"`
+		Idx []search.IndexEntry `json:"_idx"`
 	}
 	if err := json.Unmarshal(body, &doc); err != nil {
 		return nil, err
@@ -59,7 +60,7 @@ func (f *Fakes) index(typ string, body []byte) ([]fhir.IndexEntry, error) {
 	return doc.Idx, nil
 }
 
-func (f *Fakes) parse(typ string, params url.Values, strict bool) (*fhir.Query, []fhir.Issue) {
+func (f *Fakes) parse(typ string, params url.Values, strict bool) (*search.Query, []fhir.Issue) {
 	f.mu.Lock()
 	q, ok := f.queries[params.Get("_q")]
 	f.mu.Unlock()
@@ -73,11 +74,11 @@ func (f *Fakes) parse(typ string, params url.Values, strict bool) (*fhir.Query, 
 }
 
 // register returns the search parameters that stand for q.
-func (f *Fakes) register(q *fhir.Query) url.Values {
+func (f *Fakes) register(q *search.Query) url.Values {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.queries == nil {
-		f.queries = make(map[string]*fhir.Query)
+		f.queries = make(map[string]*search.Query)
 	}
 	id := strconv.FormatInt(f.n.Add(1), 10)
 	f.queries[id] = q
@@ -105,24 +106,24 @@ func Run(t *testing.T, open func(t *testing.T, opts sqlstore.Options) Store) {
 
 // --- fixtures ----------------------------------------------------------------
 
-func tok(param, system, code string) fhir.IndexEntry {
-	return fhir.IndexEntry{Param: param, Type: fhir.ParamToken, System: system, Code: code, Text: strings.ToLower(code + " text")}
+func tok(param, system, code string) search.IndexEntry {
+	return search.IndexEntry{Param: param, Type: search.ParamToken, System: system, Code: code, Text: strings.ToLower(code + " text")}
 }
-func str(param, v string) fhir.IndexEntry {
-	return fhir.IndexEntry{Param: param, Type: fhir.ParamString, Value: strings.ToLower(v), Exact: v}
+func str(param, v string) search.IndexEntry {
+	return search.IndexEntry{Param: param, Type: search.ParamString, Value: strings.ToLower(v), Exact: v}
 }
-func date(param, lo, hi string) fhir.IndexEntry {
-	return fhir.IndexEntry{Param: param, Type: fhir.ParamDate, Low: mustTime(lo), High: mustTime(hi)}
+func date(param, lo, hi string) search.IndexEntry {
+	return search.IndexEntry{Param: param, Type: search.ParamDate, Low: mustTime(lo), High: mustTime(hi)}
 }
-func num(param string, n float64, unit string) fhir.IndexEntry {
-	e := fhir.IndexEntry{Param: param, Type: fhir.ParamQuantity, Number: n}
+func num(param string, n float64, unit string) search.IndexEntry {
+	e := search.IndexEntry{Param: param, Type: search.ParamQuantity, Number: n}
 	if unit != "" {
 		e.System, e.Code = "http://unitsofmeasure.org", unit
 	}
 	return e
 }
-func ref(param, typ, id string) fhir.IndexEntry {
-	return fhir.IndexEntry{Param: param, Type: fhir.ParamReference, RefType: typ, RefID: id, Exact: typ + "/" + id}
+func ref(param, typ, id string) search.IndexEntry {
+	return search.IndexEntry{Param: param, Type: search.ParamReference, RefType: typ, RefID: id, Exact: typ + "/" + id}
 }
 
 func mustTime(s string) time.Time {
@@ -133,7 +134,7 @@ func mustTime(s string) time.Time {
 	return t
 }
 
-func body(typ string, idx ...fhir.IndexEntry) string {
+func body(typ string, idx ...search.IndexEntry) string {
 	b, _ := json.Marshal(map[string]any{"resourceType": typ, "_idx": idx})
 	return string(b)
 }
@@ -169,8 +170,8 @@ func loadFixtures(t *testing.T, s socialrx.Store) {
 	create(t, s, "Encounter", "e1", body("Encounter", ref("subject", "Patient", "p1")))
 }
 
-func param(name string, typ fhir.ParamType) fhir.SearchParam {
-	return fhir.SearchParam{Name: name, Type: typ}
+func param(name string, typ search.ParamType) search.SearchParam {
+	return search.SearchParam{Name: name, Type: typ}
 }
 
 func ids(rs []socialrx.Resource) []string {
@@ -184,31 +185,31 @@ func ids(rs []socialrx.Resource) []string {
 	return out
 }
 
-func search(t *testing.T, s socialrx.Store, f *Fakes, q *fhir.Query) (*socialrx.SearchResult, error) {
+func searchQuery(t *testing.T, s socialrx.Store, f *Fakes, q *search.Query) (*socialrx.SearchResult, error) {
 	t.Helper()
 	return s.Search(t.Context(), socialrx.SearchRequest{Type: q.Type, Params: f.register(q)})
 }
 
 // --- search ------------------------------------------------------------------
 
-func obs(clauses ...fhir.Clause) *fhir.Query {
-	return &fhir.Query{Type: "Observation", Clauses: clauses}
+func obs(clauses ...search.Clause) *search.Query {
+	return &search.Query{Type: "Observation", Clauses: clauses}
 }
 
 func testSearch(t *testing.T, s socialrx.Store, f *Fakes) {
-	code := param("code", fhir.ParamToken)
-	date := param("date", fhir.ParamDate)
-	qty := param("value-quantity", fhir.ParamQuantity)
-	subject := fhir.SearchParam{Name: "subject", Type: fhir.ParamReference, Targets: []string{"Patient"}}
-	name := param("name", fhir.ParamString)
-	d := func(prefix, lo, hi string) fhir.Value {
-		return fhir.Value{Raw: prefix + lo, Prefix: prefix, Low: mustTime(lo), High: mustTime(hi)}
+	code := param("code", search.ParamToken)
+	date := param("date", search.ParamDate)
+	qty := param("value-quantity", search.ParamQuantity)
+	subject := search.SearchParam{Name: "subject", Type: search.ParamReference, Targets: []string{"Patient"}}
+	name := param("name", search.ParamString)
+	d := func(prefix, lo, hi string) search.Value {
+		return search.Value{Raw: prefix + lo, Prefix: prefix, Low: mustTime(lo), High: mustTime(hi)}
 	}
-	month := func(prefix string) fhir.Value {
+	month := func(prefix string) search.Value {
 		return d(prefix, "2020-01-01T00:00:00Z", "2020-01-31T23:59:59.999999Z")
 	}
-	n := func(raw string) fhir.Value {
-		v := fhir.Value{Raw: raw}
+	n := func(raw string) search.Value {
+		v := search.Value{Raw: raw}
 		s := raw
 		if len(s) > 2 && s[0] >= 'a' && s[0] <= 'z' {
 			v.Prefix, s = s[:2], s[2:]
@@ -223,53 +224,53 @@ func testSearch(t *testing.T, s socialrx.Store, f *Fakes) {
 
 	tests := []struct {
 		name string
-		q    *fhir.Query
+		q    *search.Query
 		want []string
 	}{
-		{"token code", obs(fhir.Clause{Param: code, Values: []fhir.Value{{Code: "A"}}}), []string{"Observation/o1", "Observation/o3", "Observation/o4"}},
-		{"token system|code", obs(fhir.Clause{Param: code, Values: []fhir.Value{{System: loinc, Code: "A", HasSystem: true}}}), []string{"Observation/o1"}},
-		{"token |code", obs(fhir.Clause{Param: code, Values: []fhir.Value{{Code: "A", HasSystem: true}}}), []string{"Observation/o4"}},
-		{"token system|", obs(fhir.Clause{Param: code, Values: []fhir.Value{{System: loinc, HasSystem: true}}}), []string{"Observation/o1", "Observation/o2"}},
-		{"token OR", obs(fhir.Clause{Param: code, Values: []fhir.Value{{Code: "B"}, {System: "urn:other", Code: "A", HasSystem: true}}}), []string{"Observation/o2", "Observation/o3"}},
-		{"token :not", obs(fhir.Clause{Param: param("status", fhir.ParamToken), Modifier: "not", Values: []fhir.Value{{Code: "final"}}}), []string{"Observation/o2", "Observation/o3", "Observation/o4"}},
-		{"token :text", obs(fhir.Clause{Param: code, Modifier: "text", Values: []fhir.Value{{Raw: "b tex", String: "b tex"}}}), []string{"Observation/o2"}},
-		{"token AND", obs(fhir.Clause{Param: code, Values: []fhir.Value{{Code: "A"}}}, fhir.Clause{Param: subject, Values: []fhir.Value{{RefType: "Patient", RefID: "p2"}}}), []string{"Observation/o3", "Observation/o4"}},
-		{"missing true", obs(fhir.Clause{Param: param("status", fhir.ParamToken), Modifier: "missing", Values: []fhir.Value{{Missing: true}}}), []string{"Observation/o2", "Observation/o4"}},
-		{"missing false", obs(fhir.Clause{Param: param("status", fhir.ParamToken), Modifier: "missing", Values: []fhir.Value{{Missing: false}}}), []string{"Observation/o1", "Observation/o3"}},
-		{"date eq month", obs(fhir.Clause{Param: date, Values: []fhir.Value{month("")}}), []string{"Observation/o1"}},
-		{"date ne month", obs(fhir.Clause{Param: date, Values: []fhir.Value{month("ne")}}), []string{"Observation/o2", "Observation/o3"}},
-		{"date ge month", obs(fhir.Clause{Param: date, Values: []fhir.Value{month("ge")}}), []string{"Observation/o1", "Observation/o2"}},
-		{"date gt month", obs(fhir.Clause{Param: date, Values: []fhir.Value{month("gt")}}), []string{"Observation/o2"}},
-		{"date lt month", obs(fhir.Clause{Param: date, Values: []fhir.Value{month("lt")}}), []string{"Observation/o3"}},
-		{"date le month", obs(fhir.Clause{Param: date, Values: []fhir.Value{month("le")}}), []string{"Observation/o1", "Observation/o3"}},
-		{"date sa month", obs(fhir.Clause{Param: date, Values: []fhir.Value{month("sa")}}), []string{"Observation/o2"}},
-		{"date eb month", obs(fhir.Clause{Param: date, Values: []fhir.Value{month("eb")}}), nil},
-		{"date eq instant", obs(fhir.Clause{Param: date, Values: []fhir.Value{d("", "2020-01-15T10:00:00Z", "2020-01-15T10:00:00Z")}}), []string{"Observation/o1"}},
-		{"quantity eq precision", obs(fhir.Clause{Param: qty, Values: []fhir.Value{n("100")}}), []string{"Observation/o1", "Observation/o3"}},
-		{"quantity eq decimals", obs(fhir.Clause{Param: qty, Values: []fhir.Value{n("100.0")}}), []string{"Observation/o1"}},
-		{"quantity unit", obs(fhir.Clause{Param: qty, Values: []fhir.Value{n("100|http://unitsofmeasure.org|mg")}}), []string{"Observation/o1"}},
-		{"quantity gt", obs(fhir.Clause{Param: qty, Values: []fhir.Value{n("gt6")}}), []string{"Observation/o1", "Observation/o3"}},
-		{"quantity le", obs(fhir.Clause{Param: qty, Values: []fhir.Value{n("le5.5")}}), []string{"Observation/o2"}},
-		{"quantity ne", obs(fhir.Clause{Param: qty, Values: []fhir.Value{n("ne100")}}), []string{"Observation/o2"}},
-		{"reference Type/id", obs(fhir.Clause{Param: subject, Values: []fhir.Value{{RefType: "Patient", RefID: "p1"}}}), []string{"Observation/o1", "Observation/o2"}},
-		{"reference bare id", obs(fhir.Clause{Param: subject, Values: []fhir.Value{{RefID: "p2"}}}), []string{"Observation/o3", "Observation/o4"}},
-		{"reference type modifier", obs(fhir.Clause{Param: subject, Modifier: "Patient", Values: []fhir.Value{{RefID: "p2"}}}), []string{"Observation/o3", "Observation/o4"}},
-		{"reference absolute", obs(fhir.Clause{Param: subject, Values: []fhir.Value{{Exact: "Patient/p1"}}}), []string{"Observation/o1", "Observation/o2"}},
-		{"chain", obs(fhir.Clause{Param: subject, Chain: &fhir.Chain{Type: "Patient", Clause: fhir.Clause{Param: param("identifier", fhir.ParamToken), Values: []fhir.Value{{System: "urn:hc", Code: "222", HasSystem: true}}}}}), []string{"Observation/o3", "Observation/o4"}},
-		{"chain string", obs(fhir.Clause{Param: subject, Chain: &fhir.Chain{Type: "Patient", Clause: fhir.Clause{Param: name, Values: []fhir.Value{{String: "ana"}}}}}), []string{"Observation/o1", "Observation/o2"}},
-		{"_id", obs(fhir.Clause{Param: param("_id", fhir.ParamToken), Values: []fhir.Value{{Code: "o2"}, {Code: "o5"}, {Code: "o4"}}}), []string{"Observation/o2", "Observation/o4"}},
-		{"_lastUpdated", obs(fhir.Clause{Param: param("_lastUpdated", fhir.ParamDate), Values: []fhir.Value{d("ge", "2000-01-01T00:00:00Z", "2000-01-01T00:00:00Z")}}), []string{"Observation/o1", "Observation/o2", "Observation/o3", "Observation/o4"}},
-		{"string prefix", &fhir.Query{Type: "Patient", Clauses: []fhir.Clause{{Param: name, Values: []fhir.Value{{String: "ana m"}}}}}, []string{"Patient/p1"}},
-		{"string prefix only", &fhir.Query{Type: "Patient", Clauses: []fhir.Clause{{Param: name, Values: []fhir.Value{{String: "maría"}}}}}, nil},
-		{"string exact", &fhir.Query{Type: "Patient", Clauses: []fhir.Clause{{Param: name, Modifier: "exact", Values: []fhir.Value{{Exact: "Bob"}}}}}, []string{"Patient/p2"}},
-		{"string exact case", &fhir.Query{Type: "Patient", Clauses: []fhir.Clause{{Param: name, Modifier: "exact", Values: []fhir.Value{{Exact: "bob"}}}}}, nil},
-		{"string contains", &fhir.Query{Type: "Patient", Clauses: []fhir.Clause{{Param: name, Modifier: "contains", Values: []fhir.Value{{String: "marí"}}}}}, []string{"Patient/p1"}},
-		{"string contains escapes", &fhir.Query{Type: "Patient", Clauses: []fhir.Clause{{Param: name, Modifier: "contains", Values: []fhir.Value{{String: "a%"}}}}}, nil},
-		{"no clauses", &fhir.Query{Type: "Patient"}, []string{"Patient/p1", "Patient/p2"}},
+		{"token code", obs(search.Clause{Param: code, Values: []search.Value{{Code: "A"}}}), []string{"Observation/o1", "Observation/o3", "Observation/o4"}},
+		{"token system|code", obs(search.Clause{Param: code, Values: []search.Value{{System: loinc, Code: "A", HasSystem: true}}}), []string{"Observation/o1"}},
+		{"token |code", obs(search.Clause{Param: code, Values: []search.Value{{Code: "A", HasSystem: true}}}), []string{"Observation/o4"}},
+		{"token system|", obs(search.Clause{Param: code, Values: []search.Value{{System: loinc, HasSystem: true}}}), []string{"Observation/o1", "Observation/o2"}},
+		{"token OR", obs(search.Clause{Param: code, Values: []search.Value{{Code: "B"}, {System: "urn:other", Code: "A", HasSystem: true}}}), []string{"Observation/o2", "Observation/o3"}},
+		{"token :not", obs(search.Clause{Param: param("status", search.ParamToken), Modifier: "not", Values: []search.Value{{Code: "final"}}}), []string{"Observation/o2", "Observation/o3", "Observation/o4"}},
+		{"token :text", obs(search.Clause{Param: code, Modifier: "text", Values: []search.Value{{Raw: "b tex", String: "b tex"}}}), []string{"Observation/o2"}},
+		{"token AND", obs(search.Clause{Param: code, Values: []search.Value{{Code: "A"}}}, search.Clause{Param: subject, Values: []search.Value{{RefType: "Patient", RefID: "p2"}}}), []string{"Observation/o3", "Observation/o4"}},
+		{"missing true", obs(search.Clause{Param: param("status", search.ParamToken), Modifier: "missing", Values: []search.Value{{Missing: true}}}), []string{"Observation/o2", "Observation/o4"}},
+		{"missing false", obs(search.Clause{Param: param("status", search.ParamToken), Modifier: "missing", Values: []search.Value{{Missing: false}}}), []string{"Observation/o1", "Observation/o3"}},
+		{"date eq month", obs(search.Clause{Param: date, Values: []search.Value{month("")}}), []string{"Observation/o1"}},
+		{"date ne month", obs(search.Clause{Param: date, Values: []search.Value{month("ne")}}), []string{"Observation/o2", "Observation/o3"}},
+		{"date ge month", obs(search.Clause{Param: date, Values: []search.Value{month("ge")}}), []string{"Observation/o1", "Observation/o2"}},
+		{"date gt month", obs(search.Clause{Param: date, Values: []search.Value{month("gt")}}), []string{"Observation/o2"}},
+		{"date lt month", obs(search.Clause{Param: date, Values: []search.Value{month("lt")}}), []string{"Observation/o3"}},
+		{"date le month", obs(search.Clause{Param: date, Values: []search.Value{month("le")}}), []string{"Observation/o1", "Observation/o3"}},
+		{"date sa month", obs(search.Clause{Param: date, Values: []search.Value{month("sa")}}), []string{"Observation/o2"}},
+		{"date eb month", obs(search.Clause{Param: date, Values: []search.Value{month("eb")}}), nil},
+		{"date eq instant", obs(search.Clause{Param: date, Values: []search.Value{d("", "2020-01-15T10:00:00Z", "2020-01-15T10:00:00Z")}}), []string{"Observation/o1"}},
+		{"quantity eq precision", obs(search.Clause{Param: qty, Values: []search.Value{n("100")}}), []string{"Observation/o1", "Observation/o3"}},
+		{"quantity eq decimals", obs(search.Clause{Param: qty, Values: []search.Value{n("100.0")}}), []string{"Observation/o1"}},
+		{"quantity unit", obs(search.Clause{Param: qty, Values: []search.Value{n("100|http://unitsofmeasure.org|mg")}}), []string{"Observation/o1"}},
+		{"quantity gt", obs(search.Clause{Param: qty, Values: []search.Value{n("gt6")}}), []string{"Observation/o1", "Observation/o3"}},
+		{"quantity le", obs(search.Clause{Param: qty, Values: []search.Value{n("le5.5")}}), []string{"Observation/o2"}},
+		{"quantity ne", obs(search.Clause{Param: qty, Values: []search.Value{n("ne100")}}), []string{"Observation/o2"}},
+		{"reference Type/id", obs(search.Clause{Param: subject, Values: []search.Value{{RefType: "Patient", RefID: "p1"}}}), []string{"Observation/o1", "Observation/o2"}},
+		{"reference bare id", obs(search.Clause{Param: subject, Values: []search.Value{{RefID: "p2"}}}), []string{"Observation/o3", "Observation/o4"}},
+		{"reference type modifier", obs(search.Clause{Param: subject, Modifier: "Patient", Values: []search.Value{{RefID: "p2"}}}), []string{"Observation/o3", "Observation/o4"}},
+		{"reference absolute", obs(search.Clause{Param: subject, Values: []search.Value{{Exact: "Patient/p1"}}}), []string{"Observation/o1", "Observation/o2"}},
+		{"chain", obs(search.Clause{Param: subject, Chain: &search.Chain{Type: "Patient", Clause: search.Clause{Param: param("identifier", search.ParamToken), Values: []search.Value{{System: "urn:hc", Code: "222", HasSystem: true}}}}}), []string{"Observation/o3", "Observation/o4"}},
+		{"chain string", obs(search.Clause{Param: subject, Chain: &search.Chain{Type: "Patient", Clause: search.Clause{Param: name, Values: []search.Value{{String: "ana"}}}}}), []string{"Observation/o1", "Observation/o2"}},
+		{"_id", obs(search.Clause{Param: param("_id", search.ParamToken), Values: []search.Value{{Code: "o2"}, {Code: "o5"}, {Code: "o4"}}}), []string{"Observation/o2", "Observation/o4"}},
+		{"_lastUpdated", obs(search.Clause{Param: param("_lastUpdated", search.ParamDate), Values: []search.Value{d("ge", "2000-01-01T00:00:00Z", "2000-01-01T00:00:00Z")}}), []string{"Observation/o1", "Observation/o2", "Observation/o3", "Observation/o4"}},
+		{"string prefix", &search.Query{Type: "Patient", Clauses: []search.Clause{{Param: name, Values: []search.Value{{String: "ana m"}}}}}, []string{"Patient/p1"}},
+		{"string prefix only", &search.Query{Type: "Patient", Clauses: []search.Clause{{Param: name, Values: []search.Value{{String: "maría"}}}}}, nil},
+		{"string exact", &search.Query{Type: "Patient", Clauses: []search.Clause{{Param: name, Modifier: "exact", Values: []search.Value{{Exact: "Bob"}}}}}, []string{"Patient/p2"}},
+		{"string exact case", &search.Query{Type: "Patient", Clauses: []search.Clause{{Param: name, Modifier: "exact", Values: []search.Value{{Exact: "bob"}}}}}, nil},
+		{"string contains", &search.Query{Type: "Patient", Clauses: []search.Clause{{Param: name, Modifier: "contains", Values: []search.Value{{String: "marí"}}}}}, []string{"Patient/p1"}},
+		{"string contains escapes", &search.Query{Type: "Patient", Clauses: []search.Clause{{Param: name, Modifier: "contains", Values: []search.Value{{String: "a%"}}}}}, nil},
+		{"no clauses", &search.Query{Type: "Patient"}, []string{"Patient/p1", "Patient/p2"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			res, err := search(t, s, f, tc.q)
+			res, err := searchQuery(t, s, f, tc.q)
 			if err != nil {
 				t.Fatalf("search: %v", err)
 			}
@@ -284,19 +285,19 @@ func testSearch(t *testing.T, s socialrx.Store, f *Fakes) {
 
 	t.Run("sort", func(t *testing.T) {
 		for _, tc := range []struct {
-			keys []fhir.SortKey
+			keys []search.SortKey
 			want []string
 		}{
-			{[]fhir.SortKey{{Param: date}}, []string{"o3", "o1", "o2", "o4"}},
-			{[]fhir.SortKey{{Param: date, Descending: true}}, []string{"o2", "o1", "o3", "o4"}},
-			{[]fhir.SortKey{{Param: qty, Descending: true}}, []string{"o1", "o3", "o2", "o4"}},
-			{[]fhir.SortKey{{Param: code}, {Param: param("_id", fhir.ParamToken), Descending: true}}, []string{"o4", "o3", "o1", "o2"}},
-			{[]fhir.SortKey{{Param: subject, Descending: true}, {Param: qty}}, []string{"o3", "o4", "o2", "o1"}},
-			{[]fhir.SortKey{{Param: param("_lastUpdated", fhir.ParamDate), Descending: true}}, []string{"o4", "o3", "o2", "o1"}},
+			{[]search.SortKey{{Param: date}}, []string{"o3", "o1", "o2", "o4"}},
+			{[]search.SortKey{{Param: date, Descending: true}}, []string{"o2", "o1", "o3", "o4"}},
+			{[]search.SortKey{{Param: qty, Descending: true}}, []string{"o1", "o3", "o2", "o4"}},
+			{[]search.SortKey{{Param: code}, {Param: param("_id", search.ParamToken), Descending: true}}, []string{"o4", "o3", "o1", "o2"}},
+			{[]search.SortKey{{Param: subject, Descending: true}, {Param: qty}}, []string{"o3", "o4", "o2", "o1"}},
+			{[]search.SortKey{{Param: param("_lastUpdated", search.ParamDate), Descending: true}}, []string{"o4", "o3", "o2", "o1"}},
 		} {
 			for _, count := range []int{1, 3, 10} {
 				var got []string
-				q := &fhir.Query{Type: "Observation", Sort: tc.keys, Count: count}
+				q := &search.Query{Type: "Observation", Sort: tc.keys, Count: count}
 				params := f.register(q)
 				for page := 0; page < 10; page++ {
 					res, err := s.Search(t.Context(), socialrx.SearchRequest{Type: "Observation", Params: params})
@@ -319,35 +320,35 @@ func testSearch(t *testing.T, s socialrx.Store, f *Fakes) {
 	})
 
 	t.Run("summary and total", func(t *testing.T) {
-		res, err := search(t, s, f, &fhir.Query{Type: "Observation", Summary: "count"})
+		res, err := searchQuery(t, s, f, &search.Query{Type: "Observation", Summary: "count"})
 		if err != nil || res.Total != 4 || len(res.Matches) != 0 || res.Next != nil {
 			t.Errorf("_summary=count: %v, %+v; want Total 4 and no matches", err, res)
 		}
-		res, err = search(t, s, f, &fhir.Query{Type: "Observation", Total: "none", Count: 2})
+		res, err = searchQuery(t, s, f, &search.Query{Type: "Observation", Total: "none", Count: 2})
 		if err != nil || res.Total != -1 || len(res.Matches) != 2 || res.Next == nil {
 			t.Errorf("_total=none: %v, %+v; want Total -1, 2 matches and a next page", err, res)
 		}
 	})
 
 	t.Run("include", func(t *testing.T) {
-		subjInc := fhir.Include{Source: "Observation", Param: subject}
+		subjInc := search.Include{Source: "Observation", Param: subject}
 		for _, tc := range []struct {
 			name        string
-			q           *fhir.Query
+			q           *search.Query
 			matches, in []string
 		}{
-			{"include", &fhir.Query{Type: "Observation", Clauses: []fhir.Clause{{Param: code, Values: []fhir.Value{{Code: "A"}}}}, Include: []fhir.Include{subjInc}},
+			{"include", &search.Query{Type: "Observation", Clauses: []search.Clause{{Param: code, Values: []search.Value{{Code: "A"}}}}, Include: []search.Include{subjInc}},
 				[]string{"Observation/o1", "Observation/o3", "Observation/o4"}, []string{"Patient/p1", "Patient/p2"}},
-			{"include target", &fhir.Query{Type: "Observation", Include: []fhir.Include{{Source: "Observation", Param: subject, Target: "Group"}}},
+			{"include target", &search.Query{Type: "Observation", Include: []search.Include{{Source: "Observation", Param: subject, Target: "Group"}}},
 				[]string{"Observation/o1", "Observation/o2", "Observation/o3", "Observation/o4"}, nil},
-			{"include *", &fhir.Query{Type: "Observation", Clauses: []fhir.Clause{{Param: param("_id", fhir.ParamToken), Values: []fhir.Value{{Code: "o2"}}}}, Include: []fhir.Include{{Source: "Observation", Param: fhir.SearchParam{Name: "*"}}}},
+			{"include *", &search.Query{Type: "Observation", Clauses: []search.Clause{{Param: param("_id", search.ParamToken), Values: []search.Value{{Code: "o2"}}}}, Include: []search.Include{{Source: "Observation", Param: search.SearchParam{Name: "*"}}}},
 				[]string{"Observation/o2"}, []string{"Patient/p1"}},
-			{"revinclude", &fhir.Query{Type: "Patient", Clauses: []fhir.Clause{{Param: param("_id", fhir.ParamToken), Values: []fhir.Value{{Code: "p1"}}}}, RevInclude: []fhir.Include{{Source: "Observation", Param: subject}}},
+			{"revinclude", &search.Query{Type: "Patient", Clauses: []search.Clause{{Param: param("_id", search.ParamToken), Values: []search.Value{{Code: "p1"}}}}, RevInclude: []search.Include{{Source: "Observation", Param: subject}}},
 				[]string{"Patient/p1"}, []string{"Observation/o1", "Observation/o2"}},
-			{"revinclude * and duplicates", &fhir.Query{Type: "Patient", Clauses: []fhir.Clause{{Param: param("_id", fhir.ParamToken), Values: []fhir.Value{{Code: "p1"}}}}, RevInclude: []fhir.Include{{Source: "*", Param: fhir.SearchParam{Name: "*"}}, {Source: "Observation", Param: subject}}},
+			{"revinclude * and duplicates", &search.Query{Type: "Patient", Clauses: []search.Clause{{Param: param("_id", search.ParamToken), Values: []search.Value{{Code: "p1"}}}}, RevInclude: []search.Include{{Source: "*", Param: search.SearchParam{Name: "*"}}, {Source: "Observation", Param: subject}}},
 				[]string{"Patient/p1"}, []string{"Encounter/e1", "Observation/o1", "Observation/o2"}},
 		} {
-			res, err := search(t, s, f, tc.q)
+			res, err := searchQuery(t, s, f, tc.q)
 			if err != nil {
 				t.Fatalf("%s: %v", tc.name, err)
 			}
@@ -361,13 +362,13 @@ func testSearch(t *testing.T, s socialrx.Store, f *Fakes) {
 	})
 
 	t.Run("errors", func(t *testing.T) {
-		params := f.register(&fhir.Query{Type: "Observation"})
+		params := f.register(&search.Query{Type: "Observation"})
 		params.Set("_cursor", "bogus")
 		_, err := s.Search(t.Context(), socialrx.SearchRequest{Type: "Observation", Params: params})
 		if socialrx.ErrorCode(err) != socialrx.EINVALID {
 			t.Errorf("bad cursor: %v, want EINVALID", err)
 		}
-		_, err = search(t, s, f, obs(fhir.Clause{Param: code, Modifier: "in", Values: []fhir.Value{{Raw: "http://vs"}}}))
+		_, err = searchQuery(t, s, f, obs(search.Clause{Param: code, Modifier: "in", Values: []search.Value{{Raw: "http://vs"}}}))
 		if socialrx.ErrorCode(err) != socialrx.EINVALID || len(socialrx.ErrorIssues(err)) == 0 || socialrx.ErrorIssues(err)[0].Path != "code:in" {
 			t.Errorf("unsupported modifier: %v, want EINVALID naming code:in", err)
 		}
@@ -391,9 +392,9 @@ func testPaging(t *testing.T, s socialrx.Store, f *Fakes) {
 	}
 	churn := map[string]bool{} // ids written during paging
 	for _, desc := range []bool{false, true} {
-		q := &fhir.Query{Type: "Patient", Count: 7,
-			Clauses: []fhir.Clause{{Param: param("active", fhir.ParamToken), Values: []fhir.Value{{Code: "true"}}}},
-			Sort:    []fhir.SortKey{{Param: param("name", fhir.ParamString), Descending: desc}}}
+		q := &search.Query{Type: "Patient", Count: 7,
+			Clauses: []search.Clause{{Param: param("active", search.ParamToken), Values: []search.Value{{Code: "true"}}}},
+			Sort:    []search.SortKey{{Param: param("name", search.ParamString), Descending: desc}}}
 		params := f.register(q)
 		seen := map[string]int{}
 		for page := 0; ; page++ {
@@ -459,21 +460,21 @@ func testReindex(t *testing.T, s Store, f *Fakes) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	q := &fhir.Query{Type: "Task", Summary: "count", Clauses: []fhir.Clause{{Param: param("owner", fhir.ParamReference), Values: []fhir.Value{{RefType: "Organization", RefID: "x"}}}}}
-	res, err := search(t, s, f, q)
+	q := &search.Query{Type: "Task", Summary: "count", Clauses: []search.Clause{{Param: param("owner", search.ParamReference), Values: []search.Value{{RefType: "Organization", RefID: "x"}}}}}
+	res, err := searchQuery(t, s, f, q)
 	if err != nil || res.Total != 0 {
 		t.Fatalf("before reindex: %v, Total %+v; want 0", err, res)
 	}
-	f.extra.Store(&fhir.IndexEntry{Param: "owner", Type: fhir.ParamReference, RefType: "Organization", RefID: "x"})
+	f.extra.Store(&search.IndexEntry{Param: "owner", Type: search.ParamReference, RefType: "Organization", RefID: "x"})
 	if err := s.Reindex(t.Context()); err != nil {
 		t.Fatalf("reindex: %v", err)
 	}
-	res, err = search(t, s, f, q)
+	res, err = searchQuery(t, s, f, q)
 	if err != nil || res.Total != n-1 {
 		t.Fatalf("after reindex: %v, Total %+v; want %d", err, res, n-1)
 	}
 	// The old rows were replaced, not doubled.
-	res, err = search(t, s, f, &fhir.Query{Type: "Task", Summary: "count", Clauses: []fhir.Clause{{Param: param("status", fhir.ParamToken), Values: []fhir.Value{{Code: "ready"}}}}})
+	res, err = searchQuery(t, s, f, &search.Query{Type: "Task", Summary: "count", Clauses: []search.Clause{{Param: param("status", search.ParamToken), Values: []search.Value{{Code: "ready"}}}}})
 	if err != nil || res.Total != n-1 {
 		t.Fatalf("status after reindex: %v, %+v; want Total %d", err, res, n-1)
 	}

@@ -1,6 +1,10 @@
-package fhir
+package search
 
-import "time"
+import (
+	"time"
+
+	"github.com/socialrx/socialrx/fhir"
+)
 
 // ParamType is the type of a search parameter (R4 SearchParameter.type).
 type ParamType string
@@ -72,7 +76,7 @@ type Query struct {
 	Cursor string
 
 	// Ignored lists parameters that are unknown or unsupported (lenient mode).
-	Ignored []Issue
+	Ignored []fhir.Issue
 	// Used holds the parameters that were understood, in canonical form,
 	// for the self link: the key as written (name[:modifier]), except that a
 	// chain whose type was inferred names it (patient.name → patient:Patient.name);

@@ -1,10 +1,12 @@
-package fhir
+package search
 
 import (
 	"fmt"
 	"net/url"
 	"sort"
 	"strings"
+
+	"github.com/socialrx/socialrx/fhir"
 )
 
 // How ParseQuery reads each kind of parameter (FHIR R4 search, 3.1.1):
@@ -65,12 +67,12 @@ type queryParser struct {
 	tp     *typeParams
 	strict bool
 	q      *Query
-	issues []Issue
+	issues []fhir.Issue
 	// keyOf remembers the key each clause came from, for ordering.
 	keyOf []string
 }
 
-func parseQuery(typ string, params url.Values, strict bool) (*Query, []Issue) {
+func parseQuery(typ string, params url.Values, strict bool) (*Query, []fhir.Issue) {
 	p := &queryParser{typ: typ, strict: strict, q: &Query{Type: typ, Used: map[string][]string{}}}
 	p.tp = typeSearchParams(typ)
 	if p.tp == nil {
@@ -95,7 +97,7 @@ func parseQuery(typ string, params url.Values, strict bool) (*Query, []Issue) {
 
 // errorf adds an error issue about parameter key.
 func (p *queryParser) errorf(code, key, format string, args ...any) {
-	p.issues = append(p.issues, Issue{Severity: "error", Code: code, Path: key, Message: fmt.Sprintf(format, args...)})
+	p.issues = append(p.issues, fhir.Issue{Severity: "error", Code: code, Path: key, Message: fmt.Sprintf(format, args...)})
 }
 
 // ignore reports a parameter that is not used: a warning in Query.Ignored,
@@ -105,7 +107,7 @@ func (p *queryParser) ignore(key, format string, args ...any) {
 		p.errorf("not-supported", key, format, args...)
 		return
 	}
-	p.q.Ignored = append(p.q.Ignored, Issue{Severity: "warning", Code: "not-supported", Path: key, Message: fmt.Sprintf(format, args...)})
+	p.q.Ignored = append(p.q.Ignored, fhir.Issue{Severity: "warning", Code: "not-supported", Path: key, Message: fmt.Sprintf(format, args...)})
 }
 
 func (p *queryParser) use(key string, vals ...string) {

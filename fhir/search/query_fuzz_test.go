@@ -1,8 +1,10 @@
-package fhir
+package search
 
 import (
 	"net/url"
 	"testing"
+
+	"github.com/socialrx/socialrx/fhir"
 )
 
 // FuzzParseQuery feeds raw query strings to ParseQuery, lenient and strict:
@@ -32,7 +34,7 @@ func FuzzParseQuery(f *testing.F) {
 						t.Fatalf("ParseQuery(%s, %q): issue without path, code or message: %+v", typ, raw, i)
 					}
 				}
-				if !strict && len(q.Ignored) > 0 && HasErrors(q.Ignored) {
+				if !strict && len(q.Ignored) > 0 && fhir.HasErrors(q.Ignored) {
 					t.Fatalf("ParseQuery(%s, %q): error in Ignored", typ, raw)
 				}
 				if strict && len(q.Ignored) > 0 {

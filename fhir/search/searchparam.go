@@ -1,9 +1,11 @@
-package fhir
+package search
 
 import (
 	"net/url"
 	"sort"
 	"sync"
+
+	"github.com/socialrx/socialrx/fhir"
 )
 
 // Search parameter definitions are data: searchparams_gen.go is generated
@@ -139,7 +141,7 @@ func Index(typ string, body []byte) ([]IndexEntry, error) {
 // Malformed values (a bad date, an unknown prefix or modifier) are error
 // issues in both modes. Issues carry the parameter name as Path. The Query
 // is returned even with errors (holding what could be parsed); callers
-// check HasErrors. See query.go for the details of each parameter kind.
-func ParseQuery(typ string, params url.Values, strict bool) (*Query, []Issue) {
+// check fhir.HasErrors. See query.go for the details of each parameter kind.
+func ParseQuery(typ string, params url.Values, strict bool) (*Query, []fhir.Issue) {
 	return parseQuery(typ, params, strict)
 }

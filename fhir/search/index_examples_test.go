@@ -1,4 +1,4 @@
-package fhir
+package search
 
 import (
 	"os"
@@ -9,7 +9,7 @@ import (
 // exampleDirs are where the FHIR R4 specification examples are looked for:
 // the repository copy first, then the shared folder it is copied from.
 var exampleDirs = []string{
-	filepath.Join("..", "testdata", "fhir-examples", "r4"),
+	filepath.Join("..", "..", "testdata", "fhir-examples", "r4"),
 	"/work/shared/fhir-examples/r4",
 }
 
