@@ -335,7 +335,7 @@ func (e *Engine) FinishMessage(ctx context.Context, id, state string, attempts i
 	if state == socialrx.DeliveryDelivered {
 		reason = ""
 	}
-	reason = truncate(reason, 1000)
+	reason = socialrx.TruncateReason(reason)
 	var finished bool
 	err := e.Transact(ctx, func(stx socialrx.Tx) error {
 		tx := stx.(*Tx)
@@ -395,19 +395,6 @@ AND NOT EXISTS (SELECT 1 FROM outbox WHERE referral_id = $2 AND destination = $4
 	}
 	return tx.exec(ctx, `UPDATE referrals SET delivery_state = $1, delivery_error = $2 WHERE task_id = $3`, socialrx.DeliveryFailed, reason, referralID)
 }
-
-// truncate cuts s to at most n bytes on a rune boundary.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
-}
-
-func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }
 
 // PollTargets lists the Endpoints of open outgoing referrals with their
 // poll marks (see socialrx.Outbox).
