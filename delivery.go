@@ -116,18 +116,19 @@ type EMR interface {
 	CreateIfNoneExist(ctx context.Context, ep Endpoint, typ, system, value string, body []byte) error
 }
 
-// SendError is a failed outbound call, classified. Retryable failures are
-// network errors, timeouts, 408, 429 and 5xx, and a 2xx whose body cannot be
-// read (the receiver recognises the resend by its id); everything else
-// (other 4xx, 3xx, a response message with fatal-error) is permanent.
+// SendError is a failed outbound call, classified by the retry policy
+// (retry.go). Retryable failures are network errors, timeouts, 408, 429 and
+// 5xx, and a 2xx whose body cannot be read (the receiver recognises the
+// resend by its id); everything else (other 4xx, 3xx, a response message
+// with fatal-error) is permanent.
 type SendError struct {
 	Retryable  bool
 	StatusCode int           // the HTTP status, 0 when no response came
 	RetryAfter time.Duration // from a Retry-After header, 0 when none
 	// Reason is what went wrong in a few words, with the receiver's
 	// OperationOutcome text (issue diagnostics or details) when it sent
-	// one, truncated to 500 bytes. It is kept on the referral; it is not
-	// logged (a receiver may echo PHI).
+	// one, cut to MaxReason (1000) bytes by TruncateReason. It is kept on
+	// the referral; it is not logged (a receiver may echo PHI).
 	Reason string
 }
 

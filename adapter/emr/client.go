@@ -7,8 +7,9 @@
 // Calls carry an OAuth2 client-credentials bearer token from the Endpoint's
 // credentials. Each call is one attempt (a 401 is answered by one repeat
 // with a fresh token, which is not a retry); any 2xx is success, and a
-// failure is a *socialrx.SendError: no answer, timeout, 408, 429 and 5xx
-// are retryable (Retry-After kept), every other status is permanent, 412
+// failure is a *socialrx.SendError classified by socialrx's retry policy
+// (retry.go): no answer, timeout, 408, 429 and 5xx are retryable
+// (Retry-After kept), every other status is permanent, 412
 // included (a conditional update whose identifier matched several
 // resources). The reason carries the EMR's OperationOutcome text.
 package emr

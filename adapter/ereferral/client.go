@@ -6,7 +6,8 @@
 //
 // Each Send is one attempt (a 401 is answered by one repeat with a fresh
 // token, which is not a retry) and a failure is a *socialrx.SendError
-// saying whether the job queue should try again:
+// saying whether the job queue should try again, by socialrx's retry
+// policy (retry.go in the root package):
 //
 //	no answer, timeout, 408, 429, 5xx      retryable (Retry-After kept)
 //	other status (1xx, 3xx, 4xx)           permanent

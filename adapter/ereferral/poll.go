@@ -42,7 +42,7 @@ func (c *Client) ChangedTasks(ctx context.Context, ep socialrx.Endpoint, since s
 			return nil, since, e
 		}
 		if resp.Truncated {
-			return nil, since, &socialrx.SendError{Retryable: true, StatusCode: resp.StatusCode, Reason: "unreadable response: too large"}
+			return nil, since, socialrx.UnreadableAnswer(resp.StatusCode, "too large")
 		}
 		var b struct {
 			ResourceType string `json:"resourceType"`
@@ -55,7 +55,7 @@ func (c *Client) ChangedTasks(ctx context.Context, ep socialrx.Endpoint, since s
 			} `json:"entry"`
 		}
 		if json.Unmarshal(resp.Body, &b) != nil || b.ResourceType != "Bundle" {
-			return nil, since, &socialrx.SendError{Retryable: true, StatusCode: resp.StatusCode, Reason: "unreadable response: not a search Bundle"}
+			return nil, since, socialrx.UnreadableAnswer(resp.StatusCode, "not a search Bundle")
 		}
 		for _, e := range b.Entry {
 			var r struct {

@@ -33,13 +33,12 @@ type messageHeader struct {
 // response message with response.code "ok" or no response element, or any
 // other JSON resource. A response message with "fatal-error" is permanent,
 // one with "transient-error" retryable, and a body that is not JSON, or
-// longer than the bound, is retryable as "unreadable response" (a resend
-// with the same MessageHeader.id is recognised by the platform).
+// longer than the bound, is retryable as "unreadable response"
+// (socialrx.UnreadableAnswer: a resend with the same MessageHeader.id is
+// recognised by the platform).
 func classifyResponse(resp *oauthcc.Response, now time.Time) *socialrx.SendError {
-	unreadable := &socialrx.SendError{Retryable: true, StatusCode: resp.StatusCode, Reason: "unreadable response"}
 	if resp.Truncated {
-		unreadable.Reason += ": too large"
-		return unreadable
+		return socialrx.UnreadableAnswer(resp.StatusCode, "too large")
 	}
 	body := bytes.TrimSpace(resp.Body)
 	if len(body) == 0 {
@@ -47,14 +46,14 @@ func classifyResponse(resp *oauthcc.Response, now time.Time) *socialrx.SendError
 	}
 	var msg responseMessage
 	if err := json.Unmarshal(body, &msg); err != nil {
-		return unreadable
+		return socialrx.UnreadableAnswer(resp.StatusCode, "")
 	}
 	if msg.ResourceType != "Bundle" || msg.Type != "message" || len(msg.Entry) == 0 {
 		return nil
 	}
 	var hdr messageHeader
 	if err := json.Unmarshal(msg.Entry[0].Resource, &hdr); err != nil {
-		return unreadable
+		return socialrx.UnreadableAnswer(resp.StatusCode, "")
 	}
 	if hdr.ResourceType != "MessageHeader" || hdr.Response == nil {
 		return nil
@@ -66,7 +65,7 @@ func classifyResponse(resp *oauthcc.Response, now time.Time) *socialrx.SendError
 		return &socialrx.SendError{
 			Retryable:  true,
 			StatusCode: resp.StatusCode,
-			RetryAfter: oauthcc.RetryAfter(resp.Header.Get("Retry-After"), now),
+			RetryAfter: socialrx.DefaultRetryPolicy().RetryAfter(resp.Header.Get("Retry-After"), now),
 			Reason:     oauthcc.Reason("response message transient-error", oauthcc.OperationOutcomeText(body)),
 		}
 	case "fatal-error":
@@ -75,6 +74,5 @@ func classifyResponse(resp *oauthcc.Response, now time.Time) *socialrx.SendError
 			Reason:     oauthcc.Reason("response message fatal-error", oauthcc.OperationOutcomeText(body)),
 		}
 	}
-	unreadable.Reason += ": unknown response code"
-	return unreadable
+	return socialrx.UnreadableAnswer(resp.StatusCode, "unknown response code")
 }

@@ -48,7 +48,7 @@ func FuzzClassifyResponse(f *testing.F) {
 	f.Add([]byte("<html>"))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		resp := &oauthcc.Response{StatusCode: 200, Header: http.Header{}, Body: body}
-		if e := classifyResponse(resp, now); e != nil && len(e.Reason) > oauthcc.MaxReason {
+		if e := classifyResponse(resp, now); e != nil && len(e.Reason) > socialrx.MaxReason {
 			t.Errorf("reason of %d bytes", len(e.Reason))
 		}
 	})

@@ -74,7 +74,8 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[socialrx.Delive
 		se = &socialrx.SendError{Retryable: true, Reason: "socialrx: " + socialrx.ErrorMessage(sendErr)}
 		log.Warn("message not sent", "error", socialrx.ErrorMessage(sendErr))
 	}
-	giveUp := !se.Retryable || job.Attempt >= job.MaxAttempts || w.cfg.Now().Sub(m.CreatedAt) > w.cfg.MaxAge
+	// River does not run a job past the attempt limit it was inserted with.
+	giveUp := w.cfg.Retry.GiveUp(se, job.Attempt, w.cfg.Now().Sub(m.CreatedAt)) || job.Attempt >= job.MaxAttempts
 	if giveUp {
 		reason := se.Reason
 		if se.Retryable {

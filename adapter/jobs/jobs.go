@@ -3,8 +3,10 @@
 // messages (eReferral messages to platforms, write-backs to EMRs) and
 // follow-up reminders. Jobs are inserted by the workflow (adapter/workflow)
 // through the store, in the transaction of the write that causes them; this
-// package works them, and records what they did through the workflow. Retries, back-off and dead letters are River's: the HTTP
-// clients behind socialrx.Platform and socialrx.EMR make one attempt each.
+// package works them, and records what they did through the workflow.
+// Retries, back-off and dead letters are River's, by socialrx.RetryPolicy
+// (retry.go in the root package): the HTTP clients behind socialrx.Platform
+// and socialrx.EMR make one attempt each.
 //
 // One Runner per process; several processes on one PostgreSQL database share
 // the work safely (River locks each job), so a message is sent by one of
@@ -45,13 +47,11 @@ type Config struct {
 	EMRAddress string
 
 	Workers int // concurrent jobs in this process (default 20)
-	// MaxAge is how long a message is retried before it is dead-lettered,
-	// counted from when it was queued (default 72h). River's attempt limit
-	// (sqlstore.DeliverMaxAttempts) applies too.
-	MaxAge time.Duration
-	// RetryBase is the first retry delay; each further retry doubles it, up
-	// to RetryMax, with ±20% jitter (defaults 2s and 10m).
-	RetryBase, RetryMax time.Duration
+	// Retry is when a failed job is retried and when a message is
+	// dead-lettered; its zero fields take socialrx.DefaultRetryPolicy's.
+	// The attempt limit River holds on each delivery job, from
+	// sqlstore.DeliverOpts, applies too.
+	Retry socialrx.RetryPolicy
 	// BlockedWait is how long a message waits before looking again when an
 	// earlier message of its referral is still pending (default 1s).
 	BlockedWait time.Duration
@@ -80,9 +80,7 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		Workers:      20,
-		MaxAge:       72 * time.Hour,
-		RetryBase:    2 * time.Second,
-		RetryMax:     10 * time.Minute,
+		Retry:        socialrx.DefaultRetryPolicy(),
 		BlockedWait:  time.Second,
 		PollInterval: 50 * time.Millisecond,
 		JobTimeout:   2 * time.Minute,
@@ -95,14 +93,23 @@ func (c *Config) defaults() {
 	if c.Workers <= 0 {
 		c.Workers = d.Workers
 	}
-	if c.MaxAge <= 0 {
-		c.MaxAge = d.MaxAge
+	if c.Retry.MaxAttempts <= 0 {
+		c.Retry.MaxAttempts = d.Retry.MaxAttempts
 	}
-	if c.RetryBase <= 0 {
-		c.RetryBase = d.RetryBase
+	if c.Retry.MaxAge <= 0 {
+		c.Retry.MaxAge = d.Retry.MaxAge
 	}
-	if c.RetryMax <= 0 {
-		c.RetryMax = d.RetryMax
+	if c.Retry.BackoffBase <= 0 {
+		c.Retry.BackoffBase = d.Retry.BackoffBase
+	}
+	if c.Retry.BackoffMax <= 0 {
+		c.Retry.BackoffMax = d.Retry.BackoffMax
+	}
+	if c.Retry.Jitter <= 0 {
+		c.Retry.Jitter = d.Retry.Jitter
+	}
+	if c.Retry.RetryAfterCap <= 0 {
+		c.Retry.RetryAfterCap = d.Retry.RetryAfterCap
 	}
 	if c.BlockedWait <= 0 {
 		c.BlockedWait = d.BlockedWait
@@ -171,7 +178,7 @@ func Start[TTx any](ctx context.Context, driver riverdriver.Driver[TTx], cfg Con
 		FetchCooldown:        min(cfg.PollInterval, 5*time.Millisecond),
 		JobTimeout:           cfg.JobTimeout,
 		RescueStuckJobsAfter: cfg.RescueAfter,
-		RetryPolicy:          &backoff{base: cfg.RetryBase, max: cfg.RetryMax, now: cfg.Now},
+		RetryPolicy:          &retryPolicy{policy: cfg.Retry, now: cfg.Now},
 		Logger:               quietLogger(cfg.Logger),
 	})
 	if err != nil {
@@ -218,24 +225,15 @@ func (h levelFloor) WithGroup(n string) slog.Handler {
 	return levelFloor{h.Handler.WithGroup(n), h.min}
 }
 
-// backoff is the retry policy: base·2^(attempt-1), capped at max, ±20%.
-type backoff struct {
-	base, max time.Duration
-	now       func() time.Time
+// retryPolicy is River's retry policy of every job: the delay of
+// socialrx.RetryPolicy.Backoff after the job's attempt, jitter drawn here.
+type retryPolicy struct {
+	policy socialrx.RetryPolicy
+	now    func() time.Time
 }
 
-func (b *backoff) NextRetry(job *rivertype.JobRow) time.Time {
-	return b.now().Add(b.delay(job.Attempt))
-}
-
-func (b *backoff) delay(attempt int) time.Duration {
-	d := b.base
-	for i := 1; i < attempt && d < b.max; i++ {
-		d *= 2
-	}
-	d = min(d, b.max)
-	jitter := time.Duration(float64(d) * 0.2 * (2*rand.Float64() - 1))
-	return d + jitter
+func (r *retryPolicy) NextRetry(job *rivertype.JobRow) time.Time {
+	return r.now().Add(r.policy.Backoff(job.Attempt, rand.Float64()))
 }
 
 // reminderWorker works followup_reminder jobs: the follow-up of a

@@ -189,12 +189,12 @@ func (tx *Tx) enqueue(ctx context.Context, destination, endpointID string, event
 // delivery-state, so Task?delivery-state=failed finds it), as socialrx's
 // own change that sends nothing; delivered once none of its messages is
 // pending. A message that is no longer pending is left as it is (ok
-// false). reason is cut to 1000 bytes.
+// false). reason is cut to socialrx.MaxReason bytes.
 func (w *Workflow) FinishMessage(ctx context.Context, id, state string, attempts int, reason string) (bool, error) {
 	if state == socialrx.DeliveryDelivered {
 		reason = ""
 	}
-	reason = truncateReason(reason)
+	reason = socialrx.TruncateReason(reason)
 	var finished bool
 	err := w.Transact(ctx, func(tx *Tx) error {
 		m, ok, err := tx.st.FinishOutbound(ctx, id, state, attempts, reason)
@@ -238,16 +238,4 @@ func (tx *Tx) referralFailed(ctx context.Context, id, reason string) error {
 		return err
 	}
 	return tx.st.MarkReferralDelivery(ctx, id, socialrx.DeliveryFailed, reason)
-}
-
-// truncateReason cuts s to at most 1000 bytes on a rune boundary.
-func truncateReason(s string) string {
-	n := 1000
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && s[n]&0xC0 == 0x80 {
-		n--
-	}
-	return s[:n]
 }

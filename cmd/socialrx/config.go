@@ -7,12 +7,16 @@ import (
 	"strings"
 	"time"
 
+	"github.com/socialrx/socialrx/adapter/ereferral"
+	"github.com/socialrx/socialrx/adapter/httpapi"
+	"github.com/socialrx/socialrx/adapter/jobs"
 	"github.com/socialrx/socialrx/adapter/workflow"
 )
 
 // Config is everything serve needs. DefaultConfig gives values that let
 // `socialrx serve` run with no configuration at all; flags and SOCIALRX_*
-// environment variables override them (see the CLI structs in main.go).
+// environment variables override them (see the CLI structs in main.go,
+// whose defaults are DefaultConfig's, through cliVars).
 type Config struct {
 	Listen          string        // host:port; port 0 picks a free one
 	Database        string        // "sqlite:PATH", a bare PATH, or a postgres:// URL
@@ -53,16 +57,25 @@ func (c Config) Workflow() workflow.Options {
 // DefaultDatabase is the embedded SQLite file used when nothing is configured.
 const DefaultDatabase = "sqlite:" + "socialrx-data/socialrx.db"
 
-// DefaultConfig returns the defaults documented in the README.
+// DefaultConfig returns the defaults documented in the README and shown
+// by --help. Those of the background jobs and outbound calls are the
+// adapters' own (jobs.DefaultConfig, whose retry timings are
+// socialrx.DefaultRetryPolicy's; the outbound clients' Options), not
+// written again here.
 func DefaultConfig() Config {
+	jc := jobs.DefaultConfig()
 	return Config{
 		Listen:          "127.0.0.1:8080",
 		Database:        DefaultDatabase,
-		MaxBodyBytes:    10 << 20,
+		MaxBodyBytes:    httpapi.DefaultMaxBodyBytes,
 		ShutdownTimeout: 30 * time.Second,
 		LogLevel:        "info",
 		LogFormat:       "text",
-		Workers:         20,
+		Workers:         jc.Workers,
+		RetryBase:       jc.Retry.BackoffBase,
+		JobTimeout:      jc.JobTimeout,
+		HTTPTimeout:     ereferral.Options{}.WithDefaults().Timeout,
+		PollEvery:       jc.PollEvery,
 	}
 }
 

@@ -61,6 +61,7 @@ func startHandoffWith(t *testing.T, database string, tweak func(*FakePlatform), 
 		cfg.Credentials = creds
 		cfg.RetryBase = 50 * time.Millisecond
 		cfg.JobTimeout = 2 * time.Second
+		cfg.HTTPTimeout = 0 // the clients' default, bounded by the 2s job timeout
 		if tweakCfg != nil {
 			tweakCfg(cfg)
 		}

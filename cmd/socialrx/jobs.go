@@ -36,7 +36,7 @@ func startJobs(ctx context.Context, store Store, cfg Config, creds *CredentialsF
 	jc.Workers = cfg.Workers
 	jc.Logger = log
 	if cfg.RetryBase > 0 {
-		jc.RetryBase = cfg.RetryBase
+		jc.Retry.BackoffBase = cfg.RetryBase
 	}
 	if cfg.JobTimeout > 0 {
 		jc.JobTimeout = cfg.JobTimeout

@@ -12,9 +12,14 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strconv"
+	"strings"
 	"syscall"
+	"time"
 
 	"github.com/alecthomas/kong"
+
+	"github.com/socialrx/socialrx"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -38,23 +43,19 @@ type DatabaseFlag struct {
 
 // LogFlags are shared by the commands that log.
 type LogFlags struct {
-	LogLevel  string `env:"SOCIALRX_LOG_LEVEL" default:"info" enum:"debug,info,warn,error" help:"Log level: debug, info, warn, error."`
-	LogFormat string `env:"SOCIALRX_LOG_FORMAT" default:"text" enum:"text,json" help:"Log format: text or json."`
+	LogLevel  string `env:"SOCIALRX_LOG_LEVEL" default:"${default_log_level}" enum:"debug,info,warn,error" help:"Log level: debug, info, warn, error."`
+	LogFormat string `env:"SOCIALRX_LOG_FORMAT" default:"${default_log_format}" enum:"text,json" help:"Log format: text or json."`
 }
 
 func main() {
 	var cli CLI
-	def := DefaultConfig()
 	kctx := kong.Parse(&cli,
 		kong.Name("socialrx"),
 		kong.Description("socialrx: a FHIR R4 integration adapter for social prescribing.\n\n"+
 			"Start here:  socialrx serve   (then open http://127.0.0.1:8080/fhir/metadata)\n"+
 			"Every flag can also be set with the SOCIALRX_* environment variable named in its help."),
 		kong.UsageOnError(),
-		kong.Vars{
-			"default_database": def.Database,
-			"default_listen":   def.Listen,
-		},
+		cliVars(DefaultConfig()),
 	)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -70,6 +71,40 @@ func main() {
 }
 
 var errUsage = errors.New("usage")
+
+// cliVars are the variables the CLI structs' defaults (`default:"${...}"`)
+// and help are read from: cfg's values (DefaultConfig), so that a default
+// is written once. Durations are written as a person would ("2m", not
+// "2m0s").
+func cliVars(cfg Config) kong.Vars {
+	return kong.Vars{
+		"default_listen":           cfg.Listen,
+		"default_database":         cfg.Database,
+		"default_max_body_bytes":   strconv.FormatInt(cfg.MaxBodyBytes, 10),
+		"default_shutdown_timeout": shortDuration(cfg.ShutdownTimeout),
+		"default_log_level":        cfg.LogLevel,
+		"default_log_format":       cfg.LogFormat,
+		"default_workers":          strconv.Itoa(cfg.Workers),
+		"default_retry_base":       shortDuration(cfg.RetryBase),
+		"default_job_timeout":      shortDuration(cfg.JobTimeout),
+		"default_http_timeout":     shortDuration(cfg.HTTPTimeout),
+		"default_poll_every":       shortDuration(cfg.PollEvery),
+		"retry_max":                shortDuration(socialrx.DefaultRetryPolicy().BackoffMax),
+	}
+}
+
+// shortDuration is d as time.ParseDuration reads it, without zero units at
+// the end: "2m", "1h", "1m30s", "500ms".
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
 
 // VersionCmd prints the version.
 type VersionCmd struct{}

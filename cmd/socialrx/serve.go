@@ -18,16 +18,16 @@ import (
 type ServeCmd struct {
 	Listen          string        `env:"SOCIALRX_LISTEN" default:"${default_listen}" help:"Address to listen on."`
 	BaseURL         string        `env:"SOCIALRX_BASE_URL" placeholder:"URL" help:"Public URL of /fhir for links (e.g. https://rx.example.org/fhir); empty derives it from each request."`
-	MaxBodyBytes    int64         `env:"SOCIALRX_MAX_BODY_BYTES" default:"10485760" help:"Largest request body accepted, in bytes (default 10 MiB)."`
-	ShutdownTimeout time.Duration `env:"SOCIALRX_SHUTDOWN_TIMEOUT" default:"30s" help:"Time in-flight requests get to finish on SIGINT/SIGTERM."`
+	MaxBodyBytes    int64         `env:"SOCIALRX_MAX_BODY_BYTES" default:"${default_max_body_bytes}" help:"Largest request body accepted, in bytes."`
+	ShutdownTimeout time.Duration `env:"SOCIALRX_SHUTDOWN_TIMEOUT" default:"${default_shutdown_timeout}" help:"Time in-flight requests get to finish on SIGINT/SIGTERM."`
 	AutoMigrate     bool          `env:"SOCIALRX_AUTO_MIGRATE" help:"Upgrade an existing database whose schema is behind (an empty database is always set up)."`
 	Credentials     string        `env:"SOCIALRX_CREDENTIALS" placeholder:"FILE" help:"JSON file with the secrets of each Endpoint (OAuth2 client credentials, inbound bearer tokens); see the README."`
 	EMREndpoint     string        `env:"SOCIALRX_EMR_ENDPOINT" placeholder:"URL" help:"FHIR base URL of the default EMR that referral status changes, appointments and messages are written back to."`
-	Workers         int           `env:"SOCIALRX_WORKERS" default:"20" help:"Background jobs (deliveries, write-backs, reminders) run at once in this process; 0 runs none."`
-	RetryBase       time.Duration `env:"SOCIALRX_RETRY_BASE" default:"2s" help:"First retry delay of a failed delivery; each further retry doubles it, up to 10 minutes."`
-	JobTimeout      time.Duration `env:"SOCIALRX_JOB_TIMEOUT" default:"2m" help:"Longest one delivery attempt may run; a job left running by a process that died is picked up again after 1.5 times this, plus up to about 30s for River's leader election and rescue interval."`
-	HTTPTimeout     time.Duration `env:"SOCIALRX_HTTP_TIMEOUT" default:"30s" help:"Timeout of each outbound HTTP call (platforms, EMRs, token endpoints)."`
-	PollEvery       time.Duration `env:"SOCIALRX_POLL_EVERY" default:"1m" help:"How often platforms that cannot push (hl7-fhir-rest Endpoints with open referrals) are polled for Task changes."`
+	Workers         int           `env:"SOCIALRX_WORKERS" default:"${default_workers}" help:"Background jobs (deliveries, write-backs, reminders) run at once in this process; 0 runs none."`
+	RetryBase       time.Duration `env:"SOCIALRX_RETRY_BASE" default:"${default_retry_base}" help:"First retry delay of a failed delivery; each further retry doubles it, up to ${retry_max}."`
+	JobTimeout      time.Duration `env:"SOCIALRX_JOB_TIMEOUT" default:"${default_job_timeout}" help:"Longest one delivery attempt may run; a job left running by a process that died is picked up again after 1.5 times this, plus up to about 30s for River's leader election and rescue interval."`
+	HTTPTimeout     time.Duration `env:"SOCIALRX_HTTP_TIMEOUT" default:"${default_http_timeout}" help:"Timeout of each outbound HTTP call (platforms, EMRs, token endpoints)."`
+	PollEvery       time.Duration `env:"SOCIALRX_POLL_EVERY" default:"${default_poll_every}" help:"How often platforms that cannot push (hl7-fhir-rest Endpoints with open referrals) are polled for Task changes."`
 	DatabaseFlag
 	LogFlags
 }

@@ -152,7 +152,7 @@ func TestValidateCmdOutcome(t *testing.T) {
 // TestValidateCmdParse: the command line reaches ValidateCmd as expected.
 func TestValidateCmdParse(t *testing.T) {
 	var cli CLI
-	p, err := kong.New(&cli, kong.Vars{"default_database": "sqlite:x", "default_listen": "127.0.0.1:0"})
+	p, err := kong.New(&cli, cliVars(DefaultConfig()))
 	if err != nil {
 		t.Fatal(err)
 	}

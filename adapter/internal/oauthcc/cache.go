@@ -172,17 +172,15 @@ func (c *Cache) fetch(ctx context.Context, endpointID string, creds socialrx.Cre
 	body, truncated, err := readBounded(resp.RawBody(), maxTokenResponseBytes)
 	code := resp.StatusCode()
 	if code < 200 || code > 299 {
-		e := &socialrx.SendError{Reason: "token endpoint: http " + statusWords(code)}
+		reason := "token endpoint: http " + statusWords(code)
 		var oe struct {
 			Error string `json:"error"`
 		}
 		if json.Unmarshal(body, &oe) == nil && oauthErrorCode.MatchString(oe.Error) {
-			e.Reason += " (" + oe.Error + ")"
+			reason += " (" + oe.Error + ")"
 		}
-		if RetryableStatus(code) {
-			e.Retryable = true
-			e.RetryAfter = RetryAfter(resp.Header().Get("Retry-After"), c.now())
-		}
+		e := socialrx.DefaultRetryPolicy().StatusError(code, reason, resp.Header().Get("Retry-After"), c.now())
+		e.StatusCode = 0 // the token endpoint's status, in the reason: not the receiver's
 		return "", e
 	}
 	if err != nil {

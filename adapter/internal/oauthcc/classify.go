@@ -13,56 +13,34 @@ import (
 	"strings"
 	"syscall"
 	"time"
-	"unicode/utf8"
 
 	"github.com/socialrx/socialrx"
 )
 
-const (
-	// MaxReason is the most bytes a SendError.Reason holds.
-	MaxReason = 500
-	// maxRetryAfter caps a Retry-After: a receiver does not park the queue
-	// for longer.
-	maxRetryAfter = time.Hour
-)
-
-// RetryableStatus reports whether an answer with status code may succeed
-// when sent again: 408, 429 and 5xx.
-func RetryableStatus(code int) bool {
-	return code == http.StatusRequestTimeout || code == http.StatusTooManyRequests || (code >= 500 && code <= 599)
-}
-
 // Classify returns nil for a 2xx answer and otherwise the *socialrx.SendError
-// it means: retryable for 408, 429 and 5xx, with RetryAfter from the
-// Retry-After header read against now; permanent for every other status
-// (1xx, 3xx, other 4xx, a 401 that a fresh token did not cure). The reason
-// is the status text and the receiver's OperationOutcome text, if any.
+// it means under socialrx's retry policy (socialrx.RetryPolicy.StatusError):
+// retryable for 408, 429 and 5xx, with RetryAfter from the Retry-After
+// header read against now; permanent for every other status (1xx, 3xx,
+// other 4xx, a 401 that a fresh token did not cure). The reason is the
+// status text and the receiver's OperationOutcome text, if any.
 func Classify(resp *Response, now time.Time) *socialrx.SendError {
 	code := resp.StatusCode
 	if code >= 200 && code <= 299 {
-		return nil
+		return nil // the body is the caller's to read
 	}
 	words := statusText(code)
 	if code == http.StatusUnauthorized && resp.Refreshed {
 		words += " after token refresh"
 	}
-	e := &socialrx.SendError{StatusCode: code, Reason: Reason(words, OperationOutcomeText(resp.Body))}
-	if RetryableStatus(code) {
-		e.Retryable = true
-		e.RetryAfter = RetryAfter(resp.Header.Get("Retry-After"), now)
-	}
-	return e
+	return socialrx.DefaultRetryPolicy().StatusError(code, Reason(words, OperationOutcomeText(resp.Body)), resp.Header.Get("Retry-After"), now)
 }
 
 // NetworkError is the retryable *socialrx.SendError of a call that got no
-// answer, StatusCode 0. Its reason names the kind of failure ("network
-// error: timeout", "network error: connection refused") and never the URL.
+// answer, StatusCode 0 (socialrx.NoAnswer). Its reason names the kind of
+// failure ("network error: timeout", "network error: connection refused")
+// and never the URL.
 func NetworkError(err error) *socialrx.SendError {
-	reason := "network error"
-	if kind := networkKind(err); kind != "" {
-		reason += ": " + kind
-	}
-	return &socialrx.SendError{Retryable: true, Reason: reason}
+	return socialrx.NoAnswer(networkKind(err))
 }
 
 func networkKind(err error) string {
@@ -97,29 +75,6 @@ func networkKind(err error) string {
 		return "connection closed"
 	}
 	return ""
-}
-
-// RetryAfter reads a Retry-After header value (RFC 9110 §10.2.3), either
-// delta-seconds or an HTTP-date taken against now. It returns 0 for an
-// empty, malformed or past value and at most one hour.
-func RetryAfter(value string, now time.Time) time.Duration {
-	value = strings.TrimSpace(value)
-	if value == "" {
-		return 0
-	}
-	var d time.Duration
-	if strings.Trim(value, "0123456789") == "" { // delta-seconds
-		secs, err := strconv.ParseUint(value, 10, 64)
-		if err != nil || secs > uint64(maxRetryAfter/time.Second) {
-			return maxRetryAfter // only too many digits fail
-		}
-		d = time.Duration(secs) * time.Second
-	} else if t, err := http.ParseTime(value); err == nil {
-		d = t.Sub(now)
-	} else {
-		return 0
-	}
-	return max(0, min(d, maxRetryAfter))
 }
 
 // outcome is the part of a FHIR OperationOutcome a reason is made of.
@@ -175,7 +130,7 @@ func (o outcome) text() string {
 			parts = append(parts, t)
 			n += len(t) + 2
 		}
-		if n > MaxReason { // the rest would be cut anyway
+		if n > socialrx.MaxReason { // the rest would be cut anyway
 			break
 		}
 	}
@@ -183,22 +138,12 @@ func (o outcome) text() string {
 }
 
 // Reason is words, then ": " and the receiver's text when there is one,
-// cut to MaxReason bytes on a UTF-8 boundary.
+// cut by socialrx.TruncateReason.
 func Reason(words, text string) string {
 	if text != "" {
 		words += ": " + text
 	}
-	return truncate(words, MaxReason)
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
+	return socialrx.TruncateReason(words)
 }
 
 // statusText is "too many requests": the text of an HTTP status, lower case.

@@ -17,36 +17,6 @@ import (
 	"github.com/socialrx/socialrx"
 )
 
-func TestRetryAfter(t *testing.T) {
-	now := time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC)
-	tests := []struct {
-		value string
-		want  time.Duration
-	}{
-		{"", 0},
-		{"7", 7 * time.Second},
-		{" 120 ", 2 * time.Minute},
-		{"0", 0},
-		{"3600", time.Hour},
-		{"86400", time.Hour},                   // capped
-		{"99999999999999999999999", time.Hour}, // overflows: capped
-		{"-5", 0},                              // not delta-seconds
-		{"1.5", 0},                             // not delta-seconds
-		{"soon", 0},                            // garbage
-		{now.Add(90 * time.Second).Format(http.TimeFormat), 90 * time.Second},
-		{now.Add(-time.Minute).Format(http.TimeFormat), 0}, // past
-		{now.Add(48 * time.Hour).Format(http.TimeFormat), time.Hour},
-		{"Sat, 01 Mar 2025 09:00:30 GMT", 30 * time.Second},
-		{"Saturday, 01-Mar-25 09:00:30 GMT", 30 * time.Second}, // RFC 850
-		{"Sat Mar  1 09:00:30 2025", 30 * time.Second},         // asctime
-	}
-	for _, tt := range tests {
-		if got := RetryAfter(tt.value, now); got != tt.want {
-			t.Errorf("RetryAfter(%q) = %v, want %v", tt.value, got, tt.want)
-		}
-	}
-}
-
 func TestOperationOutcomeText(t *testing.T) {
 	tests := []struct {
 		name string
@@ -87,9 +57,9 @@ func TestOperationOutcomeText(t *testing.T) {
 }
 
 func TestReasonTruncated(t *testing.T) {
-	got := Reason("bad request", strings.Repeat("é", 400))
-	if len(got) > MaxReason || !utf8.ValidString(got) || !strings.HasPrefix(got, "bad request: é") {
-		t.Errorf("Reason is %d bytes, valid UTF-8 %v: %.40q...; want at most %d bytes of valid UTF-8", len(got), utf8.ValidString(got), got, MaxReason)
+	got := Reason("bad request", strings.Repeat("é", socialrx.MaxReason))
+	if len(got) > socialrx.MaxReason || len(got) < socialrx.MaxReason-1 || !utf8.ValidString(got) || !strings.HasPrefix(got, "bad request: é") {
+		t.Errorf("Reason is %d bytes, valid UTF-8 %v: %.40q...; want %d bytes (or one less) of valid UTF-8", len(got), utf8.ValidString(got), got, socialrx.MaxReason)
 	}
 }
 
@@ -161,19 +131,8 @@ func FuzzOperationOutcomeText(f *testing.F) {
 	f.Add([]byte(`{"resourceType":"Bundle","entry":[null,{"resource":7}]}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		got := Reason("w", OperationOutcomeText(body))
-		if len(got) > MaxReason {
-			t.Errorf("reason of %d bytes, want at most %d", len(got), MaxReason)
-		}
-	})
-}
-
-func FuzzRetryAfter(f *testing.F) {
-	now := time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC)
-	f.Add("7")
-	f.Add("Sat, 01 Mar 2025 09:00:30 GMT")
-	f.Fuzz(func(t *testing.T, v string) {
-		if d := RetryAfter(v, now); d < 0 || d > time.Hour {
-			t.Errorf("RetryAfter(%q) = %v, want within [0, 1h]", v, d)
+		if len(got) > socialrx.MaxReason {
+			t.Errorf("reason of %d bytes, want at most %d", len(got), socialrx.MaxReason)
 		}
 	})
 }

@@ -10,10 +10,12 @@
 //     auth refresh, not a retry (retries live only in the job queue, so
 //     resty's own retry is off). Response bodies are bounded, drained and
 //     closed, so connections are reused.
-//   - Classify and NetworkError turn a failed call into a *socialrx.SendError:
-//     network errors, timeouts, 408, 429 and 5xx are retryable (Retry-After
-//     honoured), everything else permanent, with the receiver's
-//     OperationOutcome text as the reason.
+//   - Classify and NetworkError turn a failed call into a *socialrx.SendError
+//     by socialrx's retry policy (retry.go in the root package: network
+//     errors, timeouts, 408, 429 and 5xx are retryable, Retry-After
+//     honoured, everything else permanent). This package only words the
+//     reason: the status text, the kind of network error, the receiver's
+//     OperationOutcome text.
 //
 // Errors never carry a client secret, a token or a URL query.
 package oauthcc

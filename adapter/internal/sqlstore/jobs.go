@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
+
+	"github.com/socialrx/socialrx"
 )
 
 // Jobs enqueues the jobs a write causes, in the write's own transaction
@@ -50,13 +52,11 @@ func FollowUpReminderOpts(due time.Time) *river.InsertOpts {
 	return &river.InsertOpts{ScheduledAt: due, UniqueOpts: river.UniqueOpts{ByArgs: true}}
 }
 
-// DeliverMaxAttempts is how many times a delivery job is tried before the
-// message is dead-lettered (about a day and a half with DeliverBackoff).
-const DeliverMaxAttempts = 25
-
-// DeliverOpts returns the insert options of a delivery job.
+// DeliverOpts returns the insert options of a delivery job: tried at most
+// socialrx.DefaultRetryPolicy().MaxAttempts times before the message is
+// dead-lettered.
 func DeliverOpts() *river.InsertOpts {
-	return &river.InsertOpts{MaxAttempts: DeliverMaxAttempts, UniqueOpts: river.UniqueOpts{ByArgs: true}}
+	return &river.InsertOpts{MaxAttempts: socialrx.DefaultRetryPolicy().MaxAttempts, UniqueOpts: river.UniqueOpts{ByArgs: true}}
 }
 
 // JobCount returns the number of River jobs of kind, in any state. It is
