@@ -47,3 +47,63 @@ func TestFollowUpDue(t *testing.T) {
 		}
 	}
 }
+
+func TestFollowUpFor(t *testing.T) {
+	day := 24 * time.Hour
+	now := time.Date(2026, 4, 1, 9, 0, 0, 0, time.UTC)
+	active := Prescription{ID: "sr1", PatientID: "p1", Form: FormWarmHandoff, Status: "active", RequesterID: "PractitionerRole/gp", AuthoredOn: now2026}
+	with := func(f func(*Prescription)) Prescription { p := active; f(&p); return p }
+	tests := []struct {
+		name      string
+		p         Prescription
+		channel   ContactChannel
+		intervals map[Form]time.Duration
+		want      FollowUp
+		wantOK    bool
+	}{
+		{"warm hand-off: 21 days, requester owns it", active, ContactEmail, nil,
+			FollowUp{PrescriptionID: "sr1", PatientID: "p1", Due: now2026.Add(21 * day), Channel: ContactEmail, Owner: "PractitionerRole/gp", Status: "requested"}, true},
+		{"configured interval", active, ContactText, map[Form]time.Duration{FormWarmHandoff: 7 * day},
+			FollowUp{PrescriptionID: "sr1", PatientID: "p1", Due: now2026.Add(7 * day), Channel: ContactText, Owner: "PractitionerRole/gp", Status: "requested"}, true},
+		{"no authoredOn: counted from now", with(func(p *Prescription) { p.AuthoredOn = time.Time{} }), ContactMail, nil,
+			FollowUp{PrescriptionID: "sr1", PatientID: "p1", Due: now.Add(21 * day), Channel: ContactMail, Owner: "PractitionerRole/gp", Status: "requested"}, true},
+		{"no channel: phone", active, "", nil,
+			FollowUp{PrescriptionID: "sr1", PatientID: "p1", Due: now2026.Add(21 * day), Channel: ContactPhone, Owner: "PractitionerRole/gp", Status: "requested"}, true},
+		{"requester that cannot own a Task: no owner", with(func(p *Prescription) { p.RequesterID = "Patient/p1" }), ContactPhone, nil,
+			FollowUp{PrescriptionID: "sr1", PatientID: "p1", Due: now2026.Add(21 * day), Channel: ContactPhone, Status: "requested"}, true},
+		{"draft: none", with(func(p *Prescription) { p.Status = "draft" }), ContactPhone, nil, FollowUp{}, false},
+		{"revoked: none", with(func(p *Prescription) { p.Status = "revoked" }), ContactPhone, nil, FollowUp{}, false},
+	}
+	for _, tt := range tests {
+		got, ok := FollowUpFor(tt.p, tt.channel, tt.intervals, now)
+		if ok != tt.wantOK {
+			t.Errorf("%s: ok %v, want %v", tt.name, ok, tt.wantOK)
+		}
+		if diff := cmp.Diff(tt.want, got); diff != "" {
+			t.Errorf("%s: follow-up (-want +got):\n%s", tt.name, diff)
+		}
+	}
+}
+
+func TestNeedsTasks(t *testing.T) {
+	for _, c := range []struct {
+		form             Form
+		channel          Channel
+		patient, handoff bool
+	}{
+		{FormSelfDirected, ChannelSelf, true, false},
+		{FormWarmHandoff, ChannelEFax, false, true},
+		{FormWarmHandoff, ChannelPhone, false, true},
+		{FormWarmHandoff, ChannelOceanEReferral, false, false},
+		{FormWarmHandoff, ChannelInPerson, false, false},
+		{FormNavigator, ChannelPhone, false, false},
+	} {
+		p := Prescription{Form: c.form, Channel: c.channel}
+		if got := NeedsPatientTask(p); got != c.patient {
+			t.Errorf("NeedsPatientTask(%s, %s) = %v, want %v", c.form, c.channel, got, c.patient)
+		}
+		if got := NeedsHandoffTask(p); got != c.handoff {
+			t.Errorf("NeedsHandoffTask(%s, %s) = %v, want %v", c.form, c.channel, got, c.handoff)
+		}
+	}
+}
