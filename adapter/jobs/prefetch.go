@@ -2,7 +2,6 @@ package jobs
 
 import (
 	"context"
-	"strings"
 	"sync"
 	"time"
 
@@ -20,7 +19,8 @@ var prefetchTypes = map[string]bool{"ServiceRequest": true, "Patient": true, "Pr
 // Task → ServiceRequest, Patient, requester, owner → their Organizations.
 const prefetchDepth = 2
 
-// prefetcher is a mapping.Resolver over the store that reads in breadth:
+// prefetcher is a mapping.Resolver over the store that reads in breadth
+// (workflow.Resolver reads one reference at a time, inside a transaction):
 // loading a resource also loads, in one Store.ReadMany per level, what it
 // references (prefetchTypes, prefetchDepth levels), so building a message
 // takes about three round trips instead of one per resource.
@@ -92,8 +92,7 @@ func (p *prefetcher) expand(bodies [][]byte, depth int) {
 			continue
 		}
 		for _, s := range sites {
-			typ, id, ok := strings.Cut(s.Reference, "/")
-			if ok && prefetchTypes[typ] && id != "" && !strings.Contains(id, "/") {
+			if typ, _, ok := fhir.SplitRef(s.Reference); ok && prefetchTypes[typ] {
 				if _, cached := p.cache[s.Reference]; !cached {
 					next = append(next, s.Reference)
 				}

@@ -150,6 +150,30 @@ func testIngest(t *testing.T, open func(t *testing.T) socialrx.Store) {
 	t.Run("FailedTransactionLeavesNoJob", func(t *testing.T) { testIngestRollback(t, withWorkflow(open(t))) })
 	t.Run("ReferralStateMachine", func(t *testing.T) { testIngestReferral(t, withWorkflow(open(t))) })
 	t.Run("ClinicalOrderStoredAsIs", func(t *testing.T) { testIngestClinicalOrder(t, withWorkflow(open(t))) })
+	t.Run("StoreAloneOnlyStores", func(t *testing.T) { testStoreOnlyStores(t, open(t)) })
+}
+
+// testStoreOnlyStores: written to the store directly (not through the
+// workflow), a social prescription and its referral Task are stored
+// exactly as sent and cause nothing: no derived categories, no domain
+// rows, no follow-up Task, no message, no job. What a write means is the
+// workflow's (adapter/workflow), never a hidden side effect of the store.
+func testStoreOnlyStores(t *testing.T, s socialrx.Store) {
+	loadReferralContext(t, s)
+	sr := mustCreate(t, s, "ServiceRequest", "ing-sr", ingWarmHandoff)
+	checkBody(t, "ServiceRequest as stored", sr, ingWarmHandoff)
+	mustCreate(t, s, "Task", "ing-ref", ingReferralTask("requested"))
+	mustUpdate(t, s, "Task", "ing-ref", ingReferralTask("draft"), 0) // illegal for the state machine: not the store's business
+	if pp := projection(t, s, "ing-p1"); len(pp.Findings)+len(pp.Needs)+len(pp.Prescriptions)+len(pp.Referrals)+len(pp.FollowUps) != 0 {
+		t.Errorf("projection of direct store writes: %+v, want empty", pp)
+	}
+	if _, err := s.Read(t.Context(), "Task", followUpTaskID("ing-sr")); socialrx.ErrorCode(err) != socialrx.ENOTFOUND {
+		t.Errorf("follow-up Task after a direct store write: err %v, want ENOTFOUND", err)
+	}
+	if ms, err := s.OutboundMessages(t.Context(), "", 0); err != nil || len(ms) != 0 {
+		t.Errorf("outbox after direct store writes: %v, %v; want none", ms, err)
+	}
+	checkJobs(t, s, 0)
 }
 
 // testIngestClinicalOrder: a ServiceRequest that is not a social

@@ -73,17 +73,6 @@ func decodeError(issues []fhir.Issue) error {
 	return e
 }
 
-// marshal is json.Marshal without HTML escaping.
-func marshal(v any) ([]byte, error) {
-	var b strings.Builder
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return []byte(strings.TrimRight(b.String(), "\n")), nil
-}
-
 // applier applies one message in a transaction.
 type applier struct {
 	tx         *Tx
@@ -159,7 +148,7 @@ func (a *applier) findReferral(ctx context.Context, e mapping.InEntry) (*socialr
 			}
 			return InboundID(a.endpointID, "ServiceRequest", fe.ID)
 		}
-		if typ, id, ok := strings.Cut(ref, "/"); ok && typ == "ServiceRequest" {
+		if typ, id, ok := strings.Cut(ref, "/"); ok && typ == "ServiceRequest" { // id checked below: an invalid one is passed on as it is
 			if _, err := a.tx.Read(ctx, "ServiceRequest", id); err == nil || !fhir.ValidID(id) {
 				return id
 			}
@@ -248,17 +237,21 @@ func (a *applier) focusReferral(ctx context.Context) (*socialrx.Resource, error)
 // basedOn ServiceRequest/srID and partOf Task/taskID (Communication) set, so
 // socialrx links it to the referral whatever references the platform used.
 func linkTo(body []byte, typ, srID, taskID string) ([]byte, error) {
-	var doc map[string]json.RawMessage
-	if err := json.Unmarshal(body, &doc); err != nil {
+	o, err := fhir.ParseObject(body)
+	if err != nil {
 		return nil, socialrx.Errorf(socialrx.EINVALID, "invalid JSON")
 	}
-	delete(doc, "id")
-	delete(doc, "meta")
-	doc["basedOn"], _ = json.Marshal([]map[string]string{{"reference": "ServiceRequest/" + srID}})
-	if typ == "Communication" {
-		doc["partOf"], _ = json.Marshal([]map[string]string{{"reference": "Task/" + taskID}})
+	o.Del("id")
+	o.Del("meta")
+	ref := func(r string) json.RawMessage {
+		b, _ := json.Marshal([]map[string]string{{"reference": r}}) // strings always marshal
+		return b
 	}
-	return marshal(doc)
+	o.Set("basedOn", ref("ServiceRequest/"+srID))
+	if typ == "Communication" {
+		o.Set("partOf", ref("Task/"+taskID))
+	}
+	return o.Bytes(), nil
 }
 
 // prefixIssues puts path in front of the issue paths of err that are

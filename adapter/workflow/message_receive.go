@@ -1,9 +1,9 @@
 package workflow
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
+	"slices"
 	"strings"
 
 	"github.com/socialrx/socialrx"
@@ -198,55 +198,41 @@ func (a *applier) importEntries(ctx context.Context) (map[string]string, error) 
 		}
 	}
 	for _, e := range a.msg.Entries[1:] {
-		if !fhir.Supported(e.Type) || !containsStr(importOrder, e.Type) {
+		if !fhir.Supported(e.Type) || !slices.Contains(importOrder, e.Type) {
 			a.notes = append(a.notes, info(e.Path+": "+e.Type+" is not stored from messages"))
 		}
 	}
 	return local, nil
 }
 
-func containsStr(l []string, s string) bool {
-	for _, x := range l {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
 // withoutID drops the platform's id and meta from a resource (the store
-// sets its own); other bytes are kept when there are none.
+// sets its own); every other member keeps its bytes and place.
 func withoutID(body []byte) []byte {
-	var doc map[string]json.RawMessage
-	if json.Unmarshal(body, &doc) != nil {
-		return body
-	}
-	_, hasID := doc["id"]
-	_, hasMeta := doc["meta"]
-	if !hasID && !hasMeta {
-		return body
-	}
-	delete(doc, "id")
-	delete(doc, "meta")
-	b, err := marshal(doc)
+	o, err := fhir.ParseObject(body)
 	if err != nil {
 		return body
 	}
-	return b
+	hadID, hadMeta := o.Del("id"), o.Del("meta")
+	if !hadID && !hadMeta {
+		return body
+	}
+	return o.Bytes()
 }
 
-// withStatus returns body with status set (other members kept).
+// withStatus returns body with status set (other members kept as they
+// are); false when it has that status already or is not a JSON object.
 func withStatus(body []byte, status string) ([]byte, bool) {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	var doc map[string]any
-	if dec.Decode(&doc) != nil {
+	o, err := fhir.ParseObject(body)
+	if err != nil {
 		return nil, false
 	}
-	if doc["status"] == status {
-		return nil, false
+	want, _ := json.Marshal(status) // strings always marshal
+	if cur, ok := o.Get("status"); ok {
+		var s string
+		if json.Unmarshal(cur, &s) == nil && s == status {
+			return nil, false
+		}
 	}
-	doc["status"] = status
-	b, err := marshal(doc)
-	return b, err == nil
+	o.Set("status", want)
+	return o.Bytes(), true
 }

@@ -3,9 +3,9 @@ package workflow
 import (
 	"context"
 	"net/url"
-	"strings"
 
 	"github.com/socialrx/socialrx"
+	"github.com/socialrx/socialrx/fhir"
 	"github.com/socialrx/socialrx/mapping"
 )
 
@@ -19,8 +19,8 @@ type Reader interface {
 // what is missing, deleted, malformed or unreadable is not resolved.
 func Resolver(ctx context.Context, r Reader) mapping.Resolver {
 	return func(ref string) ([]byte, bool) {
-		typ, id, ok := strings.Cut(ref, "/")
-		if !ok || typ == "" || id == "" || strings.Contains(id, "/") {
+		typ, id, ok := fhir.SplitRef(ref)
+		if !ok {
 			return nil, false
 		}
 		res, err := r.Read(ctx, typ, id)

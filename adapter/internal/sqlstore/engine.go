@@ -146,8 +146,8 @@ func (e *Engine) ReadMany(ctx context.Context, refs []string) ([]socialrx.Resour
 		return e.translate(rows.Err())
 	}
 	for _, ref := range refs {
-		typ, id, ok := strings.Cut(ref, "/")
-		if !ok || typ == "" || id == "" || strings.Contains(id, "/") || seen[ref] {
+		typ, id, ok := fhir.SplitRef(ref)
+		if !ok || seen[ref] {
 			continue
 		}
 		seen[ref] = true
