@@ -107,3 +107,19 @@ func TestNeedsTasks(t *testing.T) {
 		}
 	}
 }
+
+func TestPrescriptionFacts(t *testing.T) {
+	p := Prescription{Form: FormWarmHandoff, Channel: ChannelEFax, Needs: []NeedDomain{DomainFood, DomainHousing}}
+	want := []Fact{
+		{FactPrescriptionForm, CodeSystemBase + "prescription-form", "warm-handoff"},
+		{FactPrescriptionChannel, CodeSystemBase + "prescription-channel", "efax"},
+		{FactNeedDomain, CodeSystemBase + "need-domain", "food"},
+		{FactNeedDomain, CodeSystemBase + "need-domain", "housing"},
+	}
+	if diff := cmp.Diff(want, p.Facts()); diff != "" {
+		t.Errorf("facts (-want +got):\n%s", diff)
+	}
+	if got := (&Prescription{Form: FormSelfDirected}).Facts(); len(got) != 1 || got[0].Code != "self-directed" {
+		t.Errorf("self-directed without channel or needs: %+v, want the form only", got)
+	}
+}

@@ -147,3 +147,30 @@ func (c ContactChannel) Display() string {
 	}
 	return ""
 }
+
+// The derived search parameters (Fact.Param) of a prescription's
+// ServiceRequest.
+const (
+	FactPrescriptionForm    = "prescription-form"
+	FactPrescriptionChannel = "prescription-channel"
+	FactNeedDomain          = "need-domain"
+)
+
+// Facts returns what socialrx knows of p beyond what its ServiceRequest
+// says in so many words, as searchable facts: its form, its channel (when
+// known) and each need domain, coded in socialrx's code systems. They are
+// kept beside the ServiceRequest (ProjectionTx.PutFacts), never written
+// into it: a client reads back exactly what it wrote.
+func (p *Prescription) Facts() []Fact {
+	var out []Fact
+	if p.Form != "" {
+		out = append(out, Fact{Param: FactPrescriptionForm, System: CodeSystemBase + "prescription-form", Code: string(p.Form)})
+	}
+	if p.Channel != "" {
+		out = append(out, Fact{Param: FactPrescriptionChannel, System: CodeSystemBase + "prescription-channel", Code: string(p.Channel)})
+	}
+	for _, d := range p.Needs {
+		out = append(out, Fact{Param: FactNeedDomain, System: CodeSystemBase + "need-domain", Code: string(d)})
+	}
+	return out
+}

@@ -35,6 +35,14 @@ type ProjectionTx interface {
 	PutReferral(ctx context.Context, r *Referral) error
 	// PutFollowUp replaces the follow-up of Task/taskID (none when f is nil).
 	PutFollowUp(ctx context.Context, taskID string, f *FollowUp) error
+	// PutFacts replaces the derived facts of typ/id: values socialrx
+	// derived (a prescription's form, channel and need domains; the work
+	// list of a referral Task) that the client did not write, kept beside
+	// the resource so that its body stays as sent, and found by socialrx's
+	// derived search parameters (ServiceRequest?prescription-form=...).
+	// Writing a new version of the resource, or deleting it, drops its
+	// facts: put them again after each write.
+	PutFacts(ctx context.Context, typ, id string, facts []Fact) error
 	// DropProjections removes every row derived from typ/id (a deleted
 	// resource, or one that is no longer what it was: a ServiceRequest that
 	// is not a social prescription any more, a Task that changed kind).
@@ -55,4 +63,12 @@ type ProjectionTx interface {
 	// pending and an earlier failure is not on record (a failure stays
 	// visible until a new change is sent).
 	MarkReferralDelivery(ctx context.Context, referralID, state, reason string) error
+}
+
+// Fact is one value socialrx derived about a resource, searchable as the
+// token search parameter Param (System|Code).
+type Fact struct {
+	Param  string // a derived search parameter of the resource's type: "prescription-form"
+	System string // the code system: CodeSystemBase+"prescription-form"
+	Code   string
 }

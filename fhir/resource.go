@@ -11,7 +11,7 @@ var supportedTypes = []string{
 	"CommunicationRequest", "Condition", "Consent", "DocumentReference", "Encounter",
 	"Endpoint", "Goal", "HealthcareService", "Location", "MeasureReport", "Observation",
 	"Organization", "Patient", "Practitioner", "PractitionerRole", "Procedure",
-	"Provenance", "Questionnaire", "QuestionnaireResponse", "ServiceRequest", "Task",
+	"Provenance", "Questionnaire", "QuestionnaireResponse", "SearchParameter", "ServiceRequest", "Task",
 	"ValueSet",
 }
 

@@ -96,9 +96,6 @@ func BenchmarkMapEncounter(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				if _, _, err := DeriveCategories(r.body, p); err != nil {
-					b.Fatal(err)
-				}
 				q := *p
 				if q.AuthoredOn.IsZero() {
 					q.AuthoredOn = now

@@ -1,11 +1,9 @@
 package mapping
 
 import (
-	"encoding/json"
 	"time"
 
 	"github.com/socialrx/socialrx"
-	"github.com/socialrx/socialrx/fhir"
 )
 
 // Non-electronic warm hand-offs (eFax, phone) are work for the practice's
@@ -79,43 +77,4 @@ func ReferralTask(p socialrx.Prescription, id, status string, now time.Time) []b
 		t.For = &refJSON{"Patient/" + p.PatientID}
 	}
 	return marshal(t)
-}
-
-// TagHandoffTask returns a referral Task body with the work-list code
-// added to Task.code.coding (userSelected false) when it lacks it, so that
-// an EMR's own referral Task for a fax or phone hand-off shows on the staff
-// work list; every other byte is kept. changed is false when it had it.
-func TagHandoffTask(body []byte, code string) ([]byte, bool, error) {
-	doc, err := fhir.ParseObject(body)
-	if err != nil {
-		return nil, false, issueErr(socialrx.EINVALID, "structure", "Task", "not a JSON object")
-	}
-	val, ok := doc.Get("code")
-	if !ok || val[0] != '{' {
-		return body, false, nil // not a referral Task: nothing to tag
-	}
-	var cc struct {
-		Coding []coding `json:"coding"`
-	}
-	if json.Unmarshal(val, &cc) != nil {
-		return nil, false, issueErr(socialrx.EINVALID, "structure", "Task.code", "must be a CodeableConcept")
-	}
-	for _, c := range cc.Coding {
-		if c.System == taskCodeSystem && c.Code == code {
-			return body, false, nil
-		}
-	}
-	inner, err := fhir.ParseObject(val)
-	if err != nil {
-		return nil, false, issueErr(socialrx.EINVALID, "structure", "Task.code", "must be a CodeableConcept")
-	}
-	tag := taskCoding(code)
-	tag.UserSelected = &falseValue
-	if codings, ok := inner.Get("coding"); ok && codings[0] == '[' {
-		inner.Set("coding", appendToArray(codings, [][]byte{marshal(tag)}))
-	} else {
-		inner.Set("coding", joinArray([][]byte{marshal(tag)}))
-	}
-	doc.Set("code", inner.Bytes())
-	return doc.Bytes(), true, nil
 }

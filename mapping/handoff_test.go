@@ -37,27 +37,3 @@ func TestHandoffTask(t *testing.T) {
 		t.Errorf("ReferralTask: ok %v err %v body %s", ok, err, rt)
 	}
 }
-
-func TestTagHandoffTask(t *testing.T) {
-	for _, c := range []struct {
-		name, body string
-		changed    bool
-		want       string
-	}{
-		{"appended", `{"resourceType":"Task","code":{"coding":[{"system":"http://hl7.org/fhir/CodeSystem/task-code","code":"fulfill"}],"text":"Referral"},"status":"requested"}`, true,
-			`{"resourceType":"Task","code":{"coding":[{"system":"http://hl7.org/fhir/CodeSystem/task-code","code":"fulfill"},{"system":"http://socialrx.dev/fhir/CodeSystem/task-code","code":"send-fax","display":"Send the referral by fax","userSelected":false}],"text":"Referral"},"status":"requested"}`},
-		{"already there", `{"resourceType":"Task","code":{"coding":[{"system":"http://socialrx.dev/fhir/CodeSystem/task-code","code":"send-fax"}]}}`, false,
-			`{"resourceType":"Task","code":{"coding":[{"system":"http://socialrx.dev/fhir/CodeSystem/task-code","code":"send-fax"}]}}`},
-		{"code without coding", `{"resourceType":"Task","code":{"text":"x"}}`, true,
-			`{"resourceType":"Task","code":{"text":"x","coding":[{"system":"http://socialrx.dev/fhir/CodeSystem/task-code","code":"send-fax","display":"Send the referral by fax","userSelected":false}]}}`},
-		{"no code", `{"resourceType":"Task","status":"requested"}`, false, `{"resourceType":"Task","status":"requested"}`},
-	} {
-		out, changed, err := TagHandoffTask([]byte(c.body), TaskSendFax)
-		if err != nil || changed != c.changed || string(out) != c.want {
-			t.Errorf("%s: TagHandoffTask = %s, %v, %v\nwant %s, %v", c.name, out, changed, err, c.want, c.changed)
-		}
-	}
-	if _, _, err := TagHandoffTask([]byte(`{"resourceType":"Task","code":{"coding":"no"}}`), TaskSendFax); err == nil {
-		t.Error("a malformed Task.code: no error")
-	}
-}

@@ -178,8 +178,9 @@ func refTypeID(s string) (typ, id string, ok bool) {
 //     unresolvable ones give no domain and are not NeedRefs);
 //   - Form and Channel: a ServiceRequest.category coding in socialrx
 //     prescription-form / prescription-channel. A form coding with
-//     userSelected false is one socialrx derived (DeriveCategories writes
-//     it so): FormDerived stays true. When the form is absent it is derived,
+//     userSelected false is one socialrx derived (versions before issue 12
+//     wrote them into stored bodies): FormDerived stays true. When the form
+//     is absent it is derived,
 //     in this order:
 //     1. the performer is a PractitionerRole coded navigator or link worker
 //     (socialrx practitioner-role) → navigator;

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/socialrx/socialrx"
-	"github.com/socialrx/socialrx/fhir"
 )
 
 // Profiles socialrx claims on what it writes.
@@ -191,80 +190,6 @@ func ServiceRequestFromPrescription(p socialrx.Prescription, id string) []byte {
 		sr.ReasonReference = append(sr.ReasonReference, refJSON{ref})
 	}
 	return marshal(sr)
-}
-
-// DeriveCategories returns body, a ServiceRequest, with what socialrx
-// derived for p (read from body by PrescriptionFromServiceRequest) written
-// into ServiceRequest.category so that every reader sees it (design.md:
-// "the derivation is written back so it is visible"). It adds, each as a
-// new category with userSelected false on its coding:
-//
-//   - the form (socialrx prescription-form), when no category coding is in
-//     that system;
-//   - the channel (prescription-channel), when p has one and no category
-//     coding is in that system;
-//   - each need domain of p.Needs that no category coding names in
-//     socialrx need-domain (domains read from SDOH CC codes, reasonCode and
-//     reason Conditions).
-//
-// Only the category member is changed: its existing elements keep their
-// bytes and new ones are added at its end (a new category member goes after
-// intent); every other member, whitespace included, is left as it was. The
-// bool reports whether anything was added; when not, body itself is
-// returned. Running DeriveCategories on its own output adds nothing, and
-// PrescriptionFromServiceRequest reads the output as p (FormDerived kept
-// through userSelected false).
-//
-// Errors are *socialrx.Error EINVALID, at path "ServiceRequest" when body
-// is not a JSON object, "ServiceRequest.category" when category is not an
-// array of objects.
-func DeriveCategories(body []byte, p *socialrx.Prescription) ([]byte, bool, error) {
-	doc, err := fhir.ParseObject(body)
-	if err != nil {
-		return nil, false, issueErr(socialrx.EINVALID, "structure", "ServiceRequest", "not a JSON object")
-	}
-	var cats []categoryConcept
-	cat, hasCat := doc.Get("category")
-	if hasCat {
-		if err := json.Unmarshal(cat, &cats); err != nil || cat[0] != '[' {
-			return nil, false, issueErr(socialrx.EINVALID, "structure", "ServiceRequest.category", "must be an array of CodeableConcepts")
-		}
-	}
-	hasSystem := func(system, code string) bool {
-		for _, cc := range cats {
-			for _, c := range cc.Coding {
-				if c.System == system && (code == "" || c.Code == code) {
-					return true
-				}
-			}
-		}
-		return false
-	}
-	var add [][]byte
-	if p.Form.Valid() && !hasSystem(formSystem, "") {
-		add = append(add, marshal(ccOf(formCoding(p.Form, true))))
-	}
-	if p.Channel.Valid() && !hasSystem(channelSystem, "") {
-		c := channelCoding(p.Channel)
-		c.UserSelected = &falseValue
-		add = append(add, marshal(ccOf(c)))
-	}
-	for _, d := range p.Needs {
-		if d.Valid() && !hasSystem(needDomainSystem, string(d)) {
-			c := domainCoding(d)
-			c.UserSelected = &falseValue
-			add = append(add, marshal(ccOf(c)))
-		}
-	}
-	if len(add) == 0 {
-		return body, false, nil
-	}
-	if hasCat {
-		doc.Set("category", appendToArray(cat, add))
-	} else {
-		doc.SetAfter("category", joinArray(add), "intent", "status")
-	}
-	return doc.Bytes(), true, nil
 }
 
 type conditionJSON struct {

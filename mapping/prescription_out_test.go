@@ -2,7 +2,6 @@ package mapping
 
 import (
 	"bytes"
-	"encoding/json"
 	"os"
 	"strings"
 	"testing"
@@ -46,8 +45,7 @@ var roundTripRows = []struct {
 }
 
 // TestPrescriptionRoundTrip: FHIR → Prescription → FHIR → Prescription is
-// the identity, the FHIR written is valid, and DeriveCategories' output
-// reads back the same too.
+// the identity, and the FHIR written is valid.
 func TestPrescriptionRoundTrip(t *testing.T) {
 	r := testResolver(t)
 	forms, channels, domains := map[socialrx.Form]bool{}, map[socialrx.Channel]bool{}, map[socialrx.NeedDomain]bool{}
@@ -71,18 +69,6 @@ func TestPrescriptionRoundTrip(t *testing.T) {
 				t.Errorf("round trip (-first +second):\n%s", diff)
 			}
 
-			derived, _, err := DeriveCategories(srJSON(tt.extra), p1)
-			if err != nil {
-				t.Fatal(err)
-			}
-			wantValidFHIR(t, derived, "ServiceRequest")
-			p3, err := PrescriptionFromServiceRequest(derived, r)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if diff := cmp.Diff(p1, p3); diff != "" {
-				t.Errorf("after DeriveCategories (-before +after):\n%s", diff)
-			}
 		})
 	}
 	for _, f := range socialrx.AllForms() {
@@ -148,135 +134,6 @@ const prettySR = `{
   "performer": [{"reference": "HealthcareService/ocean"}]
 }
 `
-
-func TestDeriveCategories(t *testing.T) {
-	r := testResolver(t)
-	withCat := "\n  \"category\": [\n    {\"coding\": [{\"system\": \"http://hl7.org/fhir/us/sdoh-clinicalcare/CodeSystem/SDOHCC-CodeSystemTemporaryCodes\", \"code\": \"food-insecurity\"}]},\n    {\"text\": \"social\"}\n  ],"
-	tests := []struct {
-		name string
-		body string
-		want string
-	}{
-		{"category added after intent", strings.Replace(prettySR, "%s", "", 1), strings.Replace(prettySR, "%s",
-			"\n  \"category\": [{\"coding\":[{\"system\":\"http://socialrx.dev/fhir/CodeSystem/prescription-form\",\"code\":\"warm-handoff\",\"display\":\"Warm hand-off\",\"userSelected\":false}]},"+
-				"{\"coding\":[{\"system\":\"http://socialrx.dev/fhir/CodeSystem/prescription-channel\",\"code\":\"ocean-ereferral\",\"display\":\"Ocean eReferral\",\"userSelected\":false}]}],", 1)},
-		{"category extended", strings.Replace(prettySR, "%s", withCat, 1), strings.Replace(prettySR, "%s",
-			"\n  \"category\": [\n    {\"coding\": [{\"system\": \"http://hl7.org/fhir/us/sdoh-clinicalcare/CodeSystem/SDOHCC-CodeSystemTemporaryCodes\", \"code\": \"food-insecurity\"}]},\n    {\"text\": \"social\"},"+
-				"\n    {\"coding\":[{\"system\":\"http://socialrx.dev/fhir/CodeSystem/prescription-form\",\"code\":\"warm-handoff\",\"display\":\"Warm hand-off\",\"userSelected\":false}]},"+
-				"\n    {\"coding\":[{\"system\":\"http://socialrx.dev/fhir/CodeSystem/prescription-channel\",\"code\":\"ocean-ereferral\",\"display\":\"Ocean eReferral\",\"userSelected\":false}]},"+
-				"\n    {\"coding\":[{\"system\":\"http://socialrx.dev/fhir/CodeSystem/need-domain\",\"code\":\"food\",\"display\":\"Food\",\"userSelected\":false}]}\n  ],", 1)},
-		{"compact, empty category", `{"resourceType":"ServiceRequest","category":[],"status":"active","subject":{"reference":"Patient/p1"},"code":{"coding":[{"code":"x"}]}}`,
-			`{"resourceType":"ServiceRequest","category":[{"coding":[{"system":"http://socialrx.dev/fhir/CodeSystem/prescription-form","code":"self-directed","display":"Self-directed (point to a support)","userSelected":false}]},` +
-				`{"coding":[{"system":"http://socialrx.dev/fhir/CodeSystem/prescription-channel","code":"self","display":"Self (the person contacts the program)","userSelected":false}]}],"status":"active","subject":{"reference":"Patient/p1"},"code":{"coding":[{"code":"x"}]}}`},
-		{"no intent: after status", `{"resourceType":"ServiceRequest","status":"active","subject":{"reference":"Patient/p1"},"code":{"coding":[{"code":"x"}]}}`,
-			`{"resourceType":"ServiceRequest","status":"active","category":[{"coding":[{"system":"http://socialrx.dev/fhir/CodeSystem/prescription-form","code":"self-directed","display":"Self-directed (point to a support)","userSelected":false}]},` +
-				`{"coding":[{"system":"http://socialrx.dev/fhir/CodeSystem/prescription-channel","code":"self","display":"Self (the person contacts the program)","userSelected":false}]}],"subject":{"reference":"Patient/p1"},"code":{"coding":[{"code":"x"}]}}`},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			p, err := PrescriptionFromServiceRequest([]byte(tt.body), r)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, changed, err := DeriveCategories([]byte(tt.body), p)
-			if err != nil || !changed {
-				t.Fatalf("changed %v err %v", changed, err)
-			}
-			if diff := cmp.Diff(tt.want, string(got)); diff != "" {
-				t.Errorf("derived body (-want +got):\n%s", diff)
-			}
-			again, changed, err := DeriveCategories(got, p)
-			if err != nil || changed || !bytes.Equal(again, got) {
-				t.Errorf("second run changed %v err %v", changed, err)
-			}
-			p2, err := PrescriptionFromServiceRequest(got, r)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if diff := cmp.Diff(p, p2); diff != "" {
-				t.Errorf("derived body reads (-before +after):\n%s", diff)
-			}
-			again, changed, err = DeriveCategories(got, p2)
-			if err != nil || changed || !bytes.Equal(again, got) {
-				t.Errorf("run on the re-read prescription changed %v err %v", changed, err)
-			}
-		})
-	}
-}
-
-// TestDeriveCategoriesKeepsOtherMembers: on every SDOH CC example, every
-// member but category keeps its bytes.
-func TestDeriveCategoriesKeepsOtherMembers(t *testing.T) {
-	r := testResolver(t)
-	for _, f := range examples(t, "ServiceRequest") {
-		body, _ := os.ReadFile(f)
-		p, err := PrescriptionFromServiceRequest(body, r)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, changed, err := DeriveCategories(body, p)
-		if err != nil || !changed {
-			t.Fatalf("changed %v err %v", changed, err)
-		}
-		before, after := rawMembers(t, body), rawMembers(t, got)
-		oldCat, newCat := []byte(before["category"]), []byte(after["category"])
-		delete(before, "category")
-		delete(after, "category")
-		if diff := cmp.Diff(before, after); diff != "" {
-			t.Errorf("members other than category changed (-before +after):\n%s", diff)
-		}
-		if !bytes.HasPrefix(newCat, bytes.TrimRight(oldCat[:len(oldCat)-1], " \n")) {
-			t.Errorf("category elements not kept:\n%s\n%s", oldCat, newCat)
-		}
-		// Outside the category value, the bytes are those of body.
-		i := bytes.Index(got, newCat)
-		if !bytes.Equal(got[:i], body[:bytes.Index(body, oldCat)]) || !bytes.Equal(got[i+len(newCat):], body[bytes.Index(body, oldCat)+len(oldCat):]) {
-			t.Errorf("bytes outside category changed")
-		}
-		wantValidFHIR(t, got, "ServiceRequest")
-	}
-}
-
-func rawMembers(t *testing.T, body []byte) map[string]string {
-	t.Helper()
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(body, &m); err != nil {
-		t.Fatal(err)
-	}
-	out := map[string]string{}
-	for k, v := range m {
-		out[k] = string(v)
-	}
-	return out
-}
-
-func TestDeriveCategoriesErrors(t *testing.T) {
-	p := &socialrx.Prescription{Form: socialrx.FormSelfDirected}
-	for body, path := range map[string]string{
-		`[1]`: "ServiceRequest",
-		`{"resourceType":"ServiceRequest","status":"active","status":"draft"}`: "ServiceRequest",
-		`{"resourceType":"ServiceRequest"} x`:                                  "ServiceRequest",
-		`{"resourceType":"ServiceRequest","category":{"coding":[]}}`:           "ServiceRequest.category",
-		`{"resourceType":"ServiceRequest","category":null}`:                    "ServiceRequest.category",
-		`{"resourceType":"ServiceRequest","category":[1]}`:                     "ServiceRequest.category",
-	} {
-		_, _, err := DeriveCategories([]byte(body), p)
-		if socialrx.ErrorCode(err) != socialrx.EINVALID || len(socialrx.ErrorIssues(err)) != 1 || socialrx.ErrorIssues(err)[0].Path != path {
-			t.Errorf("%s: err %v, want invalid at %s", body, err, path)
-		}
-	}
-	// Nothing to add: the body itself comes back.
-	body := []byte(`{"resourceType":"ServiceRequest","category":[{"coding":[{"system":"` + formSystem + `","code":"navigator"}]}]}`)
-	got, changed, err := DeriveCategories(body, p)
-	if err != nil || changed || &got[0] != &body[0] {
-		t.Errorf("changed %v err %v", changed, err)
-	}
-	// An empty object gets a category.
-	got, changed, err = DeriveCategories([]byte(` { } `), p)
-	if err != nil || !changed || !strings.HasPrefix(string(got), ` { "category":[{"coding":[{"system":"`+formSystem) || !json.Valid(got) {
-		t.Errorf("empty object: %s changed %v err %v", got, changed, err)
-	}
-}
 
 // TestConditionFromNeed: NeedFromCondition reads the written Condition as
 // the need it came from, for the SDOH CC examples and one need per domain.

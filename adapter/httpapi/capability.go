@@ -86,6 +86,7 @@ type capOperation struct {
 var operationDefinitions = map[string]string{
 	"validate":         validateDefinition,
 	"process-messages": "http://hl7.org/fhir/OperationDefinition/MessageHeader-process-message",
+	"prescription":     prescriptionDefinition,
 }
 
 // operationOf returns the operation a route path serves ("/:type/$validate"
@@ -141,6 +142,7 @@ func (s *Server) handleCapabilities(c echo.Context) error {
 func (s *Server) capabilities(base string) *capabilityStatement {
 	var typeLevel, system []capInteraction
 	var typeOps, systemOps []capOperation
+	opTypes := map[string][]string{} // operation name -> the only types it applies to
 	has := map[string]bool{}
 	condUpdate := false
 	for _, r := range s.routes {
@@ -150,6 +152,9 @@ func (s *Server) capabilities(base string) *capabilityStatement {
 				systemOps = append(systemOps, op)
 			} else {
 				typeOps = append(typeOps, op)
+				if r.types != nil {
+					opTypes[name] = r.types
+				}
 			}
 		}
 		for _, code := range r.interactions {
@@ -190,7 +195,11 @@ func (s *Server) capabilities(base string) *capabilityStatement {
 			ConditionalRead:   "not-supported",
 			ConditionalUpdate: condUpdate,
 			ConditionalDelete: "not-supported",
-			Operation:         typeOps,
+		}
+		for _, op := range typeOps {
+			if only, ok := opTypes[op.Name]; !ok || slices.Contains(only, t) {
+				res.Operation = append(res.Operation, op)
+			}
 		}
 		for _, p := range search.SearchParams(t) {
 			res.SearchParam = append(res.SearchParam, capSearchParam{

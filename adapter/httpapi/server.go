@@ -139,7 +139,10 @@ type route struct {
 	// batch, history-system).
 	interactions []string
 	system       bool
-	handler      echo.HandlerFunc
+	// types, when set, are the only resource types a type-level
+	// operation applies to (the CapabilityStatement lists it on those).
+	types   []string
+	handler echo.HandlerFunc
 }
 
 // fhirRoutes is the routing table of the FHIR base.
@@ -162,6 +165,7 @@ func (s *Server) fhirRoutes() []route {
 		{method: http.MethodPost, path: "/$validate", system: true, handler: s.handleValidate},
 		{method: http.MethodPost, path: "/$process-messages", system: true, handler: s.handleProcessMessages},
 		{method: http.MethodPost, path: "/:type/$validate", handler: s.handleValidate},
+		{method: http.MethodGet, path: "/:type/:id/$prescription", types: []string{"ServiceRequest"}, handler: s.handlePrescription},
 	}
 }
 

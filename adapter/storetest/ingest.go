@@ -253,38 +253,28 @@ func testIngestWarmHandoff(t *testing.T, s socialrx.Store) {
 	loadReferralContext(t, s)
 	res := mustCreate(t, s, "ServiceRequest", "ing-sr", ingWarmHandoff)
 
-	// The stored body carries the derived form, marked userSelected false.
-	var sr struct {
-		Category []struct {
-			Coding []struct {
-				System       string `json:"system"`
-				Code         string `json:"code"`
-				UserSelected *bool  `json:"userSelected"`
-			} `json:"coding"`
-		} `json:"category"`
-	}
+	// The stored body is the one sent: the derived form, channel and need
+	// domains are facts beside it, found by socialrx's derived search
+	// parameters.
 	stored, err := s.Read(t.Context(), "ServiceRequest", "ing-sr")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := json.Unmarshal(stored.Body, &sr); err != nil {
-		t.Fatal(err)
-	}
-	derived := map[string]string{}
-	for _, cc := range sr.Category {
-		for _, c := range cc.Coding {
-			if c.UserSelected != nil && !*c.UserSelected {
-				derived[c.System] = c.Code
-			}
+	checkBody(t, "stored social ServiceRequest", stored, ingWarmHandoff)
+	for _, q := range []string{
+		"prescription-form=warm-handoff",
+		"prescription-form=" + socialrx.CodeSystemBase + "prescription-form|warm-handoff",
+		"prescription-channel=ocean-ereferral",
+		"need-domain=housing&prescription-form=warm-handoff",
+	} {
+		if got := searchPage(t, s, "ServiceRequest", q); len(got.Matches) != 1 || got.Matches[0].ID != "ing-sr" {
+			t.Errorf("ServiceRequest?%s: %v, want ing-sr", q, keys(got.Matches))
 		}
 	}
-	wantDerived := map[string]string{
-		socialrx.CodeSystemBase + "prescription-form":    "warm-handoff",
-		socialrx.CodeSystemBase + "prescription-channel": "ocean-ereferral",
-		socialrx.CodeSystemBase + "need-domain":          "housing",
-	}
-	if diff := cmp.Diff(wantDerived, derived); diff != "" {
-		t.Errorf("derived categories in the stored ServiceRequest (-want +got):\n%s", diff)
+	for _, q := range []string{"prescription-form=self-directed", "need-domain=food", "prescription-channel=efax"} {
+		if got := searchPage(t, s, "ServiceRequest", q); len(got.Matches) != 0 {
+			t.Errorf("ServiceRequest?%s: %v, want none", q, keys(got.Matches))
+		}
 	}
 	if diff := cmp.Diff(mustDecode(t, "created", res.Body), mustDecode(t, "stored", stored.Body)); diff != "" {
 		t.Errorf("Create returned a body other than the one stored (-returned +stored):\n%s", diff)

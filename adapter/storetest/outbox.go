@@ -405,8 +405,8 @@ const (
 )
 
 // testOutboxFaxHandoff: a fax hand-off sends no message; its referral Task
-// is tagged send-fax for the staff work list, and a job is queued to create
-// one should the EMR send none.
+// is on the staff work list (work-list=send-fax, a fact beside the Task as
+// sent), and a job is queued to create one should the EMR send none.
 func testOutboxFaxHandoff(t *testing.T, s socialrx.Store) {
 	loadReferralContext(t, s)
 	mustCreate(t, s, "HealthcareService", "obx-fax", obxFaxProgram)
@@ -415,10 +415,8 @@ func testOutboxFaxHandoff(t *testing.T, s socialrx.Store) {
 		t.Errorf("handoff_task jobs: %d, want 1", n)
 	}
 	res := mustCreate(t, s, "Task", "obx-fax-ref", obxFaxTask)
-	if !containsAll(string(res.Body), `"code":"send-fax"`, `"userSelected":false`, `"text":"Referral"`) {
-		t.Errorf("the fax referral Task is not tagged send-fax: %s", res.Body)
-	}
-	list := searchPage(t, s, "Task", "code=http://socialrx.dev/fhir/CodeSystem/task-code|send-fax&status=requested")
+	checkBody(t, "the EMR's fax referral Task", res, obxFaxTask) // stored as sent
+	list := searchPage(t, s, "Task", "work-list=http://socialrx.dev/fhir/CodeSystem/task-code|send-fax&status=requested")
 	if len(list.Matches) != 1 || list.Matches[0].ID != "obx-fax-ref" {
 		t.Errorf("send-fax work list: %d matches, want obx-fax-ref", len(list.Matches))
 	}
@@ -427,6 +425,9 @@ func testOutboxFaxHandoff(t *testing.T, s socialrx.Store) {
 	}
 	// Staff move it on; the state machine applies.
 	mustUpdate(t, s, "Task", "obx-fax-ref", strings.Replace(obxFaxTask, `"status":"requested"`, `"status":"received"`, 1), 0)
+	if list := searchPage(t, s, "Task", "work-list=send-fax&status=received"); len(list.Matches) != 1 {
+		t.Errorf("send-fax work list after a status change: %d matches, want the Task (facts are put again with each version)", len(list.Matches))
+	}
 	_, _, err := txUpdate(s, t, "Task", "obx-fax-ref", strings.Replace(obxFaxTask, `"status":"requested"`, `"status":"completed"`, 1), 0)
 	if socialrx.ErrorCode(err) != socialrx.EUNPROCESSABLE {
 		t.Errorf("received → completed: %v, want %s", err, socialrx.EUNPROCESSABLE)

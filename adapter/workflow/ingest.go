@@ -11,14 +11,15 @@ import (
 // the domain rows of Observations, QuestionnaireResponses, Conditions,
 // ServiceRequests and Tasks in the writing transaction:
 //
-//	Create/Update ──> prepare (ServiceRequest: read the prescription,
-//	   │              derive its categories into the body to store;
-//	   │              fax/phone referral Task: tag it for the work list)
-//	   v
-//	  store (ResourceTx: stamp, store, index)
+//	Create/Update ──> prepare (ServiceRequest: read the prescription)
 //	   │
 //	   v
-//	project ──> replace the rows of the resource (ProjectionTx)
+//	  store (ResourceTx: stamp, store, index) the body as the client sent it
+//	   │
+//	   v
+//	project ──> replace the rows and facts of the resource (ProjectionTx):
+//	   │        a prescription's form, channel and need domains, a fax or
+//	   │        phone referral Task's work list
 //	   │
 //	   v
 //	follow on ── new active prescription: its follow-up Task (and a
@@ -29,60 +30,27 @@ import (
 //	Delete ──> store the delete marker ──> drop the rows of the resource
 
 // prepare runs before a resource is stored. For a social ServiceRequest
-// (mapping.IsSocialServiceRequest) it reads the prescription (which must
-// pass Prescription.Validate) and returns the body with the derived
-// categories written in, and the prescription (ID set to id). A referral
-// Task is tagged for the staff work list when its hand-off is by fax or
-// phone. Other types pass as they are, with a nil prescription.
-func (tx *Tx) prepare(ctx context.Context, typ, id string, body []byte) ([]byte, *socialrx.Prescription, error) {
-	switch typ {
-	case "Task":
-		out, err := tx.prepareTask(ctx, body)
-		return out, nil, err
-	case "ServiceRequest":
-	default:
-		return body, nil, nil
+// (mapping.IsSocialServiceRequest) it reads the prescription, which must
+// pass Prescription.Validate, and returns it (ID set to id). The body is
+// stored as the client sent it: what socialrx derives (form, channel, need
+// domains) is kept beside it as facts (project). Other types give a nil
+// prescription.
+func (tx *Tx) prepare(ctx context.Context, typ, id string, body []byte) (*socialrx.Prescription, error) {
+	if typ != "ServiceRequest" {
+		return nil, nil
 	}
 	// An ordinary clinical order (a lab test, an imaging referral) is
 	// stored as it is: only social prescriptions are read into the domain.
 	resolve := Resolver(ctx, tx)
 	if !mapping.IsSocialServiceRequest(body, resolve) {
-		return body, nil, nil
+		return nil, nil
 	}
 	p, err := mapping.PrescriptionFromServiceRequest(body, resolve)
 	if err != nil {
-		return nil, nil, unprocessable(err)
-	}
-	out, _, err := mapping.DeriveCategories(body, p)
-	if err != nil {
-		return nil, nil, unprocessable(err)
-	}
-	p.ID = id
-	return out, p, nil
-}
-
-// prepareTask tags the referral Task of a non-electronic warm hand-off
-// (eFax, phone) with its work-list code (mapping.TagHandoffTask), so that
-// it shows on the staff work list. Other Tasks pass as they are; a Task
-// mapping cannot read is left for project to refuse.
-func (tx *Tx) prepareTask(ctx context.Context, body []byte) ([]byte, error) {
-	r, isReferral, err := mapping.ReferralFromTask(body)
-	if err != nil || !isReferral {
-		return body, nil
-	}
-	p, ok, err := tx.st.Prescription(ctx, r.PrescriptionID)
-	if err != nil || !ok || !socialrx.NeedsHandoffTask(*p) {
-		return body, err
-	}
-	code, ok := mapping.HandoffCode(p.Channel)
-	if !ok {
-		return body, nil
-	}
-	out, _, err := mapping.TagHandoffTask(body, code)
-	if err != nil {
 		return nil, unprocessable(err)
 	}
-	return out, nil
+	p.ID = id
+	return p, nil
 }
 
 // project writes the domain rows of res, a version just stored, replacing
@@ -117,6 +85,9 @@ func (tx *Tx) project(ctx context.Context, res *socialrx.Resource, p *socialrx.P
 			return tx.st.DropProjections(ctx, res.Type, res.ID)
 		}
 		if err := tx.st.PutPrescription(ctx, p); err != nil {
+			return err
+		}
+		if err := tx.st.PutFacts(ctx, res.Type, res.ID, p.Facts()); err != nil {
 			return err
 		}
 		if reason, revoked := socialrx.RevokedPrescription(p.Status); revoked {

@@ -65,8 +65,31 @@ func (tx *Tx) projectReferral(ctx context.Context, res *socialrx.Resource, r *so
 	if err := tx.st.DropProjections(ctx, res.Type, res.ID); err != nil {
 		return err
 	}
-	return tx.st.PutReferral(ctx, r)
+	if err := tx.st.PutReferral(ctx, r); err != nil {
+		return err
+	}
+	return tx.workList(ctx, res, r)
 }
+
+// workList puts the referral Task of a fax or phone warm hand-off on the
+// staff work list: a work-list fact (Task?work-list=send-fax), whether the
+// EMR sent the Task or socialrx created it; the Task itself is stored as
+// sent.
+func (tx *Tx) workList(ctx context.Context, res *socialrx.Resource, r *socialrx.Referral) error {
+	p, ok, err := tx.st.Prescription(ctx, r.PrescriptionID)
+	if err != nil || !ok || !socialrx.NeedsHandoffTask(*p) {
+		return err
+	}
+	code, ok := mapping.HandoffCode(p.Channel)
+	if !ok {
+		return nil
+	}
+	return tx.st.PutFacts(ctx, res.Type, res.ID, []socialrx.Fact{{Param: FactWorkList, System: socialrx.CodeSystemBase + "task-code", Code: code}})
+}
+
+// FactWorkList is the derived search parameter of the staff work list
+// (Task?work-list=send-fax, call-to-confirm).
+const FactWorkList = "work-list"
 
 // referralOut sends the requester's change of r to the performer's
 // platform when the prescription is a warm hand-off or navigator referral

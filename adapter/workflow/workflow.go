@@ -8,11 +8,11 @@
 //	                                             v
 //	                      workflow.Tx: Create / Update / Delete
 //	                         │  1 prepare (a ServiceRequest is read as a
-//	                         │    prescription; a fax/phone referral Task
-//	                         │    is tagged for the staff work list)
-//	                         │  2 store the resource (ResourceTx: the store
-//	                         │    only stores)
-//	                         │  3 project: domain rows (ProjectionTx)
+//	                         │    prescription)
+//	                         │  2 store the resource as sent (ResourceTx:
+//	                         │    the store only stores)
+//	                         │  3 project: domain rows and derived facts
+//	                         │    (ProjectionTx)
 //	                         │  4 follow on: a new prescription's follow-up
 //	                         │    Task and jobs; a referral change's
 //	                         │    message (OutboxTx), decided by the pure
@@ -126,7 +126,7 @@ func (tx *Tx) Inbound(ctx context.Context, endpointID, messageID string, event s
 // Create stores version 1 of a new resource (socialrx.ResourceTx.Create)
 // and ingests it.
 func (tx *Tx) Create(ctx context.Context, typ, id string, body []byte) (*socialrx.Resource, error) {
-	body, p, err := tx.prepare(ctx, typ, id, body)
+	p, err := tx.prepare(ctx, typ, id, body)
 	if err != nil {
 		return nil, fmt.Errorf("create %s/%s: %w", typ, id, err)
 	}
@@ -142,7 +142,7 @@ func (tx *Tx) Create(ctx context.Context, typ, id string, body []byte) (*socialr
 
 // Update stores a new version (socialrx.ResourceTx.Update) and ingests it.
 func (tx *Tx) Update(ctx context.Context, typ, id string, body []byte, ifMatch int64) (*socialrx.Resource, bool, error) {
-	body, p, err := tx.prepare(ctx, typ, id, body)
+	p, err := tx.prepare(ctx, typ, id, body)
 	if err != nil {
 		return nil, false, fmt.Errorf("update %s/%s: %w", typ, id, err)
 	}

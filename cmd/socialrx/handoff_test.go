@@ -359,7 +359,7 @@ func TestFaxHandoffWorkList(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("encounter: %d %s", resp.StatusCode, body)
 	}
-	list := env.m.URL() + "/fhir/Task?code=http://socialrx.dev/fhir/CodeSystem/task-code|send-fax&status=requested"
+	list := env.m.URL() + "/fhir/Task?work-list=send-fax&status=requested"
 	var b []byte
 	eventually(t, "the send-fax work-list Task", func() bool {
 		_, b = do(t, "GET", list, nil)

@@ -8,13 +8,16 @@ import (
 	"reflect"
 
 	"github.com/socialrx/socialrx"
+	"github.com/socialrx/socialrx/fhir/search"
 	"github.com/socialrx/socialrx/mapping"
 )
 
 // seedTerminology stores socialrx's own CodeSystems and ValueSets (built
-// from the Go code tables in package mapping) as resources, so clients can
-// read them at /fhir/CodeSystem/<name> and /fhir/ValueSet/<name> and search
-// them by url. It writes only what is missing or changed, in one
+// from the Go code tables in package mapping) and SearchParameters (the
+// parameters socialrx defines beyond R4, search.Definitions) as resources,
+// so clients can read them at /fhir/CodeSystem/<name>,
+// /fhir/ValueSet/<name> and /fhir/SearchParameter/<name> and search them
+// by url. It writes only what is missing or changed, in one
 // transaction, so a restart adds no versions. It returns how many it wrote.
 func seedTerminology(ctx context.Context, s socialrx.Store) (int, error) {
 	type item struct {
@@ -27,6 +30,9 @@ func seedTerminology(ctx context.Context, s socialrx.Store) (int, error) {
 	}
 	for _, b := range mapping.ValueSets() {
 		items = append(items, item{"ValueSet", b})
+	}
+	for _, b := range search.Definitions() {
+		items = append(items, item{"SearchParameter", b})
 	}
 	written := 0
 	err := s.Transact(ctx, func(tx socialrx.Tx) error {

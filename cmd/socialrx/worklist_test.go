@@ -160,13 +160,17 @@ func TestWorkLists(t *testing.T) {
 
 	t.Run("prescriptions by need domain, form and program", func(t *testing.T) {
 		name := byIdentifier(wlSRSystem)
-		cat := func(v string) url.Values { return url.Values{"category": {v}} }
-		check("ServiceRequest", cat(wlNeedDomain+"|housing"), name, "SR-118377-1", "SR-118633-1")
-		check("ServiceRequest", cat(wlNeedDomain+"|food"), name, "SR-118204-1")
-		check("ServiceRequest", cat(wlNeedDomain+"|unspecified"), name, "SR-118710-1")
-		check("ServiceRequest", cat(wlForm+"|warm-handoff"), name, "SR-118377-1", "SR-118502-1")
-		check("ServiceRequest", cat(wlForm+"|navigator"), name, "SR-118451-1")
-		check("ServiceRequest", cat(wlForm+"|self-directed"), name, "SR-118204-1", "SR-118502-2", "SR-118633-1", "SR-118710-1")
+		// The derived facts are searched by socialrx's derived parameters;
+		// the ServiceRequests are stored as the EMR sent them.
+		need := func(v string) url.Values { return url.Values{"need-domain": {v}} }
+		form := func(v string) url.Values { return url.Values{"prescription-form": {v}} }
+		check("ServiceRequest", need(wlNeedDomain+"|housing"), name, "SR-118377-1", "SR-118633-1")
+		check("ServiceRequest", need("food"), name, "SR-118204-1")
+		check("ServiceRequest", need(wlNeedDomain+"|unspecified"), name, "SR-118710-1")
+		check("ServiceRequest", form(wlForm+"|warm-handoff"), name, "SR-118377-1", "SR-118502-1")
+		check("ServiceRequest", form("navigator"), name, "SR-118451-1")
+		check("ServiceRequest", url.Values{"prescription-form": {"warm-handoff"}, "need-domain": {"housing"}}, name, "SR-118377-1")
+		check("ServiceRequest", form(wlForm+"|self-directed"), name, "SR-118204-1", "SR-118502-2", "SR-118633-1", "SR-118710-1")
 		for program, want := range map[string]string{
 			"east-end-food-bank-hamper":             "SR-118204-1",
 			"east-housing-help-eviction-prevention": "SR-118377-1",
@@ -189,6 +193,46 @@ func TestWorkLists(t *testing.T) {
 		q := open("6639204817")
 		q.Set("status", "completed")
 		check("ServiceRequest", q, name)
+	})
+
+	// What socialrx derived of a prescription is read with $prescription
+	// (the ServiceRequest comes back as the EMR sent it), and the derived
+	// search parameters are served as SearchParameter resources.
+	t.Run("derived facts: $prescription and SearchParameter", func(t *testing.T) {
+		sr := one("ServiceRequest", "identifier", wlSRSystem+"|SR-118377-1")
+		resp, body := do(t, http.MethodGet, m.URL()+"/fhir/ServiceRequest/"+sr+"/$prescription", nil)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("$prescription: status %d: %s", resp.StatusCode, truncate(body))
+		}
+		got := decodeJSON(t, body)
+		params := map[string]any{}
+		for _, p := range asSlice(got["parameter"]) {
+			pm := asMap(p)
+			params[pm["name"].(string)] = pm
+		}
+		form := asMap(asMap(params["form"])["valueCoding"])
+		if got["resourceType"] != "Parameters" || form["code"] != "warm-handoff" || form["system"] != wlForm {
+			t.Errorf("$prescription of SR-118377-1: %s", truncate(body))
+		}
+		for _, want := range []string{"needDomain", "channel", "followUp", "referral", "formDerived"} {
+			if params[want] == nil {
+				t.Errorf("$prescription lacks %s: %s", want, truncate(body))
+			}
+		}
+		for path, status := range map[string]int{
+			"/fhir/Patient/" + sr + "/$prescription":           http.StatusNotFound,
+			"/fhir/ServiceRequest/nope/$prescription":          http.StatusNotFound,
+			"/fhir/SearchParameter/Task-work-list":             http.StatusOK,
+			"/fhir/SearchParameter/ServiceRequest-need-domain": http.StatusOK,
+		} {
+			if resp, body := do(t, http.MethodGet, m.URL()+path, nil); resp.StatusCode != status {
+				t.Errorf("GET %s: status %d, want %d: %s", path, resp.StatusCode, status, truncate(body))
+			}
+		}
+		defs := searchMatches(t, m, "SearchParameter", url.Values{"url": {"http://socialrx.dev/fhir/SearchParameter/ServiceRequest-prescription-form"}})
+		if len(defs) != 1 || defs[0]["code"] != "prescription-form" {
+			t.Errorf("SearchParameter?url=...prescription-form: %v", defs)
+		}
 	})
 }
 

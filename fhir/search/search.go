@@ -31,6 +31,12 @@ type SearchParam struct {
 	// URL is the canonical SearchParameter this parameter is defined by,
 	// when it is known (socialrx's own parameters).
 	URL string
+	// Derived marks a parameter whose values are not read from the
+	// resource's body but derived by socialrx's workflow (a prescription's
+	// form, say) and written as index rows beside the body's
+	// (socialrx.ProjectionTx.PutFacts): Index gives none for it, and
+	// Expression describes it in words. Only token parameters are derived.
+	Derived bool
 }
 
 // IndexEntry is one value a resource holds for one search parameter. Stores

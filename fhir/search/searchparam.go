@@ -52,6 +52,10 @@ var searchParamRegistry = sync.OnceValue(func() *searchRegistry {
 		all = append(all, params...)
 		all = append(all, socialrxSearchParams[typ]...)
 		for _, p := range all {
+			if p.Derived {
+				tp.list = append(tp.list, servedParam{SearchParam: p, expr: &pathExpr{}}) // no chains: nothing in the body
+				continue
+			}
 			expr, err := compilePath(typ, p.Expression, r4ChoiceElements)
 			if err != nil {
 				reg.dropped = append(reg.dropped, typ+"."+p.Name+": "+err.Error())

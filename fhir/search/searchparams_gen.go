@@ -22,6 +22,8 @@
 //   - Questionnaire context-type-value (composite)
 //   - Resource _content (string, no expression)
 //   - Resource _query (token, no expression)
+//   - SearchParameter context-type-quantity (composite)
+//   - SearchParameter context-type-value (composite)
 //   - ValueSet context-type-quantity (composite)
 //   - ValueSet context-type-value (composite)
 
@@ -474,6 +476,25 @@ var r4SearchParams = map[string][]SearchParam{
 		{Name: "source", Type: "reference", Resource: "QuestionnaireResponse", Expression: "QuestionnaireResponse.source", Targets: []string{"Patient", "Practitioner", "PractitionerRole", "RelatedPerson"}},
 		{Name: "status", Type: "token", Resource: "QuestionnaireResponse", Expression: "QuestionnaireResponse.status"},
 		{Name: "subject", Type: "reference", Resource: "QuestionnaireResponse", Expression: "QuestionnaireResponse.subject", Targets: []string{"Account", "ActivityDefinition", "AdverseEvent", "AllergyIntolerance", "Appointment", "AppointmentResponse", "AuditEvent", "Basic", "Binary", "BiologicallyDerivedProduct", "BodyStructure", "Bundle", "CapabilityStatement", "CarePlan", "CareTeam", "CatalogEntry", "ChargeItem", "ChargeItemDefinition", "Claim", "ClaimResponse", "ClinicalImpression", "CodeSystem", "Communication", "CommunicationRequest", "CompartmentDefinition", "Composition", "ConceptMap", "Condition", "Consent", "Contract", "Coverage", "CoverageEligibilityRequest", "CoverageEligibilityResponse", "DetectedIssue", "Device", "DeviceDefinition", "DeviceMetric", "DeviceRequest", "DeviceUseStatement", "DiagnosticReport", "DocumentManifest", "DocumentReference", "EffectEvidenceSynthesis", "Encounter", "Endpoint", "EnrollmentRequest", "EnrollmentResponse", "EpisodeOfCare", "EventDefinition", "Evidence", "EvidenceVariable", "ExampleScenario", "ExplanationOfBenefit", "FamilyMemberHistory", "Flag", "Goal", "GraphDefinition", "Group", "GuidanceResponse", "HealthcareService", "ImagingStudy", "Immunization", "ImmunizationEvaluation", "ImmunizationRecommendation", "ImplementationGuide", "InsurancePlan", "Invoice", "Library", "Linkage", "List", "Location", "Measure", "MeasureReport", "Media", "Medication", "MedicationAdministration", "MedicationDispense", "MedicationKnowledge", "MedicationRequest", "MedicationStatement", "MedicinalProduct", "MedicinalProductAuthorization", "MedicinalProductContraindication", "MedicinalProductIndication", "MedicinalProductIngredient", "MedicinalProductInteraction", "MedicinalProductManufactured", "MedicinalProductPackaged", "MedicinalProductPharmaceutical", "MedicinalProductUndesirableEffect", "MessageDefinition", "MessageHeader", "MolecularSequence", "NamingSystem", "NutritionOrder", "Observation", "ObservationDefinition", "OperationDefinition", "OperationOutcome", "Organization", "OrganizationAffiliation", "Patient", "PaymentNotice", "PaymentReconciliation", "Person", "PlanDefinition", "Practitioner", "PractitionerRole", "Procedure", "Provenance", "Questionnaire", "QuestionnaireResponse", "RelatedPerson", "RequestGroup", "ResearchDefinition", "ResearchElementDefinition", "ResearchStudy", "ResearchSubject", "RiskAssessment", "RiskEvidenceSynthesis", "Schedule", "SearchParameter", "ServiceRequest", "Slot", "Specimen", "SpecimenDefinition", "StructureDefinition", "StructureMap", "Subscription", "Substance", "SubstanceNucleicAcid", "SubstancePolymer", "SubstanceProtein", "SubstanceReferenceInformation", "SubstanceSourceMaterial", "SubstanceSpecification", "SupplyDelivery", "SupplyRequest", "Task", "TerminologyCapabilities", "TestReport", "TestScript", "ValueSet", "VerificationResult", "VisionPrescription"}},
+	},
+	"SearchParameter": {
+		{Name: "base", Type: "token", Resource: "SearchParameter", Expression: "SearchParameter.base"},
+		{Name: "code", Type: "token", Resource: "SearchParameter", Expression: "SearchParameter.code"},
+		{Name: "component", Type: "reference", Resource: "SearchParameter", Expression: "SearchParameter.component.definition", Targets: []string{"SearchParameter"}},
+		{Name: "context", Type: "token", Resource: "SearchParameter", Expression: "(SearchParameter.useContext.value.ofType(CodeableConcept))"},
+		{Name: "context-quantity", Type: "quantity", Resource: "SearchParameter", Expression: "(SearchParameter.useContext.value.ofType(Quantity)) | (SearchParameter.useContext.value.ofType(Range))"},
+		{Name: "context-type", Type: "token", Resource: "SearchParameter", Expression: "SearchParameter.useContext.code"},
+		{Name: "date", Type: "date", Resource: "SearchParameter", Expression: "SearchParameter.date"},
+		{Name: "derived-from", Type: "reference", Resource: "SearchParameter", Expression: "SearchParameter.derivedFrom", Targets: []string{"SearchParameter"}},
+		{Name: "description", Type: "string", Resource: "SearchParameter", Expression: "SearchParameter.description"},
+		{Name: "jurisdiction", Type: "token", Resource: "SearchParameter", Expression: "SearchParameter.jurisdiction"},
+		{Name: "name", Type: "string", Resource: "SearchParameter", Expression: "SearchParameter.name"},
+		{Name: "publisher", Type: "string", Resource: "SearchParameter", Expression: "SearchParameter.publisher"},
+		{Name: "status", Type: "token", Resource: "SearchParameter", Expression: "SearchParameter.status"},
+		{Name: "target", Type: "token", Resource: "SearchParameter", Expression: "SearchParameter.target"},
+		{Name: "type", Type: "token", Resource: "SearchParameter", Expression: "SearchParameter.type"},
+		{Name: "url", Type: "uri", Resource: "SearchParameter", Expression: "SearchParameter.url"},
+		{Name: "version", Type: "token", Resource: "SearchParameter", Expression: "SearchParameter.version"},
 	},
 	"ServiceRequest": {
 		{Name: "authored", Type: "date", Resource: "ServiceRequest", Expression: "ServiceRequest.authoredOn"},

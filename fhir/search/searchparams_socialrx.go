@@ -4,12 +4,32 @@ package search
 // SearchParameter definitions.
 const SearchParameterBase = "http://socialrx.dev/fhir/SearchParameter/"
 
+// socialrxCodeSystemBase is the canonical base of socialrx's code systems
+// (socialrx.CodeSystemBase; package search does not import the root).
+const socialrxCodeSystemBase = "http://socialrx.dev/fhir/CodeSystem/"
+
 // socialrxSearchParams are search parameters socialrx defines beyond R4, for
 // the work lists of social prescribing. They are merged into the R4 table,
 // served like any other parameter and listed in the CapabilityStatement
 // with their definition URL.
 var socialrxSearchParams = map[string][]SearchParam{
+	"ServiceRequest": {
+		// What socialrx derived of a social prescription (issue 12: the
+		// client's ServiceRequest is stored as sent; the derived facts are
+		// kept beside it and found by these parameters).
+		{Name: "prescription-form", Type: ParamToken, Resource: "ServiceRequest", Derived: true, URL: SearchParameterBase + "ServiceRequest-prescription-form",
+			Expression: "The form of a social prescription (" + socialrxCodeSystemBase + "prescription-form: self-directed, warm-handoff, navigator), as sent in ServiceRequest.category or derived from its performer"},
+		{Name: "prescription-channel", Type: ParamToken, Resource: "ServiceRequest", Derived: true, URL: SearchParameterBase + "ServiceRequest-prescription-channel",
+			Expression: "How a social prescription reaches the program (" + socialrxCodeSystemBase + "prescription-channel: ocean-ereferral, efax, phone, in-person, self), as sent or derived from the performer's Endpoints"},
+		{Name: "need-domain", Type: ParamToken, Resource: "ServiceRequest", Derived: true, URL: SearchParameterBase + "ServiceRequest-need-domain",
+			Expression: "The areas of need a social prescription addresses (" + socialrxCodeSystemBase + "need-domain), from its category, code and reason Conditions"},
+	},
 	"Task": {
+		// The staff work list of warm hand-offs no platform carries: the
+		// referral Tasks of eFax and phone prescriptions, whether the EMR
+		// sent the Task or socialrx created it: Task?work-list=send-fax.
+		{Name: "work-list", Type: ParamToken, Resource: "Task", Derived: true, URL: SearchParameterBase + "Task-work-list",
+			Expression: "The staff work list a referral Task is on (" + socialrxCodeSystemBase + "task-code: send-fax, call-to-confirm), from its prescription's channel"},
 		// The due date of a follow-up or patient Task. socialrx writes it in
 		// Task.restriction.period.end ("when the task should be done by",
 		// as the SDOH Clinical Care IG's patient Tasks do); R4 has no

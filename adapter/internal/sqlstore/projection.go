@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/socialrx/socialrx"
+	"github.com/socialrx/socialrx/fhir/search"
 )
 
 // The projection tables (socialrx.ProjectionTx) are written by
@@ -352,4 +354,63 @@ AND NOT EXISTS (SELECT 1 FROM outbox WHERE referral_id = $2 AND destination = $4
 		return tx.exec(ctx, `UPDATE referrals SET delivery_state = $1, delivery_error = $2 WHERE task_id = $3`, socialrx.DeliveryFailed, reason, referralID)
 	}
 	return socialrx.Errorf(socialrx.EINVALID, "mark referral delivery: state %q", state)
+}
+
+// derivedParams returns the names of typ's derived search parameters
+// (search.SearchParam.Derived): their index rows are written by PutFacts,
+// not computed from the body.
+func derivedParams(typ string) []string {
+	var out []string
+	for _, p := range search.SearchParams(typ) {
+		if p.Derived {
+			out = append(out, p.Name)
+		}
+	}
+	return out
+}
+
+// PutFacts replaces the derived facts of typ/id (see socialrx.ProjectionTx):
+// they are search_index rows of typ's derived parameters.
+func (tx *Tx) PutFacts(ctx context.Context, typ, id string, facts []socialrx.Fact) error {
+	if tx.done {
+		return errTxDone
+	}
+	derived := derivedParams(typ)
+	for _, f := range facts {
+		if !slices.Contains(derived, f.Param) {
+			return socialrx.Errorf(socialrx.EINTERNAL, "put facts: %s is not a derived search parameter of %s", f.Param, typ)
+		}
+	}
+	if len(derived) == 0 {
+		return nil
+	}
+	if err := tx.dropFacts(ctx, typ, id, derived); err != nil {
+		return err
+	}
+	if len(facts) == 0 {
+		return nil
+	}
+	rows := make([]IndexRow, len(facts))
+	for i, f := range facts {
+		rows[i] = IndexRow{ResType: typ, ResID: id, Param: f.Param, System: f.System, Code: f.Code}
+	}
+	if err := tx.q.InsertIndex(ctx, rows); err != nil {
+		return tx.e.translate(err)
+	}
+	return nil
+}
+
+// dropFacts removes the index rows of the derived parameters params of
+// typ/id.
+func (tx *Tx) dropFacts(ctx context.Context, typ, id string, params []string) error {
+	args := []any{typ, id}
+	var in strings.Builder
+	for i, p := range params {
+		if i > 0 {
+			in.WriteString(", ")
+		}
+		args = append(args, p)
+		fmt.Fprintf(&in, "$%d", len(args))
+	}
+	return tx.exec(ctx, `DELETE FROM search_index WHERE res_type = $1 AND res_id = $2 AND param IN (`+in.String()+`)`, args...)
 }

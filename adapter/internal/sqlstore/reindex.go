@@ -51,7 +51,14 @@ func (e *Engine) Reindex(ctx context.Context) error {
 				if err != nil {
 					return fmt.Errorf("%s/%s: %w", it.typ, it.id, socialrx.Errorf(socialrx.EINTERNAL, "stored body cannot be indexed"))
 				}
-				if _, err := tx.q.Exec(ctx, `DELETE FROM search_index WHERE res_type = $1 AND res_id = $2`, it.typ, it.id); err != nil {
+				// The derived parameters' rows are the workflow's facts
+				// (PutFacts), not the body's: they are kept.
+				q, args := `DELETE FROM search_index WHERE res_type = $1 AND res_id = $2`, []any{it.typ, it.id}
+				for _, p := range derivedParams(it.typ) {
+					args = append(args, p)
+					q += fmt.Sprintf(" AND param <> $%d", len(args))
+				}
+				if _, err := tx.q.Exec(ctx, q, args...); err != nil {
 					return e.translate(err)
 				}
 				all = append(all, IndexRows(it.typ, it.id, entries)...)

@@ -454,11 +454,18 @@ func testReindex(t *testing.T, s Store, f *Fakes) {
 				return err
 			}
 		}
-		_, err := tx.Delete(t.Context(), "Task", "t0000", 0)
-		return err
+		if _, err := tx.Delete(t.Context(), "Task", "t0000", 0); err != nil {
+			return err
+		}
+		// A derived fact (the workflow's, not the body's) must survive.
+		return tx.PutFacts(t.Context(), "Task", "t0001", []socialrx.Fact{{Param: "work-list", System: "s", Code: "send-fax"}})
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	factQ := &search.Query{Type: "Task", Summary: "count", Clauses: []search.Clause{{Param: param("work-list", search.ParamToken), Values: []search.Value{{Code: "send-fax"}}}}}
+	if res, err := searchQuery(t, s, f, factQ); err != nil || res.Total != 1 {
+		t.Fatalf("fact before reindex: %v, %+v; want Total 1", err, res)
 	}
 	q := &search.Query{Type: "Task", Summary: "count", Clauses: []search.Clause{{Param: param("owner", search.ParamReference), Values: []search.Value{{RefType: "Organization", RefID: "x"}}}}}
 	res, err := searchQuery(t, s, f, q)
@@ -472,6 +479,9 @@ func testReindex(t *testing.T, s Store, f *Fakes) {
 	res, err = searchQuery(t, s, f, q)
 	if err != nil || res.Total != n-1 {
 		t.Fatalf("after reindex: %v, Total %+v; want %d", err, res, n-1)
+	}
+	if res, err := searchQuery(t, s, f, factQ); err != nil || res.Total != 1 {
+		t.Errorf("fact after reindex: %v, %+v; want Total 1 (reindex keeps the workflow's facts)", err, res)
 	}
 	// The old rows were replaced, not doubled.
 	res, err = searchQuery(t, s, f, &search.Query{Type: "Task", Summary: "count", Clauses: []search.Clause{{Param: param("status", search.ParamToken), Values: []search.Value{{Code: "ready"}}}}})

@@ -53,7 +53,7 @@ var supportedTypes = []string{
 	"Encounter", "Endpoint", "Goal", "HealthcareService", "Location",
 	"MeasureReport", "Observation", "Organization", "Patient", "Practitioner",
 	"PractitionerRole", "Procedure", "Provenance", "Questionnaire",
-	"QuestionnaireResponse", "ServiceRequest", "Task", "ValueSet",
+	"QuestionnaireResponse", "SearchParameter", "ServiceRequest", "Task", "ValueSet",
 }
 
 type searchParameter struct {

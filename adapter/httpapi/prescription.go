@@ -1,0 +1,71 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/socialrx/socialrx"
+	"github.com/socialrx/socialrx/fhir"
+	"github.com/socialrx/socialrx/mapping"
+)
+
+// prescriptionDefinition is the canonical of the $prescription operation.
+const prescriptionDefinition = "http://socialrx.dev/fhir/OperationDefinition/ServiceRequest-prescription"
+
+// handlePrescription answers GET /fhir/ServiceRequest/:id/$prescription:
+// what socialrx derived and tracks of a social prescription (form,
+// channel, need domains, follow-up, referrals) as a Parameters resource
+// (mapping.PrescriptionParameters). The ServiceRequest itself is stored
+// and read back as the client wrote it; this is where the derived facts
+// are read. 404 when the ServiceRequest does not exist or is not a social
+// prescription.
+func (s *Server) handlePrescription(c echo.Context) error {
+	typ, id := c.Param("type"), c.Param("id")
+	if err := checkTypeID(typ, id); err != nil {
+		return err
+	}
+	if typ != "ServiceRequest" {
+		return issueError(socialrx.ENOTFOUND, "", "$prescription is an operation on ServiceRequest, not %s", typ)
+	}
+	ctx := c.Request().Context()
+	sr, err := s.store.Read(ctx, typ, id)
+	if err != nil {
+		return err
+	}
+	var head struct {
+		Subject struct {
+			Reference string `json:"reference"`
+		} `json:"subject"`
+	}
+	_ = json.Unmarshal(sr.Body, &head)
+	notSocial := issueError(socialrx.ENOTFOUND, "", "ServiceRequest/%s is not a social prescription", id)
+	refType, patientID, ok := fhir.SplitRef(head.Subject.Reference)
+	if !ok || refType != "Patient" {
+		return notSocial
+	}
+	pp, err := s.store.Projection(ctx, patientID)
+	if err != nil {
+		return err
+	}
+	for _, p := range pp.Prescriptions {
+		if p.ID != id {
+			continue
+		}
+		var fus []socialrx.FollowUp
+		for _, f := range pp.FollowUps {
+			if f.PrescriptionID == id {
+				fus = append(fus, f)
+			}
+		}
+		var refs []socialrx.Referral
+		for _, r := range pp.Referrals {
+			if r.PrescriptionID == id {
+				refs = append(refs, r)
+			}
+		}
+		return s.writeFHIR(c, http.StatusOK, mapping.PrescriptionParameters(p, fus, refs))
+	}
+	return notSocial
+}
