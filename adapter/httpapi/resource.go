@@ -347,13 +347,29 @@ func searchParamsOnly(q url.Values) url.Values {
 // matchOne runs a conditional search (strict, so an unknown parameter can
 // never widen the match to everything) and returns the single match, nil
 // for none, and EPRECONDITION for several.
+//
+// Writers that find no match serialize on the condition: without that, two
+// concurrent conditional creates both see no match and both create
+// (PostgreSQL; READ COMMITTED sees the other's commit once the lock is
+// granted). A match found first needs no lock (the common case: every
+// encounter Bundle names the practice's Organization and roles by
+// condition), so Bundles about the same practice do not queue behind each
+// other's whole transaction.
 func matchOne(ctx context.Context, tx socialrx.ResourceTx, typ string, cond url.Values, what string) (*socialrx.Resource, error) {
-	// Serialize writers on the same condition: without it, two concurrent
-	// conditional creates both see no match and both create (PostgreSQL;
-	// READ COMMITTED sees the other's commit once the lock is granted).
+	m, found, err := searchMatch(ctx, tx, typ, cond, what)
+	if err != nil || found {
+		return m, err
+	}
 	if err := tx.LockKey(ctx, "match:"+typ+"?"+cond.Encode()); err != nil {
 		return nil, err
 	}
+	m, _, err = searchMatch(ctx, tx, typ, cond, what)
+	return m, err
+}
+
+// searchMatch runs the conditional search once; found is true when it
+// matched exactly one resource.
+func searchMatch(ctx context.Context, tx socialrx.ResourceTx, typ string, cond url.Values, what string) (*socialrx.Resource, bool, error) {
 	p := url.Values{}
 	for k, v := range cond {
 		p[k] = v
@@ -361,14 +377,14 @@ func matchOne(ctx context.Context, tx socialrx.ResourceTx, typ string, cond url.
 	p.Set("_count", "2")
 	sr, err := tx.Search(ctx, socialrx.SearchRequest{Type: typ, Params: p, Strict: true})
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	switch {
 	case len(sr.Matches) > 1 || sr.Total > 1 || (len(sr.Matches) == 1 && sr.Next != nil):
-		return nil, errorf(socialrx.EPRECONDITION, "%s matched more than one resource", what)
+		return nil, false, errorf(socialrx.EPRECONDITION, "%s matched more than one resource", what)
 	case len(sr.Matches) == 1:
 		m := sr.Matches[0]
-		return &m, nil
+		return &m, true, nil
 	}
-	return nil, nil
+	return nil, false, nil
 }

@@ -19,6 +19,8 @@ import (
 type driver struct {
 	w, r *sql.DB
 
+	groups *groups // group commit on the writer (group.go)
+
 	mu sync.Mutex
 	st *stmts // the write statements, prepared once on w
 }
@@ -126,6 +128,8 @@ type tx struct {
 	querier
 	tx *sql.Tx
 	st *stmts // the prepared write statements, nil if not prepared
+	d  *driver
+	m  *member // this transaction's savepoint in the shared one (group.go)
 }
 
 // exec runs write statement k (an index into writeSQL), prepared if it is.
@@ -200,18 +204,24 @@ func (t tx) Put(ctx context.Context, v *sqlstore.Version) (bool, error) {
 	return true, nil
 }
 
-func (t tx) Commit(context.Context) error   { return t.tx.Commit() }
-func (t tx) Rollback(context.Context) error { return t.tx.Rollback() }
+// Commit releases the transaction's savepoint and returns once the shared
+// transaction it is part of committed (group commit, group.go).
+func (t tx) Commit(ctx context.Context) error { return t.d.commit(ctx, t.m) }
+
+// Rollback undoes the transaction's savepoint; after Commit it does nothing.
+func (t tx) Rollback(ctx context.Context) error { return t.d.rollback(ctx, t.m) }
 
 func (d *driver) Reader() sqlstore.Querier { return querier{d.r} }
 
+// Begin starts a transaction: a savepoint in the writer's shared
+// transaction (group commit, group.go).
 func (d *driver) Begin(ctx context.Context) (sqlstore.DriverTx, error) {
 	st := d.prepare(ctx)
-	t, err := d.w.BeginTx(ctx, nil) // BEGIN IMMEDIATE (_txlock in the DSN)
+	t, m, err := d.begin(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return tx{querier{t}, t, st}, nil
+	return tx{querier{t}, t, st, d, m}, nil
 }
 
 func (d *driver) Dialect() sqlstore.Dialect {

@@ -36,7 +36,8 @@ type Store struct {
 	// Engine is the shared SQL engine: socialrx.Store (reads, search,
 	// transactions, projections, the outbox) comes from it.
 	*sqlstore.Engine
-	drv *driver
+	drv  *driver
+	path string // the database file, absolute
 }
 
 var _ socialrx.Store = (*Store)(nil)
@@ -91,8 +92,8 @@ func open(ctx context.Context, path string, opts sqlstore.Options) (*Store, erro
 		}
 		opts.Jobs = j
 	}
-	drv := &driver{w: w, r: r}
-	return &Store{Engine: sqlstore.New(drv, opts), drv: drv}, nil
+	drv := &driver{w: w, r: r, groups: newGroups()}
+	return &Store{Engine: sqlstore.New(drv, opts), drv: drv, path: abs}, nil
 }
 
 func (s *Store) provider() (*goose.Provider, error) {
