@@ -120,9 +120,9 @@ func (d *driver) Reader() sqlstore.Querier { return querier{d.pool} }
 
 // Begin starts a READ COMMITTED transaction (writers lock rows FOR
 // UPDATE). When ctx has a deadline, the transaction's statement_timeout is
-// the time left (SET LOCAL, sent with BEGIN in one round trip), so that
-// the server stops a statement on its own even if the cancel request pgx
-// sends when ctx ends is lost.
+// the time left plus statementTimeoutSlack (SET LOCAL, sent with BEGIN in
+// one round trip), so that the server stops a statement on its own even if
+// the cancel request pgx sends when ctx ends is lost.
 func (d *driver) Begin(ctx context.Context) (sqlstore.DriverTx, error) {
 	var opts pgx.TxOptions
 	if dl, ok := ctx.Deadline(); ok {
@@ -135,10 +135,15 @@ func (d *driver) Begin(ctx context.Context) (sqlstore.DriverTx, error) {
 	return tx{querier{t}, t}, nil
 }
 
-// beginWithTimeout is BEGIN with a statement_timeout of left (at least
-// 1 ms: 0 would mean none).
+// statementTimeoutSlack is how much later than the context's deadline the
+// server's statement_timeout fires: the context ends first, so its caller
+// sees a deadline, not a statement that failed just before it; the
+// server's timeout is the backstop.
+const statementTimeoutSlack = time.Second
+
+// beginWithTimeout is BEGIN with a statement_timeout of left plus the slack.
 func beginWithTimeout(left time.Duration) string {
-	return "BEGIN; SET LOCAL statement_timeout = " + strconv.FormatInt(max(left.Milliseconds(), 1), 10)
+	return "BEGIN; SET LOCAL statement_timeout = " + strconv.FormatInt(max(left+statementTimeoutSlack, time.Millisecond).Milliseconds(), 10)
 }
 
 func (d *driver) Dialect() sqlstore.Dialect {

@@ -60,9 +60,9 @@ func TestStatementStopsAtDeadline(t *testing.T) {
 }
 
 // TestTransactionStatementTimeout: a transaction begun with a deadline has
-// the time left as its statement_timeout, so the server stops a statement
-// even when nothing cancels it from the client; without a deadline there
-// is none.
+// the time left (plus statementTimeoutSlack) as its statement_timeout, so
+// the server stops a statement even when nothing cancels it from the
+// client; without a deadline there is none.
 func TestTransactionStatementTimeout(t *testing.T) {
 	s := openTest(t, sqlstore.Options{})
 	d := &driver{pool: s.pool}
