@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/http"
 	"strconv"
@@ -88,6 +89,9 @@ func (s *Server) handleBundle(c echo.Context) error {
 	}
 	b, issues := fhir.ParseBundle(body)
 	if fhir.HasErrors(issues) {
+		b, issues = emptyEntries(body, issues)
+	}
+	if fhir.HasErrors(issues) {
 		return decodeError(issues)
 	}
 	if b == nil {
@@ -110,6 +114,28 @@ func (s *Server) handleBundle(c echo.Context) error {
 		return err
 	}
 	return s.writeFHIR(c, http.StatusOK, data)
+}
+
+// emptyEntries parses again, without its entry member, a Bundle refused
+// only because of an error at Bundle.entry when that member is "[]": an
+// empty transaction or batch (which R4 JSON would write without entry) is
+// answered with an empty response rather than 400. Otherwise it returns
+// issues unchanged.
+func emptyEntries(body []byte, issues []fhir.Issue) (*fhir.Bundle, []fhir.Issue) {
+	for _, i := range issues {
+		if fhir.HasErrors([]fhir.Issue{i}) && i.Path != "Bundle.entry" {
+			return nil, issues
+		}
+	}
+	o, err := fhir.ParseObject(body)
+	if err != nil {
+		return nil, issues
+	}
+	if e, ok := o.Get("entry"); !ok || string(bytes.Join(bytes.Fields(e), nil)) != "[]" {
+		return nil, issues
+	}
+	o.Del("entry")
+	return fhir.ParseBundle(o.Bytes())
 }
 
 // transaction runs every entry in one store transaction, in FHIR order

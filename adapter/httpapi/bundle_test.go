@@ -274,3 +274,30 @@ func TestBadBundles(t *testing.T) {
 		t.Errorf("bad bundles stored %v versions", got)
 	}
 }
+
+// TestEmptyBundles: a transaction or batch with no entries, written without
+// entry or (as many clients do) with "entry": [], is 200 with an empty
+// response Bundle; an empty entry array does not excuse other errors.
+func TestEmptyBundles(t *testing.T) {
+	ts := newServer(t, httpapi.Config{})
+	tests := []struct {
+		body, want string
+	}{
+		{`{"resourceType":"Bundle","type":"transaction"}`, "transaction-response"},
+		{`{"resourceType":"Bundle","type":"transaction","entry":[]}`, "transaction-response"},
+		{`{"resourceType":"Bundle","type":"transaction","entry":[ ]}`, "transaction-response"},
+		{`{"resourceType":"Bundle","type":"batch","entry":[]}`, "batch-response"},
+	}
+	for _, tt := range tests {
+		r := ts.do(t, "POST", "/fhir", tt.body).want(t, http.StatusOK)
+		m := r.json(t)
+		if m["type"] != tt.want || m["entry"] != nil {
+			t.Errorf("POST %s: type %v, entry %v; want type %s and no entry", tt.body, m["type"], m["entry"], tt.want)
+		}
+	}
+	ts.do(t, "POST", "/fhir", `{"resourceType":"Bundle","type":"nope","entry":[]}`).want(t, http.StatusBadRequest).outcome(t)
+	ts.do(t, "POST", "/fhir", `{"resourceType":"Bundle","type":"transaction","entry":{}}`).want(t, http.StatusBadRequest).outcome(t)
+	if n := ts.count(t); n != 0 {
+		t.Errorf("empty Bundles stored %v versions, want 0", n)
+	}
+}

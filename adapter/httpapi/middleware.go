@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -131,6 +132,45 @@ func (s *Server) limitBody(next echo.HandlerFunc) echo.HandlerFunc {
 		return next(c)
 	}
 }
+
+// deadline gives the request Config.RequestTimeout: its context, which
+// every store call takes, ends then (PostgreSQL cancels the running
+// statement, SQLite interrupts it, and a transaction rolls back). A request
+// that fails because its time ran out is answered 503 with an
+// OperationOutcome whose issue code is timeout, whatever the store made of
+// the cancelled call; bad input found in time keeps its 4xx.
+func (s *Server) deadline(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		ctx, cancel := context.WithTimeout(c.Request().Context(), s.cfg.RequestTimeout)
+		defer cancel()
+		c.SetRequest(c.Request().WithContext(ctx))
+		err := next(c)
+		if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			switch socialrx.ErrorCode(err) {
+			case socialrx.EINTERNAL, socialrx.EUNAVAILABLE:
+				return s.timeoutError(err)
+			}
+		}
+		return err
+	}
+}
+
+// timeoutError is the answer to a request that ran out of time; cause
+// stays in the chain for the log.
+func (s *Server) timeoutError(cause error) error {
+	msg := fmt.Sprintf("the request did not finish within the server's time limit (%s)", s.cfg.RequestTimeout)
+	return &timeout{se: &socialrx.Error{Code: socialrx.EUNAVAILABLE, Message: msg,
+		Issues: []socialrx.Issue{{Severity: socialrx.SeverityError, Code: "timeout", Message: msg}}}, cause: cause}
+}
+
+// timeout is a *socialrx.Error (EUNAVAILABLE) that keeps its cause.
+type timeout struct {
+	se    *socialrx.Error
+	cause error
+}
+
+func (t *timeout) Error() string   { return t.se.Error() + ": " + t.cause.Error() }
+func (t *timeout) Unwrap() []error { return []error{t.se, t.cause} }
 
 // readBody reads the request body (already limited by limitBody).
 func (s *Server) readBody(c echo.Context) ([]byte, error) {

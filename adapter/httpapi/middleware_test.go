@@ -3,10 +3,12 @@ package httpapi_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/socialrx/socialrx"
 	"github.com/socialrx/socialrx/adapter/httpapi"
@@ -109,4 +111,68 @@ func TestMetrics(t *testing.T) {
 	if ts.srv.Registry() == nil {
 		t.Error("Registry() is nil")
 	}
+}
+
+// slowStore's Search waits until its context ends: with ctxErr it returns
+// the context's error wrapped, as a store honouring the deadline does;
+// otherwise it returns what a driver might make of the interrupted call
+// (an internal error without the context's error in its chain).
+type slowStore struct {
+	socialrx.Store
+	ctxErr bool
+}
+
+func (s slowStore) Search(ctx context.Context, _ socialrx.SearchRequest) (*socialrx.SearchResult, error) {
+	<-ctx.Done()
+	if s.ctxErr {
+		return nil, fmt.Errorf("search: %w", ctx.Err())
+	}
+	return nil, errors.New("interrupted (9)")
+}
+
+// TestRequestTimeout: a request that runs past Config.RequestTimeout is
+// answered 503 with an OperationOutcome (issue code timeout) naming the
+// limit, whatever error the store returned for the cancelled call; the
+// store saw the deadline in its context.
+func TestRequestTimeout(t *testing.T) {
+	for _, ctxErr := range []bool{true, false} {
+		t.Run(fmt.Sprintf("store returns ctx error %v", ctxErr), func(t *testing.T) {
+			ts := newServerWith(t, slowStore{Store: openStore(t), ctxErr: ctxErr}, httpapi.Config{RequestTimeout: 50 * time.Millisecond})
+			start := time.Now()
+			r := ts.do(t, "GET", "/fhir/Patient?name=x", "").want(t, http.StatusServiceUnavailable)
+			if took := time.Since(start); took > 10*time.Second {
+				t.Errorf("answered after %s; the deadline was 50ms", took)
+			}
+			r.hasIssue(t, "timeout", "")
+			if !strings.Contains(string(r.body), "time limit (50ms)") {
+				t.Errorf("outcome does not name the limit: %s", r.body)
+			}
+			// Other requests are not affected.
+			ts.do(t, "GET", "/fhir/metadata", "").want(t, http.StatusOK)
+		})
+	}
+}
+
+// TestRequestTimeoutDefault: every request's context carries the deadline.
+func TestRequestTimeoutDefault(t *testing.T) {
+	var left time.Duration
+	st := deadlineStore{Store: openStore(t), seen: &left}
+	ts := newServerWith(t, st, httpapi.Config{})
+	ts.do(t, "GET", "/fhir/Patient/x", "").want(t, http.StatusNotFound)
+	if left <= 50*time.Second || left > httpapi.DefaultRequestTimeout {
+		t.Errorf("store saw %s left before the deadline, want just under %s", left, httpapi.DefaultRequestTimeout)
+	}
+}
+
+// deadlineStore records the time left before its context's deadline on Read.
+type deadlineStore struct {
+	socialrx.Store
+	seen *time.Duration
+}
+
+func (s deadlineStore) Read(ctx context.Context, typ, id string) (*socialrx.Resource, error) {
+	if d, ok := ctx.Deadline(); ok {
+		*s.seen = time.Until(d)
+	}
+	return s.Store.Read(ctx, typ, id)
 }

@@ -98,9 +98,14 @@ func (s *Server) handleVRead(c echo.Context) error {
 	if err := checkTypeID(typ, id); err != nil {
 		return err
 	}
+	// A versionId is an R4 id; this server's are 1, 2, 3, ... Any other
+	// (abc, 0, 01, 1.0) names a version that does not exist.
 	vid, err := strconv.ParseInt(c.Param("vid"), 10, 64)
-	if err != nil || vid < 1 {
-		return issueError(socialrx.EINVALID, typ+".meta.versionId", "version id must be a positive integer")
+	if err != nil || vid < 1 || strconv.FormatInt(vid, 10) != c.Param("vid") {
+		if fhir.ValidID(c.Param("vid")) {
+			return errorf(socialrx.ENOTFOUND, "%s/%s/_history/%s not found", typ, id, c.Param("vid"))
+		}
+		return errorf(socialrx.ENOTFOUND, "%s/%s: no such version", typ, id)
 	}
 	view, err := readView(c.Request())
 	if err != nil {

@@ -45,7 +45,7 @@ func TestCRUD(t *testing.T) {
 	ts.do(t, "GET", "/fhir/Patient/"+id, "", "If-None-Match", `W/"1"`).want(t, http.StatusNotModified)
 	ts.do(t, "GET", "/fhir/Patient/"+id+"/_history/1", "").want(t, http.StatusOK)
 	ts.do(t, "GET", "/fhir/Patient/"+id+"/_history/7", "").want(t, http.StatusNotFound).outcome(t)
-	ts.do(t, "GET", "/fhir/Patient/"+id+"/_history/x", "").want(t, http.StatusBadRequest).outcome(t)
+	ts.do(t, "GET", "/fhir/Patient/"+id+"/_history/x", "").want(t, http.StatusNotFound).outcome(t)
 
 	// update with If-Match, then a stale If-Match
 	upd := strings.Replace(patientJSON, `"resourceType":"Patient"`, `"resourceType":"Patient","id":"`+id+`","active":true`, 1)
@@ -242,4 +242,22 @@ func TestFormats(t *testing.T) {
 	ts.do(t, "POST", "/fhir/Patient", `{"resourceType":"Patient"}`, "Content-Type", "application/json+fhir").want(t, http.StatusCreated)
 	ts.do(t, "POST", "/fhir/Patient", `{"resourceType":"Patient"}`, "Content-Type", "application/fhir+json; charset=iso-8859-1").want(t, http.StatusUnsupportedMediaType)
 	ts.do(t, "POST", "/fhir/Patient", `{"resourceType":"Patient"}`, "Content-Type", "text/plain").want(t, http.StatusUnsupportedMediaType)
+}
+
+// TestVReadUnknownVersion: a versionId is an R4 id, so one that is not a
+// version of the resource (not a number, 0, a number written otherwise)
+// is not found (404), never a bad request.
+func TestVReadUnknownVersion(t *testing.T) {
+	ts := newServer(t, httpapi.Config{})
+	id := ts.create(t, "Patient", `{"resourceType":"Patient"}`)
+	for _, vid := range []string{"2", "abc", "0", "01", "-1", "1.0", "99999999999999999999999", "a_b"} {
+		t.Run(vid, func(t *testing.T) {
+			r := ts.do(t, "GET", "/fhir/Patient/"+id+"/_history/"+vid, "").want(t, http.StatusNotFound)
+			if got := r.outcome(t); len(got) != 1 || got[0] != "not-found@" {
+				t.Errorf("issues: got %v, want one not-found", got)
+			}
+		})
+	}
+	ts.do(t, "GET", "/fhir/Patient/"+id+"/_history/1", "").want(t, http.StatusOK)
+	ts.do(t, "GET", "/fhir/Patient/nobody/_history/abc", "").want(t, http.StatusNotFound)
 }

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -21,15 +22,31 @@ import (
 // DefaultMaxBodyBytes is the request body limit when Config.MaxBodyBytes is 0.
 const DefaultMaxBodyBytes = 10 << 20
 
+// DefaultRequestTimeout is the deadline of one request when
+// Config.RequestTimeout is 0.
+const DefaultRequestTimeout = 60 * time.Second
+
 // Config configures a Server. The zero value of each field means its default.
 type Config struct {
 	// BaseURL is the absolute FHIR base used in links, fullUrl and Location
 	// (e.g. "https://fhir.example.org/fhir"). Empty: derived from each
-	// request as http(s)://Host/fhir, which trusts the Host header; set it
-	// when serving behind a proxy.
+	// request as http(s)://Host/fhir, for the hosts AllowedHosts admits
+	// only; set it when serving behind a proxy.
 	BaseURL string
+	// AllowedHosts are the Host header values a /fhir request may carry
+	// when links are built from it: "name" (any port) or "name:port".
+	// Loopback hosts (localhost, 127.0.0.0/8, ::1) are always allowed. A
+	// request to /fhir with any other Host is answered 421 Misdirected
+	// Request (an OperationOutcome), so that no link ever names a host the
+	// client made up. With BaseURL set and AllowedHosts empty, Host is not
+	// checked: links come from BaseURL.
+	AllowedHosts []string
 	// MaxBodyBytes limits request bodies; larger ones get 413. Default 10 MiB.
 	MaxBodyBytes int64
+	// RequestTimeout is the deadline of each request, passed down to the
+	// database in the request's context; a request that runs out of time
+	// gets 503 with an OperationOutcome (issue code timeout). Default 60 s.
+	RequestTimeout time.Duration
 	// Version is the software version written in the CapabilityStatement.
 	Version string
 	// ReadyCheck, when set, is called by /readyz after Store.Ping.
@@ -51,13 +68,21 @@ type Config struct {
 
 // DefaultConfig returns the configuration used when nothing is set.
 func DefaultConfig() Config {
-	return Config{MaxBodyBytes: DefaultMaxBodyBytes, Version: "dev"}
+	return Config{MaxBodyBytes: DefaultMaxBodyBytes, RequestTimeout: DefaultRequestTimeout, Version: "dev"}
 }
 
 // Validate reports a configuration that New cannot use.
 func (c Config) Validate() error {
 	if c.MaxBodyBytes < 0 {
 		return socialrx.Errorf(socialrx.EINVALID, "httpapi: max body bytes must not be negative")
+	}
+	if c.RequestTimeout < 0 {
+		return socialrx.Errorf(socialrx.EINVALID, "httpapi: request timeout must not be negative")
+	}
+	for _, h := range c.AllowedHosts {
+		if _, _, err := parseAllowedHost(h); err != nil {
+			return err
+		}
 	}
 	if c.BaseURL != "" {
 		u, err := url.Parse(c.BaseURL)
@@ -81,6 +106,7 @@ type Server struct {
 	metrics  *metrics
 	registry *prometheus.Registry
 	routes   []route
+	hosts    *hostSet // hosts links may be built from (see Config.AllowedHosts)
 	started  time.Time
 }
 
@@ -94,6 +120,9 @@ func New(store socialrx.Store, cfg Config, logger *slog.Logger) *Server {
 	def := DefaultConfig()
 	if cfg.MaxBodyBytes == 0 {
 		cfg.MaxBodyBytes = def.MaxBodyBytes
+	}
+	if cfg.RequestTimeout == 0 {
+		cfg.RequestTimeout = def.RequestTimeout
 	}
 	if cfg.Version == "" {
 		cfg.Version = def.Version
@@ -116,6 +145,7 @@ func New(store socialrx.Store, cfg Config, logger *slog.Logger) *Server {
 		registry: reg,
 		started:  time.Now().UTC(),
 	}
+	s.hosts = newHostSet(cfg)
 	s.wf = workflow.New(s.store, cfg.Workflow)
 	s.routes = s.fhirRoutes()
 	s.echo = s.newEcho()
@@ -175,10 +205,13 @@ func (s *Server) newEcho() *echo.Echo {
 	e.HideBanner = true
 	e.HidePort = true
 	e.HTTPErrorHandler = s.handleError
+	// Before routing: [base]/ is [base], [base]/Patient/ is [base]/Patient.
+	e.Pre(trimTrailingSlash)
 	// Outermost first: the request id is known to every later step, the
-	// access log and metrics see the final status, and recover turns a
-	// panic into an error the error handler answers.
-	e.Use(s.requestID, s.accessLog, s.recover, s.limitBody)
+	// access log and metrics see the final status, recover turns a panic
+	// into an error the error handler answers, a Host that links must not
+	// name is refused before any work, and the deadline covers the rest.
+	e.Use(s.requestID, s.accessLog, s.recover, s.checkHost, s.limitBody, s.deadline)
 
 	e.GET("/healthz", s.handleHealthz)
 	e.GET("/readyz", s.handleReadyz)
@@ -189,7 +222,69 @@ func (s *Server) newEcho() *echo.Echo {
 	for _, r := range s.routes {
 		e.Add(r.method, "/fhir"+r.path, r.handler, wholeSegments, s.negotiate)
 	}
+	// The fixed names below the base would otherwise reach the /:type and
+	// /:type/:id routes with another method (PUT /fhir/metadata would be a
+	// conditional update of type "metadata": 404); they get 405 and Allow.
+	allowed := map[string][]string{}
+	for _, r := range s.routes {
+		if fixedPath(r.path) {
+			allowed[r.path] = append(allowed[r.path], r.method)
+		}
+	}
+	for path, methods := range allowed {
+		slices.Sort(methods)
+		allow := strings.Join(methods, ", ")
+		for _, m := range otherMethods(methods) {
+			e.Add(m, "/fhir"+path, methodNotAllowed(allow))
+		}
+	}
 	return e
+}
+
+// fixedPath reports whether a route path below the base is a fixed name
+// that the parameter routes could also match (metadata, _history,
+// $process-messages, Type/$validate, ...).
+func fixedPath(path string) bool {
+	last := path[strings.LastIndex(path, "/")+1:]
+	return path != "" && (strings.HasPrefix(last, "$") || strings.HasPrefix(last, "_") || path == "/metadata")
+}
+
+// routedMethods are the methods the FHIR routes answer; a fixed path gets
+// 405 for those of them it does not take.
+var routedMethods = []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete, http.MethodPatch}
+
+func otherMethods(taken []string) []string {
+	var out []string
+	for _, m := range routedMethods {
+		if !slices.Contains(taken, m) {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// methodNotAllowed answers 405 with the Allow header.
+func methodNotAllowed(allow string) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		c.Set(echo.ContextKeyHeaderAllow, allow)
+		return errorf(socialrx.ENOTALLOWED, "method not allowed here; allowed: %s", allow)
+	}
+}
+
+// trimTrailingSlash removes one trailing slash from a path below /fhir, so
+// that clients that join "[base]/" + "" or "Patient/" reach the same
+// routes.
+func trimTrailingSlash(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		u := c.Request().URL
+		if len(u.Path) > len("/fhir") && strings.HasPrefix(u.Path, "/fhir/") && strings.HasSuffix(u.Path, "/") && !strings.HasSuffix(u.Path, "//") {
+			u.Path = strings.TrimSuffix(u.Path, "/")
+			if u.RawPath != "" {
+				u.RawPath = strings.TrimSuffix(u.RawPath, "/")
+			}
+		}
+		return next(c)
+	}
 }
 
 // baseURL returns the FHIR base for links: Config.BaseURL, or derived from

@@ -106,6 +106,10 @@ func (ts *testServer) do(t testing.TB, method, path, body string, headers ...str
 		req.Header.Set("Content-Type", "application/fhir+json")
 	}
 	for i := 0; i+1 < len(headers); i += 2 {
+		if headers[i] == "Host" {
+			req.Host = headers[i+1] // Go sends req.Host, not Header["Host"]
+			continue
+		}
 		req.Header.Set(headers[i], headers[i+1])
 	}
 	resp, err := http.DefaultClient.Do(req)
@@ -230,5 +234,59 @@ func TestBaseURLConfigured(t *testing.T) {
 	r := ts.do(t, "POST", "/fhir/Patient", `{"resourceType":"Patient"}`).want(t, http.StatusCreated)
 	if loc := r.header.Get("Location"); !strings.HasPrefix(loc, "https://fhir.example.org/fhir/Patient/") {
 		t.Errorf("Location %q does not use the configured base", loc)
+	}
+}
+
+// TestTrailingSlash: [base]/ is [base] and [base]/Type/ is [base]/Type, as
+// clients that join paths with a slash send them.
+func TestTrailingSlash(t *testing.T) {
+	ts := newServer(t, httpapi.Config{})
+	id := ts.create(t, "Patient", `{"resourceType":"Patient","active":true}`)
+
+	r := ts.do(t, "POST", "/fhir/", `{"resourceType":"Bundle","type":"transaction","entry":[{"resource":{"resourceType":"Patient"},"request":{"method":"POST","url":"Patient"}}]}`).want(t, http.StatusOK)
+	if got := r.json(t)["type"]; got != "transaction-response" {
+		t.Errorf("POST /fhir/: Bundle.type %v, want transaction-response", got)
+	}
+	r = ts.do(t, "GET", "/fhir/Patient/?active=true", "").want(t, http.StatusOK)
+	if got := len(entries(r.json(t))); got != 1 {
+		t.Errorf("GET /fhir/Patient/?active=true: %d entries, want 1", got)
+	}
+	ts.do(t, "GET", "/fhir/Patient/"+id+"/", "").want(t, http.StatusOK)
+	ts.do(t, "GET", "/fhir/metadata/", "").want(t, http.StatusOK)
+	// Only one slash is forgiven: an empty segment is still no endpoint.
+	ts.do(t, "GET", "/fhir/Patient//", "").want(t, http.StatusNotFound).outcome(t)
+}
+
+// TestMethodNotAllowed: the fixed names below the base answer another
+// method with 405 and Allow, not 404 (they are no resource types or ids).
+func TestMethodNotAllowed(t *testing.T) {
+	ts := newServer(t, httpapi.Config{})
+	tests := []struct {
+		method, path, allow string
+	}{
+		{"PUT", "/fhir/metadata", "GET"},
+		{"POST", "/fhir/metadata", "GET"},
+		{"DELETE", "/fhir/metadata", "GET"},
+		{"GET", "/fhir/$process-messages", "POST"},
+		{"PUT", "/fhir/$process-messages", "POST"},
+		{"GET", "/fhir/$validate", "POST"},
+		{"GET", "/fhir/Patient/$validate", "POST"},
+		{"DELETE", "/fhir/_history", "GET"},
+		{"PUT", "/fhir/Patient/_history", "GET"},
+		{"POST", "/fhir/Patient/1/_history", "GET"},
+		{"PUT", "/fhir/Patient/_search", "GET, POST"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
+			body := ""
+			if tt.method != "GET" && tt.method != "DELETE" {
+				body = `{"resourceType":"Parameters"}`
+			}
+			r := ts.do(t, tt.method, tt.path, body).want(t, http.StatusMethodNotAllowed)
+			r.outcome(t)
+			if got := r.header.Get("Allow"); got != tt.allow {
+				t.Errorf("Allow: got %q, want %q", got, tt.allow)
+			}
+		})
 	}
 }

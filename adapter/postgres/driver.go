@@ -6,6 +6,7 @@ import (
 	"net"
 	"strconv"
 	"syscall"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -117,12 +118,32 @@ func (t tx) Rollback(ctx context.Context) error { return t.tx.Rollback(ctx) }
 
 func (d *driver) Reader() sqlstore.Querier { return querier{d.pool} }
 
+// Begin starts a READ COMMITTED transaction (writers lock rows FOR
+// UPDATE). When ctx has a deadline, the transaction's statement_timeout is
+// the time left plus statementTimeoutSlack (SET LOCAL, sent with BEGIN in
+// one round trip), so that the server stops a statement on its own even if
+// the cancel request pgx sends when ctx ends is lost.
 func (d *driver) Begin(ctx context.Context) (sqlstore.DriverTx, error) {
-	t, err := d.pool.BeginTx(ctx, pgx.TxOptions{}) // READ COMMITTED; writers lock rows FOR UPDATE
+	var opts pgx.TxOptions
+	if dl, ok := ctx.Deadline(); ok {
+		opts.BeginQuery = beginWithTimeout(time.Until(dl))
+	}
+	t, err := d.pool.BeginTx(ctx, opts)
 	if err != nil {
 		return nil, err
 	}
 	return tx{querier{t}, t}, nil
+}
+
+// statementTimeoutSlack is how much later than the context's deadline the
+// server's statement_timeout fires: the context ends first, so its caller
+// sees a deadline, not a statement that failed just before it; the
+// server's timeout is the backstop.
+const statementTimeoutSlack = time.Second
+
+// beginWithTimeout is BEGIN with a statement_timeout of left plus the slack.
+func beginWithTimeout(left time.Duration) string {
+	return "BEGIN; SET LOCAL statement_timeout = " + strconv.FormatInt(max(left+statementTimeoutSlack, time.Millisecond).Milliseconds(), 10)
 }
 
 func (d *driver) Dialect() sqlstore.Dialect {
@@ -147,7 +168,9 @@ func (d *driver) Translate(err error) error { return translate(err) }
 // translate maps PostgreSQL errors: no rows → ENOTFOUND; unique violation
 // (23505) → ECONFLICT; serialization failure or deadlock (40001, 40P01) →
 // ECONFLICT (a concurrent writer won; Transact retries these first);
-// connection failures, admin shutdown, too many connections → EUNAVAILABLE.
+// connection failures, admin shutdown, too many connections, a statement
+// cancelled (57014: statement_timeout, or the cancel request sent when its
+// context ended) → EUNAVAILABLE.
 // The driver error stays in the chain (its text names constraints, never
 // values: pgx keeps the Detail out of Error()).
 func translate(err error) error {
@@ -166,6 +189,8 @@ func translate(err error) error {
 			return &wrapped{socialrx.Errorf(socialrx.ECONFLICT, "concurrent transaction conflict"), err}
 		case pe.Code == "53300" || pe.Code == "57P01" || pe.Code == "57P02" || pe.Code == "57P03" || pe.Code[:2] == "08":
 			return &wrapped{socialrx.Errorf(socialrx.EUNAVAILABLE, "database unavailable"), err}
+		case pe.Code == "57014":
+			return &wrapped{socialrx.Errorf(socialrx.EUNAVAILABLE, "statement cancelled: the request ran out of time or went away"), err}
 		}
 		return err
 	}

@@ -44,7 +44,8 @@ func TestBinary(t *testing.T) {
 			}
 		}
 		out, _ = exec.Command(bin, "serve", "--help").CombinedOutput()
-		for _, want := range []string{"--listen", "SOCIALRX_LISTEN", "--database", "SOCIALRX_DATABASE", "127.0.0.1:8080"} {
+		for _, want := range []string{"--listen", "SOCIALRX_LISTEN", "--database", "SOCIALRX_DATABASE", "127.0.0.1:8080",
+			"--allowed-hosts", "421 Misdirected Request", "--request-timeout", "--insecure-no-auth"} {
 			if !strings.Contains(string(out), want) {
 				t.Errorf("serve --help does not mention %q:\n%s", want, out)
 			}
@@ -66,6 +67,41 @@ func TestBinary(t *testing.T) {
 		}
 		if !strings.Contains(string(out), "unknown scheme") {
 			t.Errorf("error does not explain the scheme:\n%s", out)
+		}
+	})
+
+	t.Run("non-loopback listen refused without --insecure-no-auth", func(t *testing.T) {
+		cmd := exec.Command(bin, "serve", "--listen", "0.0.0.0:0", "--database", "sqlite:"+filepath.Join(t.TempDir(), "x.db"))
+		out, err := cmd.CombinedOutput()
+		if err == nil {
+			t.Fatalf("serve --listen 0.0.0.0:0 started:\n%s", out)
+		}
+		if !strings.Contains(string(out), "--insecure-no-auth") {
+			t.Errorf("the refusal does not name --insecure-no-auth:\n%s", out)
+		}
+	})
+
+	t.Run("non-loopback listen with --insecure-no-auth warns and serves", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		srv := exec.CommandContext(ctx, bin, "serve", "--listen", "0.0.0.0:0", "--insecure-no-auth", "--workers", "0",
+			"--database", "sqlite:"+filepath.Join(t.TempDir(), "x.db"))
+		stderr, _ := srv.StderrPipe()
+		if err := srv.Start(); err != nil {
+			t.Fatal(err)
+		}
+		defer srv.Wait()
+		defer srv.Process.Signal(syscall.SIGTERM)
+		sc := bufio.NewScanner(stderr)
+		warned, serving := false, false
+		for !serving && sc.Scan() {
+			line := sc.Text()
+			warned = warned || strings.Contains(line, "level=WARN") && strings.Contains(line, "no authentication")
+			serving = strings.Contains(line, "socialrx serving")
+		}
+		go io.Copy(io.Discard, stderr)
+		if !serving || !warned {
+			t.Errorf("serving %v, warned %v; want a warning, then serving", serving, warned)
 		}
 	})
 

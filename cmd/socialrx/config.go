@@ -21,7 +21,10 @@ type Config struct {
 	Listen          string        // host:port; port 0 picks a free one
 	Database        string        // "sqlite:PATH", a bare PATH, or a postgres:// URL
 	BaseURL         string        // absolute URL of /fhir as clients see it; "" derives it from each request
+	AllowedHosts    []string      // Host values links may be built from besides loopback and the listen address (httpapi.Config.AllowedHosts)
 	MaxBodyBytes    int64         // largest request body accepted
+	RequestTimeout  time.Duration // deadline of each request, down to the database; the HTTP server's timeouts follow from it
+	InsecureNoAuth  bool          // allow a non-loopback Listen although the REST API has no authentication
 	ShutdownTimeout time.Duration // how long in-flight requests get to finish on SIGINT/SIGTERM
 	AutoMigrate     bool          // migrate a database whose schema is behind (an empty one is always set up)
 	LogLevel        string        // debug, info, warn, error
@@ -68,6 +71,7 @@ func DefaultConfig() Config {
 		Listen:          "127.0.0.1:8080",
 		Database:        DefaultDatabase,
 		MaxBodyBytes:    httpapi.DefaultMaxBodyBytes,
+		RequestTimeout:  httpapi.DefaultRequestTimeout,
 		ShutdownTimeout: 30 * time.Second,
 		LogLevel:        "info",
 		LogFormat:       "text",
@@ -84,8 +88,20 @@ func (c Config) Validate() error {
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
 		return fmt.Errorf("listen address %q: want host:port: %w", c.Listen, err)
 	}
+	if !c.InsecureNoAuth && !LoopbackListen(c.Listen) {
+		return fmt.Errorf("listen address %q is not a loopback address, and the REST API has no authentication yet: "+
+			"anyone who can reach it could read and change every resource. Listen on 127.0.0.1 (behind a proxy that authenticates), "+
+			"or pass --insecure-no-auth (SOCIALRX_INSECURE_NO_AUTH=true) to serve it anyway", c.Listen)
+	}
 	if _, _, err := ParseDatabase(c.Database); err != nil {
 		return err
+	}
+	if c.RequestTimeout <= 0 {
+		return fmt.Errorf("request timeout %s: must be positive", c.RequestTimeout)
+	}
+	hc := httpapi.Config{AllowedHosts: c.AllowedHosts}
+	if err := hc.Validate(); err != nil {
+		return fmt.Errorf("allowed hosts: %w", err)
 	}
 	if c.MaxBodyBytes < 1024 {
 		return fmt.Errorf("max body bytes %d: must be at least 1024", c.MaxBodyBytes)
@@ -163,4 +179,38 @@ func redactDSN(s string) string {
 		return s[:scheme+3] + userinfo[:colon] + ":xxxxx" + s[at:]
 	}
 	return s
+}
+
+// LoopbackListen reports whether a listen address (host:port) is reachable
+// from this machine only: localhost, 127.0.0.0/8 or ::1. An empty host
+// (":8080") listens on every interface; any other name is taken as reachable
+// from elsewhere (it is not resolved).
+func LoopbackListen(listen string) bool {
+	host, _, err := net.SplitHostPort(listen)
+	if err != nil {
+		return false
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// HTTP server timeouts. A request's own deadline (RequestTimeout) starts
+// once its header is read and covers reading the body and the database
+// work; the server's read timeout covers the header and that, and its
+// write timeout leaves writeMargin after the deadline to send the answer
+// (a 503 timeout OperationOutcome included).
+const (
+	readHeaderTimeout = 10 * time.Second
+	writeMargin       = 30 * time.Second
+	idleTimeout       = 2 * time.Minute
+)
+
+// ServerTimeouts returns the http.Server timeouts for c: read header, read
+// (whole request), write (whole exchange), idle.
+func (c Config) ServerTimeouts() (readHeader, read, write, idle time.Duration) {
+	read = readHeaderTimeout + c.RequestTimeout
+	return readHeaderTimeout, read, read + writeMargin, idleTimeout
 }

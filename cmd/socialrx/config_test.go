@@ -57,12 +57,81 @@ func TestConfigValidate(t *testing.T) {
 		func(c *Config) { c.BaseURL = "ftp://x" },
 		func(c *Config) { c.LogLevel = "loud" },
 		func(c *Config) { c.LogFormat = "xml" },
+		func(c *Config) { c.Listen = "0.0.0.0:8080" },
+		func(c *Config) { c.Listen = ":8080" },
+		func(c *Config) { c.Listen = "10.1.2.3:8080" },
+		func(c *Config) { c.Listen = "rx.example.org:8080" },
+		func(c *Config) { c.RequestTimeout = 0 },
+		func(c *Config) { c.AllowedHosts = []string{"https://rx.example.org"} },
 	}
 	for i, mutate := range bad {
 		c := DefaultConfig()
 		mutate(&c)
 		if err := c.Validate(); err == nil {
 			t.Errorf("case %d: Validate() = nil, want an error", i)
+		}
+	}
+	good := []func(*Config){
+		func(c *Config) { c.Listen = "0.0.0.0:8080"; c.InsecureNoAuth = true },
+		func(c *Config) { c.Listen = "localhost:8080" },
+		func(c *Config) { c.Listen = "[::1]:8080" },
+		func(c *Config) { c.AllowedHosts = []string{"rx.example.org", "10.0.0.5:8080"} },
+	}
+	for i, mutate := range good {
+		c := DefaultConfig()
+		mutate(&c)
+		if err := c.Validate(); err != nil {
+			t.Errorf("good case %d: Validate() = %v, want nil", i, err)
+		}
+	}
+}
+
+// TestNonLoopbackRefused: the message says why and names the flag that
+// allows it.
+func TestNonLoopbackRefused(t *testing.T) {
+	c := DefaultConfig()
+	c.Listen = "0.0.0.0:8080"
+	err := c.Validate()
+	if err == nil || !strings.Contains(err.Error(), "--insecure-no-auth") || !strings.Contains(err.Error(), "no authentication") {
+		t.Errorf("Validate() = %v, want an error naming --insecure-no-auth", err)
+	}
+}
+
+func TestLoopbackListen(t *testing.T) {
+	tests := []struct {
+		listen string
+		want   bool
+	}{
+		{"127.0.0.1:8080", true},
+		{"127.0.0.2:0", true},
+		{"localhost:8080", true},
+		{"LOCALHOST:8080", true},
+		{"[::1]:8080", true},
+		{"0.0.0.0:8080", false},
+		{":8080", false},
+		{"[::]:8080", false},
+		{"192.168.1.10:8080", false},
+		{"rx.example.org:8080", false},
+		{"8080", false},
+	}
+	for _, tt := range tests {
+		if got := LoopbackListen(tt.listen); got != tt.want {
+			t.Errorf("LoopbackListen(%q) = %v, want %v", tt.listen, got, tt.want)
+		}
+	}
+}
+
+// TestServerTimeouts: the server's write timeout outlasts the request
+// deadline (the 503 of a request that ran out of time can still be sent),
+// and its read timeout covers the header and the deadline.
+func TestServerTimeouts(t *testing.T) {
+	for _, rt := range []time.Duration{time.Second, DefaultConfig().RequestTimeout, 10 * time.Minute} {
+		c := DefaultConfig()
+		c.RequestTimeout = rt
+		readHeader, read, write, idle := c.ServerTimeouts()
+		if readHeader <= 0 || idle <= 0 || read < readHeader+rt || write < read+10*time.Second {
+			t.Errorf("request timeout %s: read header %s, read %s, write %s, idle %s; want read >= header + request timeout and write >= read + 10s",
+				rt, readHeader, read, write, idle)
 		}
 	}
 }
@@ -85,7 +154,10 @@ func TestFlagDefaults(t *testing.T) {
 	want := ServeCmd{
 		Listen:          d.Listen,
 		BaseURL:         d.BaseURL,
+		AllowedHosts:    d.AllowedHosts,
 		MaxBodyBytes:    d.MaxBodyBytes,
+		RequestTimeout:  d.RequestTimeout,
+		InsecureNoAuth:  d.InsecureNoAuth,
 		ShutdownTimeout: d.ShutdownTimeout,
 		AutoMigrate:     d.AutoMigrate,
 		Credentials:     d.Credentials,

@@ -101,6 +101,10 @@ func do(t *testing.T, method, url string, body []byte, header ...string) (*http.
 		req.Header.Set("Content-Type", "application/fhir+json")
 	}
 	for i := 0; i+1 < len(header); i += 2 {
+		if header[i] == "Host" {
+			req.Host = header[i+1] // Go sends req.Host, not Header["Host"]
+			continue
+		}
 		req.Header.Set(header[i], header[i+1])
 	}
 	resp, err := http.DefaultClient.Do(req)

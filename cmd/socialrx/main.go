@@ -81,6 +81,7 @@ func cliVars(cfg Config) kong.Vars {
 		"default_listen":           cfg.Listen,
 		"default_database":         cfg.Database,
 		"default_max_body_bytes":   strconv.FormatInt(cfg.MaxBodyBytes, 10),
+		"default_request_timeout":  shortDuration(cfg.RequestTimeout),
 		"default_shutdown_timeout": shortDuration(cfg.ShutdownTimeout),
 		"default_log_level":        cfg.LogLevel,
 		"default_log_format":       cfg.LogFormat,

@@ -16,9 +16,12 @@ import (
 
 // ServeCmd runs the service until SIGINT or SIGTERM.
 type ServeCmd struct {
-	Listen          string        `env:"SOCIALRX_LISTEN" default:"${default_listen}" help:"Address to listen on."`
-	BaseURL         string        `env:"SOCIALRX_BASE_URL" placeholder:"URL" help:"Public URL of /fhir for links (e.g. https://rx.example.org/fhir); empty derives it from each request."`
+	Listen          string        `env:"SOCIALRX_LISTEN" default:"${default_listen}" help:"Address to listen on; one that is not loopback (127.0.0.1, ::1, localhost) needs --insecure-no-auth."`
+	BaseURL         string        `env:"SOCIALRX_BASE_URL" placeholder:"URL" help:"Public URL of /fhir for links (Location, fullUrl, paging; e.g. https://rx.example.org/fhir). Empty: built from the request's Host when it is loopback, the listen address or in --allowed-hosts."`
+	AllowedHosts    []string      `env:"SOCIALRX_ALLOWED_HOSTS" placeholder:"HOST[:PORT]" help:"Host header values (name, or name:port) that links may be built from when --base-url is not set, besides loopback and the listen address. A /fhir request with any other Host gets 421 Misdirected Request. With --base-url set and this empty, Host is not checked."`
 	MaxBodyBytes    int64         `env:"SOCIALRX_MAX_BODY_BYTES" default:"${default_max_body_bytes}" help:"Largest request body accepted, in bytes."`
+	RequestTimeout  time.Duration `env:"SOCIALRX_REQUEST_TIMEOUT" default:"${default_request_timeout}" help:"Deadline of each request, passed down to the database (PostgreSQL stops the statement, SQLite interrupts it); a request past it gets 503 with an OperationOutcome (issue code timeout)."`
+	InsecureNoAuth  bool          `env:"SOCIALRX_INSECURE_NO_AUTH" help:"Serve on a non-loopback --listen address although the REST API has no authentication yet (refused without this flag)."`
 	ShutdownTimeout time.Duration `env:"SOCIALRX_SHUTDOWN_TIMEOUT" default:"${default_shutdown_timeout}" help:"Time in-flight requests get to finish on SIGINT/SIGTERM."`
 	AutoMigrate     bool          `env:"SOCIALRX_AUTO_MIGRATE" help:"Upgrade an existing database whose schema is behind (an empty database is always set up)."`
 	Credentials     string        `env:"SOCIALRX_CREDENTIALS" placeholder:"FILE" help:"JSON file with the secrets of each Endpoint (OAuth2 client credentials, inbound bearer tokens); see the README."`
@@ -38,7 +41,10 @@ func (c *ServeCmd) Config() Config {
 	cfg.Listen = c.Listen
 	cfg.Database = c.Database
 	cfg.BaseURL = c.BaseURL
+	cfg.AllowedHosts = c.AllowedHosts
 	cfg.MaxBodyBytes = c.MaxBodyBytes
+	cfg.RequestTimeout = c.RequestTimeout
+	cfg.InsecureNoAuth = c.InsecureNoAuth
 	cfg.ShutdownTimeout = c.ShutdownTimeout
 	cfg.AutoMigrate = c.AutoMigrate
 	cfg.Credentials = c.Credentials
@@ -125,22 +131,29 @@ func (m *Main) Run(ctx context.Context) error {
 		m.Logger.Info("stored socialrx CodeSystems and ValueSets", "written", n)
 	}
 
-	hcfg := httpapi.DefaultConfig()
-	hcfg.BaseURL = m.Config.BaseURL
-	hcfg.MaxBodyBytes = m.Config.MaxBodyBytes
-	hcfg.Version = version
-	hcfg.InboundAuth = creds.InboundEndpoint
-	hcfg.Workflow = m.Config.Workflow()
-	if err := hcfg.Validate(); err != nil {
-		return err
-	}
-	api := httpapi.New(store, hcfg, m.Logger)
-
 	ln, err := net.Listen("tcp", m.Config.Listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", m.Config.Listen, err)
 	}
 	m.listener = ln
+	if !LoopbackListen(m.Config.Listen) {
+		m.Logger.Warn("serving on a non-loopback address with no authentication of the REST API (--insecure-no-auth): anyone who can reach it can read and change every resource",
+			"listen", ln.Addr().String())
+	}
+
+	hcfg := httpapi.DefaultConfig()
+	hcfg.BaseURL = m.Config.BaseURL
+	hcfg.AllowedHosts = listenHosts(m.Config, ln.Addr())
+	hcfg.MaxBodyBytes = m.Config.MaxBodyBytes
+	hcfg.RequestTimeout = m.Config.RequestTimeout
+	hcfg.Version = version
+	hcfg.InboundAuth = creds.InboundEndpoint
+	hcfg.Workflow = m.Config.Workflow()
+	if err := hcfg.Validate(); err != nil {
+		_ = ln.Close()
+		return err
+	}
+	api := httpapi.New(store, hcfg, m.Logger)
 	if m.Config.Workers > 0 {
 		source := m.Config.BaseURL
 		if source == "" {
@@ -151,11 +164,13 @@ func (m *Main) Run(ctx context.Context) error {
 			return err
 		}
 	}
+	readHeader, read, write, idle := m.Config.ServerTimeouts()
 	m.server = &http.Server{
 		Handler:           api.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       2 * time.Minute,
-		IdleTimeout:       2 * time.Minute,
+		ReadHeaderTimeout: readHeader,
+		ReadTimeout:       read,
+		WriteTimeout:      write,
+		IdleTimeout:       idle,
 		ErrorLog:          slog.NewLogLogger(m.Logger.Handler(), slog.LevelWarn),
 		ConnState:         m.connState,
 	}
@@ -168,6 +183,24 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	m.Logger.Info("socialrx serving", "version", version, "url", m.URL()+"/fhir", "database", kind, "at", where)
 	return nil
+}
+
+// listenHosts are the hosts links may be built from (httpapi's
+// AllowedHosts): the configured ones, and the listen address as given and
+// as bound (with the real port), unless it listens on every interface
+// (then no one address is the server's). Only when --base-url is set and
+// nothing is listed is Host left unchecked.
+func listenHosts(cfg Config, addr net.Addr) []string {
+	hosts := append([]string(nil), cfg.AllowedHosts...)
+	if cfg.BaseURL != "" && len(hosts) == 0 {
+		return nil
+	}
+	host, _, _ := net.SplitHostPort(cfg.Listen)
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		return hosts
+	}
+	_, port, _ := net.SplitHostPort(addr.String())
+	return append(hosts, net.JoinHostPort(host, port), addr.String())
 }
 
 // URL is the http:// address the server listens on (with the real port when

@@ -1,0 +1,121 @@
+package httpapi
+
+import (
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/socialrx/socialrx"
+)
+
+// hostSet is the set of Host header values that links may be built from
+// (Config.AllowedHosts, plus loopback). A nil set allows every host: links
+// then come from Config.BaseURL, never from Host.
+type hostSet struct {
+	anyPort map[string]bool // "name": any port
+	ports   map[string]bool // "name:port"
+}
+
+// newHostSet returns the hosts cfg admits; nil when Host is not checked
+// (BaseURL set, AllowedHosts empty).
+func newHostSet(cfg Config) *hostSet {
+	if cfg.BaseURL != "" && len(cfg.AllowedHosts) == 0 {
+		return nil
+	}
+	hs := &hostSet{anyPort: map[string]bool{}, ports: map[string]bool{}}
+	for _, h := range cfg.AllowedHosts {
+		name, port, _ := parseAllowedHost(h) // checked by Validate
+		if port == "" {
+			hs.anyPort[name] = true
+		} else {
+			hs.ports[net.JoinHostPort(name, port)] = true
+		}
+	}
+	if cfg.BaseURL != "" {
+		if u, err := url.Parse(cfg.BaseURL); err == nil {
+			hs.anyPort[strings.ToLower(u.Hostname())] = true // links use BaseURL: the port does not matter
+		}
+	}
+	return hs
+}
+
+// parseAllowedHost splits an AllowedHosts entry, "name", "name:port",
+// "[::1]" or "[::1]:port", into its lower-case name and port ("" for any).
+func parseAllowedHost(h string) (name, port string, err error) {
+	bad := socialrx.Errorf(socialrx.EINVALID, "httpapi: allowed host %q: want a host name or address, optionally with :port (no scheme, no path)", h)
+	if h == "" || strings.ContainsAny(h, "/?#@ *") {
+		return "", "", bad
+	}
+	name, port = splitHost(h)
+	if name == "" {
+		return "", "", bad
+	}
+	return name, port, nil
+}
+
+// splitHost splits a Host header value into its lower-case name (without
+// brackets or a trailing dot) and port ("" when absent).
+func splitHost(h string) (name, port string) {
+	if n, p, err := net.SplitHostPort(h); err == nil {
+		name, port = n, p
+	} else {
+		name = strings.TrimSuffix(strings.TrimPrefix(h, "["), "]")
+	}
+	return strings.TrimSuffix(strings.ToLower(name), "."), port
+}
+
+func portOr(port string, tls bool) string {
+	switch {
+	case port != "":
+		return port
+	case tls:
+		return "443"
+	}
+	return "80"
+}
+
+// allows reports whether links may be built from the request's Host.
+func (hs *hostSet) allows(r *http.Request) bool {
+	if hs == nil {
+		return true
+	}
+	name, port := splitHost(r.Host)
+	if name == "" {
+		return false
+	}
+	if isLoopback(name) || hs.anyPort[name] {
+		return true
+	}
+	return hs.ports[net.JoinHostPort(name, portOr(port, r.TLS != nil))]
+}
+
+// isLoopback reports whether name is localhost or a loopback address
+// (127.0.0.0/8, ::1).
+func isLoopback(name string) bool {
+	if name == "localhost" || strings.HasSuffix(name, ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(name)
+	return ip != nil && ip.IsLoopback()
+}
+
+// checkHost answers 421 Misdirected Request to a /fhir request whose Host
+// is not one links may be built from (Config.AllowedHosts): the server
+// would otherwise echo a host the client chose in Location, fullUrl and
+// paging links. Health and metrics carry no links and are not checked.
+func (s *Server) checkHost(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		r := c.Request()
+		if (r.URL.Path == "/fhir" || strings.HasPrefix(r.URL.Path, "/fhir/")) && !s.hosts.allows(r) {
+			const msg = "this server does not answer for the Host of the request; its operator can list the host (--allowed-hosts) or set the public URL (--base-url)"
+			return &statusError{status: http.StatusMisdirectedRequest, err: &socialrx.Error{
+				Code: socialrx.EINVALID, Message: msg,
+				Issues: []socialrx.Issue{{Severity: socialrx.SeverityError, Code: "not-supported", Message: msg}},
+			}}
+		}
+		return next(c)
+	}
+}
