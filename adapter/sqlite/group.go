@@ -49,6 +49,7 @@ type group struct {
 	members int           // transactions released (committed) into it
 	done    chan struct{} // closed when the transaction ended
 	err     error         // how it ended: nil committed
+	cancel  func()        // releases the transaction's context once it ended
 }
 
 // member is one caller's transaction within a group: a savepoint.
@@ -92,14 +93,27 @@ func (d *driver) begin(ctx context.Context) (*sql.Tx, *member, error) {
 	}
 	g := gs.cur
 	if g == nil {
-		// The shared transaction outlives the request that opened it: its
-		// context must not end it.
-		t, err := d.w.BeginTx(context.WithoutCancel(ctx), nil) // BEGIN IMMEDIATE (_txlock in the DSN)
+		// The shared transaction outlives the request that opened it, so it
+		// gets a context of its own (database/sql rolls a transaction back
+		// when its context ends); the request's deadline still interrupts
+		// the wait for the database lock in BEGIN.
+		gctx, cancel := context.WithCancel(context.Background())
+		stop := context.AfterFunc(ctx, cancel)
+		t, err := d.w.BeginTx(gctx, nil) // BEGIN IMMEDIATE (_txlock in the DSN)
+		if !stop() {
+			// ctx ended during BEGIN: gctx is cancelled, and the
+			// transaction (if any) with it.
+			if err == nil {
+				_ = t.Rollback()
+			}
+			err = ctx.Err()
+		}
 		if err != nil {
+			cancel()
 			<-gs.token
 			return nil, nil, err
 		}
-		g = &group{tx: t, done: make(chan struct{})}
+		g = &group{tx: t, done: make(chan struct{}), cancel: cancel}
 		gs.cur = g
 	}
 	gs.seq++
@@ -191,6 +205,7 @@ func (d *driver) end(g *group) error {
 		_ = g.tx.Rollback()
 	}
 	g.err = err
+	g.cancel()
 	close(g.done)
 	<-d.groups.token
 	return err
@@ -202,6 +217,7 @@ func (d *driver) abort(g *group, cause error) {
 	d.groups.cur = nil
 	_ = g.tx.Rollback()
 	g.err = errGroupFailed(cause)
+	g.cancel()
 	close(g.done)
 	<-d.groups.token
 }

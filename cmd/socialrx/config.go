@@ -25,6 +25,7 @@ type Config struct {
 	MaxBodyBytes    int64         // largest request body accepted
 	RequestTimeout  time.Duration // deadline of each request, down to the database; the HTTP server's timeouts follow from it
 	InsecureNoAuth  bool          // allow a non-loopback Listen although the REST API has no authentication
+	DebugAddr       string        // loopback host:port of the pprof server; "" for none
 	ShutdownTimeout time.Duration // how long in-flight requests get to finish on SIGINT/SIGTERM
 	AutoMigrate     bool          // migrate a database whose schema is behind (an empty one is always set up)
 	LogLevel        string        // debug, info, warn, error
@@ -87,6 +88,9 @@ func DefaultConfig() Config {
 func (c Config) Validate() error {
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
 		return fmt.Errorf("listen address %q: want host:port: %w", c.Listen, err)
+	}
+	if err := checkDebugAddr(c.DebugAddr); err != nil {
+		return err
 	}
 	if !c.InsecureNoAuth && !LoopbackListen(c.Listen) {
 		return fmt.Errorf("listen address %q is not a loopback address, and the REST API has no authentication yet: "+

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"net/http"
 	"os"
 	"strings"
 	"testing"
@@ -249,5 +250,39 @@ func TestShortDuration(t *testing.T) {
 		if back, err := time.ParseDuration(got); err != nil || back != tt.d {
 			t.Errorf("time.ParseDuration(%q) = %v, %v; want %v", got, back, err, tt.d)
 		}
+	}
+}
+
+// TestDebugAddr: the profiler listens on loopback only, and serves pprof
+// there when asked.
+func TestDebugAddr(t *testing.T) {
+	for addr, ok := range map[string]bool{"": true, "127.0.0.1:0": true, "localhost:6060": true, "[::1]:6060": true,
+		"0.0.0.0:6060": false, "10.1.2.3:6060": false, ":6060": false, "nonsense": false} {
+		cfg := DefaultConfig()
+		cfg.DebugAddr = addr
+		if err := cfg.Validate(); (err == nil) != ok {
+			t.Errorf("--debug-addr %q: Validate() = %v, want ok %v", addr, err, ok)
+		}
+	}
+	cfg := DefaultConfig()
+	cfg.Listen = "127.0.0.1:0"
+	cfg.Database = sqliteDatabase(t)
+	cfg.Workers = 0
+	cfg.DebugAddr = "127.0.0.1:0"
+	m := NewMain(cfg, nil)
+	if err := m.Run(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	resp, err := http.Get("http://" + m.debugLn.Addr().String() + "/debug/pprof/cmdline")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("GET /debug/pprof/cmdline: %d, want 200", resp.StatusCode)
+	}
+	if resp, _ := do(t, http.MethodGet, m.URL()+"/debug/pprof/cmdline", nil); resp.StatusCode == http.StatusOK {
+		t.Error("the profiler answers on the API's address too")
 	}
 }

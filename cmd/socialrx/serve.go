@@ -31,6 +31,7 @@ type ServeCmd struct {
 	JobTimeout      time.Duration `env:"SOCIALRX_JOB_TIMEOUT" default:"${default_job_timeout}" help:"Longest one delivery attempt may run; a job left running by a process that died is picked up again after 1.5 times this, plus up to about 30s for River's leader election and rescue interval."`
 	HTTPTimeout     time.Duration `env:"SOCIALRX_HTTP_TIMEOUT" default:"${default_http_timeout}" help:"Timeout of each outbound HTTP call (platforms, EMRs, token endpoints)."`
 	PollEvery       time.Duration `env:"SOCIALRX_POLL_EVERY" default:"${default_poll_every}" help:"How often platforms that cannot push (hl7-fhir-rest Endpoints with open referrals) are polled for Task changes."`
+	DebugAddr       string        `env:"SOCIALRX_DEBUG_ADDR" placeholder:"HOST:PORT" help:"Serve Go's profiler (net/http/pprof, /debug/pprof/) on this loopback address; off when empty."`
 	DatabaseFlag
 	LogFlags
 }
@@ -54,6 +55,7 @@ func (c *ServeCmd) Config() Config {
 	cfg.JobTimeout = c.JobTimeout
 	cfg.HTTPTimeout = c.HTTPTimeout
 	cfg.PollEvery = c.PollEvery
+	cfg.DebugAddr = c.DebugAddr
 	cfg.LogLevel = c.LogLevel
 	cfg.LogFormat = c.LogFormat
 	return cfg
@@ -90,6 +92,8 @@ type Main struct {
 	server   *http.Server
 	listener net.Listener
 	served   chan error
+	debug    *http.Server // serve --debug-addr (debug.go)
+	debugLn  net.Listener
 
 	// connState, when set (by tests), is called on every connection state change.
 	connState func(net.Conn, http.ConnState)
@@ -176,6 +180,12 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	m.served = make(chan error, 1)
 	go func() { m.served <- m.server.Serve(ln) }()
+	if m.Config.DebugAddr != "" {
+		if m.debug, m.debugLn, err = startDebug(m.Config.DebugAddr); err != nil {
+			return err
+		}
+		m.Logger.Info("profiler serving", "url", "http://"+m.debugLn.Addr().String()+"/debug/pprof/")
+	}
 
 	where := target
 	if kind == KindPostgres {
@@ -216,6 +226,10 @@ func (m *Main) URL() string {
 // Config.ShutdownTimeout, and closes the database.
 func (m *Main) Close() error {
 	var errs []error
+	if m.debug != nil {
+		_ = m.debug.Close()
+		m.debug = nil
+	}
 	if m.server != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), m.Config.ShutdownTimeout)
 		if err := m.server.Shutdown(ctx); err != nil {

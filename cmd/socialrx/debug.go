@@ -1,0 +1,52 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/pprof"
+	"time"
+)
+
+// The profiling server (serve --debug-addr): net/http/pprof's handlers on
+// an address of their own, off by default and only ever on loopback, so
+// that an operator can see where the time goes
+// (go tool pprof http://127.0.0.1:6060/debug/pprof/profile?seconds=30)
+// without exposing it. Profiles hold no resource contents, but they name
+// code paths and timings: they are not for the network.
+
+// checkDebugAddr refuses a --debug-addr that is not a loopback host:port.
+func checkDebugAddr(addr string) error {
+	if addr == "" {
+		return nil
+	}
+	if _, _, err := net.SplitHostPort(addr); err != nil {
+		return fmt.Errorf("debug address %q: want host:port: %w", addr, err)
+	}
+	if !LoopbackListen(addr) {
+		return fmt.Errorf("debug address %q: the profiling server listens on loopback only (127.0.0.1, ::1, localhost)", addr)
+	}
+	return nil
+}
+
+// startDebug serves pprof on addr until the returned server is closed.
+func startDebug(addr string) (*http.Server, net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, nil, fmt.Errorf("debug listen on %s: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			_ = err // the profiler stopping is not the service stopping
+		}
+	}()
+	return srv, ln, nil
+}
