@@ -10,14 +10,33 @@ import (
 // typeRow, elemRow and summaryRow are the shapes of the generated tables in
 // elements_gen.go.
 type typeRow struct {
-	name  string
-	elems []elemRow
+	name     string
+	elems    []elemRow
+	required []string // elements with min 1 (R4 StructureDefinitions), a choice as value[x]; in schema order
 }
 
 type elemRow struct {
-	name  string // JSON member name, choice elements expanded (valueQuantity)
-	typ   string // FHIR type name: a primitive (dateTime), a datatype (HumanName), a backbone part (Patient_Contact), Resource or xhtml
-	array bool
+	name     string // JSON member name, choice elements expanded (valueQuantity)
+	typ      string // FHIR type name: a primitive (dateTime), a datatype (HumanName), a backbone part (Patient_Contact), Resource or xhtml
+	array    bool
+	valueSet int // index in valueSetTable of the required binding of a code; 0: none
+}
+
+// valueSetRow is the codes of one required binding, as the R4 JSON schema
+// enumerates them.
+type valueSetRow struct {
+	url   string // canonical|version, e.g. http://hl7.org/fhir/ValueSet/task-status|4.0.1
+	codes []string
+}
+
+// has reports whether code is one of the value set's codes.
+func (vs *valueSetRow) has(code []byte) bool {
+	for _, c := range vs.codes {
+		if c == string(code) {
+			return true
+		}
+	}
+	return false
 }
 
 type summaryRow struct {
@@ -68,12 +87,14 @@ type typeInfo struct {
 	resource bool // a resource type (has resourceType)
 	anyRes   bool // the abstract "Resource" of contained and Bundle.entry.resource
 	elems    map[string]elemInfo
+	required []string // elements with min 1, a choice as name[x]
 }
 
 // elemInfo is one element of a complex type.
 type elemInfo struct {
-	typ   *typeInfo
-	array bool
+	typ      *typeInfo
+	array    bool
+	valueSet *valueSetRow // the required binding of a code the schema enumerates; nil: none
 }
 
 type typeIndex struct {
@@ -97,13 +118,17 @@ var types = sync.OnceValue(func() *typeIndex {
 	}
 	for i := range elementTable {
 		row := &elementTable[i]
-		ix.types[row.name] = &typeInfo{name: row.name, resource: ix.resources[row.name], elems: make(map[string]elemInfo, len(row.elems))}
+		ix.types[row.name] = &typeInfo{name: row.name, resource: ix.resources[row.name], elems: make(map[string]elemInfo, len(row.elems)), required: row.required}
 	}
 	for i := range elementTable {
 		row := &elementTable[i]
 		ti := ix.types[row.name]
 		for _, e := range row.elems {
-			ti.elems[e.name] = elemInfo{typ: ix.types[e.typ], array: e.array}
+			ei := elemInfo{typ: ix.types[e.typ], array: e.array}
+			if e.valueSet > 0 {
+				ei.valueSet = &valueSetTable[e.valueSet]
+			}
+			ti.elems[e.name] = ei
 		}
 	}
 	return ix

@@ -110,8 +110,8 @@ func TestValidate(t *testing.T) {
 		{"string for a Reference: Decode refuses it", `{"resourceType":"Observation","status":"final","code":{"text":"x"},"subject":"Patient/1"}`, "", []Issue{
 			{Severity: "error", Code: "structure", Path: "Observation.subject", Message: "expected a JSON object (type Reference)"},
 		}},
-		{"missing required element (schema only)", `{"resourceType":"Observation","status":"final"}`, "Observation", []Issue{
-			{Severity: "error", Code: "required", Path: "Observation.code", Message: "required element is missing"},
+		{"missing required element: Decode's issue", `{"resourceType":"Observation","status":"final"}`, "Observation", []Issue{
+			{Severity: "error", Code: "required", Path: "Observation.code", Message: "required element is missing (min 1 in R4)"},
 		}},
 		{"missing resourceType", `{"birthDate":"1990-01-02"}`, "Patient", []Issue{
 			{Severity: "error", Code: "required", Path: "Patient", Message: "resourceType is missing"},
@@ -271,7 +271,8 @@ func TestComparePaths(t *testing.T) {
 }
 
 // TestValidateExamples: Validate finds no error in the official examples of
-// the types this server holds, nor in the example Bundles.
+// the types this server holds, nor in the example Bundles, except the
+// known defect of the one invalid example.
 func TestValidateExamples(t *testing.T) {
 	for _, f := range exampleFiles(t) {
 		body, err := os.ReadFile(f)
@@ -283,11 +284,7 @@ func TestValidateExamples(t *testing.T) {
 		if !Supported(typ) && typ != "Bundle" {
 			continue
 		}
-		for _, i := range Validate(body, "") {
-			if i.Severity == "error" {
-				t.Errorf("%s: %+v", base, i)
-			}
-		}
+		checkExampleIssues(t, f, Validate(body, ""))
 	}
 }
 

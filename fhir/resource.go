@@ -42,7 +42,10 @@ type Decoded struct {
 // the type the URL names. The checks: valid JSON object without duplicate
 // keys; resourceType present, known and supported (and equal to wantType);
 // id syntax; element names known for the type (unknown ones are warnings,
-// and kept); primitive formats (date, dateTime, instant, time, id, code, uri,
+// and kept); the R4 rules of the element table: required elements (min 1,
+// a choice as name[x], a primitive extension "_x" standing in for its
+// value) and codes of required bindings, in the resource, its datatypes,
+// backbone parts and contained resources (docs/validation.md); primitive formats (date, dateTime, instant, time, id, code, uri,
 // decimal, integer, boolean, base64Binary); arrays where the spec has arrays;
 // references syntactically valid; strings without control characters.
 // Error issues mean the resource must be refused; each has the element path.
@@ -66,8 +69,10 @@ func Decode(body []byte, wantType string) (*Decoded, []Issue) {
 // the wanted type as Path, or "" when neither is known. Codes: error
 // "structure" for JSON shape (invalid JSON, wrong JSON kind, array vs single
 // value, empty object/array, null); error "value" for bad primitive formats,
-// control characters and bad references; warning "structure" for unknown
-// elements; error "not-supported" for unknown or unsupported resource
+// control characters and bad references; error "required" for a missing
+// required element (path of the element, "Task.input[0].value[x]" for a
+// choice); error "code-invalid" for a code outside its required value set;
+// warning "structure" for unknown elements; error "not-supported" for unknown or unsupported resource
 // types; error "required" for a missing resourceType; error "invalid"
 // otherwise (e.g. resourceType differs from wantType). Messages name types
 // and element names, never values.

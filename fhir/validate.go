@@ -15,6 +15,7 @@ const (
 	codeNotSupported = "not-supported"
 	codeRequired     = "required"
 	codeInvalid      = "invalid"
+	codeCodeInvalid  = "code-invalid"
 )
 
 // pathSeg is one step of an element path, linked to its parent so that
@@ -149,6 +150,69 @@ func (c *checker) object(ni int32, ti *typeInfo, p *pathSeg) {
 		c.member(ni, k, v, ti, p)
 		k = next
 	}
+	c.required(ni, ti, p)
+}
+
+// required reports each element that ti requires (min 1 in the R4
+// StructureDefinitions) and object ni lacks. A choice element (value[x])
+// is present when one of its variants is; a primitive is present when its
+// value or its primitive extension ("_status") is, as FHIR JSON allows an
+// extension to stand in for the value.
+func (c *checker) required(ni int32, ti *typeInfo, p *pathSeg) {
+	for _, name := range ti.required {
+		if c.present(ni, ti, name) {
+			continue
+		}
+		msg := "required element is missing (min 1 in R4)"
+		if strings.HasSuffix(name, "[x]") {
+			msg = "required element is missing: one of its types must be present (min 1 in R4)"
+		}
+		c.add(sevError, codeRequired, &pathSeg{parent: p, name: []byte(name), index: -1}, msg)
+	}
+}
+
+// present reports whether object ni holds element name of ti (see required).
+func (c *checker) present(ni int32, ti *typeInfo, name string) bool {
+	t := c.t
+	base, choice := strings.CutSuffix(name, "[x]")
+	if !choice {
+		return t.member(ni, name) >= 0 || t.member(ni, "_"+name) >= 0
+	}
+	for k := t.nodes[ni].first; k >= 0; k = t.nodes[t.nodes[k].next].next {
+		key := t.strBytes(k)
+		if len(key) > 1 && key[0] == '_' {
+			key = key[1:]
+		}
+		if len(key) > len(base) && string(key[:len(base)]) == base && key[len(base)] >= 'A' && key[len(base)] <= 'Z' {
+			if _, ok := ti.elems[string(key)]; ok {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// code reports a code (value node v) outside the required value set of its
+// element. Malformed codes were reported by primitive.
+func (c *checker) code(v int32, e elemInfo, p *pathSeg) {
+	t := c.t
+	if e.valueSet == nil || t.nodes[v].kind != jString || t.nodes[v].ctrl {
+		return
+	}
+	s := t.strBytes(v)
+	if !validCode(s) || e.valueSet.has(s) {
+		return
+	}
+	c.add(sevError, codeCodeInvalid, p, "code not in the required value set "+e.valueSet.url+" ("+codeList(e.valueSet.codes)+")")
+}
+
+// codeList lists the codes of a value set (never a value of the resource),
+// at most ten.
+func codeList(codes []string) string {
+	if len(codes) > 10 {
+		return strings.Join(codes[:10], ", ") + ", …"
+	}
+	return strings.Join(codes, ", ")
 }
 
 // member checks one member (key node k, value node v) of object obj.
@@ -191,6 +255,7 @@ func (c *checker) member(obj, k, v int32, ti *typeInfo, p *pathSeg) {
 			return
 		}
 		c.value(v, e.typ, &seg)
+		c.code(v, e, &seg)
 		return
 	}
 	if vn.kind != jArray {
@@ -210,6 +275,7 @@ func (c *checker) member(obj, k, v int32, ti *typeInfo, p *pathSeg) {
 			}
 		} else {
 			c.value(it, e.typ, &is)
+			c.code(it, e, &is)
 		}
 		i++
 	}

@@ -52,7 +52,7 @@ func TestDecode(t *testing.T) {
 		{name: "null", in: `{"resourceType":"Patient","gender":null}`, issues: []Issue{e("structure", "Patient.gender", "expected a JSON string (type code)")}},
 		{name: "bad integer in component", in: `{"resourceType":"Observation","status":"final","code":{"text":"c"},"component":[{"code":{"text":"a"}},{"code":{"text":"b"}},{"code":{"text":"c"},"valueInteger":1.5}]}`, issues: []Issue{e("value", "Observation.component[2].valueInteger", "invalid integer")}},
 		{name: "integer range", in: `{"resourceType":"Observation","status":"final","code":{"text":"c"},"valueInteger":2147483648}`, issues: []Issue{e("value", "Observation.valueInteger", "invalid integer")}},
-		{name: "positiveInt", in: `{"resourceType":"Appointment","status":"booked","minutesDuration":0}`, issues: []Issue{e("value", "Appointment.minutesDuration", "invalid positiveInt")}},
+		{name: "positiveInt", in: `{"resourceType":"Appointment","status":"booked","participant":[{"status":"accepted"}],"minutesDuration":0}`, issues: []Issue{e("value", "Appointment.minutesDuration", "invalid positiveInt")}},
 		{name: "decimal precision kept", in: `{"resourceType":"Observation","status":"final","code":{"text":"c"},"valueQuantity":{"value":1.50}}`, ok: true},
 		{name: "primitive extension", in: `{"resourceType":"Patient","birthDate":"1970","_birthDate":{"extension":[{"url":"http://x","valueDateTime":"1970-03-01T10:00:00+01:00"}]}}`, ok: true},
 		{name: "primitive extension bad", in: `{"resourceType":"Patient","_birthDate":{"extension":[{"url":"http://x","valueDateTime":"1970-03-01T10:00"}]}}`, issues: []Issue{e("value", "Patient.birthDate.extension[0].valueDateTime", "invalid dateTime")}},

@@ -138,10 +138,10 @@ func TestMessageBundleRequester(t *testing.T) {
 		task                   string
 		wantSender, wantAuthor string
 	}{
-		{"Organization: sender only", `{"resourceType":"Task","id":"t","requester":{"reference":"Organization/o"}}`, "Organization/o", ""},
-		{"absolute URL read as Type/id", `{"resourceType":"Task","id":"t","requester":{"reference":"https://emr.example/fhir/PractitionerRole/r/_history/2"}}`, "PractitionerRole/r", "PractitionerRole/r"},
-		{"none on the Task: the ServiceRequest's", `{"resourceType":"Task","id":"t"}`, "Practitioner/sr-req", "Practitioner/sr-req"},
-		{"Patient: neither", `{"resourceType":"Task","id":"t","requester":{"reference":"Patient/p"}}`, "", ""},
+		{"Organization: sender only", `{"resourceType":"Task","id":"t","status":"requested","intent":"order","requester":{"reference":"Organization/o"}}`, "Organization/o", ""},
+		{"absolute URL read as Type/id", `{"resourceType":"Task","id":"t","status":"requested","intent":"order","requester":{"reference":"https://emr.example/fhir/PractitionerRole/r/_history/2"}}`, "PractitionerRole/r", "PractitionerRole/r"},
+		{"none on the Task: the ServiceRequest's", `{"resourceType":"Task","id":"t","status":"requested","intent":"order"}`, "Practitioner/sr-req", "Practitioner/sr-req"},
+		{"Patient: neither", `{"resourceType":"Task","id":"t","status":"requested","intent":"order","requester":{"reference":"Patient/p"}}`, "", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

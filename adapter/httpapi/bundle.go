@@ -146,6 +146,9 @@ func (s *Server) transaction(c echo.Context, b *fhir.Bundle) (*bundle, error) {
 	r := c.Request()
 	ctx := r.Context()
 	base := s.baseURL(r)
+	if err := duplicateFullURLs(b.Entries); err != nil {
+		return nil, err
+	}
 	ops := make([]*op, len(b.Entries))
 	for i, e := range b.Entries {
 		o, err := s.parseOp(base, i, e)

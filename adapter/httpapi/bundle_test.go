@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/socialrx/socialrx/adapter/httpapi"
 )
 
@@ -117,7 +119,13 @@ func TestTransactionFailures(t *testing.T) {
 		{"urn:uuid to nothing", tx(good, `{"fullUrl":"`+patientUUID+`","resource":{"resourceType":"Observation","status":"final","code":{"text":"x"},"subject":{"reference":"`+otherUUID+`"}},"request":{"method":"POST","url":"Observation"}}`),
 			400, "invalid", "Bundle.entry[1].resource.subject"},
 		{"invalid date mid-transaction", tx(good, `{"resource":{"resourceType":"Patient","birthDate":"1970-02-30x"},"request":{"method":"POST","url":"Patient"}}`, good),
-			400, "value", "Bundle.entry[1].resource.birthDate"},
+			422, "value", "Bundle.entry[1].resource.birthDate"},
+		{"missing required element mid-transaction", tx(good, `{"resource":{"resourceType":"Task","status":"requested"},"request":{"method":"POST","url":"Task"}}`, good),
+			422, "required", "Bundle.entry[1].resource.intent"},
+		{"code outside its required value set", tx(good, `{"resource":{"resourceType":"Task","status":"bogus","intent":"order"},"request":{"method":"PUT","url":"Task/t1"}}`),
+			422, "code-invalid", "Bundle.entry[1].resource.status"},
+		{"duplicate fullUrl", tx(`{"fullUrl":"`+patientUUID+`","resource":{"resourceType":"Patient"},"request":{"method":"POST","url":"Patient"}}`, good, `{"fullUrl":"`+patientUUID+`","resource":{"resourceType":"Patient"},"request":{"method":"POST","url":"Patient"}}`),
+			400, "invalid", "Bundle.entry[2].fullUrl"},
 		{"stale ifMatch", tx(good, `{"resource":{"resourceType":"Patient","id":"p9"},"request":{"method":"PUT","url":"Patient/p9","ifMatch":"W/\"4\""}}`),
 			412, "conflict", "Bundle.entry[1]"},
 		{"ifMatch on a missing resource", tx(good, `{"resource":{"resourceType":"Patient","id":"p8"},"request":{"method":"PUT","url":"Patient/p8","ifMatch":"W/\"1\""}}`),
@@ -195,7 +203,7 @@ func TestBatch(t *testing.T) {
 		t.Fatalf("type %v", m["type"])
 	}
 	es := entries(m)
-	want := []string{"201 Created", "400 Bad Request", "200 OK", "200 OK", "200 OK", "404 Not Found", "400 Bad Request"}
+	want := []string{"201 Created", "422 Unprocessable Entity", "200 OK", "200 OK", "200 OK", "404 Not Found", "400 Bad Request"}
 	if len(es) != len(want) {
 		t.Fatalf("%d entries, want %d", len(es), len(want))
 	}
@@ -299,5 +307,70 @@ func TestEmptyBundles(t *testing.T) {
 	ts.do(t, "POST", "/fhir", `{"resourceType":"Bundle","type":"transaction","entry":{}}`).want(t, http.StatusBadRequest).outcome(t)
 	if n := ts.count(t); n != 0 {
 		t.Errorf("empty Bundles stored %v versions, want 0", n)
+	}
+}
+
+// TestBundleR4Rules: in a transaction the first entry that breaks R4 rules
+// fails the Bundle (422) with every issue of that entry, and nothing is
+// stored; in a batch each such entry gets its own 422 and outcome, the
+// others succeed; a transaction with a duplicate fullUrl is refused (400).
+func TestBundleR4Rules(t *testing.T) {
+	ts := newServer(t, httpapi.Config{})
+	good := `{"resource":{"resourceType":"Task","status":"requested","intent":"order"},"request":{"method":"POST","url":"Task"}}`
+	badTask := `{"resource":{"resourceType":"Task","status":"bogus"},"request":{"method":"POST","url":"Task"}}`
+	badObs := `{"resource":{"resourceType":"Observation"},"request":{"method":"POST","url":"Observation"}}`
+	bundle := func(typ string, entries ...string) string {
+		return `{"resourceType":"Bundle","type":"` + typ + `","entry":[` + strings.Join(entries, ",") + `]}`
+	}
+
+	r := ts.do(t, "POST", "/fhir", bundle("transaction", good, badTask, badObs)).want(t, http.StatusUnprocessableEntity)
+	if diff := cmp.Diff([]string{"code-invalid@Bundle.entry[1].resource.status", "required@Bundle.entry[1].resource.intent"}, r.outcome(t)); diff != "" {
+		t.Errorf("transaction issues (-want +got):\n%s", diff)
+	}
+	if got := ts.count(t); got != 0 {
+		t.Errorf("a refused transaction stored %v versions", got)
+	}
+
+	r = ts.do(t, "POST", "/fhir", bundle("transaction",
+		`{"fullUrl":"urn:uuid:3f1d2c8e-0b7a-4c55-9f0e-1a2b3c4d5e6f",`+good[1:],
+		`{"fullUrl":"urn:uuid:3f1d2c8e-0b7a-4c55-9f0e-1a2b3c4d5e6f",`+good[1:],
+		good,
+		`{"fullUrl":"urn:uuid:3f1d2c8e-0b7a-4c55-9f0e-1a2b3c4d5e6f",`+badObs[1:])).want(t, http.StatusBadRequest)
+	if diff := cmp.Diff([]string{"invalid@Bundle.entry[1].fullUrl", "invalid@Bundle.entry[3].fullUrl"}, r.outcome(t)); diff != "" {
+		t.Errorf("duplicate fullUrl issues (-want +got):\n%s", diff)
+	}
+	if !strings.Contains(string(r.body), "Bundle.entry[0]") {
+		t.Errorf("the outcome does not name the first entry with the fullUrl: %s", r.body)
+	}
+	if got := ts.count(t); got != 0 {
+		t.Errorf("a refused transaction stored %v versions", got)
+	}
+
+	es := entries(ts.do(t, "POST", "/fhir", bundle("batch", good, badTask, badObs, good)).want(t, http.StatusOK).json(t))
+	wantStatus := []string{"201 Created", "422 Unprocessable Entity", "422 Unprocessable Entity", "201 Created"}
+	wantIssues := [][]string{nil,
+		{"code-invalid@Bundle.entry[1].resource.status", "required@Bundle.entry[1].resource.intent"},
+		{"required@Bundle.entry[2].resource.status", "required@Bundle.entry[2].resource.code"}, nil}
+	if len(es) != len(wantStatus) {
+		t.Fatalf("%d batch entries, want %d", len(es), len(wantStatus))
+	}
+	for i, e := range es {
+		resp := e["response"].(map[string]any)
+		if resp["status"] != wantStatus[i] {
+			t.Errorf("batch entry %d: status %v, want %s", i, resp["status"], wantStatus[i])
+		}
+		var got []string
+		if oo, ok := resp["outcome"].(map[string]any); ok {
+			for _, is := range oo["issue"].([]any) {
+				im := is.(map[string]any)
+				got = append(got, im["code"].(string)+"@"+im["expression"].([]any)[0].(string))
+			}
+		}
+		if diff := cmp.Diff(wantIssues[i], got); diff != "" {
+			t.Errorf("batch entry %d outcome (-want +got):\n%s", i, diff)
+		}
+	}
+	if got := ts.count(t); got != 2 {
+		t.Errorf("batch stored %v versions, want the 2 good Tasks", got)
 	}
 }

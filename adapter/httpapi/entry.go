@@ -205,7 +205,7 @@ func (s *Server) parseOp(base string, i int, e fhir.Entry) (*op, error) {
 	}
 	d, issues := fhir.DecodeAt(e.Resource, o.typ, o.path+".resource")
 	if fhir.HasErrors(issues) {
-		return nil, o.fail(decodeError(issues))
+		return nil, o.fail(resourceError(issues))
 	}
 	if d == nil {
 		return nil, at(errorf(socialrx.EINVALID, "invalid resource"), o.path+".resource")
@@ -248,6 +248,30 @@ func (s *Server) resolveTarget(ctx context.Context, tx socialrx.ResourceTx, o *o
 		o.target = o.id
 	}
 	return nil
+}
+
+// duplicateFullURLs refuses a transaction in which two entries share a
+// fullUrl (R4 bdl-7 allows that only for versions in a history): every
+// later entry is named, with the first that has the fullUrl.
+func duplicateFullURLs(entries []fhir.Entry) error {
+	first := map[string]int{}
+	var issues []socialrx.Issue
+	for i, e := range entries {
+		if e.FullURL == "" {
+			continue
+		}
+		j, dup := first[e.FullURL]
+		if !dup {
+			first[e.FullURL] = i
+			continue
+		}
+		issues = append(issues, socialrx.Issue{Severity: socialrx.SeverityError, Code: "invalid",
+			Path: fmt.Sprintf("Bundle.entry[%d].fullUrl", i), Message: fmt.Sprintf("fullUrl is also that of Bundle.entry[%d]", j)})
+	}
+	if issues == nil {
+		return nil
+	}
+	return &socialrx.Error{Code: socialrx.EINVALID, Message: "duplicate fullUrl in a transaction", Issues: issues}
 }
 
 // atIssuePath gives err's pathless issues (or a first issue) the path.

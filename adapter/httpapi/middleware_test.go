@@ -59,7 +59,7 @@ func TestLogsHoldNoPHI(t *testing.T) {
 	ts.do(t, "GET", "/fhir/Patient?family="+family+"&given="+given, "").want(t, http.StatusOK)
 	ts.do(t, "GET", "/fhir/Patient?nosuch="+family, "", "Prefer", "handling=strict").want(t, http.StatusBadRequest)
 	ts.do(t, "POST", "/fhir/Patient/_search", url.Values{"name": {given}}.Encode(), "Content-Type", "application/x-www-form-urlencoded").want(t, http.StatusOK)
-	ts.do(t, "POST", "/fhir/Patient", strings.Replace(body, `"name"`, `"birthDate":"`+given+`","name"`, 1)).want(t, http.StatusBadRequest)
+	ts.do(t, "POST", "/fhir/Patient", strings.Replace(body, `"name"`, `"birthDate":"`+given+`","name"`, 1)).want(t, http.StatusUnprocessableEntity)
 	ts.do(t, "PUT", "/fhir/Patient/"+id, strings.Replace(body, `{"resourceType":"Patient"`, `{"resourceType":"Patient","id":"`+family+`"`, 1)).want(t, http.StatusBadRequest)
 	ts.do(t, "GET", "/fhir/"+family+"/1", "").want(t, http.StatusNotFound)
 	ts.do(t, "POST", "/fhir", `{"resourceType":"Bundle","type":"transaction","entry":[{"resource":`+body+`,"request":{"method":"POST","url":"Patient?name=`+given+`"}}]}`).want(t, http.StatusBadRequest)

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/socialrx/socialrx/adapter/httpapi"
 )
 
@@ -145,7 +147,10 @@ func TestWriteErrors(t *testing.T) {
 	}{
 		{"malformed JSON", "POST", "/fhir/Patient", `{"resourceType":`, nil, 400, "structure", "Patient"},
 		{"type mismatch", "POST", "/fhir/Patient", `{"resourceType":"Observation","status":"final","code":{"text":"x"}}`, nil, 400, "invalid", "Observation"},
-		{"invalid date", "POST", "/fhir/Patient", `{"resourceType":"Patient","birthDate":"1970-13-45"}`, nil, 400, "value", "Patient.birthDate"},
+		{"invalid date", "POST", "/fhir/Patient", `{"resourceType":"Patient","birthDate":"1970-13-45"}`, nil, 422, "value", "Patient.birthDate"},
+		{"wrong JSON type stays 400", "POST", "/fhir/Patient", `{"resourceType":"Patient","birthDate":1970}`, nil, 400, "structure", "Patient.birthDate"},
+		{"code outside its required value set", "POST", "/fhir/Task", `{"resourceType":"Task","status":"bogus","intent":"order"}`, nil, 422, "code-invalid", "Task.status"},
+		{"missing required element", "PUT", "/fhir/Task/t1", `{"resourceType":"Task","id":"t1","status":"requested"}`, nil, 422, "required", "Task.intent"},
 		{"unknown type", "POST", "/fhir/Foo", `{"resourceType":"Foo"}`, nil, 404, "not-supported", ""},
 		{"unsupported type", "POST", "/fhir/Medication", `{"resourceType":"Medication"}`, nil, 404, "not-supported", ""},
 		{"too large", "POST", "/fhir/Patient", big, nil, 413, "too-long", ""},
@@ -260,4 +265,37 @@ func TestVReadUnknownVersion(t *testing.T) {
 	}
 	ts.do(t, "GET", "/fhir/Patient/"+id+"/_history/1", "").want(t, http.StatusOK)
 	ts.do(t, "GET", "/fhir/Patient/nobody/_history/abc", "").want(t, http.StatusNotFound)
+}
+
+// TestWriteR4Rules: a create or update that breaks R4 rules is refused with
+// 422 and an OperationOutcome naming every element path, and nothing is
+// stored (issue 12: a Task with a bogus status and an Observation without
+// status and code were stored with 201).
+func TestWriteR4Rules(t *testing.T) {
+	ts := newServer(t, httpapi.Config{})
+	tests := []struct {
+		name, method, path, body string
+		want                     []string // code@path of every issue
+	}{
+		{"task with a bogus status", "POST", "/fhir/Task", `{"resourceType":"Task","status":"bogus","intent":"order"}`,
+			[]string{"code-invalid@Task.status"}},
+		{"observation without status and code", "POST", "/fhir/Observation", `{"resourceType":"Observation","subject":{"reference":"Patient/p"}}`,
+			[]string{"required@Observation.status", "required@Observation.code"}},
+		{"update: every problem, nested and contained", "PUT", "/fhir/Task/t1",
+			`{"resourceType":"Task","id":"t1","status":"requested","intent":" plan","contained":[{"resourceType":"Observation","id":"o"}],"input":[{"type":{"text":"x"}}],"extension":[{"valueString":"x"}]}`,
+			[]string{"value@Task.intent", "required@Task.contained[0].status", "required@Task.contained[0].code", "required@Task.input[0].value[x]", "required@Task.extension[0].url"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := ts.do(t, tt.method, tt.path, tt.body).want(t, http.StatusUnprocessableEntity)
+			if diff := cmp.Diff(tt.want, r.outcome(t)); diff != "" {
+				t.Errorf("issues (-want +got):\n%s", diff)
+			}
+			if got := ts.count(t); got != 0 {
+				t.Errorf("a refused write stored %v versions", got)
+			}
+		})
+	}
+	// The primitive extension stands in for a required value (FHIR JSON).
+	ts.do(t, "POST", "/fhir/Task", `{"resourceType":"Task","_status":{"extension":[{"url":"http://hl7.org/fhir/StructureDefinition/data-absent-reason","valueCode":"unknown"}]},"intent":"order"}`).want(t, http.StatusCreated)
 }

@@ -59,7 +59,15 @@ func TestValidateOperation(t *testing.T) {
 			{Severity: "error", Code: "invalid", Path: "Patient", Message: "resourceType Patient does not match Observation"},
 		}},
 		{"Bundle, invalid entry", "/fhir/$validate", `{"resourceType":"Bundle","type":"collection","entry":[{"resource":{"resourceType":"Patient"}},{"resource":{"resourceType":"Patient","gender":"f"}}]}`, 200, []fhir.Issue{
-			{Severity: "error", Code: "code-invalid", Path: "Bundle.entry[1].resource.gender", Message: "code not in the required value set (male, female, other, unknown)"},
+			{Severity: "error", Code: "code-invalid", Path: "Bundle.entry[1].resource.gender", Message: "code not in the required value set http://hl7.org/fhir/ValueSet/administrative-gender|4.0.1 (male, female, other, unknown)"},
+		}},
+		{"missing required element", "/fhir/$validate", `{"resourceType":"Communication"}`, 200, []fhir.Issue{
+			{Severity: "error", Code: "required", Path: "Communication.status", Message: "required element is missing (min 1 in R4)"},
+		}},
+		{"every issue of the resource", "/fhir/Task/$validate", `{"resourceType":"Task","status":"bogus","input":[{"type":{"text":"x"}}]}`, 200, []fhir.Issue{
+			{Severity: "error", Code: "required", Path: "Task.input[0].value[x]", Message: "required element is missing: one of its types must be present (min 1 in R4)"},
+			{Severity: "error", Code: "required", Path: "Task.intent", Message: "required element is missing (min 1 in R4)"},
+			{Severity: "error", Code: "code-invalid", Path: "Task.status", Message: "code not in the required value set http://hl7.org/fhir/ValueSet/task-status|4.0.1 (draft, requested, received, accepted, rejected, ready, cancelled, in-progress, on-hold, failed, …)"},
 		}},
 		{"malformed JSON is 400", "/fhir/Patient/$validate", `{"resourceType":"Patient",`, 400, nil},
 		{"malformed JSON, system level", "/fhir/$validate", `{`, 400, nil},

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -181,6 +182,12 @@ func testRoundTripExamples(t *testing.T, m *Main) {
 		}
 		seen[key] = p
 		resp, rb := do(t, http.MethodPut, m.URL()+"/fhir/"+key, body)
+		if filepath.Base(p) == invalidExample {
+			// Itself invalid R4 (docs/validation.md): refused, for
+			// exactly its missing linkIds.
+			checkInvalidExample(t, resp, rb)
+			continue
+		}
 		if resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusOK {
 			t.Errorf("PUT %s (%s): status %d: %s", key, filepath.Base(p), resp.StatusCode, truncate(rb))
 			continue
@@ -258,14 +265,129 @@ func testExampleBundles(t *testing.T, m *Main) {
 	}
 }
 
+// invalidExample is the one official example that is itself invalid R4:
+// 32 nested Questionnaire.item without the required linkId.
+const invalidExample = "Questionnaire-qs1.json"
+
+// checkInvalidExample: the write of invalidExample is 422 with one
+// required issue per item without linkId, and nothing else.
+func checkInvalidExample(t *testing.T, resp *http.Response, body []byte) {
+	t.Helper()
+	if resp.StatusCode != http.StatusUnprocessableEntity {
+		t.Errorf("PUT %s: status %d, want 422: %s", invalidExample, resp.StatusCode, truncate(body))
+		return
+	}
+	issues := fhir.OutcomeIssues(body)
+	linkID := regexp.MustCompile(`^Questionnaire(\.item\[\d+\])+\.linkId$`)
+	for _, i := range issues {
+		if i.Code != "required" || !linkID.MatchString(i.Path) {
+			t.Errorf("PUT %s: issue %+v, want only missing linkIds", invalidExample, i)
+		}
+	}
+	if len(issues) != 32 {
+		t.Errorf("PUT %s: %d issues, want 32", invalidExample, len(issues))
+	}
+}
+
+// testR4Rules: the probes of issue 12, section 1, on a running server.
+func testR4Rules(t *testing.T, m *Main) {
+	issuesOf := func(body []byte) []string {
+		var out []string
+		for _, i := range fhir.OutcomeIssues(body) {
+			out = append(out, i.Code+"@"+i.Path)
+		}
+		return out
+	}
+	count := func(typ string) float64 {
+		_, b := do(t, http.MethodGet, m.URL()+"/fhir/"+typ+"/_history", nil)
+		var h struct{ Total *float64 }
+		if err := json.Unmarshal(b, &h); err != nil || h.Total == nil {
+			t.Fatalf("GET %s/_history: no total (%v): %s", typ, err, truncate(b))
+		}
+		return *h.Total
+	}
+	tasks, observations := count("Task"), count("Observation")
+	for _, tt := range []struct {
+		name, method, path, body string
+		status                   int
+		want                     []string
+	}{
+		{"task with a bogus status", http.MethodPost, "/fhir/Task", `{"resourceType":"Task","status":"bogus","intent":"order"}`, 422,
+			[]string{"code-invalid@Task.status"}},
+		{"observation without status and code", http.MethodPost, "/fhir/Observation", `{"resourceType":"Observation"}`, 422,
+			[]string{"required@Observation.status", "required@Observation.code"}},
+		{"update", http.MethodPut, "/fhir/Task/r4-rules", `{"resourceType":"Task","id":"r4-rules","status":"requested"}`, 422,
+			[]string{"required@Task.intent"}},
+		{"transaction: the first failing entry, every issue", http.MethodPost, "/fhir", `{"resourceType":"Bundle","type":"transaction","entry":[
+			{"resource":{"resourceType":"Task","status":"requested","intent":"order"},"request":{"method":"POST","url":"Task"}},
+			{"resource":{"resourceType":"Observation","subject":{"reference":"Patient/p"}},"request":{"method":"POST","url":"Observation"}},
+			{"resource":{"resourceType":"Task","status":"bogus","intent":"order"},"request":{"method":"POST","url":"Task"}}]}`, 422,
+			[]string{"required@Bundle.entry[1].resource.status", "required@Bundle.entry[1].resource.code"}},
+		{"transaction: duplicate fullUrl", http.MethodPost, "/fhir", `{"resourceType":"Bundle","type":"transaction","entry":[
+			{"fullUrl":"urn:uuid:0c3f7a52-7d59-4a8e-b1a4-5c2e9d6f8a10","resource":{"resourceType":"Task","status":"requested","intent":"order"},"request":{"method":"POST","url":"Task"}},
+			{"fullUrl":"urn:uuid:0c3f7a52-7d59-4a8e-b1a4-5c2e9d6f8a10","resource":{"resourceType":"Task","status":"requested","intent":"order"},"request":{"method":"POST","url":"Task"}}]}`, 400,
+			[]string{"invalid@Bundle.entry[1].fullUrl"}},
+		{"$validate", http.MethodPost, "/fhir/$validate", `{"resourceType":"Communication"}`, 200,
+			[]string{"required@Communication.status"}},
+	} {
+		resp, rb := do(t, tt.method, m.URL()+tt.path, []byte(tt.body))
+		if resp.StatusCode != tt.status {
+			t.Errorf("%s: status %d, want %d: %s", tt.name, resp.StatusCode, tt.status, truncate(rb))
+			continue
+		}
+		if diff := cmp.Diff(tt.want, issuesOf(rb)); diff != "" {
+			t.Errorf("%s: issues (-want +got):\n%s", tt.name, diff)
+		}
+	}
+	if got := count("Task"); got != tasks {
+		t.Errorf("refused writes stored %v Tasks", got-tasks)
+	}
+	if got := count("Observation"); got != observations {
+		t.Errorf("refused writes stored %v Observations", got-observations)
+	}
+
+	// A batch: the failing entry gets its own 422 and outcome, the others
+	// are stored.
+	_, rb := do(t, http.MethodPost, m.URL()+"/fhir", []byte(`{"resourceType":"Bundle","type":"batch","entry":[
+		{"resource":{"resourceType":"Task","status":"requested","intent":"order"},"request":{"method":"POST","url":"Task"}},
+		{"resource":{"resourceType":"Task","status":"bogus","intent":"order"},"request":{"method":"POST","url":"Task"}},
+		{"resource":{"resourceType":"Task","status":"requested","intent":"order"},"request":{"method":"POST","url":"Task"}}]}`))
+	var out struct {
+		Entry []struct {
+			Response struct {
+				Status  string          `json:"status"`
+				Outcome json.RawMessage `json:"outcome"`
+			} `json:"response"`
+		} `json:"entry"`
+	}
+	if err := json.Unmarshal(rb, &out); err != nil || len(out.Entry) != 3 {
+		t.Fatalf("batch response (%v): %s", err, truncate(rb))
+	}
+	var got []string
+	for _, e := range out.Entry {
+		got = append(got, e.Response.Status)
+	}
+	if diff := cmp.Diff([]string{"201 Created", "422 Unprocessable Entity", "201 Created"}, got); diff != "" {
+		t.Errorf("batch statuses (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"code-invalid@Bundle.entry[1].resource.status"}, issuesOf(out.Entry[1].Response.Outcome)); diff != "" {
+		t.Errorf("batch entry 1 outcome (-want +got):\n%s", diff)
+	}
+	if got := count("Task"); got != tasks+2 {
+		t.Errorf("batch stored %v Tasks, want 2", got-tasks)
+	}
+}
+
 func TestEndToEndSQLite(t *testing.T) {
 	m := startMain(t, sqliteDatabase(t))
 	t.Run("RoundTripExamples", func(t *testing.T) { testRoundTripExamples(t, m); socialPrescriptionsRoundTripped(t, m) })
 	t.Run("ExampleBundles", func(t *testing.T) { testExampleBundles(t, m) })
+	t.Run("R4Rules", func(t *testing.T) { testR4Rules(t, m) })
 }
 
 func TestEndToEndPostgres(t *testing.T) {
 	m := startMain(t, pgtest.NewDatabase(t))
 	t.Run("RoundTripExamples", func(t *testing.T) { testRoundTripExamples(t, m); socialPrescriptionsRoundTripped(t, m) })
 	t.Run("ExampleBundles", func(t *testing.T) { testExampleBundles(t, m) })
+	t.Run("R4Rules", func(t *testing.T) { testR4Rules(t, m) })
 }

@@ -658,7 +658,7 @@ func TestNoPHIInDeliveryLogs(t *testing.T) {
 	t.Cleanup(func() { m.Close() })
 	env := &handoffEnv{m: m, platform: p}
 	env.put(t, "Endpoint/ocean-east", `{"resourceType":"Endpoint","id":"ocean-east","status":"active",
-"connectionType":{"system":"http://terminology.hl7.org/CodeSystem/endpoint-connection-type","code":"hl7-fhir-msg"},"address":"`+ps.URL+`/fhir"}`)
+"connectionType":{"system":"http://terminology.hl7.org/CodeSystem/endpoint-connection-type","code":"hl7-fhir-msg"},"payloadType":[{"text":"Ontario eReferral"}],"address":"`+ps.URL+`/fhir"}`)
 	enc := strings.Replace(demoEncounter("1"), `"family":"Test","given":["Pat"]`, `"family":"Quillfeather","given":["Ysolde"]`, 1)
 	resp, body := do(t, "POST", m.URL()+"/fhir", []byte(enc))
 	if resp.StatusCode != http.StatusOK {
