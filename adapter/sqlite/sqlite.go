@@ -61,7 +61,7 @@ func open(ctx context.Context, path string, opts sqlstore.Options) (*Store, erro
 		return nil, &wrapped{socialrx.Errorf(socialrx.EUNAVAILABLE, "sqlite: cannot create the database directory"), err}
 	}
 	u := (&url.URL{Scheme: "file", Path: filepath.ToSlash(abs)}).String()
-	w, err := sql.Open("sqlite", u+"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)&_txlock=immediate")
+	w, err := sql.Open("sqlite", u+"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)&_pragma=temp_store(MEMORY)&_pragma=cache_size(-65536)&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("sqlite open: %w", err)
 	}

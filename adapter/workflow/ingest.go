@@ -113,7 +113,7 @@ func (tx *Tx) projectTask(ctx context.Context, res *socialrx.Resource) error {
 		r.ID = res.ID
 		return tx.projectReferral(ctx, res, r)
 	}
-	if err := tx.st.DropProjections(ctx, res.Type, res.ID); err != nil {
+	if err := tx.dropOld(ctx, res); err != nil {
 		return err
 	}
 	f, isFollowUp, err := mapping.FollowUpFromTask(res.Body)
@@ -143,7 +143,7 @@ func (tx *Tx) followOn(ctx context.Context, p *socialrx.Prescription) error {
 		return err
 	}
 	channel := socialrx.ContactPhone
-	if pat, err := tx.st.Read(ctx, "Patient", p.PatientID); err == nil {
+	if pat, err := tx.cachedRead(ctx, "Patient", p.PatientID); err == nil {
 		channel = mapping.PreferredContact(pat.Body)
 	}
 	f, _ := socialrx.FollowUpFor(*p, channel, tx.w.opts.FollowUpIntervals, now)
@@ -206,4 +206,14 @@ func (tx *Tx) cancelReferrals(ctx context.Context, p *socialrx.Prescription, rea
 		}
 	}
 	return nil
+}
+
+// dropOld removes the rows an earlier version of res gave, before the rows
+// of res are put; a first version has none (a resource created again after
+// a delete has a higher version), which saves the statements.
+func (tx *Tx) dropOld(ctx context.Context, res *socialrx.Resource) error {
+	if res.VersionID == 1 {
+		return nil
+	}
+	return tx.st.DropProjections(ctx, res.Type, res.ID)
 }

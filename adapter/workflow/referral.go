@@ -62,7 +62,7 @@ func (tx *Tx) projectReferral(ctx context.Context, res *socialrx.Resource, r *so
 			return err
 		}
 	}
-	if err := tx.st.DropProjections(ctx, res.Type, res.ID); err != nil {
+	if err := tx.dropOld(ctx, res); err != nil {
 		return err
 	}
 	if err := tx.st.PutReferral(ctx, r); err != nil {

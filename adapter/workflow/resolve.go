@@ -16,14 +16,19 @@ type Reader interface {
 }
 
 // Resolver is the mapping.Resolver over r: it reads "Type/id" references;
-// what is missing, deleted, malformed or unreadable is not resolved.
+// what is missing, deleted, malformed or unreadable is not resolved. Over a
+// workflow Tx it reads through the transaction's read cache.
 func Resolver(ctx context.Context, r Reader) mapping.Resolver {
 	return func(ref string) ([]byte, bool) {
 		typ, id, ok := fhir.SplitRef(ref)
 		if !ok {
 			return nil, false
 		}
-		res, err := r.Read(ctx, typ, id)
+		read := r.Read
+		if tx, ok := r.(*Tx); ok {
+			read = tx.cachedRead
+		}
+		res, err := read(ctx, typ, id)
 		if err != nil {
 			return nil, false
 		}
@@ -48,6 +53,7 @@ func ReferralTaskOf(ctx context.Context, s Searcher, srID string) (*socialrx.Res
 // searchOne returns the first match of a search, nil when none.
 func searchOne(ctx context.Context, s Searcher, typ string, q url.Values) (*socialrx.Resource, error) {
 	q.Set("_count", "1")
+	q.Set("_total", "none")
 	res, err := s.Search(ctx, socialrx.SearchRequest{Type: typ, Params: q})
 	if err != nil {
 		return nil, err

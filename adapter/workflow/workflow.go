@@ -76,7 +76,7 @@ func (w *Workflow) now() time.Time { return w.opts.Now().UTC() }
 // messages are written in the same transaction.
 func (w *Workflow) Transact(ctx context.Context, fn func(tx *Tx) error) error {
 	return w.store.Transact(ctx, func(stx socialrx.Tx) error {
-		return fn(&Tx{w: w, st: stx})
+		return fn(&Tx{w: w, st: stx, read: map[string]*socialrx.Resource{}})
 	})
 }
 
@@ -88,6 +88,12 @@ type Tx struct {
 	w      *Workflow
 	st     socialrx.Tx
 	origin socialrx.Origin // on whose behalf writes are made (SetOrigin)
+	// read caches what the workflow's own reads found in this transaction
+	// (a prescription's performer, its Endpoints, the patient: read by
+	// prepare, then again to route the referral), by "Type/id"; a write
+	// through this Tx replaces or drops its entry. Reads by callers (Read)
+	// go to the store.
+	read map[string]*socialrx.Resource
 }
 
 var _ socialrx.ResourceTx = (*Tx)(nil)
@@ -107,6 +113,31 @@ func (tx *Tx) Read(ctx context.Context, typ, id string) (*socialrx.Resource, err
 // Search runs a search that sees the transaction's own writes.
 func (tx *Tx) Search(ctx context.Context, req socialrx.SearchRequest) (*socialrx.SearchResult, error) {
 	return tx.st.Search(ctx, req)
+}
+
+// cachedRead reads typ/id for the workflow's own decisions, once per
+// transaction (see Tx.read); an error is not cached.
+func (tx *Tx) cachedRead(ctx context.Context, typ, id string) (*socialrx.Resource, error) {
+	key := typ + "/" + id
+	if r, ok := tx.read[key]; ok {
+		return r, nil
+	}
+	r, err := tx.st.Read(ctx, typ, id)
+	if err != nil {
+		return nil, err
+	}
+	tx.read[key] = r
+	return r, nil
+}
+
+// wrote records in the read cache what a write of typ/id stored (nil: a
+// delete).
+func (tx *Tx) wrote(typ, id string, res *socialrx.Resource) {
+	if res == nil || res.Deleted {
+		delete(tx.read, typ+"/"+id)
+		return
+	}
+	tx.read[typ+"/"+id] = res
 }
 
 // Exists reports whether typ/id was ever stored, locking it.
@@ -134,6 +165,7 @@ func (tx *Tx) Create(ctx context.Context, typ, id string, body []byte) (*socialr
 	if err != nil {
 		return nil, err
 	}
+	tx.wrote(typ, id, res)
 	if err := tx.project(ctx, res, p); err != nil {
 		return nil, fmt.Errorf("create %s/%s: %w", typ, id, err)
 	}
@@ -150,6 +182,7 @@ func (tx *Tx) Update(ctx context.Context, typ, id string, body []byte, ifMatch i
 	if err != nil {
 		return nil, false, err
 	}
+	tx.wrote(typ, id, res)
 	if err := tx.project(ctx, res, p); err != nil {
 		return nil, false, fmt.Errorf("update %s/%s: %w", typ, id, err)
 	}
@@ -160,6 +193,7 @@ func (tx *Tx) Update(ctx context.Context, typ, id string, body []byte, ifMatch i
 // removes its domain rows.
 func (tx *Tx) Delete(ctx context.Context, typ, id string, ifMatch int64) (*socialrx.Resource, error) {
 	res, err := tx.st.Delete(ctx, typ, id, ifMatch)
+	tx.wrote(typ, id, nil)
 	if err != nil || res == nil {
 		return res, err
 	}
