@@ -12,9 +12,10 @@ import (
 	"github.com/socialrx/socialrx/fhir/search"
 )
 
-// The projection tables (socialrx.ProjectionTx) are written by
-// delete-then-insert of the rows of one source resource, which reads the
-// same on both databases.
+// The projection tables (socialrx.ProjectionTx) are written by an upsert
+// of the one row of a source resource (needs, prescriptions, referrals,
+// follow_ups: INSERT ... ON CONFLICT DO UPDATE, one statement, the same on
+// both databases), or by delete-then-insert of its rows (findings).
 
 var _ socialrx.ProjectionTx = (*Tx)(nil)
 
@@ -98,42 +99,36 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
 
 // PutNeed replaces the need of Condition/id by n (none when nil).
 func (tx *Tx) PutNeed(ctx context.Context, id string, n *socialrx.Need) error {
-	if err := tx.exec(ctx, `DELETE FROM needs WHERE condition_id = $1`, id); err != nil || n == nil {
-		return err
+	if n == nil {
+		return tx.exec(ctx, `DELETE FROM needs WHERE condition_id = $1`, id)
 	}
 	return tx.exec(ctx, `INSERT INTO needs (condition_id, patient_id, domain, system, code, display, status, recorded_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (condition_id) DO UPDATE SET patient_id = excluded.patient_id, domain = excluded.domain, system = excluded.system, code = excluded.code, display = excluded.display, status = excluded.status, recorded_at = excluded.recorded_at`,
 		id, n.PatientID, string(n.Domain), n.Code.System, n.Code.Code, n.Code.Display, n.Status, micros(n.RecordedAt))
 }
 
 // PutPrescription replaces the prescription of ServiceRequest/p.ID.
 func (tx *Tx) PutPrescription(ctx context.Context, p *socialrx.Prescription) error {
-	if err := tx.exec(ctx, `DELETE FROM prescriptions WHERE service_request_id = $1`, p.ID); err != nil {
-		return err
-	}
 	return tx.exec(ctx, `INSERT INTO prescriptions (service_request_id, patient_id, form, form_derived, needs, need_refs, code_system, code, code_display, target, channel, status, requester, authored_on)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) ON CONFLICT (service_request_id) DO UPDATE SET patient_id = excluded.patient_id, form = excluded.form, form_derived = excluded.form_derived, needs = excluded.needs, need_refs = excluded.need_refs, code_system = excluded.code_system, code = excluded.code, code_display = excluded.code_display, target = excluded.target, channel = excluded.channel, status = excluded.status, requester = excluded.requester, authored_on = excluded.authored_on`,
 		p.ID, p.PatientID, string(p.Form), p.FormDerived, jsonList(p.Needs), jsonList(p.NeedRefs), p.Code.System, p.Code.Code, p.Code.Display,
 		p.Target, string(p.Channel), p.Status, p.RequesterID, micros(p.AuthoredOn))
 }
 
 // PutReferral replaces the referral of Task/r.ID.
 func (tx *Tx) PutReferral(ctx context.Context, r *socialrx.Referral) error {
-	if err := tx.exec(ctx, `DELETE FROM referrals WHERE task_id = $1`, r.ID); err != nil {
-		return err
-	}
 	return tx.exec(ctx, `INSERT INTO referrals (task_id, prescription_id, patient_id, requester, performer, status, business_status, status_reason, last_changed, delivery_state, delivery_error, endpoint_id, flag, incoming)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) ON CONFLICT (task_id) DO UPDATE SET prescription_id = excluded.prescription_id, patient_id = excluded.patient_id, requester = excluded.requester, performer = excluded.performer, status = excluded.status, business_status = excluded.business_status, status_reason = excluded.status_reason, last_changed = excluded.last_changed, delivery_state = excluded.delivery_state, delivery_error = excluded.delivery_error, endpoint_id = excluded.endpoint_id, flag = excluded.flag, incoming = excluded.incoming`,
 		r.ID, r.PrescriptionID, r.PatientID, r.Requester, r.Performer, string(r.Status), r.BusinessStatus, r.StatusReason, micros(r.LastChanged), r.DeliveryState, r.DeliveryError, r.EndpointID, r.Flag, r.Incoming)
 }
 
 // PutFollowUp replaces the follow-up of Task/taskID by f (none when nil).
 func (tx *Tx) PutFollowUp(ctx context.Context, taskID string, f *socialrx.FollowUp) error {
-	if err := tx.exec(ctx, `DELETE FROM follow_ups WHERE task_id = $1`, taskID); err != nil || f == nil {
-		return err
+	if f == nil {
+		return tx.exec(ctx, `DELETE FROM follow_ups WHERE task_id = $1`, taskID)
 	}
 	return tx.exec(ctx, `INSERT INTO follow_ups (task_id, prescription_id, patient_id, due, channel, owner, status)
-VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (task_id) DO UPDATE SET prescription_id = excluded.prescription_id, patient_id = excluded.patient_id, due = excluded.due, channel = excluded.channel, owner = excluded.owner, status = excluded.status`,
 		taskID, f.PrescriptionID, f.PatientID, micros(f.Due), string(f.Channel), f.Owner, f.Status)
 }
 
