@@ -3,6 +3,7 @@ package httpapi
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strconv"
 	"time"
@@ -97,6 +98,9 @@ func (s *Server) handleBundle(c echo.Context) error {
 	if b == nil {
 		return errorf(socialrx.EINVALID, "invalid bundle")
 	}
+	if n := len(b.Entries); n > s.cfg.MaxBundleEntries {
+		return issueError(socialrx.ETOOLARGE, "Bundle.entry", "a bundle may have at most %d entries, this one has %d", s.cfg.MaxBundleEntries, n)
+	}
 	var out *bundle
 	switch b.Type {
 	case "transaction":
@@ -157,9 +161,22 @@ func (s *Server) transaction(c echo.Context, b *fhir.Bundle) (*bundle, error) {
 		}
 		ops[i] = o
 	}
+	ret := preferOf(r).ret
 	err := s.wf.Transact(ctx, func(tx *workflow.Tx) error {
 		for _, o := range ops {
 			o.reset()
+		}
+		budget := s.responseBudget()
+		// execute runs an entry and counts what its response entry will
+		// carry: past the budget the transaction fails, nothing stored.
+		execute := func(o *op) error {
+			if err := s.execute(ctx, tx, base, o); err != nil {
+				return err
+			}
+			if !budget.take(len(o.responseEntry(base, ret).Resource)) {
+				return budget.exceeded()
+			}
+			return nil
 		}
 		run := func(match func(*op) bool, step func(*op) error) error {
 			for _, o := range ops {
@@ -184,7 +201,7 @@ func (s *Server) transaction(c echo.Context, b *fhir.Bundle) (*bundle, error) {
 		if err := run(isDelete, func(o *op) error { return s.resolveTarget(ctx, tx, o) }); err != nil {
 			return err
 		}
-		if err := run(isDelete, func(o *op) error { return s.execute(ctx, tx, base, o) }); err != nil {
+		if err := run(isDelete, execute); err != nil {
 			return err
 		}
 		if err := run(isWrite, func(o *op) error { return s.resolveTarget(ctx, tx, o) }); err != nil {
@@ -209,19 +226,18 @@ func (s *Server) transaction(c echo.Context, b *fhir.Bundle) (*bundle, error) {
 		if err := run(isWrite, func(o *op) error { return s.rewriteReferences(ctx, tx, o, fullURLs) }); err != nil {
 			return err
 		}
-		if err := run(isCreate, func(o *op) error { return s.execute(ctx, tx, base, o) }); err != nil {
+		if err := run(isCreate, execute); err != nil {
 			return err
 		}
-		if err := run(isUpdate, func(o *op) error { return s.execute(ctx, tx, base, o) }); err != nil {
+		if err := run(isUpdate, execute); err != nil {
 			return err
 		}
-		return run(isRead, func(o *op) error { return s.execute(ctx, tx, base, o) })
+		return run(isRead, execute)
 	})
 	if err != nil {
 		return nil, err
 	}
 	out := newBundle("transaction-response")
-	ret := preferOf(r).ret
 	for _, o := range ops {
 		out.Entry = append(out.Entry, o.responseEntry(base, ret))
 	}
@@ -232,20 +248,32 @@ func (s *Server) transaction(c echo.Context, b *fhir.Bundle) (*bundle, error) {
 // transaction. A failing entry gets its status and an OperationOutcome in
 // response.outcome; the others are unaffected. Entries cannot refer to one
 // another (a urn:uuid reference is a 400 for that entry).
+//
+// The resources of the response are counted as entries run: the read or
+// search entry that would pass Config.MaxResponseBytes, and every read or
+// search entry after it (not run), are answered 413 with an
+// OperationOutcome; write entries still run, and past the limit are
+// answered without their resource (as with return=minimal). So the
+// response never holds more than the limit in resources.
 func (s *Server) batch(c echo.Context, b *fhir.Bundle) (*bundle, error) {
 	r := c.Request()
 	ctx := r.Context()
 	base := s.baseURL(r)
 	ret := preferOf(r).ret
 	out := newBundle("batch-response")
+	budget := s.responseBudget()
+	full := false
 	for i, e := range b.Entries {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
 		o, err := s.parseOp(base, i, e)
-		if err == nil && o.kind.isRead() {
+		switch {
+		case err == nil && o.kind.isRead() && full:
+			err = o.fail(budget.exceeded())
+		case err == nil && o.kind.isRead():
 			err = o.fail(s.read(ctx, s.store, base, o))
-		} else if err == nil {
+		case err == nil:
 			err = s.wf.Transact(ctx, func(tx *workflow.Tx) error {
 				o.reset()
 				if err := s.resolveTarget(ctx, tx, o); err != nil {
@@ -264,9 +292,43 @@ func (s *Server) batch(c echo.Context, b *fhir.Bundle) (*bundle, error) {
 			out.Entry = append(out.Entry, s.failedEntry(c, err))
 			continue
 		}
-		out.Entry = append(out.Entry, o.responseEntry(base, ret))
+		entry := o.responseEntry(base, ret)
+		if full || !budget.take(len(entry.Resource)) {
+			full = true
+			if o.kind.isRead() {
+				o.res, o.result = nil, nil
+				out.Entry = append(out.Entry, s.failedEntry(c, o.fail(budget.exceeded())))
+				continue
+			}
+			entry.Resource = nil
+		}
+		out.Entry = append(out.Entry, entry)
 	}
 	return out, nil
+}
+
+// budget counts the bytes of the resources a Bundle response carries.
+type budget struct {
+	limit, used int64
+}
+
+func (s *Server) responseBudget() *budget { return &budget{limit: s.cfg.MaxResponseBytes} }
+
+// take adds n bytes; false (adding nothing) when that would pass the limit.
+func (b *budget) take(n int) bool {
+	if b.used+int64(n) > b.limit {
+		return false
+	}
+	b.used += int64(n)
+	return true
+}
+
+// exceeded is the error of an entry whose response does not fit.
+func (b *budget) exceeded() error {
+	msg := fmt.Sprintf("the response would carry more than %d bytes of resources (the server's limit); send fewer or smaller reads per bundle", b.limit)
+	return &socialrx.Error{Code: socialrx.ETOOLARGE, Message: msg, Issues: []socialrx.Issue{{
+		Severity: socialrx.SeverityError, Code: "too-costly", Message: msg,
+	}}}
 }
 
 // failedEntry is the batch-response entry of a failed entry. Internal

@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/socialrx/socialrx"
+	"github.com/socialrx/socialrx/fhir/search"
 )
 
 // metrics are the Prometheus metrics of one Server. They are registered on
@@ -71,10 +72,26 @@ func metricMethod(method string) string {
 
 // instrumentedStore counts the errors of a Store and of its transactions.
 // Errors returned by a Transact callback (the server's own refusals) are not
-// store errors and are not counted.
+// store errors and are not counted. Every search the server runs passes
+// here, so it also applies the configured search limits (lim) before the
+// store does: a search beyond them is EINVALID, not counted as a store error.
 type instrumentedStore struct {
 	socialrx.Store
-	m *metrics
+	m   *metrics
+	lim search.Limits
+}
+
+// checkSearch refuses a search beyond lim (see search.CheckLimits).
+func checkSearch(req socialrx.SearchRequest, lim search.Limits) error {
+	issues := search.CheckLimits(req.Params, lim)
+	if len(issues) == 0 {
+		return nil
+	}
+	err := &socialrx.Error{Code: socialrx.EINVALID, Message: "search " + req.Type + ": " + issues[0].Message}
+	for _, i := range issues {
+		err.Issues = append(err.Issues, socialrx.Issue(i))
+	}
+	return err
 }
 
 func (s *instrumentedStore) Read(ctx context.Context, typ, id string) (*socialrx.Resource, error) {
@@ -96,6 +113,9 @@ func (s *instrumentedStore) History(ctx context.Context, req socialrx.HistoryReq
 }
 
 func (s *instrumentedStore) Search(ctx context.Context, req socialrx.SearchRequest) (*socialrx.SearchResult, error) {
+	if err := checkSearch(req, s.lim); err != nil {
+		return nil, err
+	}
 	r, err := s.Store.Search(ctx, req)
 	s.m.storeError("search", err)
 	return r, err
@@ -110,7 +130,7 @@ func (s *instrumentedStore) Ping(ctx context.Context) error {
 func (s *instrumentedStore) Transact(ctx context.Context, fn func(tx socialrx.Tx) error) error {
 	var fnErr error
 	err := s.Store.Transact(ctx, func(tx socialrx.Tx) error {
-		fnErr = fn(&instrumentedTx{Tx: tx, m: s.m})
+		fnErr = fn(&instrumentedTx{Tx: tx, m: s.m, lim: s.lim})
 		return fnErr
 	})
 	if err != nil && (fnErr == nil || !errors.Is(err, fnErr)) {
@@ -122,7 +142,8 @@ func (s *instrumentedStore) Transact(ctx context.Context, fn func(tx socialrx.Tx
 // instrumentedTx counts the errors of a Tx.
 type instrumentedTx struct {
 	socialrx.Tx
-	m *metrics
+	m   *metrics
+	lim search.Limits
 }
 
 func (t *instrumentedTx) Read(ctx context.Context, typ, id string) (*socialrx.Resource, error) {
@@ -132,6 +153,9 @@ func (t *instrumentedTx) Read(ctx context.Context, typ, id string) (*socialrx.Re
 }
 
 func (t *instrumentedTx) Search(ctx context.Context, req socialrx.SearchRequest) (*socialrx.SearchResult, error) {
+	if err := checkSearch(req, t.lim); err != nil {
+		return nil, err
+	}
 	r, err := t.Tx.Search(ctx, req)
 	t.m.storeError("search", err)
 	return r, err

@@ -17,7 +17,12 @@ import (
 	"github.com/socialrx/socialrx"
 	"github.com/socialrx/socialrx/adapter/workflow"
 	"github.com/socialrx/socialrx/fhir"
+	"github.com/socialrx/socialrx/fhir/search"
 )
+
+// MinSearchLimit is the lowest MaxSearchParams and MaxSearchValues may be:
+// the workflow's own searches use up to 3 of each.
+const MinSearchLimit = 5
 
 // DefaultMaxBodyBytes is the request body limit when Config.MaxBodyBytes is 0.
 const DefaultMaxBodyBytes = 10 << 20
@@ -25,6 +30,12 @@ const DefaultMaxBodyBytes = 10 << 20
 // DefaultRequestTimeout is the deadline of one request when
 // Config.RequestTimeout is 0.
 const DefaultRequestTimeout = 60 * time.Second
+
+// Defaults of the per-request limits (see Config).
+const (
+	DefaultMaxBundleEntries = 1000
+	DefaultMaxResponseBytes = 32 << 20
+)
 
 // Config configures a Server. The zero value of each field means its default.
 type Config struct {
@@ -47,6 +58,17 @@ type Config struct {
 	// database in the request's context; a request that runs out of time
 	// gets 503 with an OperationOutcome (issue code timeout). Default 60 s.
 	RequestTimeout time.Duration
+	// MaxBundleEntries is the most entries a transaction or batch Bundle
+	// may have; more get 413. Default DefaultMaxBundleEntries.
+	MaxBundleEntries int
+	// MaxResponseBytes bounds the resources a transaction or batch
+	// response carries (see bundle.go). Default DefaultMaxResponseBytes.
+	MaxResponseBytes int64
+	// MaxSearchParams and MaxSearchValues are the search limits
+	// (search.Limits) of every search the server runs, conditional ones
+	// included; beyond them a search is 400. Default and most:
+	// search.MaxParams and search.MaxValues.
+	MaxSearchParams, MaxSearchValues int
 	// Version is the software version written in the CapabilityStatement.
 	Version string
 	// ReadyCheck, when set, is called by /readyz after Store.Ping.
@@ -68,7 +90,15 @@ type Config struct {
 
 // DefaultConfig returns the configuration used when nothing is set.
 func DefaultConfig() Config {
-	return Config{MaxBodyBytes: DefaultMaxBodyBytes, RequestTimeout: DefaultRequestTimeout, Version: "dev"}
+	return Config{
+		MaxBodyBytes:     DefaultMaxBodyBytes,
+		RequestTimeout:   DefaultRequestTimeout,
+		MaxBundleEntries: DefaultMaxBundleEntries,
+		MaxResponseBytes: DefaultMaxResponseBytes,
+		MaxSearchParams:  search.MaxParams,
+		MaxSearchValues:  search.MaxValues,
+		Version:          "dev",
+	}
 }
 
 // Validate reports a configuration that New cannot use.
@@ -83,6 +113,15 @@ func (c Config) Validate() error {
 		if _, _, err := parseAllowedHost(h); err != nil {
 			return err
 		}
+	}
+	if c.MaxBundleEntries < 0 || c.MaxResponseBytes < 0 {
+		return socialrx.Errorf(socialrx.EINVALID, "httpapi: max bundle entries and max response bytes must not be negative")
+	}
+	if c.MaxSearchParams != 0 && (c.MaxSearchParams < MinSearchLimit || c.MaxSearchParams > search.MaxParams) {
+		return socialrx.Errorf(socialrx.EINVALID, "httpapi: max search parameters must be between %d and %d", MinSearchLimit, search.MaxParams)
+	}
+	if c.MaxSearchValues != 0 && (c.MaxSearchValues < MinSearchLimit || c.MaxSearchValues > search.MaxValues) {
+		return socialrx.Errorf(socialrx.EINVALID, "httpapi: max search values must be between %d and %d", MinSearchLimit, search.MaxValues)
 	}
 	if c.BaseURL != "" {
 		u, err := url.Parse(c.BaseURL)
@@ -124,6 +163,18 @@ func New(store socialrx.Store, cfg Config, logger *slog.Logger) *Server {
 	if cfg.RequestTimeout == 0 {
 		cfg.RequestTimeout = def.RequestTimeout
 	}
+	if cfg.MaxBundleEntries == 0 {
+		cfg.MaxBundleEntries = def.MaxBundleEntries
+	}
+	if cfg.MaxResponseBytes == 0 {
+		cfg.MaxResponseBytes = def.MaxResponseBytes
+	}
+	if cfg.MaxSearchParams == 0 {
+		cfg.MaxSearchParams = def.MaxSearchParams
+	}
+	if cfg.MaxSearchValues == 0 {
+		cfg.MaxSearchValues = def.MaxSearchValues
+	}
 	if cfg.Version == "" {
 		cfg.Version = def.Version
 	}
@@ -139,7 +190,7 @@ func New(store socialrx.Store, cfg Config, logger *slog.Logger) *Server {
 	m := newMetrics(reg)
 	s := &Server{
 		cfg:      cfg,
-		store:    &instrumentedStore{Store: store, m: m},
+		store:    &instrumentedStore{Store: store, m: m, lim: search.Limits{Params: cfg.MaxSearchParams, Values: cfg.MaxSearchValues}},
 		log:      logger,
 		metrics:  m,
 		registry: reg,

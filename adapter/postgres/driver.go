@@ -170,7 +170,9 @@ func (d *driver) Translate(err error) error { return translate(err) }
 // ECONFLICT (a concurrent writer won; Transact retries these first);
 // connection failures, admin shutdown, too many connections, a statement
 // cancelled (57014: statement_timeout, or the cancel request sent when its
-// context ended) → EUNAVAILABLE.
+// context ended) → EUNAVAILABLE; text PostgreSQL cannot hold (a NUL
+// character, invalid UTF-8: 22021, 22P05) → EINVALID, the client's input,
+// not a fault of the server.
 // The driver error stays in the chain (its text names constraints, never
 // values: pgx keeps the Detail out of Error()).
 func translate(err error) error {
@@ -187,6 +189,8 @@ func translate(err error) error {
 			return &wrapped{socialrx.Errorf(socialrx.ECONFLICT, "already exists"), err}
 		case pe.Code == "40001" || pe.Code == "40P01":
 			return &wrapped{socialrx.Errorf(socialrx.ECONFLICT, "concurrent transaction conflict"), err}
+		case pe.Code == "22021" || pe.Code == "22P05":
+			return &wrapped{socialrx.Errorf(socialrx.EINVALID, "text holds a NUL character or is not valid UTF-8"), err}
 		case pe.Code == "53300" || pe.Code == "57P01" || pe.Code == "57P02" || pe.Code == "57P03" || pe.Code[:2] == "08":
 			return &wrapped{socialrx.Errorf(socialrx.EUNAVAILABLE, "database unavailable"), err}
 		case pe.Code == "57014":

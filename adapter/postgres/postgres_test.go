@@ -107,6 +107,12 @@ func TestTranslate(t *testing.T) {
 	if !(&driver{}).Retryable(translate(&pgconn.PgError{Code: "40P01"})) {
 		t.Errorf("deadlock: not retryable")
 	}
+	// A NUL character in a text argument (22021) is the client's input: 400,
+	// never 500, wherever it comes from.
+	_, err = s.Pool().Exec(ctx, `SELECT $1::text`, "x\x00y")
+	if code := socialrx.ErrorCode(translate(err)); code != socialrx.EINVALID {
+		t.Errorf("NUL in text: %v (%s), want EINVALID", err, code)
+	}
 	if code := socialrx.ErrorCode(translate(&pgconn.PgError{Code: "57P01"})); code != socialrx.EUNAVAILABLE {
 		t.Errorf("admin shutdown: %s, want EUNAVAILABLE", code)
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/socialrx/socialrx/adapter/httpapi"
 	"github.com/socialrx/socialrx/adapter/jobs"
 	"github.com/socialrx/socialrx/adapter/workflow"
+	"github.com/socialrx/socialrx/fhir/search"
 )
 
 // Config is everything serve needs. DefaultConfig gives values that let
@@ -18,18 +19,25 @@ import (
 // environment variables override them (see the CLI structs in main.go,
 // whose defaults are DefaultConfig's, through cliVars).
 type Config struct {
-	Listen          string        // host:port; port 0 picks a free one
-	Database        string        // "sqlite:PATH", a bare PATH, or a postgres:// URL
-	BaseURL         string        // absolute URL of /fhir as clients see it; "" derives it from each request
-	AllowedHosts    []string      // Host values links may be built from besides loopback and the listen address (httpapi.Config.AllowedHosts)
-	MaxBodyBytes    int64         // largest request body accepted
-	RequestTimeout  time.Duration // deadline of each request, down to the database; the HTTP server's timeouts follow from it
-	InsecureNoAuth  bool          // allow a non-loopback Listen although the REST API has no authentication
-	DebugAddr       string        // loopback host:port of the pprof server; "" for none
-	ShutdownTimeout time.Duration // how long in-flight requests get to finish on SIGINT/SIGTERM
-	AutoMigrate     bool          // migrate a database whose schema is behind (an empty one is always set up)
-	LogLevel        string        // debug, info, warn, error
-	LogFormat       string        // text or json
+	Listen         string        // host:port; port 0 picks a free one
+	Database       string        // "sqlite:PATH", a bare PATH, or a postgres:// URL
+	BaseURL        string        // absolute URL of /fhir as clients see it; "" derives it from each request
+	AllowedHosts   []string      // Host values links may be built from besides loopback and the listen address (httpapi.Config.AllowedHosts)
+	MaxBodyBytes   int64         // largest request body accepted
+	RequestTimeout time.Duration // deadline of each request, down to the database; the HTTP server's timeouts follow from it
+	InsecureNoAuth bool          // allow a non-loopback Listen although the REST API has no authentication
+	DebugAddr      string        // loopback host:port of the pprof server; "" for none
+	// Per-request limits (httpapi.Config): entries of a transaction or
+	// batch Bundle, bytes of resources in its response, parameters and
+	// values of one search.
+	MaxBundleEntries int
+	MaxResponseBytes int64
+	MaxSearchParams  int
+	MaxSearchValues  int
+	ShutdownTimeout  time.Duration // how long in-flight requests get to finish on SIGINT/SIGTERM
+	AutoMigrate      bool          // migrate a database whose schema is behind (an empty one is always set up)
+	LogLevel         string        // debug, info, warn, error
+	LogFormat        string        // text or json
 
 	// Credentials is the credentials file of the Endpoints (see
 	// CredentialsFile); "" means none: outbound calls carry no token and
@@ -68,19 +76,24 @@ const DefaultDatabase = "sqlite:" + "socialrx-data/socialrx.db"
 // written again here.
 func DefaultConfig() Config {
 	jc := jobs.DefaultConfig()
+	hc := httpapi.DefaultConfig()
 	return Config{
-		Listen:          "127.0.0.1:8080",
-		Database:        DefaultDatabase,
-		MaxBodyBytes:    httpapi.DefaultMaxBodyBytes,
-		RequestTimeout:  httpapi.DefaultRequestTimeout,
-		ShutdownTimeout: 30 * time.Second,
-		LogLevel:        "info",
-		LogFormat:       "text",
-		Workers:         jc.Workers,
-		RetryBase:       jc.Retry.BackoffBase,
-		JobTimeout:      jc.JobTimeout,
-		HTTPTimeout:     ereferral.Options{}.WithDefaults().Timeout,
-		PollEvery:       jc.PollEvery,
+		Listen:           "127.0.0.1:8080",
+		Database:         DefaultDatabase,
+		MaxBodyBytes:     hc.MaxBodyBytes,
+		RequestTimeout:   hc.RequestTimeout,
+		MaxBundleEntries: hc.MaxBundleEntries,
+		MaxResponseBytes: hc.MaxResponseBytes,
+		MaxSearchParams:  hc.MaxSearchParams,
+		MaxSearchValues:  hc.MaxSearchValues,
+		ShutdownTimeout:  30 * time.Second,
+		LogLevel:         "info",
+		LogFormat:        "text",
+		Workers:          jc.Workers,
+		RetryBase:        jc.Retry.BackoffBase,
+		JobTimeout:       jc.JobTimeout,
+		HTTPTimeout:      ereferral.Options{}.WithDefaults().Timeout,
+		PollEvery:        jc.PollEvery,
 	}
 }
 
@@ -109,6 +122,18 @@ func (c Config) Validate() error {
 	}
 	if c.MaxBodyBytes < 1024 {
 		return fmt.Errorf("max body bytes %d: must be at least 1024", c.MaxBodyBytes)
+	}
+	if c.MaxBundleEntries < 1 {
+		return fmt.Errorf("max bundle entries %d: must be at least 1", c.MaxBundleEntries)
+	}
+	if c.MaxResponseBytes < 1024 {
+		return fmt.Errorf("max response bytes %d: must be at least 1024", c.MaxResponseBytes)
+	}
+	if c.MaxSearchParams < httpapi.MinSearchLimit || c.MaxSearchParams > search.MaxParams {
+		return fmt.Errorf("max search params %d: must be between %d and %d", c.MaxSearchParams, httpapi.MinSearchLimit, search.MaxParams)
+	}
+	if c.MaxSearchValues < httpapi.MinSearchLimit || c.MaxSearchValues > search.MaxValues {
+		return fmt.Errorf("max search values %d: must be between %d and %d", c.MaxSearchValues, httpapi.MinSearchLimit, search.MaxValues)
 	}
 	if c.ShutdownTimeout < 0 {
 		return fmt.Errorf("shutdown timeout %s: must not be negative", c.ShutdownTimeout)

@@ -16,22 +16,26 @@ import (
 
 // ServeCmd runs the service until SIGINT or SIGTERM.
 type ServeCmd struct {
-	Listen          string        `env:"SOCIALRX_LISTEN" default:"${default_listen}" help:"Address to listen on; one that is not loopback (127.0.0.1, ::1, localhost) needs --insecure-no-auth."`
-	BaseURL         string        `env:"SOCIALRX_BASE_URL" placeholder:"URL" help:"Public URL of /fhir for links (Location, fullUrl, paging; e.g. https://rx.example.org/fhir). Empty: built from the request's Host when it is loopback, the listen address or in --allowed-hosts."`
-	AllowedHosts    []string      `env:"SOCIALRX_ALLOWED_HOSTS" placeholder:"HOST[:PORT]" help:"Host header values (name, or name:port) that links may be built from when --base-url is not set, besides loopback and the listen address. A /fhir request with any other Host gets 421 Misdirected Request. With --base-url set and this empty, Host is not checked."`
-	MaxBodyBytes    int64         `env:"SOCIALRX_MAX_BODY_BYTES" default:"${default_max_body_bytes}" help:"Largest request body accepted, in bytes."`
-	RequestTimeout  time.Duration `env:"SOCIALRX_REQUEST_TIMEOUT" default:"${default_request_timeout}" help:"Deadline of each request, passed down to the database (PostgreSQL stops the statement, SQLite interrupts it); a request past it gets 503 with an OperationOutcome (issue code timeout)."`
-	InsecureNoAuth  bool          `env:"SOCIALRX_INSECURE_NO_AUTH" help:"Serve on a non-loopback --listen address although the REST API has no authentication yet (refused without this flag)."`
-	ShutdownTimeout time.Duration `env:"SOCIALRX_SHUTDOWN_TIMEOUT" default:"${default_shutdown_timeout}" help:"Time in-flight requests get to finish on SIGINT/SIGTERM."`
-	AutoMigrate     bool          `env:"SOCIALRX_AUTO_MIGRATE" help:"Upgrade an existing database whose schema is behind (an empty database is always set up)."`
-	Credentials     string        `env:"SOCIALRX_CREDENTIALS" placeholder:"FILE" help:"JSON file with the secrets of each Endpoint (OAuth2 client credentials, inbound bearer tokens); see the README."`
-	EMREndpoint     string        `env:"SOCIALRX_EMR_ENDPOINT" placeholder:"URL" help:"FHIR base URL of the default EMR that referral status changes, appointments and messages are written back to."`
-	Workers         int           `env:"SOCIALRX_WORKERS" default:"${default_workers}" help:"Background jobs (deliveries, write-backs, reminders) run at once in this process; 0 runs none."`
-	RetryBase       time.Duration `env:"SOCIALRX_RETRY_BASE" default:"${default_retry_base}" help:"First retry delay of a failed delivery; each further retry doubles it, up to ${retry_max}."`
-	JobTimeout      time.Duration `env:"SOCIALRX_JOB_TIMEOUT" default:"${default_job_timeout}" help:"Longest one delivery attempt may run; a job left running by a process that died is picked up again after 1.5 times this, plus up to about 30s for River's leader election and rescue interval."`
-	HTTPTimeout     time.Duration `env:"SOCIALRX_HTTP_TIMEOUT" default:"${default_http_timeout}" help:"Timeout of each outbound HTTP call (platforms, EMRs, token endpoints)."`
-	PollEvery       time.Duration `env:"SOCIALRX_POLL_EVERY" default:"${default_poll_every}" help:"How often platforms that cannot push (hl7-fhir-rest Endpoints with open referrals) are polled for Task changes."`
-	DebugAddr       string        `env:"SOCIALRX_DEBUG_ADDR" placeholder:"HOST:PORT" help:"Serve Go's profiler (net/http/pprof, /debug/pprof/) on this loopback address; off when empty."`
+	Listen           string        `env:"SOCIALRX_LISTEN" default:"${default_listen}" help:"Address to listen on; one that is not loopback (127.0.0.1, ::1, localhost) needs --insecure-no-auth."`
+	BaseURL          string        `env:"SOCIALRX_BASE_URL" placeholder:"URL" help:"Public URL of /fhir for links (Location, fullUrl, paging; e.g. https://rx.example.org/fhir). Empty: built from the request's Host when it is loopback, the listen address or in --allowed-hosts."`
+	AllowedHosts     []string      `env:"SOCIALRX_ALLOWED_HOSTS" placeholder:"HOST[:PORT]" help:"Host header values (name, or name:port) that links may be built from when --base-url is not set, besides loopback and the listen address. A /fhir request with any other Host gets 421 Misdirected Request. With --base-url set and this empty, Host is not checked."`
+	MaxBodyBytes     int64         `env:"SOCIALRX_MAX_BODY_BYTES" default:"${default_max_body_bytes}" help:"Largest request body accepted, in bytes."`
+	MaxBundleEntries int           `env:"SOCIALRX_MAX_BUNDLE_ENTRIES" default:"${default_max_bundle_entries}" help:"Most entries a transaction or batch Bundle may have; more get 413."`
+	MaxResponseBytes int64         `env:"SOCIALRX_MAX_RESPONSE_BYTES" default:"${default_max_response_bytes}" help:"Most bytes of resources a transaction or batch response carries: past it a transaction gets 413 (nothing stored), and in a batch the read that would pass it and every later read get 413 per entry."`
+	MaxSearchParams  int           `env:"SOCIALRX_MAX_SEARCH_PARAMS" default:"${default_max_search_params}" help:"Most parameters one search may have (a repeated name counts each time; at most ${most_search_params}); more get 400."`
+	MaxSearchValues  int           `env:"SOCIALRX_MAX_SEARCH_VALUES" default:"${default_max_search_values}" help:"Most values one search may have in all its parameters, each comma-separated value counted (at most ${most_search_values}); more get 400."`
+	RequestTimeout   time.Duration `env:"SOCIALRX_REQUEST_TIMEOUT" default:"${default_request_timeout}" help:"Deadline of each request, passed down to the database (PostgreSQL stops the statement, SQLite interrupts it); a request past it gets 503 with an OperationOutcome (issue code timeout)."`
+	InsecureNoAuth   bool          `env:"SOCIALRX_INSECURE_NO_AUTH" help:"Serve on a non-loopback --listen address although the REST API has no authentication yet (refused without this flag)."`
+	ShutdownTimeout  time.Duration `env:"SOCIALRX_SHUTDOWN_TIMEOUT" default:"${default_shutdown_timeout}" help:"Time in-flight requests get to finish on SIGINT/SIGTERM."`
+	AutoMigrate      bool          `env:"SOCIALRX_AUTO_MIGRATE" help:"Upgrade an existing database whose schema is behind (an empty database is always set up)."`
+	Credentials      string        `env:"SOCIALRX_CREDENTIALS" placeholder:"FILE" help:"JSON file with the secrets of each Endpoint (OAuth2 client credentials, inbound bearer tokens); see the README."`
+	EMREndpoint      string        `env:"SOCIALRX_EMR_ENDPOINT" placeholder:"URL" help:"FHIR base URL of the default EMR that referral status changes, appointments and messages are written back to."`
+	Workers          int           `env:"SOCIALRX_WORKERS" default:"${default_workers}" help:"Background jobs (deliveries, write-backs, reminders) run at once in this process; 0 runs none."`
+	RetryBase        time.Duration `env:"SOCIALRX_RETRY_BASE" default:"${default_retry_base}" help:"First retry delay of a failed delivery; each further retry doubles it, up to ${retry_max}."`
+	JobTimeout       time.Duration `env:"SOCIALRX_JOB_TIMEOUT" default:"${default_job_timeout}" help:"Longest one delivery attempt may run; a job left running by a process that died is picked up again after 1.5 times this, plus up to about 30s for River's leader election and rescue interval."`
+	HTTPTimeout      time.Duration `env:"SOCIALRX_HTTP_TIMEOUT" default:"${default_http_timeout}" help:"Timeout of each outbound HTTP call (platforms, EMRs, token endpoints)."`
+	PollEvery        time.Duration `env:"SOCIALRX_POLL_EVERY" default:"${default_poll_every}" help:"How often platforms that cannot push (hl7-fhir-rest Endpoints with open referrals) are polled for Task changes."`
+	DebugAddr        string        `env:"SOCIALRX_DEBUG_ADDR" placeholder:"HOST:PORT" help:"Serve Go's profiler (net/http/pprof, /debug/pprof/) on this loopback address; off when empty."`
 	DatabaseFlag
 	LogFlags
 }
@@ -46,6 +50,10 @@ func (c *ServeCmd) Config() Config {
 	cfg.MaxBodyBytes = c.MaxBodyBytes
 	cfg.RequestTimeout = c.RequestTimeout
 	cfg.InsecureNoAuth = c.InsecureNoAuth
+	cfg.MaxBundleEntries = c.MaxBundleEntries
+	cfg.MaxResponseBytes = c.MaxResponseBytes
+	cfg.MaxSearchParams = c.MaxSearchParams
+	cfg.MaxSearchValues = c.MaxSearchValues
 	cfg.ShutdownTimeout = c.ShutdownTimeout
 	cfg.AutoMigrate = c.AutoMigrate
 	cfg.Credentials = c.Credentials
@@ -150,6 +158,10 @@ func (m *Main) Run(ctx context.Context) error {
 	hcfg.AllowedHosts = listenHosts(m.Config, ln.Addr())
 	hcfg.MaxBodyBytes = m.Config.MaxBodyBytes
 	hcfg.RequestTimeout = m.Config.RequestTimeout
+	hcfg.MaxBundleEntries = m.Config.MaxBundleEntries
+	hcfg.MaxResponseBytes = m.Config.MaxResponseBytes
+	hcfg.MaxSearchParams = m.Config.MaxSearchParams
+	hcfg.MaxSearchValues = m.Config.MaxSearchValues
 	hcfg.Version = version
 	hcfg.InboundAuth = creds.InboundEndpoint
 	hcfg.Workflow = m.Config.Workflow()

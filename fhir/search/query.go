@@ -27,6 +27,8 @@ import (
 //     the :Type modifier), or an absolute URL / canonical (in Exact).
 //   - chaining, one level: subject:Patient.identifier=x, or subject.identifier=x
 //     when exactly one supported type is a target of subject.
+//   - size: at most MaxParams parameters and MaxValues values (CheckLimits),
+//     _sort at most MaxSortKeys keys; no NUL character in names or values.
 //   - result parameters: _count (0..1000, larger is capped), _sort, _total,
 //     _summary, _elements, _include, _revinclude (with :iterate), _cursor;
 //     _format and _pretty are accepted and ignored.
@@ -77,6 +79,10 @@ func parseQuery(typ string, params url.Values, strict bool) (*Query, []fhir.Issu
 	p.tp = typeSearchParams(typ)
 	if p.tp == nil {
 		p.errorf("not-supported", typ, "resource type %s is not supported", typ)
+		return p.q, p.issues
+	}
+	if issues := CheckLimits(params, MaxLimits()); len(issues) > 0 {
+		p.issues = append(p.issues, issues...)
 		return p.q, p.issues
 	}
 	keys := make([]string, 0, len(params))

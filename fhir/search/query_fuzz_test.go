@@ -2,6 +2,7 @@ package search
 
 import (
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/socialrx/socialrx/fhir"
@@ -17,6 +18,12 @@ func FuzzParseQuery(f *testing.F) {
 		"value-quantity=le5.4|http://unitsofmeasure.org|mg&_lastUpdated=gt2020-01-01T10:00:00%2B02:00",
 		`identifier=a\|b|c\,d&name:contains=e&_has:Observation:patient:code=x&_elements=status`,
 		"subject=Patient/1/_history/2,http://x/Patient/1&focus:missing=true&_summary=count&_total=none",
+		// Issue 12 probes: many values, many parameters, NUL bytes.
+		alternatives("name", "n", 400),
+		repeated("name", "n", 500),
+		repeated("name", "n", MaxParams) + "&" + alternatives("_id", "i", MaxValues-MaxParams),
+		"name=x%00y&identifier=a%00b&_id=x%00y",
+		"na%00me=x&_sort=" + strings.Repeat("name,", 20) + "name",
 	} {
 		f.Add(s)
 	}
@@ -28,6 +35,18 @@ func FuzzParseQuery(f *testing.F) {
 				q, issues := ParseQuery(typ, vals, strict)
 				if q == nil {
 					t.Fatalf("ParseQuery(%s, %q) returned a nil Query", typ, raw)
+				}
+				if !fhir.HasErrors(issues) {
+					values := 0
+					for _, c := range q.Clauses {
+						values += len(c.Values)
+						if c.Chain != nil {
+							values += len(c.Chain.Clause.Values)
+						}
+					}
+					if len(q.Clauses) > MaxParams || values > MaxValues || len(q.Sort) > MaxSortKeys {
+						t.Fatalf("ParseQuery(%s, %q) accepted %d clauses, %d values, %d sort keys: over the limits", typ, raw, len(q.Clauses), values, len(q.Sort))
+					}
 				}
 				for _, i := range append(issues, q.Ignored...) {
 					if i.Path == "" || i.Message == "" || i.Code == "" {

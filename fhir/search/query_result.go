@@ -53,6 +53,10 @@ func (p *queryParser) resultParam(name string, vals []string) {
 		p.q.Cursor = v
 		p.use(name, v)
 	case "_sort":
+		if strings.Count(v, ",") >= MaxSortKeys {
+			p.errorf("too-costly", name, "_sort takes at most %d keys", MaxSortKeys)
+			return
+		}
 		var keys []SortKey
 		for _, k := range strings.Split(v, ",") {
 			desc := strings.HasPrefix(k, "-")
