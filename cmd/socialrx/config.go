@@ -19,21 +19,14 @@ import (
 // environment variables override them (see the CLI structs in main.go,
 // whose defaults are DefaultConfig's, through cliVars).
 type Config struct {
-	Listen       string // host:port; port 0 picks a free one
-	Database     string // "sqlite:PATH", a bare PATH, or a postgres:// URL
-	BaseURL      string // absolute URL of /fhir as clients see it; "" derives it from each request
-	MaxBodyBytes int64  // largest request body accepted
-	// Per-request limits (httpapi.Config): entries of a transaction or
-	// batch Bundle, bytes of resources in its response, parameters and
-	// values of one search.
-	MaxBundleEntries int
-	MaxResponseBytes int64
-	MaxSearchParams  int
-	MaxSearchValues  int
-	ShutdownTimeout  time.Duration // how long in-flight requests get to finish on SIGINT/SIGTERM
-	AutoMigrate      bool          // migrate a database whose schema is behind (an empty one is always set up)
-	LogLevel         string        // debug, info, warn, error
-	LogFormat        string        // text or json
+	Listen          string        // host:port; port 0 picks a free one
+	Database        string        // "sqlite:PATH", a bare PATH, or a postgres:// URL
+	BaseURL         string        // absolute URL of /fhir as clients see it; "" derives it from each request
+	MaxBodyBytes    int64         // largest request body accepted
+	ShutdownTimeout time.Duration // how long in-flight requests get to finish on SIGINT/SIGTERM
+	AutoMigrate     bool          // migrate a database whose schema is behind (an empty one is always set up)
+	LogLevel        string        // debug, info, warn, error
+	LogFormat       string        // text or json
 
 	// Credentials is the credentials file of the Endpoints (see
 	// CredentialsFile); "" means none: outbound calls carry no token and
@@ -54,6 +47,12 @@ type Config struct {
 	// PollEvery is how often hl7-fhir-rest platforms are polled; zero
 	// takes the default (1 minute).
 	PollEvery time.Duration
+
+	// Per-request limits (httpapi.Config; see the README, "Limits").
+	MaxBundleEntries int   // entries of a transaction or batch Bundle
+	MaxResponseBytes int64 // bytes of resources in a transaction or batch response
+	MaxSearchParams  int   // parameters of one search
+	MaxSearchValues  int   // values of one search, comma-separated ones counted
 }
 
 // Workflow returns the workflow settings of c: write-backs go to the
@@ -74,21 +73,22 @@ func DefaultConfig() Config {
 	jc := jobs.DefaultConfig()
 	hc := httpapi.DefaultConfig()
 	return Config{
-		Listen:           "127.0.0.1:8080",
-		Database:         DefaultDatabase,
-		MaxBodyBytes:     hc.MaxBodyBytes,
+		Listen:          "127.0.0.1:8080",
+		Database:        DefaultDatabase,
+		MaxBodyBytes:    httpapi.DefaultMaxBodyBytes,
+		ShutdownTimeout: 30 * time.Second,
+		LogLevel:        "info",
+		LogFormat:       "text",
+		Workers:         jc.Workers,
+		RetryBase:       jc.Retry.BackoffBase,
+		JobTimeout:      jc.JobTimeout,
+		HTTPTimeout:     ereferral.Options{}.WithDefaults().Timeout,
+		PollEvery:       jc.PollEvery,
+
 		MaxBundleEntries: hc.MaxBundleEntries,
 		MaxResponseBytes: hc.MaxResponseBytes,
 		MaxSearchParams:  hc.MaxSearchParams,
 		MaxSearchValues:  hc.MaxSearchValues,
-		ShutdownTimeout:  30 * time.Second,
-		LogLevel:         "info",
-		LogFormat:        "text",
-		Workers:          jc.Workers,
-		RetryBase:        jc.Retry.BackoffBase,
-		JobTimeout:       jc.JobTimeout,
-		HTTPTimeout:      ereferral.Options{}.WithDefaults().Timeout,
-		PollEvery:        jc.PollEvery,
 	}
 }
 

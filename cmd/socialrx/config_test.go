@@ -87,24 +87,25 @@ func TestFlagDefaults(t *testing.T) {
 	}
 	d := DefaultConfig()
 	want := ServeCmd{
-		Listen:           d.Listen,
-		BaseURL:          d.BaseURL,
-		MaxBodyBytes:     d.MaxBodyBytes,
+		Listen:          d.Listen,
+		BaseURL:         d.BaseURL,
+		MaxBodyBytes:    d.MaxBodyBytes,
+		ShutdownTimeout: d.ShutdownTimeout,
+		AutoMigrate:     d.AutoMigrate,
+		Credentials:     d.Credentials,
+		EMREndpoint:     d.EMREndpoint,
+		Workers:         d.Workers,
+		RetryBase:       d.RetryBase,
+		JobTimeout:      d.JobTimeout,
+		HTTPTimeout:     d.HTTPTimeout,
+		PollEvery:       d.PollEvery,
+		DatabaseFlag:    DatabaseFlag{Database: d.Database},
+		LogFlags:        LogFlags{LogLevel: d.LogLevel, LogFormat: d.LogFormat},
+
 		MaxBundleEntries: d.MaxBundleEntries,
 		MaxResponseBytes: d.MaxResponseBytes,
 		MaxSearchParams:  d.MaxSearchParams,
 		MaxSearchValues:  d.MaxSearchValues,
-		ShutdownTimeout:  d.ShutdownTimeout,
-		AutoMigrate:      d.AutoMigrate,
-		Credentials:      d.Credentials,
-		EMREndpoint:      d.EMREndpoint,
-		Workers:          d.Workers,
-		RetryBase:        d.RetryBase,
-		JobTimeout:       d.JobTimeout,
-		HTTPTimeout:      d.HTTPTimeout,
-		PollEvery:        d.PollEvery,
-		DatabaseFlag:     DatabaseFlag{Database: d.Database},
-		LogFlags:         LogFlags{LogLevel: d.LogLevel, LogFormat: d.LogFormat},
 	}
 	if diff := cmp.Diff(want, cli.Serve); diff != "" {
 		t.Errorf("serve flags with nothing given (-DefaultConfig +parsed):\n%s", diff)

@@ -79,24 +79,25 @@ var errUsage = errors.New("usage")
 // "2m0s").
 func cliVars(cfg Config) kong.Vars {
 	return kong.Vars{
-		"default_listen":             cfg.Listen,
-		"default_database":           cfg.Database,
-		"default_max_body_bytes":     strconv.FormatInt(cfg.MaxBodyBytes, 10),
+		"default_listen":           cfg.Listen,
+		"default_database":         cfg.Database,
+		"default_max_body_bytes":   strconv.FormatInt(cfg.MaxBodyBytes, 10),
+		"default_shutdown_timeout": shortDuration(cfg.ShutdownTimeout),
+		"default_log_level":        cfg.LogLevel,
+		"default_log_format":       cfg.LogFormat,
+		"default_workers":          strconv.Itoa(cfg.Workers),
+		"default_retry_base":       shortDuration(cfg.RetryBase),
+		"default_job_timeout":      shortDuration(cfg.JobTimeout),
+		"default_http_timeout":     shortDuration(cfg.HTTPTimeout),
+		"default_poll_every":       shortDuration(cfg.PollEvery),
+		"retry_max":                shortDuration(socialrx.DefaultRetryPolicy().BackoffMax),
+
 		"default_max_bundle_entries": strconv.Itoa(cfg.MaxBundleEntries),
 		"default_max_response_bytes": strconv.FormatInt(cfg.MaxResponseBytes, 10),
 		"default_max_search_params":  strconv.Itoa(cfg.MaxSearchParams),
 		"default_max_search_values":  strconv.Itoa(cfg.MaxSearchValues),
 		"most_search_params":         strconv.Itoa(search.MaxParams),
 		"most_search_values":         strconv.Itoa(search.MaxValues),
-		"default_shutdown_timeout":   shortDuration(cfg.ShutdownTimeout),
-		"default_log_level":          cfg.LogLevel,
-		"default_log_format":         cfg.LogFormat,
-		"default_workers":            strconv.Itoa(cfg.Workers),
-		"default_retry_base":         shortDuration(cfg.RetryBase),
-		"default_job_timeout":        shortDuration(cfg.JobTimeout),
-		"default_http_timeout":       shortDuration(cfg.HTTPTimeout),
-		"default_poll_every":         shortDuration(cfg.PollEvery),
-		"retry_max":                  shortDuration(socialrx.DefaultRetryPolicy().BackoffMax),
 	}
 }
 

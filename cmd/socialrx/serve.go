@@ -16,22 +16,24 @@ import (
 
 // ServeCmd runs the service until SIGINT or SIGTERM.
 type ServeCmd struct {
-	Listen           string        `env:"SOCIALRX_LISTEN" default:"${default_listen}" help:"Address to listen on."`
-	BaseURL          string        `env:"SOCIALRX_BASE_URL" placeholder:"URL" help:"Public URL of /fhir for links (e.g. https://rx.example.org/fhir); empty derives it from each request."`
-	MaxBodyBytes     int64         `env:"SOCIALRX_MAX_BODY_BYTES" default:"${default_max_body_bytes}" help:"Largest request body accepted, in bytes."`
-	MaxBundleEntries int           `env:"SOCIALRX_MAX_BUNDLE_ENTRIES" default:"${default_max_bundle_entries}" help:"Most entries a transaction or batch Bundle may have; more get 413."`
-	MaxResponseBytes int64         `env:"SOCIALRX_MAX_RESPONSE_BYTES" default:"${default_max_response_bytes}" help:"Most bytes of resources a transaction or batch response carries: past it a transaction gets 413 (nothing stored), and in a batch the read that would pass it and every later read get 413 per entry."`
-	MaxSearchParams  int           `env:"SOCIALRX_MAX_SEARCH_PARAMS" default:"${default_max_search_params}" help:"Most parameters one search may have (a repeated name counts each time; at most ${most_search_params}); more get 400."`
-	MaxSearchValues  int           `env:"SOCIALRX_MAX_SEARCH_VALUES" default:"${default_max_search_values}" help:"Most values one search may have in all its parameters, each comma-separated value counted (at most ${most_search_values}); more get 400."`
-	ShutdownTimeout  time.Duration `env:"SOCIALRX_SHUTDOWN_TIMEOUT" default:"${default_shutdown_timeout}" help:"Time in-flight requests get to finish on SIGINT/SIGTERM."`
-	AutoMigrate      bool          `env:"SOCIALRX_AUTO_MIGRATE" help:"Upgrade an existing database whose schema is behind (an empty database is always set up)."`
-	Credentials      string        `env:"SOCIALRX_CREDENTIALS" placeholder:"FILE" help:"JSON file with the secrets of each Endpoint (OAuth2 client credentials, inbound bearer tokens); see the README."`
-	EMREndpoint      string        `env:"SOCIALRX_EMR_ENDPOINT" placeholder:"URL" help:"FHIR base URL of the default EMR that referral status changes, appointments and messages are written back to."`
-	Workers          int           `env:"SOCIALRX_WORKERS" default:"${default_workers}" help:"Background jobs (deliveries, write-backs, reminders) run at once in this process; 0 runs none."`
-	RetryBase        time.Duration `env:"SOCIALRX_RETRY_BASE" default:"${default_retry_base}" help:"First retry delay of a failed delivery; each further retry doubles it, up to ${retry_max}."`
-	JobTimeout       time.Duration `env:"SOCIALRX_JOB_TIMEOUT" default:"${default_job_timeout}" help:"Longest one delivery attempt may run; a job left running by a process that died is picked up again after 1.5 times this, plus up to about 30s for River's leader election and rescue interval."`
-	HTTPTimeout      time.Duration `env:"SOCIALRX_HTTP_TIMEOUT" default:"${default_http_timeout}" help:"Timeout of each outbound HTTP call (platforms, EMRs, token endpoints)."`
-	PollEvery        time.Duration `env:"SOCIALRX_POLL_EVERY" default:"${default_poll_every}" help:"How often platforms that cannot push (hl7-fhir-rest Endpoints with open referrals) are polled for Task changes."`
+	Listen          string        `env:"SOCIALRX_LISTEN" default:"${default_listen}" help:"Address to listen on."`
+	BaseURL         string        `env:"SOCIALRX_BASE_URL" placeholder:"URL" help:"Public URL of /fhir for links (e.g. https://rx.example.org/fhir); empty derives it from each request."`
+	MaxBodyBytes    int64         `env:"SOCIALRX_MAX_BODY_BYTES" default:"${default_max_body_bytes}" help:"Largest request body accepted, in bytes."`
+	ShutdownTimeout time.Duration `env:"SOCIALRX_SHUTDOWN_TIMEOUT" default:"${default_shutdown_timeout}" help:"Time in-flight requests get to finish on SIGINT/SIGTERM."`
+	AutoMigrate     bool          `env:"SOCIALRX_AUTO_MIGRATE" help:"Upgrade an existing database whose schema is behind (an empty database is always set up)."`
+	Credentials     string        `env:"SOCIALRX_CREDENTIALS" placeholder:"FILE" help:"JSON file with the secrets of each Endpoint (OAuth2 client credentials, inbound bearer tokens); see the README."`
+	EMREndpoint     string        `env:"SOCIALRX_EMR_ENDPOINT" placeholder:"URL" help:"FHIR base URL of the default EMR that referral status changes, appointments and messages are written back to."`
+	Workers         int           `env:"SOCIALRX_WORKERS" default:"${default_workers}" help:"Background jobs (deliveries, write-backs, reminders) run at once in this process; 0 runs none."`
+	RetryBase       time.Duration `env:"SOCIALRX_RETRY_BASE" default:"${default_retry_base}" help:"First retry delay of a failed delivery; each further retry doubles it, up to ${retry_max}."`
+	JobTimeout      time.Duration `env:"SOCIALRX_JOB_TIMEOUT" default:"${default_job_timeout}" help:"Longest one delivery attempt may run; a job left running by a process that died is picked up again after 1.5 times this, plus up to about 30s for River's leader election and rescue interval."`
+	HTTPTimeout     time.Duration `env:"SOCIALRX_HTTP_TIMEOUT" default:"${default_http_timeout}" help:"Timeout of each outbound HTTP call (platforms, EMRs, token endpoints)."`
+	PollEvery       time.Duration `env:"SOCIALRX_POLL_EVERY" default:"${default_poll_every}" help:"How often platforms that cannot push (hl7-fhir-rest Endpoints with open referrals) are polled for Task changes."`
+
+	MaxBundleEntries int   `env:"SOCIALRX_MAX_BUNDLE_ENTRIES" default:"${default_max_bundle_entries}" help:"Most entries a transaction or batch Bundle may have; more get 413."`
+	MaxResponseBytes int64 `env:"SOCIALRX_MAX_RESPONSE_BYTES" default:"${default_max_response_bytes}" help:"Most bytes of resources a transaction or batch response carries: past it a transaction gets 413 (nothing stored), and in a batch the read that would pass it and every later read get 413 per entry."`
+	MaxSearchParams  int   `env:"SOCIALRX_MAX_SEARCH_PARAMS" default:"${default_max_search_params}" help:"Most parameters one search may have (a repeated name counts each time; at most ${most_search_params}); more get 400."`
+	MaxSearchValues  int   `env:"SOCIALRX_MAX_SEARCH_VALUES" default:"${default_max_search_values}" help:"Most values one search may have in all its parameters, each comma-separated value counted (at most ${most_search_values}); more get 400."`
+
 	DatabaseFlag
 	LogFlags
 }
@@ -43,10 +45,6 @@ func (c *ServeCmd) Config() Config {
 	cfg.Database = c.Database
 	cfg.BaseURL = c.BaseURL
 	cfg.MaxBodyBytes = c.MaxBodyBytes
-	cfg.MaxBundleEntries = c.MaxBundleEntries
-	cfg.MaxResponseBytes = c.MaxResponseBytes
-	cfg.MaxSearchParams = c.MaxSearchParams
-	cfg.MaxSearchValues = c.MaxSearchValues
 	cfg.ShutdownTimeout = c.ShutdownTimeout
 	cfg.AutoMigrate = c.AutoMigrate
 	cfg.Credentials = c.Credentials
@@ -56,6 +54,10 @@ func (c *ServeCmd) Config() Config {
 	cfg.JobTimeout = c.JobTimeout
 	cfg.HTTPTimeout = c.HTTPTimeout
 	cfg.PollEvery = c.PollEvery
+	cfg.MaxBundleEntries = c.MaxBundleEntries
+	cfg.MaxResponseBytes = c.MaxResponseBytes
+	cfg.MaxSearchParams = c.MaxSearchParams
+	cfg.MaxSearchValues = c.MaxSearchValues
 	cfg.LogLevel = c.LogLevel
 	cfg.LogFormat = c.LogFormat
 	return cfg
