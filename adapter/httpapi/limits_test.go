@@ -142,3 +142,26 @@ func TestSearchProbes(t *testing.T) {
 	}
 	ts.do(t, "POST", "/fhir/Patient", `{"resourceType":"Patient"}`, "If-None-Exist", "identifier="+url.QueryEscape("a\x00b")).want(t, http.StatusBadRequest)
 }
+
+// TestLimitConfigValidate: the search limits can be lowered (to
+// MinSearchLimit), not raised past what the SQL is tested at.
+func TestLimitConfigValidate(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  httpapi.Config
+		ok   bool
+	}{
+		{"defaults", httpapi.DefaultConfig(), true},
+		{"lowest search limits", httpapi.Config{MaxSearchParams: httpapi.MinSearchLimit, MaxSearchValues: httpapi.MinSearchLimit}, true},
+		{"too few search parameters", httpapi.Config{MaxSearchParams: httpapi.MinSearchLimit - 1}, false},
+		{"more search parameters than tested", httpapi.Config{MaxSearchParams: 51}, false},
+		{"more search values than tested", httpapi.Config{MaxSearchValues: 201}, false},
+		{"negative entries", httpapi.Config{MaxBundleEntries: -1}, false},
+		{"negative response bytes", httpapi.Config{MaxResponseBytes: -1}, false},
+	}
+	for _, tt := range tests {
+		if err := tt.cfg.Validate(); (err == nil) != tt.ok {
+			t.Errorf("%s: Validate() = %v, want ok=%v", tt.name, err, tt.ok)
+		}
+	}
+}

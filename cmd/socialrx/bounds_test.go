@@ -137,6 +137,12 @@ func testNUL(t *testing.T, base string) {
 	wantStatusOutcome(t, "If-None-Exist with a NUL", resp, b, http.StatusBadRequest)
 	resp, b = do(t, http.MethodPut, base+"/Patient?identifier=s|a%00b", []byte(`{"resourceType":"Patient"}`))
 	wantStatusOutcome(t, "conditional update with a NUL", resp, b, http.StatusBadRequest)
+	// In a resource body (not a search, but the same bytes on their way
+	// to PostgreSQL text columns): never a 5xx.
+	resp, b = do(t, http.MethodPost, base+"/Patient", []byte(`{"resourceType":"Patient","name":[{"family":"a\u0000b"}],"identifier":[{"system":"s","value":"\u0000"}]}`))
+	if resp.StatusCode >= 500 {
+		t.Errorf("Patient with a NUL in a string: status %d: %s", resp.StatusCode, truncate(b))
+	}
 	bundle := `{"resourceType":"Bundle","type":"batch","entry":[
 	 {"request":{"method":"GET","url":"Patient?name=x%00y"}},
 	 {"resource":{"resourceType":"Patient"},"request":{"method":"POST","url":"Patient","ifNoneExist":"identifier=s|a%00b"}}]}`

@@ -41,12 +41,19 @@ import (
 const (
 	DefaultCount = 20   // _count when none is given
 	MaxCount     = 1000 // larger _count values are lowered to this
+	// MaxPageBytes is the default of Options.MaxPageBytes.
+	MaxPageBytes = 32 << 20
 )
 
 // Options tunes an Engine. The zero value is the production setting.
 type Options struct {
 	DefaultCount int // page size when none is asked; DefaultCount if 0
 	MaxCount     int // largest page; MaxCount if 0
+	// MaxPageBytes bounds the memory of a search page: the matches of a
+	// page stop (next link to the rest) before their bodies pass it, one
+	// match at least; included resources past it fail the search with
+	// ETOOLARGE. MaxPageBytes if 0.
+	MaxPageBytes int
 	// Index extracts index entries from a stamped body; search.Index if nil.
 	Index func(typ string, body []byte) ([]search.IndexEntry, error)
 	// ParseQuery parses search parameters; search.ParseQuery if nil.
@@ -77,6 +84,9 @@ func New(drv Driver, opts Options) *Engine {
 	}
 	if opts.MaxCount <= 0 {
 		opts.MaxCount = MaxCount
+	}
+	if opts.MaxPageBytes <= 0 {
+		opts.MaxPageBytes = MaxPageBytes
 	}
 	if opts.Index == nil {
 		opts.Index = search.Index

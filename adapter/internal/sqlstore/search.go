@@ -299,11 +299,15 @@ func (e *Engine) Query(ctx context.Context, q Querier, query *search.Query) (*so
 	default:
 		res.Total = -1
 	}
+	next := func() {
+		res.Next = copyValues(query.Used)
+		res.Next.Del("_cursor")
+		res.Next.Set("_cursor", encodeCursor(comps, last, snap, res.Total))
+	}
+	pageBytes := 0
 	for rows.Next() {
 		if len(res.Matches) == count {
-			res.Next = copyValues(query.Used)
-			res.Next.Del("_cursor")
-			res.Next.Set("_cursor", encodeCursor(comps, last, snap, res.Total))
+			next()
 			break
 		}
 		var r socialrx.Resource
@@ -331,6 +335,13 @@ func (e *Engine) Query(ctx context.Context, q Querier, query *search.Query) (*so
 			return nil, e.translate(err)
 		}
 		r.LastUpdated = fromMicros(lu)
+		// A page of large resources ends before its bodies pass
+		// MaxPageBytes; the next page starts at this row.
+		if len(res.Matches) > 0 && pageBytes+len(r.Body) > e.opts.MaxPageBytes {
+			next()
+			break
+		}
+		pageBytes += len(r.Body)
 		res.Matches = append(res.Matches, r)
 		last = make([]any, len(vals))
 		for i, v := range vals {
@@ -350,7 +361,7 @@ func (e *Engine) Query(ctx context.Context, q Querier, query *search.Query) (*so
 	rows.Close()
 
 	if len(res.Matches) > 0 && (len(query.Include) > 0 || len(query.RevInclude) > 0) {
-		if res.Included, err = e.includes(ctx, q, query, res.Matches); err != nil {
+		if res.Included, err = e.includes(ctx, q, query, res.Matches, e.opts.MaxPageBytes-pageBytes); err != nil {
 			return nil, err
 		}
 	}
@@ -358,8 +369,9 @@ func (e *Engine) Query(ctx context.Context, q Querier, query *search.Query) (*so
 }
 
 // includes returns the resources that _include and _revinclude add to a
-// page, each once and none of them a match.
-func (e *Engine) includes(ctx context.Context, q Querier, query *search.Query, matches []socialrx.Resource) ([]socialrx.Resource, error) {
+// page, each once and none of them a match; ETOOLARGE once their bodies
+// pass room bytes (reading stops there).
+func (e *Engine) includes(ctx context.Context, q Querier, query *search.Query, matches []socialrx.Resource, room int) ([]socialrx.Resource, error) {
 	seen := make(map[string]bool, len(matches))
 	ids := make([]string, len(matches))
 	for i, m := range matches {
@@ -382,6 +394,9 @@ func (e *Engine) includes(ctx context.Context, q Querier, query *search.Query, m
 			r.LastUpdated = fromMicros(lu)
 			if k := r.Type + "/" + r.ID; !seen[k] {
 				seen[k] = true
+				if room -= len(r.Body); room < 0 {
+					return errTooManyIncluded(e.opts.MaxPageBytes)
+				}
 				out = append(out, r)
 			}
 		}
@@ -422,6 +437,15 @@ func (e *Engine) includes(ctx context.Context, q Querier, query *search.Query, m
 		}
 	}
 	return out, nil
+}
+
+// errTooManyIncluded is the error of a search page whose included
+// resources pass the page limit.
+func errTooManyIncluded(limit int) error {
+	msg := fmt.Sprintf("the resources _include and _revinclude add to this page pass %d bytes; ask for fewer (a lower _count, or without _revinclude)", limit)
+	return &socialrx.Error{Code: socialrx.ETOOLARGE, Message: msg, Issues: []socialrx.Issue{{
+		Severity: socialrx.SeverityError, Code: "too-costly", Path: "_count", Message: msg,
+	}}}
 }
 
 func copyValues(m map[string][]string) url.Values {

@@ -102,6 +102,70 @@ func Run(t *testing.T, open func(t *testing.T, opts sqlstore.Options) Store) {
 		f := &Fakes{}
 		testReindex(t, open(t, f.Options()), f)
 	})
+	t.Run("PageBytes", func(t *testing.T) {
+		f := &Fakes{}
+		opts := f.Options()
+		opts.MaxPageBytes = 2500
+		testPageBytes(t, open(t, opts), f)
+	})
+}
+
+// testPageBytes: a page of large resources ends before its bodies pass
+// Options.MaxPageBytes (issue 12: a search page, or a batch of searches,
+// held every body asked for), one match at least; paging still returns
+// every match once. Included resources past the limit are ETOOLARGE.
+func testPageBytes(t *testing.T, s socialrx.Store, f *Fakes) {
+	pad := strings.Repeat("x", 900)
+	for i := range 10 {
+		b := strings.TrimSuffix(body("Patient", tok("active", "", "true")), "}") + `,"pad":"` + pad + `"}`
+		create(t, s, "Patient", fmt.Sprintf("p%d", i), b)
+		create(t, s, "Observation", fmt.Sprintf("o%d", i), strings.TrimSuffix(body("Observation", ref("subject", "Patient", fmt.Sprintf("p%d", i))), "}")+`,"pad":"`+pad+`"}`)
+	}
+	q := &search.Query{Type: "Patient", Count: 100, Total: "accurate",
+		Clauses: []search.Clause{{Param: param("active", search.ParamToken), Values: []search.Value{{Code: "true"}}}}}
+	params := f.register(q)
+	seen := map[string]int{}
+	for page := 0; ; page++ {
+		res, err := s.Search(t.Context(), socialrx.SearchRequest{Type: "Patient", Params: params})
+		if err != nil {
+			t.Fatalf("page %d: %v", page, err)
+		}
+		bytes := 0
+		for _, m := range res.Matches {
+			seen[m.ID]++
+			bytes += len(m.Body)
+		}
+		if len(res.Matches) == 0 || (len(res.Matches) > 1 && bytes > 2500) {
+			t.Errorf("page %d: %d matches of %d bytes, want at least one and at most 2500 bytes", page, len(res.Matches), bytes)
+		}
+		if res.Total != 10 {
+			t.Errorf("page %d: total %d, want 10", page, res.Total)
+		}
+		if res.Next == nil {
+			break
+		}
+		params = res.Next
+		if page > 10 {
+			t.Fatal("paging does not end")
+		}
+	}
+	for i := range 10 {
+		if id := fmt.Sprintf("p%d", i); seen[id] != 1 {
+			t.Errorf("%s seen on %d pages, want 1", id, seen[id])
+		}
+	}
+	// One match (~1 KB) and its Observations (~1 KB each) fit; all ten
+	// Patients' Observations do not.
+	inc := &search.Query{Type: "Patient", Count: 1,
+		Clauses:    []search.Clause{{Param: param("active", search.ParamToken), Values: []search.Value{{Code: "true"}}}},
+		RevInclude: []search.Include{{Source: "Observation", Param: search.SearchParam{Name: "subject"}}}}
+	if _, err := searchQuery(t, s, f, inc); err != nil {
+		t.Errorf("one match with its Observation: %v", err)
+	}
+	inc.Count = 10
+	if _, err := searchQuery(t, s, f, inc); socialrx.ErrorCode(err) != socialrx.ETOOLARGE {
+		t.Errorf("ten matches with their Observations: %v, want ETOOLARGE", err)
+	}
 }
 
 // --- fixtures ----------------------------------------------------------------
