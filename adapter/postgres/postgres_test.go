@@ -152,3 +152,33 @@ func TestTransactRetries(t *testing.T) {
 }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+// TestCustomPlans: every connection plans statements for their parameters
+// (plan_cache_mode force_custom_plan), so a generic plan made while the
+// tables were small cannot stay with a cached statement as they grow (it
+// made conditional searches 25 times slower in BenchmarkIngestConcurrent);
+// a DSN that says otherwise wins.
+func TestCustomPlans(t *testing.T) {
+	for dsnParam, want := range map[string]string{"": "force_custom_plan", "plan_cache_mode=auto": "auto"} {
+		dsn := pgtest.NewDatabase(t)
+		if dsnParam != "" {
+			sep := "?"
+			if strings.Contains(dsn, "?") {
+				sep = "&"
+			}
+			dsn += sep + dsnParam
+		}
+		s, err := Open(t.Context(), dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var mode string
+		if err := s.Pool().QueryRow(t.Context(), "SHOW plan_cache_mode").Scan(&mode); err != nil {
+			t.Fatal(err)
+		}
+		s.Close()
+		if mode != want {
+			t.Errorf("DSN %q: plan_cache_mode %q, want %q", dsnParam, mode, want)
+		}
+	}
+}
