@@ -400,14 +400,22 @@ func BenchmarkIngestDuringDelivery(b *testing.B) {
 	pg := func(b *testing.B) string { return pgtest.NewDatabase(b) }
 	sqliteDB := func(b *testing.B) string { return "sqlite:" + filepath.Join(b.TempDir(), "data", "socialrx.db") }
 	for _, c := range []struct {
-		name string
-		db   func(b *testing.B) string
-	}{{"SQLite", sqliteDB}, {"PostgreSQL", pg}} {
-		b.Run(c.name, func(b *testing.B) { benchIngestDuringDelivery(b, c.db(b)) })
+		name    string
+		db      func(b *testing.B) string
+		workers int
+	}{
+		{"SQLite/workers=20", sqliteDB, 20},
+		// --workers is the share of SQLite's one writer that delivery
+		// takes from the API (docs/performance.md, issue 12).
+		{"SQLite/workers=8", sqliteDB, 8},
+		{"SQLite/workers=4", sqliteDB, 4},
+		{"PostgreSQL/workers=20", pg, 20},
+	} {
+		b.Run(c.name, func(b *testing.B) { benchIngestDuringDelivery(b, c.db(b), c.workers) })
 	}
 }
 
-func benchIngestDuringDelivery(b *testing.B, database string) {
+func benchIngestDuringDelivery(b *testing.B, database string, workers int) {
 	const backlog = 1500
 	env := newDeliveryBenchEnv(b, database)
 	defer env.close(b)
@@ -427,7 +435,7 @@ func benchIngestDuringDelivery(b *testing.B, database string) {
 		idle[i] = postOne()
 	}
 	cfg := env.m.Config
-	cfg.Workers = 20
+	cfg.Workers = workers
 	cfg.RetryBase = 10 * time.Millisecond
 	creds, err := LoadCredentials(cfg.Credentials)
 	if err != nil {
