@@ -585,6 +585,11 @@ func TestProcessMessagesHostileContent(t *testing.T) {
 		{"appointment with a wrong type", msg("notify-add-appointment", "ServiceRequest/"+srID, appt(`,"start":5`))},
 		{"appointment, unknown element type", msg("notify-add-appointment", "ServiceRequest/"+srID, appt(`,"participant":"x"`))},
 		{"appointment about nothing", msg("notify-add-appointment", "ServiceRequest/nope", appt(``))},
+		// R4 rules (issue 12) hold for what platforms send as for REST writes.
+		{"Task without its required intent", msg("notify-update-process-request", "Task/"+taskID,
+			strings.Replace(task(`,"status":"accepted"`), `"intent":"order",`, ``, 1))},
+		{"appointment without its required participant", msg("notify-add-appointment", "ServiceRequest/"+srID,
+			`{"resourceType":"Appointment","status":"booked"}`)},
 		{"communication with a wrong type", msg("send-communication-from-provider", "Task/"+taskID, `{"resourceType":"Communication","status":"completed","payload":{"contentString":"x"}}`)},
 		{"add-service-request without its ServiceRequest", msg("add-service-request", "ServiceRequest/missing")},
 		{"add-service-request, invalid ServiceRequest", msg("add-service-request", "ServiceRequest/s1",
