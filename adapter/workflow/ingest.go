@@ -197,11 +197,7 @@ func (tx *Tx) cancelReferrals(ctx context.Context, p *socialrx.Prescription, rea
 		if err != nil {
 			return err
 		}
-		body, changed, err := mapping.ApplyTaskUpdate(cur.Body, mapping.TaskStatusUpdate(socialrx.ReferralCancelled, reason), tx.w.now())
-		if err != nil || !changed {
-			return err
-		}
-		if _, _, err := tx.Update(ctx, "Task", id, body, 0); err != nil {
+		if _, err := tx.updateTask(ctx, cur, mapping.TaskStatusUpdate(socialrx.ReferralCancelled, reason)); err != nil {
 			return err
 		}
 	}

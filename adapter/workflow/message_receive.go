@@ -68,14 +68,8 @@ func (a *applier) addServiceRequest(ctx context.Context) error {
 	}
 	// Answer as the program: received.
 	a.tx.SetOrigin(socialrx.Origin{Actor: socialrx.ActorPerformer})
-	out, changed, err := mapping.ApplyTaskUpdate(taskRes.Body, mapping.TaskStatusUpdate(socialrx.ReferralReceived, ""), a.now)
-	if err != nil {
+	if _, err := a.tx.updateTask(ctx, taskRes, mapping.TaskStatusUpdate(socialrx.ReferralReceived, "")); err != nil {
 		return err
-	}
-	if changed {
-		if _, _, err := a.tx.Update(ctx, "Task", taskRes.ID, out, 0); err != nil {
-			return err
-		}
 	}
 	a.touched = append(a.touched, taskRes.ID)
 	a.notes = append(a.notes, info("referral received as Task/"+taskRes.ID+" (ServiceRequest/"+srID+")"))
@@ -117,14 +111,8 @@ func (a *applier) revokeServiceRequest(ctx context.Context) error {
 			}
 		}
 	}
-	out, changed, err := mapping.ApplyTaskUpdate(task.Body, mapping.TaskStatusUpdate(socialrx.ReferralCancelled, "revoked by the requester"), a.now)
-	if err != nil {
+	if _, err := a.tx.updateTask(ctx, task, mapping.TaskStatusUpdate(socialrx.ReferralCancelled, "revoked by the requester")); err != nil {
 		return err
-	}
-	if changed {
-		if _, _, err := a.tx.Update(ctx, "Task", task.ID, out, 0); err != nil {
-			return err
-		}
 	}
 	a.touched = append(a.touched, task.ID)
 	return nil

@@ -87,7 +87,15 @@ func (tx *Tx) FindReferral(ctx context.Context, endpointID string, body []byte, 
 // false, and nothing is written, when it already says so. Errors of the
 // incoming Task are EUNPROCESSABLE with Task paths.
 func (tx *Tx) ApplyPlatformTask(ctx context.Context, local *socialrx.Resource, incoming []byte) (bool, error) {
-	out, changed, err := mapping.ApplyTaskUpdate(local.Body, incoming, tx.w.now())
+	return tx.updateTask(ctx, local, incoming)
+}
+
+// updateTask applies update, a partial Task (mapping.ApplyTaskUpdate:
+// status, businessStatus, statusReason, output), to the Task local and
+// stores the result through the workflow; changed is false, and nothing is
+// written, when local already says so.
+func (tx *Tx) updateTask(ctx context.Context, local *socialrx.Resource, update []byte) (changed bool, err error) {
+	out, changed, err := mapping.ApplyTaskUpdate(local.Body, update, tx.w.now())
 	if err != nil || !changed {
 		return false, err
 	}
