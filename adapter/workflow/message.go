@@ -139,7 +139,7 @@ func (a *applier) taskUpdates(ctx context.Context) error {
 }
 
 // findReferral finds the local referral Task a message's Task is about
-// (inbound.FindReferral), resolving its focus through the message first.
+// (Tx.FindReferral), resolving its focus through the message first.
 func (a *applier) findReferral(ctx context.Context, e mapping.InEntry) (*socialrx.Resource, error) {
 	return a.tx.FindReferral(ctx, a.endpointID, e.Resource, func(ref string) string {
 		if fe, ok := a.msg.Find(ref); ok && fe.Type == "ServiceRequest" && fe.ID != "" {
