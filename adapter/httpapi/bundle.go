@@ -93,7 +93,7 @@ func (s *Server) handleBundle(c echo.Context) error {
 		b, issues = emptyEntries(body, issues)
 	}
 	if fhir.HasErrors(issues) {
-		return decodeError(issues)
+		return workflow.DecodeError(issues)
 	}
 	if b == nil {
 		return errorf(socialrx.EINVALID, "invalid bundle")

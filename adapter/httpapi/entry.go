@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/socialrx/socialrx"
+	"github.com/socialrx/socialrx/adapter/workflow"
 	"github.com/socialrx/socialrx/fhir"
 )
 
@@ -205,7 +206,7 @@ func (s *Server) parseOp(base string, i int, e fhir.Entry) (*op, error) {
 	}
 	d, issues := fhir.DecodeAt(e.Resource, o.typ, o.path+".resource")
 	if fhir.HasErrors(issues) {
-		return nil, o.fail(resourceError(issues))
+		return nil, o.fail(workflow.ResourceError(issues))
 	}
 	if d == nil {
 		return nil, at(errorf(socialrx.EINVALID, "invalid resource"), o.path+".resource")

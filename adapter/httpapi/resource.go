@@ -58,34 +58,12 @@ func (s *Server) decodeBody(c echo.Context, typ string) (*fhir.Decoded, []fhir.I
 	}
 	d, issues := fhir.Decode(body, typ)
 	if fhir.HasErrors(issues) {
-		return nil, nil, resourceError(issues)
+		return nil, nil, workflow.ResourceError(issues)
 	}
 	if d == nil {
 		return nil, nil, errorf(socialrx.EINVALID, "invalid resource")
 	}
 	return d, warningsOf(issues), nil
-}
-
-// r4RuleCodes are the issue codes of a resource that is well-formed FHIR
-// JSON but breaks an R4 rule: a required element missing, a code outside
-// its required value set, a primitive of the wrong format (date, id,
-// reference syntax, ...).
-var r4RuleCodes = map[string]bool{"required": true, "code-invalid": true, "value": true}
-
-// resourceError turns the error issues of a resource to be written into an
-// error holding every issue with its path: 422 when each error is a broken
-// R4 rule (r4RuleCodes), 400 when any is about the JSON itself (invalid
-// JSON, a wrong JSON kind, an array for a single value, an unknown or
-// mismatched resourceType), as the resource could not be read at all.
-func resourceError(issues []fhir.Issue) error {
-	err := decodeError(issues).(*socialrx.Error)
-	for _, i := range issues {
-		if (i.Severity == socialrx.SeverityError || i.Severity == socialrx.SeverityFatal) && !r4RuleCodes[i.Code] {
-			return err
-		}
-	}
-	err.Code, err.Message = socialrx.EUNPROCESSABLE, "resource breaks R4 rules"
-	return err
 }
 
 // ifMatchOf reads If-Match (0 when absent).

@@ -164,13 +164,3 @@ func warningsOf(issues []fhir.Issue) []fhir.Issue {
 	}
 	return out
 }
-
-// decodeError turns decode issues with errors into a 400 holding every
-// issue with its path.
-func decodeError(issues []fhir.Issue) error {
-	e := &socialrx.Error{Code: socialrx.EINVALID, Message: "invalid resource"}
-	for _, i := range issues {
-		e.Issues = append(e.Issues, socialrx.Issue(i))
-	}
-	return e
-}

@@ -7,6 +7,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/socialrx/socialrx"
+	"github.com/socialrx/socialrx/adapter/workflow"
 	"github.com/socialrx/socialrx/fhir"
 )
 
@@ -50,7 +51,7 @@ func (s *Server) handleValidate(c echo.Context) error {
 	}
 	if !json.Valid(body) {
 		_, issues := fhir.Decode(body, typ)
-		return decodeError(issues)
+		return workflow.DecodeError(issues)
 	}
 	req, err := validateRequestOf(body, typ)
 	if err != nil {

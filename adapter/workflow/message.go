@@ -63,16 +63,6 @@ func info(msg string) fhir.Issue {
 	return fhir.Issue{Severity: socialrx.SeverityInformation, Code: "informational", Message: msg}
 }
 
-// decodeError turns decode issues with errors into an EINVALID error
-// holding every issue.
-func decodeError(issues []fhir.Issue) error {
-	e := &socialrx.Error{Code: socialrx.EINVALID, Message: "invalid resource"}
-	for _, i := range issues {
-		e.Issues = append(e.Issues, socialrx.Issue(i))
-	}
-	return e
-}
-
 // applier applies one message in a transaction.
 type applier struct {
 	tx         *Tx
@@ -117,7 +107,7 @@ func (a *applier) taskUpdates(ctx context.Context) error {
 		// The platform's Task is checked as a REST write would be: its
 		// status, reason and output are copied into the local Task.
 		if d, issues := fhir.DecodeAt(e.Resource, "Task", e.Path+".resource"); fhir.HasErrors(issues) || d == nil {
-			return decodeError(issues)
+			return ResourceError(issues)
 		}
 		local, err := a.findReferral(ctx, e)
 		if err != nil {
@@ -183,7 +173,7 @@ func (a *applier) linked(ctx context.Context, typ string) error {
 	for _, e := range entries {
 		d, issues := fhir.DecodeAt(e.Resource, typ, e.Path+".resource")
 		if fhir.HasErrors(issues) || d == nil {
-			return decodeError(issues)
+			return ResourceError(issues)
 		}
 		body, err := linkTo(e.Resource, typ, referral.PrescriptionID, ref.ID)
 		if err != nil {

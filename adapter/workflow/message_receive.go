@@ -174,7 +174,7 @@ func (a *applier) importEntries(ctx context.Context) (map[string]string, error) 
 			}
 			d, issues := fhir.DecodeAt(e.Resource, typ, e.Path+".resource")
 			if fhir.HasErrors(issues) || d == nil {
-				return nil, decodeError(issues)
+				return nil, ResourceError(issues)
 			}
 			body, err := fhir.RewriteReferences(e.Resource, rewrite)
 			if err != nil {
