@@ -14,6 +14,7 @@ import (
 
 	"github.com/socialrx/socialrx/adapter/internal/sqlstore"
 	"github.com/socialrx/socialrx/adapter/internal/sqlstore/enginetest"
+	"github.com/socialrx/socialrx/adapter/storetest"
 )
 
 // BenchmarkIngestEncounter writes the resources of the EMR encounter Bundle
@@ -308,13 +309,13 @@ func BenchmarkIngestEncounterBaselineSameRows(b *testing.B) {
 func BenchmarkIngestEncounterClients8(b *testing.B) {
 	s, ctx := benchStore(b), context.Background()
 	ops := ingestOps(ingestTemplate(b), 0, b.N)
-	enginetest.RunClients(b, 8, func(i int) error { return ingestOne(ctx, s, ops[i]) })
+	storetest.RunClients(b, 8, func(i int) error { return ingestOne(ctx, s, ops[i]) })
 }
 
 // BenchmarkIngestEncounterBaselineSameRowsClients8: the same rows by plain
 // SQL from 8 concurrent clients, one transaction each.
 func BenchmarkIngestEncounterBaselineSameRowsClients8(b *testing.B) {
 	run, total := sameRows(b, benchStore(b))
-	enginetest.RunClients(b, 8, run)
+	storetest.RunClients(b, 8, run)
 	b.ReportMetric(float64(total), "rows/op")
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/socialrx/socialrx/adapter/internal/sqlstore"
 	"github.com/socialrx/socialrx/adapter/internal/sqlstore/enginetest"
+	"github.com/socialrx/socialrx/adapter/storetest"
 )
 
 // BenchmarkIngestEncounter writes the resources of the EMR encounter Bundle
@@ -306,7 +307,7 @@ func BenchmarkIngestEncounterBaselineSameRows(b *testing.B) {
 func BenchmarkIngestEncounterClients8(b *testing.B) {
 	s, ctx := benchStore(b), context.Background()
 	ops := ingestOps(ingestTemplate(b), 0, b.N)
-	enginetest.RunClients(b, 8, func(i int) error { return ingestOne(ctx, s, ops[i]) })
+	storetest.RunClients(b, 8, func(i int) error { return ingestOne(ctx, s, ops[i]) })
 	b.ReportMetric(float64(s.drv.groups.committed.Load())/float64(max(1, s.drv.groups.commits.Load())), "tx/commit")
 }
 
@@ -315,6 +316,6 @@ func BenchmarkIngestEncounterClients8(b *testing.B) {
 // the disk allows without group commit).
 func BenchmarkIngestEncounterBaselineSameRowsClients8(b *testing.B) {
 	run, total := sameRows(b, benchStore(b))
-	enginetest.RunClients(b, 8, run)
+	storetest.RunClients(b, 8, run)
 	b.ReportMetric(float64(total), "rows/op")
 }

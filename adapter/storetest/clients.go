@@ -1,4 +1,4 @@
-package enginetest
+package storetest
 
 import (
 	"slices"
@@ -8,7 +8,9 @@ import (
 	"time"
 )
 
-// RunClients runs op(0), ..., op(b.N-1) from clients goroutines, each
+// RunClients is benchmark support beside the conformance suite, shared by
+// the stores' and the server's concurrent ingest benchmarks: it runs op(0),
+// ..., op(b.N-1) from clients goroutines, each
 // taking the next op when it finished its last (a busy EMR's concurrent
 // requests), timed, and reports ops/s and the p50 and p99 latency in ms.
 // The first error fails the benchmark.
