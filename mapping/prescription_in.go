@@ -145,7 +145,8 @@ func idx(path string, i int) string { return path + "[" + strconv.Itoa(i) + "]" 
 // relative ("Type/id", "Type/id/_history/v") or an absolute URL ending so;
 // ok is false for anything else (contained, urn:, conditional, malformed).
 // It reads references received from outside; a "Type/id" that socialrx
-// made itself is split with fhir.SplitRef.
+// made itself is split with fhir.SplitRef. RefTypeID is the same, for
+// callers outside this package.
 func refTypeID(s string) (typ, id string, ok bool) {
 	r, err := fhir.ParseReference(s)
 	if err != nil || (r.Kind != fhir.RefRelative && r.Kind != fhir.RefAbsolute) || r.Type == "" || r.ID == "" {
@@ -153,6 +154,10 @@ func refTypeID(s string) (typ, id string, ok bool) {
 	}
 	return r.Type, r.ID, true
 }
+
+// RefTypeID returns the type and id of a literal reference received from
+// outside, relative or absolute (see refTypeID), as mapping reads them.
+func RefTypeID(ref string) (typ, id string, ok bool) { return refTypeID(ref) }
 
 // PrescriptionFromServiceRequest reads a social prescription from a
 // ServiceRequest (SDOH CC ServiceRequest profile,

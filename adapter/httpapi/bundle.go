@@ -265,7 +265,11 @@ func (s *Server) batch(c echo.Context, b *fhir.Bundle) (*bundle, error) {
 	full := false
 	for i, e := range b.Entries {
 		if err := ctx.Err(); err != nil {
-			return nil, err
+			// Out of time: the entries that ran are stored, each in its own
+			// transaction, so the batch still answers what happened to
+			// each; the rest are not run (503 each, retryable).
+			out.Entry = append(out.Entry, s.failedEntry(c, err))
+			continue
 		}
 		o, err := s.parseOp(base, i, e)
 		switch {

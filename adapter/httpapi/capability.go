@@ -16,15 +16,16 @@ import (
 // spec leaves to servers.
 const restDocumentation = "socialrx FHIR R4 API, JSON only (XML is answered 406). " +
 	"A resource type that is not an R4 type, and an R4 type this server does not hold, are both answered 404 with an OperationOutcome (issue code not-supported); " +
-	"a body whose resourceType is wrong or unsupported is a 400. " +
+	"a body whose resourceType is wrong or unsupported is a 400; a resource that breaks an R4 rule (a required element missing, a code outside a required value set, a bad format) is refused with 422 listing the element paths, on every create, update and Bundle entry. " +
+	"Limits: a request body over the size limit, a Bundle with too many entries and a transaction response over the response limit are 413; a search with too many parameters or values is 400; a Host header the server was not configured for is 421; a request past its deadline is 503. " +
 	"Search is lenient by default (unknown parameters are ignored and reported in a search.mode=outcome entry); Prefer: handling=strict refuses them with 400. " +
 	"Conditional references (Type?params) in transactions resolve to one match; none is a 400, several a 412. " +
 	"PATCH, conditional delete, system-level entries and the vread of a past version inside a transaction are not supported (405). " +
 	"$validate checks the base R4 specification (the server's own checks and the R4 JSON schema) and answers 200 with every issue; profiles are not supported. " +
 	"Social prescribing: a social ServiceRequest (socialrx, SDOH CC or sdoh category, SNOMED CT 410606002, a social reason, or a navigator performer) is read as a prescription when written; " +
-	"the derived form, channel and need domains are added to ServiceRequest.category (codings with userSelected false, nothing else changed), " +
+	"it is stored as sent: what socialrx derives (form, channel, need domains) is kept beside it, searchable as prescription-form, prescription-channel and need-domain and read with ServiceRequest/[id]/$prescription; " +
 	"a follow-up Task (and, self-directed, a patient Task) is created in the same transaction, and an invalid prescription or an illegal referral Task status change is refused with 422 listing the element paths. " +
-	"The referral Task of a fax or phone hand-off gets a socialrx task-code coding (send-fax or call-to-confirm, userSelected false) for the staff work list. " +
+	"The referral Task of a fax or phone hand-off is on the staff work list, searchable as Task?work-list=send-fax or call-to-confirm (the Task itself is stored as sent). " +
 	"A referral Task whose prescription targets an hl7-fhir-msg Endpoint is sent to that platform as an eReferral message; a delivery that fails for good is written on the Task (Task?delivery-state=failed); revoking a prescription cancels its open referrals. " +
 	"Other ServiceRequests are stored as sent. " +
 	"$process-messages takes Ontario eReferral messages (https://ehealthontario.ca/fhir/CodeSystem/message-event-code) from platforms authenticated by their Endpoint's bearer token: " +

@@ -114,14 +114,18 @@ func TestCapabilitySocialrxParams(t *testing.T) {
 }
 
 // TestCapabilityDocumentsIngest: the CapabilityStatement tells clients that
-// social ServiceRequests are changed (derived categories) and can be refused.
+// social ServiceRequests are stored as sent, where the derived facts are
+// found, and what is refused.
 func TestCapabilityDocumentsIngest(t *testing.T) {
 	ts := newServer(t, httpapi.Config{})
 	m := ts.do(t, "GET", "/fhir/metadata", "").want(t, http.StatusOK).json(t)
 	doc, _ := m["rest"].([]any)[0].(map[string]any)["documentation"].(string)
-	for _, want := range []string{"userSelected false", "422", "follow-up Task"} {
+	for _, want := range []string{"stored as sent", "prescription-form", "$prescription", "work-list", "422", "413", "421", "follow-up Task"} {
 		if !strings.Contains(doc, want) {
 			t.Errorf("rest.documentation does not mention %q", want)
 		}
+	}
+	if strings.Contains(doc, "userSelected") {
+		t.Error("rest.documentation still says derived codings are written into the client's resources")
 	}
 }

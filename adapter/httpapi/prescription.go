@@ -7,7 +7,6 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/socialrx/socialrx"
-	"github.com/socialrx/socialrx/fhir"
 	"github.com/socialrx/socialrx/mapping"
 )
 
@@ -41,7 +40,8 @@ func (s *Server) handlePrescription(c echo.Context) error {
 	}
 	_ = json.Unmarshal(sr.Body, &head)
 	notSocial := issueError(socialrx.ENOTFOUND, "", "ServiceRequest/%s is not a social prescription", id)
-	refType, patientID, ok := fhir.SplitRef(head.Subject.Reference)
+	// The subject as ingest read it (relative or absolute).
+	refType, patientID, ok := mapping.RefTypeID(head.Subject.Reference)
 	if !ok || refType != "Patient" {
 		return notSocial
 	}

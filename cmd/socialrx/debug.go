@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -43,10 +42,6 @@ func startDebug(addr string) (*http.Server, net.Listener, error) {
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			_ = err // the profiler stopping is not the service stopping
-		}
-	}()
+	go srv.Serve(ln) //nolint:errcheck // it ends with Close; the profiler stopping is not the service stopping
 	return srv, ln, nil
 }

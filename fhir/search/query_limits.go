@@ -45,6 +45,11 @@ func MaxLimits() Limits { return Limits{Params: MaxParams, Values: MaxValues} }
 // character, which no FHIR value may and PostgreSQL refuses in text. The
 // issue's Path is the parameter at which the limit was passed (parameters
 // counted in name order); values are never echoed.
+// uncounted are the parameters that cost a search nothing and that the
+// server adds itself (a paging cursor, a conditional match's _count=2 and
+// _total=none): a search at the limit can still be paged and matched.
+var uncounted = map[string]bool{"_format": true, "_pretty": true, "_count": true, "_total": true, "_cursor": true}
+
 func CheckLimits(params url.Values, lim Limits) []fhir.Issue {
 	if lim.Params <= 0 || lim.Params > MaxParams {
 		lim.Params = MaxParams
@@ -64,12 +69,12 @@ func CheckLimits(params url.Values, lim Limits) []fhir.Issue {
 		if strings.IndexByte(k, 0) >= 0 {
 			return []fhir.Issue{limitIssue("value", "(invalid name)", "a search parameter name holds a NUL character")}
 		}
-		if name == "_format" || name == "_pretty" {
-			continue
-		}
 		for _, v := range params[k] {
 			if strings.IndexByte(v, 0) >= 0 {
 				return []fhir.Issue{limitIssue("value", quoteName(name), "search parameter "+quoteName(name)+" has a value holding a NUL character")}
+			}
+			if uncounted[name] {
+				continue
 			}
 			nParams++
 			if nParams > lim.Params {

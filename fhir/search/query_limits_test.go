@@ -50,6 +50,10 @@ func TestParseQueryLimits(t *testing.T) {
 		{"at most MaxParams", "Patient", repeated("name", "n", MaxParams), nil},
 		{"at most MaxValues", "Patient", alternatives("name", "n", MaxValues), nil},
 		{"format and pretty not counted", "Patient", repeated("name", "n", MaxParams) + "&_format=json&_pretty=true", nil},
+		// A search at the limit can still be paged (_cursor) and used as a
+		// conditional match (the server adds _count=2 and _total=none).
+		{"paging and match parameters not counted", "Patient", repeated("name", "n", MaxParams) + "&_cursor=abc&_count=2&_total=none", nil},
+		{"NUL in an uncounted parameter", "Patient", "_cursor=a%00b", []fhir.Issue{errIssue("value", "_cursor")}},
 		{"NUL in a string value", "Patient", "name=x%00y", []fhir.Issue{errIssue("value", "name")}},
 		{"NUL in an identifier", "Patient", "identifier=http://x|a%00b", []fhir.Issue{errIssue("value", "identifier")}},
 		{"NUL in _id", "Patient", "_id=x%00y", []fhir.Issue{errIssue("value", "_id")}},
