@@ -132,7 +132,24 @@ type txQuerier struct {
 	g *group
 }
 
+// memberCtx is the context a member's statement runs with: its own ends
+// only between statements. An interrupt in the middle of a statement makes
+// SQLite roll back the whole transaction, the other members' released
+// writes with it, so a request that runs out of time or goes away fails
+// alone, at its next statement (or at BEGIN, whose wait for the database
+// lock it does interrupt).
+func memberCtx(ctx context.Context) (context.Context, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return context.WithoutCancel(ctx), nil
+}
+
 func (q txQuerier) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+	ctx, err := memberCtx(ctx)
+	if err != nil {
+		return 0, err
+	}
 	st, err := q.g.stmt(ctx, query)
 	if err != nil {
 		return 0, err
@@ -145,6 +162,10 @@ func (q txQuerier) Exec(ctx context.Context, query string, args ...any) (int64, 
 }
 
 func (q txQuerier) Query(ctx context.Context, query string, args ...any) (sqlstore.Rows, error) {
+	ctx, err := memberCtx(ctx)
+	if err != nil {
+		return nil, err
+	}
 	st, err := q.g.stmt(ctx, query)
 	if err != nil {
 		return nil, err
@@ -157,6 +178,10 @@ func (q txQuerier) Query(ctx context.Context, query string, args ...any) (sqlsto
 }
 
 func (q txQuerier) QueryRow(ctx context.Context, query string, args ...any) sqlstore.Row {
+	ctx, err := memberCtx(ctx)
+	if err != nil {
+		return errRow{err}
+	}
 	st, err := q.g.stmt(ctx, query)
 	if err != nil {
 		return errRow{err}
@@ -179,6 +204,10 @@ type tx struct {
 
 // exec runs write statement k (an index into writeSQL), prepared if it is.
 func (t tx) exec(ctx context.Context, k int, args ...any) (sql.Result, error) {
+	ctx, err := memberCtx(ctx)
+	if err != nil {
+		return nil, err
+	}
 	if t.st != nil {
 		return t.tx.StmtContext(ctx, t.st[k]).ExecContext(ctx, args...)
 	}
@@ -207,6 +236,10 @@ func (t tx) InsertIndex(ctx context.Context, rows []sqlstore.IndexRow) error {
 // sqlstore.DriverTx). SQLite runs in process: a few statements cost little
 // once compiled.
 func (t tx) Put(ctx context.Context, v *sqlstore.Version) (bool, error) {
+	ctx, err := memberCtx(ctx)
+	if err != nil {
+		return false, err
+	}
 	var row *sql.Row
 	if t.st != nil {
 		row = t.tx.StmtContext(ctx, t.st[sSeq]).QueryRowContext(ctx)

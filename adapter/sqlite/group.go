@@ -218,7 +218,9 @@ func (d *driver) end(g *group) error {
 	var err error
 	if g.members > 0 {
 		if err = g.tx.Commit(); err != nil {
-			err = fmt.Errorf("group commit of %d transactions: %w", g.members, err)
+			// Every member fails with it; none caused it alone, so each is
+			// told to retry (its fn has no effect outside the transaction).
+			err = errGroupFailed(fmt.Errorf("group commit of %d transactions: %w", g.members, err))
 		} else {
 			d.groups.commits.Add(1)
 			d.groups.committed.Add(int64(g.members))

@@ -9,7 +9,9 @@ import (
 	"github.com/socialrx/socialrx"
 )
 
-// Jobs enqueues the jobs a write causes, in the write's own transaction
+// Jobs enqueues the jobs the workflow schedules (socialrx.OutboxTx:
+// Enqueue, ScheduleFollowUpReminder, ScheduleHandoffTask), in the writing
+// transaction
 // (the outbox): each store implements it over River's InsertTx with its
 // own transaction type (*sql.Tx on SQLite, pgx.Tx on PostgreSQL), reached
 // through the DriverTx it created. A nil Jobs (Options.Jobs) enqueues
