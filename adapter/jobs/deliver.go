@@ -98,7 +98,7 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[socialrx.Delive
 	w.m.attempt(m.Destination, "retried", took)
 	log.Info("message will be retried", "status", se.StatusCode, "retry_after", se.RetryAfter.String())
 	if se.RetryAfter > 0 {
-		return river.JobSnooze(se.RetryAfter)
+		return river.JobSnooze(min(se.RetryAfter, w.cfg.Retry.RetryAfterCap))
 	}
 	return fmt.Errorf("retryable: http %d", se.StatusCode)
 }

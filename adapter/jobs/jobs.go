@@ -34,7 +34,8 @@ import (
 type Config struct {
 	Store socialrx.Store
 	// Workflow records what the jobs do (delivery outcomes, polled
-	// Tasks, hand-off Tasks); workflow.New(Store, {Now}) when nil.
+	// Tasks, hand-off Tasks), with the same settings as the API's;
+	// required.
 	Workflow *workflow.Workflow
 
 	Platform socialrx.Platform // nil: platform messages fail as "no platform client"
@@ -150,7 +151,10 @@ func Start[TTx any](ctx context.Context, driver riverdriver.Driver[TTx], cfg Con
 		return nil, socialrx.Errorf(socialrx.EINVALID, "jobs: no store")
 	}
 	if cfg.Workflow == nil {
-		cfg.Workflow = workflow.New(cfg.Store, workflow.Options{Now: cfg.Now})
+		// A workflow made here would not know the server's settings (the
+		// default EMR, follow-up intervals): the caller passes the one
+		// the API uses.
+		return nil, socialrx.Errorf(socialrx.EINVALID, "jobs: no workflow")
 	}
 	m := newMetrics(cfg.Registry)
 	workers := river.NewWorkers()

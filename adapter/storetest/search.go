@@ -185,6 +185,12 @@ var searchCases = []searchCase{
 	{typ: "Observation", query: "code=8302-2,29463-7", want: []string{"o1", "o2", "o3"}},
 	{typ: "Observation", query: "code=8302-2&subject=Patient/p1", want: []string{"o1"}},
 	{typ: "Observation", query: "code=8302-2&status=final", want: []string{"o1"}},
+	// More clauses than the SQL joins one by one: the rest are folded into
+	// one INTERSECT (and the negations into one UNION) of index subqueries.
+	{typ: "Patient", query: "family=smith,nguyen&family=smith,nguyen&gender=male,female&gender=male,female&birthdate=lt1990&birthdate=lt1990", want: []string{"p2"}},
+	{typ: "Patient", query: "birthdate=lt1990&birthdate=lt1990&family=smith,nguyen&family=smith,nguyen&gender=male&gender=female", want: nil},
+	{typ: "Patient", query: "family=smith,nguyen&family=smith,nguyen&gender=male,female&gender=male,female&gender:not=unknown&gender:not=male", want: []string{"p5"}},
+	{typ: "Patient", query: "family=smith,nguyen&family=smith,nguyen&gender=male,female&gender=male,female&family=smith,nguyen&gender:not=other", want: []string{"p2", "p5"}},
 
 	// _sort
 	{typ: "Patient", query: "_sort=birthdate", want: []string{"p2", "p1", "p3", "p5", "p4"}, ordered: true},

@@ -66,7 +66,7 @@ func (b *builder) where(typ string, clauses []search.Clause) (string, error) {
 				continue
 			}
 			if c.Param.Name == "_id" || c.Param.Name == "_lastUpdated" {
-				cond, err := b.clause(typ, c)
+				cond, err := b.metaClause(c)
 				if err != nil {
 					return "", err
 				}
@@ -111,11 +111,12 @@ func clauseRank(c search.Clause) int {
 	return 1
 }
 
-// clause returns the condition for one clause over alias r. Each clause is
-// r.id [NOT] IN (a non-correlated subquery over search_index): PostgreSQL
-// runs it as a semi-join either way round, and SQLite turns it into PK
-// lookups driven by the index hits instead of probing per resource.
-func (b *builder) clause(typ string, c search.Clause) (string, error) {
+// metaClause returns the condition of an _id or _lastUpdated clause, read
+// from the resources row itself. Every other clause is r.id [NOT] IN (a
+// non-correlated subquery over search_index, matchSet): PostgreSQL runs it
+// as a semi-join either way round, and SQLite turns it into PK lookups
+// driven by the index hits instead of probing per resource.
+func (b *builder) metaClause(c search.Clause) (string, error) {
 	switch c.Param.Name {
 	case "_id":
 		if c.Modifier != "" && c.Modifier != "not" {
@@ -144,14 +145,7 @@ func (b *builder) clause(typ string, c search.Clause) (string, error) {
 		}
 		return "(" + strings.Join(alts, " OR ") + ")", nil
 	}
-	sub, negate, err := b.matchSet(typ, c)
-	if err != nil {
-		return "", err
-	}
-	if negate {
-		return "r.id NOT IN (" + sub + ")", nil
-	}
-	return "r.id IN (" + sub + ")", nil
+	return "", unsupported(c, "this parameter here")
 }
 
 // matchSet returns a subquery selecting the ids of resources of type typ
