@@ -12,7 +12,9 @@ import (
 // unranked last, then in order; use "old" and empty values skipped),
 // email → email, sms → text, phone → phone; with no usable telecom, mail
 // when the Patient has an address; else phone, the channel every practice
-// can use. A body that is not a Patient object gives phone.
+// can use. A body that cannot be read (not JSON, or a telecom of the wrong
+// JSON type) gives phone; the resourceType is not checked: the caller
+// reads a Patient.
 func PreferredContact(patient []byte) socialrx.ContactChannel {
 	var pt struct {
 		Telecom []struct {

@@ -86,15 +86,18 @@ func (hs *hostSet) allows(r *http.Request) bool {
 	if name == "" {
 		return false
 	}
-	if isLoopback(name) || hs.anyPort[name] {
+	if IsLoopbackHost(name) || hs.anyPort[name] {
 		return true
 	}
 	return hs.ports[net.JoinHostPort(name, portOr(port, r.TLS != nil))]
 }
 
-// isLoopback reports whether name is localhost or a loopback address
-// (127.0.0.0/8, ::1).
-func isLoopback(name string) bool {
+// IsLoopbackHost reports whether name (a host, without port) is this
+// machine only: localhost and its subdomains (RFC 6761), or a loopback IP
+// (127.0.0.0/8, ::1). The one rule for links (Host) and for where serve
+// may listen without authentication.
+func IsLoopbackHost(name string) bool {
+	name = strings.ToLower(name)
 	if name == "localhost" || strings.HasSuffix(name, ".localhost") {
 		return true
 	}

