@@ -14,8 +14,8 @@ import (
 // once per connection.
 const (
 	putVersionCols = `type, id, version, last_updated, deleted, body, seq`
-	putIndexInsert = `INSERT INTO search_index (res_type, res_id, param, system, code, text, value, exact, low, high, number, ref_type, ref_id)
-  SELECT $1::text, $2::text, u.* FROM unnest($7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::bigint[], $14::bigint[], $15::float8[], $16::text[], $17::text[]) AS u`
+	putIndexInsert = `INSERT INTO search_index (res_type, res_id, param, system, code, text, value, exact, low, high, number, ref_type, ref_id, kind)
+  SELECT $1::text, $2::text, u.* FROM unnest($7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::bigint[], $14::bigint[], $15::float8[], $16::text[], $17::text[], $18::text[]) AS u`
 
 	// putInsertSQL inserts version 1; with the id taken, cur is empty and
 	// nothing else is written.
@@ -48,14 +48,14 @@ func (t tx) Put(ctx context.Context, v *sqlstore.Version) (bool, error) {
 		value, exact              = make([]string, n), make([]string, n)
 		low, high                 = make([]*int64, n), make([]*int64, n)
 		number                    = make([]*float64, n)
-		refType, refID            = make([]string, n), make([]string, n)
+		refType, refID, kind      = make([]string, n), make([]string, n), make([]string, n)
 	)
 	for i := range v.Index {
 		r := &v.Index[i]
 		param[i], system[i], code[i], text[i] = r.Param, r.System, r.Code, r.Text
 		value[i], exact[i] = r.Value, r.Exact
 		low[i], high[i], number[i] = r.Low, r.High, r.Number
-		refType[i], refID[i] = r.RefType, r.RefID
+		refType[i], refID[i], kind[i] = r.RefType, r.RefID, r.Kind
 	}
 	sql := putUpdateSQL
 	if v.Insert {
@@ -67,7 +67,7 @@ func (t tx) Put(ctx context.Context, v *sqlstore.Version) (bool, error) {
 	}
 	var written int64
 	err := t.tx.QueryRow(ctx, sql, v.Type, v.ID, v.Version, v.LastUpdated, v.Deleted, body,
-		param, system, code, text, value, exact, low, high, number, refType, refID).Scan(&written)
+		param, system, code, text, value, exact, low, high, number, refType, refID, kind).Scan(&written)
 	if err != nil {
 		return false, err
 	}

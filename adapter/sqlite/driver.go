@@ -222,7 +222,7 @@ func (t tx) InsertIndex(ctx context.Context, rows []sqlstore.IndexRow) error {
 		args = args[:0]
 		for i := range rows[:n] {
 			r := &rows[i]
-			args = append(args, r.ResType, r.ResID, r.Param, r.System, r.Code, r.Text, r.Value, r.Exact, r.Low, r.High, r.Number, r.RefType, r.RefID)
+			args = append(args, r.ResType, r.ResID, r.Param, r.System, r.Code, r.Text, r.Value, r.Exact, r.Low, r.High, r.Number, r.RefType, r.RefID, r.Kind)
 		}
 		if _, err := t.exec(ctx, numFixed+n-1, args...); err != nil {
 			return err

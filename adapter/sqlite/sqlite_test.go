@@ -4,8 +4,11 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/socialrx/socialrx"
 	"github.com/socialrx/socialrx/adapter/internal/sqlstore"
@@ -126,5 +129,87 @@ func TestUnavailable(t *testing.T) {
 	_, err := Open(t.Context(), filepath.Join(blocker, "sub", "socialrx.db"))
 	if socialrx.ErrorCode(err) != socialrx.EUNAVAILABLE {
 		t.Errorf("open under a file: %v, want EUNAVAILABLE", err)
+	}
+}
+
+// TestPartialIndexesUsed: a search clause of every kind is planned on its
+// kind's partial index (a clause that stopped naming its kind would scan
+// the table).
+func TestPartialIndexesUsed(t *testing.T) {
+	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "db.sqlite"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Migrate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	enginetest.CheckPlans(t, func(q string, args []any) (string, error) {
+		rows, err := s.DB().QueryContext(t.Context(), "EXPLAIN QUERY PLAN "+q, args...)
+		if err != nil {
+			return "", err
+		}
+		defer rows.Close()
+		var plan strings.Builder
+		for rows.Next() {
+			var id, parent, notused int
+			var detail string
+			if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
+				return "", err
+			}
+			plan.WriteString(detail + "\n")
+		}
+		return plan.String(), rows.Err()
+	})
+}
+
+// TestMigrationIndexKinds: migration 00004 gives rows written before it the
+// kind of their parameter's type (read from the columns the indexer fills)
+// and drops the _id and _lastUpdated rows; its Down puts those back.
+func TestMigrationIndexKinds(t *testing.T) {
+	ctx := t.Context()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "db.sqlite"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	p, err := s.provider()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.UpTo(ctx, 3); err != nil {
+		t.Fatal(err)
+	}
+	db := s.DB()
+	for _, q := range enginetest.OldIndexRows {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	if _, err := p.UpTo(ctx, 4); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	rows, err := db.QueryContext(ctx, "SELECT param, kind FROM search_index")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var param, kind string
+		if err := rows.Scan(&param, &kind); err != nil {
+			t.Fatal(err)
+		}
+		got[param] = kind
+	}
+	rows.Close()
+	if diff := cmp.Diff(enginetest.OldIndexKinds, got); diff != "" {
+		t.Errorf("kinds after the migration (-want +got):\n%s", diff)
+	}
+	if _, err := p.DownTo(ctx, 3); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := db.QueryRowContext(ctx, "SELECT count(*) FROM search_index WHERE param IN ('_id', '_lastUpdated') AND res_id = 'p1'").Scan(&n); err != nil || n != 2 {
+		t.Errorf("after Down: %d _id and _lastUpdated rows of the live Patient (%v), want 2", n, err)
 	}
 }

@@ -2,6 +2,8 @@ package sqlstore
 
 import (
 	"context"
+
+	"github.com/socialrx/socialrx/fhir/search"
 )
 
 // Querier runs SQL. Placeholders are $1, $2, ... (both modernc sqlite and
@@ -110,12 +112,44 @@ type IndexRow struct {
 	Low, High             *int64
 	Number                *float64
 	RefType, RefID        string
+	// Kind is the row's index kind (KindOf): each kind has its own partial
+	// index, so a row enters one index besides search_index_res.
+	Kind string
 }
 
 // IndexColumns are the columns of search_index in the order of IndexRow.Args.
-var IndexColumns = []string{"res_type", "res_id", "param", "system", "code", "text", "value", "exact", "low", "high", "number", "ref_type", "ref_id"}
+var IndexColumns = []string{"res_type", "res_id", "param", "system", "code", "text", "value", "exact", "low", "high", "number", "ref_type", "ref_id", "kind"}
 
 // Args returns the row's values in the order of IndexColumns.
 func (r *IndexRow) Args() []any {
-	return []any{r.ResType, r.ResID, r.Param, r.System, r.Code, r.Text, r.Value, r.Exact, r.Low, r.High, r.Number, r.RefType, r.RefID}
+	return []any{r.ResType, r.ResID, r.Param, r.System, r.Code, r.Text, r.Value, r.Exact, r.Low, r.High, r.Number, r.RefType, r.RefID, r.Kind}
+}
+
+// The index kinds of search_index rows: one partial index each (migration
+// 00004 of both stores). Every row of a parameter has the kind of the
+// parameter's type, and every search clause names its kind literally
+// (sqlbuild.go), which is what lets SQLite and PostgreSQL use the partial
+// index. Before partial indexes each row entered all five indexes of the
+// table; now two (docs/performance.md, issue 12).
+const (
+	KindToken     = "t" // code, system, text: search_index_token
+	KindString    = "s" // value, exact: search_index_value
+	KindDate      = "d" // low, high: search_index_date
+	KindNumber    = "n" // number (+ code, system of a quantity): search_index_number
+	KindReference = "r" // exact, ref_type, ref_id (references and uris): search_index_ref
+)
+
+// KindOf returns the index kind of a search parameter type.
+func KindOf(t search.ParamType) string {
+	switch t {
+	case search.ParamString:
+		return KindString
+	case search.ParamDate:
+		return KindDate
+	case search.ParamNumber, search.ParamQuantity:
+		return KindNumber
+	case search.ParamReference, search.ParamURI:
+		return KindReference
+	}
+	return KindToken
 }

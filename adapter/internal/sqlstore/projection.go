@@ -387,7 +387,7 @@ func (tx *Tx) PutFacts(ctx context.Context, typ, id string, facts []socialrx.Fac
 	}
 	rows := make([]IndexRow, len(facts))
 	for i, f := range facts {
-		rows[i] = IndexRow{ResType: typ, ResID: id, Param: f.Param, System: f.System, Code: f.Code}
+		rows[i] = IndexRow{ResType: typ, ResID: id, Param: f.Param, System: f.System, Code: f.Code, Kind: KindToken}
 	}
 	if err := tx.q.InsertIndex(ctx, rows); err != nil {
 		return tx.e.translate(err)

@@ -425,7 +425,7 @@ func (e *Engine) includes(ctx context.Context, q Querier, query *search.Query, m
 		}
 		b := &builder{}
 		cond := "(r.type, r.id) IN (SELECT si.res_type, si.res_id FROM search_index si WHERE si.ref_type = " + b.arg(query.Type) +
-			" AND si.ref_id IN (" + b.argList(ids) + ")"
+			" AND si.ref_id IN (" + b.argList(ids) + ") AND si.kind = '" + KindReference + "'"
 		if inc.Source != "" && inc.Source != "*" {
 			cond += " AND si.res_type = " + b.arg(inc.Source)
 		}

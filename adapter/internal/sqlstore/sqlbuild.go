@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"math"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -65,8 +66,8 @@ func (b *builder) where(typ string, clauses []search.Clause) (string, error) {
 			if clauseRank(c) != rank {
 				continue
 			}
-			if c.Param.Name == "_id" || c.Param.Name == "_lastUpdated" {
-				cond, err := b.metaClause(c)
+			if metaParam(c.Param.Name) {
+				cond, err := b.metaClause("r", c)
 				if err != nil {
 					return "", err
 				}
@@ -116,7 +117,7 @@ func clauseRank(c search.Clause) int {
 // non-correlated subquery over search_index, matchSet): PostgreSQL runs it
 // as a semi-join either way round, and SQLite turns it into PK lookups
 // driven by the index hits instead of probing per resource.
-func (b *builder) metaClause(c search.Clause) (string, error) {
+func (b *builder) metaClause(alias string, c search.Clause) (string, error) {
 	switch c.Param.Name {
 	case "_id":
 		if c.Modifier != "" && c.Modifier != "not" {
@@ -134,14 +135,14 @@ func (b *builder) metaClause(c search.Clause) (string, error) {
 		if c.Modifier == "not" {
 			op = "NOT IN"
 		}
-		return "r.id " + op + " (" + b.argList(ids) + ")", nil
+		return alias + ".id " + op + " (" + b.argList(ids) + ")", nil
 	case "_lastUpdated":
 		if c.Modifier != "" {
 			return "", unsupported(c, "this modifier")
 		}
 		alts := make([]string, 0, len(c.Values))
 		for _, v := range c.Values {
-			alts = append(alts, b.dateCond("r.last_updated", "r.last_updated", v))
+			alts = append(alts, b.dateCond(alias+".last_updated", alias+".last_updated", v))
 		}
 		return "(" + strings.Join(alts, " OR ") + ")", nil
 	}
@@ -152,7 +153,21 @@ func (b *builder) metaClause(c search.Clause) (string, error) {
 // that have a value matching the clause; negate asks the caller to take the
 // complement (:missing=true, :not).
 func (b *builder) matchSet(typ string, c search.Clause) (sub string, negate bool, err error) {
-	head := "SELECT si.res_id FROM search_index si WHERE si.res_type = " + b.arg(typ) + " AND si.param = " + b.arg(c.Param.Name)
+	if metaParam(c.Param.Name) {
+		// No index rows (IndexRows): the ids come from the resources rows.
+		if c.Modifier == "missing" || c.Chain != nil {
+			return "", false, unsupported(c, "this modifier")
+		}
+		cond, err := b.metaClause("m", c)
+		if err != nil {
+			return "", false, err
+		}
+		return "SELECT m.id FROM resources m WHERE m.type = " + b.arg(typ) + " AND NOT m.deleted AND " + cond, false, nil
+	}
+	// The kind is written as a literal: it is what lets SQLite and
+	// PostgreSQL use the kind's partial index (migration 00004).
+	head := "SELECT si.res_id FROM search_index si WHERE si.res_type = " + b.arg(typ) + " AND si.param = " + b.arg(c.Param.Name) +
+		" AND si.kind = '" + KindOf(c.Param.Type) + "'"
 	if c.Modifier == "missing" {
 		if len(c.Values) != 1 {
 			return "", false, unsupported(c, "more than one value")
@@ -400,4 +415,30 @@ func decimals(raw string) int {
 		d = len(s) - i - 1
 	}
 	return d - exp
+}
+
+// MatchSQL returns the subquery (and its arguments) that selects the ids of
+// typ's resources matching each clause of the search rawQuery, in the order
+// of the clauses. It is for the stores' plan tests: they EXPLAIN each one to
+// prove that a clause of every kind reaches its partial index.
+func MatchSQL(typ, rawQuery string) ([]string, [][]any, error) {
+	params, err := url.ParseQuery(rawQuery)
+	if err != nil {
+		return nil, nil, err
+	}
+	query, issues := search.ParseQuery(typ, params, true)
+	if len(issues) > 0 {
+		return nil, nil, socialrx.Errorf(socialrx.EINVALID, "%s", issues[0].Message)
+	}
+	var subs []string
+	var args [][]any
+	for _, c := range query.Clauses {
+		b := &builder{now: time.Now()}
+		sub, _, err := b.matchSet(typ, c)
+		if err != nil {
+			return nil, nil, err
+		}
+		subs, args = append(subs, sub), append(args, b.args)
+	}
+	return subs, args, nil
 }

@@ -176,10 +176,13 @@ func (tx *Tx) put(ctx context.Context, typ, id string, body []byte, version int6
 
 // IndexRows converts index entries of one resource into rows.
 func IndexRows(typ, id string, entries []search.IndexEntry) []IndexRow {
-	rows := make([]IndexRow, len(entries))
-	for i, en := range entries {
+	rows := make([]IndexRow, 0, len(entries))
+	for _, en := range entries {
+		if metaParam(en.Param) {
+			continue
+		}
 		r := IndexRow{ResType: typ, ResID: id, Param: en.Param, System: en.System, Code: en.Code, Text: en.Text,
-			Value: en.Value, Exact: en.Exact, RefType: en.RefType, RefID: en.RefID}
+			Value: en.Value, Exact: en.Exact, RefType: en.RefType, RefID: en.RefID, Kind: KindOf(en.Type)}
 		switch en.Type {
 		case search.ParamDate:
 			lo, hi := toMicros(en.Low), toMicros(en.High)
@@ -188,7 +191,12 @@ func IndexRows(typ, id string, entries []search.IndexEntry) []IndexRow {
 			n := en.Number
 			r.Number = &n
 		}
-		rows[i] = r
+		rows = append(rows, r)
 	}
 	return rows
 }
+
+// metaParam reports whether param is read from the resources row itself
+// (_id: resources.id, _lastUpdated: resources.last_updated) and so has no
+// index rows: every search of it is a condition on that row (sqlbuild.go).
+func metaParam(param string) bool { return param == "_id" || param == "_lastUpdated" }

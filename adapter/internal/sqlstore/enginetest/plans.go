@@ -1,0 +1,76 @@
+package enginetest
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/socialrx/socialrx/adapter/internal/sqlstore"
+)
+
+// PlanCase is a search clause and the partial index of search_index its
+// subquery must use (migration 00004 of both stores).
+type PlanCase struct {
+	Type, Query, Index string
+}
+
+// PlanCases cover every index kind and the modifiers that read another
+// column of the kind's rows.
+var PlanCases = []PlanCase{
+	{"Patient", "gender=female", "search_index_token"},
+	{"Patient", "identifier=https://health.gov.on.ca/ohip|", "search_index_token"},
+	{"Observation", "code:text=food", "search_index_token"},
+	{"Patient", "name=tremb", "search_index_value"},
+	{"Patient", "name:exact=Tremblay", "search_index_value"},
+	{"Patient", "birthdate=ge1950-01-01", "search_index_date"},
+	{"Patient", "birthdate:missing=true", "search_index_date"},
+	{"Observation", "subject=Patient/p1", "search_index_ref"},
+	{"Observation", "subject:Patient.name=tremb", "search_index_ref"},
+	{"ValueSet", "url=http://socialrx.dev/fhir/ValueSet/need-domain", "search_index_ref"},
+	{"Observation", "value-quantity=5", "search_index_number"},
+}
+
+// CheckPlans explains the subquery of each PlanCase with explain (which
+// returns the plan as text) and fails unless the plan names the case's
+// index.
+func CheckPlans(t *testing.T, explain func(sql string, args []any) (string, error)) {
+	t.Helper()
+	for _, c := range PlanCases {
+		subs, args, err := sqlstore.MatchSQL(c.Type, c.Query)
+		if err != nil || len(subs) != 1 {
+			t.Errorf("%s?%s: MatchSQL: %d subqueries, %v", c.Type, c.Query, len(subs), err)
+			continue
+		}
+		plan, err := explain(subs[0], args[0])
+		if err != nil {
+			t.Errorf("%s?%s: explain: %v", c.Type, c.Query, err)
+			continue
+		}
+		if !strings.Contains(plan, c.Index+" ") && !strings.HasSuffix(plan, c.Index) && !strings.Contains(plan, c.Index+"\n") {
+			t.Errorf("%s?%s: the plan does not use %s:\n%s\n%s", c.Type, c.Query, c.Index, subs[0], plan)
+		}
+	}
+}
+
+// OldIndexRows are statements writing a resource and search_index rows of
+// every type as the schema before migration 00004 held them (columns as
+// fhir/search/index.go fills them); OldIndexKinds is the kind migration
+// 00004 must give each parameter's rows (none for _id and _lastUpdated,
+// which it drops).
+var OldIndexRows = []string{
+	`INSERT INTO resources (type, id, version, last_updated, deleted, body, seq) VALUES ('Patient', 'p1', 1, 1700000000000000, false, '{}', 1)`,
+	`INSERT INTO search_index (res_type, res_id, param, code) VALUES ('Patient', 'p1', '_id', 'p1')`,
+	`INSERT INTO search_index (res_type, res_id, param, low, high) VALUES ('Patient', 'p1', '_lastUpdated', 1700000000000000, 1700000000000000)`,
+	`INSERT INTO search_index (res_type, res_id, param, system, code) VALUES ('Patient', 'p1', 'identifier', 'https://health.gov.on.ca/ohip', '1234567890')`,
+	`INSERT INTO search_index (res_type, res_id, param, text) VALUES ('Patient', 'p1', 'language', 'french')`,
+	`INSERT INTO search_index (res_type, res_id, param, value, exact) VALUES ('Patient', 'p1', 'name', 'tremblay', 'Tremblay')`,
+	`INSERT INTO search_index (res_type, res_id, param, low, high) VALUES ('Patient', 'p1', 'birthdate', 1, 2)`,
+	`INSERT INTO search_index (res_type, res_id, param, exact, ref_type, ref_id) VALUES ('Patient', 'p1', 'organization', 'Organization/o1', 'Organization', 'o1')`,
+	`INSERT INTO search_index (res_type, res_id, param, exact) VALUES ('Patient', 'p1', 'general-practitioner', 'https://elsewhere.example/Practitioner/x')`,
+	`INSERT INTO search_index (res_type, res_id, param, number, system, code) VALUES ('Patient', 'p1', 'value-quantity', 5, 'http://unitsofmeasure.org', 'kg')`,
+}
+
+// OldIndexKinds: see OldIndexRows.
+var OldIndexKinds = map[string]string{
+	"identifier": "t", "language": "t", "name": "s", "birthdate": "d",
+	"organization": "r", "general-practitioner": "r", "value-quantity": "n",
+}
