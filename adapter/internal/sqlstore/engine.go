@@ -32,6 +32,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/riverqueue/river"
 	"github.com/socialrx/socialrx"
 	"github.com/socialrx/socialrx/fhir"
 	"github.com/socialrx/socialrx/fhir/search"
@@ -230,6 +231,11 @@ func (e *Engine) transactOnce(ctx context.Context, fn func(tx socialrx.Tx) error
 	if err = fn(tx); err != nil {
 		return err
 	}
+	if len(tx.jobs) > 0 && e.opts.Jobs != nil {
+		if err = e.opts.Jobs.Insert(ctx, dtx, tx.jobs); err != nil {
+			return e.translate(err)
+		}
+	}
 	if err = dtx.Commit(ctx); err != nil {
 		return fmt.Errorf("store commit: %w", e.translate(err))
 	}
@@ -274,6 +280,9 @@ type Tx struct {
 	e    *Engine
 	q    DriverTx
 	done bool
+	// jobs are the jobs the transaction scheduled, inserted just before it
+	// commits (Jobs).
+	jobs []river.InsertManyParams
 }
 
 var _ socialrx.Tx = (*Tx)(nil)

@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver"
@@ -33,42 +32,14 @@ func NewRiverJobs[TTx any](driver riverdriver.Driver[TTx], txOf func(DriverTx) (
 	return &RiverJobs[TTx]{client: c, txOf: txOf}, nil
 }
 
-// FollowUpReminder inserts the unique followup_reminder job of a
-// prescription, scheduled at due, in the engine's transaction.
-func (j *RiverJobs[TTx]) FollowUpReminder(ctx context.Context, dtx DriverTx, prescriptionID string, due time.Time) error {
+// Insert inserts jobs with one InsertManyTx in the engine's transaction.
+func (j *RiverJobs[TTx]) Insert(ctx context.Context, dtx DriverTx, jobs []river.InsertManyParams) error {
 	t, ok := j.txOf(dtx)
 	if !ok {
 		return socialrx.Errorf(socialrx.EINTERNAL, "foreign transaction handed to the job queue")
 	}
-	if _, err := j.client.InsertTx(ctx, t, FollowUpReminderArgs{PrescriptionID: prescriptionID}, FollowUpReminderOpts(due)); err != nil {
-		return fmt.Errorf("enqueue %s: %w", KindFollowUpReminder, err)
-	}
-	return nil
-}
-
-// Deliver inserts the unique delivery job of an outbox message in the
-// engine's transaction.
-func (j *RiverJobs[TTx]) Deliver(ctx context.Context, dtx DriverTx, messageID string) error {
-	t, ok := j.txOf(dtx)
-	if !ok {
-		return socialrx.Errorf(socialrx.EINTERNAL, "foreign transaction handed to the job queue")
-	}
-	if _, err := j.client.InsertTx(ctx, t, socialrx.DeliverArgs{MessageID: messageID}, DeliverOpts()); err != nil {
-		return fmt.Errorf("enqueue %s: %w", socialrx.KindDeliver, err)
-	}
-	return nil
-}
-
-// HandoffTask inserts the unique handoff_task job of a prescription in the
-// engine's transaction.
-func (j *RiverJobs[TTx]) HandoffTask(ctx context.Context, dtx DriverTx, prescriptionID string) error {
-	t, ok := j.txOf(dtx)
-	if !ok {
-		return socialrx.Errorf(socialrx.EINTERNAL, "foreign transaction handed to the job queue")
-	}
-	opts := &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true}}
-	if _, err := j.client.InsertTx(ctx, t, socialrx.HandoffArgs{PrescriptionID: prescriptionID}, opts); err != nil {
-		return fmt.Errorf("enqueue %s: %w", socialrx.KindHandoffTask, err)
+	if _, err := j.client.InsertManyTx(ctx, t, jobs); err != nil {
+		return fmt.Errorf("enqueue %d jobs: %w", len(jobs), err)
 	}
 	return nil
 }

@@ -63,11 +63,7 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, '', $11, $11) ON CONFLICT (i
 	if added == 0 {
 		return false, nil
 	}
-	if tx.e.opts.Jobs != nil {
-		if err := tx.e.opts.Jobs.Deliver(ctx, tx.q, m.ID); err != nil {
-			return false, tx.e.translate(err)
-		}
-	}
+	tx.jobs = append(tx.jobs, DeliverJob(m.ID))
 	return true, nil
 }
 
@@ -77,10 +73,8 @@ func (tx *Tx) ScheduleFollowUpReminder(ctx context.Context, prescriptionID strin
 	if tx.done {
 		return errTxDone
 	}
-	if tx.e.opts.Jobs == nil {
-		return nil
-	}
-	return tx.e.translate(tx.e.opts.Jobs.FollowUpReminder(ctx, tx.q, prescriptionID, due))
+	tx.jobs = append(tx.jobs, FollowUpReminderJob(prescriptionID, due))
+	return nil
 }
 
 // ScheduleHandoffTask enqueues the hand-off Task job of a prescription (see
@@ -89,10 +83,8 @@ func (tx *Tx) ScheduleHandoffTask(ctx context.Context, prescriptionID string) er
 	if tx.done {
 		return errTxDone
 	}
-	if tx.e.opts.Jobs == nil {
-		return nil
-	}
-	return tx.e.translate(tx.e.opts.Jobs.HandoffTask(ctx, tx.q, prescriptionID))
+	tx.jobs = append(tx.jobs, HandoffTaskJob(prescriptionID))
+	return nil
 }
 
 const outboxCols = `id, destination, endpoint_id, event, res_type, res_id, version, referral_id, seq, state, attempts, error, created_at, updated_at`
