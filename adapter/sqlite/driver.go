@@ -18,6 +18,7 @@ import (
 // single writer connection and a read-only pool.
 type driver struct {
 	w, r *sql.DB
+	wc   *cachingConnector // w's connections, with their statement cache
 
 	groups *groups // group commit on the writer (group.go)
 

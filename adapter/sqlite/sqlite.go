@@ -22,7 +22,7 @@ import (
 	"runtime"
 
 	"github.com/pressly/goose/v3"
-	_ "modernc.org/sqlite" // driver "sqlite"
+	"modernc.org/sqlite"
 
 	"github.com/socialrx/socialrx"
 	"github.com/socialrx/socialrx/adapter/internal/sqlstore"
@@ -61,10 +61,9 @@ func open(ctx context.Context, path string, opts sqlstore.Options) (*Store, erro
 		return nil, &wrapped{socialrx.Errorf(socialrx.EUNAVAILABLE, "sqlite: cannot create the database directory"), err}
 	}
 	u := (&url.URL{Scheme: "file", Path: filepath.ToSlash(abs)}).String()
-	w, err := sql.Open("sqlite", u+"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)&_pragma=temp_store(MEMORY)&_pragma=cache_size(-65536)&_txlock=immediate")
-	if err != nil {
-		return nil, fmt.Errorf("sqlite open: %w", err)
-	}
+	wc := &cachingConnector{drv: &sqlite.Driver{},
+		dsn: u + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)&_pragma=temp_store(MEMORY)&_pragma=cache_size(-65536)&_txlock=immediate"}
+	w := sql.OpenDB(wc)
 	w.SetMaxOpenConns(1)
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
@@ -92,7 +91,7 @@ func open(ctx context.Context, path string, opts sqlstore.Options) (*Store, erro
 		}
 		opts.Jobs = j
 	}
-	drv := &driver{w: w, r: r, groups: newGroups()}
+	drv := &driver{w: w, wc: wc, r: r, groups: newGroups()}
 	return &Store{Engine: sqlstore.New(drv, opts), drv: drv, path: abs}, nil
 }
 
