@@ -113,8 +113,8 @@ func TestConsentHoldFor(t *testing.T) {
 
 func TestContinueConsentHold(t *testing.T) {
 	tests := []struct {
-		name                string
-		state, err, hold    string
+		name               string
+		state, err, hold   string
 		wantState, wantErr string
 	}{
 		{"held now", "", "", HoldConsentNeeded, DeliveryHeld, HoldConsentNeeded},
