@@ -161,12 +161,16 @@ func TestConsentMoves(t *testing.T) {
 		{"the requester cancels a held referral", held(ReferralOnHold, HoldConsentNeeded), ref(ReferralCancelled), ActorRequester, local, true},
 		{"but not back to draft", held(ReferralOnHold, HoldConsentNeeded), ref(ReferralDraft), ActorRequester, local, false},
 		{"a performer's wait list is not a consent hold", ref(ReferralOnHold), ref(ReferralRequested), ActorRequester, local, false},
+		{"a platform's report on a held referral is kept", held(ReferralOnHold, HoldConsentRevoked), ref(ReferralCompleted), ActorPerformer, platformIn, true},
 	}
 	for _, tt := range tests {
 		next := *tt.next
 		err := CheckReferralChange(tt.prev, &next, tt.actor, tt.o, t0)
 		if (err == nil) != tt.ok {
 			t.Errorf("%s: CheckReferralChange = %v, want ok %v", tt.name, err, tt.ok)
+		}
+		if next.Flag != "" {
+			t.Errorf("%s: flagged %q", tt.name, next.Flag)
 		}
 	}
 

@@ -79,9 +79,10 @@ func ContinueReferral(prev, next *Referral, o Origin) Actor {
 // an illegal move is kept and next.Flag says what was illegal (a legal one
 // clears it), and the result is nil. A local write with an illegal move is
 // refused (the EUNPROCESSABLE error of Referral.Move). socialrx's own
-// consent hold or release (o.Consent) is checked by the consent rules, and
-// the requester may take a referral out of a consent hold to any status
-// but draft (consent.go). On an outgoing
+// consent hold or release (o.Consent) is checked by the consent rules, the
+// requester may take a referral out of a consent hold to any status but
+// draft, and a platform's report on a held referral is kept unflagged (the
+// platform never saw the hold) (consent.go). On an outgoing
 // referral written locally as the requester, the store cannot tell which
 // side sent the change over REST, so a move legal for the requester or the
 // performer passes. now is the time of the change when next has none.
@@ -93,6 +94,10 @@ func CheckReferralChange(prev, next *Referral, actor Actor, o Origin, now time.T
 		return checkConsentMove(prev, next) // socialrx's own hold or release (consent.go)
 	}
 	if leavesConsentHold(prev, next, actor, o) {
+		return nil
+	}
+	if prev.DeliveryState == DeliveryHeld && o.FromPlatform() {
+		next.Flag = "" // the hold is socialrx's own: the platform moved from the status it knew
 		return nil
 	}
 	at := next.LastChanged

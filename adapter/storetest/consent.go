@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"strings"
 	"testing"
 
@@ -212,6 +213,23 @@ func testConsentHold(t *testing.T, s socialrx.Store) {
 	}
 	if r := referralOf(t, s); r.DeliveryState != socialrx.DeliveryHeld || r.DeliveryError != socialrx.HoldConsentRevoked {
 		t.Errorf("revoked referral: %+v", r)
+	}
+	// The platform, which never saw the hold, reports progress: kept
+	// unflagged, then held again (still no Consent); its completion ends
+	// the hold.
+	asPerformer(t, s, func(ctx context.Context, tx *workflow.Tx) error {
+		cur, err := tx.Read(ctx, "Task", "ing-ref")
+		if err != nil {
+			return err
+		}
+		_, err = tx.ApplyPlatformTask(ctx, cur, []byte(`{"resourceType":"Task","status":"in-progress","lastModified":"2026-03-06T10:00:00Z"}`))
+		return err
+	})
+	if st, hold := taskStatus(t, s, "ing-ref"); st != "on-hold" || hold != socialrx.HoldConsentRevoked {
+		t.Errorf("after the platform's in-progress: %q %q, want held again", st, hold)
+	}
+	if r := referralOf(t, s); r.Flag != "" || r.DeliveryState != socialrx.DeliveryHeld {
+		t.Errorf("referral after the platform's report: flag %q state %q", r.Flag, r.DeliveryState)
 	}
 	mustCreate(t, s, "Communication", "cns-note-2", cnsNote)
 	mustUpdate(t, s, "Task", "ing-ref", obxTask("cancelled", "patient withdrew"), 0)

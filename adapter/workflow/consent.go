@@ -237,6 +237,24 @@ func (tx *Tx) reconsider(ctx context.Context, patientID string) error {
 	return nil
 }
 
+// stillHeld returns the hold a referral a platform's report took out of
+// its consent hold needs again: consent-revoked while it is open and no
+// Consent permits it; nil otherwise.
+func (tx *Tx) stillHeld(ctx context.Context, r *socialrx.Referral) (*hold, error) {
+	if !tx.w.opts.RequireConsent || r.Status.Terminal() || r.DeliveryState == socialrx.DeliveryHeld {
+		return nil, nil
+	}
+	p, ok, err := tx.st.Prescription(ctx, r.PrescriptionID)
+	if err != nil || !ok {
+		return nil, err
+	}
+	permitted, why, err := tx.consentPermits(ctx, p, r)
+	if err != nil || permitted {
+		return nil, err
+	}
+	return &hold{code: socialrx.HoldConsentRevoked, why: why}, nil
+}
+
 // linkedPermitted reports whether an Appointment or Communication about
 // referral r may go to its program: always without consent required, else
 // when the patient's Consents permit sharing the referral.

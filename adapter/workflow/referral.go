@@ -75,6 +75,13 @@ func (tx *Tx) projectReferral(ctx context.Context, res *socialrx.Resource, r *so
 	if err := tx.workList(ctx, res, r); err != nil {
 		return err
 	}
+	if held == nil && prev != nil && prev.DeliveryState == socialrx.DeliveryHeld && tx.origin.FromPlatform() {
+		// A platform's report took the referral out of its hold: held
+		// again while it is open and still not permitted.
+		if held, err = tx.stillHeld(ctx, r); err != nil {
+			return err
+		}
+	}
 	if held != nil {
 		// The change the consent check stopped is stored as written; the
 		// hold is socialrx's next version of the Task.
