@@ -169,7 +169,7 @@ type OutboundMessage struct {
 	// Seq orders the messages of one referral and destination: a message is
 	// sent only after those before it are delivered or failed.
 	Seq       int64
-	State     string // DeliveryPending, DeliveryDelivered or DeliveryFailed
+	State     string // DeliveryPending, DeliveryDelivered, DeliveryFailed or DeliveryCancelled
 	Attempts  int
 	Error     string // why it failed (SendError.Reason); no PHI is logged from it
 	CreatedAt time.Time
@@ -203,6 +203,10 @@ const EMRDefaultEndpointID = "default-emr"
 type Origin struct {
 	Actor      Actor
 	EndpointID string // the platform Endpoint a message came from; "" for local writes
+	// Consent marks socialrx's own write that holds a referral for
+	// consent or releases it (consent.go): the status change is checked by
+	// the consent rules instead of the state machine.
+	Consent bool
 }
 
 // Outbox is the read side of the outbox, outside a transaction: what the
@@ -241,6 +245,11 @@ type OutboxTx interface {
 	// It returns the message as it was; ok is false, and nothing changes,
 	// when the message is not pending (or does not exist).
 	FinishOutbound(ctx context.Context, id, state string, attempts int, reason string) (m *OutboundMessage, ok bool, err error)
+	// CancelOutbound moves every pending message of referral referralID to
+	// destination to DeliveryCancelled with reason: they are never sent
+	// (their delivery jobs find them not pending and end). Messages already
+	// delivered or failed are left as they are. n is how many it cancelled.
+	CancelOutbound(ctx context.Context, referralID, destination, reason string) (n int, err error)
 	// Inbound records that the message messageID from the platform
 	// endpointID is being applied in this transaction. seen is true, and
 	// nothing is recorded, when it was applied before, or when messageID is

@@ -26,10 +26,12 @@ type Referral struct {
 	// DeliveryState is how far socialrx got in delivering the hand-off to
 	// the performer's platform: "" when socialrx does not deliver it (a
 	// phone or in-person hand-off, or socialrx is the receiving side),
-	// else DeliveryPending, DeliveryDelivered or DeliveryFailed.
+	// else DeliveryPending, DeliveryDelivered, DeliveryFailed, or
+	// DeliveryHeld while no Consent permits sharing it (consent.go).
 	DeliveryState string
-	// DeliveryError says why delivery failed for good (dead-lettered); set
-	// only when DeliveryState is DeliveryFailed. It names codes and ids,
+	// DeliveryError says why delivery failed for good (dead-lettered), or,
+	// when DeliveryState is DeliveryHeld, the code of the consent hold
+	// (consent.go); set only in those states. It names codes and ids,
 	// never PHI.
 	DeliveryError string
 	// EndpointID is the platform Endpoint the referral is delivered to
@@ -361,9 +363,9 @@ func (r *Referral) Move(to ReferralStatus, by Actor, reason string, at time.Time
 //   - Status is a referral status (Task.status);
 //   - StatusReason is set when Status is rejected, cancelled, on-hold or
 //     failed (Task.statusReason);
-//   - DeliveryState is "", pending, delivered or failed, and DeliveryError
-//     is set exactly when it is failed (Task.extension: both are socialrx's
-//     own bookkeeping).
+//   - DeliveryState is "", pending, delivered, failed or held, and
+//     DeliveryError is set exactly when it is failed or held (a hold's
+//     code) (Task.extension: both are socialrx's own bookkeeping).
 //
 // ID may be empty (a referral not stored yet).
 func (r *Referral) Validate() error {
@@ -394,14 +396,18 @@ func (r *Referral) Validate() error {
 	switch r.DeliveryState {
 	case "", DeliveryPending, DeliveryDelivered:
 		if r.DeliveryError != "" {
-			is.add(issueBusinessRule, pathTaskExtension, "deliveryError is set only when deliveryState is failed")
+			is.add(issueBusinessRule, pathTaskExtension, "deliveryError is set only when deliveryState is failed or held")
 		}
 	case DeliveryFailed:
 		if blank(r.DeliveryError) {
 			is.add(issueRequired, pathTaskExtension, "deliveryError is required when deliveryState is failed")
 		}
+	case DeliveryHeld:
+		if HoldDisplay(r.DeliveryError) == "" {
+			is.add(issueValue, pathTaskStatusReason, "a referral held for consent needs the hold's code (consent-needed, consent-revoked)")
+		}
 	default:
-		is.add(issueValue, pathTaskExtension, "deliveryState is not pending, delivered or failed")
+		is.add(issueValue, pathTaskExtension, "deliveryState is not pending, delivered, failed or held")
 	}
 	return is.err("invalid referral")
 }

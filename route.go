@@ -78,12 +78,26 @@ func ContinueReferral(prev, next *Referral, o Origin) Actor {
 // platform's report (o.FromPlatform) is the record of what happened there:
 // an illegal move is kept and next.Flag says what was illegal (a legal one
 // clears it), and the result is nil. A local write with an illegal move is
-// refused (the EUNPROCESSABLE error of Referral.Move). On an outgoing
+// refused (the EUNPROCESSABLE error of Referral.Move). socialrx's own
+// consent hold or release (o.Consent) is checked by the consent rules, the
+// requester may take a referral out of a consent hold to any status but
+// draft, and a platform's report on a held referral is kept unflagged (the
+// platform never saw the hold) (consent.go). On an outgoing
 // referral written locally as the requester, the store cannot tell which
 // side sent the change over REST, so a move legal for the requester or the
 // performer passes. now is the time of the change when next has none.
 func CheckReferralChange(prev, next *Referral, actor Actor, o Origin, now time.Time) error {
 	if prev == nil || prev.Status == next.Status {
+		return nil
+	}
+	if o.Consent {
+		return checkConsentMove(prev, next) // socialrx's own hold or release (consent.go)
+	}
+	if leavesConsentHold(prev, next, actor, o) {
+		return nil
+	}
+	if prev.DeliveryState == DeliveryHeld && o.FromPlatform() {
+		next.Flag = "" // the hold is socialrx's own: the platform moved from the status it knew
 		return nil
 	}
 	at := next.LastChanged
@@ -114,8 +128,11 @@ func changed(prev *Referral, next Referral) bool {
 	return prev == nil || prev.Status != next.Status || prev.BusinessStatus != next.BusinessStatus || prev.StatusReason != next.StatusReason
 }
 
-// neverSent reports whether no message about the referral was ever queued.
-func neverSent(prev *Referral) bool { return prev == nil || prev.DeliveryState == "" }
+// neverSent reports whether no message about the referral was ever queued
+// (a referral held because consent was needed was never sent).
+func neverSent(prev *Referral) bool {
+	return prev == nil || prev.DeliveryState == "" || (prev.DeliveryState == DeliveryHeld && prev.DeliveryError == HoldConsentNeeded)
+}
 
 // NextMessage decides where a referral change goes, and as which event:
 // prev is the referral before the write (nil for a new one), next after
@@ -188,7 +205,7 @@ func NextMessage(prev *Referral, next Referral, actor Actor, o Origin) (Route, M
 //     (r.Incoming), its staff's note as send-communication-from-provider
 //     and its booking as notify-add-appointment. The practice's own
 //     appointments are not the program's business, and a referral never
-//     sent to a platform (fax, phone) sends nothing.
+//     sent to a platform (fax, phone) or held for consent sends nothing.
 func LinkedMessage(resourceType string, r Referral, o Origin) (Route, MessageEvent) {
 	switch {
 	case o.Actor == ActorSystem:
@@ -198,7 +215,7 @@ func LinkedMessage(resourceType string, r Referral, o Origin) (Route, MessageEve
 			return RouteNone, ""
 		}
 		return RouteEMR, WriteBackCreate
-	case r.EndpointID == "" || r.DeliveryState == "":
+	case r.EndpointID == "" || r.DeliveryState == "" || r.DeliveryState == DeliveryHeld:
 		return RouteNone, ""
 	case resourceType == "Communication" && r.Incoming:
 		return RouteRequester, EventCommunicationFromProvider

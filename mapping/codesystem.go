@@ -79,13 +79,20 @@ func terminologies() []terminology {
 		{Name: "task-code", Title: "socialrx Task codes",
 			Description: "Task.code of the Tasks socialrx creates.",
 			Concepts: []concept{{"follow-up", "Follow up a social prescription"}, {"patient-pursue", "Pursue a self-directed social prescription"},
-				{"send-fax", "Send the referral by fax"}, {"call-to-confirm", "Call the program to confirm the referral"}}},
+				{"send-fax", "Send the referral by fax"}, {"call-to-confirm", "Call the program to confirm the referral"},
+				{"consent-needed", "Record the patient's consent to share the referral"}}},
 		{Name: "task-input", Title: "socialrx Task input types",
 			Description: "Task.input.type of the Tasks socialrx creates.",
 			Concepts:    []concept{{"contact-channel", "Preferred follow-up contact channel"}}},
 		{Name: "practitioner-role", Title: "Social prescribing practitioner roles",
 			Description: "PractitionerRole.code of social prescribing navigators and link workers: a prescription to such a PractitionerRole is a navigator referral when the EMR sends no form.",
 			Concepts:    []concept{{"navigator", "Social prescribing navigator"}, {"link-worker", "Social prescribing link worker"}}},
+		{Name: "referral-hold", Title: "Consent holds of referrals",
+			Description: "Why socialrx holds a referral (Task.statusReason of an on-hold referral Task) when consent is required (serve --require-consent).",
+			Concepts:    []concept{{socialrx.HoldConsentNeeded, socialrx.HoldDisplay(socialrx.HoldConsentNeeded)}, {socialrx.HoldConsentRevoked, socialrx.HoldDisplay(socialrx.HoldConsentRevoked)}}},
+		{Name: "consent-purpose", Title: "Purposes of sharing a social prescribing referral",
+			Description: "Consent.provision.purpose codes socialrx reads: social-prescribing permits (or denies) sharing any of the patient's social prescribing referrals with the provision's actors; need-domain codes (" + socialrx.CodeSystemBase + "need-domain) permit referrals for those needs.",
+			Concepts:    []concept{{socialrx.ConsentPurposeSocialPrescribing, "Sharing a social prescribing referral with the program"}}},
 	}
 }
 

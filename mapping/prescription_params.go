@@ -84,6 +84,9 @@ func PrescriptionParameters(p socialrx.Prescription, followUps []socialrx.Follow
 		if r.DeliveryState != "" {
 			part = append(part, param{Name: "deliveryState", ValueCode: r.DeliveryState})
 		}
+		if r.DeliveryState == socialrx.DeliveryHeld {
+			part = append(part, param{Name: "consentHold", ValueCoding: code("referral-hold", r.DeliveryError, socialrx.HoldDisplay(r.DeliveryError))})
+		}
 		if r.Flag != "" {
 			part = append(part, param{Name: "flag", ValueString: r.Flag})
 		}

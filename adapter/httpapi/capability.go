@@ -25,7 +25,7 @@ const restDocumentation = "socialrx FHIR R4 API, JSON only (XML is answered 406)
 	"Social prescribing: a social ServiceRequest (socialrx, SDOH CC or sdoh category, SNOMED CT 410606002, a social reason, or a navigator performer) is read as a prescription when written; " +
 	"it is stored as sent: what socialrx derives (form, channel, need domains) is kept beside it, searchable as prescription-form, prescription-channel and need-domain and read with ServiceRequest/[id]/$prescription; " +
 	"a follow-up Task (and, self-directed, a patient Task) is created in the same transaction, and an invalid prescription or an illegal referral Task status change is refused with 422 listing the element paths. " +
-	"The referral Task of a fax or phone hand-off is on the staff work list, searchable as Task?work-list=send-fax or call-to-confirm (the Task itself is stored as sent). " +
+	"The referral Task of a fax or phone hand-off is on the staff work list, searchable as Task?work-list=send-fax or call-to-confirm (the Task itself is stored as sent); with consent required, a referral no active patient-privacy Consent permits sharing is held (on-hold) on Task?work-list=consent-needed until one does. " +
 	"A referral Task whose prescription targets an hl7-fhir-msg Endpoint is sent to that platform as an eReferral message; a delivery that fails for good is written on the Task (Task?delivery-state=failed); revoking a prescription cancels its open referrals. " +
 	"Other ServiceRequests are stored as sent. " +
 	"$process-messages takes Ontario eReferral messages (https://ehealthontario.ca/fhir/CodeSystem/message-event-code) from platforms authenticated by their Endpoint's bearer token: " +

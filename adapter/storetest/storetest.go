@@ -59,6 +59,7 @@ var areas = []area{
 	{"ConcurrentWriters", testConcurrentWriters},
 	{"Ingest", testIngest},
 	{"Outbox", testOutbox},
+	{"Consent", testConsent},
 	{"ReadMany", testReadMany},
 }
 

@@ -43,13 +43,17 @@ func (tx *Tx) projectReferral(ctx context.Context, res *socialrx.Resource, r *so
 		prev = nil
 	}
 	actor := socialrx.ContinueReferral(prev, r, tx.origin)
+	if tx.origin.Consent || (prev != nil && prev.DeliveryState == socialrx.DeliveryHeld) {
+		socialrx.ContinueConsentHold(r, mapping.ConsentHoldOf(res.Body))
+	}
 	if err := socialrx.CheckReferralChange(prev, r, actor, tx.origin, tx.w.now()); err != nil {
 		return unprocessable(err)
 	}
 	route, event := socialrx.NextMessage(prev, *r, actor, tx.origin)
+	var held *hold
 	switch route {
 	case socialrx.RoutePlatform:
-		if err := tx.referralOut(ctx, res, r, event); err != nil {
+		if held, err = tx.referralOut(ctx, res, prev, r, event); err != nil {
 			return err
 		}
 	case socialrx.RouteRequester:
@@ -68,14 +72,33 @@ func (tx *Tx) projectReferral(ctx context.Context, res *socialrx.Resource, r *so
 	if err := tx.st.PutReferral(ctx, r); err != nil {
 		return err
 	}
-	return tx.workList(ctx, res, r)
+	if err := tx.workList(ctx, res, r); err != nil {
+		return err
+	}
+	if held == nil && prev != nil && prev.DeliveryState == socialrx.DeliveryHeld && tx.origin.FromPlatform() {
+		// A platform's report took the referral out of its hold: held
+		// again while it is open and still not permitted.
+		if held, err = tx.stillHeld(ctx, r); err != nil {
+			return err
+		}
+	}
+	if held != nil {
+		// The change the consent check stopped is stored as written; the
+		// hold is socialrx's next version of the Task.
+		return tx.holdReferral(ctx, res.ID, held.code, held.why)
+	}
+	return nil
 }
 
 // workList puts the referral Task of a fax or phone warm hand-off on the
 // staff work list: a work-list fact (Task?work-list=send-fax), whether the
 // EMR sent the Task or socialrx created it; the Task itself is stored as
-// sent.
+// sent. A referral held for consent is on the consent-needed work list
+// instead.
 func (tx *Tx) workList(ctx context.Context, res *socialrx.Resource, r *socialrx.Referral) error {
+	if r.DeliveryState == socialrx.DeliveryHeld {
+		return tx.st.PutFacts(ctx, res.Type, res.ID, []socialrx.Fact{{Param: FactWorkList, System: socialrx.CodeSystemBase + "task-code", Code: WorkListConsentNeeded}})
+	}
 	p, ok, err := tx.st.Prescription(ctx, r.PrescriptionID)
 	if err != nil || !ok || !socialrx.NeedsHandoffTask(*p) {
 		return err
@@ -88,21 +111,28 @@ func (tx *Tx) workList(ctx context.Context, res *socialrx.Resource, r *socialrx.
 }
 
 // FactWorkList is the derived search parameter of the staff work list
-// (Task?work-list=send-fax, call-to-confirm).
+// (Task?work-list=send-fax, call-to-confirm, consent-needed).
 const FactWorkList = "work-list"
+
+// WorkListConsentNeeded is the work list of referrals held for the
+// patient's consent (Task?work-list=consent-needed; socialrx task-code).
+const WorkListConsentNeeded = "consent-needed"
 
 // referralOut sends the requester's change of r to the performer's
 // platform when the prescription is a warm hand-off or navigator referral
 // whose target has an active hl7-fhir-msg Endpoint. A target read by
 // polling (hl7-fhir-rest) gets no message, but the referral names its
 // Endpoint so the poller watches it; fax, phone and in person get nothing.
-func (tx *Tx) referralOut(ctx context.Context, res *socialrx.Resource, r *socialrx.Referral, event socialrx.MessageEvent) error {
+// With consent required, a change no Consent permits is not sent: the
+// hold it needs is returned (nil: none; consent.go), and the referral's
+// messages not yet sent are cancelled.
+func (tx *Tx) referralOut(ctx context.Context, res *socialrx.Resource, prev, r *socialrx.Referral, event socialrx.MessageEvent) (*hold, error) {
 	p, ok, err := tx.st.Prescription(ctx, r.PrescriptionID)
 	if err != nil || !ok {
-		return err
+		return nil, err
 	}
 	if p.Form != socialrx.FormWarmHandoff && p.Form != socialrx.FormNavigator {
-		return nil
+		return nil, nil
 	}
 	resolve := Resolver(ctx, tx)
 	ep, ok := mapping.EndpointFor(resolve, socialrx.ConnectionFHIRMessaging, p.Target, r.Performer)
@@ -110,10 +140,20 @@ func (tx *Tx) referralOut(ctx context.Context, res *socialrx.Resource, r *social
 		if rest, ok := mapping.EndpointFor(resolve, socialrx.ConnectionFHIRREST, p.Target, r.Performer); ok && r.EndpointID == "" {
 			r.EndpointID = rest.ID
 		}
-		return nil
+		return nil, nil
 	}
-	r.EndpointID, r.DeliveryState, r.DeliveryError = ep.ID, socialrx.DeliveryPending, ""
-	return tx.enqueue(ctx, socialrx.DestinationPlatform, ep.ID, event, res, r.ID)
+	r.EndpointID = ep.ID
+	if tx.w.opts.RequireConsent {
+		permitted, why, err := tx.consentPermits(ctx, p, r)
+		if err != nil {
+			return nil, err
+		}
+		if !permitted {
+			return tx.withhold(ctx, prev, r, why)
+		}
+	}
+	r.DeliveryState, r.DeliveryError = socialrx.DeliveryPending, ""
+	return nil, tx.enqueue(ctx, socialrx.DestinationPlatform, ep.ID, event, res, r.ID)
 }
 
 // writeBack queues the write-back of res (a version written on the
@@ -150,7 +190,12 @@ func (tx *Tx) projectLinked(ctx context.Context, res *socialrx.Resource) error {
 	switch route {
 	case socialrx.RouteEMR:
 		return tx.writeBack(ctx, res, r, event)
-	case socialrx.RoutePlatform, socialrx.RouteRequester:
+	case socialrx.RoutePlatform:
+		if ok, err := tx.linkedPermitted(ctx, r); err != nil || !ok {
+			return err // not shared: no Consent permits it
+		}
+		return tx.enqueue(ctx, socialrx.DestinationPlatform, r.EndpointID, event, res, r.ID)
+	case socialrx.RouteRequester:
 		return tx.enqueue(ctx, socialrx.DestinationPlatform, r.EndpointID, event, res, r.ID)
 	}
 	return nil

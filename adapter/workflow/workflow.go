@@ -47,6 +47,11 @@ type Options struct {
 	// referral changes whose requester has no hl7-fhir-rest Endpoint are
 	// written back to it (socialrx.EMRDefaultEndpointID).
 	DefaultEMR bool
+	// RequireConsent gates sharing on the patient's Consent (serve
+	// --require-consent; consent.go): a warm hand-off or navigator referral
+	// goes to the program's platform only while a Consent permits it, and
+	// is held otherwise; Consent writes release and revoke.
+	RequireConsent bool
 	// Now is the clock; time.Now if nil.
 	Now func() time.Time
 }
@@ -169,6 +174,9 @@ func (tx *Tx) Create(ctx context.Context, typ, id string, body []byte) (*socialr
 	if err := tx.project(ctx, res, p); err != nil {
 		return nil, fmt.Errorf("create %s/%s: %w", typ, id, err)
 	}
+	if err := tx.consentWritten(ctx, typ, "", res.Body); err != nil {
+		return nil, fmt.Errorf("create %s/%s: %w", typ, id, err)
+	}
 	return res, nil
 }
 
@@ -178,6 +186,10 @@ func (tx *Tx) Update(ctx context.Context, typ, id string, body []byte, ifMatch i
 	if err != nil {
 		return nil, false, fmt.Errorf("update %s/%s: %w", typ, id, err)
 	}
+	was, err := tx.consentPatientBefore(ctx, typ, id)
+	if err != nil {
+		return nil, false, err
+	}
 	res, created, err := tx.st.Update(ctx, typ, id, body, ifMatch)
 	if err != nil {
 		return nil, false, err
@@ -186,18 +198,28 @@ func (tx *Tx) Update(ctx context.Context, typ, id string, body []byte, ifMatch i
 	if err := tx.project(ctx, res, p); err != nil {
 		return nil, false, fmt.Errorf("update %s/%s: %w", typ, id, err)
 	}
+	if err := tx.consentWritten(ctx, typ, was, res.Body); err != nil {
+		return nil, false, fmt.Errorf("update %s/%s: %w", typ, id, err)
+	}
 	return res, created, nil
 }
 
 // Delete marks the resource deleted (socialrx.ResourceTx.Delete) and
 // removes its domain rows.
 func (tx *Tx) Delete(ctx context.Context, typ, id string, ifMatch int64) (*socialrx.Resource, error) {
+	was, err := tx.consentPatientBefore(ctx, typ, id)
+	if err != nil {
+		return nil, err
+	}
 	res, err := tx.st.Delete(ctx, typ, id, ifMatch)
 	tx.wrote(typ, id, nil)
 	if err != nil || res == nil {
 		return res, err
 	}
 	if err := tx.st.DropProjections(ctx, typ, id); err != nil {
+		return nil, fmt.Errorf("delete %s/%s: %w", typ, id, err)
+	}
+	if err := tx.consentWritten(ctx, typ, was, nil); err != nil {
 		return nil, fmt.Errorf("delete %s/%s: %w", typ, id, err)
 	}
 	return res, nil

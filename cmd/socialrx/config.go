@@ -47,6 +47,10 @@ type Config struct {
 	// changes are written back to when the requester's Organization has no
 	// hl7-fhir-rest Endpoint; "" means none.
 	EMREndpoint string
+	// RequireConsent sends a warm hand-off or navigator referral to the
+	// program only while a Consent of the patient permits it (README,
+	// "Consent"); off by default.
+	RequireConsent bool
 	// Workers is how many background jobs (deliveries, reminders) run at
 	// once in this process; 0 runs none (another process works them).
 	Workers int
@@ -61,9 +65,10 @@ type Config struct {
 }
 
 // Workflow returns the workflow settings of c: write-backs go to the
-// default EMR when one is configured.
+// default EMR when one is configured; sharing is gated on Consent when
+// required.
 func (c Config) Workflow() workflow.Options {
-	return workflow.Options{DefaultEMR: c.EMREndpoint != ""}
+	return workflow.Options{DefaultEMR: c.EMREndpoint != "", RequireConsent: c.RequireConsent}
 }
 
 // DefaultDatabase is the embedded SQLite file used when nothing is configured.
@@ -94,6 +99,7 @@ func DefaultConfig() Config {
 		JobTimeout:       jc.JobTimeout,
 		HTTPTimeout:      ereferral.Options{}.WithDefaults().Timeout,
 		PollEvery:        jc.PollEvery,
+		RequireConsent:   false,
 	}
 }
 

@@ -171,6 +171,7 @@ func TestFlagDefaults(t *testing.T) {
 		AutoMigrate:      d.AutoMigrate,
 		Credentials:      d.Credentials,
 		EMREndpoint:      d.EMREndpoint,
+		RequireConsent:   d.RequireConsent,
 		Workers:          d.Workers,
 		RetryBase:        d.RetryBase,
 		JobTimeout:       d.JobTimeout,

@@ -30,6 +30,7 @@ type ServeCmd struct {
 	AutoMigrate      bool          `env:"SOCIALRX_AUTO_MIGRATE" help:"Upgrade an existing database whose schema is behind (an empty database is always set up)."`
 	Credentials      string        `env:"SOCIALRX_CREDENTIALS" placeholder:"FILE" help:"JSON file with the secrets of each Endpoint (OAuth2 client credentials, inbound bearer tokens); see the README."`
 	EMREndpoint      string        `env:"SOCIALRX_EMR_ENDPOINT" placeholder:"URL" help:"FHIR base URL of the default EMR that referral status changes, appointments and messages are written back to."`
+	RequireConsent   bool          `env:"SOCIALRX_REQUIRE_CONSENT" help:"Send a warm hand-off or navigator referral to the program only while an active patient-privacy Consent of the patient permits it; otherwise hold it (Task on-hold, Task?work-list=consent-needed) until one is recorded."`
 	Workers          int           `env:"SOCIALRX_WORKERS" default:"${default_workers}" help:"Background jobs (deliveries, write-backs, reminders) run at once in this process; 0 runs none."`
 	RetryBase        time.Duration `env:"SOCIALRX_RETRY_BASE" default:"${default_retry_base}" help:"First retry delay of a failed delivery; each further retry doubles it, up to ${retry_max}."`
 	JobTimeout       time.Duration `env:"SOCIALRX_JOB_TIMEOUT" default:"${default_job_timeout}" help:"Longest one delivery attempt may run; a job left running by a process that died is picked up again after 1.5 times this, plus up to about 30s for River's leader election and rescue interval."`
@@ -58,6 +59,7 @@ func (c *ServeCmd) Config() Config {
 	cfg.AutoMigrate = c.AutoMigrate
 	cfg.Credentials = c.Credentials
 	cfg.EMREndpoint = c.EMREndpoint
+	cfg.RequireConsent = c.RequireConsent
 	cfg.Workers = c.Workers
 	cfg.RetryBase = c.RetryBase
 	cfg.JobTimeout = c.JobTimeout

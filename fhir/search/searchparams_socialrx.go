@@ -27,9 +27,11 @@ var socialrxSearchParams = map[string][]SearchParam{
 	"Task": {
 		// The staff work list of warm hand-offs no platform carries: the
 		// referral Tasks of eFax and phone prescriptions, whether the EMR
-		// sent the Task or socialrx created it: Task?work-list=send-fax.
+		// sent the Task or socialrx created it: Task?work-list=send-fax;
+		// and the referrals held until the patient's Consent permits
+		// sharing them (serve --require-consent): consent-needed.
 		{Name: "work-list", Type: ParamToken, Resource: "Task", Derived: true, URL: SearchParameterBase + "Task-work-list",
-			Expression: "The staff work list a referral Task is on (" + socialrxCodeSystemBase + "task-code: send-fax, call-to-confirm), from its prescription's channel"},
+			Expression: "The staff work list a referral Task is on (" + socialrxCodeSystemBase + "task-code: send-fax, call-to-confirm, from its prescription's channel; consent-needed, while it is held for the patient's consent)"},
 		// The due date of a follow-up or patient Task. socialrx writes it in
 		// Task.restriction.period.end ("when the task should be done by",
 		// as the SDOH Clinical Care IG's patient Tasks do); R4 has no

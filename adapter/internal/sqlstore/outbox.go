@@ -184,6 +184,21 @@ WHERE id = $5 AND state = $6 RETURNING `+outboxCols,
 	return m, true, nil
 }
 
+// CancelOutbound cancels the pending messages of a referral to a
+// destination (see socialrx.OutboxTx).
+func (tx *Tx) CancelOutbound(ctx context.Context, referralID, destination, reason string) (int, error) {
+	if tx.done {
+		return 0, errTxDone
+	}
+	n, err := tx.q.Exec(ctx, `UPDATE outbox SET state = $1, error = $2, updated_at = $3
+WHERE referral_id = $4 AND destination = $5 AND state = $6`,
+		socialrx.DeliveryCancelled, reason, micros(tx.e.opts.Now()), referralID, destination, socialrx.DeliveryPending)
+	if err != nil {
+		return 0, fmt.Errorf("cancel messages of %s: %w", referralID, tx.e.translate(err))
+	}
+	return int(n), nil
+}
+
 // PollTargets lists the Endpoints of open outgoing referrals with their
 // poll marks (see socialrx.Outbox).
 func (e *Engine) PollTargets(ctx context.Context) ([]socialrx.PollTarget, error) {

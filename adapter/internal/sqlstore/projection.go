@@ -342,11 +342,13 @@ func (tx *Tx) MarkReferralDelivery(ctx context.Context, referralID, state, reaso
 	case socialrx.DeliveryDelivered:
 		// Delivered once none is pending, unless an earlier change failed
 		// for good (kept visible): one statement.
+		// A referral held for consent stays held.
 		return tx.exec(ctx, `UPDATE referrals SET delivery_state = $1, delivery_error = '' WHERE task_id = $2 AND delivery_state <> $3
-AND NOT EXISTS (SELECT 1 FROM outbox WHERE referral_id = $2 AND destination = $4 AND state = $5)`,
-			socialrx.DeliveryDelivered, referralID, socialrx.DeliveryFailed, socialrx.DestinationPlatform, socialrx.DeliveryPending)
+AND delivery_state <> $6 AND NOT EXISTS (SELECT 1 FROM outbox WHERE referral_id = $2 AND destination = $4 AND state = $5)`,
+			socialrx.DeliveryDelivered, referralID, socialrx.DeliveryFailed, socialrx.DestinationPlatform, socialrx.DeliveryPending, socialrx.DeliveryHeld)
 	case socialrx.DeliveryFailed:
-		return tx.exec(ctx, `UPDATE referrals SET delivery_state = $1, delivery_error = $2 WHERE task_id = $3`, socialrx.DeliveryFailed, reason, referralID)
+		return tx.exec(ctx, `UPDATE referrals SET delivery_state = $1, delivery_error = $2 WHERE task_id = $3 AND delivery_state <> $4`,
+			socialrx.DeliveryFailed, reason, referralID, socialrx.DeliveryHeld)
 	}
 	return socialrx.Errorf(socialrx.EINVALID, "mark referral delivery: state %q", state)
 }
