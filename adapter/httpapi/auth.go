@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -131,7 +132,7 @@ func (s *Server) require(c echo.Context, need []socialrx.Interaction) error {
 		if typ == "" {
 			for _, t := range fhir.SupportedTypes() {
 				if !p.Permits(i, t) {
-					return s.forbidden(c, forbiddenError(i, "*"))
+					return forbiddenError(i, "*")
 				}
 			}
 			continue
@@ -140,23 +141,31 @@ func (s *Server) require(c echo.Context, need []socialrx.Interaction) error {
 			return nil
 		}
 		if !p.Permits(i, typ) {
-			return s.forbidden(c, forbiddenError(i, typ))
+			return forbiddenError(i, typ)
 		}
 	}
 	return nil
 }
 
-// forbidden sets the insufficient_scope challenge (RFC 6750 section 3.1)
-// and returns err.
-func (s *Server) forbidden(c echo.Context, err *forbiddenErr) error {
-	c.Response().Header().Set("WWW-Authenticate", realm+`, error="insufficient_scope", scope="`+err.scope+`"`)
-	return err.Error
+// forbiddenErr is the 403 of a scope that does not cover a request. The
+// error handler adds the insufficient_scope challenge (RFC 6750 section
+// 3.1) naming scope, the scope that would have allowed it.
+type forbiddenErr struct {
+	se    *socialrx.Error
+	scope string
 }
 
-// forbiddenErr is a 403 with the scope that would have allowed it.
-type forbiddenErr struct {
-	*socialrx.Error
-	scope string
+func (e *forbiddenErr) Error() string { return e.se.Error() }
+func (e *forbiddenErr) Unwrap() error { return e.se }
+
+// challenge returns the WWW-Authenticate value for a 403 of err, "" when
+// err is not about scopes.
+func challenge(err error) string {
+	var fe *forbiddenErr
+	if !errors.As(err, &fe) {
+		return ""
+	}
+	return realm + `, error="insufficient_scope", scope="` + fe.scope + `"`
 }
 
 // interactionNames are the words of a 403's message.
@@ -176,7 +185,7 @@ func forbiddenError(i socialrx.Interaction, typ string) *forbiddenErr {
 		on = "every resource type"
 	}
 	msg := fmt.Sprintf("the access token's scopes do not allow %s on %s (this needs %s)", interactionNames[i], on, scope)
-	return &forbiddenErr{scope: scope, Error: &socialrx.Error{Code: socialrx.EFORBIDDEN, Message: msg, Issues: []socialrx.Issue{{
+	return &forbiddenErr{scope: scope, se: &socialrx.Error{Code: socialrx.EFORBIDDEN, Message: msg, Issues: []socialrx.Issue{{
 		Severity: socialrx.SeverityError, Code: "forbidden", Message: msg,
 	}}}}
 }
@@ -186,7 +195,7 @@ func permit(ctx context.Context, i socialrx.Interaction, typ string) error {
 	if socialrx.PrincipalFrom(ctx).Permits(i, typ) {
 		return nil
 	}
-	return forbiddenError(i, typ).Error
+	return forbiddenError(i, typ)
 }
 
 // permitSearch checks a search of typ with params (a search, a
