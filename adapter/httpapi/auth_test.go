@@ -121,7 +121,7 @@ func TestScopesPerRoute(t *testing.T) {
 		{"patient-cu", "POST", "/fhir/Patient", `{"resourceType":"Patient"}`, nil, 201},
 		{"patient-u", "POST", "/fhir/Patient", `{"resourceType":"Patient"}`, nil, 403},
 		{"patient-cu", "POST", "/fhir/Observation", `{"resourceType":"Observation","status":"final","code":{"text":"x"}}`, nil, 403}, // one type cannot write another
-		{"patient-cu", "POST", "/fhir/Patient", `{"resourceType":"Patient"}`, []string{"If-None-Exist", "active=true"}, 403}, // conditional: s too
+		{"patient-cu", "POST", "/fhir/Patient", `{"resourceType":"Patient"}`, []string{"If-None-Exist", "active=true"}, 403},         // conditional: s too
 		{"patient-u", "PUT", "/fhir/Patient/" + pat, patient, nil, 200},
 		{"patient-u", "PUT", "/fhir/Patient/new-one", `{"resourceType":"Patient","id":"new-one"}`, nil, 201}, // update as create: u
 		{"patient-cu", "PUT", "/fhir/Patient?identifier=x", `{"resourceType":"Patient"}`, nil, 403},
