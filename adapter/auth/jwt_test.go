@@ -301,6 +301,7 @@ func TestJWTConfigValidate(t *testing.T) {
 		func(c *JWTConfig) { c.JWKSURL = "" },
 		func(c *JWTConfig) { c.JWKSFile = "/x.json" },
 		func(c *JWTConfig) { c.JWKSURL = "http://as.example.org/jwks" }, // http off loopback
+		func(c *JWTConfig) { c.JWKSURL = "http://127.evil.example/jwks" },
 		func(c *JWTConfig) { c.Leeway = time.Hour },
 	}
 	for i, mutate := range bad {
