@@ -161,6 +161,13 @@ func (s *Server) transaction(c echo.Context, b *fhir.Bundle) (*bundle, error) {
 		}
 		ops[i] = o
 	}
+	// One entry the scopes do not allow fails the whole transaction, before
+	// anything runs.
+	for _, o := range ops {
+		if err := permitOp(ctx, o); err != nil {
+			return nil, o.fail(err)
+		}
+	}
 	ret := preferOf(r).ret
 	err := s.wf.Transact(ctx, func(tx *workflow.Tx) error {
 		for _, o := range ops {
@@ -272,6 +279,10 @@ func (s *Server) batch(c echo.Context, b *fhir.Bundle) (*bundle, error) {
 			continue
 		}
 		o, err := s.parseOp(base, i, e)
+		if err == nil {
+			// An entry the scopes do not allow gets 403; the others run.
+			err = o.fail(permitOp(ctx, o))
+		}
 		switch {
 		case err == nil && o.kind.isRead() && full:
 			err = o.fail(budget.exceeded())

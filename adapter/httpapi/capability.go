@@ -72,6 +72,7 @@ type capImplementation struct {
 type capabilityRest struct {
 	Mode          string           `json:"mode"`
 	Documentation string           `json:"documentation"`
+	Security      *capSecurity     `json:"security,omitempty"`
 	Resource      []capResource    `json:"resource"`
 	Interaction   []capInteraction `json:"interaction"`
 	Operation     []capOperation   `json:"operation,omitempty"`
@@ -184,7 +185,7 @@ func (s *Server) capabilities(base string) *capabilityStatement {
 		}
 	}
 
-	rest := capabilityRest{Mode: "server", Documentation: restDocumentation, Interaction: system, Operation: systemOps}
+	rest := capabilityRest{Mode: "server", Documentation: restDocumentation, Security: s.security(), Interaction: system, Operation: systemOps}
 	for _, t := range types {
 		res := capResource{
 			Type:              t,

@@ -6,6 +6,15 @@
 // _search), transaction and batch Bundles, the CapabilityStatement at
 // /fhir/metadata, and /healthz, /readyz and /metrics for operators.
 //
+// Authentication and authorisation (auth.go): with Config.Auth set, every
+// FHIR route but the CapabilityStatement and $process-messages (which takes
+// the platforms' own bearer tokens) requires a bearer access token; the
+// principal it stands for is put in the request's context
+// (socialrx.WithPrincipal), and each route, each Bundle entry, each chained
+// search parameter and each _include result is checked against its SMART
+// scopes. The operations routes are then served apart (OpsHandler), and
+// /.well-known/smart-configuration describes the authorisation server.
+//
 // Error handling follows benbjohnson/wtf: handlers return errors, and one
 // HTTP error handler (error.go) maps a *socialrx.Error code to the HTTP status
 // and to an OperationOutcome. Every error response, including Echo's own 404,

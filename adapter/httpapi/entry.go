@@ -362,6 +362,9 @@ func resolveConditional(ctx context.Context, tx socialrx.ResourceTx, pr fhir.Ref
 	if err != nil || len(searchParamsOnly(q)) == 0 {
 		return "", errorf(socialrx.EINVALID, "conditional reference is not a valid search")
 	}
+	if err := permitSearch(ctx, pr.Type, searchParamsOnly(q)); err != nil {
+		return "", err
+	}
 	m, err := matchOne(ctx, tx, pr.Type, searchParamsOnly(q), "conditional reference")
 	if err != nil {
 		return "", err
@@ -438,6 +441,7 @@ func (s *Server) read(ctx context.Context, rd reader, base string, o *op) error 
 		if err != nil {
 			return err
 		}
+		visible(ctx, sr)
 		b, err := s.searchBundle(base, o.typ, params, sr, o.view)
 		if err != nil {
 			return err

@@ -136,6 +136,9 @@ func (s *Server) handleError(err error, c echo.Context) {
 		return
 	}
 	status := ErrorStatus(err)
+	if h := challenge(err); h != "" && status == http.StatusForbidden {
+		c.Response().Header().Set("WWW-Authenticate", h)
+	}
 	if status == http.StatusMethodNotAllowed {
 		if allow, ok := c.Get(echo.ContextKeyHeaderAllow).(string); ok && allow != "" {
 			c.Response().Header().Set(echo.HeaderAllow, allow)

@@ -66,8 +66,8 @@ func routeOf(c echo.Context) string {
 // accessLog answers the error of the rest of the chain (so that the final
 // status is known), then writes one log line and records the request
 // metrics. The line holds method, route pattern, status, duration, request
-// id, and the resource type and id from the path: never the query, the body
-// or error details.
+// id, the resource type and id from the path and the authenticated client:
+// never the query, the body or error details.
 func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		start := time.Now()
@@ -95,6 +95,9 @@ func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		if id := c.Param("id"); id != "" && fhir.ValidID(id) {
 			attrs = append(attrs, "id", id)
+		}
+		if client := socialrx.PrincipalFrom(c.Request().Context()).ClientID; client != "" {
+			attrs = append(attrs, "client", client)
 		}
 		s.log.InfoContext(c.Request().Context(), "request", attrs...)
 		return nil

@@ -158,6 +158,9 @@ func (s *Server) handleCreate(c echo.Context) error {
 		if cond, err = conditionalParams(h, typ, "If-None-Exist"); err != nil {
 			return err
 		}
+		if err := permitSearch(r.Context(), typ, cond); err != nil {
+			return err
+		}
 	}
 	d, warnings, err := s.decodeBody(c, typ)
 	if err != nil {
@@ -226,6 +229,9 @@ func (s *Server) handleConditionalUpdate(c echo.Context) error {
 	cond := searchParamsOnly(q)
 	if len(cond) == 0 {
 		return errorf(socialrx.EINVALID, "update needs an id in the URL or search parameters")
+	}
+	if err := permitSearch(c.Request().Context(), typ, cond); err != nil {
+		return err
 	}
 	ifMatch, err := ifMatchOf(c.Request())
 	if err != nil {

@@ -50,10 +50,14 @@ func (s *Server) handleSearch(c echo.Context) error {
 			storeParams[k] = v
 		}
 	}
+	if err := permitSearch(r.Context(), typ, storeParams); err != nil {
+		return err
+	}
 	sr, err := s.store.Search(r.Context(), socialrx.SearchRequest{Type: typ, Params: storeParams, Strict: preferOf(r).strict})
 	if err != nil {
 		return err
 	}
+	visible(r.Context(), sr)
 	b, err := s.searchBundle(s.baseURL(r), typ, storeParams, sr, view)
 	if err != nil {
 		return err

@@ -83,6 +83,19 @@ type Config struct {
 	// InboundAuth authenticates platforms calling $process-messages; nil
 	// refuses every call with 401.
 	InboundAuth InboundAuth
+	// Auth authenticates the bearer token of every /fhir request except
+	// the CapabilityStatement and $process-messages, and the routes check
+	// its principal's scopes (auth.go). nil: no authentication, everything
+	// permitted (the development mode, on loopback only).
+	Auth Authenticator
+	// SMART describes the authorisation server whose tokens Auth accepts
+	// (/.well-known/smart-configuration, CapabilityStatement security).
+	SMART SMARTConfig
+	// OpsApart serves /healthz, /readyz and /metrics on OpsHandler only,
+	// not on Handler. They are always apart when Auth is set: the public
+	// listener then serves nothing unauthenticated but the
+	// CapabilityStatement and SMART discovery.
+	OpsApart bool
 	// Workflow configures what writes cause (follow-up intervals, the
 	// default EMR); every write goes through the workflow.
 	Workflow workflow.Options
@@ -203,8 +216,32 @@ func New(store socialrx.Store, cfg Config, logger *slog.Logger) *Server {
 	return s
 }
 
-// Handler returns the http.Handler serving every route.
+// Handler returns the http.Handler of the public listener: the FHIR
+// routes, SMART discovery and, unless they are apart (Config.OpsApart,
+// Config.Auth), the operations routes.
 func (s *Server) Handler() http.Handler { return s.echo }
+
+// OpsHandler returns the http.Handler of the operations routes alone:
+// /healthz, /readyz and /metrics, without authentication.
+func (s *Server) OpsHandler() http.Handler {
+	e := echo.New()
+	e.HideBanner = true
+	e.HidePort = true
+	e.HTTPErrorHandler = s.handleError
+	e.Use(s.requestID, s.accessLog, s.recover)
+	s.addOps(e)
+	return e
+}
+
+// opsApart reports whether the operations routes are left off Handler.
+func (s *Server) opsApart() bool { return s.cfg.OpsApart || s.cfg.Auth != nil }
+
+// addOps adds the operations routes to e.
+func (s *Server) addOps(e *echo.Echo) {
+	e.GET("/healthz", s.handleHealthz)
+	e.GET("/readyz", s.handleReadyz)
+	e.GET("/metrics", echo.WrapHandler(s.metrics.handler(s.registry)))
+}
 
 // Registry returns the Prometheus registry holding the server's metrics.
 func (s *Server) Registry() *prometheus.Registry { return s.registry }
@@ -222,31 +259,47 @@ type route struct {
 	system       bool
 	// types, when set, are the only resource types a type-level
 	// operation applies to (the CapabilityStatement lists it on those).
-	types   []string
+	types []string
+	// access is who may call the route; need is what the principal must
+	// be allowed on the route's :type, or on every type for a route
+	// without one (see auth.go). A route with neither checks in its
+	// handler (Bundles) or needs authentication only ($validate).
+	access  access
+	need    []socialrx.Interaction
 	handler echo.HandlerFunc
 }
+
+// Shorthands for route.need.
+var (
+	needC  = []socialrx.Interaction{socialrx.InteractionCreate}
+	needR  = []socialrx.Interaction{socialrx.InteractionRead}
+	needU  = []socialrx.Interaction{socialrx.InteractionUpdate}
+	needD  = []socialrx.Interaction{socialrx.InteractionDelete}
+	needS  = []socialrx.Interaction{socialrx.InteractionSearch}
+	needUS = []socialrx.Interaction{socialrx.InteractionUpdate, socialrx.InteractionSearch}
+)
 
 // fhirRoutes is the routing table of the FHIR base.
 func (s *Server) fhirRoutes() []route {
 	return []route{
-		{method: http.MethodGet, path: "/metadata", system: true, handler: s.handleCapabilities},
+		{method: http.MethodGet, path: "/metadata", system: true, access: accessOpen, handler: s.handleCapabilities},
 		{method: http.MethodPost, path: "", interactions: []string{"transaction", "batch"}, system: true, handler: s.handleBundle},
-		{method: http.MethodGet, path: "/_history", interactions: []string{"history-system"}, system: true, handler: s.handleHistory},
-		{method: http.MethodGet, path: "/:type", interactions: []string{"search-type"}, handler: s.handleSearch},
-		{method: http.MethodPost, path: "/:type/_search", handler: s.handleSearch},
-		{method: http.MethodGet, path: "/:type/_search", handler: s.handleSearch},
-		{method: http.MethodPost, path: "/:type", interactions: []string{"create"}, handler: s.handleCreate},
-		{method: http.MethodPut, path: "/:type", handler: s.handleConditionalUpdate},
-		{method: http.MethodGet, path: "/:type/_history", interactions: []string{"history-type"}, handler: s.handleHistory},
-		{method: http.MethodGet, path: "/:type/:id", interactions: []string{"read"}, handler: s.handleRead},
-		{method: http.MethodPut, path: "/:type/:id", interactions: []string{"update"}, handler: s.handleUpdate},
-		{method: http.MethodDelete, path: "/:type/:id", interactions: []string{"delete"}, handler: s.handleDelete},
-		{method: http.MethodGet, path: "/:type/:id/_history", interactions: []string{"history-instance"}, handler: s.handleHistory},
-		{method: http.MethodGet, path: "/:type/:id/_history/:vid", interactions: []string{"vread"}, handler: s.handleVRead},
+		{method: http.MethodGet, path: "/_history", interactions: []string{"history-system"}, system: true, need: needS, handler: s.handleHistory},
+		{method: http.MethodGet, path: "/:type", interactions: []string{"search-type"}, need: needS, handler: s.handleSearch},
+		{method: http.MethodPost, path: "/:type/_search", need: needS, handler: s.handleSearch},
+		{method: http.MethodGet, path: "/:type/_search", need: needS, handler: s.handleSearch},
+		{method: http.MethodPost, path: "/:type", interactions: []string{"create"}, need: needC, handler: s.handleCreate},
+		{method: http.MethodPut, path: "/:type", need: needUS, handler: s.handleConditionalUpdate},
+		{method: http.MethodGet, path: "/:type/_history", interactions: []string{"history-type"}, need: needS, handler: s.handleHistory},
+		{method: http.MethodGet, path: "/:type/:id", interactions: []string{"read"}, need: needR, handler: s.handleRead},
+		{method: http.MethodPut, path: "/:type/:id", interactions: []string{"update"}, need: needU, handler: s.handleUpdate},
+		{method: http.MethodDelete, path: "/:type/:id", interactions: []string{"delete"}, need: needD, handler: s.handleDelete},
+		{method: http.MethodGet, path: "/:type/:id/_history", interactions: []string{"history-instance"}, need: needR, handler: s.handleHistory},
+		{method: http.MethodGet, path: "/:type/:id/_history/:vid", interactions: []string{"vread"}, need: needR, handler: s.handleVRead},
 		{method: http.MethodPost, path: "/$validate", system: true, handler: s.handleValidate},
-		{method: http.MethodPost, path: "/$process-messages", system: true, handler: s.handleProcessMessages},
+		{method: http.MethodPost, path: "/$process-messages", system: true, access: accessOwn, handler: s.handleProcessMessages},
 		{method: http.MethodPost, path: "/:type/$validate", handler: s.handleValidate},
-		{method: http.MethodGet, path: "/:type/:id/$prescription", types: []string{"ServiceRequest"}, handler: s.handlePrescription},
+		{method: http.MethodGet, path: "/:type/:id/$prescription", types: []string{"ServiceRequest"}, need: needR, handler: s.handlePrescription},
 	}
 }
 
@@ -264,14 +317,18 @@ func (s *Server) newEcho() *echo.Echo {
 	// name is refused before any work, and the deadline covers the rest.
 	e.Use(s.requestID, s.accessLog, s.recover, s.checkHost, s.limitBody, s.deadline)
 
-	e.GET("/healthz", s.handleHealthz)
-	e.GET("/readyz", s.handleReadyz)
-	e.GET("/metrics", echo.WrapHandler(s.metrics.handler(s.registry)))
+	if !s.opsApart() {
+		s.addOps(e)
+	}
+	// SMART discovery: below the FHIR base, as SMART asks, and the root.
+	e.GET("/fhir/.well-known/smart-configuration", s.handleSMARTConfiguration)
+	e.GET("/.well-known/smart-configuration", s.handleSMARTConfiguration)
 
-	// negotiate is added per route, not to the group: group middleware
-	// makes Echo register catch-all routes that turn 405 into 404.
+	// negotiate and authorize are added per route, not to the group:
+	// group middleware makes Echo register catch-all routes that turn 405
+	// into 404.
 	for _, r := range s.routes {
-		e.Add(r.method, "/fhir"+r.path, r.handler, wholeSegments, s.negotiate)
+		e.Add(r.method, "/fhir"+r.path, r.handler, wholeSegments, s.authorize(r), s.negotiate)
 	}
 	// The fixed names below the base would otherwise reach the /:type and
 	// /:type/:id routes with another method (PUT /fhir/metadata would be a

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/socialrx/socialrx/adapter/auth"
 	"github.com/socialrx/socialrx/adapter/ereferral"
 	"github.com/socialrx/socialrx/adapter/httpapi"
 	"github.com/socialrx/socialrx/adapter/jobs"
@@ -27,6 +28,22 @@ type Config struct {
 	RequestTimeout time.Duration // deadline of each request, down to the database; the HTTP server's timeouts follow from it
 	InsecureNoAuth bool          // allow a non-loopback Listen although the REST API has no authentication
 	DebugAddr      string        // loopback host:port of the pprof server; "" for none
+	// OpsListen is the host:port of /healthz, /readyz and /metrics; ""
+	// serves them on Listen while authentication is off, and nowhere once
+	// it is on (they are never on the authenticated public listener).
+	OpsListen string
+
+	// Authentication of the REST API (adapter/auth). Neither AuthIssuer nor
+	// APITokenFile set: no authentication, allowed on a loopback Listen
+	// only (or with InsecureNoAuth).
+	//
+	// AuthIssuer is the SMART authorisation server whose JWT access tokens
+	// are accepted; its keys are at AuthJWKSURL or in AuthJWKSFile; tokens
+	// must be for AuthAudience (default BaseURL). AuthTokenEndpoint is
+	// published in /.well-known/smart-configuration.
+	AuthIssuer, AuthAudience, AuthJWKSURL, AuthJWKSFile, AuthTokenEndpoint string
+	// APITokenFile holds static API tokens, hashed (auth.TokenFile).
+	APITokenFile string
 	// Per-request limits (httpapi.Config): entries of a transaction or
 	// batch Bundle, bytes of resources in its response, parameters and
 	// values of one search.
@@ -111,10 +128,19 @@ func (c Config) Validate() error {
 	if err := checkDebugAddr(c.DebugAddr); err != nil {
 		return err
 	}
-	if !c.InsecureNoAuth && !LoopbackListen(c.Listen) {
-		return fmt.Errorf("listen address %q is not a loopback address, and the REST API has no authentication yet: "+
-			"anyone who can reach it could read and change every resource. Listen on 127.0.0.1 (behind a proxy that authenticates), "+
+	if err := c.validateAuth(); err != nil {
+		return err
+	}
+	if !c.InsecureNoAuth && !c.AuthEnabled() && !LoopbackListen(c.Listen) {
+		return fmt.Errorf("listen address %q is not a loopback address, and no authentication is configured: "+
+			"anyone who can reach it could read and change every resource. Configure authentication (--auth-issuer with --auth-jwks-url, or --api-token-file), "+
+			"listen on 127.0.0.1 (behind a proxy that authenticates), "+
 			"or pass --insecure-no-auth (SOCIALRX_INSECURE_NO_AUTH=true) to serve it anyway", c.Listen)
+	}
+	if c.OpsListen != "" {
+		if _, _, err := net.SplitHostPort(c.OpsListen); err != nil {
+			return fmt.Errorf("ops listen address %q: want host:port: %w", c.OpsListen, err)
+		}
 	}
 	if _, _, err := ParseDatabase(c.Database); err != nil {
 		return err
@@ -171,6 +197,40 @@ func (c Config) Validate() error {
 	case "text", "json":
 	default:
 		return fmt.Errorf("log format %q: want text or json", c.LogFormat)
+	}
+	return nil
+}
+
+// AuthEnabled reports whether the REST API authenticates its clients.
+func (c Config) AuthEnabled() bool { return c.AuthIssuer != "" || c.APITokenFile != "" }
+
+// JWTConfig is the configuration of the access token verifier, when
+// AuthIssuer is set.
+func (c Config) JWTConfig() auth.JWTConfig {
+	aud := c.AuthAudience
+	if aud == "" {
+		aud = strings.TrimRight(c.BaseURL, "/")
+	}
+	return auth.JWTConfig{Issuer: c.AuthIssuer, Audience: aud, JWKSURL: c.AuthJWKSURL, JWKSFile: c.AuthJWKSFile}
+}
+
+// validateAuth checks the authentication settings.
+func (c Config) validateAuth() error {
+	if c.AuthIssuer == "" {
+		if c.AuthAudience != "" || c.AuthJWKSURL != "" || c.AuthJWKSFile != "" || c.AuthTokenEndpoint != "" {
+			return fmt.Errorf("--auth-audience, --auth-jwks-url, --auth-jwks-file and --auth-token-endpoint need --auth-issuer")
+		}
+		return nil
+	}
+	jc := c.JWTConfig()
+	if jc.Audience == "" {
+		return fmt.Errorf("--auth-issuer needs --auth-audience (or --base-url): the FHIR base URL the authorisation server names in its tokens' aud")
+	}
+	if err := jc.Validate(); err != nil {
+		return err
+	}
+	if c.AuthTokenEndpoint != "" && !strings.HasPrefix(c.AuthTokenEndpoint, "https://") && !strings.HasPrefix(c.AuthTokenEndpoint, "http://") {
+		return fmt.Errorf("--auth-token-endpoint %q: want an absolute URL", c.AuthTokenEndpoint)
 	}
 	return nil
 }

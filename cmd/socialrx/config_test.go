@@ -68,6 +68,16 @@ func TestConfigValidate(t *testing.T) {
 		func(c *Config) { c.Listen = "rx.example.org:8080" },
 		func(c *Config) { c.RequestTimeout = 0 },
 		func(c *Config) { c.AllowedHosts = []string{"https://rx.example.org"} },
+		func(c *Config) { c.AuthJWKSURL = "https://as.example.org/jwks" }, // no issuer
+		func(c *Config) {
+			c.AuthIssuer = "https://as.example.org"
+			c.AuthJWKSURL = "https://as.example.org/jwks"
+		}, // no audience nor base URL
+		func(c *Config) { c.AuthIssuer = "https://as.example.org"; c.AuthAudience = "https://rx/fhir" }, // no JWKS
+		func(c *Config) {
+			c.AuthIssuer, c.AuthAudience, c.AuthJWKSURL = "https://as.example.org", "https://rx/fhir", "http://as.example.org/jwks" // http off loopback
+		},
+		func(c *Config) { c.OpsListen = "9090" },
 	}
 	for i, mutate := range bad {
 		c := DefaultConfig()
@@ -81,6 +91,12 @@ func TestConfigValidate(t *testing.T) {
 		func(c *Config) { c.Listen = "localhost:8080" },
 		func(c *Config) { c.Listen = "[::1]:8080" },
 		func(c *Config) { c.AllowedHosts = []string{"rx.example.org", "10.0.0.5:8080"} },
+		// With authentication, any listen address.
+		func(c *Config) { c.Listen = "0.0.0.0:8080"; c.APITokenFile = "/etc/socialrx/tokens" },
+		func(c *Config) {
+			c.Listen, c.AuthIssuer, c.AuthJWKSURL, c.BaseURL = ":8080", "https://as.example.org", "https://as.example.org/jwks", "https://rx.example.org/fhir"
+		},
+		func(c *Config) { c.OpsListen = "10.0.0.5:9090" },
 	}
 	for i, mutate := range good {
 		c := DefaultConfig()

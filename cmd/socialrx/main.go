@@ -1,6 +1,6 @@
 // Command socialrx is the socialrx binary: the FHIR R4 service for social
 // prescribing (serve), its database set-up (migrate), FHIR validation of
-// files (validate) and its version.
+// files (validate), static API tokens (token new) and its version.
 //
 // main is tiny: flags and environment are parsed by kong into the command
 // structs below, which fill a Config; Main wires the concrete adapters.
@@ -35,6 +35,7 @@ type CLI struct {
 	Validate ValidateCmd `cmd:"" help:"Check FHIR JSON files (.json, .ndjson; directories recursively) as $validate does; exit 1 if any fails."`
 	Jobs     JobsCmd     `cmd:"" help:"List outbound messages (eReferral deliveries and EMR write-backs) and their state."`
 	Demo     DemoCmd     `cmd:"" help:"Run the warm hand-off loop on a temp database with an in-process platform and EMR, and print it."`
+	Token    TokenCmd    `cmd:"" help:"Make static API tokens for --api-token-file."`
 }
 
 // DatabaseFlag is shared by the commands that open the database.
