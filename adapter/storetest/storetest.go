@@ -60,6 +60,8 @@ var areas = []area{
 	{"Ingest", testIngest},
 	{"Outbox", testOutbox},
 	{"ReadMany", testReadMany},
+	{"StreamResources", testStreamResources},
+	{"ExportJobs", testExportJobs},
 }
 
 func run(t *testing.T, open func(t *testing.T) socialrx.Store, areas []area) {
