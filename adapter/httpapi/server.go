@@ -86,6 +86,9 @@ type Config struct {
 	// Workflow configures what writes cause (follow-up intervals, the
 	// default EMR); every write goes through the workflow.
 	Workflow workflow.Options
+	// ExportDir is where Bulk Data export files are (written by the
+	// export jobs, adapter/jobs); empty: $export answers 501.
+	ExportDir string
 }
 
 // DefaultConfig returns the configuration used when nothing is set.
@@ -247,6 +250,9 @@ func (s *Server) fhirRoutes() []route {
 		{method: http.MethodPost, path: "/$process-messages", system: true, handler: s.handleProcessMessages},
 		{method: http.MethodPost, path: "/:type/$validate", handler: s.handleValidate},
 		{method: http.MethodGet, path: "/:type/:id/$prescription", types: []string{"ServiceRequest"}, handler: s.handlePrescription},
+		{method: http.MethodGet, path: "/$export", system: true, handler: s.handleExportKickoff},
+		{method: http.MethodGet, path: "/:type/$export", types: []string{"Patient"}, handler: s.handleExportKickoff},
+		{method: http.MethodGet, path: "/:type/:id/$export", types: []string{"Group"}, handler: s.handleExportKickoff},
 	}
 }
 
@@ -282,6 +288,7 @@ func (s *Server) newEcho() *echo.Echo {
 			allowed[r.path] = append(allowed[r.path], r.method)
 		}
 	}
+	s.addExportRoutes(e)
 	for path, methods := range allowed {
 		slices.Sort(methods)
 		allow := strings.Join(methods, ", ")
