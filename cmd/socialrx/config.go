@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/socialrx/socialrx/adapter/ereferral"
+	"github.com/socialrx/socialrx/adapter/export"
 	"github.com/socialrx/socialrx/adapter/httpapi"
 	"github.com/socialrx/socialrx/adapter/jobs"
 	"github.com/socialrx/socialrx/adapter/workflow"
@@ -58,6 +59,12 @@ type Config struct {
 	// PollEvery is how often hl7-fhir-rest platforms are polled; zero
 	// takes the default (1 minute).
 	PollEvery time.Duration
+	// ExportDir holds the files of Bulk Data exports ($export), one
+	// directory per export; shared by every serve process of one
+	// database. ExportExpiry is how long a finished export's files and
+	// status are kept.
+	ExportDir    string
+	ExportExpiry time.Duration
 }
 
 // Workflow returns the workflow settings of c: write-backs go to the
@@ -68,6 +75,10 @@ func (c Config) Workflow() workflow.Options {
 
 // DefaultDatabase is the embedded SQLite file used when nothing is configured.
 const DefaultDatabase = "sqlite:" + "socialrx-data/socialrx.db"
+
+// DefaultExportDir is where export files go when nothing is configured:
+// beside the default database.
+const DefaultExportDir = "socialrx-data/exports"
 
 // DefaultConfig returns the defaults documented in the README and shown
 // by --help. Those of the background jobs and outbound calls are the
@@ -94,6 +105,8 @@ func DefaultConfig() Config {
 		JobTimeout:       jc.JobTimeout,
 		HTTPTimeout:      ereferral.Options{}.WithDefaults().Timeout,
 		PollEvery:        jc.PollEvery,
+		ExportDir:        DefaultExportDir,
+		ExportExpiry:     export.DefaultExpiry,
 	}
 }
 
@@ -152,6 +165,12 @@ func (c Config) Validate() error {
 	}
 	if c.PollEvery != 0 && c.PollEvery < time.Second {
 		return fmt.Errorf("poll interval %s: must be at least 1s", c.PollEvery)
+	}
+	if c.ExportDir == "" {
+		return fmt.Errorf("export directory: must not be empty")
+	}
+	if c.ExportExpiry < time.Minute {
+		return fmt.Errorf("export expiry %s: must be at least 1m", c.ExportExpiry)
 	}
 	if c.Workers < 0 {
 		return fmt.Errorf("workers %d: must not be negative", c.Workers)

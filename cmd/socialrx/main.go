@@ -35,6 +35,7 @@ type CLI struct {
 	Validate ValidateCmd `cmd:"" help:"Check FHIR JSON files (.json, .ndjson; directories recursively) as $validate does; exit 1 if any fails."`
 	Jobs     JobsCmd     `cmd:"" help:"List outbound messages (eReferral deliveries and EMR write-backs) and their state."`
 	Demo     DemoCmd     `cmd:"" help:"Run the warm hand-off loop on a temp database with an in-process platform and EMR, and print it."`
+	Export   ExportCmd   `cmd:"" help:"Write resources from the database as NDJSON files, one per type (what $export writes), with a progress bar."`
 }
 
 // DatabaseFlag is shared by the commands that open the database.
@@ -97,6 +98,8 @@ func cliVars(cfg Config) kong.Vars {
 		"default_job_timeout":        shortDuration(cfg.JobTimeout),
 		"default_http_timeout":       shortDuration(cfg.HTTPTimeout),
 		"default_poll_every":         shortDuration(cfg.PollEvery),
+		"default_export_dir":         cfg.ExportDir,
+		"default_export_expiry":      shortDuration(cfg.ExportExpiry),
 		"retry_max":                  shortDuration(socialrx.DefaultRetryPolicy().BackoffMax),
 	}
 }
