@@ -21,7 +21,7 @@ import (
 const (
 	DefaultExpiry     = 24 * time.Hour
 	DefaultSlice      = 30 * time.Second
-	DefaultCheckEvery = 2000 // resources between checkpoints
+	DefaultCheckEvery = 10000 // resources between checkpoints
 )
 
 // Options configure a Runner.

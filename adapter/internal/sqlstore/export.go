@@ -23,7 +23,7 @@ var _ socialrx.Exports = (*Engine)(nil)
 // pass streamBatchBytes (one row at least), whichever comes first, so that
 // memory stays bounded whatever the bodies' sizes.
 const (
-	streamBatchRows  = 1000
+	streamBatchRows  = 5000
 	streamBatchBytes = 8 << 20
 )
 
@@ -259,31 +259,54 @@ func streamWhere(req socialrx.StreamRequest) (string, []any, error) {
 // StreamResources calls fn with each resource req selects, in id order,
 // one bounded batch per query (see socialrx.Exports). A batch is read to
 // the end before fn sees it, so no query is open while fn runs (fn may use
-// the store).
+// the store). The next batch is read while fn works through the current
+// one (at most two batches in memory), so that the database and the
+// caller's writing overlap.
 func (e *Engine) StreamResources(ctx context.Context, req socialrx.StreamRequest, fn func(r *socialrx.Resource) error) error {
 	where, args, err := streamWhere(req)
 	if err != nil {
 		return err
 	}
 	q := `SELECT id, version, last_updated, body FROM resources WHERE ` + where + ` AND id > $2 ORDER BY id LIMIT ` + strconv.Itoa(streamBatchRows)
-	batch := make([]socialrx.Resource, 0, 64)
-	for {
-		batch = batch[:0]
-		full, err := e.streamBatch(ctx, q, args, req.Type, &batch)
-		if err != nil {
-			return fmt.Errorf("stream %s: %w", req.Type, err)
+	type result struct {
+		batch []socialrx.Resource
+		full  bool
+		err   error
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	batches := make(chan result, 1)
+	defer func() {
+		cancel()
+		for range batches { // let the reader end
 		}
-		for i := range batch {
-			if err := fn(&batch[i]); err != nil {
+	}()
+	go func() {
+		defer close(batches)
+		for {
+			var res result
+			res.full, res.err = e.streamBatch(ctx, q, args, req.Type, &res.batch)
+			select {
+			case batches <- res:
+			case <-ctx.Done():
+				return
+			}
+			if res.err != nil || !res.full || len(res.batch) == 0 {
+				return
+			}
+			args[1] = res.batch[len(res.batch)-1].ID
+		}
+	}()
+	for res := range batches {
+		if res.err != nil {
+			return fmt.Errorf("stream %s: %w", req.Type, res.err)
+		}
+		for i := range res.batch {
+			if err := fn(&res.batch[i]); err != nil {
 				return err
 			}
 		}
-		if !full || len(batch) == 0 {
-			return nil
-		}
-		args[1] = batch[len(batch)-1].ID
-		clear(batch) // drop the bodies before the next batch is read
 	}
+	return nil
 }
 
 // streamBatch reads one batch into *batch; full is true when the batch
