@@ -8,8 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/riverqueue/river"
-
 	"github.com/socialrx/socialrx"
 )
 
@@ -56,11 +54,7 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $
 		if n == 0 {
 			return socialrx.Errorf(socialrx.ECONFLICT, "export %s exists", job.ID)
 		}
-		if e.opts.Jobs != nil {
-			if err := e.opts.Jobs.Insert(ctx, tx.q, []river.InsertManyParams{ExportJob(job.ID)}); err != nil {
-				return fmt.Errorf("create export: %w", e.translate(err))
-			}
-		}
+		tx.jobs = append(tx.jobs, ExportJob(job.ID)) // inserted just before the commit
 		return nil
 	})
 }
@@ -245,8 +239,9 @@ func streamWhere(req socialrx.StreamRequest) (string, []any, error) {
 		if len(req.RefParams) == 0 || req.RefIDs != nil && len(req.RefIDs) == 0 {
 			w.WriteString(" AND 1 = 0")
 		} else {
-			w.WriteString(" AND id IN (SELECT si.res_id FROM search_index si WHERE si.res_type = $1 AND si.param IN (" + in(req.RefParams) +
-				") AND si.ref_type = " + arg(req.RefType))
+			// The kind as a literal: the reference rows' partial index.
+			w.WriteString(" AND id IN (SELECT si.res_id FROM search_index si WHERE si.res_type = $1 AND si.kind = '" + KindReference +
+				"' AND si.param IN (" + in(req.RefParams) + ") AND si.ref_type = " + arg(req.RefType))
 			if req.RefIDs != nil {
 				w.WriteString(" AND si.ref_id IN (" + in(req.RefIDs) + ")")
 			}
