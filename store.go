@@ -41,6 +41,7 @@ type Store interface {
 	Resources
 	Projections
 	Outbox
+	Exports
 
 	// Transact runs fn in one database transaction. If fn returns an error,
 	// or the commit fails, nothing fn wrote is kept. fn may be called more

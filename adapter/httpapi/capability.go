@@ -89,6 +89,7 @@ var operationDefinitions = map[string]string{
 	"validate":         validateDefinition,
 	"process-messages": "http://hl7.org/fhir/OperationDefinition/MessageHeader-process-message",
 	"prescription":     prescriptionDefinition,
+	"export":           exportDefinition,
 }
 
 // operationOf returns the operation a route path serves ("/:type/$validate"
@@ -144,18 +145,22 @@ func (s *Server) handleCapabilities(c echo.Context) error {
 func (s *Server) capabilities(base string) *capabilityStatement {
 	var typeLevel, system []capInteraction
 	var typeOps, systemOps []capOperation
-	opTypes := map[string][]string{} // operation name -> the only types it applies to
+	opTypes := map[capOperation][]string{} // operation -> the only types it applies to
 	has := map[string]bool{}
 	condUpdate := false
 	for _, r := range s.routes {
-		if name := operationOf(r.path); name != "" {
+		// $export is listed when it is configured (else it answers 501).
+		if name := operationOf(r.path); name != "" && (name != "export" || s.cfg.ExportDir != "") {
 			op := capOperation{Name: name, Definition: operationDefinitions[name]}
+			if name == "export" && !r.system {
+				op.Definition = exportDefinitionOf(r.types)
+			}
 			if r.system {
 				systemOps = append(systemOps, op)
 			} else {
 				typeOps = append(typeOps, op)
 				if r.types != nil {
-					opTypes[name] = r.types
+					opTypes[op] = r.types
 				}
 			}
 		}
@@ -199,7 +204,7 @@ func (s *Server) capabilities(base string) *capabilityStatement {
 			ConditionalDelete: "not-supported",
 		}
 		for _, op := range typeOps {
-			if only, ok := opTypes[op.Name]; !ok || slices.Contains(only, t) {
+			if only, ok := opTypes[op]; !ok || slices.Contains(only, t) {
 				res.Operation = append(res.Operation, op)
 			}
 		}

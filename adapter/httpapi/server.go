@@ -99,6 +99,9 @@ type Config struct {
 	// Workflow configures what writes cause (follow-up intervals, the
 	// default EMR); every write goes through the workflow.
 	Workflow workflow.Options
+	// ExportDir is where Bulk Data export files are (written by the
+	// export jobs, adapter/jobs); empty: $export answers 501.
+	ExportDir string
 }
 
 // DefaultConfig returns the configuration used when nothing is set.
@@ -300,6 +303,9 @@ func (s *Server) fhirRoutes() []route {
 		{method: http.MethodPost, path: "/$process-messages", system: true, access: accessOwn, handler: s.handleProcessMessages},
 		{method: http.MethodPost, path: "/:type/$validate", handler: s.handleValidate},
 		{method: http.MethodGet, path: "/:type/:id/$prescription", types: []string{"ServiceRequest"}, need: needR, handler: s.handlePrescription},
+		{method: http.MethodGet, path: "/$export", system: true, handler: s.handleExportKickoff},
+		{method: http.MethodGet, path: "/:type/$export", types: []string{"Patient"}, handler: s.handleExportKickoff},
+		{method: http.MethodGet, path: "/:type/:id/$export", types: []string{"Group"}, handler: s.handleExportKickoff},
 	}
 }
 
@@ -339,6 +345,7 @@ func (s *Server) newEcho() *echo.Echo {
 			allowed[r.path] = append(allowed[r.path], r.method)
 		}
 	}
+	s.addExportRoutes(e)
 	for path, methods := range allowed {
 		slices.Sort(methods)
 		allow := strings.Join(methods, ", ")

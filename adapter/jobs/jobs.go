@@ -26,6 +26,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/socialrx/socialrx"
+	"github.com/socialrx/socialrx/adapter/export"
 	"github.com/socialrx/socialrx/adapter/workflow"
 )
 
@@ -69,6 +70,18 @@ type Config struct {
 	// left running by a process that died is picked up again (default
 	// JobTimeout + 1m).
 	JobTimeout, RescueAfter time.Duration
+
+	// ExportDir holds the files of Bulk Data exports (one directory per
+	// export); exports fail when it is empty. ExportExpiry is how long a
+	// finished export is kept (export.DefaultExpiry if 0); ExportSlice how
+	// long one run of an export job works before it snoozes
+	// (export.DefaultSlice if 0, at most half of JobTimeout);
+	// ExportCleanupEvery how often expired exports are removed (default
+	// 1m; negative: never).
+	ExportDir          string
+	ExportExpiry       time.Duration
+	ExportSlice        time.Duration
+	ExportCleanupEvery time.Duration
 
 	// Registry, when set, receives the delivery metrics (metrics.go).
 	Registry prometheus.Registerer
@@ -133,6 +146,13 @@ func (c *Config) defaults() {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
+	if c.ExportSlice <= 0 {
+		c.ExportSlice = export.DefaultSlice
+	}
+	c.ExportSlice = min(c.ExportSlice, c.JobTimeout/2)
+	if c.ExportCleanupEvery == 0 {
+		c.ExportCleanupEvery = time.Minute
+	}
 	if c.Now == nil {
 		c.Now = time.Now
 	}
@@ -162,7 +182,17 @@ func Start[TTx any](ctx context.Context, driver riverdriver.Driver[TTx], cfg Con
 	river.AddWorker(workers, &reminderWorker{cfg: cfg})
 	river.AddWorker(workers, &handoffWorker{cfg: cfg})
 	river.AddWorker(workers, &pollWorker{cfg: cfg, m: m})
+	river.AddWorker(workers, &exportWorker{cfg: cfg, runner: export.NewRunner(export.Options{
+		Store: cfg.Store, Dir: cfg.ExportDir, Expiry: cfg.ExportExpiry, Slice: cfg.ExportSlice, Now: cfg.Now, Logger: cfg.Logger,
+	})})
+	river.AddWorker(workers, &exportCleanupWorker{cfg: cfg})
 	var periodic []*river.PeriodicJob
+	if cfg.ExportCleanupEvery > 0 && cfg.ExportDir != "" {
+		periodic = append(periodic, river.NewPeriodicJob(river.PeriodicInterval(cfg.ExportCleanupEvery),
+			func() (river.JobArgs, *river.InsertOpts) {
+				return exportCleanupArgs{}, &river.InsertOpts{MaxAttempts: 3, UniqueOpts: river.UniqueOpts{ByPeriod: max(cfg.ExportCleanupEvery, time.Second)}}
+			}, &river.PeriodicJobOpts{RunOnStart: true}))
+	}
 	if cfg.PollEvery > 0 && cfg.Poller != nil {
 		// Periodic jobs are inserted by the leader only: one poll at a time
 		// across processes.

@@ -61,6 +61,8 @@ var areas = []area{
 	{"Outbox", testOutbox},
 	{"Consent", testConsent},
 	{"ReadMany", testReadMany},
+	{"StreamResources", testStreamResources},
+	{"ExportJobs", testExportJobs},
 }
 
 func run(t *testing.T, open func(t *testing.T) socialrx.Store, areas []area) {

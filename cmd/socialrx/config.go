@@ -9,6 +9,7 @@ import (
 
 	"github.com/socialrx/socialrx/adapter/auth"
 	"github.com/socialrx/socialrx/adapter/ereferral"
+	"github.com/socialrx/socialrx/adapter/export"
 	"github.com/socialrx/socialrx/adapter/httpapi"
 	"github.com/socialrx/socialrx/adapter/jobs"
 	"github.com/socialrx/socialrx/adapter/workflow"
@@ -26,7 +27,7 @@ type Config struct {
 	AllowedHosts   []string      // Host values links may be built from besides loopback and the listen address (httpapi.Config.AllowedHosts)
 	MaxBodyBytes   int64         // largest request body accepted
 	RequestTimeout time.Duration // deadline of each request, down to the database; the HTTP server's timeouts follow from it
-	InsecureNoAuth bool          // allow a non-loopback Listen although the REST API has no authentication
+	InsecureNoAuth bool          // allow a non-loopback Listen with no authentication configured
 	DebugAddr      string        // loopback host:port of the pprof server; "" for none
 	// OpsListen is the host:port of /healthz, /readyz and /metrics; ""
 	// serves them on Listen while authentication is off, and nowhere once
@@ -79,6 +80,12 @@ type Config struct {
 	// PollEvery is how often hl7-fhir-rest platforms are polled; zero
 	// takes the default (1 minute).
 	PollEvery time.Duration
+	// ExportDir holds the files of Bulk Data exports ($export), one
+	// directory per export; shared by every serve process of one
+	// database. ExportExpiry is how long a finished export's files and
+	// status are kept.
+	ExportDir    string
+	ExportExpiry time.Duration
 }
 
 // Workflow returns the workflow settings of c: write-backs go to the
@@ -90,6 +97,10 @@ func (c Config) Workflow() workflow.Options {
 
 // DefaultDatabase is the embedded SQLite file used when nothing is configured.
 const DefaultDatabase = "sqlite:" + "socialrx-data/socialrx.db"
+
+// DefaultExportDir is where export files go when nothing is configured:
+// beside the default database.
+const DefaultExportDir = "socialrx-data/exports"
 
 // DefaultConfig returns the defaults documented in the README and shown
 // by --help. Those of the background jobs and outbound calls are the
@@ -117,6 +128,8 @@ func DefaultConfig() Config {
 		HTTPTimeout:      ereferral.Options{}.WithDefaults().Timeout,
 		PollEvery:        jc.PollEvery,
 		RequireConsent:   false,
+		ExportDir:        DefaultExportDir,
+		ExportExpiry:     export.DefaultExpiry,
 	}
 }
 
@@ -184,6 +197,12 @@ func (c Config) Validate() error {
 	}
 	if c.PollEvery != 0 && c.PollEvery < time.Second {
 		return fmt.Errorf("poll interval %s: must be at least 1s", c.PollEvery)
+	}
+	if c.ExportDir == "" {
+		return fmt.Errorf("export directory: must not be empty")
+	}
+	if c.ExportExpiry < time.Minute {
+		return fmt.Errorf("export expiry %s: must be at least 1m", c.ExportExpiry)
 	}
 	if c.Workers < 0 {
 		return fmt.Errorf("workers %d: must not be negative", c.Workers)

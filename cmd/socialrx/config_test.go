@@ -193,6 +193,8 @@ func TestFlagDefaults(t *testing.T) {
 		JobTimeout:       d.JobTimeout,
 		HTTPTimeout:      d.HTTPTimeout,
 		PollEvery:        d.PollEvery,
+		ExportDir:        d.ExportDir,
+		ExportExpiry:     d.ExportExpiry,
 		DatabaseFlag:     DatabaseFlag{Database: d.Database},
 		LogFlags:         LogFlags{LogLevel: d.LogLevel, LogFormat: d.LogFormat},
 	}

@@ -36,6 +36,7 @@ func startMainWith(t *testing.T, database string, tweak func(*Config)) *Main {
 	cfg.Listen = "127.0.0.1:0"
 	cfg.Database = database
 	cfg.ShutdownTimeout = 5 * time.Second
+	cfg.ExportDir = filepath.Join(t.TempDir(), "exports")
 	if tweak != nil {
 		tweak(&cfg)
 	}

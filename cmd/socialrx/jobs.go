@@ -34,6 +34,7 @@ func startJobs(ctx context.Context, store Store, cfg Config, creds *CredentialsF
 	jc.SourceURL = source
 	jc.EMRAddress = cfg.EMREndpoint
 	jc.Workers = cfg.Workers
+	jc.ExportDir, jc.ExportExpiry = cfg.ExportDir, cfg.ExportExpiry
 	jc.Logger = log
 	if cfg.RetryBase > 0 {
 		jc.Retry.BackoffBase = cfg.RetryBase

@@ -36,6 +36,7 @@ type CLI struct {
 	Jobs     JobsCmd     `cmd:"" help:"List outbound messages (eReferral deliveries and EMR write-backs) and their state."`
 	Demo     DemoCmd     `cmd:"" help:"Run the warm hand-off loop on a temp database with an in-process platform and EMR, and print it."`
 	Token    TokenCmd    `cmd:"" help:"Make static API tokens for --api-token-file."`
+	Export   ExportCmd   `cmd:"" help:"Write resources from the database as NDJSON files, one per type (what $export writes), with a progress bar."`
 }
 
 // DatabaseFlag is shared by the commands that open the database.
@@ -98,6 +99,8 @@ func cliVars(cfg Config) kong.Vars {
 		"default_job_timeout":        shortDuration(cfg.JobTimeout),
 		"default_http_timeout":       shortDuration(cfg.HTTPTimeout),
 		"default_poll_every":         shortDuration(cfg.PollEvery),
+		"default_export_dir":         cfg.ExportDir,
+		"default_export_expiry":      shortDuration(cfg.ExportExpiry),
 		"retry_max":                  shortDuration(socialrx.DefaultRetryPolicy().BackoffMax),
 	}
 }

@@ -44,6 +44,8 @@ type ServeCmd struct {
 	JobTimeout        time.Duration `env:"SOCIALRX_JOB_TIMEOUT" default:"${default_job_timeout}" help:"Longest one delivery attempt may run; a job left running by a process that died is picked up again after 1.5 times this, plus up to about 30s for River's leader election and rescue interval."`
 	HTTPTimeout       time.Duration `env:"SOCIALRX_HTTP_TIMEOUT" default:"${default_http_timeout}" help:"Timeout of each outbound HTTP call (platforms, EMRs, token endpoints)."`
 	PollEvery         time.Duration `env:"SOCIALRX_POLL_EVERY" default:"${default_poll_every}" help:"How often platforms that cannot push (hl7-fhir-rest Endpoints with open referrals) are polled for Task changes."`
+	ExportDir         string        `env:"SOCIALRX_EXPORT_DIR" default:"${default_export_dir}" placeholder:"DIR" help:"Directory of Bulk Data export files ($export), one directory per export; every serve process of one database must see the same directory."`
+	ExportExpiry      time.Duration `env:"SOCIALRX_EXPORT_EXPIRY" default:"${default_export_expiry}" help:"How long a finished export's files and status are kept before a cleanup job removes them."`
 	DebugAddr         string        `env:"SOCIALRX_DEBUG_ADDR" placeholder:"HOST:PORT" help:"Serve Go's profiler (net/http/pprof, /debug/pprof/) on this loopback address; off when empty."`
 	DatabaseFlag
 	LogFlags
@@ -194,6 +196,7 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	hcfg.OpsApart = m.Config.OpsListen != ""
 	hcfg.Workflow = m.Config.Workflow()
+	hcfg.ExportDir = m.Config.ExportDir
 	if err := hcfg.Validate(); err != nil {
 		_ = ln.Close()
 		return err

@@ -44,6 +44,19 @@ func HandoffTaskJob(prescriptionID string) river.InsertManyParams {
 		InsertOpts: &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true}}}
 }
 
+// ExportJob is the job that runs Bulk Data export exportID
+// (socialrx.ExportArgs), unique by export: tried ExportMaxAttempts times
+// (an attempt that fails resumes from the last checkpoint; a time slice
+// that ends snoozes, which is not an attempt).
+func ExportJob(exportID string) river.InsertManyParams {
+	return river.InsertManyParams{Args: socialrx.ExportArgs{ExportID: exportID},
+		InsertOpts: &river.InsertOpts{MaxAttempts: ExportMaxAttempts, UniqueOpts: river.UniqueOpts{ByArgs: true}}}
+}
+
+// ExportMaxAttempts is how many failed attempts an export job gets before
+// it is failed for good.
+const ExportMaxAttempts = 5
+
 // KindFollowUpReminder is the River job kind of FollowUpReminderArgs.
 const KindFollowUpReminder = "followup_reminder"
 

@@ -1,0 +1,224 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
+
+	"github.com/socialrx/socialrx"
+	"github.com/socialrx/socialrx/adapter/export"
+	"github.com/socialrx/socialrx/fhir"
+)
+
+// ExportCmd writes resources from the database as NDJSON files, one per
+// type: what a system-level $export writes, read from the store directly
+// (no server needed).
+type ExportCmd struct {
+	Type  []string `sep:"," placeholder:"TYPE,..." help:"Resource types to export (comma-separated); every type socialrx holds when empty."`
+	Since string   `placeholder:"DATE" help:"Only resources changed after this date (2026-01-01) or instant (2026-01-01T08:00:00Z)."`
+	Out   string   `required:"" placeholder:"DIR" help:"Directory to write TYPE.ndjson files into (created if missing; existing files of the exported types are replaced)."`
+	Facts bool     `help:"Also write Parameters.ndjson: the derived facts of each social prescription exported with ServiceRequest (what ServiceRequest/[id]/$prescription answers)."`
+	Quiet bool     `help:"No progress bar (there is none either when stderr is not a terminal)."`
+	DatabaseFlag
+}
+
+// exportSummary is what one export wrote, per type.
+type exportSummary struct {
+	Type  string
+	File  string
+	Count int64
+	Bytes int64
+}
+
+// Run exports.
+func (c *ExportCmd) Run(ctx context.Context) error {
+	types, since, err := c.parse()
+	if err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	s, err := OpenStore(ctx, c.Database)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	cur, latest, err := s.MigrationStatus(ctx)
+	if err != nil {
+		return fmt.Errorf("read schema version: %w", err)
+	}
+	if cur != latest {
+		return fmt.Errorf("database schema is at version %d, this binary needs %d: run `socialrx migrate`", cur, latest)
+	}
+	var bar io.Writer = io.Discard
+	if !c.Quiet && term.IsTerminal(int(os.Stderr.Fd())) {
+		bar = os.Stderr
+	}
+	start := time.Now()
+	sums, err := Export(ctx, s, types, since, c.Out, c.Facts, bar)
+	if err != nil {
+		return err
+	}
+	printSummary(os.Stdout, sums, time.Since(start))
+	return nil
+}
+
+func (c *ExportCmd) parse() (types []string, since time.Time, err error) {
+	for _, t := range c.Type {
+		t = strings.TrimSpace(t)
+		if t == "" {
+			continue
+		}
+		if !fhir.Supported(t) {
+			return nil, since, fmt.Errorf("--type %s: not a resource type socialrx holds", t)
+		}
+		types = append(types, t)
+	}
+	if len(types) == 0 {
+		types = fhir.SupportedTypes()
+	}
+	if c.Since != "" {
+		if since, err = time.Parse(time.RFC3339Nano, c.Since); err != nil {
+			if since, err = time.Parse(time.DateOnly, c.Since); err != nil {
+				return nil, since, fmt.Errorf("--since %q: want a date (2026-01-01) or an instant with a time zone (2026-01-01T08:00:00Z)", c.Since)
+			}
+		}
+	}
+	if c.Facts && !strings.Contains(","+strings.Join(types, ",")+",", ",ServiceRequest,") {
+		return nil, since, fmt.Errorf("--facts needs ServiceRequest among the types")
+	}
+	return types, since.UTC(), nil
+}
+
+// Export writes the live resources of each type changed after since (all
+// when zero) and up to now to dir/TYPE.ndjson, in id order, with a
+// progress bar on bar (io.Discard for none). Types with no resources get
+// no file. With facts, the derived facts of social prescriptions go to
+// dir/Parameters.ndjson.
+func Export(ctx context.Context, s socialrx.Store, types []string, since time.Time, dir string, facts bool, bar io.Writer) ([]exportSummary, error) {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, err
+	}
+	job := &socialrx.ExportJob{Level: socialrx.ExportSystem, Since: since, TransactionTime: time.Now().UTC()}
+	var total int64
+	for _, t := range types {
+		n, err := s.CountResources(ctx, export.Request(job, t, nil))
+		if err != nil {
+			return nil, err
+		}
+		total += n
+	}
+	pb := progressbar.NewOptions64(total,
+		progressbar.OptionSetWriter(bar),
+		progressbar.OptionSetWidth(30),
+		progressbar.OptionShowCount(),
+		progressbar.OptionShowIts(),
+		progressbar.OptionSetItsString("resources"),
+		progressbar.OptionThrottle(100*time.Millisecond),
+		progressbar.OptionSetPredictTime(true),
+		progressbar.OptionOnCompletion(func() { fmt.Fprintln(bar) }),
+	)
+	var sums []exportSummary
+	var factsFile *exportFile
+	if facts {
+		f, err := createExportFile(dir, socialrx.ExportFactsType)
+		if err != nil {
+			return nil, err
+		}
+		factsFile = f
+		defer f.f.Close()
+	}
+	for _, t := range types {
+		pb.Describe(t)
+		f, err := createExportFile(dir, t)
+		if err != nil {
+			return nil, err
+		}
+		var fw io.Writer
+		if facts && t == "ServiceRequest" {
+			fw = factsFile.w
+		}
+		sum := exportSummary{Type: t, File: filepath.Base(f.f.Name())}
+		err = export.Stream(ctx, s, export.Request(job, t, nil), f.w, fw, func(l export.Line) error {
+			sum.Count++
+			if l.Facts {
+				factsFile.count++
+			}
+			return pb.Add64(1)
+		})
+		if err == nil {
+			sum.Bytes, err = f.close()
+		}
+		if err != nil {
+			_ = f.f.Close()
+			return nil, fmt.Errorf("export %s: %w", t, err)
+		}
+		if sum.Count == 0 {
+			_ = os.Remove(f.f.Name())
+		}
+		sums = append(sums, sum)
+	}
+	_ = pb.Finish()
+	if factsFile != nil {
+		n, err := factsFile.close()
+		if err != nil {
+			return nil, err
+		}
+		sums = append(sums, exportSummary{Type: socialrx.ExportFactsType, File: filepath.Base(factsFile.f.Name()), Count: factsFile.count, Bytes: n})
+		if factsFile.count == 0 {
+			_ = os.Remove(factsFile.f.Name())
+		}
+	}
+	return sums, nil
+}
+
+// exportFile is one NDJSON file being written.
+type exportFile struct {
+	f     *os.File
+	w     *bufio.Writer
+	count int64
+}
+
+func createExportFile(dir, typ string) (*exportFile, error) {
+	f, err := os.Create(filepath.Join(dir, typ+".ndjson"))
+	if err != nil {
+		return nil, err
+	}
+	return &exportFile{f: f, w: bufio.NewWriterSize(f, 256<<10)}, nil
+}
+
+// close flushes and closes the file and returns its size.
+func (e *exportFile) close() (int64, error) {
+	if err := e.w.Flush(); err != nil {
+		return 0, err
+	}
+	st, err := e.f.Stat()
+	if err != nil {
+		return 0, err
+	}
+	return st.Size(), e.f.Close()
+}
+
+// printSummary prints one line per type and the totals.
+func printSummary(w io.Writer, sums []exportSummary, took time.Duration) {
+	var n, b int64
+	for _, s := range sums {
+		file := s.File
+		if s.Count == 0 {
+			file = "(no file)"
+		}
+		fmt.Fprintf(w, "%-22s %10d  %s\n", s.Type, s.Count, file)
+		if s.Type != socialrx.ExportFactsType {
+			n += s.Count
+		}
+		b += s.Bytes
+	}
+	rate := float64(n) / max(took.Seconds(), 1e-9)
+	fmt.Fprintf(w, "%d resources, %.1f MB in %s (%.0f resources/s)\n", n, float64(b)/1e6, took.Round(time.Millisecond), rate)
+}

@@ -1,0 +1,236 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/socialrx/socialrx"
+)
+
+// postEncounterFile posts testdata/encounters/NAME.json to m and wants 200.
+func postEncounterFile(t *testing.T, m *Main, name string) {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(encounterDir, name+".json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp, body := do(t, http.MethodPost, m.URL()+"/fhir", b); resp.StatusCode != http.StatusOK {
+		t.Fatalf("POST %s: %d %s", name, resp.StatusCode, body)
+	}
+}
+
+// kickOff starts an export and returns its status URL.
+func kickOff(t *testing.T, m *Main, path string) string {
+	t.Helper()
+	resp, body := do(t, http.MethodGet, m.URL()+path, nil, "Prefer", "respond-async", "Accept", "application/fhir+json")
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("kick-off %s: %d %s", path, resp.StatusCode, body)
+	}
+	return resp.Header.Get("Content-Location")
+}
+
+// manifest is the part of the completion manifest the tests read.
+type manifest struct {
+	TransactionTime     string
+	RequiresAccessToken bool
+	Output              []struct {
+		Type, URL string
+		Count     int
+	}
+}
+
+// pollManifest polls status until the export completes (200) and returns
+// the manifest; it fails on any other status than 202 or 200, or after
+// the deadline.
+func pollManifest(t *testing.T, status string, within time.Duration) manifest {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		resp, body := do(t, http.MethodGet, status, nil)
+		switch resp.StatusCode {
+		case http.StatusOK:
+			var m manifest
+			if err := json.Unmarshal(body, &m); err != nil {
+				t.Fatalf("manifest: %v: %s", err, body)
+			}
+			return m
+		case http.StatusAccepted:
+			if resp.Header.Get("X-Progress") == "" || resp.Header.Get("Retry-After") == "" {
+				t.Fatalf("202 without X-Progress or Retry-After: %v", resp.Header)
+			}
+		default:
+			t.Fatalf("status: %d %s", resp.StatusCode, body)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("export not complete after %s", within)
+		}
+		time.Sleep(100 * time.Millisecond) // polling an outside process's progress, as a client does
+	}
+}
+
+// download returns each output file's lines by type.
+func download(t *testing.T, m manifest) map[string][]string {
+	t.Helper()
+	out := map[string][]string{}
+	for _, o := range m.Output {
+		resp, body := do(t, http.MethodGet, o.URL, nil, "Accept", "application/fhir+ndjson")
+		if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "application/fhir+ndjson" {
+			t.Fatalf("GET %s: %d %s %s", o.URL, resp.StatusCode, resp.Header.Get("Content-Type"), body)
+		}
+		lines := strings.Split(strings.TrimSuffix(string(body), "\n"), "\n")
+		if len(lines) != o.Count {
+			t.Errorf("%s: %d lines, manifest count %d", o.Type, len(lines), o.Count)
+		}
+		out[o.Type] = lines
+	}
+	return out
+}
+
+// TestExportEndToEnd: on each store, with the job workers of serve, an
+// analyst's Patient-level export of an encounter's patient and social
+// prescription, with the prescription's derived facts, from kick-off to
+// download.
+func TestExportEndToEnd(t *testing.T) {
+	for _, b := range encounterBackends {
+		t.Run(b.name, func(t *testing.T) {
+			m := startMain(t, b.database(t))
+			postEncounterFile(t, m, "02-housing-warm-handoff")
+			status := kickOff(t, m, "/fhir/Patient/$export?_type=Patient,ServiceRequest&prescriptionFacts=true")
+			man := pollManifest(t, status, 30*time.Second)
+			if !man.RequiresAccessToken || man.TransactionTime == "" {
+				t.Errorf("manifest: %+v", man)
+			}
+			files := download(t, man)
+			if len(files["Patient"]) != 1 || len(files["ServiceRequest"]) != 1 || len(files["Parameters"]) != 1 {
+				t.Fatalf("files: %d Patient, %d ServiceRequest, %d Parameters lines; want 1 each", len(files["Patient"]), len(files["ServiceRequest"]), len(files["Parameters"]))
+			}
+			var sr struct{ ID string }
+			if err := json.Unmarshal([]byte(files["ServiceRequest"][0]), &sr); err != nil {
+				t.Fatal(err)
+			}
+			facts := files["Parameters"][0]
+			for _, want := range []string{`"resourceType":"Parameters"`, `"ServiceRequest/` + sr.ID + `"`, `"name":"form"`, `"code":"warm-handoff"`, `"name":"needDomain"`, `"code":"housing"`} {
+				if !strings.Contains(facts, want) {
+					t.Errorf("facts line lacks %s: %s", want, facts)
+				}
+			}
+			// The status is gone after DELETE.
+			if resp, body := do(t, http.MethodDelete, status, nil); resp.StatusCode != http.StatusAccepted {
+				t.Fatalf("DELETE: %d %s", resp.StatusCode, body)
+			}
+			if resp, _ := do(t, http.MethodGet, status, nil); resp.StatusCode != http.StatusNotFound {
+				t.Errorf("status after DELETE: %d, want 404", resp.StatusCode)
+			}
+		})
+	}
+}
+
+// TestExportSurvivesRestart: an export accepted by a process that stops
+// before any worker ran it is completed by the next process on the same
+// database (the job is in River's table, the state in the store).
+func TestExportSurvivesRestart(t *testing.T) {
+	for _, b := range encounterBackends {
+		t.Run(b.name, func(t *testing.T) {
+			db := b.database(t)
+			dir := filepath.Join(t.TempDir(), "exports")
+			first := startMainWith(t, db, func(c *Config) { c.Workers = 0; c.ExportDir = dir })
+			postEncounterFile(t, first, "01-food-insecurity-self-directed")
+			status := kickOff(t, first, "/fhir/$export?_type=Patient,Observation")
+			statusPath := status[len(first.URL()):]
+			if resp, _ := do(t, http.MethodGet, status, nil); resp.StatusCode != http.StatusAccepted {
+				t.Fatalf("status with no worker: %d, want 202", resp.StatusCode)
+			}
+			if err := first.Close(); err != nil {
+				t.Fatal(err)
+			}
+			second := startMainWith(t, db, func(c *Config) { c.ExportDir = dir })
+			man := pollManifest(t, second.URL()+statusPath, 30*time.Second)
+			files := download(t, man)
+			if len(files["Patient"]) != 1 || len(files["Observation"]) == 0 {
+				t.Errorf("after restart: %d Patient, %d Observation lines", len(files["Patient"]), len(files["Observation"]))
+			}
+		})
+	}
+}
+
+// TestExportCommand: `socialrx export` writes one NDJSON file per type
+// with a resource, in id order, the facts with --facts, and a summary.
+func TestExportCommand(t *testing.T) {
+	for _, b := range encounterBackends {
+		t.Run(b.name, func(t *testing.T) {
+			db := b.database(t)
+			m := startMain(t, db)
+			postEncounterFile(t, m, "04-multiple-needs")
+			out := t.TempDir()
+			var bar bytes.Buffer
+			sums, err := Export(t.Context(), m.Store, []string{"Patient", "ServiceRequest", "Task", "Goal"}, time.Time{}, out, true, &bar)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]int64{}
+			for _, s := range sums {
+				got[s.Type] = s.Count
+				path := filepath.Join(out, s.Type+".ndjson")
+				b, err := os.ReadFile(path)
+				if s.Count == 0 {
+					if !os.IsNotExist(err) {
+						t.Errorf("%s: a file for no resources", s.Type)
+					}
+					continue
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+				if int64(len(lines)) != s.Count || int64(len(b)) != s.Bytes {
+					t.Errorf("%s: %d lines and %d bytes, summary %d and %d", s.Type, len(lines), len(b), s.Count, s.Bytes)
+				}
+				prev := ""
+				for _, l := range lines {
+					var head struct{ ResourceType, ID string }
+					if err := json.Unmarshal([]byte(l), &head); err != nil {
+						t.Fatalf("%s: line is not JSON: %v", s.Type, err)
+					}
+					if s.Type != socialrx.ExportFactsType && (head.ResourceType != s.Type || head.ID <= prev) {
+						t.Errorf("%s: line %s/%s out of type or id order", s.Type, head.ResourceType, head.ID)
+					}
+					prev = head.ID
+				}
+			}
+			srs, err := m.Store.CountResources(t.Context(), socialrx.StreamRequest{Type: "ServiceRequest"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got["Patient"] != 1 || got["ServiceRequest"] != srs || got["Task"] == 0 || got["Parameters"] == 0 || got["Goal"] != 0 {
+				t.Errorf("counts %v (ServiceRequests in the store: %d)", got, srs)
+			}
+			if !strings.Contains(bar.String(), "resources") {
+				t.Errorf("no progress bar written: %q", bar.String())
+			}
+			var summary bytes.Buffer
+			printSummary(&summary, sums, time.Second)
+			if !strings.Contains(summary.String(), "Goal") || !strings.Contains(summary.String(), "(no file)") {
+				t.Errorf("summary: %s", summary.String())
+			}
+
+			// The command itself, against the same database.
+			cmd := &ExportCmd{Type: []string{"Patient"}, Since: "2000-01-01", Out: filepath.Join(t.TempDir(), "x"), Quiet: true, DatabaseFlag: DatabaseFlag{Database: db}}
+			if err := cmd.Run(t.Context()); err != nil {
+				t.Fatalf("export command: %v", err)
+			}
+			if _, err := os.Stat(filepath.Join(cmd.Out, "Patient.ndjson")); err != nil {
+				t.Error(err)
+			}
+			bad := &ExportCmd{Type: []string{"Medication"}, Out: t.TempDir(), DatabaseFlag: DatabaseFlag{Database: db}}
+			if err := bad.Run(t.Context()); err == nil || !strings.Contains(err.Error(), "Medication") {
+				t.Errorf("unknown type: %v", err)
+			}
+		})
+	}
+}
