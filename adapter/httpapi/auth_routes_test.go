@@ -11,9 +11,12 @@ import (
 // that none is left open to any authenticated client by oversight.
 func TestEveryRouteDeclaresAccess(t *testing.T) {
 	checked := []string{
-		"POST ",                 // transaction/batch: each entry (permitOp)
-		"POST /$validate",       // reads and stores nothing: authentication only
-		"POST /:type/$validate", // the same
+		"POST ",                  // transaction/batch: each entry (permitOp)
+		"POST /$validate",        // reads and stores nothing: authentication only
+		"POST /:type/$validate",  // the same
+		"GET /$export",           // kick-off: r on each type of _type, checked in the handler
+		"GET /:type/$export",     // the same
+		"GET /:type/:id/$export", // the same (Group: 501 for now)
 	}
 	s := &Server{}
 	for _, r := range s.fhirRoutes() {

@@ -69,6 +69,11 @@ func TestAuthRequired(t *testing.T) {
 		{"POST", "/fhir/$validate", `{"resourceType":"Patient"}`},
 		{"GET", "/fhir/ServiceRequest/1/$prescription", ""},
 		{"GET", "/fhir/NoSuchType", ""}, // not even whether a type exists
+		{"GET", "/fhir/$export", ""},
+		{"GET", "/fhir/Patient/$export", ""},
+		{"GET", "/fhir/$export-status/e1", ""},
+		{"DELETE", "/fhir/$export-status/e1", ""},
+		{"GET", "/fhir/$export-file/e1/Patient.ndjson", ""},
 	} {
 		r := ts.do(t, tt.method, tt.path, tt.body).want(t, http.StatusUnauthorized)
 		r.hasIssue(t, "login", "")
