@@ -140,3 +140,9 @@ func NeedsPatientTask(p Prescription) bool { return p.Form == FormSelfDirected }
 func NeedsHandoffTask(p Prescription) bool {
 	return p.Form == FormWarmHandoff && (p.Channel == ChannelEFax || p.Channel == ChannelPhone)
 }
+
+// FollowUpQuestionnaire is the canonical URL of the follow-up
+// Questionnaire socialrx ships (served at /fhir/Questionnaire): what the
+// patient's form renders and what a QuestionnaireResponse answering a
+// follow-up names in its questionnaire element (with |version).
+const FollowUpQuestionnaire = "http://socialrx.dev/fhir/Questionnaire/social-prescription-follow-up"
