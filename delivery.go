@@ -263,6 +263,10 @@ type OutboxTx interface {
 	// its referral Task when the EMR sent none (HandoffArgs), unique by
 	// prescription.
 	ScheduleHandoffTask(ctx context.Context, prescriptionID string) error
+	// ScheduleFollowUpEscalation enqueues the job that checks at at
+	// whether the follow-up of a prescription is still unanswered
+	// (EscalationArgs, notify.go), unique by prescription.
+	ScheduleFollowUpEscalation(ctx context.Context, prescriptionID string, at time.Time) error
 }
 
 // KindDeliver is the job kind of DeliverArgs.

@@ -105,6 +105,9 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[socialrx.Delive
 
 // send makes one attempt to deliver m.
 func (w *deliverWorker) send(ctx context.Context, m *socialrx.OutboundMessage) error {
+	if m.Destination == socialrx.DestinationPatient {
+		return w.sendReminder(ctx, m)
+	}
 	ep, err := w.endpoint(ctx, m)
 	if err != nil {
 		return err

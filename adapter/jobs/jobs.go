@@ -42,6 +42,10 @@ type Config struct {
 	Platform socialrx.Platform // nil: platform messages fail as "no platform client"
 	EMR      socialrx.EMR      // nil: write-backs fail as "no EMR client"
 	Poller   socialrx.Poller   // nil: platforms are not polled
+	// Notifiers send reminders to patients by channel (email, text); a
+	// channel without one is not chosen (workflow.ReachOptions.Auto must
+	// agree), and a reminder queued for it fails over to a staff call.
+	Notifiers map[socialrx.ContactChannel]socialrx.Notifier
 	// SourceURL is socialrx's own FHIR base (MessageHeader.source.endpoint).
 	SourceURL string
 	// EMRAddress is the FHIR base of the default EMR (serve --emr-endpoint),
@@ -180,6 +184,7 @@ func Start[TTx any](ctx context.Context, driver riverdriver.Driver[TTx], cfg Con
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &deliverWorker{cfg: cfg, endpoints: endpointCache{now: cfg.Now}, m: m})
 	river.AddWorker(workers, &reminderWorker{cfg: cfg})
+	river.AddWorker(workers, &escalationWorker{cfg: cfg})
 	river.AddWorker(workers, &handoffWorker{cfg: cfg})
 	river.AddWorker(workers, &pollWorker{cfg: cfg, m: m})
 	river.AddWorker(workers, &exportWorker{cfg: cfg, runner: export.NewRunner(export.Options{
@@ -270,14 +275,6 @@ func (r *retryPolicy) NextRetry(job *rivertype.JobRow) time.Time {
 	return r.now().Add(r.policy.Backoff(job.Attempt, rand.Float64()))
 }
 
-// reminderWorker works followup_reminder jobs: the follow-up of a
-// prescription fell due. The notifier is the log (design.md: log or webhook
-// by default); it logs ids only.
-type reminderWorker struct {
-	river.WorkerDefaults[reminderArgs]
-	cfg Config
-}
-
 // reminderArgs mirror sqlstore.FollowUpReminderArgs (kind
 // followup_reminder), which this package cannot import.
 type reminderArgs struct {
@@ -285,8 +282,3 @@ type reminderArgs struct {
 }
 
 func (reminderArgs) Kind() string { return "followup_reminder" }
-
-func (w *reminderWorker) Work(ctx context.Context, job *river.Job[reminderArgs]) error {
-	w.cfg.Logger.Info("follow-up due", "prescription", "ServiceRequest/"+job.Args.PrescriptionID, "job", job.ID)
-	return nil
-}

@@ -121,7 +121,7 @@ func (tx *Tx) projectTask(ctx context.Context, res *socialrx.Resource) error {
 		return unprocessable(err)
 	}
 	if !isFollowUp {
-		return nil
+		return tx.staffWorkList(ctx, res)
 	}
 	return tx.st.PutFollowUp(ctx, res.ID, f)
 }

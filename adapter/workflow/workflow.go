@@ -52,6 +52,9 @@ type Options struct {
 	// goes to the program's platform only while a Consent permits it, and
 	// is held otherwise; Consent writes release and revoke.
 	RequireConsent bool
+	// Reach configures reaching the patient: reminders, form links,
+	// escalation (reminder.go).
+	Reach ReachOptions
 	// Now is the clock; time.Now if nil.
 	Now func() time.Time
 }

@@ -30,6 +30,14 @@ func FollowUpReminderJob(prescriptionID string, due time.Time) river.InsertManyP
 	return river.InsertManyParams{Args: FollowUpReminderArgs{PrescriptionID: prescriptionID}, InsertOpts: FollowUpReminderOpts(due)}
 }
 
+// EscalationJob is the check, at at, whether the follow-up of a
+// prescription is still unanswered (socialrx.EscalationArgs), unique by
+// prescription.
+func EscalationJob(prescriptionID string, at time.Time) river.InsertManyParams {
+	return river.InsertManyParams{Args: socialrx.EscalationArgs{PrescriptionID: prescriptionID},
+		InsertOpts: &river.InsertOpts{ScheduledAt: at, UniqueOpts: river.UniqueOpts{ByArgs: true}}}
+}
+
 // DeliverJob is the delivery of outbox message messageID
 // (socialrx.DeliverArgs), unique by message.
 func DeliverJob(messageID string) river.InsertManyParams {

@@ -87,6 +87,16 @@ func (tx *Tx) ScheduleHandoffTask(ctx context.Context, prescriptionID string) er
 	return nil
 }
 
+// ScheduleFollowUpEscalation enqueues the escalation job of a
+// prescription's follow-up at at (see socialrx.OutboxTx).
+func (tx *Tx) ScheduleFollowUpEscalation(ctx context.Context, prescriptionID string, at time.Time) error {
+	if tx.done {
+		return errTxDone
+	}
+	tx.jobs = append(tx.jobs, EscalationJob(prescriptionID, at))
+	return nil
+}
+
 const outboxCols = `id, destination, endpoint_id, event, res_type, res_id, version, referral_id, seq, state, attempts, error, created_at, updated_at`
 
 func scanOutbound(row Row) (*socialrx.OutboundMessage, error) {
