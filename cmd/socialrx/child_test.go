@@ -15,7 +15,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -52,7 +51,7 @@ func startChild(t *testing.T, name string, vars ...string) *childProc {
 			t.Fatal(err)
 		}
 		c.cmd = exec.Command(bin, "serve")
-		c.cmd.Env = childEnv(append(slices.Clone(vars), "SOCIALRX_LISTEN=127.0.0.1:"+strconv.Itoa(port), "SOCIALRX_SHUTDOWN_TIMEOUT=5s")...)
+		c.cmd.Env = childEnv(append(append([]string{"SOCIALRX_LINK_KEY_FILE=" + filepath.Join(t.TempDir(), "link.key")}, vars...), "SOCIALRX_LISTEN=127.0.0.1:"+strconv.Itoa(port), "SOCIALRX_SHUTDOWN_TIMEOUT=5s")...)
 		c.cmd.Stdout, c.cmd.Stderr = logFile, logFile
 		c.cmd.SysProcAttr = dieWithParent()
 		if err := c.cmd.Start(); err != nil {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/socialrx/socialrx"
 	"github.com/socialrx/socialrx/adapter/auth"
 	"github.com/socialrx/socialrx/adapter/ereferral"
 	"github.com/socialrx/socialrx/adapter/export"
@@ -86,6 +87,17 @@ type Config struct {
 	// status are kept.
 	ExportDir    string
 	ExportExpiry time.Duration
+
+	// Reaching the patient (README "Reaching the patient"). LinkKeyFile
+	// holds the key that signs the patient form links (made on first
+	// start when absent; every serve process of one database needs the
+	// same file); LinkTTL is how long a link works; FollowUpEscalateAfter
+	// how long after the reminder an unanswered follow-up becomes a staff
+	// call. SMTP, the SMS gateway, the form's public URL and the clinic's
+	// name are in the credentials file's "notifiers" section.
+	LinkKeyFile           string
+	LinkTTL               time.Duration
+	FollowUpEscalateAfter time.Duration
 }
 
 // Workflow returns the workflow settings of c: write-backs go to the
@@ -101,6 +113,19 @@ const DefaultDatabase = "sqlite:" + "socialrx-data/socialrx.db"
 // DefaultExportDir is where export files go when nothing is configured:
 // beside the default database.
 const DefaultExportDir = "socialrx-data/exports"
+
+// LinkKey returns the link key file: LinkKeyFile, or when it is empty
+// link.key beside the SQLite database file, or socialrx-data/link.key
+// (relative to the working directory) with PostgreSQL.
+func (c Config) LinkKey() string {
+	if c.LinkKeyFile != "" {
+		return c.LinkKeyFile
+	}
+	if kind, target, err := ParseDatabase(c.Database); err == nil && kind == KindSQLite {
+		return filepath.Join(filepath.Dir(target), "link.key")
+	}
+	return filepath.Join("socialrx-data", "link.key")
+}
 
 // DefaultConfig returns the defaults documented in the README and shown
 // by --help. Those of the background jobs and outbound calls are the
@@ -130,6 +155,9 @@ func DefaultConfig() Config {
 		RequireConsent:   false,
 		ExportDir:        DefaultExportDir,
 		ExportExpiry:     export.DefaultExpiry,
+		LinkTTL:          socialrx.DefaultLinkTTL,
+
+		FollowUpEscalateAfter: socialrx.DefaultEscalateAfter,
 	}
 }
 
@@ -203,6 +231,12 @@ func (c Config) Validate() error {
 	}
 	if c.ExportExpiry < time.Minute {
 		return fmt.Errorf("export expiry %s: must be at least 1m", c.ExportExpiry)
+	}
+	if c.LinkTTL < time.Hour {
+		return fmt.Errorf("link TTL %s: must be at least 1h", c.LinkTTL)
+	}
+	if c.FollowUpEscalateAfter < time.Second {
+		return fmt.Errorf("follow-up escalate after %s: must be at least 1s", c.FollowUpEscalateAfter)
 	}
 	if c.Workers < 0 {
 		return fmt.Errorf("workers %d: must not be negative", c.Workers)

@@ -195,8 +195,11 @@ func TestFlagDefaults(t *testing.T) {
 		PollEvery:        d.PollEvery,
 		ExportDir:        d.ExportDir,
 		ExportExpiry:     d.ExportExpiry,
-		DatabaseFlag:     DatabaseFlag{Database: d.Database},
-		LogFlags:         LogFlags{LogLevel: d.LogLevel, LogFormat: d.LogFormat},
+		LinkTTL:          d.LinkTTL,
+
+		FollowUpEscalateAfter: d.FollowUpEscalateAfter,
+		DatabaseFlag:          DatabaseFlag{Database: d.Database},
+		LogFlags:              LogFlags{LogLevel: d.LogLevel, LogFormat: d.LogFormat},
 	}
 	if diff := cmp.Diff(want, cli.Serve); diff != "" {
 		t.Errorf("serve flags with nothing given (-DefaultConfig +parsed):\n%s", diff)

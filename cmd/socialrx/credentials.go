@@ -27,6 +27,8 @@ import (
 // keyed "default-emr".
 type CredentialsFile struct {
 	Endpoints map[string]socialrx.Credentials `json:"endpoints"`
+	// Notifiers configure reminders to patients (reach.go).
+	Notifiers *NotifiersConfig `json:"notifiers,omitempty"`
 }
 
 var _ socialrx.CredentialSource = (*CredentialsFile)(nil)
@@ -43,6 +45,9 @@ func LoadCredentials(path string) (*CredentialsFile, error) {
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&f); err != nil {
 		return nil, fmt.Errorf("credentials file %s: not the expected JSON ({\"endpoints\": {\"<Endpoint id>\": {...}}}): %s", path, jsonErrorWhere(err))
+	}
+	if err := f.Notifiers.Validate(); err != nil {
+		return nil, fmt.Errorf("credentials file %s: %w", path, err)
 	}
 	seen := map[string]string{}
 	for id, c := range f.Endpoints {

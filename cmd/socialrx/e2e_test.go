@@ -37,6 +37,7 @@ func startMainWith(t *testing.T, database string, tweak func(*Config)) *Main {
 	cfg.Database = database
 	cfg.ShutdownTimeout = 5 * time.Second
 	cfg.ExportDir = filepath.Join(t.TempDir(), "exports")
+	cfg.LinkKeyFile = filepath.Join(t.TempDir(), "link.key")
 	if tweak != nil {
 		tweak(&cfg)
 	}

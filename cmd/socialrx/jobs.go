@@ -20,11 +20,14 @@ import (
 // startJobs starts the background workers on the store's own database:
 // deliveries to platforms (ereferral), write-backs to EMRs (emr) and
 // follow-up reminders.
-func startJobs(ctx context.Context, store Store, cfg Config, creds *CredentialsFile, source string, log *slog.Logger, reg prometheus.Registerer) (*jobs.Runner, error) {
+func startJobs(ctx context.Context, store Store, cfg Config, creds *CredentialsFile, rc *reach, source string, log *slog.Logger, reg prometheus.Registerer) (*jobs.Runner, error) {
 	jc := jobs.DefaultConfig()
 	jc.Registry = reg
 	jc.Store = store
-	jc.Workflow = workflow.New(store, cfg.Workflow())
+	wopts := cfg.Workflow()
+	wopts.Reach = rc.opts
+	jc.Workflow = workflow.New(store, wopts)
+	jc.Notifiers = rc.notifiers
 	platform := ereferral.New(creds, ereferral.Options{UserAgent: "socialrx/" + version, Timeout: cfg.HTTPTimeout})
 	jc.Platform, jc.Poller = platform, platform
 	if cfg.PollEvery != 0 {

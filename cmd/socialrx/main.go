@@ -101,6 +101,8 @@ func cliVars(cfg Config) kong.Vars {
 		"default_poll_every":         shortDuration(cfg.PollEvery),
 		"default_export_dir":         cfg.ExportDir,
 		"default_export_expiry":      shortDuration(cfg.ExportExpiry),
+		"default_link_ttl":           shortDuration(cfg.LinkTTL),
+		"default_escalate_after":     shortDuration(cfg.FollowUpEscalateAfter),
 		"retry_max":                  shortDuration(socialrx.DefaultRetryPolicy().BackoffMax),
 	}
 }

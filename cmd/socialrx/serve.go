@@ -13,40 +13,44 @@ import (
 	"github.com/socialrx/socialrx/adapter/auth"
 	"github.com/socialrx/socialrx/adapter/httpapi"
 	"github.com/socialrx/socialrx/adapter/jobs"
+	"github.com/socialrx/socialrx/adapter/workflow"
 )
 
 // ServeCmd runs the service until SIGINT or SIGTERM.
 type ServeCmd struct {
-	Listen            string        `env:"SOCIALRX_LISTEN" default:"${default_listen}" help:"Address to listen on; one that is not loopback (127.0.0.1, ::1, localhost) needs authentication (--auth-issuer or --api-token-file) or --insecure-no-auth."`
-	OpsListen         string        `env:"SOCIALRX_OPS_LISTEN" placeholder:"HOST:PORT" help:"Address of /healthz, /readyz and /metrics (no authentication). Empty: on --listen while authentication is off, nowhere once it is on."`
-	AuthIssuer        string        `env:"SOCIALRX_AUTH_ISSUER" placeholder:"URL" help:"Issuer of the SMART Backend Services access tokens (JWT) to accept; turns authentication on. Needs --auth-jwks-url or --auth-jwks-file."`
-	AuthAudience      string        `env:"SOCIALRX_AUTH_AUDIENCE" placeholder:"URL" help:"Audience (aud) access tokens must name: this server as the authorisation server knows it. Default: --base-url."`
-	AuthJWKSURL       string        `env:"SOCIALRX_AUTH_JWKS_URL" placeholder:"URL" help:"JWK Set URL of the authorisation server (https; cached, fetched again for an unknown key id at most every 30s, and every 15m)."`
-	AuthJWKSFile      string        `env:"SOCIALRX_AUTH_JWKS_FILE" placeholder:"FILE" help:"JWK Set of the authorisation server as a file, instead of --auth-jwks-url (a new key needs a restart)."`
-	AuthTokenEndpoint string        `env:"SOCIALRX_AUTH_TOKEN_ENDPOINT" placeholder:"URL" help:"Token endpoint of the authorisation server, published in /.well-known/smart-configuration and the CapabilityStatement."`
-	APITokenFile      string        `env:"SOCIALRX_API_TOKEN_FILE" placeholder:"FILE" help:"File of static API tokens (hashed, each with a name and scopes; make them with 'socialrx token new'); turns authentication on."`
-	BaseURL           string        `env:"SOCIALRX_BASE_URL" placeholder:"URL" help:"Public URL of /fhir for links (Location, fullUrl, paging; e.g. https://rx.example.org/fhir). Empty: built from the request's Host when it is loopback, the listen address or in --allowed-hosts."`
-	AllowedHosts      []string      `env:"SOCIALRX_ALLOWED_HOSTS" placeholder:"HOST[:PORT]" help:"Host header values (name, or name:port) that links may be built from when --base-url is not set, besides loopback and the listen address. A /fhir request with any other Host gets 421 Misdirected Request. With --base-url set and this empty, Host is not checked."`
-	MaxBodyBytes      int64         `env:"SOCIALRX_MAX_BODY_BYTES" default:"${default_max_body_bytes}" help:"Largest request body accepted, in bytes."`
-	MaxBundleEntries  int           `env:"SOCIALRX_MAX_BUNDLE_ENTRIES" default:"${default_max_bundle_entries}" help:"Most entries a transaction or batch Bundle may have; more get 413."`
-	MaxResponseBytes  int64         `env:"SOCIALRX_MAX_RESPONSE_BYTES" default:"${default_max_response_bytes}" help:"Most bytes of resources a transaction or batch response carries: past it a transaction gets 413 (nothing stored), and in a batch the read that would pass it and every later read get 413 per entry."`
-	MaxSearchParams   int           `env:"SOCIALRX_MAX_SEARCH_PARAMS" default:"${default_max_search_params}" help:"Most parameters one search may have (a repeated name counts each time; at most ${most_search_params}); more get 400."`
-	MaxSearchValues   int           `env:"SOCIALRX_MAX_SEARCH_VALUES" default:"${default_max_search_values}" help:"Most values one search may have in all its parameters, each comma-separated value counted (at most ${most_search_values}); more get 400."`
-	RequestTimeout    time.Duration `env:"SOCIALRX_REQUEST_TIMEOUT" default:"${default_request_timeout}" help:"Deadline of each request, passed down to the database (PostgreSQL stops the statement, SQLite interrupts it); a request past it gets 503 with an OperationOutcome (issue code timeout)."`
-	InsecureNoAuth    bool          `env:"SOCIALRX_INSECURE_NO_AUTH" help:"Serve on a non-loopback --listen address with no authentication configured (refused without this flag)."`
-	ShutdownTimeout   time.Duration `env:"SOCIALRX_SHUTDOWN_TIMEOUT" default:"${default_shutdown_timeout}" help:"Time in-flight requests get to finish on SIGINT/SIGTERM."`
-	AutoMigrate       bool          `env:"SOCIALRX_AUTO_MIGRATE" help:"Upgrade an existing database whose schema is behind (an empty database is always set up)."`
-	Credentials       string        `env:"SOCIALRX_CREDENTIALS" placeholder:"FILE" help:"JSON file with the secrets of each Endpoint (OAuth2 client credentials, inbound bearer tokens); see the README."`
-	EMREndpoint       string        `env:"SOCIALRX_EMR_ENDPOINT" placeholder:"URL" help:"FHIR base URL of the default EMR that referral status changes, appointments and messages are written back to."`
-	RequireConsent    bool          `env:"SOCIALRX_REQUIRE_CONSENT" help:"Send a warm hand-off or navigator referral to the program only while an active patient-privacy Consent of the patient permits it; otherwise hold it (Task on-hold, Task?work-list=consent-needed) until one is recorded."`
-	Workers           int           `env:"SOCIALRX_WORKERS" default:"${default_workers}" help:"Background jobs (deliveries, write-backs, reminders) run at once in this process; 0 runs none."`
-	RetryBase         time.Duration `env:"SOCIALRX_RETRY_BASE" default:"${default_retry_base}" help:"First retry delay of a failed delivery; each further retry doubles it, up to ${retry_max}."`
-	JobTimeout        time.Duration `env:"SOCIALRX_JOB_TIMEOUT" default:"${default_job_timeout}" help:"Longest one delivery attempt may run; a job left running by a process that died is picked up again after 1.5 times this, plus up to about 30s for River's leader election and rescue interval."`
-	HTTPTimeout       time.Duration `env:"SOCIALRX_HTTP_TIMEOUT" default:"${default_http_timeout}" help:"Timeout of each outbound HTTP call (platforms, EMRs, token endpoints)."`
-	PollEvery         time.Duration `env:"SOCIALRX_POLL_EVERY" default:"${default_poll_every}" help:"How often platforms that cannot push (hl7-fhir-rest Endpoints with open referrals) are polled for Task changes."`
-	ExportDir         string        `env:"SOCIALRX_EXPORT_DIR" default:"${default_export_dir}" placeholder:"DIR" help:"Directory of Bulk Data export files ($export), one directory per export; every serve process of one database must see the same directory."`
-	ExportExpiry      time.Duration `env:"SOCIALRX_EXPORT_EXPIRY" default:"${default_export_expiry}" help:"How long a finished export's files and status are kept before a cleanup job removes them."`
-	DebugAddr         string        `env:"SOCIALRX_DEBUG_ADDR" placeholder:"HOST:PORT" help:"Serve Go's profiler (net/http/pprof, /debug/pprof/) on this loopback address; off when empty."`
+	Listen                string        `env:"SOCIALRX_LISTEN" default:"${default_listen}" help:"Address to listen on; one that is not loopback (127.0.0.1, ::1, localhost) needs authentication (--auth-issuer or --api-token-file) or --insecure-no-auth."`
+	OpsListen             string        `env:"SOCIALRX_OPS_LISTEN" placeholder:"HOST:PORT" help:"Address of /healthz, /readyz and /metrics (no authentication). Empty: on --listen while authentication is off, nowhere once it is on."`
+	AuthIssuer            string        `env:"SOCIALRX_AUTH_ISSUER" placeholder:"URL" help:"Issuer of the SMART Backend Services access tokens (JWT) to accept; turns authentication on. Needs --auth-jwks-url or --auth-jwks-file."`
+	AuthAudience          string        `env:"SOCIALRX_AUTH_AUDIENCE" placeholder:"URL" help:"Audience (aud) access tokens must name: this server as the authorisation server knows it. Default: --base-url."`
+	AuthJWKSURL           string        `env:"SOCIALRX_AUTH_JWKS_URL" placeholder:"URL" help:"JWK Set URL of the authorisation server (https; cached, fetched again for an unknown key id at most every 30s, and every 15m)."`
+	AuthJWKSFile          string        `env:"SOCIALRX_AUTH_JWKS_FILE" placeholder:"FILE" help:"JWK Set of the authorisation server as a file, instead of --auth-jwks-url (a new key needs a restart)."`
+	AuthTokenEndpoint     string        `env:"SOCIALRX_AUTH_TOKEN_ENDPOINT" placeholder:"URL" help:"Token endpoint of the authorisation server, published in /.well-known/smart-configuration and the CapabilityStatement."`
+	APITokenFile          string        `env:"SOCIALRX_API_TOKEN_FILE" placeholder:"FILE" help:"File of static API tokens (hashed, each with a name and scopes; make them with 'socialrx token new'); turns authentication on."`
+	BaseURL               string        `env:"SOCIALRX_BASE_URL" placeholder:"URL" help:"Public URL of /fhir for links (Location, fullUrl, paging; e.g. https://rx.example.org/fhir). Empty: built from the request's Host when it is loopback, the listen address or in --allowed-hosts."`
+	AllowedHosts          []string      `env:"SOCIALRX_ALLOWED_HOSTS" placeholder:"HOST[:PORT]" help:"Host header values (name, or name:port) that links may be built from when --base-url is not set, besides loopback and the listen address. A /fhir request with any other Host gets 421 Misdirected Request. With --base-url set and this empty, Host is not checked."`
+	MaxBodyBytes          int64         `env:"SOCIALRX_MAX_BODY_BYTES" default:"${default_max_body_bytes}" help:"Largest request body accepted, in bytes."`
+	MaxBundleEntries      int           `env:"SOCIALRX_MAX_BUNDLE_ENTRIES" default:"${default_max_bundle_entries}" help:"Most entries a transaction or batch Bundle may have; more get 413."`
+	MaxResponseBytes      int64         `env:"SOCIALRX_MAX_RESPONSE_BYTES" default:"${default_max_response_bytes}" help:"Most bytes of resources a transaction or batch response carries: past it a transaction gets 413 (nothing stored), and in a batch the read that would pass it and every later read get 413 per entry."`
+	MaxSearchParams       int           `env:"SOCIALRX_MAX_SEARCH_PARAMS" default:"${default_max_search_params}" help:"Most parameters one search may have (a repeated name counts each time; at most ${most_search_params}); more get 400."`
+	MaxSearchValues       int           `env:"SOCIALRX_MAX_SEARCH_VALUES" default:"${default_max_search_values}" help:"Most values one search may have in all its parameters, each comma-separated value counted (at most ${most_search_values}); more get 400."`
+	RequestTimeout        time.Duration `env:"SOCIALRX_REQUEST_TIMEOUT" default:"${default_request_timeout}" help:"Deadline of each request, passed down to the database (PostgreSQL stops the statement, SQLite interrupts it); a request past it gets 503 with an OperationOutcome (issue code timeout)."`
+	InsecureNoAuth        bool          `env:"SOCIALRX_INSECURE_NO_AUTH" help:"Serve on a non-loopback --listen address with no authentication configured (refused without this flag)."`
+	ShutdownTimeout       time.Duration `env:"SOCIALRX_SHUTDOWN_TIMEOUT" default:"${default_shutdown_timeout}" help:"Time in-flight requests get to finish on SIGINT/SIGTERM."`
+	AutoMigrate           bool          `env:"SOCIALRX_AUTO_MIGRATE" help:"Upgrade an existing database whose schema is behind (an empty database is always set up)."`
+	Credentials           string        `env:"SOCIALRX_CREDENTIALS" placeholder:"FILE" help:"JSON file with the secrets of each Endpoint (OAuth2 client credentials, inbound bearer tokens); see the README."`
+	EMREndpoint           string        `env:"SOCIALRX_EMR_ENDPOINT" placeholder:"URL" help:"FHIR base URL of the default EMR that referral status changes, appointments and messages are written back to."`
+	RequireConsent        bool          `env:"SOCIALRX_REQUIRE_CONSENT" help:"Send a warm hand-off or navigator referral to the program only while an active patient-privacy Consent of the patient permits it; otherwise hold it (Task on-hold, Task?work-list=consent-needed) until one is recorded."`
+	Workers               int           `env:"SOCIALRX_WORKERS" default:"${default_workers}" help:"Background jobs (deliveries, write-backs, reminders) run at once in this process; 0 runs none."`
+	RetryBase             time.Duration `env:"SOCIALRX_RETRY_BASE" default:"${default_retry_base}" help:"First retry delay of a failed delivery; each further retry doubles it, up to ${retry_max}."`
+	JobTimeout            time.Duration `env:"SOCIALRX_JOB_TIMEOUT" default:"${default_job_timeout}" help:"Longest one delivery attempt may run; a job left running by a process that died is picked up again after 1.5 times this, plus up to about 30s for River's leader election and rescue interval."`
+	HTTPTimeout           time.Duration `env:"SOCIALRX_HTTP_TIMEOUT" default:"${default_http_timeout}" help:"Timeout of each outbound HTTP call (platforms, EMRs, token endpoints)."`
+	PollEvery             time.Duration `env:"SOCIALRX_POLL_EVERY" default:"${default_poll_every}" help:"How often platforms that cannot push (hl7-fhir-rest Endpoints with open referrals) are polled for Task changes."`
+	ExportDir             string        `env:"SOCIALRX_EXPORT_DIR" default:"${default_export_dir}" placeholder:"DIR" help:"Directory of Bulk Data export files ($export), one directory per export; every serve process of one database must see the same directory."`
+	ExportExpiry          time.Duration `env:"SOCIALRX_EXPORT_EXPIRY" default:"${default_export_expiry}" help:"How long a finished export's files and status are kept before a cleanup job removes them."`
+	LinkKeyFile           string        `env:"SOCIALRX_LINK_KEY_FILE" placeholder:"FILE" help:"Key that signs the links in patient reminders (32 random bytes, hex); made on first start when the file does not exist. Default: link.key beside the SQLite database, socialrx-data/link.key with PostgreSQL. Every serve process of one database needs the same file."`
+	LinkTTL               time.Duration `env:"SOCIALRX_LINK_TTL" default:"${default_link_ttl}" help:"How long the link in a patient reminder works (at least 1h)."`
+	FollowUpEscalateAfter time.Duration `env:"SOCIALRX_FOLLOW_UP_ESCALATE_AFTER" default:"${default_escalate_after}" help:"How long after the reminder an unanswered follow-up becomes a staff call Task (Task?work-list=call-patient)."`
+	DebugAddr             string        `env:"SOCIALRX_DEBUG_ADDR" placeholder:"HOST:PORT" help:"Serve Go's profiler (net/http/pprof, /debug/pprof/) on this loopback address; off when empty."`
 	DatabaseFlag
 	LogFlags
 }
@@ -76,6 +80,9 @@ func (c *ServeCmd) Config() Config {
 	cfg.HTTPTimeout = c.HTTPTimeout
 	cfg.PollEvery = c.PollEvery
 	cfg.DebugAddr = c.DebugAddr
+	cfg.LinkKeyFile = c.LinkKeyFile
+	cfg.LinkTTL = c.LinkTTL
+	cfg.FollowUpEscalateAfter = c.FollowUpEscalateAfter
 	cfg.OpsListen = c.OpsListen
 	cfg.AuthIssuer = c.AuthIssuer
 	cfg.AuthAudience = c.AuthAudience
@@ -194,8 +201,14 @@ func (m *Main) Run(ctx context.Context) error {
 		hcfg.Auth = authn
 		hcfg.SMART = httpapi.SMARTConfig{Issuer: m.Config.AuthIssuer, TokenEndpoint: m.Config.AuthTokenEndpoint, JWKSURI: m.Config.AuthJWKSURL}
 	}
+	rc, err := newReach(m.Config, creds, "http://"+ln.Addr().String(), m.Logger)
+	if err != nil {
+		_ = ln.Close()
+		return err
+	}
 	hcfg.OpsApart = m.Config.OpsListen != ""
 	hcfg.Workflow = m.Config.Workflow()
+	hcfg.Workflow.Reach = rc.opts
 	hcfg.ExportDir = m.Config.ExportDir
 	if err := hcfg.Validate(); err != nil {
 		_ = ln.Close()
@@ -207,14 +220,14 @@ func (m *Main) Run(ctx context.Context) error {
 		if source == "" {
 			source = m.URL() + "/fhir"
 		}
-		if m.jobs, err = startJobs(ctx, store, m.Config, creds, source, m.Logger, api.Registry()); err != nil {
+		if m.jobs, err = startJobs(ctx, store, m.Config, creds, rc, source, m.Logger, api.Registry()); err != nil {
 			_ = ln.Close()
 			return err
 		}
 	}
 	readHeader, read, write, idle := m.Config.ServerTimeouts()
 	m.server = &http.Server{
-		Handler:           api.Handler(),
+		Handler:           withForm(api.Handler(), rc.formHandler(workflow.New(store, hcfg.Workflow), m.Logger)),
 		ReadHeaderTimeout: readHeader,
 		ReadTimeout:       read,
 		WriteTimeout:      write,
