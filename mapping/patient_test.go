@@ -17,6 +17,8 @@ func TestPreferredContact(t *testing.T) {
 		{"old and empty skipped", `{"resourceType":"Patient","telecom":[{"system":"email","value":"a@b","use":"old","rank":1},{"system":"sms","value":""},{"system":"phone","value":"555","rank":3}]}`, socialrx.ContactPhone},
 		{"fax and url are not channels", `{"resourceType":"Patient","telecom":[{"system":"fax","value":"555","rank":1}],"address":[{"city":"Toronto"}]}`, socialrx.ContactMail},
 		{"address only", `{"resourceType":"Patient","address":[{"city":"Toronto"}]}`, socialrx.ContactMail},
+		{"a mobile phone is texted", `{"resourceType":"Patient","telecom":[{"system":"phone","value":"555","use":"mobile","rank":1},{"system":"email","value":"a@b","rank":2}]}`, socialrx.ContactText},
+		{"a home phone is called", `{"resourceType":"Patient","telecom":[{"system":"phone","value":"555","use":"home","rank":1},{"system":"email","value":"a@b","rank":2}]}`, socialrx.ContactPhone},
 		{"nothing", `{"resourceType":"Patient"}`, socialrx.ContactPhone},
 		{"not JSON", `{`, socialrx.ContactPhone},
 	}
