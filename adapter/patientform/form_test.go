@@ -1,0 +1,236 @@
+package patientform
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/socialrx/socialrx"
+	"github.com/socialrx/socialrx/adapter/sqlite"
+	"github.com/socialrx/socialrx/adapter/workflow"
+	"github.com/socialrx/socialrx/mapping"
+)
+
+var key = []byte("0123456789abcdef0123456789abcdef")
+
+type env struct {
+	srv   *httptest.Server
+	wf    *workflow.Workflow
+	now   time.Time
+	token string
+	fuID  string
+}
+
+func setup(t *testing.T, withQuestionnaire bool) *env {
+	t.Helper()
+	s, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "x.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	if err := s.Migrate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	wf := workflow.New(s, workflow.Options{})
+	e := &env{wf: wf, now: time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC), fuID: workflow.FollowUpTaskID("sr-1")}
+	q, err := os.ReadFile("testdata/followup-questionnaire.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = wf.Transact(t.Context(), func(tx *workflow.Tx) error {
+		if _, err := tx.Create(t.Context(), "Patient", "p1", []byte(`{"resourceType":"Patient","id":"p1","name":[{"given":["Zelda"],"family":"Quist"}]}`)); err != nil {
+			return err
+		}
+		f := socialrx.FollowUp{PrescriptionID: "sr-1", PatientID: "p1", Due: e.now, Channel: socialrx.ContactEmail, Status: "requested"}
+		if _, err := tx.Create(t.Context(), "Task", e.fuID, mapping.FollowUpTask(f, e.fuID, e.now)); err != nil {
+			return err
+		}
+		if withQuestionnaire {
+			_, err := tx.Create(t.Context(), "Questionnaire", "test-follow-up", q)
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := New(Config{Workflow: wf, LinkKey: key, Clinic: "Riverdale Health", Now: func() time.Time { return e.now }})
+	e.srv = httptest.NewServer(h)
+	t.Cleanup(e.srv.Close)
+	e.token = socialrx.SignLink(key, socialrx.FormLink{TaskID: e.fuID, Expires: e.now.Add(socialrx.DefaultLinkTTL)})
+	return e
+}
+
+func (e *env) get(t *testing.T, path string) (int, http.Header, string) {
+	t.Helper()
+	resp, err := http.Get(e.srv.URL + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header, string(b)
+}
+
+func (e *env) post(t *testing.T, form url.Values) (int, string) {
+	t.Helper()
+	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := c.PostForm(e.srv.URL+"/p/f/"+e.token, form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func (e *env) answers(t *testing.T) int {
+	t.Helper()
+	_, err := e.wf.Store().Read(context.Background(), "QuestionnaireResponse", workflow.PatientAnswerID(e.fuID))
+	if socialrx.ErrorCode(err) == socialrx.ENOTFOUND {
+		return 0
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return 1
+}
+
+func TestFormPage(t *testing.T) {
+	e := setup(t, true)
+	code, h, body := e.get(t, "/p/f/"+e.token)
+	if code != 200 {
+		t.Fatalf("GET: %d\n%s", code, body)
+	}
+	for _, want := range []string{`<html lang="en">`, `<legend>Were you able to take up the support we suggested? <span class="req">(required)</span></legend>`,
+		`<input type="radio" name="q.pursued" id="q-pursued-yes" value="yes"><label for="q-pursued-yes">Yes</label>`,
+		`<input type="checkbox" name="q.barriers" id="q-barriers-cost" value="cost">`,
+		`<label for="q-satisfaction">`, `min="1" max="5"`, `Answer only if you chose “No” or “Partly” above.`,
+		`name="_form" value="` + socialrx.FormToken(key, e.token) + `"`, "From Riverdale Health"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the page lacks %s", want)
+		}
+	}
+	for _, phi := range []string{"Zelda", "Quist", "Patient/p1", "sr-1", "<script"} {
+		if strings.Contains(body, phi) {
+			t.Errorf("the page carries %q", phi)
+		}
+	}
+	if h.Get("Cache-Control") != "no-store" || h.Get("Referrer-Policy") != "no-referrer" || !strings.Contains(h.Get("Content-Security-Policy"), "default-src 'none'") {
+		t.Errorf("headers %v: want no-store, no-referrer and a strict CSP", h)
+	}
+}
+
+func TestFormRefusesBadLinks(t *testing.T) {
+	e := setup(t, true)
+	forged := socialrx.SignLink([]byte("another-key-another-key-another-k"), socialrx.FormLink{TaskID: e.fuID, Expires: e.now.Add(time.Hour)})
+	unknown := socialrx.SignLink(key, socialrx.FormLink{TaskID: "fu-nope", Expires: e.now.Add(time.Hour)})
+	expired := socialrx.SignLink(key, socialrx.FormLink{TaskID: e.fuID, Expires: e.now})
+	for _, tc := range []struct {
+		path string
+		code int
+		says string
+	}{
+		{"/p/f/garbage", 404, "This link does not work"},
+		{"/p/f/" + forged, 404, "This link does not work"},
+		{"/p/f/" + unknown, 404, "This link does not work"},
+		{"/p/f/" + expired, 410, "This link has expired"},
+		{"/p/f/" + strings.Repeat("x", 5000), 404, "This link does not work"},
+		{"/p/elsewhere", 404, "This link does not work"},
+	} {
+		code, _, body := e.get(t, tc.path)
+		if code != tc.code || !strings.Contains(body, tc.says) || strings.Contains(body, "<form") || strings.Contains(body, "goroutine") {
+			t.Errorf("GET %.40s: %d, want %d and %q, no form, no trace:\n%s", tc.path, code, tc.code, tc.says, body)
+		}
+	}
+}
+
+func TestFormSubmit(t *testing.T) {
+	e := setup(t, true)
+	good := url.Values{"_form": {socialrx.FormToken(key, e.token)}, "q.pursued": {"yes"}, "q.barriers": {"cost"},
+		"q.satisfaction": {"5"}, "q.wellbeing": {"same"}, "q.next-step": {"done"}}
+
+	// Without the form token: refused, nothing stored.
+	bad := url.Values{}
+	for k, v := range good {
+		bad[k] = v
+	}
+	bad.Del("_form")
+	if code, _ := e.post(t, bad); code != http.StatusForbidden || e.answers(t) != 0 {
+		t.Errorf("POST without the form token: %d, %d answers; want 403, none", code, e.answers(t))
+	}
+	bad.Set("_form", socialrx.FormToken(key, "another-link"))
+	if code, _ := e.post(t, bad); code != http.StatusForbidden {
+		t.Errorf("POST with another link's form token: %d, want 403", code)
+	}
+
+	// Invalid answers: 422, errors beside the fields, answers kept.
+	inv := url.Values{"_form": {socialrx.FormToken(key, e.token)}, "q.pursued": {"maybe"}, "q.satisfaction": {"9"}, "q.wellbeing": {"better"}}
+	code, body := e.post(t, inv)
+	if code != http.StatusUnprocessableEntity || e.answers(t) != 0 {
+		t.Fatalf("invalid POST: %d, %d answers; want 422, none", code, e.answers(t))
+	}
+	for _, want := range []string{`Please check 3 answers`, `id="q-satisfaction" value="9" min="1" max="5" aria-invalid="true" aria-describedby="q-satisfaction-err"`,
+		`<p class="error" id="q-satisfaction-err"><span class="visually-hidden">Error: </span>Please enter a number from 1 to 5.</p>`,
+		`Please choose one of the answers shown.`, `id="q-wellbeing-better" value="better" checked`, `id="q-next-step"`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the invalid page lacks %s", want)
+		}
+	}
+
+	// Valid: stored, barriers dropped (enableWhen: only when not pursued).
+	if code, _ := e.post(t, good); code != http.StatusSeeOther {
+		t.Fatalf("POST: %d, want 303", code)
+	}
+	res, err := e.wf.Store().Read(t.Context(), "QuestionnaireResponse", workflow.PatientAnswerID(e.fuID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var qr map[string]any
+	_ = json.Unmarshal(res.Body, &qr)
+	s := string(res.Body)
+	if qr["status"] != "completed" || qr["questionnaire"] != socialrx.FollowUpQuestionnaire+"|1.0.0" ||
+		!strings.Contains(s, `"subject":{"reference":"Patient/p1"}`) || !strings.Contains(s, `"source":{"reference":"Patient/p1"}`) ||
+		!strings.Contains(s, `"basedOn":[{"reference":"ServiceRequest/sr-1"}]`) || qr["authored"] != "2026-12-04T12:00:00Z" {
+		t.Errorf("QuestionnaireResponse: %s", s)
+	}
+	if strings.Contains(s, `"barriers"`) || !strings.Contains(s, `{"linkId":"satisfaction","text":"How satisfied are you with the support, from 1 (not at all) to 5 (very)?","answer":[{"valueInteger":5}]}`) {
+		t.Errorf("items: want barriers dropped (pursued yes) and satisfaction 5: %s", s)
+	}
+	// Used: a second post and a second open get the friendly page.
+	if code, body := e.post(t, good); code != http.StatusGone || !strings.Contains(body, "already answered") {
+		t.Errorf("second POST: %d, want 410 already answered", code)
+	}
+	if code, _, body := e.get(t, "/p/f/"+e.token); code != http.StatusGone || !strings.Contains(body, "already answered") {
+		t.Errorf("second GET: %d, want 410 already answered", code)
+	}
+	if code, _, body := e.get(t, "/p/thanks"); code != 200 || !regexp.MustCompile(`<h1 id="message">Thank you</h1>`).MatchString(body) {
+		t.Errorf("thanks: %d %s", code, body)
+	}
+}
+
+func TestFormClosedOrUnavailable(t *testing.T) {
+	e := setup(t, false)
+	if code, _, body := e.get(t, "/p/f/"+e.token); code != http.StatusServiceUnavailable || !strings.Contains(body, "not available") {
+		t.Errorf("no Questionnaire: %d, want 503", code)
+	}
+	err := e.wf.Transact(t.Context(), func(tx *workflow.Tx) error {
+		f := socialrx.FollowUp{PrescriptionID: "sr-1", PatientID: "p1", Due: e.now, Channel: socialrx.ContactEmail, Status: "completed"}
+		_, _, err := tx.Update(t.Context(), "Task", e.fuID, mapping.FollowUpTask(f, e.fuID, e.now), 0)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, _, body := e.get(t, "/p/f/"+e.token); code != http.StatusGone || !strings.Contains(body, "Nothing to answer") {
+		t.Errorf("completed follow-up: %d, want 410 closed", code)
+	}
+}
