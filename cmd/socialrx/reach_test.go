@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/base64"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -85,6 +86,9 @@ func encounterWithTelecom(t *testing.T, telecom []map[string]any) []byte {
 	for _, e := range asSlice(b["entry"]) {
 		if r := asMap(asMap(e)["resource"]); r["resourceType"] == "Patient" {
 			r["telecom"] = telecom
+			if len(telecom) == 0 {
+				delete(r, "telecom")
+			}
 		}
 	}
 	out, _ := json.Marshal(b)
@@ -342,4 +346,48 @@ func TestReminderTextRetriedThenStaffCall(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestReminderStaffTasks(t *testing.T) {
+	for _, be := range encounterBackends {
+		t.Run(be.name, func(t *testing.T) {
+			for _, tc := range []struct {
+				name, list string
+				telecom    []map[string]any
+			}{
+				{"home phone: a call", "call-patient", []map[string]any{{"system": "phone", "use": "home", "value": "416-555-0100"}}},
+				{"no telecom, an address: a letter", "print-letter", []map[string]any{}},
+			} {
+				t.Run(tc.name, func(t *testing.T) {
+					env := startReach(t, be.database(t), nil)
+					post := postEncounter(t, env.m, encounterWithTelecom(t, tc.telecom))
+					if post.status != http.StatusOK {
+						t.Fatalf("POST encounter: %d %s", post.status, truncate(post.body))
+					}
+					fuID := workflow.FollowUpTaskID(post.idOf(t, "ServiceRequest"))
+					q := url.Values{"work-list": {tc.list}, "focus": {"Task/" + fuID}, "status": {"requested"}}
+					eventually(t, "the "+tc.list+" Task", func() bool { return len(searchMatches(t, env.m, "Task", q)) == 1 })
+					task := searchMatches(t, env.m, "Task", q)[0]
+					if !strings.Contains(fmt.Sprint(task["reasonCode"]), "follow-up-due") {
+						t.Errorf("reasonCode %v, want follow-up-due", task["reasonCode"])
+					}
+					if tc.list == "print-letter" {
+						data, _ := dig(asSlice(task["input"])[0], "valueAttachment", "data").(string)
+						letter, err := base64Std(data)
+						if err != nil || !linkRe.MatchString(letter) || strings.Contains(letter, "Amara") || !strings.Contains(letter, "Riverdale Health") {
+							t.Errorf("letter (%v): want the link and the clinic, not the name:\n%s", err, letter)
+						}
+					}
+					if n := len(env.smtp.Mails()) + env.sms.Attempts(); n != 0 {
+						t.Errorf("%d emails or texts sent, want none", n)
+					}
+				})
+			}
+		})
+	}
+}
+
+func base64Std(s string) (string, error) {
+	b, err := base64.StdEncoding.DecodeString(s)
+	return string(b), err
 }
