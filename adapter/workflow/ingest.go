@@ -31,7 +31,7 @@ import (
 
 // prepared is what prepare read from a resource before it is stored.
 type prepared struct {
-	rx *socialrx.Prescription     // a social ServiceRequest's prescription
+	rx *socialrx.Prescription    // a social ServiceRequest's prescription
 	fu *mapping.FollowUpResponse // a follow-up QuestionnaireResponse (outcome.go)
 }
 
