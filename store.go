@@ -146,6 +146,12 @@ type SearchRequest struct {
 	// (Prefer: handling=strict); otherwise they are ignored and listed in
 	// SearchResult.Ignored.
 	Strict bool
+	// Match asks for a conditional operation's search: at most two
+	// matches, in no particular order, no paging (Next nil), no count
+	// (Total -1), no _include. Two tell "one" from "several", which is all
+	// a conditional create, update or reference needs; the store may then
+	// run a cheaper query.
+	Match bool
 }
 
 // SearchResult is one page of a search.

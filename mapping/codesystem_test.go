@@ -15,7 +15,7 @@ func TestCodeSystems(t *testing.T) {
 		t.Fatalf("got %d code systems and %d value sets, want %d each", len(css), len(vss), len(terms))
 	}
 	wantNames := []string{"need-domain", "prescription-form", "prescription-channel", "follow-up-channel", "follow-up-barrier",
-		"follow-up-pursued", "wellbeing-change", "follow-up-next-step", "task-code"}
+		"follow-up-pursued", "follow-up-wellbeing", "follow-up-next-step", "follow-up-item", "loneliness-frequency", "promis-global-response", "task-output", "task-code"}
 	for i, name := range wantNames {
 		if terms[i].Name != name {
 			t.Errorf("terminology %d = %s, want %s", i, terms[i].Name, name)

@@ -386,9 +386,7 @@ func searchMatch(ctx context.Context, tx socialrx.ResourceTx, typ string, cond u
 	for k, v := range cond {
 		p[k] = v
 	}
-	p.Set("_count", "2")    // two tell "one" from "several"
-	p.Set("_total", "none") // and no count is needed for that
-	sr, err := tx.Search(ctx, socialrx.SearchRequest{Type: typ, Params: p, Strict: true})
+	sr, err := tx.Search(ctx, socialrx.SearchRequest{Type: typ, Params: p, Strict: true, Match: true})
 	if err != nil {
 		return nil, false, err
 	}

@@ -370,6 +370,9 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, fu *followUp, a
 		var out []itemView
 		for i := range items {
 			it := &items[i]
+			if it.ReadOnly {
+				continue // calculated by socialrx, not asked
+			}
 			v := itemView{Type: it.Type, Text: it.Text, ID: fieldID(it.LinkID), Name: "q." + it.LinkID,
 				Required: it.Required, Hint: hint(it, byID), Error: errs[it.LinkID], Value: a.first(it.LinkID)}
 			if v.Error != "" {
@@ -378,6 +381,9 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, fu *followUp, a
 			switch it.Type {
 			case "group":
 				v.Items = view(it.Items)
+				if !it.Required {
+					v.Hint = "Optional: answer all of these questions, or leave them all empty."
+				}
 			case "choice", "open-choice":
 				v.Fieldset, v.InputType = true, "radio"
 				if it.Repeats {

@@ -2,6 +2,7 @@ package patientform
 
 import (
 	"context"
+	"fmt"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -30,7 +31,20 @@ type env struct {
 	fuID  string
 }
 
-func setup(t *testing.T, withQuestionnaire bool) *env {
+// fixture is the test Questionnaire: the follow-up's shape, small.
+func fixture(t *testing.T) []byte {
+	t.Helper()
+	q, err := os.ReadFile("testdata/followup-questionnaire.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return q
+}
+
+// setup stores a patient and a self-directed social prescription (the
+// workflow gives it its follow-up Task) and q, when not nil, as the
+// follow-up Questionnaire.
+func setup(t *testing.T, q []byte) *env {
 	t.Helper()
 	s, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "x.db"))
 	if err != nil {
@@ -42,19 +56,17 @@ func setup(t *testing.T, withQuestionnaire bool) *env {
 	}
 	wf := workflow.New(s, workflow.Options{})
 	e := &env{wf: wf, now: time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC), fuID: workflow.FollowUpTaskID("sr-1")}
-	q, err := os.ReadFile("testdata/followup-questionnaire.json")
-	if err != nil {
-		t.Fatal(err)
-	}
 	err = wf.Transact(t.Context(), func(tx *workflow.Tx) error {
 		if _, err := tx.Create(t.Context(), "Patient", "p1", []byte(`{"resourceType":"Patient","id":"p1","name":[{"given":["Zelda"],"family":"Quist"}]}`)); err != nil {
 			return err
 		}
-		f := socialrx.FollowUp{PrescriptionID: "sr-1", PatientID: "p1", Due: e.now, Channel: socialrx.ContactEmail, Status: "requested"}
-		if _, err := tx.Create(t.Context(), "Task", e.fuID, mapping.FollowUpTask(f, e.fuID, e.now)); err != nil {
+		if _, err := tx.Create(t.Context(), "ServiceRequest", "sr-1", []byte(`{"resourceType":"ServiceRequest","id":"sr-1","status":"active","intent":"order",
+"category":[{"coding":[{"system":"http://snomed.info/sct","code":"410606002","display":"Social service procedure"}]}],
+"code":{"coding":[{"system":"http://snomed.info/sct","code":"710925007","display":"Provision of social service"}]},
+"subject":{"reference":"Patient/p1"},"authoredOn":"2026-11-20T12:00:00Z"}`)); err != nil {
 			return err
 		}
-		if withQuestionnaire {
+		if q != nil {
 			_, err := tx.Create(t.Context(), "Questionnaire", "test-follow-up", q)
 			return err
 		}
@@ -105,7 +117,7 @@ func (e *env) answers(t *testing.T) int {
 }
 
 func TestFormPage(t *testing.T) {
-	e := setup(t, true)
+	e := setup(t, fixture(t))
 	code, h, body := e.get(t, "/p/f/"+e.token)
 	if code != 200 {
 		t.Fatalf("GET: %d\n%s", code, body)
@@ -130,7 +142,7 @@ func TestFormPage(t *testing.T) {
 }
 
 func TestFormRefusesBadLinks(t *testing.T) {
-	e := setup(t, true)
+	e := setup(t, fixture(t))
 	forged := socialrx.SignLink([]byte("another-key-another-key-another-k"), socialrx.FormLink{TaskID: e.fuID, Expires: e.now.Add(time.Hour)})
 	unknown := socialrx.SignLink(key, socialrx.FormLink{TaskID: "fu-nope", Expires: e.now.Add(time.Hour)})
 	expired := socialrx.SignLink(key, socialrx.FormLink{TaskID: e.fuID, Expires: e.now})
@@ -153,8 +165,10 @@ func TestFormRefusesBadLinks(t *testing.T) {
 	}
 }
 
+// TestFormSubmit answers the shipped follow-up Questionnaire, which the
+// workflow checks a follow-up response against.
 func TestFormSubmit(t *testing.T) {
-	e := setup(t, true)
+	e := setup(t, mapping.FollowUpQuestionnaire())
 	good := url.Values{"_form": {socialrx.FormToken(key, e.token)}, "q.pursued": {"yes"}, "q.barriers": {"cost"},
 		"q.satisfaction": {"5"}, "q.wellbeing": {"same"}, "q.next-step": {"done"}}
 
@@ -202,8 +216,8 @@ func TestFormSubmit(t *testing.T) {
 		!strings.Contains(s, `"basedOn":[{"reference":"ServiceRequest/sr-1"}]`) || qr["authored"] != "2026-12-04T12:00:00Z" {
 		t.Errorf("QuestionnaireResponse: %s", s)
 	}
-	if strings.Contains(s, `"barriers"`) || !strings.Contains(s, `{"linkId":"satisfaction","text":"How satisfied are you with the support, from 1 (not at all) to 5 (very)?","answer":[{"valueInteger":5}]}`) {
-		t.Errorf("items: want barriers dropped (pursued yes) and satisfaction 5: %s", s)
+	if !strings.Contains(s, `"answer":[{"valueInteger":5}]`) || strings.Contains(s, "ucla") || strings.Contains(s, "promis") {
+		t.Errorf("items: want satisfaction 5 and the optional scales left out: %s", s)
 	}
 	// Used: a second post and a second open get the friendly page.
 	if code, body := e.post(t, good); code != http.StatusGone || !strings.Contains(body, "already answered") {
@@ -218,7 +232,7 @@ func TestFormSubmit(t *testing.T) {
 }
 
 func TestFormClosedOrUnavailable(t *testing.T) {
-	e := setup(t, false)
+	e := setup(t, nil)
 	if code, _, body := e.get(t, "/p/f/"+e.token); code != http.StatusServiceUnavailable || !strings.Contains(body, "not available") {
 		t.Errorf("no Questionnaire: %d, want 503", code)
 	}
@@ -232,5 +246,69 @@ func TestFormClosedOrUnavailable(t *testing.T) {
 	}
 	if code, _, body := e.get(t, "/p/f/"+e.token); code != http.StatusGone || !strings.Contains(body, "Nothing to answer") {
 		t.Errorf("completed follow-up: %d, want 410 closed", code)
+	}
+}
+
+func TestEnableWhenAndOptionalGroups(t *testing.T) {
+	q, err := parseQuestionnaire(fixture(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	linkIDs := func(items []qrItem) string {
+		var ids []string
+		for _, it := range items {
+			ids = append(ids, it.LinkID)
+		}
+		return strings.Join(ids, ",")
+	}
+	base := answers{"satisfaction": {"3"}, "wellbeing": {"same"}, "next-step": {"done"}}
+	with := func(extra answers) answers {
+		a := answers{}
+		for k, v := range base {
+			a[k] = v
+		}
+		for k, v := range extra {
+			a[k] = v
+		}
+		return a
+	}
+	for _, tc := range []struct {
+		a    answers
+		want string
+	}{
+		{with(answers{"pursued": {"yes"}, "barriers": {"cost"}, "barriers-other": {"bus"}}), "pursued,satisfaction,wellbeing,next-step"},
+		{with(answers{"pursued": {"no"}, "barriers": {"cost"}, "barriers-other": {"bus"}}), "pursued,barriers,satisfaction,wellbeing,next-step"},
+		{with(answers{"pursued": {"partly"}, "barriers": {"cost", "other"}, "barriers-other": {"bus"}}), "pursued,barriers,barriers-other,satisfaction,wellbeing,next-step"},
+	} {
+		if errs := check(q, tc.a); len(errs) != 0 {
+			t.Errorf("%v: errors %v", tc.a, errs)
+		}
+		if got := linkIDs(responseItems(q, tc.a)); got != tc.want {
+			t.Errorf("%v: items %s, want %s", tc.a, got, tc.want)
+		}
+	}
+
+	// The shipped Questionnaire's scales are optional groups of required
+	// items; their totals are read-only.
+	shipped, err := parseQuestionnaire(mapping.FollowUpQuestionnaire())
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := answers{"pursued": {"yes"}, "next-step": {"done"}}
+	if errs := check(shipped, a); len(errs) != 0 {
+		t.Errorf("no scale answered: errors %v, want none", errs)
+	}
+	a["ucla-3-left-out"] = []string{"often"}
+	errs := check(shipped, a)
+	if len(errs) != 2 || errs["ucla-3-companionship"] == "" || errs["ucla-3-isolated"] == "" {
+		t.Errorf("one UCLA item answered: errors %v, want the other two", errs)
+	}
+	a["ucla-3-total"] = []string{"9"}
+	a["ucla-3-companionship"], a["ucla-3-isolated"] = []string{"often"}, []string{"often"}
+	if errs := check(shipped, a); len(errs) != 0 {
+		t.Errorf("UCLA answered: errors %v", errs)
+	}
+	if got := fmt.Sprint(responseItems(shipped, a)); strings.Contains(got, "ucla-3-total") {
+		t.Errorf("a read-only total was posted: %s", got)
 	}
 }

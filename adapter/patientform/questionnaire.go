@@ -53,6 +53,7 @@ type item struct {
 	Type     string `json:"type"`
 	Required bool   `json:"required"`
 	Repeats  bool   `json:"repeats"`
+	ReadOnly bool   `json:"readOnly"` // calculated (a scale's total): not shown, not answered
 	Options  []struct {
 		ValueCoding *coding `json:"valueCoding"`
 	} `json:"answerOption"`
@@ -194,21 +195,23 @@ func check(q *questionnaire, a answers) map[string]string {
 	byID := map[string]*item{}
 	index(q.Items, byID)
 	errs := map[string]string{}
-	var walk func(items []item)
-	walk = func(items []item) {
+	// A group that is not required (an optional scale) makes its
+	// required items required only once any of them is answered.
+	var walk func(items []item, optionalEmpty bool)
+	walk = func(items []item, optionalEmpty bool) {
 		for i := range items {
 			it := &items[i]
 			if it.Type == "group" {
-				walk(it.Items)
+				walk(it.Items, optionalEmpty || (!it.Required && !anyAnswer(it.Items, a)))
 				continue
 			}
-			if it.Type == "display" || !enabled(it, a, byID) {
+			if it.Type == "display" || it.ReadOnly || !enabled(it, a, byID) {
 				continue
 			}
 			vals := a[it.LinkID]
 			v := a.first(it.LinkID)
 			if v == "" {
-				if it.Required {
+				if it.Required && !optionalEmpty {
 					errs[it.LinkID] = "Please answer this question."
 				}
 				continue
@@ -248,8 +251,18 @@ func check(q *questionnaire, a answers) map[string]string {
 			}
 		}
 	}
-	walk(q.Items)
+	walk(q.Items, false)
 	return errs
+}
+
+// anyAnswer reports whether any item below items has an answer.
+func anyAnswer(items []item, a answers) bool {
+	for i := range items {
+		if a.first(items[i].LinkID) != "" || anyAnswer(items[i].Items, a) {
+			return true
+		}
+	}
+	return false
 }
 
 func rangeWords(lo int, hasLo bool, hi int, hasHi bool) string {
@@ -296,7 +309,7 @@ func responseItems(q *questionnaire, a answers) []qrItem {
 				}
 				continue
 			}
-			if it.Type == "display" || !enabled(it, a, byID) || a.first(it.LinkID) == "" {
+			if it.Type == "display" || it.ReadOnly || !enabled(it, a, byID) || a.first(it.LinkID) == "" {
 				continue
 			}
 			r := qrItem{LinkID: it.LinkID, Text: it.Text}

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"strings"
-	"sync"
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -21,19 +20,14 @@ type driver struct {
 	wc   *cachingConnector // w's connections, with their statement cache
 
 	groups *groups // group commit on the writer (group.go)
-
-	mu sync.Mutex
-	st *stmts // the write statements, prepared once on w
 }
 
-// stmts are the statements of the write path, prepared once on the single
-// writer connection, so that transactions reuse them (tx.StmtContext does not
-// prepare again on the same connection) instead of SQLite compiling each
-// statement on every write. Index k < numFixed is writeSQL[k]; numFixed+n-1
-// inserts n index rows with one multi-row VALUES (n <= idxChunk).
-type stmts [numFixed + idxChunk]*sql.Stmt
+// writeSQL are the statements of the write path. Index k < numFixed is a
+// fixed statement; numFixed+n-1 inserts n index rows with one multi-row
+// VALUES (n <= idxChunk). Each is compiled once on the writer's connection
+// and kept by its statement cache (stmtcache.go), like every statement.
 
-// The fixed write statements, indexes into stmts and writeSQL.
+// The fixed write statements, indexes into writeSQL.
 const (
 	sSeq = iota
 	sInsCur
@@ -61,37 +55,6 @@ var writeSQL = func() []string {
 	}
 	return out
 }()
-
-// prepare prepares the write statements once on the single writer
-// connection. It is called before a transaction takes the connection, and
-// fails quietly (returning nil; the transaction then runs unprepared
-// statements) until the migrations have created the tables.
-func (d *driver) prepare(ctx context.Context) *stmts {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.st != nil {
-		return d.st
-	}
-	st := &stmts{}
-	for k, q := range writeSQL {
-		s, err := d.w.PrepareContext(ctx, q)
-		if err != nil {
-			st.close()
-			return nil
-		}
-		st[k] = s
-	}
-	d.st = st
-	return st
-}
-
-func (st *stmts) close() {
-	for _, s := range st {
-		if s != nil {
-			_ = s.Close()
-		}
-	}
-}
 
 type execer interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
@@ -151,11 +114,7 @@ func (q txQuerier) Exec(ctx context.Context, query string, args ...any) (int64, 
 	if err != nil {
 		return 0, err
 	}
-	st, err := q.g.stmt(ctx, query)
-	if err != nil {
-		return 0, err
-	}
-	res, err := st.ExecContext(ctx, args...)
+	res, err := q.t.ExecContext(ctx, query, args...)
 	if err != nil {
 		return 0, err
 	}
@@ -167,11 +126,7 @@ func (q txQuerier) Query(ctx context.Context, query string, args ...any) (sqlsto
 	if err != nil {
 		return nil, err
 	}
-	st, err := q.g.stmt(ctx, query)
-	if err != nil {
-		return nil, err
-	}
-	rows, err := st.QueryContext(ctx, args...)
+	rows, err := q.t.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -183,11 +138,7 @@ func (q txQuerier) QueryRow(ctx context.Context, query string, args ...any) sqls
 	if err != nil {
 		return errRow{err}
 	}
-	st, err := q.g.stmt(ctx, query)
-	if err != nil {
-		return errRow{err}
-	}
-	return st.QueryRowContext(ctx, args...)
+	return q.t.QueryRowContext(ctx, query, args...)
 }
 
 // errRow is a Row whose Scan returns err.
@@ -198,19 +149,15 @@ func (r errRow) Scan(...any) error { return r.err }
 type tx struct {
 	txQuerier
 	tx *sql.Tx
-	st *stmts // the prepared write statements, nil if not prepared
 	d  *driver
 	m  *member // this transaction's savepoint in the shared one (group.go)
 }
 
-// exec runs write statement k (an index into writeSQL), prepared if it is.
+// exec runs write statement k (an index into writeSQL).
 func (t tx) exec(ctx context.Context, k int, args ...any) (sql.Result, error) {
 	ctx, err := memberCtx(ctx)
 	if err != nil {
 		return nil, err
-	}
-	if t.st != nil {
-		return t.tx.StmtContext(ctx, t.st[k]).ExecContext(ctx, args...)
 	}
 	return t.tx.ExecContext(ctx, writeSQL[k], args...)
 }
@@ -241,14 +188,8 @@ func (t tx) Put(ctx context.Context, v *sqlstore.Version) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	var row *sql.Row
-	if t.st != nil {
-		row = t.tx.StmtContext(ctx, t.st[sSeq]).QueryRowContext(ctx)
-	} else {
-		row = t.tx.QueryRowContext(ctx, writeSQL[sSeq])
-	}
 	var seq int64
-	if err := row.Scan(&seq); err != nil {
+	if err := t.tx.QueryRowContext(ctx, writeSQL[sSeq]).Scan(&seq); err != nil {
 		return false, err
 	}
 	var body any
@@ -295,12 +236,11 @@ func (d *driver) Reader() sqlstore.Querier { return querier{d.r} }
 // Begin starts a transaction: a savepoint in the writer's shared
 // transaction (group commit, group.go).
 func (d *driver) Begin(ctx context.Context) (sqlstore.DriverTx, error) {
-	st := d.prepare(ctx)
 	t, m, err := d.begin(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return tx{txQuerier{t, m.g}, t, st, d, m}, nil
+	return tx{txQuerier{t, m.g}, t, d, m}, nil
 }
 
 func (d *driver) Dialect() sqlstore.Dialect {
@@ -320,11 +260,6 @@ func (d *driver) Ping(ctx context.Context) error {
 }
 
 func (d *driver) Close() error {
-	d.mu.Lock()
-	if d.st != nil {
-		d.st.close()
-	}
-	d.mu.Unlock()
 	return errors.Join(d.r.Close(), d.w.Close())
 }
 

@@ -50,28 +50,6 @@ type group struct {
 	done    chan struct{} // closed when the transaction ended
 	err     error         // how it ended: nil committed
 	cancel  func()        // releases the transaction's context once it ended
-	// stmts are the statements its members ran, prepared on its
-	// transaction once (they end with it). Only one member runs at a time.
-	stmts map[string]*sql.Stmt
-}
-
-// maxStmts bounds the statements a group keeps prepared (searches build
-// their SQL per query).
-const maxStmts = 256
-
-// stmt returns query prepared on g's transaction.
-func (g *group) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
-	if st, ok := g.stmts[query]; ok {
-		return st, nil
-	}
-	st, err := g.tx.PrepareContext(ctx, query)
-	if err != nil {
-		return nil, err
-	}
-	if len(g.stmts) < maxStmts {
-		g.stmts[query] = st
-	}
-	return st, nil
 }
 
 // member is one caller's transaction within a group: a savepoint.
@@ -135,7 +113,7 @@ func (d *driver) begin(ctx context.Context) (*sql.Tx, *member, error) {
 			<-gs.token
 			return nil, nil, err
 		}
-		g = &group{tx: t, done: make(chan struct{}), cancel: cancel, stmts: map[string]*sql.Stmt{}}
+		g = &group{tx: t, done: make(chan struct{}), cancel: cancel}
 		gs.cur = g
 	}
 	gs.seq++

@@ -61,6 +61,7 @@ var areas = []area{
 	{"Outbox", testOutbox},
 	{"Consent", testConsent},
 	{"ReadMany", testReadMany},
+	{"Match", testMatch},
 	{"StreamResources", testStreamResources},
 	{"ExportJobs", testExportJobs},
 }

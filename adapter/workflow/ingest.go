@@ -29,34 +29,47 @@ import (
 //
 //	Delete ──> store the delete marker ──> drop the rows of the resource
 
+// prepared is what prepare read from a resource before it is stored.
+type prepared struct {
+	rx *socialrx.Prescription    // a social ServiceRequest's prescription
+	fu *mapping.FollowUpResponse // a follow-up QuestionnaireResponse (outcome.go)
+}
+
 // prepare runs before a resource is stored. For a social ServiceRequest
 // (mapping.IsSocialServiceRequest) it reads the prescription, which must
 // pass Prescription.Validate, and returns it (ID set to id). The body is
 // stored as the client sent it: what socialrx derives (form, channel, need
-// domains) is kept beside it as facts (project). Other types give a nil
-// prescription.
-func (tx *Tx) prepare(ctx context.Context, typ, id string, body []byte) (*socialrx.Prescription, error) {
+// domains) is kept beside it as facts (project). A QuestionnaireResponse
+// to the follow-up Questionnaire is checked against it (prepareResponse).
+// Other types give nothing.
+func (tx *Tx) prepare(ctx context.Context, typ, id string, body []byte) (prepared, error) {
+	if typ == "QuestionnaireResponse" {
+		fu, err := tx.prepareResponse(ctx, body)
+		return prepared{fu: fu}, err
+	}
 	if typ != "ServiceRequest" {
-		return nil, nil
+		return prepared{}, nil
 	}
 	// An ordinary clinical order (a lab test, an imaging referral) is
 	// stored as it is: only social prescriptions are read into the domain.
 	resolve := Resolver(ctx, tx)
 	if !mapping.IsSocialServiceRequest(body, resolve) {
-		return nil, nil
+		return prepared{}, nil
 	}
 	p, err := mapping.PrescriptionFromServiceRequest(body, resolve)
 	if err != nil {
-		return nil, unprocessable(err)
+		return prepared{}, unprocessable(err)
 	}
 	p.ID = id
-	return p, nil
+	return prepared{rx: p}, nil
 }
 
 // project writes the domain rows of res, a version just stored, replacing
 // those of its previous version, and what follows from them; p is the
-// prescription prepare read, for a ServiceRequest.
-func (tx *Tx) project(ctx context.Context, res *socialrx.Resource, p *socialrx.Prescription) error {
+// prescription prepare read, for a ServiceRequest, or the follow-up
+// response, whose outcome it records (outcome.go).
+func (tx *Tx) project(ctx context.Context, res *socialrx.Resource, pr prepared) error {
+	p := pr.rx
 	switch res.Type {
 	case "Observation", "QuestionnaireResponse":
 		var fs []socialrx.Finding
@@ -69,7 +82,10 @@ func (tx *Tx) project(ctx context.Context, res *socialrx.Resource, p *socialrx.P
 		if err != nil {
 			return unprocessable(err)
 		}
-		return tx.st.PutFindings(ctx, res.Type, res.ID, fs)
+		if err := tx.st.PutFindings(ctx, res.Type, res.ID, fs); err != nil || pr.fu == nil {
+			return err
+		}
+		return tx.recordOutcome(ctx, res, pr.fu)
 	case "Condition":
 		n, ok, err := mapping.NeedFromCondition(res.Body)
 		if err != nil {

@@ -262,7 +262,7 @@ func testAuth(t *testing.T, env *authEnv) {
 // for the file, appends it with --file (mode 0600), and refuses a name the
 // file already has and scopes that would grant nothing.
 func TestTokenNew(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "tokens")
+	path := filepath.Join(t.TempDir(), "socialrx-data", "tokens") // a directory not there yet
 	var out bytes.Buffer
 	if err := (&TokenNewCmd{Name: "a", Scopes: "system/*.rs", File: path, out: &out}).Run(); err != nil {
 		t.Fatal(err)

@@ -13,11 +13,12 @@ import (
 )
 
 // seedTerminology stores socialrx's own CodeSystems and ValueSets (built
-// from the Go code tables in package mapping) and SearchParameters (the
-// parameters socialrx defines beyond R4, search.Definitions) as resources,
+// from the Go code tables in package mapping), SearchParameters (the
+// parameters socialrx defines beyond R4, search.Definitions) and the
+// follow-up Questionnaire (mapping.FollowUpQuestionnaire) as resources,
 // so clients can read them at /fhir/CodeSystem/<name>,
-// /fhir/ValueSet/<name> and /fhir/SearchParameter/<name> and search them
-// by url. It writes only what is missing or changed, in one
+// /fhir/ValueSet/<name>, /fhir/SearchParameter/<name> and
+// /fhir/Questionnaire/social-prescription-follow-up and search them by url. It writes only what is missing or changed, in one
 // transaction, so a restart adds no versions. It returns how many it wrote.
 func seedTerminology(ctx context.Context, s socialrx.Store) (int, error) {
 	type item struct {
@@ -34,6 +35,7 @@ func seedTerminology(ctx context.Context, s socialrx.Store) (int, error) {
 	for _, b := range search.Definitions() {
 		items = append(items, item{"SearchParameter", b})
 	}
+	items = append(items, item{"Questionnaire", mapping.FollowUpQuestionnaire()})
 	written := 0
 	err := s.Transact(ctx, func(tx socialrx.Tx) error {
 		written = 0

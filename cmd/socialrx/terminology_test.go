@@ -36,6 +36,14 @@ func TestTerminologyServed(t *testing.T) {
 		t.Errorf("ValueSet?url=...prescription-form total = %v, want 1", total)
 	}
 
+	resp, body = do(t, http.MethodGet, m.URL()+"/fhir/Questionnaire/"+mapping.FollowUpQuestionnaireID, nil)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET the follow-up Questionnaire: %d", resp.StatusCode)
+	}
+	if q := decodeJSON(t, body); q["url"] != socialrx.FollowUpQuestionnaire || q["version"] != socialrx.FollowUpQuestionnaireVersion || q["status"] != "active" {
+		t.Errorf("follow-up Questionnaire: url %v version %v status %v", q["url"], q["version"], q["status"])
+	}
+
 	n, err := seedTerminology(context.Background(), m.Store)
 	if err != nil {
 		t.Fatal(err)

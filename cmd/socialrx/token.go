@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 
 	"github.com/socialrx/socialrx/adapter/auth"
 )
@@ -65,6 +66,9 @@ func appendLine(path, line string) error {
 	}
 	if _, err := auth.ParseTokenFile(append(old, add...)); err != nil {
 		return fmt.Errorf("%w: %s: %v", errUsage, path, err)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
 	}
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
 	if err != nil {

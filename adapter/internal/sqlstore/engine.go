@@ -232,7 +232,16 @@ func (e *Engine) transactOnce(ctx context.Context, fn func(tx socialrx.Tx) error
 		return err
 	}
 	if len(tx.jobs) > 0 && e.opts.Jobs != nil {
-		if err = e.opts.Jobs.Insert(ctx, dtx, tx.jobs); err != nil {
+		// The insert runs to its end once begun: on SQLite an interrupt
+		// in the middle of a statement rolls back the whole shared
+		// transaction of a group commit, the other members' writes with
+		// it (see adapter/sqlite memberCtx); a request whose context ended
+		// fails here, before it. PostgreSQL's statement_timeout still
+		// bounds the statement.
+		if err = ctx.Err(); err != nil {
+			return err
+		}
+		if err = e.opts.Jobs.Insert(context.WithoutCancel(ctx), dtx, tx.jobs); err != nil {
 			return e.translate(err)
 		}
 	}

@@ -1,0 +1,81 @@
+package storetest
+
+import (
+	"net/url"
+	"slices"
+	"testing"
+
+	"github.com/socialrx/socialrx"
+)
+
+// testMatch: a conditional operation's search (SearchRequest.Match) finds
+// no, one or two of the current, live matches (never a deleted one or an
+// old version's values), and neither pages nor counts.
+func testMatch(t *testing.T, open func(t *testing.T) socialrx.Store) {
+	s := open(t)
+	ctx := t.Context()
+	const sys = "https://health.gov.on.ca/ohip"
+	pat := func(ohip string) string {
+		return `{"resourceType":"Patient","identifier":[{"system":"` + sys + `","value":"` + ohip + `"}]}`
+	}
+	mustCreate(t, s, "Patient", "m-one", pat("111"))
+	mustCreate(t, s, "Patient", "m-twin-a", pat("222"))
+	mustCreate(t, s, "Patient", "m-twin-b", pat("222"))
+	mustCreate(t, s, "Patient", "m-triple-a", pat("333"))
+	mustCreate(t, s, "Patient", "m-triple-b", pat("333"))
+	mustCreate(t, s, "Patient", "m-triple-c", pat("333"))
+	mustCreate(t, s, "Patient", "m-gone", pat("444"))
+	mustCreate(t, s, "Patient", "m-moved", pat("555"))
+	mustUpdate(t, s, "Patient", "m-moved", pat("556"), 0)
+	if err := s.Transact(ctx, func(tx socialrx.Tx) error { _, err := tx.Delete(ctx, "Patient", "m-gone", 0); return err }); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		ohip string
+		want []string // nil: any two of the ids given
+		any  []string
+	}{
+		{"111", []string{"m-one"}, nil},
+		{"222", []string{"m-twin-a", "m-twin-b"}, nil},
+		{"333", nil, []string{"m-triple-a", "m-triple-b", "m-triple-c"}},
+		{"444", []string{}, nil},
+		{"555", []string{}, nil},
+		{"556", []string{"m-moved"}, nil},
+		{"999", []string{}, nil},
+	} {
+		res, err := s.Search(ctx, socialrx.SearchRequest{Type: "Patient", Match: true, Strict: true,
+			Params: url.Values{"identifier": {sys + "|" + tt.ohip}}})
+		if err != nil {
+			t.Fatalf("%s: %v", tt.ohip, err)
+		}
+		var ids []string
+		for _, m := range res.Matches {
+			ids = append(ids, m.Type+"/"+m.ID)
+			if m.Type != "Patient" || len(m.Body) == 0 || m.VersionID == 0 {
+				t.Errorf("%s: match %+v lacks its type, body or version", tt.ohip, m)
+			}
+		}
+		slices.Sort(ids)
+		if res.Next != nil || res.Total != -1 {
+			t.Errorf("%s: Next %v, Total %d; want no paging and no count", tt.ohip, res.Next, res.Total)
+		}
+		if tt.any != nil {
+			if len(ids) != 2 || ids[0] == ids[1] {
+				t.Errorf("%s: got %v, want two of %v", tt.ohip, ids, tt.any)
+			}
+			for _, id := range ids {
+				if !slices.Contains(tt.any, id[len("Patient/"):]) {
+					t.Errorf("%s: %s is not a match", tt.ohip, id)
+				}
+			}
+			continue
+		}
+		want := []string{}
+		for _, id := range tt.want {
+			want = append(want, "Patient/"+id)
+		}
+		if !slices.Equal(ids, want) && !(len(ids) == 0 && len(want) == 0) {
+			t.Errorf("%s: got %v, want %v", tt.ohip, ids, want)
+		}
+	}
+}
