@@ -52,6 +52,11 @@ type Options struct {
 	// goes to the program's platform only while a Consent permits it, and
 	// is held otherwise; Consent writes release and revoke.
 	RequireConsent bool
+	// Audit writes the audit trail (audit.go): AuditEvents of writes in
+	// their transaction (Tx.Audit), of delivery outcomes in
+	// FinishMessage's, and of reads buffered (Auditor.Record). nil: no
+	// audit trail.
+	Audit *Auditor
 	// Now is the clock; time.Now if nil.
 	Now func() time.Time
 }

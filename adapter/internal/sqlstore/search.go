@@ -24,6 +24,9 @@ func (e *Engine) search(ctx context.Context, q Querier, req socialrx.SearchReque
 		}
 		return nil, fmt.Errorf("search %s: %w", req.Type, err)
 	}
+	if req.Type == auditType {
+		return e.searchAudit(ctx, q, query, req.Strict)
+	}
 	res, err := e.Query(ctx, q, query)
 	if err != nil {
 		return nil, fmt.Errorf("search %s: %w", req.Type, err)
