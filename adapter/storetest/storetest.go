@@ -63,6 +63,7 @@ var areas = []area{
 	{"ReadMany", testReadMany},
 	{"StreamResources", testStreamResources},
 	{"ExportJobs", testExportJobs},
+	{"Audit", testAudit},
 }
 
 func run(t *testing.T, open func(t *testing.T) socialrx.Store, areas []area) {
