@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"strconv"
+	"strings"
 
 	"github.com/socialrx/socialrx"
 	"github.com/socialrx/socialrx/fhir"
@@ -188,7 +189,7 @@ func AuditRecordOf(ev socialrx.AuditEvent) (socialrx.AuditRecord, error) {
 		ae.Entity = append(ae.Entity, auditEntity{
 			Type:        &auditCoding{System: auditEntityTypeSystem, Code: "2", Display: "System Object"},
 			Role:        &auditCoding{System: auditObjectRoleSystem, Code: "24", Display: "Query"},
-			Description: ev.QueryType,
+			Description: strings.TrimSpace(ev.Operation + " " + ev.QueryType),
 			Query:       base64.StdEncoding.EncodeToString([]byte(ev.Query)),
 		})
 	} else if ev.Entity == "" && ev.Operation != "" {
