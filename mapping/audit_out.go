@@ -96,12 +96,12 @@ type auditEventJSON struct {
 
 // The DICOM agent roles BALP gives the two ends of an exchange.
 var (
-	auditSourceRole      = &auditCodeable{Coding: []auditCoding{{System: auditDCMSystem, Code: "110153", Display: "Source Role ID"}}}
-	auditDestinationRole = &auditCodeable{Coding: []auditCoding{{System: auditDCMSystem, Code: "110152", Display: "Destination Role ID"}}}
+	auditSourceRole      = &auditCodeable{Coding: []auditCoding{{System: auditDCMSystem, Code: "110153"}}}
+	auditDestinationRole = &auditCodeable{Coding: []auditCoding{{System: auditDCMSystem, Code: "110152"}}}
 )
 
 // selfRef is socialrx itself as a Device.
-var selfRef = auditRef{Reference: "Device/" + socialrx.AuditSelf, Display: "socialrx"}
+var selfRef = auditRef{Reference: "Device/" + socialrx.AuditSelf}
 
 // AuditRecordOf returns the stored form of ev: its search columns and its
 // FHIR AuditEvent (R4; IHE BALP basic shapes where they fit):
@@ -125,6 +125,8 @@ var selfRef = auditRef{Reference: "Device/" + socialrx.AuditSelf, Display: "soci
 //
 // source.observer is socialrx (security-source-type 4 Application Server)
 // in both. The body has meta.versionId 1 and meta.lastUpdated = recorded.
+// Codings carry no display (optional in R4): every read writes one
+// AuditEvent, and its size is most of what that costs.
 func AuditRecordOf(ev socialrx.AuditEvent) (socialrx.AuditRecord, error) {
 	rec := ev.Recorded.UTC()
 	ae := auditEventJSON{
@@ -142,8 +144,8 @@ func AuditRecordOf(ev socialrx.AuditEvent) (socialrx.AuditRecord, error) {
 	agentID := socialrx.AuditAgentID(ev.ClientID)
 	switch ev.Kind {
 	case socialrx.AuditTransmit:
-		ae.Type = auditCoding{System: auditDCMSystem, Code: "110106", Display: "Export"}
-		ae.Subtype = []auditCoding{{System: auditLifecycleSystem, Code: "transmit", Display: "Transmit Record Lifecycle Event"}}
+		ae.Type = auditCoding{System: auditDCMSystem, Code: "110106"}
+		ae.Subtype = []auditCoding{{System: auditLifecycleSystem, Code: "transmit"}}
 		dest := auditRef{Display: ev.Destination}
 		if ev.EndpointID != "" {
 			dest.Identifier = &auditIdentifier{System: AuditEndpointSystem, Value: ev.EndpointID}
@@ -154,9 +156,9 @@ func AuditRecordOf(ev socialrx.AuditEvent) (socialrx.AuditRecord, error) {
 		}
 		agentID = socialrx.AuditSelf
 	default:
-		ae.Type = auditCoding{System: auditTypeSystem, Code: "rest", Display: "RESTful Operation"}
+		ae.Type = auditCoding{System: auditTypeSystem, Code: "rest"}
 		if ev.Subtype != "" {
-			ae.Subtype = []auditCoding{{System: auditInteractionSystem, Code: ev.Subtype, Display: ev.Subtype}}
+			ae.Subtype = []auditCoding{{System: auditInteractionSystem, Code: ev.Subtype}}
 		}
 		client := auditAgent{Type: auditSourceRole, Who: auditRef{Reference: "Device/" + agentID}, Requestor: true}
 		if ev.ClientID != "" {
@@ -177,8 +179,8 @@ func AuditRecordOf(ev socialrx.AuditEvent) (socialrx.AuditRecord, error) {
 		}
 		e := auditEntity{
 			What: &auditRef{Reference: what},
-			Type: &auditCoding{System: auditEntityTypeSystem, Code: "2", Display: "System Object"},
-			Role: &auditCoding{System: auditObjectRoleSystem, Code: "4", Display: "Domain Resource"},
+			Type: &auditCoding{System: auditEntityTypeSystem, Code: "2"},
+			Role: &auditCoding{System: auditObjectRoleSystem, Code: "4"},
 		}
 		if ev.Operation != "" {
 			e.Description = ev.Operation
@@ -187,28 +189,28 @@ func AuditRecordOf(ev socialrx.AuditEvent) (socialrx.AuditRecord, error) {
 	}
 	if ev.QueryType != "" || ev.Query != "" {
 		ae.Entity = append(ae.Entity, auditEntity{
-			Type:        &auditCoding{System: auditEntityTypeSystem, Code: "2", Display: "System Object"},
-			Role:        &auditCoding{System: auditObjectRoleSystem, Code: "24", Display: "Query"},
+			Type:        &auditCoding{System: auditEntityTypeSystem, Code: "2"},
+			Role:        &auditCoding{System: auditObjectRoleSystem, Code: "24"},
 			Description: strings.TrimSpace(ev.Operation + " " + ev.QueryType),
 			Query:       base64.StdEncoding.EncodeToString([]byte(ev.Query)),
 		})
 	} else if ev.Entity == "" && ev.Operation != "" {
 		ae.Entity = append(ae.Entity, auditEntity{
-			Type:        &auditCoding{System: auditEntityTypeSystem, Code: "2", Display: "System Object"},
+			Type:        &auditCoding{System: auditEntityTypeSystem, Code: "2"},
 			Description: ev.Operation,
 		})
 	}
 	if ev.Patient != "" && ev.Patient != ev.Entity {
 		ae.Entity = append(ae.Entity, auditEntity{
 			What: &auditRef{Reference: ev.Patient},
-			Type: &auditCoding{System: auditEntityTypeSystem, Code: "1", Display: "Person"},
-			Role: &auditCoding{System: auditObjectRoleSystem, Code: "1", Display: "Patient"},
+			Type: &auditCoding{System: auditEntityTypeSystem, Code: "1"},
+			Role: &auditCoding{System: auditObjectRoleSystem, Code: "1"},
 		})
 	} else if ev.Patient != "" {
 		// The resource is the patient: BALP's patient entity is the
 		// resource entity with role Patient.
-		ae.Entity[0].Type = &auditCoding{System: auditEntityTypeSystem, Code: "1", Display: "Person"}
-		ae.Entity[0].Role = &auditCoding{System: auditObjectRoleSystem, Code: "1", Display: "Patient"}
+		ae.Entity[0].Type = &auditCoding{System: auditEntityTypeSystem, Code: "1"}
+		ae.Entity[0].Role = &auditCoding{System: auditObjectRoleSystem, Code: "1"}
 	}
 	body, err := json.Marshal(ae)
 	if err != nil {

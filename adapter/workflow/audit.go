@@ -19,9 +19,9 @@ import (
 //	    └─> Tx.Audit: the AuditEvent is appended in the write's own store
 //	        transaction: both commit, or neither
 //	a read, a search, a failed request, an export
-//	    └─> Auditor.Record ──> bounded buffer ──> one goroutine writes what
-//	        has gathered (up to MaxBatch) in one transaction, then the next
-//	        batch: under load batches grow, idle it writes at once
+//	    └─> Auditor.Record ──> bounded buffer ──> one goroutine gathers
+//	        events for up to Linger (20ms) or MaxBatch, writes them in one
+//	        transaction, then gathers the next batch
 //
 // Buffer full: Record waits up to BlockFor for room (the reads slow down to
 // the pace the audit trail is written: back-pressure, nothing lost); past
@@ -40,7 +40,12 @@ type AuditorOptions struct {
 	// BlockFor is how long Record waits for room in a full buffer before
 	// it drops the event (default 1s).
 	BlockFor time.Duration
-	Logger   *slog.Logger
+	// Linger is how long the writer waits for more events after the
+	// first of a batch (default 20ms): batches grow with the load, and
+	// each costs one transaction (one fsync on SQLite). A read's
+	// AuditEvent is searchable about this much later.
+	Linger time.Duration
+	Logger *slog.Logger
 	// Now is the clock; time.Now if nil.
 	Now func() time.Time
 }
@@ -81,6 +86,9 @@ func NewAuditor(store socialrx.Store, opts AuditorOptions) *Auditor {
 	}
 	if opts.BlockFor <= 0 {
 		opts.BlockFor = time.Second
+	}
+	if opts.Linger <= 0 {
+		opts.Linger = 20 * time.Millisecond
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -201,19 +209,30 @@ func (a *Auditor) run() {
 		}
 		batch = append(batch, it.ev)
 	}
+	linger := time.NewTimer(0)
+	<-linger.C
 	for it := range a.ch {
 		batch, flushed = batch[:0], flushed[:0]
 		add(it)
+		// Gather more until the batch is full, a flush is asked, the
+		// buffer closes or Linger has passed.
+		linger.Reset(a.opts.Linger)
 	gather:
-		for len(batch) < a.opts.MaxBatch {
+		for len(batch) < a.opts.MaxBatch && len(flushed) == 0 {
 			select {
 			case it, ok := <-a.ch:
 				if !ok {
 					break gather
 				}
 				add(it)
-			default:
+			case <-linger.C:
 				break gather
+			}
+		}
+		if !linger.Stop() {
+			select {
+			case <-linger.C:
+			default:
 			}
 		}
 		a.write(batch)

@@ -7,7 +7,7 @@
 
 -- +goose Up
 CREATE TABLE audit_events (
-    seq      INTEGER PRIMARY KEY AUTOINCREMENT,
+    seq      INTEGER PRIMARY KEY, -- the rowid: rows are never deleted, so it only grows
     id       TEXT    NOT NULL UNIQUE,
     recorded INTEGER NOT NULL,
     agent    TEXT    NOT NULL,            -- Device/<id>
