@@ -127,7 +127,16 @@ var selfRef = auditRef{Reference: "Device/" + socialrx.AuditSelf}
 // in both. The body has meta.versionId 1 and meta.lastUpdated = recorded.
 // Codings carry no display (optional in R4): every read writes one
 // AuditEvent, and its size is most of what that costs.
+//
+// An Entity or Patient that is not a reference Type/id (a malformed id
+// from a refused request) is left out.
 func AuditRecordOf(ev socialrx.AuditEvent) (socialrx.AuditRecord, error) {
+	if !auditRefOK(ev.Entity) {
+		ev.Entity, ev.Version = "", 0
+	}
+	if !auditRefOK(ev.Patient) {
+		ev.Patient = ""
+	}
 	rec := ev.Recorded.UTC()
 	ae := auditEventJSON{
 		ResourceType: "AuditEvent",
@@ -220,6 +229,16 @@ func AuditRecordOf(ev socialrx.AuditEvent) (socialrx.AuditRecord, error) {
 		ID: ev.ID, Recorded: rec, Agent: "Device/" + agentID, Entity: ev.Entity, Patient: ev.Patient,
 		Subtype: auditSubtype(ev), Action: ev.Action, Outcome: ev.Outcome, Body: body,
 	}, nil
+}
+
+// auditRefOK reports whether ref is "" or a relative reference Type/id
+// with a valid id.
+func auditRefOK(ref string) bool {
+	if ref == "" {
+		return true
+	}
+	typ, id, ok := strings.Cut(ref, "/")
+	return ok && fhir.Known(typ) && fhir.ValidID(id)
 }
 
 // auditSubtype is the subtype column: the restful-interaction code, or

@@ -3,6 +3,7 @@ package mapping
 import (
 	"encoding/base64"
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -138,6 +139,20 @@ func TestAuditRecordOf(t *testing.T) {
 			}
 			tc.check(t, v)
 		})
+	}
+}
+
+// TestAuditRecordOfMalformedRefs: a malformed entity or patient (from a
+// refused request's URL) is left out of the record and the body.
+func TestAuditRecordOfMalformedRefs(t *testing.T) {
+	for _, ref := range []string{"Patient/a\x00b", "Patient/" + strings.Repeat("x", 65), "Nonsense/1", "Patient/", "p1"} {
+		rec, err := AuditRecordOf(socialrx.AuditEvent{ID: "m", Kind: socialrx.AuditREST, Subtype: "read", Action: "R", Outcome: "4", Entity: ref, Patient: ref})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rec.Entity != "" || rec.Patient != "" || strings.Contains(string(rec.Body), `"entity"`) {
+			t.Errorf("%q: entity %q patient %q body %s; want them left out", ref, rec.Entity, rec.Patient, rec.Body)
+		}
 	}
 }
 

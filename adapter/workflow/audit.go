@@ -28,7 +28,10 @@ import (
 // that the event is dropped, counted (AuditStats.Dropped, the metric
 // socialrx_audit_dropped_total) and logged as an error with its request id,
 // so a loss is never silent. A batch whose transaction fails is tried again
-// (up to 5 times, backing off); then it is counted as failed and logged.
+// (up to 5 times, backing off, while the database is unavailable; any other
+// error: its events are written one by one, so that one the database
+// refuses does not take the others with it); what cannot be written is
+// counted as failed and logged.
 // Close writes what is buffered before it returns (on shutdown).
 
 // AuditorOptions configure an Auditor; zero fields take the defaults.
@@ -262,20 +265,38 @@ func (a *Auditor) write(batch []socialrx.AuditEvent) {
 		recs = append(recs, rec)
 	}
 	ctx := context.Background()
+	appendAll := func(recs []socialrx.AuditRecord) error {
+		return a.store.Transact(ctx, func(tx socialrx.Tx) error { return tx.AppendAudit(ctx, recs) })
+	}
 	wait := 100 * time.Millisecond
 	var err error
 	for attempt := 1; attempt <= 5; attempt++ {
-		err = a.store.Transact(ctx, func(tx socialrx.Tx) error { return tx.AppendAudit(ctx, recs) })
-		if err == nil {
+		if err = appendAll(recs); err == nil {
 			a.written.Add(uint64(len(recs)))
 			return
 		}
 		a.opts.Logger.Warn("audit batch not written; trying again", "events", len(recs), "attempt", attempt, "error", socialrx.ErrorMessage(err))
+		if socialrx.ErrorCode(err) != socialrx.EUNAVAILABLE && len(recs) > 1 {
+			break // not the database being away: one event may be refused, write them one by one
+		}
 		time.Sleep(wait)
 		wait = min(wait*4, 5*time.Second)
 	}
-	a.failed.Add(uint64(len(recs)))
-	a.opts.Logger.Error("audit events lost: the audit batch could not be written", "events", len(recs), "error", socialrx.ErrorMessage(err))
+	if socialrx.ErrorCode(err) == socialrx.EUNAVAILABLE || len(recs) == 1 {
+		a.failed.Add(uint64(len(recs)))
+		a.opts.Logger.Error("audit events lost: the audit batch could not be written", "events", len(recs), "error", socialrx.ErrorMessage(err))
+		return
+	}
+	// One by one, so that an event the database refuses does not take the
+	// others with it.
+	for _, rec := range recs {
+		if err := appendAll([]socialrx.AuditRecord{rec}); err != nil {
+			a.failed.Add(1)
+			a.opts.Logger.Error("audit event lost: the database refused it", "audit_event", rec.ID, "error", socialrx.ErrorMessage(err))
+			continue
+		}
+		a.written.Add(1)
+	}
 }
 
 // splitRef splits "Type/id".
