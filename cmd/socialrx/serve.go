@@ -400,7 +400,7 @@ func newLogger(level, format string) *slog.Logger {
 
 // registerAuditMetrics publishes the audit trail's counts: events written,
 // dropped (buffer full past its wait: each also logged as an error), lost
-// (a batch the database refused five times) and waiting.
+// (the database could not write them: each logged too) and waiting.
 func registerAuditMetrics(reg prometheus.Registerer, a *workflow.Auditor) {
 	counter := func(name, help string, f func(workflow.AuditStats) uint64) prometheus.Collector {
 		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, func() float64 { return float64(f(a.Stats())) })
@@ -408,7 +408,7 @@ func registerAuditMetrics(reg prometheus.Registerer, a *workflow.Auditor) {
 	reg.MustRegister(
 		counter("socialrx_audit_written_total", "AuditEvents written.", func(s workflow.AuditStats) uint64 { return s.Written }),
 		counter("socialrx_audit_dropped_total", "AuditEvents dropped because the audit buffer stayed full (each logged as an error).", func(s workflow.AuditStats) uint64 { return s.Dropped }),
-		counter("socialrx_audit_failed_total", "AuditEvents lost because their batch could not be written (logged as an error).", func(s workflow.AuditStats) uint64 { return s.Failed }),
+		counter("socialrx_audit_failed_total", "AuditEvents the database could not write (each logged as an error).", func(s workflow.AuditStats) uint64 { return s.Failed }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "socialrx_audit_queued", Help: "AuditEvents waiting in the buffer to be written."}, func() float64 { return float64(a.Stats().Queued) }),
 	)
 }
