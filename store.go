@@ -95,6 +95,7 @@ type Tx interface {
 	ResourceTx
 	ProjectionTx
 	OutboxTx
+	AuditTx
 }
 
 // ResourceTx reads and writes resources in a transaction. Its writes store

@@ -147,6 +147,7 @@ func emptyEntries(body []byte, issues []fhir.Issue) (*fhir.Bundle, []fhir.Issue)
 // rewriting urn:uuid and conditional references. The first failing entry
 // fails the whole Bundle, and nothing is stored; its error names the entry.
 func (s *Server) transaction(c echo.Context, b *fhir.Bundle) (*bundle, error) {
+	noteOf(c).subtype = "transaction"
 	r := c.Request()
 	ctx := r.Context()
 	base := s.baseURL(r)
@@ -239,11 +240,21 @@ func (s *Server) transaction(c echo.Context, b *fhir.Bundle) (*bundle, error) {
 		if err := run(isUpdate, execute); err != nil {
 			return err
 		}
-		return run(isRead, execute)
+		if err := run(isRead, execute); err != nil {
+			return err
+		}
+		// One AuditEvent per entry, committed with the entries.
+		for _, o := range ops {
+			if err := tx.Audit(ctx, s.auditOp(c, o, o.code, nil)); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
+	noteOf(c).written = true
 	out := newBundle("transaction-response")
 	for _, o := range ops {
 		out.Entry = append(out.Entry, o.responseEntry(base, ret))
@@ -267,6 +278,8 @@ func (s *Server) batch(c echo.Context, b *fhir.Bundle) (*bundle, error) {
 	ctx := r.Context()
 	base := s.baseURL(r)
 	ret := preferOf(r).ret
+	note := noteOf(c)
+	note.subtype = "batch"
 	out := newBundle("batch-response")
 	budget := s.responseBudget()
 	full := false
@@ -300,10 +313,11 @@ func (s *Server) batch(c echo.Context, b *fhir.Bundle) (*bundle, error) {
 				if err := s.execute(ctx, tx, base, o); err != nil {
 					return o.fail(err)
 				}
-				return nil
+				return tx.Audit(ctx, s.auditOp(c, o, o.code, nil))
 			})
 		}
 		if err != nil {
+			s.auditFailedEntry(c, o, err)
 			out.Entry = append(out.Entry, s.failedEntry(c, err))
 			continue
 		}
@@ -312,14 +326,36 @@ func (s *Server) batch(c echo.Context, b *fhir.Bundle) (*bundle, error) {
 			full = true
 			if o.kind.isRead() {
 				o.res, o.result = nil, nil
-				out.Entry = append(out.Entry, s.failedEntry(c, o.fail(budget.exceeded())))
+				err := o.fail(budget.exceeded())
+				s.auditFailedEntry(c, o, err)
+				out.Entry = append(out.Entry, s.failedEntry(c, err))
 				continue
 			}
 			entry.Resource = nil
 		}
+		if o.kind.isRead() {
+			s.auditor().Record(ctx, s.auditOp(c, o, o.code, nil))
+		}
 		out.Entry = append(out.Entry, entry)
 	}
+	note.written = true
 	return out, nil
+}
+
+// auditFailedEntry records the AuditEvent of a batch entry that failed
+// (o nil: it could not be parsed).
+func (s *Server) auditFailedEntry(c echo.Context, o *op, err error) {
+	if s.auditor() == nil {
+		return
+	}
+	status := ErrorStatus(normalize(err))
+	if o == nil {
+		ev := s.auditEvent(c, "batch")
+		ev.Outcome, ev.OutcomeDesc = auditOutcome(status, err)
+		s.auditor().Record(c.Request().Context(), ev)
+		return
+	}
+	s.auditor().Record(c.Request().Context(), s.auditOp(c, o, status, err))
 }
 
 // budget counts the bytes of the resources a Bundle response carries.

@@ -225,6 +225,9 @@ func (s *Server) capabilities(base string) *capabilityStatement {
 		rev := slices.Clone(revIncludes[t])
 		slices.Sort(rev)
 		res.SearchRevInclude = slices.Compact(rev)
+		if t == auditType {
+			auditCapability(&res)
+		}
 		rest.Resource = append(rest.Resource, res)
 	}
 

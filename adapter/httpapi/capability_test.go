@@ -39,6 +39,9 @@ func TestCapabilityStatement(t *testing.T) {
 		res := r.(map[string]any)
 		typ := res["type"].(string)
 		types = append(types, typ)
+		if typ == "AuditEvent" {
+			continue // read and search only: TestAuditSearchAPI
+		}
 		var codes []string
 		for _, i := range res["interaction"].([]any) {
 			codes = append(codes, i.(map[string]any)["code"].(string))

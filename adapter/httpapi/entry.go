@@ -197,6 +197,11 @@ func (s *Server) parseOp(base string, i int, e fhir.Entry) (*op, error) {
 	if err := ifMatch(); err != nil {
 		return nil, err
 	}
+	if o.kind == opCreate || o.kind == opUpdate || o.kind == opDelete {
+		if err := checkWritable(o.typ); err != nil {
+			return nil, at(err, urlPath)
+		}
+	}
 	if o.kind != opCreate && o.kind != opUpdate {
 		return o, nil
 	}

@@ -70,6 +70,11 @@ func (s *Server) handleExportKickoff(c echo.Context) error {
 	}
 	job := &socialrx.ExportJob{Level: socialrx.ExportSystem}
 	typ, id := c.Param("type"), c.Param("id")
+	n := noteOf(c)
+	n.operation, n.queryType, n.query = "$export", typ, r.URL.RawQuery
+	if typ == "Group" && id != "" {
+		n.entity = "Group/" + id
+	}
 	principal := socialrx.PrincipalFrom(r.Context())
 	switch {
 	case typ == "":
@@ -308,11 +313,12 @@ func (s *Server) handleExportDelete(c echo.Context) error {
 // file of a completed export, as application/fhir+ndjson (Range requests
 // work, so a broken download can resume).
 func (s *Server) handleExportFile(c echo.Context) error {
+	name := c.Param("file")
+	noteOf(c).operation = "$export-file " + c.Param("id") + "/" + name
 	job, err := s.ownExport(c)
 	if err != nil {
 		return err
 	}
-	name := c.Param("file")
 	notFound := issueError(socialrx.ENOTFOUND, "", "export %s has no file %s", job.ID, name)
 	if job.Status != socialrx.ExportCompleted || !slices.ContainsFunc(job.Outputs, func(o socialrx.ExportOutput) bool { return o.File == name }) {
 		return notFound
@@ -341,8 +347,10 @@ func (s *Server) handleExportFile(c echo.Context) error {
 func (s *Server) addExportRoutes(e *echo.Echo) {
 	// Authenticated like every FHIR route (the manifest says
 	// requiresAccessToken); the handlers then serve the owner only.
+	// File downloads are audited (operation $export-file); status polls
+	// and cancels are not.
 	auth := s.authorize(route{})
 	e.GET("/fhir/$export-status/:id", s.handleExportStatus, wholeSegments, auth)
 	e.DELETE("/fhir/$export-status/:id", s.handleExportDelete, wholeSegments, auth)
-	e.GET("/fhir/$export-file/:id/:file", s.handleExportFile, wholeSegments, auth)
+	e.GET("/fhir/$export-file/:id/:file", s.handleExportFile, wholeSegments, s.auditRoute("operation"), auth)
 }

@@ -50,6 +50,11 @@ func (s *Server) handleHistory(c echo.Context) error {
 		}
 		req.Count = min(n, maxHistoryCount)
 	}
+	if n := noteOf(c); id != "" {
+		n.entity = typ + "/" + id
+	} else {
+		n.queryType, n.query = typ, q.Encode()
+	}
 	page, err := s.store.History(r.Context(), req)
 	if err != nil {
 		return err

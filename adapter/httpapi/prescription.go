@@ -29,10 +29,13 @@ func (s *Server) handlePrescription(c echo.Context) error {
 		return issueError(socialrx.ENOTFOUND, "", "$prescription is an operation on ServiceRequest, not %s", typ)
 	}
 	ctx := c.Request().Context()
+	n := noteOf(c)
+	n.entity, n.operation = typ+"/"+id, "$prescription"
 	sr, err := s.store.Read(ctx, typ, id)
 	if err != nil {
 		return err
 	}
+	n.version, n.read = sr.VersionID, sr.Body
 	var head struct {
 		Subject struct {
 			Reference string `json:"reference"`

@@ -90,6 +90,7 @@ func (s *Server) handleRead(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	noteRead(c, res)
 	return s.writeRead(c, res, view)
 }
 
@@ -116,7 +117,14 @@ func (s *Server) handleVRead(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	noteRead(c, res)
 	return s.writeRead(c, res, view)
+}
+
+// noteRead notes the resource a read or vread returns for its AuditEvent.
+func noteRead(c echo.Context, res *socialrx.Resource) {
+	n := noteOf(c)
+	n.entity, n.version, n.read = res.Type+"/"+res.ID, res.VersionID, res.Body
 }
 
 // readView reads _summary and _elements of a read or vread.
@@ -151,6 +159,9 @@ func (s *Server) handleCreate(c echo.Context) error {
 	if err := checkType(typ); err != nil {
 		return err
 	}
+	if err := checkWritable(typ); err != nil {
+		return err
+	}
 	r := c.Request()
 	var cond url.Values
 	if h := r.Header.Get("If-None-Exist"); h != "" {
@@ -173,19 +184,25 @@ func (s *Server) handleCreate(c echo.Context) error {
 		res, created = nil, false
 		if cond != nil {
 			existing, err := matchOne(ctx, tx, typ, cond, "If-None-Exist")
-			if err != nil || existing != nil {
-				res = existing
+			if err != nil {
 				return err
+			}
+			if existing != nil {
+				res = existing
+				return s.auditWrite(ctx, c, tx, "create", typ, res.ID, res)
 			}
 		}
 		var err error
-		res, err = tx.Create(ctx, typ, uuid.NewString(), d.Body)
+		if res, err = tx.Create(ctx, typ, uuid.NewString(), d.Body); err != nil {
+			return err
+		}
 		created = true
-		return err
+		return s.auditWrite(ctx, c, tx, "create", typ, res.ID, res)
 	})
 	if err != nil {
 		return err
 	}
+	noteOf(c).written = true
 	setVersionHeaders(c, res)
 	c.Response().Header().Set(echo.HeaderLocation, versionURL(s.baseURL(r), res))
 	if !created {
@@ -199,6 +216,9 @@ func (s *Server) handleCreate(c echo.Context) error {
 func (s *Server) handleUpdate(c echo.Context) error {
 	typ, id := c.Param("type"), c.Param("id")
 	if err := checkTypeID(typ, id); err != nil {
+		return err
+	}
+	if err := checkWritable(typ); err != nil {
 		return err
 	}
 	ifMatch, err := ifMatchOf(c.Request())
@@ -220,6 +240,9 @@ func (s *Server) handleUpdate(c echo.Context) error {
 func (s *Server) handleConditionalUpdate(c echo.Context) error {
 	typ := c.Param("type")
 	if err := checkType(typ); err != nil {
+		return err
+	}
+	if err := checkWritable(typ); err != nil {
 		return err
 	}
 	q, err := queryOf(c.Request())
@@ -275,12 +298,19 @@ func (s *Server) update(c echo.Context, typ string, d *fhir.Decoded, warnings []
 		if err != nil {
 			return err
 		}
-		res, created, err = tx.Update(ctx, typ, id, d.Body, ifMatch)
-		return err
+		if res, created, err = tx.Update(ctx, typ, id, d.Body, ifMatch); err != nil {
+			return err
+		}
+		subtype := "update"
+		if created {
+			subtype = "create"
+		}
+		return s.auditWrite(ctx, c, tx, subtype, typ, id, res)
 	})
 	if err != nil {
 		return err
 	}
+	noteOf(c).written = true
 	setVersionHeaders(c, res)
 	c.Response().Header().Set(echo.HeaderLocation, versionURL(s.baseURL(r), res))
 	if created {
@@ -296,6 +326,9 @@ func (s *Server) handleDelete(c echo.Context) error {
 	if err := checkTypeID(typ, id); err != nil {
 		return err
 	}
+	if err := checkWritable(typ); err != nil {
+		return err
+	}
 	ifMatch, err := ifMatchOf(c.Request())
 	if err != nil {
 		return err
@@ -304,12 +337,15 @@ func (s *Server) handleDelete(c echo.Context) error {
 	var res *socialrx.Resource
 	err = s.wf.Transact(ctx, func(tx *workflow.Tx) error {
 		var err error
-		res, err = tx.Delete(ctx, typ, id, ifMatch)
-		return err
+		if res, err = tx.Delete(ctx, typ, id, ifMatch); err != nil {
+			return err
+		}
+		return s.auditWrite(ctx, c, tx, "delete", typ, id, res)
 	})
 	if err != nil {
 		return err
 	}
+	noteOf(c).written = true
 	msg := "nothing to delete"
 	if res != nil {
 		c.Response().Header().Set("ETag", etag(res.VersionID))

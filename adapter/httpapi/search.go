@@ -53,6 +53,8 @@ func (s *Server) handleSearch(c echo.Context) error {
 	if err := permitSearch(r.Context(), typ, storeParams); err != nil {
 		return err
 	}
+	n := noteOf(c)
+	n.queryType, n.query, n.patient = typ, storeParams.Encode(), queryPatient(typ, storeParams)
 	sr, err := s.store.Search(r.Context(), socialrx.SearchRequest{Type: typ, Params: storeParams, Strict: preferOf(r).strict})
 	if err != nil {
 		return err

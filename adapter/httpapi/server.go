@@ -267,8 +267,11 @@ type route struct {
 	// be allowed on the route's :type, or on every type for a route
 	// without one (see auth.go). A route with neither checks in its
 	// handler (Bundles) or needs authentication only ($validate).
-	access  access
-	need    []socialrx.Interaction
+	access access
+	need   []socialrx.Interaction
+	// audit is the restful-interaction code the route's AuditEvents get
+	// (audit.go); "" for a route that is not audited.
+	audit   string
 	handler echo.HandlerFunc
 }
 
@@ -286,26 +289,26 @@ var (
 func (s *Server) fhirRoutes() []route {
 	return []route{
 		{method: http.MethodGet, path: "/metadata", system: true, access: accessOpen, handler: s.handleCapabilities},
-		{method: http.MethodPost, path: "", interactions: []string{"transaction", "batch"}, system: true, handler: s.handleBundle},
-		{method: http.MethodGet, path: "/_history", interactions: []string{"history-system"}, system: true, need: needS, handler: s.handleHistory},
-		{method: http.MethodGet, path: "/:type", interactions: []string{"search-type"}, need: needS, handler: s.handleSearch},
-		{method: http.MethodPost, path: "/:type/_search", need: needS, handler: s.handleSearch},
-		{method: http.MethodGet, path: "/:type/_search", need: needS, handler: s.handleSearch},
-		{method: http.MethodPost, path: "/:type", interactions: []string{"create"}, need: needC, handler: s.handleCreate},
-		{method: http.MethodPut, path: "/:type", need: needUS, handler: s.handleConditionalUpdate},
-		{method: http.MethodGet, path: "/:type/_history", interactions: []string{"history-type"}, need: needS, handler: s.handleHistory},
-		{method: http.MethodGet, path: "/:type/:id", interactions: []string{"read"}, need: needR, handler: s.handleRead},
-		{method: http.MethodPut, path: "/:type/:id", interactions: []string{"update"}, need: needU, handler: s.handleUpdate},
-		{method: http.MethodDelete, path: "/:type/:id", interactions: []string{"delete"}, need: needD, handler: s.handleDelete},
-		{method: http.MethodGet, path: "/:type/:id/_history", interactions: []string{"history-instance"}, need: needR, handler: s.handleHistory},
-		{method: http.MethodGet, path: "/:type/:id/_history/:vid", interactions: []string{"vread"}, need: needR, handler: s.handleVRead},
+		{method: http.MethodPost, path: "", interactions: []string{"transaction", "batch"}, system: true, audit: "transaction", handler: s.handleBundle},
+		{method: http.MethodGet, path: "/_history", interactions: []string{"history-system"}, system: true, need: needS, audit: "history-system", handler: s.handleHistory},
+		{method: http.MethodGet, path: "/:type", interactions: []string{"search-type"}, need: needS, audit: "search-type", handler: s.handleSearch},
+		{method: http.MethodPost, path: "/:type/_search", need: needS, audit: "search-type", handler: s.handleSearch},
+		{method: http.MethodGet, path: "/:type/_search", need: needS, audit: "search-type", handler: s.handleSearch},
+		{method: http.MethodPost, path: "/:type", interactions: []string{"create"}, need: needC, audit: "create", handler: s.handleCreate},
+		{method: http.MethodPut, path: "/:type", need: needUS, audit: "update", handler: s.handleConditionalUpdate},
+		{method: http.MethodGet, path: "/:type/_history", interactions: []string{"history-type"}, need: needS, audit: "history-type", handler: s.handleHistory},
+		{method: http.MethodGet, path: "/:type/:id", interactions: []string{"read"}, need: needR, audit: "read", handler: s.handleRead},
+		{method: http.MethodPut, path: "/:type/:id", interactions: []string{"update"}, need: needU, audit: "update", handler: s.handleUpdate},
+		{method: http.MethodDelete, path: "/:type/:id", interactions: []string{"delete"}, need: needD, audit: "delete", handler: s.handleDelete},
+		{method: http.MethodGet, path: "/:type/:id/_history", interactions: []string{"history-instance"}, need: needR, audit: "history-instance", handler: s.handleHistory},
+		{method: http.MethodGet, path: "/:type/:id/_history/:vid", interactions: []string{"vread"}, need: needR, audit: "vread", handler: s.handleVRead},
 		{method: http.MethodPost, path: "/$validate", system: true, handler: s.handleValidate},
 		{method: http.MethodPost, path: "/$process-messages", system: true, access: accessOwn, handler: s.handleProcessMessages},
 		{method: http.MethodPost, path: "/:type/$validate", handler: s.handleValidate},
-		{method: http.MethodGet, path: "/:type/:id/$prescription", types: []string{"ServiceRequest"}, need: needR, handler: s.handlePrescription},
-		{method: http.MethodGet, path: "/$export", system: true, handler: s.handleExportKickoff},
-		{method: http.MethodGet, path: "/:type/$export", types: []string{"Patient"}, handler: s.handleExportKickoff},
-		{method: http.MethodGet, path: "/:type/:id/$export", types: []string{"Group"}, handler: s.handleExportKickoff},
+		{method: http.MethodGet, path: "/:type/:id/$prescription", types: []string{"ServiceRequest"}, need: needR, audit: "operation", handler: s.handlePrescription},
+		{method: http.MethodGet, path: "/$export", system: true, audit: "operation", handler: s.handleExportKickoff},
+		{method: http.MethodGet, path: "/:type/$export", types: []string{"Patient"}, audit: "operation", handler: s.handleExportKickoff},
+		{method: http.MethodGet, path: "/:type/:id/$export", types: []string{"Group"}, audit: "operation", handler: s.handleExportKickoff},
 	}
 }
 
@@ -334,7 +337,7 @@ func (s *Server) newEcho() *echo.Echo {
 	// group middleware makes Echo register catch-all routes that turn 405
 	// into 404.
 	for _, r := range s.routes {
-		e.Add(r.method, "/fhir"+r.path, r.handler, wholeSegments, s.authorize(r), s.negotiate)
+		e.Add(r.method, "/fhir"+r.path, r.handler, wholeSegments, s.auditRoute(r.audit), s.authorize(r), s.negotiate)
 	}
 	// The fixed names below the base would otherwise reach the /:type and
 	// /:type/:id routes with another method (PUT /fhir/metadata would be a

@@ -64,6 +64,7 @@ var areas = []area{
 	{"Match", testMatch},
 	{"StreamResources", testStreamResources},
 	{"ExportJobs", testExportJobs},
+	{"Audit", testAudit},
 }
 
 func run(t *testing.T, open func(t *testing.T) socialrx.Store, areas []area) {

@@ -270,6 +270,9 @@ func (w *Workflow) FinishMessage(ctx context.Context, id, state string, attempts
 		if err != nil || !ok {
 			return err
 		}
+		if err := tx.auditTransmit(ctx, m, state, reason); err != nil {
+			return err
+		}
 		if m.Destination == socialrx.DestinationPatient && state != socialrx.DeliveryPending {
 			return tx.reminderFinished(ctx, m, state)
 		}

@@ -55,6 +55,11 @@ type Options struct {
 	// Reach configures reaching the patient: reminders, form links,
 	// escalation (reminder.go).
 	Reach ReachOptions
+	// Audit writes the audit trail (audit.go): AuditEvents of writes in
+	// their transaction (Tx.Audit), of delivery outcomes in
+	// FinishMessage's, and of reads buffered (Auditor.Record). nil: no
+	// audit trail.
+	Audit *Auditor
 	// Now is the clock; time.Now if nil.
 	Now func() time.Time
 }

@@ -70,6 +70,8 @@ type Config struct {
 	// program only while a Consent of the patient permits it (README,
 	// "Consent"); off by default.
 	RequireConsent bool
+	// Audit records the audit trail (README, "Audit"); on by default.
+	Audit bool
 	// Workers is how many background jobs (deliveries, reminders) run at
 	// once in this process; 0 runs none (another process works them).
 	Workers int
@@ -153,6 +155,7 @@ func DefaultConfig() Config {
 		HTTPTimeout:      ereferral.Options{}.WithDefaults().Timeout,
 		PollEvery:        jc.PollEvery,
 		RequireConsent:   false,
+		Audit:            true,
 		ExportDir:        DefaultExportDir,
 		ExportExpiry:     export.DefaultExpiry,
 		LinkTTL:          socialrx.DefaultLinkTTL,

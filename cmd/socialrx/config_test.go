@@ -188,6 +188,7 @@ func TestFlagDefaults(t *testing.T) {
 		Credentials:      d.Credentials,
 		EMREndpoint:      d.EMREndpoint,
 		RequireConsent:   d.RequireConsent,
+		Audit:            d.Audit,
 		Workers:          d.Workers,
 		RetryBase:        d.RetryBase,
 		JobTimeout:       d.JobTimeout,

@@ -76,7 +76,7 @@ func benchDelivery(b *testing.B, database string, workers int) {
 	}
 	ctx := context.Background()
 	b.ResetTimer()
-	runner, err := startJobs(ctx, env.m.Store, cfg, creds, &reach{}, env.m.URL()+"/fhir", env.m.Logger, nil)
+	runner, err := startJobs(ctx, env.m.Store, cfg, creds, &reach{}, env.m.URL()+"/fhir", env.m.Logger, nil, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -441,7 +441,7 @@ func benchIngestDuringDelivery(b *testing.B, database string, workers int) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	runner, err := startJobs(context.Background(), env.m.Store, cfg, creds, &reach{}, env.m.URL()+"/fhir", env.m.Logger, nil)
+	runner, err := startJobs(context.Background(), env.m.Store, cfg, creds, &reach{}, env.m.URL()+"/fhir", env.m.Logger, nil, nil)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -19,13 +19,15 @@ import (
 
 // startJobs starts the background workers on the store's own database:
 // deliveries to platforms (ereferral), write-backs to EMRs (emr) and
-// follow-up reminders.
-func startJobs(ctx context.Context, store Store, cfg Config, creds *CredentialsFile, rc *reach, source string, log *slog.Logger, reg prometheus.Registerer) (*jobs.Runner, error) {
+// follow-up reminders. audit, when not nil, records each delivery attempt
+// (an AuditEvent in the transaction that records its outcome).
+func startJobs(ctx context.Context, store Store, cfg Config, creds *CredentialsFile, rc *reach, source string, log *slog.Logger, reg prometheus.Registerer, audit *workflow.Auditor) (*jobs.Runner, error) {
 	jc := jobs.DefaultConfig()
 	jc.Registry = reg
 	jc.Store = store
 	wopts := cfg.Workflow()
 	wopts.Reach = rc.opts
+	wopts.Audit = audit
 	jc.Workflow = workflow.New(store, wopts)
 	jc.Notifiers = rc.notifiers
 	platform := ereferral.New(creds, ereferral.Options{UserAgent: "socialrx/" + version, Timeout: cfg.HTTPTimeout})

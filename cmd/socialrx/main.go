@@ -95,6 +95,7 @@ func cliVars(cfg Config) kong.Vars {
 		"default_log_level":          cfg.LogLevel,
 		"default_log_format":         cfg.LogFormat,
 		"default_workers":            strconv.Itoa(cfg.Workers),
+		"default_audit":              strconv.FormatBool(cfg.Audit),
 		"default_retry_base":         shortDuration(cfg.RetryBase),
 		"default_job_timeout":        shortDuration(cfg.JobTimeout),
 		"default_http_timeout":       shortDuration(cfg.HTTPTimeout),

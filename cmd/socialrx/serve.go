@@ -10,6 +10,8 @@ import (
 	"os"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/socialrx/socialrx/adapter/auth"
 	"github.com/socialrx/socialrx/adapter/httpapi"
 	"github.com/socialrx/socialrx/adapter/jobs"
@@ -39,6 +41,7 @@ type ServeCmd struct {
 	AutoMigrate           bool          `env:"SOCIALRX_AUTO_MIGRATE" help:"Upgrade an existing database whose schema is behind (an empty database is always set up)."`
 	Credentials           string        `env:"SOCIALRX_CREDENTIALS" placeholder:"FILE" help:"JSON file with the secrets of each Endpoint (OAuth2 client credentials, inbound bearer tokens); see the README."`
 	EMREndpoint           string        `env:"SOCIALRX_EMR_ENDPOINT" placeholder:"URL" help:"FHIR base URL of the default EMR that referral status changes, appointments and messages are written back to."`
+	Audit                 bool          `env:"SOCIALRX_AUDIT" default:"${default_audit}" negatable:"" help:"Record an AuditEvent of every read, search, write, export and outbound message (searchable at /fhir/AuditEvent); --no-audit turns the audit trail off (development, benchmarks)."`
 	RequireConsent        bool          `env:"SOCIALRX_REQUIRE_CONSENT" help:"Send a warm hand-off or navigator referral to the program only while an active patient-privacy Consent of the patient permits it; otherwise hold it (Task on-hold, Task?work-list=consent-needed) until one is recorded."`
 	Workers               int           `env:"SOCIALRX_WORKERS" default:"${default_workers}" help:"Background jobs (deliveries, write-backs, reminders) run at once in this process; 0 runs none."`
 	RetryBase             time.Duration `env:"SOCIALRX_RETRY_BASE" default:"${default_retry_base}" help:"First retry delay of a failed delivery; each further retry doubles it, up to ${retry_max}."`
@@ -74,6 +77,7 @@ func (c *ServeCmd) Config() Config {
 	cfg.Credentials = c.Credentials
 	cfg.EMREndpoint = c.EMREndpoint
 	cfg.RequireConsent = c.RequireConsent
+	cfg.Audit = c.Audit
 	cfg.Workers = c.Workers
 	cfg.RetryBase = c.RetryBase
 	cfg.JobTimeout = c.JobTimeout
@@ -122,6 +126,7 @@ type Main struct {
 	Logger *slog.Logger
 
 	Store    Store
+	audit    *workflow.Auditor // nil with --no-audit
 	jobs     *jobs.Runner
 	server   *http.Server
 	listener net.Listener
@@ -209,18 +214,25 @@ func (m *Main) Run(ctx context.Context) error {
 	hcfg.OpsApart = m.Config.OpsListen != ""
 	hcfg.Workflow = m.Config.Workflow()
 	hcfg.Workflow.Reach = rc.opts
+	if m.Config.Audit {
+		m.audit = workflow.NewAuditor(store, workflow.AuditorOptions{Logger: m.Logger})
+		hcfg.Workflow.Audit = m.audit
+	}
 	hcfg.ExportDir = m.Config.ExportDir
 	if err := hcfg.Validate(); err != nil {
 		_ = ln.Close()
 		return err
 	}
 	api := httpapi.New(store, hcfg, m.Logger)
+	if m.audit != nil {
+		registerAuditMetrics(api.Registry(), m.audit)
+	}
 	if m.Config.Workers > 0 {
 		source := m.Config.BaseURL
 		if source == "" {
 			source = m.URL() + "/fhir"
 		}
-		if m.jobs, err = startJobs(ctx, store, m.Config, creds, rc, source, m.Logger, api.Registry()); err != nil {
+		if m.jobs, err = startJobs(ctx, store, m.Config, creds, rc, source, m.Logger, api.Registry(), m.audit); err != nil {
 			_ = ln.Close()
 			return err
 		}
@@ -369,6 +381,16 @@ func (m *Main) Close() error {
 		cancel()
 		m.jobs = nil
 	}
+	if m.audit != nil {
+		// After the server and the jobs: what they recorded is written
+		// before the database closes.
+		ctx, cancel := context.WithTimeout(context.Background(), m.Config.ShutdownTimeout)
+		if err := m.audit.Close(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("write the audit trail: %w", err))
+		}
+		cancel()
+		m.audit = nil
+	}
 	if m.Store != nil {
 		if err := m.Store.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("close database: %w", err))
@@ -386,4 +408,19 @@ func newLogger(level, format string) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
 	}
 	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+}
+
+// registerAuditMetrics publishes the audit trail's counts: events written,
+// dropped (buffer full past its wait: each also logged as an error), lost
+// (the database could not write them: each logged too) and waiting.
+func registerAuditMetrics(reg prometheus.Registerer, a *workflow.Auditor) {
+	counter := func(name, help string, f func(workflow.AuditStats) uint64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, func() float64 { return float64(f(a.Stats())) })
+	}
+	reg.MustRegister(
+		counter("socialrx_audit_written_total", "AuditEvents written.", func(s workflow.AuditStats) uint64 { return s.Written }),
+		counter("socialrx_audit_dropped_total", "AuditEvents dropped because the audit buffer stayed full (each logged as an error).", func(s workflow.AuditStats) uint64 { return s.Dropped }),
+		counter("socialrx_audit_failed_total", "AuditEvents the database could not write (each logged as an error).", func(s workflow.AuditStats) uint64 { return s.Failed }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "socialrx_audit_queued", Help: "AuditEvents waiting in the buffer to be written."}, func() float64 { return float64(a.Stats().Queued) }),
+	)
 }

@@ -177,6 +177,14 @@ func (e *Engine) ReadMany(ctx context.Context, refs []string) ([]socialrx.Resour
 
 // VRead returns one version of a resource (see socialrx.Store).
 func (e *Engine) VRead(ctx context.Context, typ, id string, version int64) (*socialrx.Resource, error) {
+	if typ == auditType {
+		// An AuditEvent has one version and never changes.
+		r, err := e.readAudit(ctx, e.drv.Reader(), id)
+		if err == nil && version != 1 {
+			return nil, socialrx.Errorf(socialrx.ENOTFOUND, "%s/%s/_history/%d not found", typ, id, version)
+		}
+		return r, err
+	}
 	var r socialrx.Resource
 	var lu int64
 	err := e.drv.Reader().QueryRow(ctx,
@@ -265,6 +273,9 @@ func (e *Engine) translate(err error) error {
 }
 
 func (e *Engine) read(ctx context.Context, q Querier, typ, id string) (*socialrx.Resource, error) {
+	if typ == auditType {
+		return e.readAudit(ctx, q, id)
+	}
 	var r socialrx.Resource
 	var lu int64
 	err := q.QueryRow(ctx,

@@ -24,6 +24,9 @@ func (e *Engine) search(ctx context.Context, q Querier, req socialrx.SearchReque
 		}
 		return nil, fmt.Errorf("search %s: %w", req.Type, err)
 	}
+	if req.Type == auditType {
+		return e.searchAudit(ctx, q, query, req.Strict)
+	}
 	var res *socialrx.SearchResult
 	var err error
 	if req.Match {

@@ -1,0 +1,27 @@
+-- The audit trail (socialrx.AuditRecord, ../../../audit.go; queries in
+-- adapter/internal/sqlstore/audit.go). One row per AuditEvent, appended and
+-- never changed: the columns searches use, and the FHIR AuditEvent as body.
+-- Kept apart from resources so that an audited read costs one narrow row
+-- (five B-tree entries), not a resource version with a dozen index rows.
+-- Times are unix microseconds.
+
+-- +goose Up
+CREATE TABLE audit_events (
+    seq      INTEGER PRIMARY KEY, -- the rowid: rows are never deleted, so it only grows
+    id       TEXT    NOT NULL UNIQUE,
+    recorded INTEGER NOT NULL,
+    agent    TEXT    NOT NULL,            -- Device/<id>
+    entity   TEXT    NOT NULL DEFAULT '', -- Type/id
+    patient  TEXT    NOT NULL DEFAULT '', -- Patient/id
+    subtype  TEXT    NOT NULL DEFAULT '',
+    action   TEXT    NOT NULL,
+    outcome  TEXT    NOT NULL,
+    body     BLOB    NOT NULL
+);
+CREATE INDEX audit_events_recorded ON audit_events (recorded);
+CREATE INDEX audit_events_agent ON audit_events (agent, recorded);
+CREATE INDEX audit_events_entity ON audit_events (entity, recorded) WHERE entity <> '';
+CREATE INDEX audit_events_patient ON audit_events (patient, recorded) WHERE patient <> '';
+
+-- +goose Down
+DROP TABLE audit_events;

@@ -1,0 +1,363 @@
+package workflow
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/socialrx/socialrx"
+	"github.com/socialrx/socialrx/mapping"
+)
+
+// The audit trail (socialrx audit.go) is written two ways:
+//
+//	a write (REST, Bundle entry, delivery outcome)
+//	    └─> Tx.Audit: the AuditEvent is appended in the write's own store
+//	        transaction: both commit, or neither
+//	a read, a search, a failed request, an export
+//	    └─> Auditor.Record ──> bounded buffer ──> one goroutine gathers
+//	        events for up to Linger (20ms) or MaxBatch, writes them in one
+//	        transaction, then gathers the next batch
+//
+// Buffer full: Record waits up to BlockFor for room (the reads slow down to
+// the pace the audit trail is written: back-pressure, nothing lost); past
+// that the event is dropped, counted (AuditStats.Dropped, the metric
+// socialrx_audit_dropped_total) and logged as an error with its request id,
+// so a loss is never silent. A batch whose transaction fails is tried again
+// (up to 5 times, backing off, while the database is unavailable; any other
+// error: its events are written one by one, so that one the database
+// refuses does not take the others with it); what cannot be written is
+// counted as failed and logged.
+// Close writes what is buffered before it returns (on shutdown).
+
+// AuditorOptions configure an Auditor; zero fields take the defaults.
+type AuditorOptions struct {
+	// Buffer is how many events wait to be written (default 16384).
+	Buffer int
+	// MaxBatch is the most events one transaction writes (default 1000).
+	MaxBatch int
+	// BlockFor is how long Record waits for room in a full buffer before
+	// it drops the event (default 1s).
+	BlockFor time.Duration
+	// Linger is how long the writer waits for more events after the
+	// first of a batch (default 20ms): batches grow with the load, and
+	// each costs one transaction (one fsync on SQLite). A read's
+	// AuditEvent is searchable about this much later.
+	Linger time.Duration
+	Logger *slog.Logger
+	// Now is the clock; time.Now if nil.
+	Now func() time.Time
+}
+
+// AuditStats are an Auditor's counts since it started.
+type AuditStats struct {
+	Written, Dropped, Failed uint64
+	Queued                   int
+}
+
+// Auditor writes AuditEvents: in a write's transaction (Tx.Audit) and
+// buffered (Record). One per process; safe for concurrent use.
+type Auditor struct {
+	store socialrx.Store
+	opts  AuditorOptions
+	ch    chan auditItem
+	mu    sync.RWMutex // Record holds it shared while sending; Close exclusively to close ch
+	shut  bool
+	done  chan struct{}
+
+	written, dropped, failed atomic.Uint64
+}
+
+// auditItem is a buffered event, or a flush marker (flushed set).
+type auditItem struct {
+	ev      socialrx.AuditEvent
+	flushed chan struct{}
+}
+
+// NewAuditor returns an Auditor over store and starts its writer; Close
+// stops it.
+func NewAuditor(store socialrx.Store, opts AuditorOptions) *Auditor {
+	if opts.Buffer <= 0 {
+		opts.Buffer = 16384
+	}
+	if opts.MaxBatch <= 0 {
+		opts.MaxBatch = 1000
+	}
+	if opts.BlockFor <= 0 {
+		opts.BlockFor = time.Second
+	}
+	if opts.Linger <= 0 {
+		opts.Linger = 20 * time.Millisecond
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	a := &Auditor{store: store, opts: opts, ch: make(chan auditItem, opts.Buffer), done: make(chan struct{})}
+	go a.run()
+	return a
+}
+
+// Stats returns the counts.
+func (a *Auditor) Stats() AuditStats {
+	return AuditStats{Written: a.written.Load(), Dropped: a.dropped.Load(), Failed: a.failed.Load(), Queued: len(a.ch)}
+}
+
+// stamp gives ev its id and time when it has none.
+func (a *Auditor) stamp(ev *socialrx.AuditEvent) {
+	if ev.ID == "" {
+		ev.ID = uuid.NewString()
+	}
+	if ev.Recorded.IsZero() {
+		ev.Recorded = a.opts.Now().UTC()
+	}
+}
+
+// Record buffers ev to be written in the next batch (see the comment at
+// the top of this file for a full buffer). After Close it drops and logs.
+func (a *Auditor) Record(ctx context.Context, ev socialrx.AuditEvent) {
+	if a == nil {
+		return
+	}
+	a.stamp(&ev)
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	if !a.shut {
+		select {
+		case a.ch <- auditItem{ev: ev}:
+			return
+		default:
+		}
+		t := time.NewTimer(a.opts.BlockFor)
+		defer t.Stop()
+		select {
+		case a.ch <- auditItem{ev: ev}:
+			return
+		case <-t.C:
+		}
+	}
+	a.dropped.Add(1)
+	a.opts.Logger.ErrorContext(ctx, "audit event dropped: the audit buffer is full or closed",
+		"audit_event", ev.ID, "request_id", ev.RequestID, "subtype", ev.Subtype, "entity_type", typeOf(ev.Entity))
+}
+
+// typeOf is the type of a "Type/id" reference, for logs (ids of patients'
+// resources are not PHI, but the type is all a log needs).
+func typeOf(ref string) string {
+	for i := 0; i < len(ref); i++ {
+		if ref[i] == '/' {
+			return ref[:i]
+		}
+	}
+	return ref
+}
+
+// Flush returns once every event Recorded before the call is written (or
+// counted as failed), or when ctx ends.
+func (a *Auditor) Flush(ctx context.Context) error {
+	done := make(chan struct{})
+	a.mu.RLock()
+	if a.shut {
+		a.mu.RUnlock()
+		return nil
+	}
+	select {
+	case a.ch <- auditItem{flushed: done}:
+	case <-ctx.Done():
+		a.mu.RUnlock()
+		return ctx.Err()
+	}
+	a.mu.RUnlock()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Close stops taking events, writes those buffered and returns when they
+// are written or ctx ends.
+func (a *Auditor) Close(ctx context.Context) error {
+	a.mu.Lock()
+	if !a.shut {
+		a.shut = true
+		close(a.ch)
+	}
+	a.mu.Unlock()
+	select {
+	case <-a.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// run is the writer: it takes what has gathered, up to MaxBatch, and
+// writes it in one transaction.
+func (a *Auditor) run() {
+	defer close(a.done)
+	batch := make([]socialrx.AuditEvent, 0, a.opts.MaxBatch)
+	var flushed []chan struct{}
+	add := func(it auditItem) {
+		if it.flushed != nil {
+			flushed = append(flushed, it.flushed)
+			return
+		}
+		batch = append(batch, it.ev)
+	}
+	linger := time.NewTimer(0)
+	<-linger.C
+	for it := range a.ch {
+		batch, flushed = batch[:0], flushed[:0]
+		add(it)
+		// Gather more until the batch is full, a flush is asked, the
+		// buffer closes or Linger has passed.
+		linger.Reset(a.opts.Linger)
+	gather:
+		for len(batch) < a.opts.MaxBatch && len(flushed) == 0 {
+			select {
+			case it, ok := <-a.ch:
+				if !ok {
+					break gather
+				}
+				add(it)
+			case <-linger.C:
+				break gather
+			}
+		}
+		if !linger.Stop() {
+			select {
+			case <-linger.C:
+			default:
+			}
+		}
+		a.write(batch)
+		for _, f := range flushed {
+			close(f)
+		}
+	}
+}
+
+// write appends batch in one transaction, trying again on failure.
+func (a *Auditor) write(batch []socialrx.AuditEvent) {
+	if len(batch) == 0 {
+		return
+	}
+	recs := make([]socialrx.AuditRecord, 0, len(batch))
+	for _, ev := range batch {
+		if ev.Patient == "" && ev.Read != nil {
+			typ, id := splitRef(ev.Entity)
+			ev.Patient = mapping.AuditPatient(typ, id, ev.Read)
+		}
+		rec, err := mapping.AuditRecordOf(ev)
+		if err != nil {
+			a.failed.Add(1)
+			a.opts.Logger.Error("audit event not built", "audit_event", ev.ID, "error", err.Error())
+			continue
+		}
+		recs = append(recs, rec)
+	}
+	ctx := context.Background()
+	appendAll := func(recs []socialrx.AuditRecord) error {
+		return a.store.Transact(ctx, func(tx socialrx.Tx) error { return tx.AppendAudit(ctx, recs) })
+	}
+	wait := 100 * time.Millisecond
+	var err error
+	for attempt := 1; attempt <= 5; attempt++ {
+		if err = appendAll(recs); err == nil {
+			a.written.Add(uint64(len(recs)))
+			return
+		}
+		a.opts.Logger.Warn("audit batch not written; trying again", "events", len(recs), "attempt", attempt, "error", socialrx.ErrorMessage(err))
+		if socialrx.ErrorCode(err) != socialrx.EUNAVAILABLE && len(recs) > 1 {
+			break // not the database being away: one event may be refused, write them one by one
+		}
+		time.Sleep(wait)
+		wait = min(wait*4, 5*time.Second)
+	}
+	if socialrx.ErrorCode(err) == socialrx.EUNAVAILABLE || len(recs) == 1 {
+		a.failed.Add(uint64(len(recs)))
+		a.opts.Logger.Error("audit events lost: the audit batch could not be written", "events", len(recs), "error", socialrx.ErrorMessage(err))
+		return
+	}
+	// One by one, so that an event the database refuses does not take the
+	// others with it.
+	for _, rec := range recs {
+		if err := appendAll([]socialrx.AuditRecord{rec}); err != nil {
+			a.failed.Add(1)
+			a.opts.Logger.Error("audit event lost: the database refused it", "audit_event", rec.ID, "error", socialrx.ErrorMessage(err))
+			continue
+		}
+		a.written.Add(1)
+	}
+}
+
+// splitRef splits "Type/id".
+func splitRef(ref string) (typ, id string) {
+	for i := 0; i < len(ref); i++ {
+		if ref[i] == '/' {
+			return ref[:i], ref[i+1:]
+		}
+	}
+	return ref, ""
+}
+
+// Audit appends ev in the transaction (nothing when auditing is off,
+// Options.Audit nil): ev commits with the transaction's writes or not at
+// all. Its patient is read from read (the resource written) when ev has
+// none.
+func (tx *Tx) Audit(ctx context.Context, ev socialrx.AuditEvent) error {
+	a := tx.w.opts.Audit
+	if a == nil {
+		return nil
+	}
+	a.stamp(&ev)
+	if ev.Patient == "" && ev.Read != nil {
+		typ, id := splitRef(ev.Entity)
+		ev.Patient = mapping.AuditPatient(typ, id, ev.Read)
+	}
+	rec, err := mapping.AuditRecordOf(ev)
+	if err != nil {
+		return err
+	}
+	return tx.st.AppendAudit(ctx, []socialrx.AuditRecord{rec})
+}
+
+// Auditor returns the workflow's Auditor, nil when auditing is off.
+func (w *Workflow) Auditor() *Auditor { return w.opts.Audit }
+
+// auditTransmit records one delivery attempt of m (an eReferral message
+// or an EMR write-back) in the transaction that records its outcome:
+// delivered 0, to be retried 4, failed for good 8.
+func (tx *Tx) auditTransmit(ctx context.Context, m *socialrx.OutboundMessage, state, reason string) error {
+	if tx.w.opts.Audit == nil {
+		return nil
+	}
+	ev := socialrx.AuditEvent{
+		Kind:        socialrx.AuditTransmit,
+		Action:      socialrx.AuditRead,
+		Outcome:     socialrx.AuditSuccess,
+		Entity:      m.ResourceType + "/" + m.ResourceID,
+		Version:     m.Version,
+		Destination: m.Destination + " " + string(m.Event),
+		EndpointID:  m.EndpointID,
+		Operation:   "message " + m.ID,
+	}
+	switch state {
+	case socialrx.DeliveryPending:
+		ev.Outcome, ev.OutcomeDesc = socialrx.AuditMinorFailure, "not delivered, will be retried: "+reason
+	case socialrx.DeliveryFailed:
+		ev.Outcome, ev.OutcomeDesc = socialrx.AuditSeriousFail, "failed for good: "+reason
+	}
+	if r, err := tx.st.Read(ctx, m.ResourceType, m.ResourceID); err == nil {
+		ev.Read = r.Body
+	}
+	return tx.Audit(ctx, ev)
+}
