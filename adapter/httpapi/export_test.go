@@ -72,7 +72,8 @@ func TestExportKickoffRefused(t *testing.T) {
 		{"type not readable", "/fhir/$export?_type=Patient,Observation", []string{"Prefer", "respond-async", "X-Test-Client", "a", "X-Test-Read", "Patient"}, 403},
 		{"nothing readable", "/fhir/Patient/$export", []string{"Prefer", "respond-async", "X-Test-Client", "a", "X-Test-Read", "Organization"}, 403},
 		{"another type", "/fhir/Observation/$export", []string{"Prefer", "respond-async"}, 404},
-		{"Group is not held", "/fhir/Group/g1/$export", []string{"Prefer", "respond-async"}, 501},
+		{"unknown Group", "/fhir/Group/g1/$export", []string{"Prefer", "respond-async"}, 404},
+		{"Group not readable", "/fhir/Group/g1/$export", []string{"Prefer", "respond-async", "X-Test-Client", "a", "X-Test-Read", "Patient"}, 403},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			resp := ts.do(t, http.MethodGet, c.path, "", c.headers...).want(t, c.status)
