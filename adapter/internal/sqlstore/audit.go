@@ -50,11 +50,23 @@ func (tx *Tx) AppendAudit(ctx context.Context, records []socialrx.AuditRecord) e
 // with ? placeholders (true: SQLite) or $n (PostgreSQL).
 var auditInserts = map[bool]map[int]string{false: auditStatements(false), true: auditStatements(true)}
 
+// On SQLite the statement is INSERT OR FAIL: a multi-row INSERT that may
+// abort (the default, OR ABORT) makes SQLite keep a statement journal, a
+// copy of every existing page the statement touches, to undo the rows it
+// already inserted; with OR FAIL a refused row stops the statement and
+// leaves the earlier rows, which costs nothing here, as any error fails
+// the whole AppendAudit and its transaction is rolled back (the Auditor
+// then writes the events one by one).
 func auditStatements(question bool) map[int]string {
 	out := map[int]string{}
 	for n := 1; n <= auditChunk; n *= 2 {
 		var sb strings.Builder
-		sb.WriteString(`INSERT INTO audit_events (id, recorded, agent, entity, patient, subtype, action, outcome, body) VALUES `)
+		if question {
+			sb.WriteString(`INSERT OR FAIL INTO`)
+		} else {
+			sb.WriteString(`INSERT INTO`)
+		}
+		sb.WriteString(` audit_events (id, recorded, agent, entity, patient, subtype, action, outcome, body) VALUES `)
 		for i := range n {
 			if i > 0 {
 				sb.WriteByte(',')
