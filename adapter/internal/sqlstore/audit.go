@@ -93,18 +93,44 @@ func auditArgs(records []socialrx.AuditRecord) []any {
 
 // readAudit reads one AuditEvent.
 func (e *Engine) readAudit(ctx context.Context, q Querier, id string) (*socialrx.Resource, error) {
-	r := socialrx.Resource{Type: auditType, VersionID: 1}
-	var rec int64
-	err := q.QueryRow(ctx, `SELECT id, recorded, body FROM audit_events WHERE id = $1`, id).Scan(&r.ID, &rec, &r.Body)
-	if err != nil {
+	var seq int64
+	var rec socialrx.AuditRecord
+	if err := scanAudit(q.QueryRow(ctx, `SELECT `+auditSelect+` FROM audit_events WHERE id = $1`, id), &seq, &rec); err != nil {
 		err = e.translate(err)
 		if socialrx.ErrorCode(err) == socialrx.ENOTFOUND {
 			return nil, socialrx.Errorf(socialrx.ENOTFOUND, "%s/%s not found", auditType, id)
 		}
 		return nil, fmt.Errorf("read %s/%s: %w", auditType, id, err)
 	}
-	r.LastUpdated = fromMicros(rec)
-	return &r, nil
+	return e.auditResource(rec)
+}
+
+// auditSelect are the columns scanAudit reads.
+const auditSelect = `seq, id, recorded, agent, entity, patient, subtype, action, outcome, body`
+
+// scanAudit reads a row of auditSelect.
+func scanAudit(row interface{ Scan(...any) error }, seq *int64, rec *socialrx.AuditRecord) error {
+	var recorded int64
+	var action, outcome string
+	if err := row.Scan(seq, &rec.ID, &recorded, &rec.Agent, &rec.Entity, &rec.Patient, &rec.Subtype, &action, &outcome, &rec.Body); err != nil {
+		return err
+	}
+	rec.Recorded, rec.Action, rec.Outcome = fromMicros(recorded), socialrx.AuditAction(action), socialrx.AuditOutcome(outcome)
+	return nil
+}
+
+// auditResource is the AuditEvent of a stored record: its body built by
+// Options.AuditBody (the record's body as stored when nil).
+func (e *Engine) auditResource(rec socialrx.AuditRecord) (*socialrx.Resource, error) {
+	r := &socialrx.Resource{Type: auditType, ID: rec.ID, VersionID: 1, LastUpdated: rec.Recorded, Body: rec.Body}
+	if e.opts.AuditBody != nil {
+		body, err := e.opts.AuditBody(rec)
+		if err != nil {
+			return nil, err
+		}
+		r.Body = body
+	}
+	return r, nil
 }
 
 // auditColumns are the token parameters answered from a column.
@@ -228,16 +254,16 @@ func (e *Engine) searchAudit(ctx context.Context, q Querier, query *search.Query
 			page += " AND seq < " + arg(after)
 		}
 	}
-	rows, err := q.Query(ctx, `SELECT seq, id, recorded, body FROM audit_events WHERE `+page+` ORDER BY `+order+` LIMIT `+arg(count+1), args...)
+	rows, err := q.Query(ctx, `SELECT `+auditSelect+` FROM audit_events WHERE `+page+` ORDER BY `+order+` LIMIT `+arg(count+1), args...)
 	if err != nil {
 		return nil, fmt.Errorf("search %s: %w", auditType, e.translate(err))
 	}
 	defer rows.Close()
 	var last int64
 	for rows.Next() {
-		r := socialrx.Resource{Type: auditType, VersionID: 1}
-		var seq, rec int64
-		if err := rows.Scan(&seq, &r.ID, &rec, &r.Body); err != nil {
+		var seq int64
+		var rec socialrx.AuditRecord
+		if err := scanAudit(rows, &seq, &rec); err != nil {
 			return nil, fmt.Errorf("search %s: %w", auditType, e.translate(err))
 		}
 		if len(res.Matches) == count {
@@ -245,8 +271,11 @@ func (e *Engine) searchAudit(ctx context.Context, q Querier, query *search.Query
 			res.Next.Set("_cursor", strconv.FormatInt(last, 10))
 			break
 		}
-		r.LastUpdated = fromMicros(rec)
-		res.Matches = append(res.Matches, r)
+		r, err := e.auditResource(rec)
+		if err != nil {
+			return nil, err
+		}
+		res.Matches = append(res.Matches, *r)
 		last = seq
 	}
 	if err := rows.Err(); err != nil {
