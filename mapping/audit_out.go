@@ -1,6 +1,7 @@
 package mapping
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"strconv"
@@ -103,8 +104,13 @@ var (
 // selfRef is socialrx itself as a Device.
 var selfRef = auditRef{Reference: "Device/" + socialrx.AuditSelf}
 
-// AuditRecordOf returns the stored form of ev: its search columns and its
-// FHIR AuditEvent (R4; IHE BALP basic shapes where they fit):
+// AuditRecordOf returns the stored form of ev: its search columns and, as
+// body, the rest of what its FHIR AuditEvent says (auditDetails: the
+// client id and address, an operation, a query, a version, a destination,
+// why it failed), in a few bytes: every read writes one AuditEvent, and
+// its size is most of what that costs. AuditEventBody builds the FHIR
+// AuditEvent (R4; IHE BALP basic shapes where they fit) from the record
+// when it is read:
 //
 //   - REST (BALP RESTful activity, Read/Create/Update/Delete/Query): type
 //     audit-event-type rest; subtype restful-interaction (read, vread,
@@ -125,8 +131,7 @@ var selfRef = auditRef{Reference: "Device/" + socialrx.AuditSelf}
 //
 // source.observer is socialrx (security-source-type 4 Application Server)
 // in both. The body has meta.versionId 1 and meta.lastUpdated = recorded.
-// Codings carry no display (optional in R4): every read writes one
-// AuditEvent, and its size is most of what that costs.
+// Codings carry no display (optional in R4).
 //
 // An Entity or Patient that is not a reference Type/id (a malformed id
 // from a refused request) is left out.
@@ -137,8 +142,75 @@ func AuditRecordOf(ev socialrx.AuditEvent) (socialrx.AuditRecord, error) {
 	if !auditRefOK(ev.Patient) {
 		ev.Patient = ""
 	}
+	if ev.Entity == "" {
+		ev.Version = 0
+	}
+	agentID := socialrx.AuditAgentID(ev.ClientID)
+	d := auditDetails{Operation: ev.Operation, OutcomeDesc: ev.OutcomeDesc, Version: ev.Version,
+		QueryType: ev.QueryType, Query: ev.Query}
+	if ev.Kind == socialrx.AuditTransmit {
+		agentID = socialrx.AuditSelf
+		d.Destination, d.EndpointID = ev.Destination, ev.EndpointID
+	} else {
+		d.ClientID, d.Address = ev.ClientID, ev.Address
+	}
+	body, err := json.Marshal(d)
+	if err != nil {
+		return socialrx.AuditRecord{}, err
+	}
+	return socialrx.AuditRecord{
+		ID: ev.ID, Recorded: ev.Recorded.UTC(), Agent: "Device/" + agentID, Entity: ev.Entity, Patient: ev.Patient,
+		Subtype: auditSubtype(ev), Action: ev.Action, Outcome: ev.Outcome, Body: body,
+	}, nil
+}
+
+// auditDetails is an AuditRecord's body: what its AuditEvent says beyond
+// the record's columns (short names: it is stored once per read).
+type auditDetails struct {
+	Operation   string `json:"op,omitempty"`
+	OutcomeDesc string `json:"od,omitempty"`
+	ClientID    string `json:"cl,omitempty"`
+	Address     string `json:"ad,omitempty"`
+	Version     int64  `json:"v,omitempty"`
+	QueryType   string `json:"qt,omitempty"`
+	Query       string `json:"q,omitempty"`
+	Destination string `json:"ds,omitempty"`
+	EndpointID  string `json:"ep,omitempty"`
+}
+
+// storedAuditEvent is how a body stored in full begins: the records of
+// the first version of the audit trail held the FHIR AuditEvent itself.
+var storedAuditEvent = []byte(`{"resourceType":`)
+
+// AuditEventBody returns the FHIR AuditEvent of a stored record (see
+// AuditRecordOf): built from its columns and details, or the body itself
+// when it is a whole AuditEvent (written by an earlier socialrx). The
+// stores call it on every AuditEvent they read or search.
+func AuditEventBody(rec socialrx.AuditRecord) ([]byte, error) {
+	if bytes.HasPrefix(rec.Body, storedAuditEvent) {
+		return rec.Body, nil
+	}
+	var d auditDetails
+	if err := json.Unmarshal(rec.Body, &d); err != nil {
+		return nil, socialrx.Errorf(socialrx.EINTERNAL, "AuditEvent/%s: unreadable record", rec.ID)
+	}
+	ev := socialrx.AuditEvent{
+		ID: rec.ID, Recorded: rec.Recorded, Kind: socialrx.AuditREST, Subtype: rec.Subtype,
+		Operation: d.Operation, Action: rec.Action, Outcome: rec.Outcome, OutcomeDesc: d.OutcomeDesc,
+		ClientID: d.ClientID, Address: d.Address, Entity: rec.Entity, Version: d.Version, Patient: rec.Patient,
+		QueryType: d.QueryType, Query: d.Query, Destination: d.Destination, EndpointID: d.EndpointID,
+	}
+	if rec.Subtype == "transmit" {
+		ev.Kind, ev.Subtype = socialrx.AuditTransmit, ""
+	}
+	return json.Marshal(auditEventOf(ev))
+}
+
+// auditEventOf builds the FHIR AuditEvent of ev, whose Entity and Patient
+// are valid references or empty (AuditRecordOf).
+func auditEventOf(ev socialrx.AuditEvent) *auditEventJSON {
 	rec := ev.Recorded.UTC()
-	ae := auditEventJSON{
+	ae := &auditEventJSON{
 		ResourceType: "AuditEvent",
 		ID:           ev.ID,
 		Meta:         auditMeta{VersionID: "1", LastUpdated: rec.Format(fhir.InstantFormat)},
@@ -163,7 +235,6 @@ func AuditRecordOf(ev socialrx.AuditEvent) (socialrx.AuditRecord, error) {
 			{Type: auditSourceRole, Who: selfRef, Requestor: true},
 			{Type: auditDestinationRole, Who: dest},
 		}
-		agentID = socialrx.AuditSelf
 	default:
 		ae.Type = auditCoding{System: auditTypeSystem, Code: "rest"}
 		if ev.Subtype != "" {
@@ -221,14 +292,7 @@ func AuditRecordOf(ev socialrx.AuditEvent) (socialrx.AuditRecord, error) {
 		ae.Entity[0].Type = &auditCoding{System: auditEntityTypeSystem, Code: "1"}
 		ae.Entity[0].Role = &auditCoding{System: auditObjectRoleSystem, Code: "1"}
 	}
-	body, err := json.Marshal(ae)
-	if err != nil {
-		return socialrx.AuditRecord{}, err
-	}
-	return socialrx.AuditRecord{
-		ID: ev.ID, Recorded: rec, Agent: "Device/" + agentID, Entity: ev.Entity, Patient: ev.Patient,
-		Subtype: auditSubtype(ev), Action: ev.Action, Outcome: ev.Outcome, Body: body,
-	}, nil
+	return ae
 }
 
 // auditRefOK reports whether ref is "" or a relative reference Type/id

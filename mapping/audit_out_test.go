@@ -121,7 +121,10 @@ func TestAuditRecordOf(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			body := rec.Body
+			body, err := AuditEventBody(rec)
+			if err != nil {
+				t.Fatal(err)
+			}
 			rec.Body = nil
 			if diff := cmp.Diff(tc.wantRec, rec); diff != "" {
 				t.Errorf("record (-want +got):\n%s", diff)
@@ -150,8 +153,12 @@ func TestAuditRecordOfMalformedRefs(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if rec.Entity != "" || rec.Patient != "" || strings.Contains(string(rec.Body), `"entity"`) {
-			t.Errorf("%q: entity %q patient %q body %s; want them left out", ref, rec.Entity, rec.Patient, rec.Body)
+		body, err := AuditEventBody(rec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rec.Entity != "" || rec.Patient != "" || strings.Contains(string(body), `"entity"`) {
+			t.Errorf("%q: entity %q patient %q body %s; want them left out", ref, rec.Entity, rec.Patient, body)
 		}
 	}
 }

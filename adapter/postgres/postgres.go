@@ -24,6 +24,7 @@ import (
 
 	"github.com/socialrx/socialrx"
 	"github.com/socialrx/socialrx/adapter/internal/sqlstore"
+	"github.com/socialrx/socialrx/mapping"
 )
 
 //go:embed migrations/*.sql
@@ -51,6 +52,10 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 }
 
 func open(ctx context.Context, cfg *pgxpool.Config, opts sqlstore.Options) (*Store, error) {
+	if opts.AuditBody == nil {
+		// AuditEvents are stored as records and read as FHIR.
+		opts.AuditBody = mapping.AuditEventBody
+	}
 	// Plan every statement for its parameters. pgx caches prepared
 	// statements per connection, and PostgreSQL switches a prepared
 	// statement to one generic plan after five runs: planned while the

@@ -52,10 +52,18 @@ type group struct {
 	cancel  func()        // releases the transaction's context once it ended
 }
 
-// member is one caller's transaction within a group: a savepoint.
+// member is one caller's transaction within a group: a savepoint, except
+// for the writer that opened the group. That one is alone in the
+// transaction while it works (it holds the token until it releases), so
+// rolling back the transaction is rolling back its writes: it needs no
+// savepoint, and SQLite copies no page to a sub-journal for it (inside a
+// savepoint every existing page a write touches is first copied to one:
+// for a batch of appends alone in its transaction, half its CPU; the
+// memory journal's chunks are freed at RELEASE, each free an madvise in
+// modernc's allocator).
 type member struct {
 	g     *group
-	sp    string
+	sp    string // "" for the group's opener: no savepoint
 	ended bool
 }
 
@@ -92,7 +100,8 @@ func (d *driver) begin(ctx context.Context) (*sql.Tx, *member, error) {
 		return nil, nil, ctx.Err()
 	}
 	g := gs.cur
-	if g == nil {
+	opener := g == nil
+	if opener {
 		// The shared transaction outlives the request that opened it, so it
 		// gets a context of its own (database/sql rolls a transaction back
 		// when its context ends); the request's deadline still interrupts
@@ -116,11 +125,14 @@ func (d *driver) begin(ctx context.Context) (*sql.Tx, *member, error) {
 		g = &group{tx: t, done: make(chan struct{}), cancel: cancel}
 		gs.cur = g
 	}
-	gs.seq++
-	m := &member{g: g, sp: "m" + strconv.FormatInt(gs.seq, 10)}
-	if _, err := g.tx.ExecContext(context.WithoutCancel(ctx), "SAVEPOINT "+m.sp); err != nil {
-		d.abort(g, err)
-		return nil, nil, err
+	m := &member{g: g}
+	if !opener {
+		gs.seq++
+		m.sp = "m" + strconv.FormatInt(gs.seq, 10)
+		if _, err := g.tx.ExecContext(context.WithoutCancel(ctx), "SAVEPOINT "+m.sp); err != nil {
+			d.abort(g, err)
+			return nil, nil, err
+		}
 	}
 	return g.tx, m, nil
 }
@@ -133,9 +145,11 @@ func (d *driver) commit(ctx context.Context, m *member) error {
 	}
 	m.ended = true
 	g := m.g
-	if _, err := g.tx.ExecContext(context.WithoutCancel(ctx), "RELEASE "+m.sp); err != nil {
-		d.abort(g, err)
-		return err
+	if m.sp != "" {
+		if _, err := g.tx.ExecContext(context.WithoutCancel(ctx), "RELEASE "+m.sp); err != nil {
+			d.abort(g, err)
+			return err
+		}
 	}
 	g.members++
 	if d.groups.waiting.Load() > 0 && g.members < maxGroup {
@@ -152,6 +166,11 @@ func (d *driver) rollback(ctx context.Context, m *member) error {
 	}
 	m.ended = true
 	g := m.g
+	if m.sp == "" {
+		// The opener, alone in the transaction: roll it all back.
+		_ = d.end(g)
+		return nil
+	}
 	_, err := g.tx.ExecContext(context.WithoutCancel(ctx), "ROLLBACK TO "+m.sp)
 	if err == nil {
 		_, err = g.tx.ExecContext(context.WithoutCancel(ctx), "RELEASE "+m.sp)

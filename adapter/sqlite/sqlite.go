@@ -26,6 +26,7 @@ import (
 
 	"github.com/socialrx/socialrx"
 	"github.com/socialrx/socialrx/adapter/internal/sqlstore"
+	"github.com/socialrx/socialrx/mapping"
 )
 
 //go:embed migrations/*.sql
@@ -50,6 +51,10 @@ func Open(ctx context.Context, path string) (*Store, error) {
 }
 
 func open(ctx context.Context, path string, opts sqlstore.Options) (*Store, error) {
+	if opts.AuditBody == nil {
+		// AuditEvents are stored as records and read as FHIR.
+		opts.AuditBody = mapping.AuditEventBody
+	}
 	if path == "" {
 		return nil, socialrx.Errorf(socialrx.EINVALID, "sqlite: empty database path")
 	}

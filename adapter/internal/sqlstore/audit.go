@@ -50,11 +50,23 @@ func (tx *Tx) AppendAudit(ctx context.Context, records []socialrx.AuditRecord) e
 // with ? placeholders (true: SQLite) or $n (PostgreSQL).
 var auditInserts = map[bool]map[int]string{false: auditStatements(false), true: auditStatements(true)}
 
+// On SQLite the statement is INSERT OR FAIL: a multi-row INSERT that may
+// abort (the default, OR ABORT) makes SQLite keep a statement journal, a
+// copy of every existing page the statement touches, to undo the rows it
+// already inserted; with OR FAIL a refused row stops the statement and
+// leaves the earlier rows, which costs nothing here, as any error fails
+// the whole AppendAudit and its transaction is rolled back (the Auditor
+// then writes the events one by one).
 func auditStatements(question bool) map[int]string {
 	out := map[int]string{}
 	for n := 1; n <= auditChunk; n *= 2 {
 		var sb strings.Builder
-		sb.WriteString(`INSERT INTO audit_events (id, recorded, agent, entity, patient, subtype, action, outcome, body) VALUES `)
+		if question {
+			sb.WriteString(`INSERT OR FAIL INTO`)
+		} else {
+			sb.WriteString(`INSERT INTO`)
+		}
+		sb.WriteString(` audit_events (id, recorded, agent, entity, patient, subtype, action, outcome, body) VALUES `)
 		for i := range n {
 			if i > 0 {
 				sb.WriteByte(',')
@@ -81,18 +93,44 @@ func auditArgs(records []socialrx.AuditRecord) []any {
 
 // readAudit reads one AuditEvent.
 func (e *Engine) readAudit(ctx context.Context, q Querier, id string) (*socialrx.Resource, error) {
-	r := socialrx.Resource{Type: auditType, VersionID: 1}
-	var rec int64
-	err := q.QueryRow(ctx, `SELECT id, recorded, body FROM audit_events WHERE id = $1`, id).Scan(&r.ID, &rec, &r.Body)
-	if err != nil {
+	var seq int64
+	var rec socialrx.AuditRecord
+	if err := scanAudit(q.QueryRow(ctx, `SELECT `+auditSelect+` FROM audit_events WHERE id = $1`, id), &seq, &rec); err != nil {
 		err = e.translate(err)
 		if socialrx.ErrorCode(err) == socialrx.ENOTFOUND {
 			return nil, socialrx.Errorf(socialrx.ENOTFOUND, "%s/%s not found", auditType, id)
 		}
 		return nil, fmt.Errorf("read %s/%s: %w", auditType, id, err)
 	}
-	r.LastUpdated = fromMicros(rec)
-	return &r, nil
+	return e.auditResource(rec)
+}
+
+// auditSelect are the columns scanAudit reads.
+const auditSelect = `seq, id, recorded, agent, entity, patient, subtype, action, outcome, body`
+
+// scanAudit reads a row of auditSelect.
+func scanAudit(row interface{ Scan(...any) error }, seq *int64, rec *socialrx.AuditRecord) error {
+	var recorded int64
+	var action, outcome string
+	if err := row.Scan(seq, &rec.ID, &recorded, &rec.Agent, &rec.Entity, &rec.Patient, &rec.Subtype, &action, &outcome, &rec.Body); err != nil {
+		return err
+	}
+	rec.Recorded, rec.Action, rec.Outcome = fromMicros(recorded), socialrx.AuditAction(action), socialrx.AuditOutcome(outcome)
+	return nil
+}
+
+// auditResource is the AuditEvent of a stored record: its body built by
+// Options.AuditBody (the record's body as stored when nil).
+func (e *Engine) auditResource(rec socialrx.AuditRecord) (*socialrx.Resource, error) {
+	r := &socialrx.Resource{Type: auditType, ID: rec.ID, VersionID: 1, LastUpdated: rec.Recorded, Body: rec.Body}
+	if e.opts.AuditBody != nil {
+		body, err := e.opts.AuditBody(rec)
+		if err != nil {
+			return nil, err
+		}
+		r.Body = body
+	}
+	return r, nil
 }
 
 // auditColumns are the token parameters answered from a column.
@@ -216,16 +254,16 @@ func (e *Engine) searchAudit(ctx context.Context, q Querier, query *search.Query
 			page += " AND seq < " + arg(after)
 		}
 	}
-	rows, err := q.Query(ctx, `SELECT seq, id, recorded, body FROM audit_events WHERE `+page+` ORDER BY `+order+` LIMIT `+arg(count+1), args...)
+	rows, err := q.Query(ctx, `SELECT `+auditSelect+` FROM audit_events WHERE `+page+` ORDER BY `+order+` LIMIT `+arg(count+1), args...)
 	if err != nil {
 		return nil, fmt.Errorf("search %s: %w", auditType, e.translate(err))
 	}
 	defer rows.Close()
 	var last int64
 	for rows.Next() {
-		r := socialrx.Resource{Type: auditType, VersionID: 1}
-		var seq, rec int64
-		if err := rows.Scan(&seq, &r.ID, &rec, &r.Body); err != nil {
+		var seq int64
+		var rec socialrx.AuditRecord
+		if err := scanAudit(rows, &seq, &rec); err != nil {
 			return nil, fmt.Errorf("search %s: %w", auditType, e.translate(err))
 		}
 		if len(res.Matches) == count {
@@ -233,8 +271,11 @@ func (e *Engine) searchAudit(ctx context.Context, q Querier, query *search.Query
 			res.Next.Set("_cursor", strconv.FormatInt(last, 10))
 			break
 		}
-		r.LastUpdated = fromMicros(rec)
-		res.Matches = append(res.Matches, r)
+		r, err := e.auditResource(rec)
+		if err != nil {
+			return nil, err
+		}
+		res.Matches = append(res.Matches, *r)
 		last = seq
 	}
 	if err := rows.Err(); err != nil {

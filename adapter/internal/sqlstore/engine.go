@@ -67,6 +67,10 @@ type Options struct {
 	// Jobs enqueues the jobs the workflow schedules (OutboxTx), in their
 	// transaction; none if nil.
 	Jobs Jobs
+	// AuditBody builds the FHIR AuditEvent of a stored audit record
+	// (mapping.AuditEventBody, set by the stores: this package does not
+	// import mapping); the record's body as stored if nil.
+	AuditBody func(socialrx.AuditRecord) ([]byte, error)
 }
 
 // Engine implements socialrx.Store over a Driver.
