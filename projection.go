@@ -43,6 +43,12 @@ type ProjectionTx interface {
 	// Writing a new version of the resource, or deleting it, drops its
 	// facts: put them again after each write.
 	PutFacts(ctx context.Context, typ, id string, facts []Fact) error
+	// PutFollowUpResult replaces the result of the answered follow-up
+	// QuestionnaireResponse/responseID (none when r is nil).
+	PutFollowUpResult(ctx context.Context, responseID string, r *FollowUpResult) error
+	// PutBilledVisit replaces the billed visit of ChargeItem/chargeItemID
+	// (none when v is nil).
+	PutBilledVisit(ctx context.Context, chargeItemID string, v *BilledVisit) error
 	// DropProjections removes every row derived from typ/id (a deleted
 	// resource, or one that is no longer what it was: a ServiceRequest that
 	// is not a social prescription any more, a Task that changed kind).

@@ -103,7 +103,19 @@ func terminologies() []terminology {
 		{Name: "consent-purpose", Title: "Purposes of sharing a social prescribing referral",
 			Description: "Consent.provision.purpose codes socialrx reads: social-prescribing permits (or denies) sharing any of the patient's social prescribing referrals with the provision's actors; need-domain codes (" + socialrx.CodeSystemBase + "need-domain) permit referrals for those needs.",
 			Concepts:    []concept{{socialrx.ConsentPurposeSocialPrescribing, "Sharing a social prescribing referral with the program"}}},
+		{Name: "ohip-fee-code", Title: "OHIP fee codes for social prescribing visits",
+			Description: "The fee codes of the Ontario Schedule of Benefits (Physician Services) that the Ontario guide on social prescribing bills social prescribing visits under; ChargeItem.code of a billed visit. Descriptions abridged from the Schedule; socialrx submits no claims.",
+			Concepts:    ohipConcepts()},
 	}
+}
+
+// ohipConcepts are socialrx.OHIPFeeCodes as concepts.
+func ohipConcepts() []concept {
+	var out []concept
+	for _, c := range socialrx.OHIPFeeCodes() {
+		out = append(out, concept{c.Code, c.Display})
+	}
+	return out
 }
 
 // The JSON shapes of the resources; field order is the FHIR element order.

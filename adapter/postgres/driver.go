@@ -148,11 +148,12 @@ func beginWithTimeout(left time.Duration) string {
 
 func (d *driver) Dialect() sqlstore.Dialect {
 	return sqlstore.Dialect{
-		Name:       "postgres",
-		ForUpdate:  " FOR UPDATE",
-		LockKey:    "SELECT pg_advisory_xact_lock($1)",
-		NextSeq:    "SELECT nextval('resource_seq')",
-		CurrentSeq: "SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM resource_seq",
+		Name:        "postgres",
+		ForUpdate:   " FOR UPDATE",
+		LockKey:     "SELECT pg_advisory_xact_lock($1)",
+		NextSeq:     "SELECT nextval('resource_seq')",
+		CurrentSeq:  "SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM resource_seq",
+		NeedDomains: "jsonb_array_elements_text(p.needs::jsonb) AS j(value)",
 	}
 }
 

@@ -87,6 +87,10 @@ type Dialect struct {
 	// CurrentSeq is a query returning the last sequence number handed out
 	// (0 before the first), as one int64.
 	CurrentSeq string
+	// NeedDomains is a FROM item, after "prescriptions p CROSS JOIN", that
+	// gives one row per element of the JSON array p.needs as j.value:
+	// json_each on SQLite, jsonb_array_elements_text on PostgreSQL.
+	NeedDomains string
 }
 
 // Version is one write of a resource: the next value of the global

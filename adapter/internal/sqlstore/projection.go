@@ -115,11 +115,41 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) ON CONFLICT
 		p.Target, string(p.Channel), p.Status, p.RequesterID, micros(p.AuthoredOn))
 }
 
-// PutReferral replaces the referral of Task/r.ID.
+// PutReferral replaces the referral of Task/r.ID. Its first contact
+// (socialrx.FirstContact: the first status the program set, for the
+// program report) is kept once recorded: a referral reaching such a status
+// for the first time gets r.LastChanged.
 func (tx *Tx) PutReferral(ctx context.Context, r *socialrx.Referral) error {
-	return tx.exec(ctx, `INSERT INTO referrals (task_id, prescription_id, patient_id, requester, performer, status, business_status, status_reason, last_changed, delivery_state, delivery_error, endpoint_id, flag, incoming)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) ON CONFLICT (task_id) DO UPDATE SET prescription_id = excluded.prescription_id, patient_id = excluded.patient_id, requester = excluded.requester, performer = excluded.performer, status = excluded.status, business_status = excluded.business_status, status_reason = excluded.status_reason, last_changed = excluded.last_changed, delivery_state = excluded.delivery_state, delivery_error = excluded.delivery_error, endpoint_id = excluded.endpoint_id, flag = excluded.flag, incoming = excluded.incoming`,
-		r.ID, r.PrescriptionID, r.PatientID, r.Requester, r.Performer, string(r.Status), r.BusinessStatus, r.StatusReason, micros(r.LastChanged), r.DeliveryState, r.DeliveryError, r.EndpointID, r.Flag, r.Incoming)
+	var contact int64
+	if socialrx.FirstContact(r.Status) {
+		contact = micros(r.LastChanged)
+	}
+	return tx.exec(ctx, `INSERT INTO referrals (task_id, prescription_id, patient_id, requester, performer, status, business_status, status_reason, last_changed, delivery_state, delivery_error, endpoint_id, flag, incoming, first_contact)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) ON CONFLICT (task_id) DO UPDATE SET prescription_id = excluded.prescription_id, patient_id = excluded.patient_id, requester = excluded.requester, performer = excluded.performer, status = excluded.status, business_status = excluded.business_status, status_reason = excluded.status_reason, last_changed = excluded.last_changed, delivery_state = excluded.delivery_state, delivery_error = excluded.delivery_error, endpoint_id = excluded.endpoint_id, flag = excluded.flag, incoming = excluded.incoming,
+first_contact = CASE WHEN referrals.first_contact > 0 THEN referrals.first_contact ELSE excluded.first_contact END`,
+		r.ID, r.PrescriptionID, r.PatientID, r.Requester, r.Performer, string(r.Status), r.BusinessStatus, r.StatusReason, micros(r.LastChanged), r.DeliveryState, r.DeliveryError, r.EndpointID, r.Flag, r.Incoming, contact)
+}
+
+// PutFollowUpResult replaces the result of the answered follow-up
+// QuestionnaireResponse/id by r (none when nil).
+func (tx *Tx) PutFollowUpResult(ctx context.Context, id string, r *socialrx.FollowUpResult) error {
+	if r == nil {
+		return tx.exec(ctx, `DELETE FROM follow_up_results WHERE response_id = $1`, id)
+	}
+	return tx.exec(ctx, `INSERT INTO follow_up_results (response_id, prescription_id, patient_id, pursued, satisfaction, wellbeing, next_step, answered_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (response_id) DO UPDATE SET prescription_id = excluded.prescription_id, patient_id = excluded.patient_id, pursued = excluded.pursued, satisfaction = excluded.satisfaction, wellbeing = excluded.wellbeing, next_step = excluded.next_step, answered_at = excluded.answered_at`,
+		id, r.PrescriptionID, r.PatientID, string(r.Pursued), r.Satisfaction, string(r.Wellbeing), string(r.NextStep), micros(r.AnsweredAt))
+}
+
+// PutBilledVisit replaces the billed visit of ChargeItem/id by v (none
+// when nil).
+func (tx *Tx) PutBilledVisit(ctx context.Context, id string, v *socialrx.BilledVisit) error {
+	if v == nil {
+		return tx.exec(ctx, `DELETE FROM billed_visits WHERE charge_item_id = $1`, id)
+	}
+	return tx.exec(ctx, `INSERT INTO billed_visits (charge_item_id, patient_id, encounter_id, code, status, occurred_at)
+VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (charge_item_id) DO UPDATE SET patient_id = excluded.patient_id, encounter_id = excluded.encounter_id, code = excluded.code, status = excluded.status, occurred_at = excluded.occurred_at`,
+		id, v.PatientID, v.EncounterID, v.Code, v.Status, micros(v.OccurredAt))
 }
 
 // PutFollowUp replaces the follow-up of Task/taskID by f (none when nil).
@@ -299,8 +329,15 @@ func (tx *Tx) Prescription(ctx context.Context, id string) (*socialrx.Prescripti
 // socialrx.ProjectionTx).
 func (tx *Tx) DropProjections(ctx context.Context, typ, id string) error {
 	switch typ {
-	case "Observation", "QuestionnaireResponse":
+	case "Observation":
 		return tx.PutFindings(ctx, typ, id, nil)
+	case "QuestionnaireResponse":
+		if err := tx.PutFindings(ctx, typ, id, nil); err != nil {
+			return err
+		}
+		return tx.PutFollowUpResult(ctx, id, nil)
+	case "ChargeItem":
+		return tx.PutBilledVisit(ctx, id, nil)
 	case "Condition":
 		return tx.PutNeed(ctx, id, nil)
 	case "ServiceRequest":
