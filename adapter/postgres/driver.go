@@ -153,7 +153,7 @@ func (d *driver) Dialect() sqlstore.Dialect {
 		LockKey:     "SELECT pg_advisory_xact_lock($1)",
 		NextSeq:     "SELECT nextval('resource_seq')",
 		CurrentSeq:  "SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM resource_seq",
-		NeedDomains: "jsonb_array_elements_text(p.needs::jsonb) AS j(value)",
+		NeedDomains: "jsonb_array_elements_text(x.needs::jsonb) AS j(value)",
 	}
 }
 

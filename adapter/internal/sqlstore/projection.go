@@ -124,21 +124,87 @@ func (tx *Tx) PutReferral(ctx context.Context, r *socialrx.Referral) error {
 	if socialrx.FirstContact(r.Status) {
 		contact = micros(r.LastChanged)
 	}
-	return tx.exec(ctx, `INSERT INTO referrals (task_id, prescription_id, patient_id, requester, performer, status, business_status, status_reason, last_changed, delivery_state, delivery_error, endpoint_id, flag, incoming, first_contact)
+	if err := tx.exec(ctx, `INSERT INTO referrals (task_id, prescription_id, patient_id, requester, performer, status, business_status, status_reason, last_changed, delivery_state, delivery_error, endpoint_id, flag, incoming, first_contact)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) ON CONFLICT (task_id) DO UPDATE SET prescription_id = excluded.prescription_id, patient_id = excluded.patient_id, requester = excluded.requester, performer = excluded.performer, status = excluded.status, business_status = excluded.business_status, status_reason = excluded.status_reason, last_changed = excluded.last_changed, delivery_state = excluded.delivery_state, delivery_error = excluded.delivery_error, endpoint_id = excluded.endpoint_id, flag = excluded.flag, incoming = excluded.incoming,
 first_contact = CASE WHEN referrals.first_contact > 0 THEN referrals.first_contact ELSE excluded.first_contact END`,
-		r.ID, r.PrescriptionID, r.PatientID, r.Requester, r.Performer, string(r.Status), r.BusinessStatus, r.StatusReason, micros(r.LastChanged), r.DeliveryState, r.DeliveryError, r.EndpointID, r.Flag, r.Incoming, contact)
+		r.ID, r.PrescriptionID, r.PatientID, r.Requester, r.Performer, string(r.Status), r.BusinessStatus, r.StatusReason, micros(r.LastChanged), r.DeliveryState, r.DeliveryError, r.EndpointID, r.Flag, r.Incoming, contact); err != nil {
+		return err
+	}
+	return tx.refreshReferralReport(ctx, r.PrescriptionID)
 }
 
 // PutFollowUpResult replaces the result of the answered follow-up
 // QuestionnaireResponse/id by r (none when nil).
 func (tx *Tx) PutFollowUpResult(ctx context.Context, id string, r *socialrx.FollowUpResult) error {
-	if r == nil {
-		return tx.exec(ctx, `DELETE FROM follow_up_results WHERE response_id = $1`, id)
+	old, err := tx.prescriptionOf(ctx, `SELECT prescription_id FROM follow_up_results WHERE response_id = $1`, id)
+	if err != nil {
+		return err
 	}
-	return tx.exec(ctx, `INSERT INTO follow_up_results (response_id, prescription_id, patient_id, pursued, satisfaction, wellbeing, next_step, answered_at)
+	if r == nil {
+		if err := tx.exec(ctx, `DELETE FROM follow_up_results WHERE response_id = $1`, id); err != nil {
+			return err
+		}
+	} else if err := tx.exec(ctx, `INSERT INTO follow_up_results (response_id, prescription_id, patient_id, pursued, satisfaction, wellbeing, next_step, answered_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (response_id) DO UPDATE SET prescription_id = excluded.prescription_id, patient_id = excluded.patient_id, pursued = excluded.pursued, satisfaction = excluded.satisfaction, wellbeing = excluded.wellbeing, next_step = excluded.next_step, answered_at = excluded.answered_at`,
-		id, r.PrescriptionID, r.PatientID, string(r.Pursued), r.Satisfaction, string(r.Wellbeing), string(r.NextStep), micros(r.AnsweredAt))
+		id, r.PrescriptionID, r.PatientID, string(r.Pursued), r.Satisfaction, string(r.Wellbeing), string(r.NextStep), micros(r.AnsweredAt)); err != nil {
+		return err
+	}
+	if old != "" && (r == nil || old != r.PrescriptionID) {
+		if err := tx.refreshResultReport(ctx, old); err != nil {
+			return err
+		}
+	}
+	if r == nil {
+		return nil
+	}
+	return tx.refreshResultReport(ctx, r.PrescriptionID)
+}
+
+// prescriptionOf runs query (a SELECT of one prescription id by $1) and
+// returns its answer, "" when there is no row.
+func (tx *Tx) prescriptionOf(ctx context.Context, query, arg string) (string, error) {
+	if tx.done {
+		return "", errTxDone
+	}
+	var id string
+	if err := tx.q.QueryRow(ctx, query, arg).Scan(&id); err != nil {
+		err = tx.e.translate(err)
+		if socialrx.ErrorCode(err) == socialrx.ENOTFOUND {
+			return "", nil
+		}
+		return "", err
+	}
+	return id, nil
+}
+
+// refreshReferralReport recomputes the referral side of the
+// prescription_report row of a prescription from its referrals (one
+// statement: an upsert of the aggregate).
+func (tx *Tx) refreshReferralReport(ctx context.Context, prescriptionID string) error {
+	return tx.exec(ctx, `INSERT INTO prescription_report (prescription_id, referrals, accepted, rejected, completed, first_contact)
+SELECT $1, count(*),
+  coalesce(sum(CASE WHEN status IN ('accepted', 'on-hold', 'in-progress', 'completed') THEN 1 ELSE 0 END), 0),
+  coalesce(sum(CASE WHEN status = 'rejected' THEN 1 ELSE 0 END), 0),
+  coalesce(sum(CASE WHEN status = 'completed' THEN 1 ELSE 0 END), 0),
+  coalesce(min(CASE WHEN first_contact > 0 THEN first_contact END), 0)
+FROM referrals WHERE prescription_id = $1
+ON CONFLICT (prescription_id) DO UPDATE SET referrals = excluded.referrals, accepted = excluded.accepted, rejected = excluded.rejected,
+  completed = excluded.completed, first_contact = excluded.first_contact`, prescriptionID)
+}
+
+// refreshResultReport recomputes the follow-up side of the
+// prescription_report row of a prescription: its latest answered
+// follow-up (by answered_at, then response id), or none.
+func (tx *Tx) refreshResultReport(ctx context.Context, prescriptionID string) error {
+	if err := tx.exec(ctx, `UPDATE prescription_report SET followed_up = 0, pursued = '', satisfaction = 0, wellbeing = '' WHERE prescription_id = $1`,
+		prescriptionID); err != nil {
+		return err
+	}
+	return tx.exec(ctx, `INSERT INTO prescription_report (prescription_id, followed_up, pursued, satisfaction, wellbeing)
+SELECT prescription_id, 1, pursued, satisfaction, wellbeing FROM follow_up_results WHERE prescription_id = $1
+ORDER BY answered_at DESC, response_id DESC LIMIT 1
+ON CONFLICT (prescription_id) DO UPDATE SET followed_up = 1, pursued = excluded.pursued, satisfaction = excluded.satisfaction, wellbeing = excluded.wellbeing`,
+		prescriptionID)
 }
 
 // PutBilledVisit replaces the billed visit of ChargeItem/id by v (none
@@ -343,8 +409,17 @@ func (tx *Tx) DropProjections(ctx context.Context, typ, id string) error {
 	case "ServiceRequest":
 		return tx.exec(ctx, `DELETE FROM prescriptions WHERE service_request_id = $1`, id)
 	case "Task":
-		if err := tx.exec(ctx, `DELETE FROM referrals WHERE task_id = $1`, id); err != nil {
+		rx, err := tx.prescriptionOf(ctx, `SELECT prescription_id FROM referrals WHERE task_id = $1`, id)
+		if err != nil {
 			return err
+		}
+		if rx != "" {
+			if err := tx.exec(ctx, `DELETE FROM referrals WHERE task_id = $1`, id); err != nil {
+				return err
+			}
+			if err := tx.refreshReferralReport(ctx, rx); err != nil {
+				return err
+			}
 		}
 		return tx.exec(ctx, `DELETE FROM follow_ups WHERE task_id = $1`, id)
 	}

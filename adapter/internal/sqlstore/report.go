@@ -8,63 +8,59 @@ import (
 	"github.com/socialrx/socialrx"
 )
 
-// The program report (socialrx.Reports) is three runs of one aggregate
-// query, over the prescriptions of the period grouped three ways (all,
-// by program, by need domain), and a count of billed visits by code. Each
-// run reads narrow projection rows only (prescriptions, referrals,
-// follow_up_results; migration 00008), never resource JSON:
+// The program report (socialrx.Reports) is one aggregate query over the
+// prescriptions of the period, grouped three ways at once (all, by
+// program, by need domain), and a count of billed visits by code. It
+// reads narrow projection rows only, never resource JSON: prescriptions
+// and their prescription_report row (migration 00008: referral counts,
+// first contact and the latest follow-up result, kept up to date by the
+// writes of referrals and results, projection.go):
 //
-//	g  the period's prescriptions: (id, group key, authored_on)
-//	r  per prescription: referral counts by status, first contact
-//	o  per prescription: its latest answered follow-up
+//	x  per prescription of the period: its figures as 0/1 flags and
+//	   counts, days to first contact (NULL without one)
+//	y  x once per group it counts in: dimension t (total, key ''),
+//	   p (program, key target), n (need domain, one row per domain)
+//	s  per group: the sums, and c, how many have a first contact
 //	m  per group: the median of days to first contact (the middle one or
-//	   two rows by ROW_NUMBER, averaged)
-//	s  per group: the sums
+//	   two of the c rows by ROW_NUMBER, averaged)
 
 var _ socialrx.Reports = (*Engine)(nil)
 
 const microsPerDay = 86400 * 1_000_000
 
-// reportQuery is the aggregate query over the groups g, a SELECT of (id,
-// k, at) with the period as $1 and $2. Its rows are: k, prescriptions,
-// referrals, accepted, rejected, completed, followed up, pursued,
-// satisfaction n, satisfaction sum, well-being n, improved, contacted,
-// median days.
-func reportQuery(g string) string {
-	return `WITH g AS (` + g + `),
-r AS (SELECT g.id, g.k, count(*) AS n,
-  sum(CASE WHEN f.status IN ('accepted', 'on-hold', 'in-progress', 'completed') THEN 1 ELSE 0 END) AS acc,
-  sum(CASE WHEN f.status = 'rejected' THEN 1 ELSE 0 END) AS rej,
-  sum(CASE WHEN f.status = 'completed' THEN 1 ELSE 0 END) AS comp,
-  min(CASE WHEN f.first_contact > 0 THEN f.first_contact END) AS fc
-  FROM g JOIN referrals f ON f.prescription_id = g.id GROUP BY g.id, g.k),
-o AS (SELECT id, k, pursued, satisfaction, wellbeing FROM (
-  SELECT g.id, g.k, u.pursued, u.satisfaction, u.wellbeing,
-    ROW_NUMBER() OVER (PARTITION BY g.id, g.k ORDER BY u.answered_at DESC, u.response_id DESC) AS rn
-  FROM g JOIN follow_up_results u ON u.prescription_id = g.id) x WHERE rn = 1),
-d AS (SELECT g.k, CAST(r.fc - g.at AS DOUBLE PRECISION) / ` + fmt.Sprint(microsPerDay) + ` AS days
-  FROM g JOIN r ON r.id = g.id AND r.k = g.k WHERE r.fc IS NOT NULL),
-m AS (SELECT k, max(c) AS c, avg(days) AS med FROM (
-  SELECT k, days, ROW_NUMBER() OVER (PARTITION BY k ORDER BY days) AS rn, count(*) OVER (PARTITION BY k) AS c FROM d) y
-  WHERE rn = (c + 1) / 2 OR rn = (c + 2) / 2 GROUP BY k),
-s AS (SELECT g.k, count(*) AS rx,
-  CAST(coalesce(sum(r.n), 0) AS BIGINT) AS n,
-  CAST(coalesce(sum(r.acc), 0) AS BIGINT) AS acc,
-  CAST(coalesce(sum(r.rej), 0) AS BIGINT) AS rej,
-  CAST(coalesce(sum(r.comp), 0) AS BIGINT) AS comp,
-  count(o.id) AS fu,
-  CAST(coalesce(sum(CASE WHEN o.pursued IN ('yes', 'partly') THEN 1 ELSE 0 END), 0) AS BIGINT) AS pursued,
-  CAST(coalesce(sum(CASE WHEN o.satisfaction > 0 THEN 1 ELSE 0 END), 0) AS BIGINT) AS satn,
-  CAST(coalesce(sum(CASE WHEN o.satisfaction > 0 THEN o.satisfaction ELSE 0 END), 0) AS BIGINT) AS sats,
-  CAST(coalesce(sum(CASE WHEN o.wellbeing <> '' THEN 1 ELSE 0 END), 0) AS BIGINT) AS wbn,
-  CAST(coalesce(sum(CASE WHEN o.wellbeing = 'better' THEN 1 ELSE 0 END), 0) AS BIGINT) AS better
-  FROM g LEFT JOIN r ON r.id = g.id AND r.k = g.k LEFT JOIN o ON o.id = g.id AND o.k = g.k GROUP BY g.k)
-SELECT s.k, s.rx, s.n, s.acc, s.rej, s.comp, s.fu, s.pursued, s.satn, s.sats, s.wbn, s.better,
-  CAST(coalesce(m.c, 0) AS BIGINT), CAST(coalesce(m.med, 0) AS DOUBLE PRECISION)
-FROM s LEFT JOIN m ON m.k = s.k ORDER BY s.k`
+// reportQuery is the aggregate query, with the period as $1 and $2 and
+// needDomains the dialect's FROM item over x.needs. Its rows are: dim, k,
+// prescriptions, referrals, accepted, rejected, completed, followed up,
+// pursued, satisfaction n, satisfaction sum, well-being n, improved,
+// contacted, median days; ordered by dim and k.
+func reportQuery(needDomains string) string {
+	return `WITH x AS MATERIALIZED (SELECT p.target, p.needs,
+  coalesce(q.referrals, 0) AS n, coalesce(q.accepted, 0) AS acc, coalesce(q.rejected, 0) AS rej, coalesce(q.completed, 0) AS comp,
+  coalesce(q.followed_up, 0) AS fu,
+  CASE WHEN q.pursued IN ('yes', 'partly') THEN 1 ELSE 0 END AS pursued,
+  CASE WHEN q.satisfaction > 0 THEN 1 ELSE 0 END AS satn,
+  CASE WHEN q.satisfaction > 0 THEN q.satisfaction ELSE 0 END AS sats,
+  CASE WHEN q.wellbeing <> '' THEN 1 ELSE 0 END AS wbn,
+  CASE WHEN q.wellbeing = 'better' THEN 1 ELSE 0 END AS better,
+  CASE WHEN q.first_contact > 0 THEN CAST(q.first_contact - p.authored_on AS DOUBLE PRECISION) / ` + fmt.Sprint(microsPerDay) + ` END AS days
+  FROM prescriptions p LEFT JOIN prescription_report q ON q.prescription_id = p.service_request_id
+  WHERE p.authored_on >= $1 AND p.authored_on < $2),
+y AS MATERIALIZED (SELECT 't' AS dim, '' AS k, n, acc, rej, comp, fu, pursued, satn, sats, wbn, better, days FROM x
+  UNION ALL SELECT 'p', target, n, acc, rej, comp, fu, pursued, satn, sats, wbn, better, days FROM x
+  UNION ALL SELECT 'n', j.value, n, acc, rej, comp, fu, pursued, satn, sats, wbn, better, days FROM x CROSS JOIN ` + needDomains + `),
+s AS (SELECT dim, k, count(*) AS rx, CAST(sum(n) AS BIGINT) AS n, CAST(sum(acc) AS BIGINT) AS acc, CAST(sum(rej) AS BIGINT) AS rej,
+  CAST(sum(comp) AS BIGINT) AS comp, CAST(sum(fu) AS BIGINT) AS fu, CAST(sum(pursued) AS BIGINT) AS pursued,
+  CAST(sum(satn) AS BIGINT) AS satn, CAST(sum(sats) AS BIGINT) AS sats, CAST(sum(wbn) AS BIGINT) AS wbn, CAST(sum(better) AS BIGINT) AS better,
+  count(days) AS c
+  FROM y GROUP BY dim, k),
+m AS (SELECT d.dim, d.k, avg(d.days) AS med FROM (
+  SELECT dim, k, days, ROW_NUMBER() OVER (PARTITION BY dim, k ORDER BY days) AS rn FROM y WHERE days IS NOT NULL) d
+  JOIN s ON s.dim = d.dim AND s.k = d.k
+  WHERE d.rn = (s.c + 1) / 2 OR d.rn = (s.c + 2) / 2 GROUP BY d.dim, d.k)
+SELECT s.dim, s.k, s.rx, s.n, s.acc, s.rej, s.comp, s.fu, s.pursued, s.satn, s.sats, s.wbn, s.better,
+  CAST(s.c AS BIGINT), CAST(coalesce(m.med, 0) AS DOUBLE PRECISION)
+FROM s LEFT JOIN m ON m.dim = s.dim AND m.k = s.k ORDER BY s.dim, s.k`
 }
-
-const inPeriod = ` authored_on >= $1 AND authored_on < $2`
 
 // ProgramReport computes the program report over [from, to) (see
 // socialrx.Reports).
@@ -76,18 +72,7 @@ func (e *Engine) ProgramReport(ctx context.Context, from, to time.Time) (*social
 	q := e.drv.Reader()
 	lo, hi := micros(from), micros(to)
 	rep := &socialrx.ProgramReport{From: from, To: to}
-	total, err := e.reportGroups(ctx, q, `SELECT service_request_id AS id, '' AS k, authored_on AS at FROM prescriptions WHERE`+inPeriod, lo, hi)
-	if err != nil {
-		return nil, err
-	}
-	if len(total) == 1 {
-		rep.Total = total[0]
-	}
-	if rep.Programs, err = e.reportGroups(ctx, q, `SELECT service_request_id AS id, target AS k, authored_on AS at FROM prescriptions WHERE`+inPeriod, lo, hi); err != nil {
-		return nil, err
-	}
-	if rep.Needs, err = e.reportGroups(ctx, q, `SELECT p.service_request_id AS id, j.value AS k, p.authored_on AS at FROM prescriptions p CROSS JOIN `+
-		e.d.NeedDomains+` WHERE p.authored_on >= $1 AND p.authored_on < $2`, lo, hi); err != nil {
+	if err := e.reportGroups(ctx, q, rep, lo, hi); err != nil {
 		return nil, err
 	}
 	rows, err := q.Query(ctx, `SELECT code, count(*) FROM billed_visits WHERE status IN ('billable', 'billed') AND occurred_at >= $1 AND occurred_at < $2
@@ -109,25 +94,32 @@ GROUP BY code ORDER BY code`, lo, hi)
 	return rep, nil
 }
 
-// reportGroups runs reportQuery over the groups g.
-func (e *Engine) reportGroups(ctx context.Context, q Querier, g string, lo, hi int64) ([]socialrx.ReportStats, error) {
-	rows, err := q.Query(ctx, reportQuery(g), lo, hi)
+// reportGroups runs reportQuery and files its rows in rep.
+func (e *Engine) reportGroups(ctx context.Context, q Querier, rep *socialrx.ProgramReport, lo, hi int64) error {
+	rows, err := q.Query(ctx, reportQuery(e.d.NeedDomains), lo, hi)
 	if err != nil {
-		return nil, fmt.Errorf("program report: %w", e.translate(err))
+		return fmt.Errorf("program report: %w", e.translate(err))
 	}
 	defer rows.Close()
-	var out []socialrx.ReportStats
 	for rows.Next() {
+		var dim string
 		var s socialrx.ReportStats
-		if err := rows.Scan(&s.Key, &s.Prescriptions, &s.Referrals, &s.Accepted, &s.Rejected, &s.Completed,
+		if err := rows.Scan(&dim, &s.Key, &s.Prescriptions, &s.Referrals, &s.Accepted, &s.Rejected, &s.Completed,
 			&s.FollowedUp, &s.Pursued, &s.SatisfactionN, &s.SatisfactionSum, &s.WellbeingN, &s.Improved,
 			&s.Contacted, &s.MedianDaysToContact); err != nil {
-			return nil, fmt.Errorf("program report: %w", e.translate(err))
+			return fmt.Errorf("program report: %w", e.translate(err))
 		}
-		out = append(out, s)
+		switch dim {
+		case "t":
+			rep.Total = s
+		case "p":
+			rep.Programs = append(rep.Programs, s)
+		case "n":
+			rep.Needs = append(rep.Needs, s)
+		}
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("program report: %w", e.translate(err))
+		return fmt.Errorf("program report: %w", e.translate(err))
 	}
-	return out, nil
+	return nil
 }
