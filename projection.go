@@ -31,7 +31,10 @@ type ProjectionTx interface {
 	// PutPrescription replaces the prescription of ServiceRequest/p.ID.
 	PutPrescription(ctx context.Context, p *Prescription) error
 	// PutReferral replaces the referral of Task/r.ID, with its delivery
-	// fields.
+	// fields. The referral's first contact (the LastChanged of the first
+	// status FirstContact accepts) is kept once recorded, also when
+	// DropProjections dropped the Task's rows earlier in the same
+	// transaction (a new version of the Task).
 	PutReferral(ctx context.Context, r *Referral) error
 	// PutFollowUp replaces the follow-up of Task/taskID (none when f is nil).
 	PutFollowUp(ctx context.Context, taskID string, f *FollowUp) error

@@ -117,11 +117,14 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) ON CONFLICT
 
 // PutReferral replaces the referral of Task/r.ID. Its first contact
 // (socialrx.FirstContact: the first status the program set, for the
-// program report) is kept once recorded: a referral reaching such a status
-// for the first time gets r.LastChanged.
+// program report) is kept once recorded, also across DropProjections of
+// the Task earlier in the transaction (a new version of it): a referral
+// reaching such a status for the first time gets r.LastChanged.
 func (tx *Tx) PutReferral(ctx context.Context, r *socialrx.Referral) error {
 	var contact int64
-	if socialrx.FirstContact(r.Status) {
+	if kept := tx.contacts[r.ID]; kept > 0 {
+		contact = kept // a new version of the Task: its old row was dropped
+	} else if socialrx.FirstContact(r.Status) {
 		contact = micros(r.LastChanged)
 	}
 	if err := tx.exec(ctx, `INSERT INTO referrals (task_id, prescription_id, patient_id, requester, performer, status, business_status, status_reason, last_changed, delivery_state, delivery_error, endpoint_id, flag, incoming, first_contact)
@@ -409,9 +412,21 @@ func (tx *Tx) DropProjections(ctx context.Context, typ, id string) error {
 	case "ServiceRequest":
 		return tx.exec(ctx, `DELETE FROM prescriptions WHERE service_request_id = $1`, id)
 	case "Task":
-		rx, err := tx.prescriptionOf(ctx, `SELECT prescription_id FROM referrals WHERE task_id = $1`, id)
-		if err != nil {
-			return err
+		if tx.done {
+			return errTxDone
+		}
+		var rx string
+		var contact int64
+		if err := tx.q.QueryRow(ctx, `SELECT prescription_id, first_contact FROM referrals WHERE task_id = $1`, id).Scan(&rx, &contact); err != nil {
+			if err = tx.e.translate(err); socialrx.ErrorCode(err) != socialrx.ENOTFOUND {
+				return err
+			}
+		}
+		if contact > 0 {
+			if tx.contacts == nil {
+				tx.contacts = map[string]int64{}
+			}
+			tx.contacts[id] = contact
 		}
 		if rx != "" {
 			if err := tx.exec(ctx, `DELETE FROM referrals WHERE task_id = $1`, id); err != nil {
