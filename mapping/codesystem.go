@@ -106,6 +106,13 @@ func terminologies() []terminology {
 		{Name: "ohip-fee-code", Title: "OHIP fee codes for social prescribing visits",
 			Description: "The fee codes of the Ontario Schedule of Benefits (Physician Services) that the Ontario guide on social prescribing bills social prescribing visits under; ChargeItem.code of a billed visit. Descriptions abridged from the Schedule; socialrx submits no claims.",
 			Concepts:    ohipConcepts()},
+		{Name: "measure-group", Title: "socialrx Measure groups",
+			Description: "MeasureReport.group.code of socialrx's shipped Measures (" + MeasureBase + "...).",
+			Concepts: []concept{{"pursued", "Pursued the prescribed support"}, {"wellbeing-improved", "Well-being improved"},
+				{"referral-accepted", "Referral taken on by the program"}, {"billed-visits", "Billed visits"}}},
+		{Name: "measure-stratifier", Title: "socialrx Measure stratifiers",
+			Description: "Stratifier codes of socialrx's shipped Measures, and the stratum of prescriptions without a program (none).",
+			Concepts: []concept{{"program", "Program"}, {"need-domain", "Need domain"}, {"ohip-fee-code", "OHIP fee code"}, {"none", "No program"}}},
 	}
 }
 
