@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/csv"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/socialrx/socialrx"
 	"github.com/socialrx/socialrx/adapter/pgtest"
+	"github.com/socialrx/socialrx/fhir"
 )
 
 // reportCase is one prescription of the report scenario: what the clinic
@@ -321,6 +323,79 @@ func testReportPrograms(t *testing.T, database string) {
 			t.Errorf("chart does not show %q:\n%s", want, chart)
 		}
 	}
+	// The same figures as a MeasureReport: the pursued group's strata by
+	// program carry the CSV's followed_up (denominator) and pursued
+	// (numerator) of each program.
+	resp, body = do(t, "GET", m.URL()+"/fhir/Measure/social-prescribing-effectiveness/$evaluate-measure?periodStart=2026-01-01&periodEnd=2026-06-30", nil)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("$evaluate-measure: %d %s", resp.StatusCode, truncate(body))
+	}
+	if issues := fhir.Validate(body, "MeasureReport"); fhir.HasErrors(issues) {
+		t.Errorf("MeasureReport is not valid R4: %+v", issues)
+	}
+	if dir := os.Getenv("SOCIALRX_REPORT_ARTIFACTS"); dir != "" { // for /work/shared/tools/fhir-validate (docs/mapping.md)
+		_ = os.WriteFile(filepath.Join(dir, "measurereport-"+strings.ToLower(strings.SplitN(t.Name(), "/", 2)[1])+".json"), body, 0o644)
+	}
+	var mr struct {
+		Status, Type string
+		Group        []struct {
+			Code       struct{ Coding []struct{ Code string } }
+			Population []struct{ Count int }
+			Stratifier []struct {
+				Code    []struct{ Coding []struct{ Code string } }
+				Stratum []struct {
+					Value      struct{ Coding []struct{ Code string } }
+					Population []struct{ Count int }
+				}
+			}
+		}
+	}
+	if err := json.Unmarshal(body, &mr); err != nil {
+		t.Fatal(err)
+	}
+	gotStrata, wantStrata := map[string][3]int{}, map[string][3]int{}
+	for _, r := range wantReportRows(from, to) {
+		if r[0] == "program" {
+			key := r[1]
+			if key == "" {
+				key = "none"
+			}
+			atoi := func(s string) int { n, _ := strconv.Atoi(s); return n }
+			wantStrata[key] = [3]int{atoi(r[2]), atoi(r[7]), atoi(r[8])}
+		}
+	}
+	if mr.Status != "complete" || mr.Type != "summary" || len(mr.Group) != 3 || mr.Group[0].Code.Coding[0].Code != "pursued" {
+		t.Fatalf("MeasureReport: %s", truncate(body))
+	}
+	for _, st := range mr.Group[0].Stratifier[0].Stratum {
+		gotStrata[st.Value.Coding[0].Code] = [3]int{st.Population[0].Count, st.Population[1].Count, st.Population[2].Count}
+	}
+	if diff := cmp.Diff(wantStrata, gotStrata); diff != "" {
+		t.Errorf("pursued by program (-want from the scenario, +got from the MeasureReport):\n%s", diff)
+	}
+	resp, body = do(t, "POST", m.URL()+"/fhir/Measure/ohip-billed-visits/$evaluate-measure", []byte(`{"resourceType":"Parameters","parameter":[
+{"name":"periodStart","valueDate":"2026-01-01"},{"name":"periodEnd","valueDate":"2026-06-30"}]}`), "Content-Type", "application/fhir+json")
+	var compact bytes.Buffer
+	_ = json.Compact(&compact, body)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(compact.String(), `"code":"K005","display":"Primary mental health care, individual care (per unit)"}]},"population":[{"code":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/measure-population","code":"initial-population","display":"Initial Population"}]},"count":`+wantBilled["K005"]+`}`) {
+		t.Errorf("POST ohip-billed-visits: %d %s", resp.StatusCode, truncate(body))
+	}
+	for _, c := range []struct {
+		query  string
+		status int
+		want   string
+	}{
+		{"social-prescribing-effectiveness/$evaluate-measure?periodEnd=2026-06-30", 400, "periodStart is required"},
+		{"social-prescribing-effectiveness/$evaluate-measure?periodStart=last-year&periodEnd=2026-06-30", 400, "not a FHIR date"},
+		{"social-prescribing-effectiveness/$evaluate-measure?periodStart=2026-07-01&periodEnd=2026-01-01", 400, "must be after"},
+		{"no-such-measure/$evaluate-measure?periodStart=2026-01-01&periodEnd=2026-06-30", 404, "not one of socialrx's Measures"},
+	} {
+		resp, body := do(t, "GET", m.URL()+"/fhir/Measure/"+c.query, nil)
+		if resp.StatusCode != c.status || !strings.Contains(string(body), "OperationOutcome") || !strings.Contains(string(body), c.want) {
+			t.Errorf("%s: %d %s; want %d saying %q", c.query, resp.StatusCode, truncate(body), c.status, c.want)
+		}
+	}
+
 	bad := &ReportProgramsCmd{From: "2026-07-01", To: "2026-01-01", DatabaseFlag: DatabaseFlag{Database: database}}
 	if err := bad.run(t.Context(), &out); err == nil || !strings.Contains(err.Error(), "--to") {
 		t.Errorf("a period that ends before it starts: %v", err)
