@@ -112,7 +112,7 @@ func terminologies() []terminology {
 				{"referral-accepted", "Referral taken on by the program"}, {"billed-visits", "Billed visits"}}},
 		{Name: "measure-stratifier", Title: "socialrx Measure stratifiers",
 			Description: "Stratifier codes of socialrx's shipped Measures, and the stratum of prescriptions without a program (none).",
-			Concepts: []concept{{"program", "Program"}, {"need-domain", "Need domain"}, {"ohip-fee-code", "OHIP fee code"}, {"none", "No program"}}},
+			Concepts:    []concept{{"program", "Program"}, {"need-domain", "Need domain"}, {"ohip-fee-code", "OHIP fee code"}, {"none", "No program"}}},
 	}
 }
 

@@ -51,7 +51,7 @@ func TestEvaluateMeasure(t *testing.T) {
 		Status, Type, Measure string
 		Period                struct{ Start, End string }
 		Group                 []struct {
-			Code struct{ Coding []struct{ Code string } }
+			Code       struct{ Coding []struct{ Code string } }
 			Population []struct {
 				Code  struct{ Coding []struct{ Code string } }
 				Count int
@@ -62,7 +62,7 @@ func TestEvaluateMeasure(t *testing.T) {
 					Value struct {
 						Coding []struct{ Code string }
 					}
-					Population []struct{ Count int }
+					Population   []struct{ Count int }
 					MeasureScore *struct{ Value float64 }
 				}
 			}
