@@ -42,19 +42,20 @@ func checkExampleIssues(t *testing.T, file string, issues []Issue) {
 	}
 }
 
-// exampleFiles returns the official example files (testdata/fhir-examples).
+// exampleFiles returns the official example files (testdata/fhir-examples,
+// and the Group and Measure examples of testdata/fhir-examples-extra).
 func exampleFiles(t testing.TB) []string {
 	t.Helper()
 	var files []string
-	for _, pattern := range []string{"r4/*.json", "sdoh-cc/json/*.json"} {
-		m, err := filepath.Glob(filepath.Join("..", "testdata", "fhir-examples", pattern))
+	for _, pattern := range []string{"fhir-examples/r4/*.json", "fhir-examples/sdoh-cc/json/*.json", "fhir-examples-extra/r4/*.json"} {
+		m, err := filepath.Glob(filepath.Join("..", "testdata", pattern))
 		if err != nil {
 			t.Fatal(err)
 		}
 		files = append(files, m...)
 	}
-	if len(files) < 300 {
-		t.Fatalf("found %d example files, want the 338 of testdata/fhir-examples", len(files))
+	if len(files) < 349 {
+		t.Fatalf("found %d example files, want the 338 of testdata/fhir-examples and the 11 of testdata/fhir-examples-extra", len(files))
 	}
 	return files
 }

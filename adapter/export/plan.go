@@ -14,8 +14,8 @@ package export
 
 import (
 	"context"
-	"encoding/json"
 	"slices"
+	"time"
 
 	"github.com/socialrx/socialrx"
 	"github.com/socialrx/socialrx/fhir"
@@ -93,37 +93,60 @@ func Request(job *socialrx.ExportJob, typ string, members []string) socialrx.Str
 	return req
 }
 
-// GroupMembers returns the Patient ids of an active Group's members
-// (Group.member.entity; members marked inactive are left out). ENOTFOUND
-// or EGONE when the Group is missing or deleted; EINVALID when it has more
-// than socialrx.MaxStreamIDs patient members.
-func GroupMembers(ctx context.Context, store socialrx.Resources, groupID string) ([]string, error) {
-	g, err := store.Read(ctx, "Group", groupID)
+// GroupMembers returns the ids of the Patient members of Group/groupID as
+// the Group stood at instant at (an export's transactionTime): the version
+// current then, so an export's slices all see one membership however the
+// Group changes while it runs. Members are read by mapping.GroupMembersAt
+// (inactive members and those whose period does not cover at are left
+// out; members that are not Patients too: the kick-off refuses a Group
+// with such members). ENOTFOUND when the Group did not exist at at, EGONE
+// when it was deleted then; EINVALID when it has more than
+// socialrx.MaxStreamIDs patient members.
+func GroupMembers(ctx context.Context, store socialrx.Resources, groupID string, at time.Time) ([]string, error) {
+	g, err := groupAt(ctx, store, groupID, at)
 	if err != nil {
 		return nil, err
 	}
-	var body struct {
-		Member []struct {
-			Entity struct {
-				Reference string `json:"reference"`
-			} `json:"entity"`
-			Inactive bool `json:"inactive"`
-		} `json:"member"`
-	}
-	if err := json.Unmarshal(g.Body, &body); err != nil {
+	m, err := mapping.GroupMembersAt(g.Body, at)
+	if err != nil {
 		return nil, socialrx.Errorf(socialrx.EINTERNAL, "Group/%s: unreadable", groupID)
 	}
-	members := []string{}
-	seen := map[string]bool{}
-	for _, m := range body.Member {
-		typ, id, ok := mapping.RefTypeID(m.Entity.Reference)
-		if ok && typ == "Patient" && !m.Inactive && !seen[id] {
-			seen[id] = true
-			members = append(members, id)
+	if len(m.Patients) > socialrx.MaxStreamIDs {
+		return nil, socialrx.Errorf(socialrx.EINVALID, "Group/%s has %d patient members; an export takes at most %d", groupID, len(m.Patients), socialrx.MaxStreamIDs)
+	}
+	return m.Patients, nil
+}
+
+// groupAt returns the version of Group/id current at instant at: the
+// current one when it is not newer, else the newest older one in the
+// history.
+func groupAt(ctx context.Context, store socialrx.Resources, id string, at time.Time) (*socialrx.Resource, error) {
+	g, err := store.Read(ctx, "Group", id)
+	if err == nil && !g.LastUpdated.After(at) {
+		return g, nil
+	}
+	if err != nil && socialrx.ErrorCode(err) != socialrx.EGONE {
+		return nil, err
+	}
+	req := socialrx.HistoryRequest{Type: "Group", ID: id, Count: 100}
+	for {
+		page, err := store.History(ctx, req)
+		if err != nil {
+			return nil, err
 		}
+		for i := range page.Versions { // newest first
+			v := &page.Versions[i]
+			if v.LastUpdated.After(at) {
+				continue
+			}
+			if v.Deleted {
+				return nil, socialrx.Errorf(socialrx.EGONE, "Group/%s was deleted", id)
+			}
+			return v, nil
+		}
+		if page.Next == "" {
+			return nil, socialrx.Errorf(socialrx.ENOTFOUND, "Group/%s not found", id)
+		}
+		req.Cursor = page.Next
 	}
-	if len(members) > socialrx.MaxStreamIDs {
-		return nil, socialrx.Errorf(socialrx.EINVALID, "Group/%s has %d patient members; an export takes at most %d", groupID, len(members), socialrx.MaxStreamIDs)
-	}
-	return members, nil
 }

@@ -145,7 +145,7 @@ func (r *Runner) run(ctx context.Context, job *socialrx.ExportJob) (bool, error)
 	var members []string
 	if job.Level == socialrx.ExportGroup {
 		var err error
-		if members, err = GroupMembers(ctx, r.o.Store, job.GroupID); err != nil {
+		if members, err = GroupMembers(ctx, r.o.Store, job.GroupID, job.TransactionTime); err != nil {
 			return false, err
 		}
 	}

@@ -297,6 +297,55 @@ func TestRunnerCompartments(t *testing.T) {
 		if diff := cmp.Diff(map[string]string{"Patient": "p1,p3", "Observation": "o1", "Task": "t1"}, run(gj)); diff != "" {
 			t.Errorf("Group/g/$export (-want +got):\n%s", diff)
 		}
+
+		// The membership is the Group's at the kick-off (transactionTime):
+		// a change or a delete after it does not change what an export
+		// kicked off before writes; one kicked off after the delete fails.
+		groupJob := func() *socialrx.ExportJob {
+			t.Helper()
+			j := newJob(t, s, socialrx.ExportGroup, "Patient")
+			if _, err := s.DeleteExport(t.Context(), j.ID); err != nil {
+				t.Fatal(err)
+			}
+			j.GroupID = "g"
+			if err := s.CreateExport(t.Context(), j); err != nil {
+				t.Fatal(err)
+			}
+			// The stores stamp lastUpdated in microseconds: step the clock
+			// past this job's transactionTime before the next write.
+			time.Sleep(2 * time.Millisecond)
+			return j
+		}
+		write := func(fn func(tx socialrx.Tx) error) {
+			t.Helper()
+			if err := s.Transact(t.Context(), fn); err != nil {
+				t.Fatal(err)
+			}
+		}
+		before := groupJob()
+		write(func(tx socialrx.Tx) error {
+			_, _, err := tx.Update(t.Context(), "Group", "g", []byte(`{"resourceType":"Group","type":"person","actual":true,"member":[{"entity":{"reference":"Patient/p2"}}]}`), 0)
+			return err
+		})
+		between := groupJob()
+		write(func(tx socialrx.Tx) error {
+			_, err := tx.Delete(t.Context(), "Group", "g", 0)
+			return err
+		})
+		after := groupJob()
+		if diff := cmp.Diff(map[string]string{"Patient": "p1,p3"}, run(before)); diff != "" {
+			t.Errorf("export kicked off before the Group changed (-want +got):\n%s", diff)
+		}
+		if diff := cmp.Diff(map[string]string{"Patient": "p2"}, run(between)); diff != "" {
+			t.Errorf("export kicked off before the Group was deleted (-want +got):\n%s", diff)
+		}
+		r := export.NewRunner(export.Options{Store: s, Dir: t.TempDir()})
+		if done, err := r.Run(t.Context(), after.ID, true); !done || err != nil {
+			t.Fatalf("run after the delete: %v, %v", done, err)
+		}
+		if got, _ := s.Export(t.Context(), after.ID); got.Status != socialrx.ExportFailed || !strings.Contains(got.Error, "deleted") {
+			t.Errorf("export kicked off after the Group was deleted: %s %q, want failed, deleted", got.Status, got.Error)
+		}
 	})
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/socialrx/socialrx"
 	"github.com/socialrx/socialrx/adapter/export"
 	"github.com/socialrx/socialrx/fhir"
+	"github.com/socialrx/socialrx/mapping"
 )
 
 // Bulk Data export (FHIR Bulk Data Access 2.0, async pattern):
@@ -87,16 +88,17 @@ func (s *Server) handleExportKickoff(c echo.Context) error {
 		if typ != "Group" {
 			return issueError(socialrx.ENOTFOUND, "", "$export on an instance is defined on Group only, not on %s", typ)
 		}
-		if !fhir.Supported("Group") {
-			return issueError(socialrx.ENOTIMPLEMENTED, "", "Group/[id]/$export is not supported: socialrx does not hold Group resources; use Patient/$export or $export")
-		}
 		if !fhir.ValidID(id) {
 			return issueError(socialrx.EINVALID, "Group.id", "invalid resource id")
 		}
 		if !principal.Permits(socialrx.InteractionRead, "Group") {
 			return issueError(socialrx.EFORBIDDEN, "", "the client may not read Group resources")
 		}
-		if _, err := s.store.Read(r.Context(), "Group", id); err != nil {
+		g, err := s.store.Read(r.Context(), "Group", id)
+		if err != nil {
+			return err
+		}
+		if err := checkGroupMembers(g); err != nil {
 			return err
 		}
 		job.Level, job.GroupID = socialrx.ExportGroup, id
@@ -136,6 +138,9 @@ func (s *Server) handleExportKickoff(c echo.Context) error {
 	default:
 		return issueError(socialrx.EINVALID, "", "%s must be true or false", exportFactsParam)
 	}
+	// The Group's membership is taken as it stands at this instant
+	// (export.GroupMembers): checked on the version just read, which is
+	// not newer.
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	job.ID = export.NewJobID()
 	job.Owner = principal.ClientID
@@ -153,6 +158,32 @@ func (s *Server) handleExportKickoff(c echo.Context) error {
 		Severity: socialrx.SeverityInformation, Code: "informational",
 		Message: "export accepted; poll the Content-Location URL for its status",
 	}}))
+}
+
+// checkGroupMembers refuses (400) a Group/[id]/$export of Group g when a
+// current member is not a Patient (a Practitioner, a Device, a contained
+// or identifier-only entity: a Group export is about patients, and
+// leaving members out silently would hand the analyst a partial cohort),
+// or when it has more Patient members than one export takes. Members
+// marked inactive, or whose period does not cover now, are not checked:
+// they are not exported either (mapping.GroupMembersAt).
+func checkGroupMembers(g *socialrx.Resource) error {
+	m, err := mapping.GroupMembersAt(g.Body, time.Now().UTC())
+	if err != nil {
+		return err
+	}
+	if len(m.Others) > 0 {
+		issues := make([]socialrx.Issue, 0, len(m.Others))
+		for _, p := range m.Others {
+			issues = append(issues, socialrx.Issue{Severity: socialrx.SeverityError, Code: "not-supported", Path: p,
+				Message: "Group/[id]/$export exports Patient members only; this member is not a literal Patient reference"})
+		}
+		return &socialrx.Error{Code: socialrx.EINVALID, Message: "the Group has members that are not Patients", Issues: issues}
+	}
+	if len(m.Patients) > socialrx.MaxStreamIDs {
+		return issueError(socialrx.EINVALID, "", "the Group has %d patient members; an export takes at most %d", len(m.Patients), socialrx.MaxStreamIDs)
+	}
+	return nil
 }
 
 // preferAsync reports a Prefer: respond-async header.

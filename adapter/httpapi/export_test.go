@@ -72,7 +72,8 @@ func TestExportKickoffRefused(t *testing.T) {
 		{"type not readable", "/fhir/$export?_type=Patient,Observation", []string{"Prefer", "respond-async", "X-Test-Client", "a", "X-Test-Read", "Patient"}, 403},
 		{"nothing readable", "/fhir/Patient/$export", []string{"Prefer", "respond-async", "X-Test-Client", "a", "X-Test-Read", "Organization"}, 403},
 		{"another type", "/fhir/Observation/$export", []string{"Prefer", "respond-async"}, 404},
-		{"Group is not held", "/fhir/Group/g1/$export", []string{"Prefer", "respond-async"}, 501},
+		{"unknown Group", "/fhir/Group/g1/$export", []string{"Prefer", "respond-async"}, 404},
+		{"Group not readable", "/fhir/Group/g1/$export", []string{"Prefer", "respond-async", "X-Test-Client", "a", "X-Test-Read", "Patient"}, 403},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			resp := ts.do(t, http.MethodGet, c.path, "", c.headers...).want(t, c.status)
@@ -196,11 +197,90 @@ func TestExportFlow(t *testing.T) {
 		if has != (res["type"] == "Patient") {
 			t.Errorf("%s: patient-export listed %v", res["type"], has)
 		}
+		has = strings.Contains(mustJSON(t, res["operation"]), "group-export")
+		if has != (res["type"] == "Group") {
+			t.Errorf("%s: group-export listed %v", res["type"], has)
+		}
 	}
 	// The access log names the client (its id is no PHI), never what was
 	// exported.
 	if logs := ts.logs.String(); strings.Contains(logs, `"resourceType"`) || !strings.Contains(logs, `"client":"client-a"`) {
 		t.Errorf("logs hold resource contents, or do not name the client: %s", logs)
+	}
+}
+
+// TestExportGroup: Group/[id]/$export writes the compartments of the
+// Group's current Patient members only; a Group with a member that is not
+// a Patient is refused (400, each such member's path), as are types
+// outside the compartment; the client must be allowed to read Group.
+func TestExportGroup(t *testing.T) {
+	ts, st, dir := exportServer(t)
+	for _, body := range []string{
+		`{"resourceType":"Patient","id":"p1"}`,
+		`{"resourceType":"Patient","id":"p2"}`,
+		`{"resourceType":"Patient","id":"p3"}`,
+		`{"resourceType":"Observation","id":"o1","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/p1"}}`,
+		`{"resourceType":"Observation","id":"o2","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/p2"}}`,
+		`{"resourceType":"Observation","id":"o3","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/p3"}}`,
+		`{"resourceType":"Group","id":"cohort","type":"person","actual":true,"member":[{"entity":{"reference":"Patient/p1"}},{"entity":{"reference":"Patient/p2"},"inactive":true},{"entity":{"reference":"Patient/p3"},"period":{"start":"2020-01-01","end":"2021-01-01"}},{"entity":{"reference":"Practitioner/d1"},"inactive":true}]}`,
+		`{"resourceType":"Group","id":"mixed","type":"person","actual":true,"member":[{"entity":{"reference":"Patient/p1"}},{"entity":{"reference":"Practitioner/d1"}}]}`,
+	} {
+		var head struct{ ResourceType, ID string }
+		_ = json.Unmarshal([]byte(body), &head)
+		ts.do(t, http.MethodPut, "/fhir/"+head.ResourceType+"/"+head.ID, body).want(t, http.StatusCreated)
+	}
+	async := []string{"Prefer", "respond-async", "X-Test-Client", "a"}
+	mixed := ts.do(t, http.MethodGet, "/fhir/Group/mixed/$export", "", async...).want(t, http.StatusBadRequest)
+	if issues := mixed.outcome(t); !slices.Equal(issues, []string{"not-supported@Group.member[1].entity"}) {
+		t.Errorf("Group with a Practitioner member: %s", mixed.body)
+	}
+	ts.do(t, http.MethodGet, "/fhir/Group/cohort/$export?_type=Organization", "", async...).want(t, http.StatusBadRequest)
+	ts.do(t, http.MethodGet, "/fhir/Group/cohort/$export", "", append(async, "X-Test-Read", "Patient,Observation")...).want(t, http.StatusForbidden)
+	ts.do(t, http.MethodGet, "/fhir/Group/cohort/$export?_type=Observation", "", append(async, "X-Test-Read", "Group,Patient")...).want(t, http.StatusForbidden)
+	ts.do(t, http.MethodGet, "/fhir/Group/none/$export", "", async...).want(t, http.StatusNotFound)
+	if ids, err := st.ExportIDs(t.Context()); err != nil || len(ids) != 0 {
+		t.Fatalf("exports recorded by refused kick-offs: %v, %v", ids, err)
+	}
+
+	kick := ts.do(t, http.MethodGet, "/fhir/Group/cohort/$export?_type=Patient,Observation", "", append(async, "X-Test-Read", "Group,Patient,Observation")...).want(t, http.StatusAccepted)
+	loc := kick.header.Get("Content-Location")
+	id := loc[strings.LastIndexByte(loc, '/')+1:]
+	job, err := st.Export(t.Context(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if job.Level != socialrx.ExportGroup || job.GroupID != "cohort" {
+		t.Errorf("recorded job: level %q, group %q", job.Level, job.GroupID)
+	}
+	// A member added after the kick-off is not in this export.
+	ts.do(t, http.MethodPut, "/fhir/Group/cohort", `{"resourceType":"Group","id":"cohort","type":"person","actual":true,"member":[{"entity":{"reference":"Patient/p1"}},{"entity":{"reference":"Patient/p2"}}]}`).want(t, http.StatusOK)
+	r := export.NewRunner(export.Options{Store: st, Dir: dir})
+	if done, err := r.Run(t.Context(), id, false); !done || err != nil {
+		t.Fatalf("run: %v, %v", done, err)
+	}
+	var m struct {
+		Request string
+		Output  []struct{ Type, URL string }
+	}
+	if err := json.Unmarshal(ts.do(t, http.MethodGet, strings.TrimPrefix(loc, ts.URL), "", "X-Test-Client", "a").want(t, http.StatusOK).body, &m); err != nil {
+		t.Fatal(err)
+	}
+	if m.Request != ts.URL+"/fhir/Group/cohort/$export?_type=Patient,Observation" {
+		t.Errorf("manifest request %q", m.Request)
+	}
+	got := map[string]string{}
+	for _, o := range m.Output {
+		f := ts.do(t, http.MethodGet, strings.TrimPrefix(o.URL, ts.URL), "", "X-Test-Client", "a").want(t, http.StatusOK)
+		var ids []string
+		for _, line := range strings.Split(strings.TrimSpace(string(f.body)), "\n") {
+			var head struct{ ID string }
+			_ = json.Unmarshal([]byte(line), &head)
+			ids = append(ids, head.ID)
+		}
+		got[o.Type] = strings.Join(ids, ",")
+	}
+	if diff := cmp.Diff(map[string]string{"Patient": "p1", "Observation": "o1"}, got); diff != "" {
+		t.Errorf("Group/cohort/$export (-want +got):\n%s", diff)
 	}
 }
 

@@ -5,14 +5,22 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"mime"
+	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
+	netmail "net/mail"
+	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
 	"github.com/socialrx/socialrx"
+	"github.com/socialrx/socialrx/adapter/notify"
+	"github.com/socialrx/socialrx/adapter/notify/notifytest"
+	"github.com/socialrx/socialrx/adapter/workflow"
 )
 
 // DemoCmd runs the whole warm hand-off loop on a temp database, with an
@@ -45,8 +53,16 @@ func (c *DemoCmd) Run(ctx context.Context) error {
 	emrFake := NewFakeEMR()
 	es := httptest.NewServer(emrFake)
 	defer es.Close()
+	mail, err := notifytest.ListenSMTP()
+	if err != nil {
+		return fmt.Errorf("start the demo mail server: %w", err)
+	}
+	defer mail.Close()
 	creds := filepath.Join(dir, "credentials.json")
 	if err := writeCredentials(creds, ps.URL, demoClient, demoSecret, demoInbound); err != nil {
+		return err
+	}
+	if err := addDemoMail(creds, mail); err != nil {
 		return err
 	}
 	cfg := DefaultConfig()
@@ -63,7 +79,8 @@ func (c *DemoCmd) Run(ctx context.Context) error {
 	base := m.URL() + "/fhir"
 	fmt.Printf("socialrx     %s   (temp database %s)\n", base, dir)
 	fmt.Printf("platform     %s/fhir   (Ocean-style, in process)\n", ps.URL)
-	fmt.Printf("EMR          %s/fhir   (in process)\n\n", es.URL)
+	fmt.Printf("EMR          %s/fhir   (in process)\n", es.URL)
+	fmt.Printf("mail server  smtp://%s:%d   (in process)\n\n", mail.Host, mail.Port)
 
 	step := func(format string, args ...any) { fmt.Printf("• "+format+"\n", args...) }
 	call := func(method, url, body string, header ...string) (int, []byte, error) {
@@ -91,13 +108,16 @@ func (c *DemoCmd) Run(ctx context.Context) error {
 	}
 	step("set up Endpoint/ocean-east (hl7-fhir-msg, the platform) and Endpoint/emr-riverdale (hl7-fhir-rest, the practice's EMR)")
 
-	st, rb, err := call("POST", base, demoEncounter("1"))
+	// Prescribed three weeks ago: the follow-up (21 days after a warm
+	// hand-off) is due now.
+	authored := time.Now().UTC().AddDate(0, 0, -22).Truncate(time.Minute)
+	st, rb, err := call("POST", base, demoLoopEncounter(authored))
 	if err != nil || st != http.StatusOK {
 		return fmt.Errorf("post the encounter: %d %s %v", st, rb, err)
 	}
 	ids := entryIDs(rb)
 	patientID, srID, taskID := ids[3], ids[4], ids[5]
-	step("EMR posted an encounter: a warm hand-off (ServiceRequest/%s, referral Task/%s) to East Housing Help", srID, taskID)
+	step("EMR posted an encounter of %s: a warm hand-off (ServiceRequest/%s, referral Task/%s) to East Housing Help", authored.Format("2 January"), srID, taskID)
 
 	show := func(what string) error {
 		pp, err := m.Store.Projection(ctx, patientID)
@@ -168,8 +188,211 @@ func (c *DemoCmd) Run(ctx context.Context) error {
 		_ = json.Unmarshal(w.Body, &r)
 		fmt.Printf("    %-4s %-12s identifier %-52s status %s\n", w.Method, w.Type, w.Identifier, r.Status)
 	}
-	fmt.Println("\nThe loop is closed: delivered once, every status back in the chart.")
+	fmt.Println("\nThe hand-off is closed: delivered once, every status back in the chart.")
+	fmt.Println()
+	if err := demoFollowUp(ctx, m, mail, emrFake, step, srID); err != nil {
+		return err
+	}
+	fmt.Println("\nThe loop is closed: followed up on the patient's channel, the answer in the chart.")
 	return nil
+}
+
+// demoFollowUp plays the second half of the loop: the follow-up reminder
+// email arrives at the demo mail server, the patient opens its link and
+// answers the form, and the outcome is written back to the EMR.
+func demoFollowUp(ctx context.Context, m *Main, mail *notifytest.SMTPServer, emrFake *FakeEMR, step func(string, ...any), srID string) error {
+	got, ok := mail.WaitFor(1, 30*time.Second)
+	if !ok {
+		return fmt.Errorf("the follow-up reminder email never arrived")
+	}
+	msg, err := netmail.ReadMessage(strings.NewReader(got.Data))
+	if err != nil {
+		return fmt.Errorf("read the reminder email: %w", err)
+	}
+	link := demoLinkRe.FindString(mailPlainText(msg))
+	if link == "" {
+		return fmt.Errorf("no link in the reminder email")
+	}
+	step("the follow-up was due: a reminder email to %s, %q, with a link\n    %s", strings.Join(got.To, ", "), msg.Header.Get("Subject"), link)
+
+	resp, err := http.Get(link)
+	if err != nil {
+		return err
+	}
+	page, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	tok := demoFormTokenRe.FindSubmatch(page)
+	if err != nil || resp.StatusCode != http.StatusOK || tok == nil {
+		return fmt.Errorf("open the link: %d %v", resp.StatusCode, err)
+	}
+	step("the patient opened it: the follow-up form (%d bytes of HTML, no login, nothing of theirs in the URL)", len(page))
+	form := url.Values{"_form": {string(tok[1])}, "q.pursued": {"yes"}, "q.satisfaction": {"5"},
+		"q.wellbeing": {"better"}, "q.next-step": {"done"}}
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err = noRedirect.PostForm(link, form)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther {
+		return fmt.Errorf("answer the form: %d", resp.StatusCode)
+	}
+	step("and answered: went to the program, satisfaction 5 of 5, feeling better, needs nothing more")
+
+	fuID := workflow.FollowUpTaskID(srID)
+	var fu struct{ Status string }
+	if err := waitFor(ctx, func() bool {
+		r, err := m.Store.Read(ctx, "Task", fuID)
+		return err == nil && json.Unmarshal(r.Body, &fu) == nil && fu.Status == "completed"
+	}); err != nil {
+		return fmt.Errorf("the follow-up Task was not completed: %w", err)
+	}
+	obs, err := demoObservations(ctx, m.URL()+"/fhir/Observation?based-on=ServiceRequest/"+srID)
+	if err != nil {
+		return err
+	}
+	step("socialrx recorded the outcome: follow-up Task/%s %s, and %d Observations:", fuID, fu.Status, len(obs))
+	for _, o := range obs {
+		fmt.Printf("    %s\n", o)
+	}
+	if err := waitFor(ctx, func() bool {
+		return countWrites(emrFake, "QuestionnaireResponse") >= 1 && countWrites(emrFake, "Communication") >= 1
+	}); err != nil {
+		return fmt.Errorf("the outcome did not reach the EMR: %w", err)
+	}
+	step("written back to the EMR:")
+	for _, w := range emrFake.Writes() {
+		if w.Type == "QuestionnaireResponse" || w.Type == "Communication" {
+			fmt.Printf("    %-4s %-21s identifier %s\n", w.Method, w.Type, w.Identifier)
+		}
+	}
+	return nil
+}
+
+// demoObservations lists the Observations a search finds as "code: value".
+func demoObservations(ctx context.Context, searchURL string) ([]string, error) {
+	req, err := http.NewRequestWithContext(ctx, "GET", searchURL, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var b struct {
+		Entry []struct {
+			Resource struct {
+				Code struct {
+					Text   string
+					Coding []struct{ Display string }
+				}
+				ValueCodeableConcept *struct {
+					Text   string
+					Coding []struct{ Display, Code string }
+				}
+				ValueInteger  *int
+				ValueQuantity *struct{ Value float64 }
+				ValueString   *string
+			}
+		}
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&b); err != nil || resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("search the outcome's Observations: %d %v", resp.StatusCode, err)
+	}
+	var out []string
+	for _, e := range b.Entry {
+		r := e.Resource
+		name := r.Code.Text
+		if name == "" && len(r.Code.Coding) > 0 {
+			name = r.Code.Coding[0].Display
+		}
+		val := ""
+		switch {
+		case r.ValueCodeableConcept != nil && len(r.ValueCodeableConcept.Coding) > 0:
+			val = r.ValueCodeableConcept.Coding[0].Display
+			if val == "" {
+				val = r.ValueCodeableConcept.Coding[0].Code
+			}
+		case r.ValueCodeableConcept != nil:
+			val = r.ValueCodeableConcept.Text
+		case r.ValueInteger != nil:
+			val = fmt.Sprint(*r.ValueInteger)
+		case r.ValueQuantity != nil:
+			val = fmt.Sprint(r.ValueQuantity.Value)
+		case r.ValueString != nil:
+			val = *r.ValueString
+		}
+		out = append(out, name+": "+val)
+	}
+	return out, nil
+}
+
+// mailPlainText returns the decoded text/plain part of an email, "" when
+// it has none.
+func mailPlainText(msg *netmail.Message) string {
+	mt, params, err := mime.ParseMediaType(msg.Header.Get("Content-Type"))
+	if err != nil {
+		return ""
+	}
+	if !strings.HasPrefix(mt, "multipart/") {
+		b, _ := io.ReadAll(msg.Body)
+		return string(b)
+	}
+	mr := multipart.NewReader(msg.Body, params["boundary"])
+	for {
+		p, err := mr.NextPart() // decodes quoted-printable
+		if err != nil {
+			return ""
+		}
+		if strings.HasPrefix(p.Header.Get("Content-Type"), "text/plain") {
+			b, _ := io.ReadAll(p)
+			return string(b)
+		}
+	}
+}
+
+func countWrites(e *FakeEMR, typ string) int {
+	n := 0
+	for _, w := range e.Writes() {
+		if w.Type == typ {
+			n++
+		}
+	}
+	return n
+}
+
+var (
+	demoLinkRe      = regexp.MustCompile(`http://127\.0\.0\.1:\d+/p/f/[A-Za-z0-9_.-]+`)
+	demoFormTokenRe = regexp.MustCompile(`name="_form" value="([^"]+)"`)
+)
+
+// addDemoMail adds the demo mail server to the credentials file as the
+// email notifier.
+func addDemoMail(path string, mail *notifytest.SMTPServer) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	var f CredentialsFile
+	if err := json.Unmarshal(b, &f); err != nil {
+		return err
+	}
+	f.Notifiers = &NotifiersConfig{ClinicName: "Riverdale FHT",
+		SMTP: &notify.EmailConfig{Host: mail.Host, Port: mail.Port, From: "Riverdale FHT <noreply@riverdale.example>", TLS: "none"}}
+	b, err = json.Marshal(f)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, b, 0o600)
+}
+
+// demoLoopEncounter is demoEncounter("1") authored at authored, with the
+// patient's email as their preferred channel.
+func demoLoopEncounter(authored time.Time) string {
+	enc := strings.ReplaceAll(demoEncounter("1"), `"authoredOn":"2026-11-23T19:28:00Z"`, `"authoredOn":"`+authored.Format(time.RFC3339)+`"`)
+	return strings.Replace(enc, `"name":[{"family":"Test","given":["Pat"]}]`,
+		`"name":[{"family":"Test","given":["Pat"]}],"telecom":[{"system":"email","value":"pat.test@example.org","rank":1}]`, 1)
 }
 
 // entryIDs returns the id of each entry of a transaction-response Bundle,

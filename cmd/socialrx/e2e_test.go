@@ -67,15 +67,20 @@ func sqliteDatabase(t *testing.T) string {
 // exampleDir is the copy of ../shared/fhir-examples kept with the repo.
 const exampleDir = "../../testdata/fhir-examples"
 
+// extraExampleDir holds the official R4 Group and Measure examples, which
+// exampleDir's selection does not cover (its ORIGIN.md).
+const extraExampleDir = "../../testdata/fhir-examples-extra"
+
 // supportedExamples returns the example files under testdata/fhir-examples
-// whose resourceType socialrx holds, keyed by path.
+// and testdata/fhir-examples-extra whose resourceType socialrx holds, keyed
+// by path.
 func supportedExamples(t *testing.T) map[string][]byte {
 	t.Helper()
 	out := make(map[string][]byte)
-	for _, dir := range []string{"r4", "sdoh-cc/json"} {
-		files, err := filepath.Glob(filepath.Join(exampleDir, dir, "*.json"))
+	for _, dir := range []string{filepath.Join(exampleDir, "r4"), filepath.Join(exampleDir, "sdoh-cc/json"), filepath.Join(extraExampleDir, "r4")} {
+		files, err := filepath.Glob(filepath.Join(dir, "*.json"))
 		if err != nil || len(files) == 0 {
-			t.Fatalf("no examples in %s (err %v)", filepath.Join(exampleDir, dir), err)
+			t.Fatalf("no examples in %s (err %v)", dir, err)
 		}
 		for _, f := range files {
 			b, err := os.ReadFile(f)

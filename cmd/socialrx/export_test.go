@@ -131,6 +131,38 @@ func TestExportEndToEnd(t *testing.T) {
 	}
 }
 
+// TestExportGroupEndToEnd: on each store, Group/[id]/$export with the job
+// workers of serve writes the compartments of the Group's Patient members
+// only.
+func TestExportGroupEndToEnd(t *testing.T) {
+	for _, b := range encounterBackends {
+		t.Run(b.name, func(t *testing.T) {
+			m := startMain(t, b.database(t))
+			for _, body := range []string{
+				`{"resourceType":"Patient","id":"in"}`,
+				`{"resourceType":"Patient","id":"out"}`,
+				`{"resourceType":"Observation","id":"o-in","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/in"}}`,
+				`{"resourceType":"Observation","id":"o-out","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/out"}}`,
+				`{"resourceType":"Group","id":"cohort","type":"person","actual":true,"member":[{"entity":{"reference":"Patient/in"}},{"entity":{"reference":"Patient/out"},"inactive":true}]}`,
+			} {
+				var head struct{ ResourceType, ID string }
+				if err := json.Unmarshal([]byte(body), &head); err != nil {
+					t.Fatal(err)
+				}
+				if resp, rb := do(t, http.MethodPut, m.URL()+"/fhir/"+head.ResourceType+"/"+head.ID, []byte(body)); resp.StatusCode != http.StatusCreated {
+					t.Fatalf("PUT %s/%s: %d %s", head.ResourceType, head.ID, resp.StatusCode, rb)
+				}
+			}
+			man := pollManifest(t, kickOff(t, m, "/fhir/Group/cohort/$export?_type=Patient,Observation"), 30*time.Second)
+			files := download(t, man)
+			if len(files) != 2 || len(files["Patient"]) != 1 || !strings.Contains(files["Patient"][0], `"id":"in"`) ||
+				len(files["Observation"]) != 1 || !strings.Contains(files["Observation"][0], `"id":"o-in"`) {
+				t.Errorf("files: %v; want Patient/in and Observation/o-in only", files)
+			}
+		})
+	}
+}
+
 // TestExportSurvivesRestart: an export accepted by a process that stops
 // before any worker ran it is completed by the next process on the same
 // database (the job is in River's table, the state in the store).

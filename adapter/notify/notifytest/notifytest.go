@@ -1,7 +1,8 @@
 // Package notifytest has real servers for tests of reminders: an
 // in-process SMTP server (github.com/emersion/go-smtp) that keeps what it
 // receives, and an SMS gateway (httptest) that keeps the requests it
-// answers. Both can be told to fail the next attempts.
+// answers. Both can be told to fail the next attempts. socialrx demo
+// uses the SMTP server as its mail server.
 package notifytest
 
 import (
@@ -35,14 +36,26 @@ type SMTPServer struct {
 	mails []Mail
 	fail  []int // SMTP codes to answer the next DATA with, first first
 	got   chan struct{}
+	close func() error
 }
 
 // StartSMTP starts an SMTP server, stopped when t ends.
 func StartSMTP(t testing.TB) *SMTPServer {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	s, err := ListenSMTP()
 	if err != nil {
 		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+// ListenSMTP starts an SMTP server on a free port of 127.0.0.1 outside a
+// test (socialrx demo); Close stops it.
+func ListenSMTP() (*SMTPServer, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
 	}
 	s := &SMTPServer{Host: "127.0.0.1", Port: ln.Addr().(*net.TCPAddr).Port, got: make(chan struct{}, 100)}
 	srv := smtp.NewServer(backend{s})
@@ -51,9 +64,12 @@ func StartSMTP(t testing.TB) *SMTPServer {
 	srv.MaxMessageBytes = 1 << 20
 	done := make(chan struct{})
 	go func() { defer close(done); _ = srv.Serve(ln) }()
-	t.Cleanup(func() { _ = srv.Close(); <-done })
-	return s
+	s.close = func() error { err := srv.Close(); <-done; return err }
+	return s, nil
 }
+
+// Close stops a server started with ListenSMTP.
+func (s *SMTPServer) Close() error { return s.close() }
 
 // FailNext makes the next len(codes) messages fail at DATA with those SMTP
 // reply codes (e.g. 451 temporary, 550 permanent).
@@ -73,15 +89,25 @@ func (s *SMTPServer) Mails() []Mail {
 // Wait waits up to d for the n-th accepted message and returns it.
 func (s *SMTPServer) Wait(t testing.TB, n int, d time.Duration) Mail {
 	t.Helper()
+	m, ok := s.WaitFor(n, d)
+	if !ok {
+		t.Fatalf("no %d-th email within %s (got %d)", n, d, len(s.Mails()))
+	}
+	return m
+}
+
+// WaitFor waits up to d for the n-th accepted message; false when it has
+// not come.
+func (s *SMTPServer) WaitFor(n int, d time.Duration) (Mail, bool) {
 	deadline := time.After(d)
 	for {
 		if ms := s.Mails(); len(ms) >= n {
-			return ms[n-1]
+			return ms[n-1], true
 		}
 		select {
 		case <-s.got:
 		case <-deadline:
-			t.Fatalf("no %d-th email within %s (got %d)", n, d, len(s.Mails()))
+			return Mail{}, false
 		}
 	}
 }

@@ -50,8 +50,8 @@ import (
 var supportedTypes = []string{
 	"Appointment", "AuditEvent", "ChargeItem", "CodeSystem", "Communication",
 	"CommunicationRequest", "Condition", "Consent", "DocumentReference",
-	"Encounter", "Endpoint", "Goal", "HealthcareService", "Location",
-	"MeasureReport", "Observation", "Organization", "Patient", "Practitioner",
+	"Encounter", "Endpoint", "Goal", "Group", "HealthcareService", "Location",
+	"Measure", "MeasureReport", "Observation", "Organization", "Patient", "Practitioner",
 	"PractitionerRole", "Procedure", "Provenance", "Questionnaire",
 	"QuestionnaireResponse", "SearchParameter", "ServiceRequest", "Task", "ValueSet",
 }
