@@ -91,6 +91,11 @@ type Dialect struct {
 	// gives one row per element of the JSON array p.needs as j.value:
 	// json_each on SQLite, jsonb_array_elements_text on PostgreSQL.
 	NeedDomains string
+	// Median, when not empty, is an aggregate giving the median of the
+	// column days of a group (PostgreSQL: percentile_cont(0.5) WITHIN
+	// GROUP (ORDER BY days)); empty, the report takes the middle rows by
+	// ROW_NUMBER (SQLite has no ordered-set aggregates).
+	Median string
 }
 
 // Version is one write of a resource: the next value of the global

@@ -20,20 +20,34 @@ import (
 //	   counts, days to first contact (NULL without one)
 //	y  x once per group it counts in: dimension t (total, key ''),
 //	   p (program, key target), n (need domain, one row per domain)
-//	s  per group: the sums, and c, how many have a first contact
-//	m  per group: the median of days to first contact (the middle one or
-//	   two of the c rows by ROW_NUMBER, averaged)
+//	s  per group: the sums, and c, how many have a first contact; the
+//	   median of days to first contact where the database has a median
+//	   aggregate (PostgreSQL percentile_cont)
+//	m  (SQLite) per group: that median, as the middle one or two of the
+//	   c rows by ROW_NUMBER, averaged
 
 var _ socialrx.Reports = (*Engine)(nil)
 
 const microsPerDay = 86400 * 1_000_000
 
-// reportQuery is the aggregate query, with the period as $1 and $2 and
-// needDomains the dialect's FROM item over x.needs. Its rows are: dim, k,
+// reportQuery is the aggregate query of dialect d, with the period as $1
+// and $2. Its rows are: dim, k,
 // prescriptions, referrals, accepted, rejected, completed, followed up,
 // pursued, satisfaction n, satisfaction sum, well-being n, improved,
 // contacted, median days; ordered by dim and k.
-func reportQuery(needDomains string) string {
+func reportQuery(d Dialect) string {
+	needDomains := d.NeedDomains
+	// The median: an aggregate in s where the database has one, else the
+	// middle one or two rows of each group by ROW_NUMBER (m).
+	medianAgg, medianCTE, medianCol, medianJoin := ", "+d.Median+" AS med", "", "s.med", ""
+	if d.Median == "" {
+		medianAgg, medianCol, medianJoin = "", "m.med", " LEFT JOIN m ON m.dim = s.dim AND m.k = s.k"
+		medianCTE = `,
+m AS (SELECT d.dim, d.k, avg(d.days) AS med FROM (
+  SELECT dim, k, days, ROW_NUMBER() OVER (PARTITION BY dim, k ORDER BY days) AS rn FROM y WHERE days IS NOT NULL) d
+  JOIN s ON s.dim = d.dim AND s.k = d.k
+  WHERE d.rn = (s.c + 1) / 2 OR d.rn = (s.c + 2) / 2 GROUP BY d.dim, d.k)`
+	}
 	return `WITH x AS MATERIALIZED (SELECT p.target, p.needs,
   coalesce(q.referrals, 0) AS n, coalesce(q.accepted, 0) AS acc, coalesce(q.rejected, 0) AS rej, coalesce(q.completed, 0) AS comp,
   coalesce(q.followed_up, 0) AS fu,
@@ -51,15 +65,11 @@ y AS MATERIALIZED (SELECT 't' AS dim, '' AS k, n, acc, rej, comp, fu, pursued, s
 s AS (SELECT dim, k, count(*) AS rx, CAST(sum(n) AS BIGINT) AS n, CAST(sum(acc) AS BIGINT) AS acc, CAST(sum(rej) AS BIGINT) AS rej,
   CAST(sum(comp) AS BIGINT) AS comp, CAST(sum(fu) AS BIGINT) AS fu, CAST(sum(pursued) AS BIGINT) AS pursued,
   CAST(sum(satn) AS BIGINT) AS satn, CAST(sum(sats) AS BIGINT) AS sats, CAST(sum(wbn) AS BIGINT) AS wbn, CAST(sum(better) AS BIGINT) AS better,
-  count(days) AS c
-  FROM y GROUP BY dim, k),
-m AS (SELECT d.dim, d.k, avg(d.days) AS med FROM (
-  SELECT dim, k, days, ROW_NUMBER() OVER (PARTITION BY dim, k ORDER BY days) AS rn FROM y WHERE days IS NOT NULL) d
-  JOIN s ON s.dim = d.dim AND s.k = d.k
-  WHERE d.rn = (s.c + 1) / 2 OR d.rn = (s.c + 2) / 2 GROUP BY d.dim, d.k)
+  count(days) AS c` + medianAgg + `
+  FROM y GROUP BY dim, k)` + medianCTE + `
 SELECT s.dim, s.k, s.rx, s.n, s.acc, s.rej, s.comp, s.fu, s.pursued, s.satn, s.sats, s.wbn, s.better,
-  CAST(s.c AS BIGINT), CAST(coalesce(m.med, 0) AS DOUBLE PRECISION)
-FROM s LEFT JOIN m ON m.dim = s.dim AND m.k = s.k ORDER BY s.dim, s.k`
+  CAST(s.c AS BIGINT), CAST(coalesce(` + medianCol + `, 0) AS DOUBLE PRECISION)
+FROM s` + medianJoin + ` ORDER BY s.dim, s.k`
 }
 
 // ProgramReport computes the program report over [from, to) (see
@@ -96,7 +106,7 @@ GROUP BY code ORDER BY code`, lo, hi)
 
 // reportGroups runs reportQuery and files its rows in rep.
 func (e *Engine) reportGroups(ctx context.Context, q Querier, rep *socialrx.ProgramReport, lo, hi int64) error {
-	rows, err := q.Query(ctx, reportQuery(e.d.NeedDomains), lo, hi)
+	rows, err := q.Query(ctx, reportQuery(e.d), lo, hi)
 	if err != nil {
 		return fmt.Errorf("program report: %w", e.translate(err))
 	}
