@@ -155,6 +155,7 @@ func (d *driver) Dialect() sqlstore.Dialect {
 		CurrentSeq:  "SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM resource_seq",
 		NeedDomains: "jsonb_array_elements_text(x.needs::jsonb) AS j(value)",
 		Median:      "percentile_cont(0.5) WITHIN GROUP (ORDER BY days)",
+		ReportSetup: "SET LOCAL jit = off",
 	}
 }
 

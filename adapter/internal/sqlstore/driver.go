@@ -96,6 +96,10 @@ type Dialect struct {
 	// GROUP (ORDER BY days)); empty, the report takes the middle rows by
 	// ROW_NUMBER (SQLite has no ordered-set aggregates).
 	Median string
+	// ReportSetup, when not empty, is a statement the report runs first,
+	// in a transaction of its own (PostgreSQL: SET LOCAL jit = off, see
+	// report.go); empty, the report reads outside a transaction.
+	ReportSetup string
 }
 
 // Version is one write of a resource: the next value of the global

@@ -79,7 +79,22 @@ func (e *Engine) ProgramReport(ctx context.Context, from, to time.Time) (*social
 		return nil, socialrx.Errorf(socialrx.EINVALID, "program report: the end of the period (%s) is not after its start (%s)",
 			to.Format(time.RFC3339), from.Format(time.RFC3339))
 	}
-	q := e.drv.Reader()
+	var q Querier = e.drv.Reader()
+	if e.d.ReportSetup != "" {
+		// PostgreSQL estimates 100 rows per jsonb_array_elements_text
+		// call, so the query's estimated cost passes jit_above_cost and
+		// JIT compilation took 600 ms of a 1 s report (EXPLAIN ANALYZE,
+		// 30k prescriptions). The setting holds for this transaction only.
+		dtx, err := e.drv.Begin(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("program report: %w", e.translate(err))
+		}
+		defer func() { _ = dtx.Rollback(context.WithoutCancel(ctx)) }() // it only read
+		if _, err := dtx.Exec(ctx, e.d.ReportSetup); err != nil {
+			return nil, fmt.Errorf("program report: %w", e.translate(err))
+		}
+		q = dtx
+	}
 	lo, hi := micros(from), micros(to)
 	rep := &socialrx.ProgramReport{From: from, To: to}
 	if err := e.reportGroups(ctx, q, rep, lo, hi); err != nil {
@@ -133,3 +148,4 @@ func (e *Engine) reportGroups(ctx context.Context, q Querier, rep *socialrx.Prog
 	}
 	return nil
 }
+
