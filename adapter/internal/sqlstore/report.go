@@ -148,4 +148,3 @@ func (e *Engine) reportGroups(ctx context.Context, q Querier, rep *socialrx.Prog
 	}
 	return nil
 }
-
