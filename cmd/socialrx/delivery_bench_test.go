@@ -135,6 +135,7 @@ func newDeliveryBenchEnv(b *testing.B, database string) *deliveryBenchEnv {
 	cfg.ShutdownTimeout = 10 * time.Second
 	cfg.Credentials = creds
 	cfg.Workers = 0 // nothing is delivered until the timer runs
+	cfg.LinkKeyFile = filepath.Join(b.TempDir(), "link.key")
 	m := NewMain(cfg, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
