@@ -31,7 +31,10 @@ type ProjectionTx interface {
 	// PutPrescription replaces the prescription of ServiceRequest/p.ID.
 	PutPrescription(ctx context.Context, p *Prescription) error
 	// PutReferral replaces the referral of Task/r.ID, with its delivery
-	// fields.
+	// fields. The referral's first contact (the LastChanged of the first
+	// status FirstContact accepts) is kept once recorded, also when
+	// DropProjections dropped the Task's rows earlier in the same
+	// transaction (a new version of the Task).
 	PutReferral(ctx context.Context, r *Referral) error
 	// PutFollowUp replaces the follow-up of Task/taskID (none when f is nil).
 	PutFollowUp(ctx context.Context, taskID string, f *FollowUp) error
@@ -43,6 +46,12 @@ type ProjectionTx interface {
 	// Writing a new version of the resource, or deleting it, drops its
 	// facts: put them again after each write.
 	PutFacts(ctx context.Context, typ, id string, facts []Fact) error
+	// PutFollowUpResult replaces the result of the answered follow-up
+	// QuestionnaireResponse/responseID (none when r is nil).
+	PutFollowUpResult(ctx context.Context, responseID string, r *FollowUpResult) error
+	// PutBilledVisit replaces the billed visit of ChargeItem/chargeItemID
+	// (none when v is nil).
+	PutBilledVisit(ctx context.Context, chargeItemID string, v *BilledVisit) error
 	// DropProjections removes every row derived from typ/id (a deleted
 	// resource, or one that is no longer what it was: a ServiceRequest that
 	// is not a social prescription any more, a Task that changed kind).

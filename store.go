@@ -42,6 +42,7 @@ type Store interface {
 	Projections
 	Outbox
 	Exports
+	Reports
 
 	// Transact runs fn in one database transaction. If fn returns an error,
 	// or the commit fails, nothing fn wrote is kept. fn may be called more

@@ -103,7 +103,26 @@ func terminologies() []terminology {
 		{Name: "consent-purpose", Title: "Purposes of sharing a social prescribing referral",
 			Description: "Consent.provision.purpose codes socialrx reads: social-prescribing permits (or denies) sharing any of the patient's social prescribing referrals with the provision's actors; need-domain codes (" + socialrx.CodeSystemBase + "need-domain) permit referrals for those needs.",
 			Concepts:    []concept{{socialrx.ConsentPurposeSocialPrescribing, "Sharing a social prescribing referral with the program"}}},
+		{Name: "ohip-fee-code", Title: "OHIP fee codes for social prescribing visits",
+			Description: "The fee codes of the Ontario Schedule of Benefits (Physician Services) that the Ontario guide on social prescribing bills social prescribing visits under; ChargeItem.code of a billed visit. Descriptions abridged from the Schedule; socialrx submits no claims.",
+			Concepts:    ohipConcepts()},
+		{Name: "measure-group", Title: "socialrx Measure groups",
+			Description: "MeasureReport.group.code of socialrx's shipped Measures (" + MeasureBase + "...).",
+			Concepts: []concept{{"pursued", "Pursued the prescribed support"}, {"wellbeing-improved", "Well-being improved"},
+				{"referral-accepted", "Referral taken on by the program"}, {"billed-visits", "Billed visits"}}},
+		{Name: "measure-stratifier", Title: "socialrx Measure stratifiers",
+			Description: "Stratifier codes of socialrx's shipped Measures, and the stratum of prescriptions without a program (none).",
+			Concepts:    []concept{{"program", "Program"}, {"need-domain", "Need domain"}, {"ohip-fee-code", "OHIP fee code"}, {"none", "No program"}}},
 	}
+}
+
+// ohipConcepts are socialrx.OHIPFeeCodes as concepts.
+func ohipConcepts() []concept {
+	var out []concept
+	for _, c := range socialrx.OHIPFeeCodes() {
+		out = append(out, concept{c.Code, c.Display})
+	}
+	return out
 }
 
 // The JSON shapes of the resources; field order is the FHIR element order.

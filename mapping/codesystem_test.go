@@ -79,3 +79,34 @@ func TestPascal(t *testing.T) {
 		}
 	}
 }
+
+func TestOHIPFeeCodeSystem(t *testing.T) {
+	var found []string
+	for _, b := range CodeSystems() {
+		var cs struct {
+			URL     string
+			Concept []struct{ Code string }
+		}
+		if err := json.Unmarshal(b, &cs); err != nil {
+			t.Fatal(err)
+		}
+		if cs.URL != socialrx.OHIPFeeCodeSystem {
+			continue
+		}
+		for _, c := range cs.Concept {
+			found = append(found, c.Code)
+		}
+	}
+	want := []string{"K005", "K013", "K030", "K033", "K037"} // the Ontario guide's codes
+	if len(found) != len(want) {
+		t.Fatalf("ohip-fee-code codes = %v, want %v", found, want)
+	}
+	for i := range want {
+		if found[i] != want[i] || !socialrx.IsOHIPFeeCode(want[i]) {
+			t.Errorf("code %d = %s, want %s (accepted: %v)", i, found[i], want[i], socialrx.IsOHIPFeeCode(want[i]))
+		}
+	}
+	if socialrx.IsOHIPFeeCode("K999") || socialrx.IsOHIPFeeCode("k005") {
+		t.Error("IsOHIPFeeCode accepts a code not in the list")
+	}
+}

@@ -43,6 +43,7 @@ var testTokens = tokens{
 	"obs-rs":     {"Observation": "rs"},
 	"obs-rs-pat": {"Observation": "rs", "Patient": "r"},
 	"sr-r":       {"ServiceRequest": "r"},
+	"measure-r":  {"Measure": "r"},
 	"none":       {},
 }
 
@@ -68,6 +69,7 @@ func TestAuthRequired(t *testing.T) {
 		{"POST", "/fhir", `{"resourceType":"Bundle","type":"batch"}`},
 		{"POST", "/fhir/$validate", `{"resourceType":"Patient"}`},
 		{"GET", "/fhir/ServiceRequest/1/$prescription", ""},
+		{"GET", "/fhir/Measure/social-prescribing-effectiveness/$evaluate-measure?periodStart=2026-01-01&periodEnd=2026-06-30", ""},
 		{"GET", "/fhir/NoSuchType", ""}, // not even whether a type exists
 		{"GET", "/fhir/$export", ""},
 		{"GET", "/fhir/Patient/$export", ""},
@@ -135,6 +137,10 @@ func TestScopesPerRoute(t *testing.T) {
 		{"patient-r", "DELETE", "/fhir/Patient/" + pat, "", nil, 403},
 		{"sr-r", "GET", "/fhir/ServiceRequest/" + sr + "/$prescription", "", nil, 404}, // allowed: not a social prescription
 		{"patient-r", "GET", "/fhir/ServiceRequest/" + sr + "/$prescription", "", nil, 403},
+		// $evaluate-measure: read on Measure and on what the report aggregates.
+		{"read", "GET", "/fhir/Measure/social-prescribing-effectiveness/$evaluate-measure?periodStart=2026-01-01&periodEnd=2026-06-30", "", nil, 200},
+		{"measure-r", "GET", "/fhir/Measure/social-prescribing-effectiveness/$evaluate-measure?periodStart=2026-01-01&periodEnd=2026-06-30", "", nil, 403},
+		{"sr-r", "GET", "/fhir/Measure/social-prescribing-effectiveness/$evaluate-measure?periodStart=2026-01-01&periodEnd=2026-06-30", "", nil, 403},
 		{"none", "POST", "/fhir/Patient/$validate", `{"resourceType":"Patient"}`, nil, 200}, // authentication only
 		{"none", "GET", "/fhir/Patient/" + pat, "", nil, 403},
 		{"none", "GET", "/fhir/NoSuchType/1", "", nil, 404},

@@ -90,6 +90,7 @@ var operationDefinitions = map[string]string{
 	"process-messages": "http://hl7.org/fhir/OperationDefinition/MessageHeader-process-message",
 	"prescription":     prescriptionDefinition,
 	"export":           exportDefinition,
+	"evaluate-measure": "http://hl7.org/fhir/OperationDefinition/Measure-evaluate-measure",
 }
 
 // operationOf returns the operation a route path serves ("/:type/$validate"
@@ -155,9 +156,11 @@ func (s *Server) capabilities(base string) *capabilityStatement {
 			if name == "export" && !r.system {
 				op.Definition = exportDefinitionOf(r.types)
 			}
-			if r.system {
+			switch {
+			case r.system:
 				systemOps = append(systemOps, op)
-			} else {
+			case slices.Contains(typeOps, op): // GET and POST of one operation
+			default:
 				typeOps = append(typeOps, op)
 				if r.types != nil {
 					opTypes[op] = r.types

@@ -306,6 +306,10 @@ func (s *Server) fhirRoutes() []route {
 		{method: http.MethodPost, path: "/$process-messages", system: true, access: accessOwn, handler: s.handleProcessMessages},
 		{method: http.MethodPost, path: "/:type/$validate", handler: s.handleValidate},
 		{method: http.MethodGet, path: "/:type/:id/$prescription", types: []string{"ServiceRequest"}, need: needR, audit: "operation", handler: s.handlePrescription},
+		// Measure is the :type; the handler also checks read on the types
+		// the report aggregates (measureReads).
+		{method: http.MethodGet, path: "/:type/:id/$evaluate-measure", types: []string{"Measure"}, need: needR, audit: "operation", handler: s.handleEvaluateMeasure},
+		{method: http.MethodPost, path: "/:type/:id/$evaluate-measure", types: []string{"Measure"}, need: needR, audit: "operation", handler: s.handleEvaluateMeasure},
 		{method: http.MethodGet, path: "/$export", system: true, audit: "operation", handler: s.handleExportKickoff},
 		{method: http.MethodGet, path: "/:type/$export", types: []string{"Patient"}, audit: "operation", handler: s.handleExportKickoff},
 		{method: http.MethodGet, path: "/:type/:id/$export", types: []string{"Group"}, audit: "operation", handler: s.handleExportKickoff},

@@ -118,6 +118,10 @@ func TestValidateInCapabilityStatement(t *testing.T) {
 			// $prescription: the derived facts of a social prescription.
 			wantOps = append(slices.Clone(wantOps), map[string]any{"name": "prescription", "definition": "http://socialrx.dev/fhir/OperationDefinition/ServiceRequest-prescription"})
 		}
+		if res["type"] == "Measure" {
+			// $evaluate-measure: the program report as a MeasureReport.
+			wantOps = append(slices.Clone(wantOps), map[string]any{"name": "evaluate-measure", "definition": "http://hl7.org/fhir/OperationDefinition/Measure-evaluate-measure"})
+		}
 		if diff := cmp.Diff(wantOps, res["operation"]); diff != "" {
 			t.Errorf("%s operation (-want +got):\n%s", res["type"], diff)
 		}

@@ -148,11 +148,14 @@ func beginWithTimeout(left time.Duration) string {
 
 func (d *driver) Dialect() sqlstore.Dialect {
 	return sqlstore.Dialect{
-		Name:       "postgres",
-		ForUpdate:  " FOR UPDATE",
-		LockKey:    "SELECT pg_advisory_xact_lock($1)",
-		NextSeq:    "SELECT nextval('resource_seq')",
-		CurrentSeq: "SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM resource_seq",
+		Name:        "postgres",
+		ForUpdate:   " FOR UPDATE",
+		LockKey:     "SELECT pg_advisory_xact_lock($1)",
+		NextSeq:     "SELECT nextval('resource_seq')",
+		CurrentSeq:  "SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM resource_seq",
+		NeedDomains: "jsonb_array_elements_text(x.needs::jsonb) AS j(value)",
+		Median:      "percentile_cont(0.5) WITHIN GROUP (ORDER BY days)",
+		ReportSetup: "SET LOCAL jit = off",
 	}
 }
 

@@ -245,10 +245,11 @@ func (d *driver) Begin(ctx context.Context) (sqlstore.DriverTx, error) {
 
 func (d *driver) Dialect() sqlstore.Dialect {
 	return sqlstore.Dialect{
-		Name:       "sqlite",
-		ForUpdate:  "",
-		NextSeq:    "UPDATE version_seq SET value = value + 1 WHERE id = 1 RETURNING value",
-		CurrentSeq: "SELECT value FROM version_seq WHERE id = 1",
+		Name:        "sqlite",
+		ForUpdate:   "",
+		NextSeq:     "UPDATE version_seq SET value = value + 1 WHERE id = 1 RETURNING value",
+		CurrentSeq:  "SELECT value FROM version_seq WHERE id = 1",
+		NeedDomains: "json_each(x.needs) AS j",
 	}
 }
 

@@ -33,6 +33,9 @@ import (
 type prepared struct {
 	rx *socialrx.Prescription    // a social ServiceRequest's prescription
 	fu *mapping.FollowUpResponse // a follow-up QuestionnaireResponse (outcome.go)
+	// billed is a ChargeItem's visit billed under an OHIP fee code; nil
+	// for a ChargeItem without one.
+	billed *socialrx.BilledVisit
 }
 
 // prepare runs before a resource is stored. For a social ServiceRequest
@@ -46,6 +49,15 @@ func (tx *Tx) prepare(ctx context.Context, typ, id string, body []byte) (prepare
 	if typ == "QuestionnaireResponse" {
 		fu, err := tx.prepareResponse(ctx, body)
 		return prepared{fu: fu}, err
+	}
+	if typ == "ChargeItem" {
+		// An OHIP fee code not in socialrx's list is refused before
+		// anything is stored.
+		v, _, err := mapping.BilledVisitFromChargeItem(id, body)
+		if err != nil {
+			return prepared{}, unprocessable(err)
+		}
+		return prepared{billed: v}, nil
 	}
 	if typ != "ServiceRequest" {
 		return prepared{}, nil
@@ -114,6 +126,11 @@ func (tx *Tx) project(ctx context.Context, res *socialrx.Resource, pr prepared) 
 		return tx.projectTask(ctx, res)
 	case "Appointment", "Communication":
 		return tx.projectLinked(ctx, res)
+	case "ChargeItem":
+		if pr.billed != nil {
+			pr.billed.ChargeItemID = res.ID
+		}
+		return tx.st.PutBilledVisit(ctx, res.ID, pr.billed)
 	}
 	return nil
 }

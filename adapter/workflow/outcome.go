@@ -23,7 +23,7 @@ import (
 //	  prepare: mapping.ReadFollowUpResponse (the Questionnaire's rules),
 //	           basedOn a social prescription socialrx holds, same Patient
 //	           ── broken: 422, nothing stored
-//	  store, findings
+//	  store, findings, the follow-up result row (the program report's)
 //	  outcome (socialrx.DecideOutcome), socialrx's own writes (ActorSystem):
 //	    Observations ob-…        pursued (+ barriers), satisfaction,
 //	                             well-being, UCLA-3 total, PROMIS raw scores
@@ -145,6 +145,15 @@ func (tx *Tx) recordOutcome(ctx context.Context, res *socialrx.Resource, r *mapp
 	o := socialrx.DecideOutcome(r.Answers)
 	ids := OutcomeIDs{outcomeKey(res.ID, r)}
 	if dup, err := tx.duplicateResponse(ctx, ids, res.ID); err != nil || dup {
+		return err
+	}
+	answered := r.Authored
+	if answered.IsZero() {
+		answered = now
+	}
+	if err := tx.st.PutFollowUpResult(ctx, res.ID, &socialrx.FollowUpResult{ResponseID: res.ID, PrescriptionID: p.ID, PatientID: p.PatientID,
+		Pursued: r.Answers.Pursued, Satisfaction: r.Answers.Satisfaction, Wellbeing: r.Answers.Wellbeing, NextStep: r.Answers.NextStep,
+		AnsweredAt: answered}); err != nil {
 		return err
 	}
 	produced := map[string]bool{}

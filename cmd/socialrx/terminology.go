@@ -18,7 +18,9 @@ import (
 // follow-up Questionnaire (mapping.FollowUpQuestionnaire) as resources,
 // so clients can read them at /fhir/CodeSystem/<name>,
 // /fhir/ValueSet/<name>, /fhir/SearchParameter/<name> and
-// /fhir/Questionnaire/social-prescription-follow-up and search them by url. It writes only what is missing or changed, in one
+// /fhir/Questionnaire/social-prescription-follow-up, the program report's
+// Measures (mapping.Measures, /fhir/Measure/social-prescribing-effectiveness)
+// and search them by url. It writes only what is missing or changed, in one
 // transaction, so a restart adds no versions. It returns how many it wrote.
 func seedTerminology(ctx context.Context, s socialrx.Store) (int, error) {
 	type item struct {
@@ -36,6 +38,9 @@ func seedTerminology(ctx context.Context, s socialrx.Store) (int, error) {
 		items = append(items, item{"SearchParameter", b})
 	}
 	items = append(items, item{"Questionnaire", mapping.FollowUpQuestionnaire()})
+	for _, b := range mapping.Measures() {
+		items = append(items, item{"Measure", b})
+	}
 	written := 0
 	err := s.Transact(ctx, func(tx socialrx.Tx) error {
 		written = 0

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/socialrx/socialrx"
@@ -42,6 +43,18 @@ func TestTerminologyServed(t *testing.T) {
 	}
 	if q := decodeJSON(t, body); q["url"] != socialrx.FollowUpQuestionnaire || q["version"] != socialrx.FollowUpQuestionnaireVersion || q["status"] != "active" {
 		t.Errorf("follow-up Questionnaire: url %v version %v status %v", q["url"], q["version"], q["status"])
+	}
+
+	// The program report's Measures, and the OHIP fee codes.
+	for _, id := range []string{mapping.MeasureEffectiveness, mapping.MeasureBilledVisits} {
+		resp, body = do(t, http.MethodGet, m.URL()+"/fhir/Measure?url="+mapping.MeasureBase+id, nil)
+		if resp.StatusCode != http.StatusOK || decodeJSON(t, body)["total"] != json.Number("1") {
+			t.Errorf("Measure?url=...%s: %d %s", id, resp.StatusCode, truncate(body))
+		}
+	}
+	resp, body = do(t, http.MethodGet, m.URL()+"/fhir/CodeSystem/ohip-fee-code", nil)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "K037") {
+		t.Errorf("CodeSystem/ohip-fee-code: %d %s", resp.StatusCode, truncate(body))
 	}
 
 	n, err := seedTerminology(context.Background(), m.Store)

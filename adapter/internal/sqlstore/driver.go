@@ -87,6 +87,19 @@ type Dialect struct {
 	// CurrentSeq is a query returning the last sequence number handed out
 	// (0 before the first), as one int64.
 	CurrentSeq string
+	// NeedDomains is a FROM item, after "prescriptions p CROSS JOIN", that
+	// gives one row per element of the JSON array p.needs as j.value:
+	// json_each on SQLite, jsonb_array_elements_text on PostgreSQL.
+	NeedDomains string
+	// Median, when not empty, is an aggregate giving the median of the
+	// column days of a group (PostgreSQL: percentile_cont(0.5) WITHIN
+	// GROUP (ORDER BY days)); empty, the report takes the middle rows by
+	// ROW_NUMBER (SQLite has no ordered-set aggregates).
+	Median string
+	// ReportSetup, when not empty, is a statement the report runs first,
+	// in a transaction of its own (PostgreSQL: SET LOCAL jit = off, see
+	// report.go); empty, the report reads outside a transaction.
+	ReportSetup string
 }
 
 // Version is one write of a resource: the next value of the global

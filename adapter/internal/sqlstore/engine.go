@@ -307,6 +307,10 @@ type Tx struct {
 	// jobs are the jobs the transaction scheduled, inserted just before it
 	// commits (Jobs).
 	jobs []river.InsertManyParams
+	// contacts keeps the first contact of the referrals DropProjections
+	// removed, for PutReferral of a new version of the same Task in this
+	// transaction (projection.go).
+	contacts map[string]int64
 }
 
 var _ socialrx.Tx = (*Tx)(nil)

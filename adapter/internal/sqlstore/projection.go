@@ -115,11 +115,110 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) ON CONFLICT
 		p.Target, string(p.Channel), p.Status, p.RequesterID, micros(p.AuthoredOn))
 }
 
-// PutReferral replaces the referral of Task/r.ID.
+// PutReferral replaces the referral of Task/r.ID. Its first contact
+// (socialrx.FirstContact: the first status the program set, for the
+// program report) is kept once recorded, also across DropProjections of
+// the Task earlier in the transaction (a new version of it): a referral
+// reaching such a status for the first time gets r.LastChanged.
 func (tx *Tx) PutReferral(ctx context.Context, r *socialrx.Referral) error {
-	return tx.exec(ctx, `INSERT INTO referrals (task_id, prescription_id, patient_id, requester, performer, status, business_status, status_reason, last_changed, delivery_state, delivery_error, endpoint_id, flag, incoming)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) ON CONFLICT (task_id) DO UPDATE SET prescription_id = excluded.prescription_id, patient_id = excluded.patient_id, requester = excluded.requester, performer = excluded.performer, status = excluded.status, business_status = excluded.business_status, status_reason = excluded.status_reason, last_changed = excluded.last_changed, delivery_state = excluded.delivery_state, delivery_error = excluded.delivery_error, endpoint_id = excluded.endpoint_id, flag = excluded.flag, incoming = excluded.incoming`,
-		r.ID, r.PrescriptionID, r.PatientID, r.Requester, r.Performer, string(r.Status), r.BusinessStatus, r.StatusReason, micros(r.LastChanged), r.DeliveryState, r.DeliveryError, r.EndpointID, r.Flag, r.Incoming)
+	var contact int64
+	if kept := tx.contacts[r.ID]; kept > 0 {
+		contact = kept // a new version of the Task: its old row was dropped
+	} else if socialrx.FirstContact(r.Status) {
+		contact = micros(r.LastChanged)
+	}
+	if err := tx.exec(ctx, `INSERT INTO referrals (task_id, prescription_id, patient_id, requester, performer, status, business_status, status_reason, last_changed, delivery_state, delivery_error, endpoint_id, flag, incoming, first_contact)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) ON CONFLICT (task_id) DO UPDATE SET prescription_id = excluded.prescription_id, patient_id = excluded.patient_id, requester = excluded.requester, performer = excluded.performer, status = excluded.status, business_status = excluded.business_status, status_reason = excluded.status_reason, last_changed = excluded.last_changed, delivery_state = excluded.delivery_state, delivery_error = excluded.delivery_error, endpoint_id = excluded.endpoint_id, flag = excluded.flag, incoming = excluded.incoming,
+first_contact = CASE WHEN referrals.first_contact > 0 THEN referrals.first_contact ELSE excluded.first_contact END`,
+		r.ID, r.PrescriptionID, r.PatientID, r.Requester, r.Performer, string(r.Status), r.BusinessStatus, r.StatusReason, micros(r.LastChanged), r.DeliveryState, r.DeliveryError, r.EndpointID, r.Flag, r.Incoming, contact); err != nil {
+		return err
+	}
+	return tx.refreshReferralReport(ctx, r.PrescriptionID)
+}
+
+// PutFollowUpResult replaces the result of the answered follow-up
+// QuestionnaireResponse/id by r (none when nil).
+func (tx *Tx) PutFollowUpResult(ctx context.Context, id string, r *socialrx.FollowUpResult) error {
+	old, err := tx.prescriptionOf(ctx, `SELECT prescription_id FROM follow_up_results WHERE response_id = $1`, id)
+	if err != nil {
+		return err
+	}
+	if r == nil {
+		if err := tx.exec(ctx, `DELETE FROM follow_up_results WHERE response_id = $1`, id); err != nil {
+			return err
+		}
+	} else if err := tx.exec(ctx, `INSERT INTO follow_up_results (response_id, prescription_id, patient_id, pursued, satisfaction, wellbeing, next_step, answered_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (response_id) DO UPDATE SET prescription_id = excluded.prescription_id, patient_id = excluded.patient_id, pursued = excluded.pursued, satisfaction = excluded.satisfaction, wellbeing = excluded.wellbeing, next_step = excluded.next_step, answered_at = excluded.answered_at`,
+		id, r.PrescriptionID, r.PatientID, string(r.Pursued), r.Satisfaction, string(r.Wellbeing), string(r.NextStep), micros(r.AnsweredAt)); err != nil {
+		return err
+	}
+	if old != "" && (r == nil || old != r.PrescriptionID) {
+		if err := tx.refreshResultReport(ctx, old); err != nil {
+			return err
+		}
+	}
+	if r == nil {
+		return nil
+	}
+	return tx.refreshResultReport(ctx, r.PrescriptionID)
+}
+
+// prescriptionOf runs query (a SELECT of one prescription id by $1) and
+// returns its answer, "" when there is no row.
+func (tx *Tx) prescriptionOf(ctx context.Context, query, arg string) (string, error) {
+	if tx.done {
+		return "", errTxDone
+	}
+	var id string
+	if err := tx.q.QueryRow(ctx, query, arg).Scan(&id); err != nil {
+		err = tx.e.translate(err)
+		if socialrx.ErrorCode(err) == socialrx.ENOTFOUND {
+			return "", nil
+		}
+		return "", err
+	}
+	return id, nil
+}
+
+// refreshReferralReport recomputes the referral side of the
+// prescription_report row of a prescription from its referrals (one
+// statement: an upsert of the aggregate).
+func (tx *Tx) refreshReferralReport(ctx context.Context, prescriptionID string) error {
+	return tx.exec(ctx, `INSERT INTO prescription_report (prescription_id, referrals, accepted, rejected, completed, first_contact)
+SELECT $1, count(*),
+  coalesce(sum(CASE WHEN status IN ('accepted', 'on-hold', 'in-progress', 'completed') THEN 1 ELSE 0 END), 0),
+  coalesce(sum(CASE WHEN status = 'rejected' THEN 1 ELSE 0 END), 0),
+  coalesce(sum(CASE WHEN status = 'completed' THEN 1 ELSE 0 END), 0),
+  coalesce(min(CASE WHEN first_contact > 0 THEN first_contact END), 0)
+FROM referrals WHERE prescription_id = $1
+ON CONFLICT (prescription_id) DO UPDATE SET referrals = excluded.referrals, accepted = excluded.accepted, rejected = excluded.rejected,
+  completed = excluded.completed, first_contact = excluded.first_contact`, prescriptionID)
+}
+
+// refreshResultReport recomputes the follow-up side of the
+// prescription_report row of a prescription: its latest answered
+// follow-up (by answered_at, then response id), or none.
+func (tx *Tx) refreshResultReport(ctx context.Context, prescriptionID string) error {
+	if err := tx.exec(ctx, `UPDATE prescription_report SET followed_up = 0, pursued = '', satisfaction = 0, wellbeing = '' WHERE prescription_id = $1`,
+		prescriptionID); err != nil {
+		return err
+	}
+	return tx.exec(ctx, `INSERT INTO prescription_report (prescription_id, followed_up, pursued, satisfaction, wellbeing)
+SELECT prescription_id, 1, pursued, satisfaction, wellbeing FROM follow_up_results WHERE prescription_id = $1
+ORDER BY answered_at DESC, response_id DESC LIMIT 1
+ON CONFLICT (prescription_id) DO UPDATE SET followed_up = 1, pursued = excluded.pursued, satisfaction = excluded.satisfaction, wellbeing = excluded.wellbeing`,
+		prescriptionID)
+}
+
+// PutBilledVisit replaces the billed visit of ChargeItem/id by v (none
+// when nil).
+func (tx *Tx) PutBilledVisit(ctx context.Context, id string, v *socialrx.BilledVisit) error {
+	if v == nil {
+		return tx.exec(ctx, `DELETE FROM billed_visits WHERE charge_item_id = $1`, id)
+	}
+	return tx.exec(ctx, `INSERT INTO billed_visits (charge_item_id, patient_id, encounter_id, code, status, occurred_at)
+VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (charge_item_id) DO UPDATE SET patient_id = excluded.patient_id, encounter_id = excluded.encounter_id, code = excluded.code, status = excluded.status, occurred_at = excluded.occurred_at`,
+		id, v.PatientID, v.EncounterID, v.Code, v.Status, micros(v.OccurredAt))
 }
 
 // PutFollowUp replaces the follow-up of Task/taskID by f (none when nil).
@@ -299,15 +398,43 @@ func (tx *Tx) Prescription(ctx context.Context, id string) (*socialrx.Prescripti
 // socialrx.ProjectionTx).
 func (tx *Tx) DropProjections(ctx context.Context, typ, id string) error {
 	switch typ {
-	case "Observation", "QuestionnaireResponse":
+	case "Observation":
 		return tx.PutFindings(ctx, typ, id, nil)
+	case "QuestionnaireResponse":
+		if err := tx.PutFindings(ctx, typ, id, nil); err != nil {
+			return err
+		}
+		return tx.PutFollowUpResult(ctx, id, nil)
+	case "ChargeItem":
+		return tx.PutBilledVisit(ctx, id, nil)
 	case "Condition":
 		return tx.PutNeed(ctx, id, nil)
 	case "ServiceRequest":
 		return tx.exec(ctx, `DELETE FROM prescriptions WHERE service_request_id = $1`, id)
 	case "Task":
-		if err := tx.exec(ctx, `DELETE FROM referrals WHERE task_id = $1`, id); err != nil {
-			return err
+		if tx.done {
+			return errTxDone
+		}
+		var rx string
+		var contact int64
+		if err := tx.q.QueryRow(ctx, `SELECT prescription_id, first_contact FROM referrals WHERE task_id = $1`, id).Scan(&rx, &contact); err != nil {
+			if err = tx.e.translate(err); socialrx.ErrorCode(err) != socialrx.ENOTFOUND {
+				return err
+			}
+		}
+		if contact > 0 {
+			if tx.contacts == nil {
+				tx.contacts = map[string]int64{}
+			}
+			tx.contacts[id] = contact
+		}
+		if rx != "" {
+			if err := tx.exec(ctx, `DELETE FROM referrals WHERE task_id = $1`, id); err != nil {
+				return err
+			}
+			if err := tx.refreshReferralReport(ctx, rx); err != nil {
+				return err
+			}
 		}
 		return tx.exec(ctx, `DELETE FROM follow_ups WHERE task_id = $1`, id)
 	}

@@ -1,0 +1,176 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/socialrx/socialrx"
+	"github.com/socialrx/socialrx/mapping"
+)
+
+// measureReads are the types whose data $evaluate-measure reads: besides
+// the Measure itself, the principal must be allowed to read each (the
+// report is an aggregate of them).
+var measureReads = []string{"Measure", "ServiceRequest", "Task", "QuestionnaireResponse", "ChargeItem", "HealthcareService"}
+
+// handleEvaluateMeasure answers GET or POST
+// /fhir/Measure/:id/$evaluate-measure?periodStart=&periodEnd= on one of
+// socialrx's shipped Measures (mapping.Measures) with a summary
+// MeasureReport (mapping.EvaluateMeasure) of the program report over the
+// period (Store.ProgramReport). periodStart and periodEnd are FHIR dates
+// or dateTimes: a date end includes its whole day (2026-06-30 ends at
+// 2026-07-01T00:00), a dateTime end is the exclusive end. On POST they may
+// come in the query, a form body, or a Parameters resource
+// (valueDate/valueDateTime). A missing or bad period is 400; a Measure
+// that is not a shipped one is 404.
+func (s *Server) handleEvaluateMeasure(c echo.Context) error {
+	typ, id := c.Param("type"), c.Param("id")
+	if typ != "Measure" {
+		return issueError(socialrx.ENOTFOUND, "", "$evaluate-measure is an operation on Measure, not %s", typ)
+	}
+	if !mapping.IsMeasure(id) {
+		return issueError(socialrx.ENOTFOUND, "", "Measure/%s is not one of socialrx's Measures (%s, %s)", id, mapping.MeasureEffectiveness, mapping.MeasureBilledVisits)
+	}
+	ctx := c.Request().Context()
+	if p := socialrx.PrincipalFrom(ctx); p.Access != nil {
+		for _, t := range measureReads {
+			if !p.Permits(socialrx.InteractionRead, t) {
+				return forbiddenError(socialrx.InteractionRead, t)
+			}
+		}
+	}
+	start, end, err := measureParams(c)
+	if err != nil {
+		return err
+	}
+	from, err := periodBound(start, "periodStart", false)
+	if err != nil {
+		return err
+	}
+	to, err := periodBound(end, "periodEnd", true)
+	if err != nil {
+		return err
+	}
+	if !to.After(from) {
+		return issueError(socialrx.EINVALID, "periodEnd", "periodEnd (%s) must be after periodStart (%s)", end, start)
+	}
+	n := noteOf(c)
+	n.entity, n.operation = "Measure/"+id, "$evaluate-measure"
+	rep, err := s.store.ProgramReport(ctx, from, to)
+	if err != nil {
+		return err
+	}
+	if id == mapping.MeasureEffectiveness {
+		var refs []string
+		for _, p := range rep.Programs {
+			if p.Key != "" {
+				refs = append(refs, p.Key)
+			}
+		}
+		bodies := map[string][]byte{}
+		if len(refs) > 0 {
+			rs, err := s.store.ReadMany(ctx, refs)
+			if err != nil {
+				return err
+			}
+			for _, r := range rs {
+				bodies[r.Type+"/"+r.ID] = r.Body
+			}
+		}
+		mapping.NameReport(rep, bodies)
+	}
+	return s.writeFHIR(c, http.StatusOK, mapping.EvaluateMeasure(id, rep, time.Now()))
+}
+
+// measureParams returns periodStart and periodEnd from the query, a form
+// body or (POST, JSON) a Parameters resource.
+func measureParams(c echo.Context) (start, end string, err error) {
+	r := c.Request()
+	q := r.URL.Query()
+	start, end = q.Get("periodStart"), q.Get("periodEnd")
+	if r.Method != http.MethodPost {
+		return start, end, nil
+	}
+	ct := strings.ToLower(r.Header.Get(echo.HeaderContentType))
+	switch {
+	case strings.HasPrefix(ct, "application/x-www-form-urlencoded"):
+		if start == "" {
+			start = c.FormValue("periodStart")
+		}
+		if end == "" {
+			end = c.FormValue("periodEnd")
+		}
+	case strings.Contains(ct, "json"):
+		if err := requireJSON(r); err != nil {
+			return "", "", err
+		}
+		b, err := io.ReadAll(r.Body)
+		if err != nil {
+			return "", "", err
+		}
+		if len(strings.TrimSpace(string(b))) == 0 {
+			return start, end, nil
+		}
+		var p struct {
+			ResourceType string `json:"resourceType"`
+			Parameter    []struct {
+				Name          string `json:"name"`
+				ValueDate     string `json:"valueDate"`
+				ValueDateTime string `json:"valueDateTime"`
+			} `json:"parameter"`
+		}
+		if json.Unmarshal(b, &p) != nil || p.ResourceType != "Parameters" {
+			return "", "", issueError(socialrx.EINVALID, "Parameters", "the body must be a Parameters resource with periodStart and periodEnd")
+		}
+		for _, prm := range p.Parameter {
+			v := prm.ValueDate
+			if v == "" {
+				v = prm.ValueDateTime
+			}
+			switch prm.Name {
+			case "periodStart":
+				if start == "" {
+					start = v
+				}
+			case "periodEnd":
+				if end == "" {
+					end = v
+				}
+			}
+		}
+	}
+	return start, end, nil
+}
+
+// periodBound reads a period bound: a FHIR date (YYYY, YYYY-MM,
+// YYYY-MM-DD) or dateTime. As an end, a date means the end of that
+// year, month or day (the next one's first instant).
+func periodBound(v, name string, isEnd bool) (time.Time, error) {
+	if v == "" {
+		return time.Time{}, issueError(socialrx.EINVALID, name, "%s is required (a date, 2026-01-01, or a dateTime)", name)
+	}
+	for _, l := range []struct {
+		layout string
+		next   func(time.Time) time.Time
+	}{
+		{"2006-01-02", func(t time.Time) time.Time { return t.AddDate(0, 0, 1) }},
+		{"2006-01", func(t time.Time) time.Time { return t.AddDate(0, 1, 0) }},
+		{"2006", func(t time.Time) time.Time { return t.AddDate(1, 0, 0) }},
+		{time.RFC3339Nano, nil},
+	} {
+		t, err := time.Parse(l.layout, v)
+		if err != nil {
+			continue
+		}
+		if isEnd && l.next != nil {
+			t = l.next(t)
+		}
+		return t, nil
+	}
+	return time.Time{}, issueError(socialrx.EINVALID, name, "%s %q is not a FHIR date or dateTime", name, v)
+}

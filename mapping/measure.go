@@ -1,0 +1,306 @@
+package mapping
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/socialrx/socialrx"
+)
+
+// The program report as FHIR: socialrx ships two Measures (R4 Measure,
+// http://hl7.org/fhir/R4/measure.html), seeded at start-up like the
+// follow-up Questionnaire, and answers $evaluate-measure on them with a
+// summary MeasureReport computed from socialrx.ProgramReport:
+//
+//	social-prescribing-effectiveness  proportion; groups pursued,
+//	    wellbeing-improved and referral-accepted, each stratified by
+//	    program and by need domain
+//	ohip-billed-visits                cohort; visits billed under the OHIP
+//	    fee codes, stratified by code
+//
+// Mean satisfaction and median days to first contact are continuous
+// values, not proportions: the report (socialrx report programs) has
+// them, the MeasureReport does not.
+
+// MeasureBase is the canonical base of socialrx's Measures.
+const MeasureBase = "http://socialrx.dev/fhir/Measure/"
+
+// MeasureVersion is the version of the shipped Measures.
+const MeasureVersion = "1.0.0"
+
+// The ids of the shipped Measures.
+const (
+	MeasureEffectiveness = "social-prescribing-effectiveness"
+	MeasureBilledVisits  = "ohip-billed-visits"
+)
+
+const (
+	measurePopulationSystem = "http://terminology.hl7.org/CodeSystem/measure-population"
+	measureScoringSystem    = "http://terminology.hl7.org/CodeSystem/measure-scoring"
+	measureGroupSystem      = socialrx.CodeSystemBase + "measure-group"
+	measureStratifierSystem = socialrx.CodeSystemBase + "measure-stratifier"
+)
+
+// measureGroupDef is one group of the effectiveness Measure, and how its
+// populations are counted from a group's ReportStats.
+type measureGroupDef struct {
+	Code, Display, Description string
+	InitialPop, Denominator    string // criteria, in words
+	Numerator                  string
+	// The FHIRPath of the element each criterion turns on.
+	InitialPath, DenominatorPath, NumeratorPath string
+	counts                                      func(socialrx.ReportStats) (initial, denominator, numerator int)
+}
+
+var effectivenessGroups = []measureGroupDef{
+	{Code: "pursued", Display: "Pursued the prescribed support",
+		Description: "Of the social prescriptions authored in the period with an answered follow-up, those whose latest follow-up says the person pursued the support (yes or partly).",
+		InitialPop:  "Social prescriptions (social ServiceRequests) authored in the measurement period.",
+		Denominator: "Those with an answered follow-up (a completed or amended QuestionnaireResponse to the follow-up Questionnaire).",
+		Numerator:   "Those whose latest answered follow-up has pursued = yes or partly.",
+		InitialPath: "ServiceRequest.authoredOn", DenominatorPath: "QuestionnaireResponse.status", NumeratorPath: "QuestionnaireResponse.item.where(linkId = 'pursued').answer.value",
+		counts: func(s socialrx.ReportStats) (int, int, int) { return s.Prescriptions, s.FollowedUp, s.Pursued }},
+	{Code: "wellbeing-improved", Display: "Well-being improved",
+		Description: "Of the social prescriptions authored in the period whose latest follow-up answered the well-being question, those where it was better.",
+		InitialPop:  "Social prescriptions authored in the measurement period.",
+		Denominator: "Those whose latest answered follow-up answers wellbeing.",
+		Numerator:   "Those where wellbeing = better.",
+		InitialPath: "ServiceRequest.authoredOn", DenominatorPath: "QuestionnaireResponse.item.where(linkId = 'wellbeing').answer.value", NumeratorPath: "QuestionnaireResponse.item.where(linkId = 'wellbeing').answer.value",
+		counts: func(s socialrx.ReportStats) (int, int, int) { return s.Prescriptions, s.WellbeingN, s.Improved }},
+	{Code: "referral-accepted", Display: "Referral taken on by the program",
+		Description: "Of the referrals (referral Tasks) of the social prescriptions authored in the period, those the program took on: status now accepted, on-hold, in-progress or completed.",
+		InitialPop:  "Referral Tasks of social prescriptions authored in the measurement period.",
+		Denominator: "All of them.",
+		Numerator:   "Those whose status is accepted, on-hold, in-progress or completed.",
+		InitialPath: "Task.focus", DenominatorPath: "Task.focus", NumeratorPath: "Task.status",
+		counts: func(s socialrx.ReportStats) (int, int, int) { return s.Referrals, s.Referrals, s.Accepted }},
+}
+
+type expression struct {
+	Description string `json:"description,omitempty"`
+	Language    string `json:"language"`
+	Expression  string `json:"expression,omitempty"`
+}
+
+type measurePopulation struct {
+	Code        codeableConceptJSON `json:"code"`
+	Description string              `json:"description,omitempty"`
+	Criteria    expression          `json:"criteria"`
+}
+
+type measureStratifier struct {
+	Code        codeableConceptJSON `json:"code"`
+	Description string              `json:"description,omitempty"`
+	Criteria    expression          `json:"criteria"`
+}
+
+type measureGroup struct {
+	Code        codeableConceptJSON `json:"code"`
+	Description string              `json:"description,omitempty"`
+	Population  []measurePopulation `json:"population"`
+	Stratifier  []measureStratifier `json:"stratifier,omitempty"`
+}
+
+type codeableConceptJSON struct {
+	Coding []codingJSON `json:"coding,omitempty"`
+	Text   string       `json:"text,omitempty"`
+}
+
+type measureJSON struct {
+	ResourceType string              `json:"resourceType"`
+	ID           string              `json:"id"`
+	URL          string              `json:"url"`
+	Version      string              `json:"version"`
+	Name         string              `json:"name"`
+	Title        string              `json:"title"`
+	Status       string              `json:"status"`
+	Experimental bool                `json:"experimental"`
+	Publisher    string              `json:"publisher"`
+	Description  string              `json:"description"`
+	Scoring      codeableConceptJSON `json:"scoring"`
+	Group        []measureGroup      `json:"group"`
+}
+
+func cc(system, code, display string) codeableConceptJSON {
+	return codeableConceptJSON{Coding: []codingJSON{{System: system, Code: code, Display: display}}}
+}
+
+// criteria is a criteria Expression: the rule in words, and the FHIRPath
+// of the element it turns on. socialrx computes the populations itself
+// (adapter/internal/sqlstore/report.go, the definitions in
+// docs/mapping.md); the expression is not run.
+func criteria(words, path string) expression {
+	return expression{Description: words, Language: "text/fhirpath", Expression: path}
+}
+
+func population(code, display, words, path string) measurePopulation {
+	return measurePopulation{Code: cc(measurePopulationSystem, code, display), Criteria: criteria(words, path)}
+}
+
+var (
+	stratifierProgram = measureStratifier{Code: cc(measureStratifierSystem, "program", "Program"),
+		Description: "The program prescribed: ServiceRequest.performer (a HealthcareService, Organization or PractitionerRole); none for a prescription without one.",
+		Criteria:    criteria("The ServiceRequest's performer.", "ServiceRequest.performer")}
+	stratifierNeed = measureStratifier{Code: cc(measureStratifierSystem, "need-domain", "Need domain"),
+		Description: "The prescription's need domains (" + socialrx.CodeSystemBase + "need-domain): a prescription for two counts in both.",
+		Criteria:    criteria("The need domains socialrx derived for the ServiceRequest (its $prescription needDomain).", "ServiceRequest.category")}
+	stratifierCode = measureStratifier{Code: cc(measureStratifierSystem, "ohip-fee-code", "OHIP fee code"),
+		Description: "The OHIP fee code billed (" + socialrx.OHIPFeeCodeSystem + ").",
+		Criteria:    criteria("The fee code billed.", "ChargeItem.code")}
+)
+
+// Measures returns the shipped Measure resources (JSON), by id.
+func Measures() [][]byte {
+	eff := measureJSON{ResourceType: "Measure", ID: MeasureEffectiveness, URL: MeasureBase + MeasureEffectiveness, Version: MeasureVersion,
+		Name: "SocialPrescribingEffectiveness", Title: "Social prescribing: what works", Status: "active", Publisher: "socialrx",
+		Description: "Per program and per need domain, over the social prescriptions authored in the period: the share pursued, the share whose well-being improved, and the share of referrals the program took on (the Ontario guide's follow-up questions). Evaluate with $evaluate-measure?periodStart=&periodEnd=.",
+		Scoring:     cc(measureScoringSystem, "proportion", "Proportion")}
+	for _, g := range effectivenessGroups {
+		eff.Group = append(eff.Group, measureGroup{Code: cc(measureGroupSystem, g.Code, g.Display), Description: g.Description,
+			Population: []measurePopulation{
+				population("initial-population", "Initial Population", g.InitialPop, g.InitialPath),
+				population("denominator", "Denominator", g.Denominator, g.DenominatorPath),
+				population("numerator", "Numerator", g.Numerator, g.NumeratorPath)},
+			Stratifier: []measureStratifier{stratifierProgram, stratifierNeed}})
+	}
+	billed := measureJSON{ResourceType: "Measure", ID: MeasureBilledVisits, URL: MeasureBase + MeasureBilledVisits, Version: MeasureVersion,
+		Name: "OHIPBilledVisits", Title: "Visits billed under OHIP fee codes", Status: "active", Publisher: "socialrx",
+		Description: "Visits billed in the period under the OHIP fee codes the Ontario guide names for social prescribing (ChargeItems with a code of " + socialrx.OHIPFeeCodeSystem + ", status billable or billed, occurrence in the period), by code. socialrx submits no claims.",
+		Scoring:     cc(measureScoringSystem, "cohort", "Cohort"),
+		Group: []measureGroup{{Code: cc(measureGroupSystem, "billed-visits", "Billed visits"),
+			Population: []measurePopulation{population("initial-population", "Initial Population",
+				"ChargeItems with an OHIP fee code, status billable or billed, whose occurrence (else enteredDate) is in the measurement period.", "ChargeItem.occurrence")},
+			Stratifier: []measureStratifier{stratifierCode}}}}
+	return [][]byte{mustJSON(eff), mustJSON(billed)}
+}
+
+// IsMeasure reports whether id is one of the shipped Measures.
+func IsMeasure(id string) bool { return id == MeasureEffectiveness || id == MeasureBilledVisits }
+
+// The MeasureReport's JSON shapes (R4 MeasureReport).
+type scoreJSON struct {
+	Value json.Number `json:"value"`
+}
+
+type reportPopulation struct {
+	Code  codeableConceptJSON `json:"code"`
+	Count int                 `json:"count"`
+}
+
+type reportStratum struct {
+	Value        codeableConceptJSON `json:"value"`
+	Population   []reportPopulation  `json:"population"`
+	MeasureScore *scoreJSON          `json:"measureScore,omitempty"`
+}
+
+type reportStratifier struct {
+	Code    []codeableConceptJSON `json:"code"`
+	Stratum []reportStratum       `json:"stratum,omitempty"`
+}
+
+type reportGroup struct {
+	Code         codeableConceptJSON `json:"code"`
+	Population   []reportPopulation  `json:"population"`
+	MeasureScore *scoreJSON          `json:"measureScore,omitempty"`
+	Stratifier   []reportStratifier  `json:"stratifier,omitempty"`
+}
+
+type periodJSON struct {
+	Start string `json:"start"`
+	End   string `json:"end"`
+}
+
+type measureReportJSON struct {
+	ResourceType string        `json:"resourceType"`
+	Status       string        `json:"status"`
+	Type         string        `json:"type"`
+	Measure      string        `json:"measure"`
+	Date         string        `json:"date"`
+	Reporter     *reference    `json:"reporter,omitempty"`
+	Period       periodJSON    `json:"period"`
+	Group        []reportGroup `json:"group"`
+}
+
+func pops(initial, denominator, numerator int, proportion bool) ([]reportPopulation, *scoreJSON) {
+	p := []reportPopulation{{Code: cc(measurePopulationSystem, "initial-population", "Initial Population"), Count: initial}}
+	if !proportion {
+		return p, nil
+	}
+	p = append(p, reportPopulation{Code: cc(measurePopulationSystem, "denominator", "Denominator"), Count: denominator},
+		reportPopulation{Code: cc(measurePopulationSystem, "numerator", "Numerator"), Count: numerator})
+	if denominator == 0 {
+		return p, nil
+	}
+	return p, &scoreJSON{Value: measureScore(numerator, denominator)}
+}
+
+// measureScore is n/d as a decimal with four places ("0.6667").
+func measureScore(n, d int) json.Number {
+	b, _ := json.Marshal(float64(int(float64(n)/float64(d)*10000+0.5)) / 10000)
+	return json.Number(b)
+}
+
+// programValue is a program stratum's value: the program's reference as
+// code and its name as display and text; "none" for prescriptions
+// without a program.
+func programValue(s socialrx.ReportStats) codeableConceptJSON {
+	if s.Key == "" {
+		return codeableConceptJSON{Coding: []codingJSON{{System: measureStratifierSystem, Code: "none", Display: "No program"}}, Text: "No program"}
+	}
+	name := s.Name
+	if name == "" {
+		name = s.Key
+	}
+	return codeableConceptJSON{Coding: []codingJSON{{Code: s.Key, Display: name}}, Text: name}
+}
+
+// EvaluateMeasure answers $evaluate-measure on the shipped Measure id
+// with a summary MeasureReport (status complete) over the report rep
+// (rep.From and rep.To the period; period.end is shown as the last
+// instant before rep.To), dated now. The caller checks that id is a
+// shipped Measure (IsMeasure).
+func EvaluateMeasure(id string, rep *socialrx.ProgramReport, now time.Time) []byte {
+	mr := measureReportJSON{ResourceType: "MeasureReport", Status: "complete", Type: "summary",
+		Measure: MeasureBase + id + "|" + MeasureVersion, Date: now.UTC().Format(time.RFC3339),
+		Period: periodJSON{Start: rep.From.UTC().Format(time.RFC3339), End: rep.To.Add(-time.Millisecond).UTC().Format("2006-01-02T15:04:05.000Z07:00")}}
+	switch id {
+	case MeasureBilledVisits:
+		total := 0
+		st := reportStratifier{Code: []codeableConceptJSON{stratifierCode.Code}}
+		for _, b := range rep.Billed {
+			total += b.Visits
+			display := ""
+			for _, c := range socialrx.OHIPFeeCodes() {
+				if c.Code == b.Code {
+					display = c.Display
+				}
+			}
+			p, _ := pops(b.Visits, 0, 0, false)
+			st.Stratum = append(st.Stratum, reportStratum{Value: cc(socialrx.OHIPFeeCodeSystem, b.Code, display), Population: p})
+		}
+		p, _ := pops(total, 0, 0, false)
+		mr.Group = []reportGroup{{Code: cc(measureGroupSystem, "billed-visits", "Billed visits"), Population: p, Stratifier: []reportStratifier{st}}}
+	default:
+		for _, g := range effectivenessGroups {
+			i, d, n := g.counts(rep.Total)
+			p, sc := pops(i, d, n, true)
+			rg := reportGroup{Code: cc(measureGroupSystem, g.Code, g.Display), Population: p, MeasureScore: sc}
+			prog := reportStratifier{Code: []codeableConceptJSON{stratifierProgram.Code}}
+			for _, s := range rep.Programs {
+				i, d, n := g.counts(s)
+				p, sc := pops(i, d, n, true)
+				prog.Stratum = append(prog.Stratum, reportStratum{Value: programValue(s), Population: p, MeasureScore: sc})
+			}
+			need := reportStratifier{Code: []codeableConceptJSON{stratifierNeed.Code}}
+			for _, s := range rep.Needs {
+				i, d, n := g.counts(s)
+				p, sc := pops(i, d, n, true)
+				need.Stratum = append(need.Stratum, reportStratum{Value: cc(socialrx.CodeSystemBase+"need-domain", s.Key, socialrx.NeedDomain(s.Key).Display()),
+					Population: p, MeasureScore: sc})
+			}
+			rg.Stratifier = []reportStratifier{prog, need}
+			mr.Group = append(mr.Group, rg)
+		}
+	}
+	return mustJSON(mr)
+}
