@@ -37,6 +37,7 @@ type CLI struct {
 	Demo     DemoCmd     `cmd:"" help:"Run the warm hand-off loop on a temp database with an in-process platform and EMR, and print it."`
 	Token    TokenCmd    `cmd:"" help:"Make static API tokens for --api-token-file."`
 	Export   ExportCmd   `cmd:"" help:"Write resources from the database as NDJSON files, one per type (what $export writes), with a progress bar."`
+	Import   ImportCmd   `cmd:"" help:"Load data from outside formats: import hsds (an Open Referral program directory)."`
 }
 
 // DatabaseFlag is shared by the commands that open the database.
