@@ -65,6 +65,7 @@ var areas = []area{
 	{"StreamResources", testStreamResources},
 	{"ExportJobs", testExportJobs},
 	{"Audit", testAudit},
+	{"Directory", testDirectory},
 }
 
 func run(t *testing.T, open func(t *testing.T) socialrx.Store, areas []area) {

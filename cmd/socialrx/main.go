@@ -38,6 +38,7 @@ type CLI struct {
 	Token    TokenCmd    `cmd:"" help:"Make static API tokens for --api-token-file."`
 	Export   ExportCmd   `cmd:"" help:"Write resources from the database as NDJSON files, one per type (what $export writes), with a progress bar."`
 	Import   ImportCmd   `cmd:"" help:"Load data from outside formats: import hsds (an Open Referral program directory)."`
+	Programs ProgramsCmd `cmd:"" help:"List the directory's programs for a need near a place, nearest first."`
 }
 
 // DatabaseFlag is shared by the commands that open the database.
