@@ -74,7 +74,7 @@ func TestLookupParam(t *testing.T) {
 		{"Patient", "deceased", SearchParam{}, false},                // expression not supported by path.go
 		{"Observation", "code-value-quantity", SearchParam{}, false}, // composite
 		{"Location", "near", SearchParam{Name: "near", Type: ParamSpecial, Resource: "Location", Expression: "Location.position", URL: "http://hl7.org/fhir/SearchParameter/Location-near"}, true}, // the one special parameter served
-		{"Location", "contains", SearchParam{}, false},               // special, not served
+		{"Location", "contains", SearchParam{}, false}, // special, not served
 		{"Patient", "nope", SearchParam{}, false},
 		{"Medication", "code", SearchParam{}, false}, // type not held
 	}
