@@ -566,13 +566,6 @@ func costText(s HSDSService) string {
 	return strings.Join(parts, "; ")
 }
 
-// Capacity statuses (ExtCapacity's status sub-extension).
-const (
-	CapacityAvailable = "has-capacity"
-	CapacityWaitList  = "wait-list"
-	CapacityNone      = "no-capacity"
-)
-
 func capacityExtension(c HSDSCapacity) (hsExtension, string) {
 	if c.Available.Bad != "" || !c.Available.Set {
 		return hsExtension{}, "available is missing or not a number"
@@ -580,9 +573,9 @@ func capacityExtension(c HSDSCapacity) (hsExtension, string) {
 	if c.Available.Value < 0 || (c.Maximum.Set && c.Maximum.Value < 0) || c.Maximum.Bad != "" {
 		return hsExtension{}, "available and maximum must be numbers of 0 or more"
 	}
-	status := CapacityAvailable
+	status := socialrx.CapacityAvailable
 	if c.Available.Value == 0 {
-		status = CapacityNone
+		status = socialrx.CapacityNone
 	}
 	ext := hsExtension{URL: ExtCapacity, Extension: []hsExtension{{URL: "status", ValueCode: status}}}
 	av := jsonNum(c.Available.Value)

@@ -5,6 +5,8 @@ import (
 	"math"
 	"strings"
 	"time"
+
+	"github.com/socialrx/socialrx"
 )
 
 // Program is what a program listing shows of a HealthcareService and its
@@ -100,6 +102,17 @@ func ProgramOf(id string, body []byte) (Program, error) {
 	return p, nil
 }
 
+// Status is the program's availability for the domain's checks
+// (socialrx.ProgramStatus); a last-verified value that is not a date
+// counts as none.
+func (p Program) Status() socialrx.ProgramStatus {
+	s := socialrx.ProgramStatus{Active: p.Active, Capacity: p.Capacity}
+	if t, err := time.Parse(time.DateOnly, p.LastVerified); err == nil {
+		s.LastVerified = t
+	}
+	return s
+}
+
 // HasHours reports whether the program gives its hours (availableTime).
 func (p Program) HasHours() bool { return len(p.hours) > 0 }
 
@@ -165,4 +178,28 @@ func DistanceKm(lat1, lon1, lat2, lon2 float64) float64 {
 	dLat, dLon := (lat2-lat1)*rad, (lon2-lon1)*rad
 	a := math.Sin(dLat/2)*math.Sin(dLat/2) + math.Cos(lat1*rad)*math.Cos(lat2*rad)*math.Sin(dLon/2)*math.Sin(dLon/2)
 	return 2 * r * math.Asin(math.Min(1, math.Sqrt(a)))
+}
+
+// TaskVerifyProgram is the task-code of the staff Task asking to check a
+// program that has not been verified for too long (the daily stale
+// programs check): Task?code=verify-program&status=requested is the work
+// list.
+const TaskVerifyProgram = "verify-program"
+
+// VerifyProgramTask is the Task socialrx writes for a stale program:
+// status requested, intent order, code task-code|verify-program, focus the
+// HealthcareService, authoredOn now, and a description naming the date it
+// was last verified (the program's name is directory data, not PHI).
+func VerifyProgramTask(programRef, name, lastVerified string, now time.Time) []byte {
+	task := map[string]any{
+		"resourceType": "Task",
+		"status":       "requested",
+		"intent":       "order",
+		"code":         map[string]any{"coding": []any{map[string]any{"system": socialrx.CodeSystemBase + "task-code", "code": TaskVerifyProgram, "display": "Check that a directory program is still offered: not verified for too long"}}},
+		"focus":        map[string]any{"reference": programRef},
+		"authoredOn":   now.UTC().Format(time.RFC3339),
+		"description":  "Check that \"" + name + "\" is still offered and update its details; last verified on " + lastVerified + ".",
+	}
+	b, _ := json.Marshal(task) // strings and maps only
+	return b
 }

@@ -106,6 +106,7 @@ func cliVars(cfg Config) kong.Vars {
 		"default_export_expiry":      shortDuration(cfg.ExportExpiry),
 		"default_link_ttl":           shortDuration(cfg.LinkTTL),
 		"default_escalate_after":     shortDuration(cfg.FollowUpEscalateAfter),
+		"default_stale_after":        shortDuration(cfg.ProgramStaleAfter),
 		"retry_max":                  shortDuration(socialrx.DefaultRetryPolicy().BackoffMax),
 	}
 }
