@@ -48,7 +48,7 @@ type op struct {
 	// to an inactive, stale or full program): in response.outcome whatever
 	// the Prefer header says, since the client has no other way to see them.
 	notices []fhir.Issue
-	view     subset // _summary/_elements of a search entry
+	view    subset // _summary/_elements of a search entry
 
 	// Set inside the store transaction.
 	target    string             // id written (assigned, matched or from the URL)
