@@ -77,16 +77,28 @@ func (b *builder) nearSortKey(q *search.Query) (string, bool) {
 		case c.Param.Type == search.ParamSpecial && c.Param.Name == "near" && c.Modifier == "" && len(c.Values) > 0:
 			a := b.nearArgs(c.Values[0])
 			return "(SELECT MIN(" + a.distance2("g") + ") FROM search_index g WHERE g.res_type = r.type AND g.res_id = r.id AND g.param = " +
-				b.arg(c.Param.Name) + " AND g.kind = '" + KindGeo + "')", true
+				b.arg(c.Param.Name) + " AND " + byResource("g", KindGeo) + ")", true
 		case c.Chain != nil && c.Chain.Clause.Param.Type == search.ParamSpecial && c.Chain.Clause.Param.Name == "near" && len(c.Chain.Clause.Values) > 0:
 			a := b.nearArgs(c.Chain.Clause.Values[0])
 			return "(SELECT MIN(" + a.distance2("g") + ") FROM search_index si JOIN search_index g ON g.res_type = si.ref_type AND g.res_id = si.ref_id" +
-				" AND g.param = " + b.arg(c.Chain.Clause.Param.Name) + " AND g.kind = '" + KindGeo + "'" +
-				" WHERE si.res_type = r.type AND si.res_id = r.id AND si.param = " + b.arg(c.Param.Name) + " AND si.kind = '" + KindReference + "'" +
+				" AND g.param = " + b.arg(c.Chain.Clause.Param.Name) + " AND " + byResource("g", KindGeo) +
+				" WHERE si.res_type = r.type AND si.res_id = r.id AND si.param = " + b.arg(c.Param.Name) + " AND " + byResource("si", KindReference) +
 				" AND si.ref_type = " + b.arg(c.Chain.Type) + ")", true
 		}
 	}
 	return "", false
+}
+
+// byResource is the kind condition of a per-resource lookup (the sort
+// key's correlated subquery, a handful of rows per resource): written so
+// that no partial index matches it (kind || '' is not kind), which leaves
+// the planners search_index_res (res_type, res_id). With the literal
+// kind = 'g', both SQLite and PostgreSQL chose the kind's partial index
+// on (res_type, param) and scanned every position of the type for every
+// row sorted: 330 ms per search at 10k programs, against 0.5 ms for the
+// same search sorted by _id.
+func byResource(alias, kind string) string {
+	return alias + ".kind || '' = '" + kind + "'"
 }
 
 // NearKm converts a near sort key (a squared distance in square
