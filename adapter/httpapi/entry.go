@@ -44,7 +44,11 @@ type op struct {
 	body     []byte // the decoded resource (create, update)
 	bodyID   string
 	warnings []fhir.Issue
-	view     subset // _summary/_elements of a search entry
+	// notices are the workflow's warnings about the write (a prescription
+	// to an inactive, stale or full program): in response.outcome whatever
+	// the Prefer header says, since the client has no other way to see them.
+	notices []fhir.Issue
+	view    subset // _summary/_elements of a search entry
 
 	// Set inside the store transaction.
 	target    string             // id written (assigned, matched or from the URL)
@@ -397,6 +401,7 @@ func (s *Server) execute(ctx context.Context, tx socialrx.ResourceTx, base strin
 		}
 		o.res, err = tx.Create(ctx, o.typ, o.target, o.rewritten)
 		o.code = http.StatusCreated
+		o.notices = takeWarnings(tx) // assigned: a retried transaction runs this again
 	case opUpdate:
 		var created bool
 		o.res, created, err = tx.Update(ctx, o.typ, o.target, o.rewritten, o.ifMatch)
@@ -404,6 +409,7 @@ func (s *Server) execute(ctx context.Context, tx socialrx.ResourceTx, base strin
 		if created {
 			o.code = http.StatusCreated
 		}
+		o.notices = takeWarnings(tx) // assigned: a retried transaction runs this again
 	case opDelete:
 		o.res, err = tx.Delete(ctx, o.typ, o.target, o.ifMatch)
 		o.code = http.StatusOK
@@ -478,8 +484,11 @@ func (o *op) responseEntry(base, ret string) bundleEntry {
 	if o.kind == opSearch {
 		e.Resource = o.result
 	}
-	if ret == returnOperationOutcome && len(o.warnings) > 0 {
-		e.Response.Outcome = fhir.OperationOutcome(o.warnings)
+	switch {
+	case ret == returnOperationOutcome && len(o.warnings)+len(o.notices) > 0:
+		e.Response.Outcome = fhir.OperationOutcome(append(append([]fhir.Issue(nil), o.warnings...), o.notices...))
+	case len(o.notices) > 0:
+		e.Response.Outcome = fhir.OperationOutcome(o.notices)
 	}
 	return e
 }

@@ -180,8 +180,9 @@ func (s *Server) handleCreate(c echo.Context) error {
 	ctx := r.Context()
 	var res *socialrx.Resource
 	var created bool
+	var notices []fhir.Issue // the workflow's warnings about the write
 	err = s.wf.Transact(ctx, func(tx *workflow.Tx) error {
-		res, created = nil, false
+		res, created, notices = nil, false, nil
 		if cond != nil {
 			existing, err := matchOne(ctx, tx, typ, cond, "If-None-Exist")
 			if err != nil {
@@ -196,6 +197,7 @@ func (s *Server) handleCreate(c echo.Context) error {
 		if res, err = tx.Create(ctx, typ, uuid.NewString(), d.Body); err != nil {
 			return err
 		}
+		notices = takeWarnings(tx)
 		created = true
 		return s.auditWrite(ctx, c, tx, "create", typ, res.ID, res)
 	})
@@ -205,6 +207,7 @@ func (s *Server) handleCreate(c echo.Context) error {
 	noteOf(c).written = true
 	setVersionHeaders(c, res)
 	c.Response().Header().Set(echo.HeaderLocation, versionURL(s.baseURL(r), res))
+	warnings = append(warnings, notices...)
 	if !created {
 		return s.writeWrite(c, http.StatusOK, res, "a resource matching If-None-Exist exists; nothing created", warnings)
 	}
@@ -293,6 +296,7 @@ func (s *Server) update(c echo.Context, typ string, d *fhir.Decoded, warnings []
 	ctx := r.Context()
 	var res *socialrx.Resource
 	var created bool
+	var notices []fhir.Issue // the workflow's warnings about the write
 	err := s.wf.Transact(ctx, func(tx *workflow.Tx) error {
 		id, err := target(ctx, tx)
 		if err != nil {
@@ -301,6 +305,7 @@ func (s *Server) update(c echo.Context, typ string, d *fhir.Decoded, warnings []
 		if res, created, err = tx.Update(ctx, typ, id, d.Body, ifMatch); err != nil {
 			return err
 		}
+		notices = takeWarnings(tx)
 		subtype := "update"
 		if created {
 			subtype = "create"
@@ -313,6 +318,7 @@ func (s *Server) update(c echo.Context, typ string, d *fhir.Decoded, warnings []
 	noteOf(c).written = true
 	setVersionHeaders(c, res)
 	c.Response().Header().Set(echo.HeaderLocation, versionURL(s.baseURL(r), res))
+	warnings = append(warnings, notices...)
 	if created {
 		return s.writeWrite(c, http.StatusCreated, res, "created", warnings)
 	}

@@ -155,6 +155,21 @@ func marshal(v any) ([]byte, error) {
 }
 
 // warningsOf returns the issues that are not errors.
+// takeWarnings returns the warnings of tx's writes (a workflow.Tx's:
+// a prescription to an inactive, stale or full program, issue 14) as
+// issues of the response, and forgets them.
+func takeWarnings(tx any) []fhir.Issue {
+	w, ok := tx.(interface{ TakeWarnings() []socialrx.Issue })
+	if !ok {
+		return nil
+	}
+	var out []fhir.Issue
+	for _, is := range w.TakeWarnings() {
+		out = append(out, fhir.Issue(is))
+	}
+	return out
+}
+
 func warningsOf(issues []fhir.Issue) []fhir.Issue {
 	var out []fhir.Issue
 	for _, i := range issues {

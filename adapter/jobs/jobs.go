@@ -86,6 +86,9 @@ type Config struct {
 	ExportExpiry       time.Duration
 	ExportSlice        time.Duration
 	ExportCleanupEvery time.Duration
+	// StaleProgramsEvery is how often the directory's stale programs are
+	// listed for staff (job stale_programs; default daily, negative: never).
+	StaleProgramsEvery time.Duration
 
 	// Registry, when set, receives the delivery metrics (metrics.go).
 	Registry prometheus.Registerer
@@ -157,6 +160,9 @@ func (c *Config) defaults() {
 	if c.ExportCleanupEvery == 0 {
 		c.ExportCleanupEvery = time.Minute
 	}
+	if c.StaleProgramsEvery == 0 {
+		c.StaleProgramsEvery = 24 * time.Hour
+	}
 	if c.Now == nil {
 		c.Now = time.Now
 	}
@@ -191,11 +197,18 @@ func Start[TTx any](ctx context.Context, driver riverdriver.Driver[TTx], cfg Con
 		Store: cfg.Store, Dir: cfg.ExportDir, Expiry: cfg.ExportExpiry, Slice: cfg.ExportSlice, Now: cfg.Now, Logger: cfg.Logger,
 	})})
 	river.AddWorker(workers, &exportCleanupWorker{cfg: cfg})
+	river.AddWorker(workers, &staleProgramsWorker{cfg: cfg})
 	var periodic []*river.PeriodicJob
 	if cfg.ExportCleanupEvery > 0 && cfg.ExportDir != "" {
 		periodic = append(periodic, river.NewPeriodicJob(river.PeriodicInterval(cfg.ExportCleanupEvery),
 			func() (river.JobArgs, *river.InsertOpts) {
 				return exportCleanupArgs{}, &river.InsertOpts{MaxAttempts: 3, UniqueOpts: river.UniqueOpts{ByPeriod: max(cfg.ExportCleanupEvery, time.Second)}}
+			}, &river.PeriodicJobOpts{RunOnStart: true}))
+	}
+	if cfg.StaleProgramsEvery > 0 {
+		periodic = append(periodic, river.NewPeriodicJob(river.PeriodicInterval(cfg.StaleProgramsEvery),
+			func() (river.JobArgs, *river.InsertOpts) {
+				return staleProgramsArgs{}, &river.InsertOpts{MaxAttempts: 3, UniqueOpts: river.UniqueOpts{ByPeriod: max(cfg.StaleProgramsEvery, time.Second)}}
 			}, &river.PeriodicJobOpts{RunOnStart: true}))
 	}
 	if cfg.PollEvery > 0 && cfg.Poller != nil {

@@ -107,8 +107,12 @@ func (s *Store) withProvider(fn func(p *goose.Provider) error) error {
 // Migrate applies the pending embedded migrations, then River's own
 // (rivermigrate); it is idempotent.
 func (s *Store) Migrate(ctx context.Context) error {
+	var applied []int64
 	err := s.withProvider(func(p *goose.Provider) error {
-		_, err := p.Up(ctx)
+		results, err := p.Up(ctx)
+		for _, r := range results {
+			applied = append(applied, r.Source.Version)
+		}
 		return err
 	})
 	if err != nil {
@@ -117,7 +121,7 @@ func (s *Store) Migrate(ctx context.Context) error {
 	if err := migrateRiver(ctx, s.pool); err != nil {
 		return fmt.Errorf("postgres migrate river: %w", translate(err))
 	}
-	return nil
+	return s.ReindexAfterMigrations(ctx, applied)
 }
 
 // MigrationStatus returns the version the database is at and the latest

@@ -271,3 +271,31 @@ func TestMigrationIndexKinds(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestMigrationReindexesDirectory: see the SQLite test of that name.
+func TestMigrationReindexesDirectory(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, pgtest.NewDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	err = s.withProvider(func(p *goose.Provider) error {
+		if _, err := p.UpTo(ctx, 6); err != nil {
+			return err
+		}
+		for _, q := range enginetest.PreDirectoryRows {
+			if _, err := s.pool.Exec(ctx, q); err != nil {
+				return fmt.Errorf("%s: %w", q, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	enginetest.CheckDirectoryReindexed(t, s)
+}

@@ -115,13 +115,18 @@ func (s *Store) Migrate(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("sqlite migrate: %w", err)
 	}
-	if _, err := p.Up(ctx); err != nil {
+	results, err := p.Up(ctx)
+	if err != nil {
 		return fmt.Errorf("sqlite migrate: %w", translate(err))
 	}
 	if err := migrateRiver(ctx, s.drv.w); err != nil {
 		return fmt.Errorf("sqlite migrate river: %w", translate(err))
 	}
-	return nil
+	var applied []int64
+	for _, r := range results {
+		applied = append(applied, r.Source.Version)
+	}
+	return s.ReindexAfterMigrations(ctx, applied)
 }
 
 // MigrationStatus returns the version the database is at and the latest

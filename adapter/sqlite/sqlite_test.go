@@ -213,3 +213,31 @@ func TestMigrationIndexKinds(t *testing.T) {
 		t.Errorf("after Down: %d _id and _lastUpdated rows of the live Patient (%v), want 2", n, err)
 	}
 }
+
+// TestMigrationReindexesDirectory: a Location and a HealthcareService
+// stored before migration 00007 are found by near and the directory's
+// parameters once Migrate has run it (sqlstore.ReindexAfterMigrations).
+func TestMigrationReindexesDirectory(t *testing.T) {
+	ctx := t.Context()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "db.sqlite"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	p, err := s.provider()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.UpTo(ctx, 6); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range enginetest.PreDirectoryRows {
+		if _, err := s.DB().ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	enginetest.CheckDirectoryReindexed(t, s)
+}

@@ -66,6 +66,7 @@ var areas = []area{
 	{"ExportJobs", testExportJobs},
 	{"Audit", testAudit},
 	{"ProgramReport", testProgramReport},
+	{"Directory", testDirectory},
 }
 
 func run(t *testing.T, open func(t *testing.T) socialrx.Store, areas []area) {

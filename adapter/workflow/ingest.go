@@ -118,6 +118,9 @@ func (tx *Tx) project(ctx context.Context, res *socialrx.Resource, pr prepared) 
 		if err := tx.st.PutFacts(ctx, res.Type, res.ID, p.Facts()); err != nil {
 			return err
 		}
+		if err := tx.checkProgram(ctx, p); err != nil {
+			return err
+		}
 		if reason, revoked := socialrx.RevokedPrescription(p.Status); revoked {
 			return tx.cancelReferrals(ctx, p, reason)
 		}

@@ -60,6 +60,10 @@ type Options struct {
 	// FinishMessage's, and of reads buffered (Auditor.Record). nil: no
 	// audit trail.
 	Audit *Auditor
+	// ProgramStaleAfter is how long after its last verification a
+	// program counts as stale (serve --stale-after): a prescription to it
+	// gets a warning (program.go). 0: socialrx.DefaultProgramStaleAfter.
+	ProgramStaleAfter time.Duration
 	// Now is the clock; time.Now if nil.
 	Now func() time.Time
 }
@@ -107,6 +111,8 @@ type Tx struct {
 	// through this Tx replaces or drops its entry. Reads by callers (Read)
 	// go to the store.
 	read map[string]*socialrx.Resource
+	// warnings of the writes, for the caller's response (TakeWarnings).
+	warnings []socialrx.Issue
 }
 
 var _ socialrx.ResourceTx = (*Tx)(nil)

@@ -100,13 +100,17 @@ type Config struct {
 	LinkKeyFile           string
 	LinkTTL               time.Duration
 	FollowUpEscalateAfter time.Duration
+	// ProgramStaleAfter is how long after its last verification a program
+	// of the directory is stale: a prescription to it gets a warning and
+	// the daily check lists it.
+	ProgramStaleAfter time.Duration
 }
 
 // Workflow returns the workflow settings of c: write-backs go to the
 // default EMR when one is configured; sharing is gated on Consent when
 // required.
 func (c Config) Workflow() workflow.Options {
-	return workflow.Options{DefaultEMR: c.EMREndpoint != "", RequireConsent: c.RequireConsent}
+	return workflow.Options{DefaultEMR: c.EMREndpoint != "", RequireConsent: c.RequireConsent, ProgramStaleAfter: c.ProgramStaleAfter}
 }
 
 // DefaultDatabase is the embedded SQLite file used when nothing is configured.
@@ -161,6 +165,7 @@ func DefaultConfig() Config {
 		LinkTTL:          socialrx.DefaultLinkTTL,
 
 		FollowUpEscalateAfter: socialrx.DefaultEscalateAfter,
+		ProgramStaleAfter:     socialrx.DefaultProgramStaleAfter,
 	}
 }
 
@@ -237,6 +242,9 @@ func (c Config) Validate() error {
 	}
 	if c.LinkTTL < time.Hour {
 		return fmt.Errorf("link TTL %s: must be at least 1h", c.LinkTTL)
+	}
+	if c.ProgramStaleAfter < 24*time.Hour {
+		return fmt.Errorf("stale after %s: must be at least 24h", c.ProgramStaleAfter)
 	}
 	if c.FollowUpEscalateAfter < time.Second {
 		return fmt.Errorf("follow-up escalate after %s: must be at least 1s", c.FollowUpEscalateAfter)

@@ -197,6 +197,7 @@ func TestFlagDefaults(t *testing.T) {
 		ExportDir:        d.ExportDir,
 		ExportExpiry:     d.ExportExpiry,
 		LinkTTL:          d.LinkTTL,
+		StaleAfter:       d.ProgramStaleAfter,
 
 		FollowUpEscalateAfter: d.FollowUpEscalateAfter,
 		DatabaseFlag:          DatabaseFlag{Database: d.Database},

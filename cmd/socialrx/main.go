@@ -38,6 +38,8 @@ type CLI struct {
 	Token    TokenCmd    `cmd:"" help:"Make static API tokens for --api-token-file."`
 	Export   ExportCmd   `cmd:"" help:"Write resources from the database as NDJSON files, one per type (what $export writes), with a progress bar."`
 	Report   ReportCmd   `cmd:"" help:"Reports from the database: socialrx report programs --from 2026-01-01 --to 2026-07-01 [--csv] [--svg FILE]."`
+	Import   ImportCmd   `cmd:"" help:"Load data from outside formats: import hsds (an Open Referral program directory)."`
+	Programs ProgramsCmd `cmd:"" help:"List the directory's programs for a need near a place, nearest first."`
 }
 
 // DatabaseFlag is shared by the commands that open the database.
@@ -105,6 +107,7 @@ func cliVars(cfg Config) kong.Vars {
 		"default_export_expiry":      shortDuration(cfg.ExportExpiry),
 		"default_link_ttl":           shortDuration(cfg.LinkTTL),
 		"default_escalate_after":     shortDuration(cfg.FollowUpEscalateAfter),
+		"default_stale_after":        shortDuration(cfg.ProgramStaleAfter),
 		"retry_max":                  shortDuration(socialrx.DefaultRetryPolicy().BackoffMax),
 	}
 }

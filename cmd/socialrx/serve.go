@@ -52,6 +52,7 @@ type ServeCmd struct {
 	ExportExpiry          time.Duration `env:"SOCIALRX_EXPORT_EXPIRY" default:"${default_export_expiry}" help:"How long a finished export's files and status are kept before a cleanup job removes them."`
 	LinkKeyFile           string        `env:"SOCIALRX_LINK_KEY_FILE" placeholder:"FILE" help:"Key that signs the links in patient reminders (32 random bytes, hex); made on first start when the file does not exist. Default: link.key beside the SQLite database, socialrx-data/link.key with PostgreSQL. Every serve process of one database needs the same file."`
 	LinkTTL               time.Duration `env:"SOCIALRX_LINK_TTL" default:"${default_link_ttl}" help:"How long the link in a patient reminder works (at least 1h)."`
+	StaleAfter            time.Duration `env:"SOCIALRX_STALE_AFTER" default:"${default_stale_after}" help:"How long after its last verification a directory program is stale: a prescription to it gets a warning, and the daily check lists it (Task?code=verify-program)."`
 	FollowUpEscalateAfter time.Duration `env:"SOCIALRX_FOLLOW_UP_ESCALATE_AFTER" default:"${default_escalate_after}" help:"How long after the reminder an unanswered follow-up becomes a staff call Task (Task?work-list=call-patient)."`
 	DebugAddr             string        `env:"SOCIALRX_DEBUG_ADDR" placeholder:"HOST:PORT" help:"Serve Go's profiler (net/http/pprof, /debug/pprof/) on this loopback address; off when empty."`
 	DatabaseFlag
@@ -87,6 +88,7 @@ func (c *ServeCmd) Config() Config {
 	cfg.LinkKeyFile = c.LinkKeyFile
 	cfg.LinkTTL = c.LinkTTL
 	cfg.FollowUpEscalateAfter = c.FollowUpEscalateAfter
+	cfg.ProgramStaleAfter = c.StaleAfter
 	cfg.OpsListen = c.OpsListen
 	cfg.AuthIssuer = c.AuthIssuer
 	cfg.AuthAudience = c.AuthAudience

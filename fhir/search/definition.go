@@ -30,6 +30,9 @@ func Definitions() [][]byte {
 	var defs []def
 	for typ, params := range socialrxSearchParams {
 		for _, p := range params {
+			if !strings.HasPrefix(p.URL, SearchParameterBase) {
+				continue // R4's own (Location-near), defined by the core spec
+			}
 			id := strings.TrimPrefix(p.URL, SearchParameterBase)
 			d := def{ResourceType: "SearchParameter", ID: id, URL: p.URL, Name: strings.ReplaceAll(id, "-", ""),
 				Status: "active", Publisher: "socialrx", Code: p.Name, Base: []string{typ}, Type: string(p.Type)}

@@ -117,6 +117,13 @@ func indexNode(sp *servedParam, node pathNode, hint string, out []IndexEntry) []
 			e.Exact = s
 			out = append(out, e)
 		}
+	case ParamSpecial:
+		if sp.Name == "near" {
+			if lat, lon, ok := position(node.v); ok {
+				e.Lat, e.Lon = lat, lon
+				out = append(out, e)
+			}
+		}
 	}
 	return out
 }
@@ -289,4 +296,24 @@ func indexQuantity(e IndexEntry, v any, out []IndexEntry) []IndexEntry {
 		}
 	}
 	return out
+}
+
+// position reads a Location.position (latitude and longitude in decimal
+// degrees); ok is false when either is missing or out of range.
+func position(v any) (lat, lon float64, ok bool) {
+	m, isMap := v.(map[string]any)
+	if !isMap {
+		return 0, 0, false
+	}
+	la, ok1 := m["latitude"].(json.Number)
+	lo, ok2 := m["longitude"].(json.Number)
+	if !ok1 || !ok2 {
+		return 0, 0, false
+	}
+	lat, err1 := strconv.ParseFloat(string(la), 64)
+	lon, err2 := strconv.ParseFloat(string(lo), 64)
+	if err1 != nil || err2 != nil || lat < -90 || lat > 90 || lon < -180 || lon > 180 {
+		return 0, 0, false
+	}
+	return lat, lon, true
 }

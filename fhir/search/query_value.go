@@ -82,6 +82,11 @@ func parseValue(sp SearchParam, mod, refType, raw string) (Value, string) {
 		}
 	case ParamReference:
 		return parseReferenceValue(sp, refType, unescapeSearch(raw))
+	case ParamSpecial:
+		if sp.Name == "near" {
+			return parseNearValue(raw)
+		}
+		return v, "parameter type not supported"
 	default:
 		return v, "parameter type not supported"
 	}
@@ -213,4 +218,55 @@ func unescapeSearch(s string) string {
 		b.WriteByte(s[i])
 	}
 	return b.String()
+}
+
+// NearDefaultKm is the distance of a near search that gives none (R4 leaves
+// it to the server): 25 km, the distance socialrx looks for alternative
+// programs within.
+const NearDefaultKm = 25.0
+
+// NearMaxKm is the largest distance a near search may ask for. The store
+// compares distances on a local flat projection of the earth
+// (sqlstore.nearCond), which is within 1% up to this distance away from the
+// poles.
+const NearMaxKm = 500.0
+
+// nearUnits are the distance units near accepts (UCUM codes and the plain
+// words clients send), in kilometres.
+var nearUnits = map[string]float64{"": 1, "km": 1, "m": 0.001, "[mi_i]": 1.609344, "mi": 1.609344}
+
+// parseNearValue parses R4's near value: latitude|longitude|distance|units
+// (decimal degrees, WGS84; units km when missing, distance NearDefaultKm
+// when missing).
+func parseNearValue(raw string) (Value, string) {
+	v := Value{Raw: raw}
+	parts := strings.Split(raw, "|")
+	if len(parts) < 2 || len(parts) > 4 {
+		return v, "invalid near value: want latitude|longitude|distance|units"
+	}
+	lat, ok1 := parseSearchNumber(parts[0])
+	lon, ok2 := parseSearchNumber(parts[1])
+	if !ok1 || !ok2 || lat < -90 || lat > 90 || lon < -180 || lon > 180 {
+		return v, "invalid near value: latitude must be -90..90 and longitude -180..180 (decimal degrees)"
+	}
+	v.Lat, v.Lon, v.DistanceKm = lat, lon, NearDefaultKm
+	unit := ""
+	if len(parts) == 4 {
+		unit = parts[3]
+	}
+	factor, ok := nearUnits[unit]
+	if !ok {
+		return v, "invalid near value: units must be km, m or [mi_i]"
+	}
+	if len(parts) >= 3 && parts[2] != "" {
+		d, ok := parseSearchNumber(parts[2])
+		if !ok || d < 0 {
+			return v, "invalid near value: the distance must be a number of 0 or more"
+		}
+		v.DistanceKm = d * factor
+	}
+	if v.DistanceKm > NearMaxKm {
+		return v, fmt.Sprintf("invalid near value: the distance must be at most %g km", NearMaxKm)
+	}
+	return v, ""
 }

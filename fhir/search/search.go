@@ -49,6 +49,7 @@ type SearchParam struct {
 //   - number: Number
 //   - quantity: Number, System, Code (the unit code)
 //   - reference: RefType and RefID for a literal relative or same-server reference, Exact for the reference string as written (absolute URLs, canonicals)
+//   - special near (Location.position): Lat and Lon
 type IndexEntry struct {
 	Param   string
 	Type    ParamType
@@ -62,6 +63,9 @@ type IndexEntry struct {
 	Number  float64
 	RefType string
 	RefID   string
+	// Lat and Lon are a position in decimal degrees (WGS84), for the
+	// special parameter near (Location.position).
+	Lat, Lon float64
 }
 
 // Query is a parsed FHIR search on one resource type. All clauses must match
@@ -143,6 +147,10 @@ type Value struct {
 	// id), or an absolute URL in Exact.
 	RefType string
 	RefID   string
+
+	// near (special): the point (decimal degrees) and the distance in
+	// kilometres (NearDefaultKm when the value gave none).
+	Lat, Lon, DistanceKm float64
 }
 
 // SortKey is one _sort key.

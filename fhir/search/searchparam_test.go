@@ -73,7 +73,8 @@ func TestLookupParam(t *testing.T) {
 		{"Task", "owner", SearchParam{Name: "owner", Type: ParamReference, Resource: "Task", Expression: "Task.owner", Targets: []string{"CareTeam", "Device", "HealthcareService", "Organization", "Patient", "Practitioner", "PractitionerRole", "RelatedPerson"}}, true},
 		{"Patient", "deceased", SearchParam{}, false},                // expression not supported by path.go
 		{"Observation", "code-value-quantity", SearchParam{}, false}, // composite
-		{"Location", "near", SearchParam{}, false},                   // special
+		{"Location", "near", SearchParam{Name: "near", Type: ParamSpecial, Resource: "Location", Expression: "Location.position", URL: "http://hl7.org/fhir/SearchParameter/Location-near"}, true}, // the one special parameter served
+		{"Location", "contains", SearchParam{}, false}, // special, not served
 		{"Patient", "nope", SearchParam{}, false},
 		{"Medication", "code", SearchParam{}, false}, // type not held
 	}
@@ -98,7 +99,7 @@ func TestSearchParamsSortedAndCopied(t *testing.T) {
 			if p.Resource != typ {
 				t.Errorf("SearchParams(%s): %s has Resource %q", typ, p.Name, p.Resource)
 			}
-			if p.Type == ParamComposite || p.Type == ParamSpecial {
+			if p.Type == ParamComposite || (p.Type == ParamSpecial && p.Name != "near") {
 				t.Errorf("SearchParams(%s): %s is %s", typ, p.Name, p.Type)
 			}
 			if p.Type == ParamReference && len(p.Targets) == 0 {

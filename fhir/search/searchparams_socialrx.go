@@ -13,6 +13,28 @@ const socialrxCodeSystemBase = "http://socialrx.dev/fhir/CodeSystem/"
 // served like any other parameter and listed in the CapabilityStatement
 // with their definition URL.
 var socialrxSearchParams = map[string][]SearchParam{
+	// R4's near (type special): generated R4 tables leave special
+	// parameters out; this one socialrx serves, on its own index kind
+	// (sqlstore: kind 'g', migration 00007). near=latitude|longitude|distance|units.
+	"Location": {
+		{Name: "near", Type: ParamSpecial, Resource: "Location", Expression: "Location.position", URL: "http://hl7.org/fhir/SearchParameter/Location-near"},
+	},
+	// The program directory (issue 14): programs found by need, language,
+	// cost and eligibility text, last verification and capacity.
+	"HealthcareService": {
+		{Name: "need-domain", Type: ParamToken, Resource: "HealthcareService", URL: SearchParameterBase + "HealthcareService-need-domain",
+			Expression: "HealthcareService.category.coding.where(system='" + socialrxCodeSystemBase + "need-domain') | HealthcareService.type.coding.where(system='" + socialrxCodeSystemBase + "need-domain') | HealthcareService.specialty.coding.where(system='" + socialrxCodeSystemBase + "need-domain')"},
+		{Name: "communication", Type: ParamToken, Resource: "HealthcareService", URL: SearchParameterBase + "HealthcareService-communication",
+			Expression: "HealthcareService.communication"},
+		{Name: "eligibility", Type: ParamString, Resource: "HealthcareService", URL: SearchParameterBase + "HealthcareService-eligibility",
+			Expression: "HealthcareService.eligibility.comment"},
+		{Name: "cost", Type: ParamString, Resource: "HealthcareService", URL: SearchParameterBase + "HealthcareService-cost",
+			Expression: "HealthcareService.extension('http://socialrx.dev/fhir/StructureDefinition/cost').valueString"},
+		{Name: "last-verified", Type: ParamDate, Resource: "HealthcareService", URL: SearchParameterBase + "HealthcareService-last-verified",
+			Expression: "HealthcareService.extension('http://socialrx.dev/fhir/StructureDefinition/last-verified').valueDate"},
+		{Name: "capacity", Type: ParamToken, Resource: "HealthcareService", URL: SearchParameterBase + "HealthcareService-capacity",
+			Expression: "HealthcareService.extension('http://socialrx.dev/fhir/StructureDefinition/capacity').extension('status').valueCode"},
+	},
 	"ServiceRequest": {
 		// What socialrx derived of a social prescription (issue 12: the
 		// client's ServiceRequest is stored as sent; the derived facts are

@@ -150,6 +150,12 @@ const (
 	KindDate      = "d" // low, high: search_index_date
 	KindNumber    = "n" // number (+ code, system of a quantity): search_index_number
 	KindReference = "r" // exact, ref_type, ref_id (references and uris): search_index_ref
+	// KindGeo rows hold a position (near, Location.position) as low =
+	// latitude and high = longitude in microdegrees (1e-6 degree, 11 cm):
+	// search_index_geo (migration 00007) is (res_type, param, low, high,
+	// res_id), so a near search is a range scan of a latitude band whose
+	// longitudes are filtered inside the index.
+	KindGeo = "g"
 )
 
 // KindOf returns the index kind of a search parameter type.
@@ -163,6 +169,8 @@ func KindOf(t search.ParamType) string {
 		return KindNumber
 	case search.ParamReference, search.ParamURI:
 		return KindReference
+	case search.ParamSpecial:
+		return KindGeo
 	}
 	return KindToken
 }

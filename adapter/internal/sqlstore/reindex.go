@@ -10,21 +10,63 @@ import (
 // reindexBatch is how many resources Reindex rewrites per transaction.
 const reindexBatch = 500
 
+// reindexAfter names, per migration, the resource types whose index rows
+// it needs rewritten from their bodies: the migration adds search
+// parameters (or an index kind) that rows written before it lack.
+var reindexAfter = map[int64][]string{
+	7: {"HealthcareService", "Location"}, // the program directory's parameters and near (issue 14)
+}
+
+// ReindexAfterMigrations rewrites the index rows of the types the applied
+// migrations (their versions) need reindexed (reindexAfter). The stores'
+// Migrate calls it after their migrations ran.
+func (e *Engine) ReindexAfterMigrations(ctx context.Context, applied []int64) error {
+	var types []string
+	seen := map[string]bool{}
+	for _, v := range applied {
+		for _, t := range reindexAfter[v] {
+			if !seen[t] {
+				seen[t] = true
+				types = append(types, t)
+			}
+		}
+	}
+	if len(types) == 0 {
+		return nil
+	}
+	// A new database has nothing to reindex: no transaction at all.
+	b := &builder{}
+	var one int
+	err := e.drv.Reader().QueryRow(ctx, "SELECT 1 FROM resources WHERE type IN ("+b.argList(types)+") LIMIT 1", b.args...).Scan(&one)
+	if err != nil {
+		if err = e.translate(err); socialrx.ErrorCode(err) == socialrx.ENOTFOUND {
+			return nil
+		}
+		return err
+	}
+	return e.Reindex(ctx, types...)
+}
+
 // Reindex rewrites the search index rows of every current, live resource
-// from its stored body, for when the search-parameter table changed. It
-// works in batches of one transaction each, in (type, id) order, so it can
-// run beside normal traffic: a resource written meanwhile gets its rows from
-// its own write, and rewriting it again gives the same rows.
-func (e *Engine) Reindex(ctx context.Context) error {
+// (of the given types; of all when none are given) from its stored body,
+// for when the search-parameter table changed. It works in batches of one
+// transaction each, in (type, id) order, so it can run beside normal
+// traffic: a resource written meanwhile gets its rows from its own write,
+// and rewriting it again gives the same rows.
+func (e *Engine) Reindex(ctx context.Context, types ...string) error {
 	lastType, lastID := "", ""
 	for {
 		n := 0
 		err := e.Transact(ctx, func(stx socialrx.Tx) error {
 			tx := stx.(*Tx)
 			n = 0
-			rows, err := tx.q.Query(ctx,
-				`SELECT type, id, body FROM resources WHERE (type > $1 OR (type = $1 AND id > $2)) AND NOT deleted ORDER BY type, id LIMIT `+fmt.Sprint(reindexBatch),
-				lastType, lastID)
+			q, args := `SELECT type, id, body FROM resources WHERE (type > $1 OR (type = $1 AND id > $2)) AND NOT deleted`, []any{lastType, lastID}
+			if len(types) > 0 {
+				b := &builder{args: args}
+				q += " AND type IN (" + b.argList(types) + ")"
+				args = b.args
+			}
+			rows, err := tx.q.Query(ctx, q+` ORDER BY type, id LIMIT `+fmt.Sprint(reindexBatch), args...)
 			if err != nil {
 				return e.translate(err)
 			}

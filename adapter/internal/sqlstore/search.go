@@ -89,6 +89,16 @@ type sortComp struct {
 // within the type, so that the order is total and keyset paging is exact.
 // Missing values sort last in both directions.
 func (b *builder) sortSpec(q *search.Query) (inner []string, comps []sortComp, err error) {
+	if len(q.Sort) == 0 {
+		// A near search is sorted by distance, nearest first (R4 3.1.1.5.7
+		// asks for it), resources without a position last.
+		if key, ok := b.nearSortKey(q); ok {
+			inner = append(inner, key+" AS kn")
+			comps = append(comps,
+				sortComp{expr: "CASE WHEN t.kn IS NULL THEN 1 ELSE 0 END", kind: 'i'},
+				sortComp{expr: "COALESCE(t.kn, 0)", kind: 'f'})
+		}
+	}
 	for i, k := range q.Sort {
 		col := "k" + strconv.Itoa(i)
 		switch k.Param.Name {

@@ -270,6 +270,10 @@ func (b *builder) valueCond(c search.Clause, v search.Value) (string, error) {
 			}
 			return cond, nil
 		}
+	case search.ParamSpecial:
+		if c.Param.Name == "near" && c.Modifier == "" {
+			return b.nearCond(v), nil
+		}
 	case search.ParamReference:
 		typ := v.RefType
 		if c.Modifier != "" {

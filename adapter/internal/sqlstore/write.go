@@ -190,6 +190,9 @@ func IndexRows(typ, id string, entries []search.IndexEntry) []IndexRow {
 		case search.ParamNumber, search.ParamQuantity:
 			n := en.Number
 			r.Number = &n
+		case search.ParamSpecial:
+			lat, lon := microdegrees(en.Lat), microdegrees(en.Lon)
+			r.Low, r.High = &lat, &lon
 		}
 		rows = append(rows, r)
 	}

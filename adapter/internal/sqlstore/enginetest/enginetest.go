@@ -29,7 +29,7 @@ import (
 // Store is what the tests need of a store.
 type Store interface {
 	socialrx.Store
-	Reindex(ctx context.Context) error
+	Reindex(ctx context.Context, types ...string) error
 }
 
 // Fakes holds the fake indexer and parser a store under test must use.

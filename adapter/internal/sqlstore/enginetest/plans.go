@@ -1,8 +1,11 @@
 package enginetest
 
 import (
+	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/socialrx/socialrx"
 
 	"github.com/socialrx/socialrx/adapter/internal/sqlstore"
 )
@@ -27,6 +30,9 @@ var PlanCases = []PlanCase{
 	{"Observation", "subject:Patient.name=tremb", "search_index_ref"},
 	{"ValueSet", "url=http://socialrx.dev/fhir/ValueSet/need-domain", "search_index_ref"},
 	{"Observation", "value-quantity=5", "search_index_number"},
+	{"Location", "near=43.65|-79.38|5|km", "search_index_geo"},
+	{"HealthcareService", "location.near=43.65|-79.38|5|km", "search_index_geo"},
+	{"HealthcareService", "location.near=43.65|-79.38|5|km", "search_index_ref"},
 }
 
 // CheckPlans explains the subquery of each PlanCase with explain (which
@@ -73,4 +79,31 @@ var OldIndexRows = []string{
 var OldIndexKinds = map[string]string{
 	"identifier": "t", "language": "t", "name": "s", "birthdate": "d",
 	"organization": "r", "general-practitioner": "r", "value-quantity": "n",
+}
+
+// PreDirectoryRows store, without index rows, a Location with a position
+// and a HealthcareService there, as a database before migration 00007
+// holds them (their index rows lack near and the directory's parameters;
+// none are needed to prove the reindex).
+var PreDirectoryRows = []string{
+	`INSERT INTO resources (type, id, version, last_updated, deleted, body, seq) VALUES ('Location', 'l1', 1, 1700000000000000, false,
+		'{"resourceType":"Location","id":"l1","position":{"latitude":43.65,"longitude":-79.38}}', 1)`,
+	`INSERT INTO resources (type, id, version, last_updated, deleted, body, seq) VALUES ('HealthcareService', 'h1', 1, 1700000000000000, false,
+		'{"resourceType":"HealthcareService","id":"h1","category":[{"coding":[{"system":"http://socialrx.dev/fhir/CodeSystem/need-domain","code":"food"}]}],"location":[{"reference":"Location/l1"}]}', 2)`,
+}
+
+// CheckDirectoryReindexed fails unless the PreDirectoryRows are found by
+// near (chained) and need-domain.
+func CheckDirectoryReindexed(t *testing.T, s socialrx.Store) {
+	t.Helper()
+	// Match: the rows were written around the store's version counter,
+	// which a page's snapshot reads.
+	res, err := s.Search(t.Context(), socialrx.SearchRequest{Type: "HealthcareService", Match: true,
+		Params: url.Values{"location.near": {"43.651|-79.381|1"}, "need-domain": {"food"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Matches) != 1 || res.Matches[0].ID != "h1" {
+		t.Errorf("after the migration: %d matches, want HealthcareService/h1", len(res.Matches))
+	}
 }

@@ -1,0 +1,309 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"reflect"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
+
+	"github.com/socialrx/socialrx"
+	"github.com/socialrx/socialrx/adapter/hsds"
+	"github.com/socialrx/socialrx/adapter/workflow"
+	"github.com/socialrx/socialrx/fhir"
+	"github.com/socialrx/socialrx/mapping"
+)
+
+// ImportCmd loads data from outside formats.
+type ImportCmd struct {
+	HSDS ImportHSDSCmd `cmd:"" name:"hsds" help:"Load an Open Referral HSDS 3.0 directory (JSON, list pages, NDJSON, or datapackage.json + CSVs; a file, a directory or a URL) as Organization, Location and HealthcareService. Re-importing updates the same resources."`
+}
+
+// ImportHSDSCmd is `socialrx import hsds`.
+type ImportHSDSCmd struct {
+	Source string `arg:"" placeholder:"FILE|DIR|URL" help:"An HSDS JSON/NDJSON file, a directory of them or of a tabular package (datapackage.json), or an http(s) URL."`
+	Batch  int    `default:"500" help:"Resources per database transaction."`
+	Report string `placeholder:"FILE" help:"Write the rejected records (source, object, HSDS id, reason) to FILE as CSV."`
+	Quiet  bool   `help:"No progress bar (there is none either when stderr is not a terminal)."`
+	DatabaseFlag
+}
+
+// ImportSummary is what an import did.
+type ImportSummary struct {
+	Created, Updated, Unchanged map[string]int // by resource type
+	Rejected                    []mapping.HSDSReject
+	Read                        time.Duration
+	Wrote                       time.Duration
+}
+
+// Services is how many HealthcareServices were created, updated or found
+// unchanged.
+func (s *ImportSummary) Services() int {
+	return s.Created["HealthcareService"] + s.Updated["HealthcareService"] + s.Unchanged["HealthcareService"]
+}
+
+// Run imports.
+func (c *ImportHSDSCmd) Run(ctx context.Context) error {
+	if c.Batch < 1 || c.Batch > 10000 {
+		return fmt.Errorf("%w: --batch must be 1 to 10000", errUsage)
+	}
+	s, err := OpenStore(ctx, c.Database)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	if err := prepareSchema(ctx, s, false, newLogger("warn", "text")); err != nil {
+		return err
+	}
+	var bar io.Writer = io.Discard
+	if !c.Quiet && term.IsTerminal(int(os.Stderr.Fd())) {
+		bar = os.Stderr
+	}
+	sum, err := ImportHSDS(ctx, s, c.Source, c.Batch, bar)
+	if err != nil {
+		return err
+	}
+	if c.Report != "" {
+		if err := writeRejectReport(c.Report, sum.Rejected); err != nil {
+			return err
+		}
+	}
+	printImportSummary(os.Stdout, sum, c.Report)
+	return nil
+}
+
+// ImportHSDS reads the HSDS dataset at src, maps it to FHIR, checks every
+// resource as a create would (fhir.Validate, in parallel), and writes
+// them through the workflow in transactions of batch resources, skipping
+// those whose stored version has the same content. A record that fails
+// anywhere is reported in the summary and the rest goes on; a batch whose
+// transaction fails is written again one resource at a time, so that one
+// refused resource loses nothing else. bar shows progress (nil: none).
+func ImportHSDS(ctx context.Context, s socialrx.Store, src string, batch int, bar io.Writer) (*ImportSummary, error) {
+	start := time.Now()
+	var dir mapping.HSDSDirectory
+	if err := hsds.Read(ctx, src, &dir, nil); err != nil {
+		return nil, fmt.Errorf("read %s: %w", src, err)
+	}
+	resources, rejects := dir.Resources()
+	sum := &ImportSummary{Created: map[string]int{}, Updated: map[string]int{}, Unchanged: map[string]int{}}
+	resources, bad := validateAll(resources)
+	rejects = append(rejects, bad...)
+	sum.Read = time.Since(start)
+
+	start = time.Now()
+	if bar == nil {
+		bar = io.Discard
+	}
+	pb := progressbar.NewOptions(len(resources),
+		progressbar.OptionSetWriter(bar),
+		progressbar.OptionSetWidth(30),
+		progressbar.OptionShowCount(),
+		progressbar.OptionShowIts(),
+		progressbar.OptionSetItsString("resources"),
+		progressbar.OptionThrottle(100*time.Millisecond),
+		progressbar.OptionSetDescription("import"),
+		progressbar.OptionOnCompletion(func() { fmt.Fprintln(bar) }),
+	)
+	w := workflow.New(s, workflow.Options{})
+	for i := 0; i < len(resources); i += batch {
+		part := resources[i:min(i+batch, len(resources))]
+		changed, err := changedOnly(ctx, s, part, sum)
+		if err != nil {
+			return nil, err
+		}
+		if err := writeBatch(ctx, w, changed, sum); err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			for _, r := range changed {
+				if err := writeBatch(ctx, w, []mapping.HSDSResource{r}, sum); err != nil {
+					if ctx.Err() != nil {
+						return nil, ctx.Err()
+					}
+					rejects = append(rejects, mapping.HSDSReject{Source: r.Source, Object: r.Type, ID: r.HSDSID, Reason: "refused by the store: " + errText(err)})
+				}
+			}
+		}
+		_ = pb.Add(len(part))
+	}
+	_ = pb.Finish()
+	sum.Wrote = time.Since(start)
+	sort.SliceStable(rejects, func(i, j int) bool { return rejects[i].Source < rejects[j].Source })
+	sum.Rejected = rejects
+	return sum, nil
+}
+
+// errText is err's message, with the issues of a socialrx.Error (paths and
+// codes, never values).
+func errText(err error) string {
+	var parts []string
+	if se, ok := err.(*socialrx.Error); ok && len(se.Issues) > 0 {
+		for _, is := range se.Issues {
+			parts = append(parts, strings.TrimSpace(is.Path+" "+is.Message))
+		}
+		return strings.Join(parts, "; ")
+	}
+	return err.Error()
+}
+
+// writeBatch writes rs in one workflow transaction (create or update by
+// id) and counts them.
+func writeBatch(ctx context.Context, w *workflow.Workflow, rs []mapping.HSDSResource, sum *ImportSummary) error {
+	if len(rs) == 0 {
+		return nil
+	}
+	var created []bool
+	err := w.Transact(ctx, func(tx *workflow.Tx) error {
+		created = created[:0]
+		for _, r := range rs {
+			_, c, err := tx.Update(ctx, r.Type, r.ID, r.Body, 0)
+			if err != nil {
+				return err
+			}
+			created = append(created, c)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for i, r := range rs {
+		if created[i] {
+			sum.Created[r.Type]++
+		} else {
+			sum.Updated[r.Type]++
+		}
+	}
+	return nil
+}
+
+// changedOnly drops the resources whose stored current version has the
+// same content (id and meta aside), counting them as unchanged.
+func changedOnly(ctx context.Context, s socialrx.Store, rs []mapping.HSDSResource, sum *ImportSummary) ([]mapping.HSDSResource, error) {
+	refs := make([]string, len(rs))
+	for i, r := range rs {
+		refs[i] = r.Type + "/" + r.ID
+	}
+	cur, err := s.ReadMany(ctx, refs)
+	if err != nil {
+		return nil, err
+	}
+	if len(cur) == 0 {
+		return rs, nil
+	}
+	stored := make(map[string][]byte, len(cur))
+	for _, c := range cur {
+		stored[c.Type+"/"+c.ID] = c.Body
+	}
+	out := rs[:0:0]
+	for i, r := range rs {
+		if b, ok := stored[refs[i]]; ok && sameResource(b, r.Body) {
+			sum.Unchanged[r.Type]++
+			continue
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+func sameResource(stored, body []byte) bool {
+	a, b := withoutIDMeta(stored), withoutIDMeta(body)
+	return a != nil && b != nil && reflect.DeepEqual(a, b)
+}
+
+func withoutIDMeta(b []byte) map[string]any {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var m map[string]any
+	if dec.Decode(&m) != nil {
+		return nil
+	}
+	delete(m, "id")
+	delete(m, "meta")
+	return m
+}
+
+// validateAll checks each resource as the server checks a create, on all
+// cores; those with errors are rejected with the issues' paths.
+func validateAll(rs []mapping.HSDSResource) ([]mapping.HSDSResource, []mapping.HSDSReject) {
+	issues := make([][]fhir.Issue, len(rs))
+	var wg sync.WaitGroup
+	workers := runtime.GOMAXPROCS(0)
+	next := make(chan int, workers)
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				if is := fhir.Validate(rs[i].Body, rs[i].Type); fhir.HasErrors(is) {
+					issues[i] = is
+				}
+			}
+		}()
+	}
+	for i := range rs {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	var ok []mapping.HSDSResource
+	var rejects []mapping.HSDSReject
+	for i, r := range rs {
+		if issues[i] == nil {
+			ok = append(ok, r)
+			continue
+		}
+		var msgs []string
+		for _, is := range issues[i] {
+			if is.Severity == "error" || is.Severity == "fatal" {
+				msgs = append(msgs, strings.TrimSpace(is.Path+": "+is.Message))
+			}
+		}
+		rejects = append(rejects, mapping.HSDSReject{Source: r.Source, Object: r.Type, ID: r.HSDSID, Reason: "not valid FHIR R4: " + strings.Join(msgs, "; ")})
+	}
+	return ok, rejects
+}
+
+func writeRejectReport(path string, rejects []mapping.HSDSReject) error {
+	var b bytes.Buffer
+	b.WriteString("source,object,hsds_id,reason\n")
+	for _, r := range rejects {
+		b.WriteString(csvField(r.Source) + "," + csvField(r.Object) + "," + csvField(r.ID) + "," + csvField(r.Reason) + "\n")
+	}
+	return os.WriteFile(path, b.Bytes(), 0o640)
+}
+
+func csvField(s string) string {
+	if strings.ContainsAny(s, ",\"\n\r") {
+		return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
+	}
+	return s
+}
+
+func printImportSummary(w io.Writer, sum *ImportSummary, report string) {
+	for _, t := range []string{"Organization", "Location", "HealthcareService"} {
+		fmt.Fprintf(w, "%-18s %7d created %7d updated %7d unchanged\n", t, sum.Created[t], sum.Updated[t], sum.Unchanged[t])
+	}
+	rate := float64(sum.Services()) / max((sum.Read+sum.Wrote).Seconds(), 1e-9)
+	fmt.Fprintf(w, "%d services in %s (%.0f services/s); %d records rejected", sum.Services(),
+		(sum.Read + sum.Wrote).Round(time.Millisecond), rate, len(sum.Rejected))
+	switch {
+	case len(sum.Rejected) > 0 && report != "":
+		fmt.Fprintf(w, " (see %s)\n", report)
+	case len(sum.Rejected) > 0:
+		fmt.Fprintln(w, " (--report FILE lists them)")
+	default:
+		fmt.Fprintln(w)
+	}
+}
