@@ -193,7 +193,31 @@ func (c *DemoCmd) Run(ctx context.Context) error {
 	if err := demoFollowUp(ctx, m, mail, emrFake, step, srID); err != nil {
 		return err
 	}
-	fmt.Println("\nThe loop is closed: followed up on the patient's channel, the answer in the chart.")
+	// The clinician billed the visit under an OHIP general code.
+	charge := `{"resourceType":"ChargeItem","status":"billed",
+"code":{"coding":[{"system":"http://socialrx.dev/fhir/CodeSystem/ohip-fee-code","code":"K013"}]},
+"subject":{"reference":"Patient/` + patientID + `"},"occurrenceDateTime":"` + authored.Format(time.DateOnly) + `"}`
+	if st, rb, err := call("POST", base+"/ChargeItem", charge); err != nil || st != http.StatusCreated {
+		return fmt.Errorf("post the ChargeItem: %d %s %v", st, rb, err)
+	}
+	step("the visit was billed under OHIP K013 (a ChargeItem)")
+
+	// What works: the program report over the month of the prescription.
+	from := authored.AddDate(0, 0, -1).Truncate(24 * time.Hour)
+	to := time.Now().UTC().AddDate(0, 0, 1).Truncate(24 * time.Hour)
+	rep, err := programReport(ctx, m.Store, from, to)
+	if err != nil {
+		return fmt.Errorf("program report: %w", err)
+	}
+	if rep.Total.Prescriptions != 1 || rep.Total.Pursued != 1 || len(rep.Billed) != 1 {
+		return fmt.Errorf("program report: %d prescriptions, %d pursued, %d fee codes billed; want the demo's 1, 1 and 1",
+			rep.Total.Prescriptions, rep.Total.Pursued, len(rep.Billed))
+	}
+	step("the program report (socialrx report programs --from %s --to %s):\n", from.Format(time.DateOnly), to.Format(time.DateOnly))
+	if err := writeReportTable(os.Stdout, rep); err != nil {
+		return err
+	}
+	fmt.Println("\nThe loop is closed: followed up on the patient's channel, the answer in the chart, the program's rates reported.")
 	return nil
 }
 
@@ -387,10 +411,13 @@ func addDemoMail(path string, mail *notifytest.SMTPServer) error {
 	return os.WriteFile(path, b, 0o600)
 }
 
-// demoLoopEncounter is demoEncounter("1") authored at authored, with the
-// patient's email as their preferred channel.
+// demoLoopEncounter is demoEncounter("1") authored at authored, for a
+// housing need, with the patient's email as their preferred channel.
 func demoLoopEncounter(authored time.Time) string {
 	enc := strings.ReplaceAll(demoEncounter("1"), `"authoredOn":"2026-11-23T19:28:00Z"`, `"authoredOn":"`+authored.Format(time.RFC3339)+`"`)
+	enc = strings.Replace(enc, `"category":[{"coding":[{"system":"http://snomed.info/sct","code":"410606002","display":"Social service procedure"}]}]`,
+		`"category":[{"coding":[{"system":"http://snomed.info/sct","code":"410606002","display":"Social service procedure"}]},`+
+			`{"coding":[{"system":"http://hl7.org/fhir/us/sdoh-clinicalcare/CodeSystem/SDOHCC-CodeSystemTemporaryCodes","code":"housing-instability","display":"Housing Instability"}]}]`, 1)
 	return strings.Replace(enc, `"name":[{"family":"Test","given":["Pat"]}]`,
 		`"name":[{"family":"Test","given":["Pat"]}],"telecom":[{"system":"email","value":"pat.test@example.org","rank":1}]`, 1)
 }
