@@ -91,7 +91,7 @@ func (b *builder) nearSortKey(q *search.Query) (string, bool) {
 
 // byResource is the kind condition of a per-resource lookup (the sort
 // key's correlated subquery, a handful of rows per resource): written so
-// that no partial index matches it (kind || ” is not kind), which leaves
+// that no partial index matches it (kind concatenated with the empty string, in SQL, is not kind), which leaves
 // the planners search_index_res (res_type, res_id). With the literal
 // kind = 'g', both SQLite and PostgreSQL chose the kind's partial index
 // on (res_type, param) and scanned every position of the type for every
