@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/socialrx/socialrx"
+	"github.com/socialrx/socialrx/fhir"
 )
 
 // Program is what a program listing shows of a HealthcareService and its
@@ -202,4 +203,33 @@ func VerifyProgramTask(programRef, name, lastVerified string, now time.Time) []b
 	}
 	b, _ := json.Marshal(task) // strings and maps only
 	return b
+}
+
+// VerifyProgramFocus returns the program reference a verify-program Task
+// is about (its focus), "" when it has none.
+func VerifyProgramFocus(task []byte) string {
+	var t struct {
+		Focus struct{ Reference string } `json:"focus"`
+	}
+	if json.Unmarshal(task, &t) != nil {
+		return ""
+	}
+	return t.Focus.Reference
+}
+
+// CloseVerifyProgramTask returns task (a verify-program Task) with status
+// set to status (completed or cancelled), statusReason text reason and
+// lastModified now; every other element as it was.
+func CloseVerifyProgramTask(task []byte, status, reason string, now time.Time) ([]byte, error) {
+	o, err := fhir.ParseObject(task)
+	if err != nil {
+		return nil, err
+	}
+	s, _ := json.Marshal(status)
+	r, _ := json.Marshal(map[string]string{"text": reason})
+	lm, _ := json.Marshal(now.UTC().Format(time.RFC3339))
+	o.Set("status", s)
+	o.SetAfter("statusReason", r, "status")
+	o.Set("lastModified", lm)
+	return o.Bytes(), nil
 }

@@ -200,3 +200,69 @@ func (w *Workflow) CheckStalePrograms(ctx context.Context) (created int, err err
 		params = page.Next
 	}
 }
+
+// CloseVerifiedPrograms closes the open verify-program Tasks that no longer
+// need anyone (run by the daily staleness check after CheckStalePrograms):
+// completed when the program was verified again since the Task was made
+// (its last-verified date is no longer the Task's, and it is not stale),
+// cancelled when the program left the directory (deleted) or is no longer
+// active. It returns how many it closed.
+func (w *Workflow) CloseVerifiedPrograms(ctx context.Context) (closed int, err error) {
+	now := w.now()
+	params := url.Values{"code": {socialrx.CodeSystemBase + "task-code|" + mapping.TaskVerifyProgram},
+		"status": {"requested"}, "_count": {"200"}, "_total": {"none"}}
+	for {
+		page, err := w.store.Search(ctx, socialrx.SearchRequest{Type: "Task", Params: params})
+		if err != nil {
+			return closed, err
+		}
+		for _, m := range page.Matches {
+			ref := mapping.VerifyProgramFocus(m.Body)
+			typ, id, ok := strings.Cut(ref, "/")
+			if !ok || typ != "HealthcareService" {
+				continue
+			}
+			err := w.Transact(ctx, func(tx *Tx) error {
+				status, reason := "", ""
+				r, err := tx.Read(ctx, typ, id)
+				switch code := socialrx.ErrorCode(err); {
+				case code == socialrx.ENOTFOUND || code == socialrx.EGONE:
+					status, reason = "cancelled", "The program is no longer in the directory."
+				case err != nil:
+					return err
+				default:
+					prog, err := mapping.ProgramOf(id, r.Body)
+					if err != nil {
+						return nil // not readable as a program: leave it to staff
+					}
+					switch {
+					case !prog.Active:
+						status, reason = "cancelled", "The program is no longer active."
+					case DerivedID(verifyProgramPrefix, ref+"|"+prog.LastVerified) != m.ID &&
+						!prog.Status().Stale(now, w.opts.programStaleAfter()):
+						status, reason = "completed", "The program was verified again on "+prog.LastVerified+"."
+					}
+				}
+				if status == "" {
+					return nil
+				}
+				body, err := mapping.CloseVerifyProgramTask(m.Body, status, reason, now)
+				if err != nil {
+					return err
+				}
+				if _, _, err := tx.Update(ctx, "Task", m.ID, body, m.VersionID); err != nil {
+					return err
+				}
+				closed++
+				return nil
+			})
+			if err != nil {
+				return closed, err
+			}
+		}
+		if page.Next == nil {
+			return closed, nil
+		}
+		params = page.Next
+	}
+}

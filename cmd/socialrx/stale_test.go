@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/url"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,11 +13,15 @@ import (
 
 	"github.com/socialrx/socialrx"
 	"github.com/socialrx/socialrx/adapter/workflow"
+	"github.com/socialrx/socialrx/fhir"
+	"github.com/socialrx/socialrx/mapping"
 )
 
 // TestCheckStalePrograms: the daily check puts each active program not
 // verified within --stale-after on the verify-program work list, once;
-// inactive programs and programs without a date are left out. Both stores.
+// inactive programs and programs without a date are left out; a program
+// verified again gets its Task completed, one that closed cancelled. Both
+// stores.
 func TestCheckStalePrograms(t *testing.T) {
 	for _, b := range encounterBackends {
 		t.Run(b.name, func(t *testing.T) {
@@ -55,6 +61,70 @@ func TestCheckStalePrograms(t *testing.T) {
 			if !cmp.Equal(want, focus) {
 				t.Errorf("work list (-want +got):\n%s", cmp.Diff(want, focus))
 			}
+			// The first program is verified again, the second closes: the
+			// next run completes the one Task and cancels the other.
+			update := func(ref string, edit func(body []byte) []byte) {
+				t.Helper()
+				_, id, _ := strings.Cut(ref, "/")
+				if err := w.Transact(t.Context(), func(tx *workflow.Tx) error {
+					r, err := tx.Read(t.Context(), "HealthcareService", id)
+					if err != nil {
+						return err
+					}
+					_, _, err = tx.Update(t.Context(), "HealthcareService", id, edit(r.Body), r.VersionID)
+					return err
+				}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			update(want[0], func(body []byte) []byte {
+				prog, err := mapping.ProgramOf("x", body)
+				if err != nil || prog.LastVerified == "" {
+					t.Fatalf("program %s: last verified %q (%v)", want[0], prog.LastVerified, err)
+				}
+				return bytes.ReplaceAll(body, []byte(`"`+prog.LastVerified), []byte(`"2026-12-01`))
+			})
+			update(want[1], func(body []byte) []byte {
+				o, err := fhir.ParseObject(body)
+				if err != nil {
+					t.Fatal(err)
+				}
+				o.Set("active", json.RawMessage("false"))
+				return o.Bytes()
+			})
+			if n, err := w.CloseVerifiedPrograms(t.Context()); err != nil || n != 2 {
+				t.Fatalf("CloseVerifiedPrograms closed %d (%v), want 2", n, err)
+			}
+			if n, err := w.CloseVerifiedPrograms(t.Context()); err != nil || n != 0 {
+				t.Errorf("a second CloseVerifiedPrograms closed %d (%v), want 0", n, err)
+			}
+			got := map[string]string{}
+			for _, m := range res.Matches {
+				r, err := s.Read(t.Context(), "Task", m.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var task struct {
+					Status       string
+					Focus        struct{ Reference string }
+					StatusReason struct{ Text string }
+				}
+				if err := json.Unmarshal(r.Body, &task); err != nil {
+					t.Fatal(err)
+				}
+				got[task.Focus.Reference] = task.Status + ": " + task.StatusReason.Text
+			}
+			wantClosed := map[string]string{
+				want[0]: "completed: The program was verified again on 2026-12-01.",
+				want[1]: "cancelled: The program is no longer active.",
+			}
+			if !cmp.Equal(wantClosed, got) {
+				t.Errorf("closed Tasks (-want +got):\n%s", cmp.Diff(wantClosed, got))
+			}
+			if n, err = w.CheckStalePrograms(t.Context()); err != nil || n != 0 {
+				t.Errorf("after the closes: %d new Tasks (%v), want 0", n, err)
+			}
+
 			// A longer limit lists nothing new.
 			w = workflow.New(s, workflow.Options{Now: func() time.Time { return now }, ProgramStaleAfter: 400 * 24 * time.Hour})
 			if n, err = w.CheckStalePrograms(t.Context()); err != nil || n != 0 {
