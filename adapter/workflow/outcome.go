@@ -319,14 +319,38 @@ func hasPerformer(body []byte) bool {
 	return json.Unmarshal(body, &sr) == nil && len(sr.Performer) > 0
 }
 
-// suggestProgram asks the directory for another program for p's needs: the
-// first active HealthcareService whose category (service-category) is one
-// of p's need domains in socialrx's need-domain code system, other than
-// p's own target; "" when there is none.
+// suggestProgram asks the directory for another program for p's needs:
+// the nearest suitable one (active, not stale, not full) within
+// socialrx.AlternativesWithinKm of p's program when that is a
+// HealthcareService of the directory (the warning's alternatives, program.go);
+// else the first suitable active HealthcareService whose category
+// (service-category) is one of p's need domains, other than p's own
+// target; "" when there is none.
 func (tx *Tx) suggestProgram(ctx context.Context, p *socialrx.Prescription) (string, error) {
 	if len(p.Needs) == 0 {
 		return "", nil
 	}
+	// The directory's choice first: a suitable program (active, not stale,
+	// not full) for the same need, nearest the prescribed one.
+	if typ, id, ok := mapping.RefTypeID(p.Target); ok && typ == "HealthcareService" {
+		res, err := tx.cachedRead(ctx, typ, id)
+		switch code := socialrx.ErrorCode(err); {
+		case code == socialrx.ENOTFOUND || code == socialrx.EGONE:
+		case err != nil:
+			return "", err
+		default:
+			if prog, err := mapping.ProgramOf(id, res.Body); err == nil {
+				alts, err := tx.alternatives(ctx, p, prog)
+				if err != nil {
+					return "", err
+				}
+				if len(alts) > 0 {
+					return alts[0].ref, nil
+				}
+			}
+		}
+	}
+	// Otherwise any suitable active program of the need's category.
 	var cats []string
 	for _, d := range p.Needs {
 		cats = append(cats, needDomainCategory+"|"+string(d))
@@ -337,8 +361,12 @@ func (tx *Tx) suggestProgram(ctx context.Context, p *socialrx.Prescription) (str
 	if err != nil {
 		return "", err
 	}
+	now, staleAfter := tx.w.now(), tx.w.opts.programStaleAfter()
 	for _, m := range res.Matches {
 		if ref := "HealthcareService/" + m.ID; ref != p.Target {
+			if alt, err := mapping.ProgramOf(m.ID, m.Body); err == nil && !alt.Status().Suitable(now, staleAfter) {
+				continue
+			}
 			return ref, nil
 		}
 	}

@@ -62,9 +62,13 @@ func (tx *Tx) checkProgram(ctx context.Context, p *socialrx.Prescription) error 
 	if len(concerns) == 0 {
 		return nil
 	}
-	alts, err := tx.alternatives(ctx, p, prog)
+	found, err := tx.alternatives(ctx, p, prog)
 	if err != nil {
 		return err
+	}
+	alts := make([]string, len(found))
+	for i, a := range found {
+		alts[i] = a.desc
 	}
 	msg := fmt.Sprintf("the program %s %s", p.Target, strings.Join(concerns, ", "))
 	if len(alts) == 0 {
@@ -76,11 +80,15 @@ func (tx *Tx) checkProgram(ctx context.Context, p *socialrx.Prescription) error 
 	return nil
 }
 
+// alternative is a program suggested instead of another: its reference
+// and "Name (HealthcareService/id, 2.3 km)".
+type alternative struct{ ref, desc string }
+
 // alternatives finds up to socialrx.MaxAlternatives suitable active
 // programs for p's needs, nearest to prog's first located site first
 // (within socialrx.AlternativesWithinKm), other than prog; by need alone
-// when prog has no position. Each is "Name (HealthcareService/id, 2.3 km)".
-func (tx *Tx) alternatives(ctx context.Context, p *socialrx.Prescription, prog mapping.Program) ([]string, error) {
+// when prog has no position.
+func (tx *Tx) alternatives(ctx context.Context, p *socialrx.Prescription, prog mapping.Program) ([]alternative, error) {
 	var domains []string
 	for _, d := range p.Needs {
 		if d != socialrx.DomainUnspecified {
@@ -112,7 +120,7 @@ func (tx *Tx) alternatives(ctx context.Context, p *socialrx.Prescription, prog m
 		return nil, err
 	}
 	now, staleAfter := tx.w.now(), tx.w.opts.programStaleAfter()
-	var out []string
+	var out []alternative
 	for _, m := range res.Matches {
 		if m.ID == prog.ID {
 			continue
@@ -127,7 +135,7 @@ func (tx *Tx) alternatives(ctx context.Context, p *socialrx.Prescription, prog m
 				desc += fmt.Sprintf(", %.1f km", d)
 			}
 		}
-		out = append(out, desc+")")
+		out = append(out, alternative{ref: "HealthcareService/" + m.ID, desc: desc + ")"})
 		if len(out) == socialrx.MaxAlternatives {
 			break
 		}

@@ -85,6 +85,21 @@ func testFollowUpOutcome(t *testing.T, database string) {
 	}
 	ids := entryIDs(body)
 	patientID, srID, oldProgram := ids[2], ids[11], ids[10]
+	// The directory: two food programs not to send anyone to (full; not
+	// verified since 2020), written first, then a suitable one.
+	for _, prog := range []string{
+		`{"resourceType":"HealthcareService","id":"a-full-pantry","active":true,"name":"Full pantry",
+"extension":[{"url":"http://socialrx.dev/fhir/StructureDefinition/capacity","extension":[{"url":"status","valueCode":"no-capacity"}]}],
+"category":[{"coding":[{"system":"` + fuSys + `need-domain","code":"food"}]}]}`,
+		`{"resourceType":"HealthcareService","id":"b-stale-pantry","active":true,"name":"Stale pantry",
+"extension":[{"url":"http://socialrx.dev/fhir/StructureDefinition/last-verified","valueDate":"2020-01-01"}],
+"category":[{"coding":[{"system":"` + fuSys + `need-domain","code":"food"}]}]}`,
+	} {
+		id := decodeJSON(t, []byte(prog))["id"].(string)
+		if resp, body := do(t, "PUT", m.URL()+"/fhir/HealthcareService/"+id, []byte(prog)); resp.StatusCode/100 != 2 {
+			t.Fatalf("program %s: %d %s", id, resp.StatusCode, body)
+		}
+	}
 	// The directory: another active food program.
 	resp, body = do(t, "PUT", m.URL()+"/fhir/HealthcareService/community-kitchen", []byte(`{"resourceType":"HealthcareService","id":"community-kitchen","active":true,
 "category":[{"coding":[{"system":"`+fuSys+`need-domain","code":"food"}]}],"name":"Community kitchen"}`))
