@@ -239,30 +239,20 @@ func addObject(raw json.RawMessage, src, kind string, d *mapping.HSDSDirectory) 
 	fail := func(err error) { d.Reject(src, kind, id, "cannot be read: "+jsonErr(err)) }
 	switch kind {
 	case "organization":
-		var v mapping.HSDSOrganization
-		if err := json.Unmarshal(raw, &v); err != nil {
-			fail(err)
-			return
+		if v, ok := decodeRecord[mapping.HSDSOrganization](raw, fail); ok {
+			d.AddOrganization(src, v)
 		}
-		d.AddOrganization(src, v)
 	case "service":
-		var v mapping.HSDSService
-		if err := json.Unmarshal(raw, &v); err != nil {
-			fail(err)
-			return
+		if v, ok := decodeRecord[mapping.HSDSService](raw, fail); ok {
+			d.AddService(src, v)
 		}
-		d.AddService(src, v)
 	case "location":
-		var v mapping.HSDSLocation
-		if err := json.Unmarshal(raw, &v); err != nil {
-			fail(err)
-			return
+		if v, ok := decodeRecord[mapping.HSDSLocation](raw, fail); ok {
+			d.AddLocation(src, v)
 		}
-		d.AddLocation(src, v)
 	case "service_at_location":
-		var v mapping.HSDSServiceAtLocation
-		if err := json.Unmarshal(raw, &v); err != nil {
-			fail(err)
+		v, ok := decodeRecord[mapping.HSDSServiceAtLocation](raw, fail)
+		if !ok {
 			return
 		}
 		if v.ServiceID == "" {
@@ -279,6 +269,17 @@ func addObject(raw json.RawMessage, src, kind string, d *mapping.HSDSDirectory) 
 	default:
 		d.Reject(src, "record", id, "not an HSDS organization, service, location or service_at_location")
 	}
+}
+
+// decodeRecord decodes one HSDS record as T; on an error it calls fail
+// (which rejects the record) and reports false.
+func decodeRecord[T any](raw []byte, fail func(error)) (T, bool) {
+	var v T
+	if err := json.Unmarshal(raw, &v); err != nil {
+		fail(err)
+		return v, false
+	}
+	return v, true
 }
 
 // readURL reads a JSON document, an NDJSON stream or list pages from an
