@@ -89,5 +89,12 @@ func BilledVisitFromChargeItem(id string, body []byte) (v *socialrx.BilledVisit,
 		[2]string{start, "ChargeItem.occurrencePeriod.start"}, [2]string{ci.EnteredDate, "ChargeItem.enteredDate"}); err != nil {
 		return nil, false, err
 	}
+	if v.OccurredAt.IsZero() {
+		// Billed visits are counted by date: one without any would be
+		// stored and never counted.
+		return nil, false, &socialrx.Error{Code: socialrx.EUNPROCESSABLE, Message: "chargeitem: OHIP-billed visit without a date",
+			Issues: []socialrx.Issue{{Severity: socialrx.SeverityError, Code: "required", Path: "ChargeItem.occurrence[x]",
+				Message: "a ChargeItem with an OHIP fee code needs occurrenceDateTime, occurrencePeriod.start or enteredDate: the report counts billed visits by date"}}}
+	}
 	return v, true, nil
 }

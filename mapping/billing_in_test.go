@@ -31,6 +31,8 @@ func TestBilledVisitFromChargeItem(t *testing.T) {
 			nil, "ChargeItem.code.coding[1]"},
 		{"bad date", `{"resourceType":"ChargeItem","status":"billed","code":{"coding":[{` + ohip + `,"code":"K005"}]},"subject":{"reference":"Patient/p1"},"occurrenceDateTime":"03/04/2026"}`,
 			nil, "ChargeItem.occurrenceDateTime"},
+		{"no date", `{"resourceType":"ChargeItem","status":"billed","code":{"coding":[{` + ohip + `,"code":"K005"}]},"subject":{"reference":"Patient/p1"}}`,
+			nil, "ChargeItem.occurrence[x]"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -66,9 +66,15 @@ func (s *Server) handleEvaluateMeasure(c echo.Context) error {
 		return err
 	}
 	if id == mapping.MeasureEffectiveness {
+		// Programs are named from their resources, only those of types the
+		// client may read (a performer may be an Organization or a
+		// PractitionerRole as well as a HealthcareService); the others
+		// keep their reference alone.
+		principal := socialrx.PrincipalFrom(ctx)
 		var refs []string
 		for _, p := range rep.Programs {
-			if p.Key != "" {
+			typ, _, _ := strings.Cut(p.Key, "/")
+			if p.Key != "" && (principal.Access == nil || principal.Permits(socialrx.InteractionRead, typ)) {
 				refs = append(refs, p.Key)
 			}
 		}
