@@ -157,7 +157,8 @@ func contains(ss []string, s string) bool {
 	return false
 }
 
-// LocationPosition reads Location.position; ok is false without one.
+// LocationPosition reads Location.position; ok is false without one or
+// with a latitude or longitude out of range.
 func LocationPosition(body []byte) (lat, lon float64, ok bool) {
 	var l struct {
 		Position *struct {
@@ -168,7 +169,11 @@ func LocationPosition(body []byte) (lat, lon float64, ok bool) {
 	if json.Unmarshal(body, &l) != nil || l.Position == nil || l.Position.Latitude == nil || l.Position.Longitude == nil {
 		return 0, 0, false
 	}
-	return *l.Position.Latitude, *l.Position.Longitude, true
+	lat, lon = *l.Position.Latitude, *l.Position.Longitude
+	if !(lat >= -90 && lat <= 90 && lon >= -180 && lon <= 180) { // not a place: as if absent
+		return 0, 0, false
+	}
+	return lat, lon, true
 }
 
 // DistanceKm is the great-circle distance between two points (haversine,

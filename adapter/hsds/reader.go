@@ -305,6 +305,11 @@ func readURL(ctx context.Context, src string, d *mapping.HSDSDirectory, client *
 		req.Header.Set("Accept", "application/json, application/x-ndjson")
 		resp, err := client.Do(req)
 		if err != nil {
+			// A *url.Error quotes the whole URL, credentials included.
+			var ue *url.Error
+			if errors.As(err, &ue) {
+				return fmt.Errorf("GET %s: %w", redact(u), ue.Err)
+			}
 			return err
 		}
 		body, err := io.ReadAll(io.LimitReader(resp.Body, MaxDownloadBytes+1))

@@ -126,6 +126,13 @@ func ImportHSDS(ctx context.Context, s socialrx.Store, src string, batch int, ba
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
 			}
+			// Only a refusal of the data is worth finding record by
+			// record; a broken database or a timeout ends the import.
+			switch socialrx.ErrorCode(err) {
+			case socialrx.EINVALID, socialrx.EUNPROCESSABLE, socialrx.ECONFLICT, socialrx.EPRECONDITION:
+			default:
+				return nil, err
+			}
 			for _, r := range changed {
 				if err := writeBatch(ctx, w, []mapping.HSDSResource{r}, sum); err != nil {
 					if ctx.Err() != nil {

@@ -100,7 +100,3 @@ func (b *builder) nearSortKey(q *search.Query) (string, bool) {
 func byResource(alias, kind string) string {
 	return alias + ".kind || '' = '" + kind + "'"
 }
-
-// NearKm converts a near sort key (a squared distance in square
-// microdegrees of latitude) to kilometres.
-func NearKm(d2 float64) float64 { return math.Sqrt(d2) / 1e6 * kmPerDegree }
