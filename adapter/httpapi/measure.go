@@ -34,7 +34,7 @@ func (s *Server) handleEvaluateMeasure(c echo.Context) error {
 		return issueError(socialrx.ENOTFOUND, "", "$evaluate-measure is an operation on Measure, not %s", typ)
 	}
 	if !mapping.IsMeasure(id) {
-		return issueError(socialrx.ENOTFOUND, "", "Measure/%s is not one of socialrx's Measures (%s, %s)", id, mapping.MeasureEffectiveness, mapping.MeasureBilledVisits)
+		return issueError(socialrx.ENOTFOUND, "", "Measure/%s is not one of socialrx's Measures (%s)", id, strings.Join(mapping.MeasureIDs, ", "))
 	}
 	ctx := c.Request().Context()
 	if p := socialrx.PrincipalFrom(ctx); p.Access != nil {
@@ -65,7 +65,7 @@ func (s *Server) handleEvaluateMeasure(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if id == mapping.MeasureEffectiveness {
+	if id != mapping.MeasureBilledVisits { // stratified by program
 		// Programs are named from their resources, only those of types the
 		// client may read (a performer may be an Organization or a
 		// PractitionerRole as well as a HealthcareService); the others
