@@ -299,7 +299,7 @@ func csvField(s string) string {
 }
 
 func printImportSummary(w io.Writer, sum *ImportSummary, report string) {
-	for _, t := range []string{"Organization", "Location", "HealthcareService"} {
+	for _, t := range []string{"Organization", "Location", "HealthcareService", "Endpoint"} {
 		fmt.Fprintf(w, "%-18s %7d created %7d updated %7d unchanged\n", t, sum.Created[t], sum.Updated[t], sum.Unchanged[t])
 	}
 	rate := float64(sum.Services()) / max((sum.Read+sum.Wrote).Seconds(), 1e-9)
