@@ -135,6 +135,30 @@ func TestImportHSDS(t *testing.T) {
 				t.Errorf("active housing programs: %d matches", len(found.Matches))
 			}
 
+			// Open at a moment, by the weekly hours: the market opens Tuesday
+			// and Saturday 9-13, the walking group weekdays 8-9, the
+			// tabular housing program Monday, Wednesday, Friday 10-16.
+			for at, want := range map[string]string{
+				"2026-12-05T10:30":         "hsds-3c1e5a7b-9d2f-4e6a-8c0b-1d3f5a7c9e31", // Saturday
+				"2026-12-08T08:30-05:00":   "hsds-8a6c2e4f-0b1d-4c3e-a5f7-9b1d3f5a7c63", // Tuesday
+				"2026-12-08T09:00":         "hsds-3c1e5a7b-9d2f-4e6a-8c0b-1d3f5a7c9e31", // the walk has ended
+				"2026-12-07T15:59":         "hsds-t-svc-1",                              // Monday
+				"2026-12-06T12:00":         "",                                          // Sunday: none
+				"eq2026-12-09T10:00+09:00": "hsds-t-svc-1",                              // Wednesday 10:00 there
+			} {
+				found, err := s.Search(ctx, socialrx.SearchRequest{Type: "HealthcareService", Params: url.Values{"available-at": {at}}})
+				if err != nil {
+					t.Fatalf("available-at=%s: %v", at, err)
+				}
+				var ids []string
+				for _, m := range found.Matches {
+					ids = append(ids, m.ID)
+				}
+				if got := strings.Join(ids, ","); got != want {
+					t.Errorf("available-at=%s: %q, want %q", at, got, want)
+				}
+			}
+
 			// Re-import: nothing changes.
 			sum, err := ImportHSDS(ctx, s, "../../testdata/hsds/json", 500, nil)
 			if err != nil {
