@@ -173,10 +173,16 @@ func periodBound(v, name string, isEnd bool) (time.Time, error) {
 		if err != nil {
 			continue
 		}
+		if t.Year() < 1 {
+			return time.Time{}, issueError(socialrx.EINVALID, name, "%s %q: the year must be 0001 or later", name, v)
+		}
 		if isEnd && l.next != nil {
 			t = l.next(t)
 		}
 		return t, nil
+	}
+	if strings.Contains(v, "T") {
+		return time.Time{}, issueError(socialrx.EINVALID, name, "%s %q is not a FHIR dateTime: it needs seconds and a time zone (2026-01-01T00:00:00Z or 2026-01-01T00:00:00-05:00), or give a date (2026-01-01)", name, v)
 	}
 	return time.Time{}, issueError(socialrx.EINVALID, name, "%s %q is not a FHIR date or dateTime", name, v)
 }

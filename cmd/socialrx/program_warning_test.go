@@ -71,6 +71,17 @@ func TestProgramWarnings(t *testing.T) {
 				t.Errorf("an inactive program offered as an alternative: %q", warning)
 			}
 
+			// A full program with no located site: the alternatives are by
+			// need alone, and the warning does not claim a distance.
+			put("HealthcareService", "full-nowhere", `{"resourceType":"HealthcareService","id":"full-nowhere","active":true,"name":"Full Nowhere",
+				"category":[{"coding":[{"system":"http://socialrx.dev/fhir/CodeSystem/need-domain","code":"food"}]}],
+				"extension":[{"url":"http://socialrx.dev/fhir/StructureDefinition/capacity","extension":[{"url":"status","valueCode":"no-capacity"}]}]}`)
+			resp, rb = do(t, http.MethodPost, m.URL()+"/fhir/ServiceRequest", []byte(socialRx("HealthcareService/full-nowhere")), "Prefer", "return=OperationOutcome")
+			if resp.StatusCode != http.StatusCreated || !strings.Contains(string(rb), "not by distance") || strings.Contains(string(rb), "within 25 km") ||
+				!strings.Contains(string(rb), "Weekly Good Food Market") || strings.Contains(string(rb), " km)") {
+				t.Errorf("prescription to a full program without a site: %d %s", resp.StatusCode, rb)
+			}
+
 			// In a transaction: the entry's response.outcome, without Prefer.
 			bundle := `{"resourceType":"Bundle","type":"transaction","entry":[{"fullUrl":"urn:uuid:6f0e8c1a-0000-4000-8000-000000000001","resource":` +
 				socialRx("HealthcareService/closed-kitchen") + `,"request":{"method":"POST","url":"ServiceRequest"}}]}`

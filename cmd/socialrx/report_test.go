@@ -440,6 +440,8 @@ func testReportPrograms(t *testing.T, database string) {
 		{"social-prescribing-effectiveness/$evaluate-measure?periodEnd=2026-06-30", 400, "periodStart is required"},
 		{"social-prescribing-effectiveness/$evaluate-measure?periodStart=last-year&periodEnd=2026-06-30", 400, "not a FHIR date"},
 		{"social-prescribing-effectiveness/$evaluate-measure?periodStart=2026-07-01&periodEnd=2026-01-01", 400, "must be after"},
+		{"social-prescribing-effectiveness/$evaluate-measure?periodStart=0000-01-01&periodEnd=2026-01-01", 400, "the year must be 0001 or later"},
+		{"social-prescribing-effectiveness/$evaluate-measure?periodStart=2026-01-01T10:00Z&periodEnd=2026-06-30", 400, "needs seconds and a time zone"},
 		{"no-such-measure/$evaluate-measure?periodStart=2026-01-01&periodEnd=2026-06-30", 404, "not one of socialrx's Measures"},
 	} {
 		resp, body := do(t, "GET", m.URL()+"/fhir/Measure/"+c.query, nil)
