@@ -156,7 +156,6 @@ func (d *driver) Dialect() sqlstore.Dialect {
 		NeedDomains: "jsonb_array_elements_text(x.needs::jsonb) AS j(value)",
 		Median:      "percentile_cont(0.5) WITHIN GROUP (ORDER BY days)",
 		ReportSetup: "SET LOCAL jit = off",
-		MatchToken:  "SELECT type, id, version, last_updated, body FROM match_token($1, $2, $3, $4)",
 	}
 }
 

@@ -250,7 +250,6 @@ func (d *driver) Dialect() sqlstore.Dialect {
 		NextSeq:     "UPDATE version_seq SET value = value + 1 WHERE id = 1 RETURNING value",
 		CurrentSeq:  "SELECT value FROM version_seq WHERE id = 1",
 		NeedDomains: "json_each(x.needs) AS j",
-		MatchToken:  sqlstore.MatchTokenSQL,
 	}
 }
 

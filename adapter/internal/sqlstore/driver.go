@@ -96,15 +96,6 @@ type Dialect struct {
 	// GROUP (ORDER BY days)); empty, the report takes the middle rows by
 	// ROW_NUMBER (SQLite has no ordered-set aggregates).
 	Median string
-	// MatchToken, when not empty, is the statement of the conditional
-	// match of a single token clause with a system and a code
-	// (identifier=system|value, see Engine.match): $1 type, $2 parameter,
-	// $3 system, $4 code; it returns type, id, version, last_updated and
-	// body of at most two current, live resources of type $1 with such an
-	// index row. PostgreSQL calls function match_token (migration 00011),
-	// whose plan is made once per connection; SQLite runs MatchTokenSQL.
-	// Empty, the general match query runs.
-	MatchToken string
 	// ReportSetup, when not empty, is a statement the report runs first,
 	// in a transaction of its own (PostgreSQL: SET LOCAL jit = off, see
 	// report.go); empty, the report reads outside a transaction.

@@ -45,22 +45,14 @@ func (e *Engine) search(ctx context.Context, q Querier, req socialrx.SearchReque
 // count and keyset of a page. On PostgreSQL, which plans every statement
 // for its parameters (plan_cache_mode=force_custom_plan), planning the
 // page query cost several times its execution; this one is cheaper to
-// plan and to run (docs/performance.md, issue 12). The usual condition, one
-// token clause with a system and a code, runs Dialect.MatchToken: on
-// PostgreSQL a function whose plan is made once per connection.
+// plan and to run (docs/performance.md, issue 12).
 func (e *Engine) match(ctx context.Context, q Querier, query *search.Query) (*socialrx.SearchResult, error) {
-	var rows Rows
-	var err error
-	if param, system, code, ok := tokenMatch(query); ok && e.d.MatchToken != "" {
-		rows, err = q.Query(ctx, e.d.MatchToken, query.Type, param, system, code)
-	} else {
-		b := &builder{now: e.opts.Now()}
-		where, werr := b.where(query.Type, query.Clauses)
-		if werr != nil {
-			return nil, werr
-		}
-		rows, err = q.Query(ctx, "SELECT r.type, r.id, r.version, r.last_updated, r.body FROM resources r WHERE "+where+" LIMIT 2", b.args...)
+	b := &builder{now: e.opts.Now()}
+	where, err := b.where(query.Type, query.Clauses)
+	if err != nil {
+		return nil, err
 	}
+	rows, err := q.Query(ctx, "SELECT r.type, r.id, r.version, r.last_updated, r.body FROM resources r WHERE "+where+" LIMIT 2", b.args...)
 	if err != nil {
 		return nil, e.translate(err)
 	}
@@ -82,33 +74,6 @@ func (e *Engine) match(ctx context.Context, q Querier, query *search.Query) (*so
 		return nil, e.translate(err)
 	}
 	return res, nil
-}
-
-// MatchTokenSQL is Dialect.MatchToken as a plain statement: the query of
-// the general match (Engine.match, builder.where) for one token clause with
-// a system and a code, its parameters numbered once.
-const MatchTokenSQL = `SELECT r.type, r.id, r.version, r.last_updated, r.body FROM resources r
-WHERE r.type = $1 AND NOT r.deleted AND r.id IN (
-  SELECT si.res_id FROM search_index si
-  WHERE si.res_type = $1 AND si.param = $2 AND si.kind = '` + KindToken + `' AND si.code = $4 AND si.system = $3)
-LIMIT 2`
-
-// tokenMatch reports whether query is one token clause of one value with a
-// system and a code and no modifier or chain (identifier=system|value, the
-// condition EMRs send with a conditional create), and returns them.
-func tokenMatch(query *search.Query) (param, system, code string, ok bool) {
-	if len(query.Clauses) != 1 {
-		return "", "", "", false
-	}
-	c := query.Clauses[0]
-	if c.Param.Type != search.ParamToken || c.Modifier != "" || c.Chain != nil || len(c.Values) != 1 || metaParam(c.Param.Name) {
-		return "", "", "", false
-	}
-	v := c.Values[0]
-	if !v.HasSystem || v.System == "" || v.Code == "" || v.Missing {
-		return "", "", "", false
-	}
-	return c.Param.Name, v.System, v.Code, true
 }
 
 // sortComp is one component of the order of a search page, an expression

@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/socialrx/socialrx/fhir"
 	"github.com/socialrx/socialrx/fhir/search"
 )
 
@@ -100,45 +99,4 @@ func depth(s string) int {
 		}
 	}
 	return most
-}
-
-// TestTokenMatch: only one token clause of one value with a system and a
-// code, without modifier or chain, takes Dialect.MatchToken.
-func TestTokenMatch(t *testing.T) {
-	for _, tt := range []struct {
-		params string
-		ok     bool
-	}{
-		{"identifier=https://x.example|1", true},
-		{"identifier=1", false},
-		{"identifier=|1", false},
-		{"identifier=https://x.example|", false},
-		{"identifier=https://x.example|1,https://x.example|2", false},
-		{"identifier=https://x.example|1&gender=female", false},
-		{"identifier:not=https://x.example|1", false},
-		{"identifier:missing=true", false},
-		{"name=https://x.example|1", false},
-		{"organization.identifier=https://x.example|1", false},
-		{"_id=1", false},
-	} {
-		p, err := url.ParseQuery(tt.params)
-		if err != nil {
-			t.Fatal(err)
-		}
-		typ := "Patient"
-		if strings.HasPrefix(tt.params, "organization") {
-			typ = "PractitionerRole"
-		}
-		q, issues := search.ParseQuery(typ, p, true)
-		if q == nil || fhir.HasErrors(issues) {
-			t.Fatalf("%s: %v", tt.params, issues)
-		}
-		param, system, code, ok := tokenMatch(q)
-		if ok != tt.ok {
-			t.Errorf("%s: tokenMatch %v, want %v", tt.params, ok, tt.ok)
-		}
-		if ok && (param != "identifier" || system != "https://x.example" || code != "1") {
-			t.Errorf("%s: %q %q %q, want identifier https://x.example 1", tt.params, param, system, code)
-		}
-	}
 }
