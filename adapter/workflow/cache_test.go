@@ -89,3 +89,45 @@ func TestPrescriptionCache(t *testing.T) {
 	st.fail = nil
 	step("after an error", "sr2", true, 7)
 }
+
+// readTx is a store transaction that counts reads and answers a search
+// with one match.
+type readTx struct {
+	socialrx.Tx // nil: only Read and Search are called
+	match       socialrx.Resource
+	reads       int
+}
+
+func (s *readTx) Read(_ context.Context, typ, id string) (*socialrx.Resource, error) {
+	s.reads++
+	r := s.match
+	return &r, nil
+}
+
+func (s *readTx) Search(_ context.Context, _ socialrx.SearchRequest) (*socialrx.SearchResult, error) {
+	return &socialrx.SearchResult{Matches: []socialrx.Resource{s.match}, Total: -1}, nil
+}
+
+// TestMatchesCached: what a conditional operation's search found is not
+// read again by the workflow; what a page search found is.
+func TestMatchesCached(t *testing.T) {
+	ctx := t.Context()
+	hs := socialrx.Resource{Type: "HealthcareService", ID: "h1", VersionID: 2, Body: []byte(`{"resourceType":"HealthcareService","id":"h1"}`)}
+	for _, tt := range []struct {
+		match     bool
+		wantReads int
+	}{{true, 0}, {false, 1}} {
+		st := &readTx{match: hs}
+		tx := &Tx{st: st, read: map[string]*socialrx.Resource{}}
+		if _, err := tx.Search(ctx, socialrx.SearchRequest{Type: "HealthcareService", Match: tt.match}); err != nil {
+			t.Fatal(err)
+		}
+		r, err := tx.cachedRead(ctx, "HealthcareService", "h1")
+		if err != nil || r.ID != "h1" || r.VersionID != 2 || string(r.Body) != string(hs.Body) {
+			t.Fatalf("match %v: read %+v, %v; want HealthcareService/h1 version 2", tt.match, r, err)
+		}
+		if st.reads != tt.wantReads {
+			t.Errorf("match %v: %d store reads, want %d", tt.match, st.reads, tt.wantReads)
+		}
+	}
+}

@@ -135,9 +135,23 @@ func (tx *Tx) Read(ctx context.Context, typ, id string) (*socialrx.Resource, err
 	return tx.st.Read(ctx, typ, id)
 }
 
-// Search runs a search that sees the transaction's own writes.
+// Search runs a search that sees the transaction's own writes. The
+// matches of a conditional operation's search (SearchRequest.Match: whole
+// current versions) go into the read cache, so that the workflow does not
+// read again what a conditional create found (an encounter's program, its
+// performer).
 func (tx *Tx) Search(ctx context.Context, req socialrx.SearchRequest) (*socialrx.SearchResult, error) {
-	return tx.st.Search(ctx, req)
+	res, err := tx.st.Search(ctx, req)
+	if err != nil || !req.Match {
+		return res, err
+	}
+	for _, m := range res.Matches {
+		if _, ok := tx.read[m.Type+"/"+m.ID]; !ok && !m.Deleted && len(m.Body) > 0 {
+			r := m
+			tx.read[m.Type+"/"+m.ID] = &r
+		}
+	}
+	return res, nil
 }
 
 // cachedRead reads typ/id for the workflow's own decisions, once per
