@@ -108,7 +108,8 @@ type Tx struct {
 	origin socialrx.Origin // on whose behalf writes are made (SetOrigin)
 	// read caches what the workflow's own reads found in this transaction
 	// (a prescription's performer, its Endpoints, the patient: read by
-	// prepare, then again to route the referral), by "Type/id"; a write
+	// prepare, then again to route the referral), by "Type/id", and the
+	// matches of conditional operations' searches (Search); a write
 	// through this Tx replaces or drops its entry. Reads by callers (Read)
 	// go to the store.
 	read map[string]*socialrx.Resource
