@@ -234,7 +234,7 @@ func (s *Server) resolveTarget(ctx context.Context, tx socialrx.ResourceTx, o *o
 	switch o.kind {
 	case opCreate:
 		if o.cond != nil {
-			m, err := matchOne(ctx, tx, o.typ, o.cond, "ifNoneExist")
+			m, err := s.matchOne(ctx, tx, o.typ, o.cond, "ifNoneExist")
 			if err != nil {
 				return atIssuePath(err, o.path+".request.ifNoneExist")
 			}
@@ -249,7 +249,7 @@ func (s *Server) resolveTarget(ctx context.Context, tx socialrx.ResourceTx, o *o
 			o.target = o.id
 			return nil
 		}
-		id, err := conditionalTarget(ctx, tx, o.typ, o.cond, o.bodyID, o.path+".resource.id")
+		id, err := s.conditionalTarget(ctx, tx, o.typ, o.cond, o.bodyID, o.path+".resource.id")
 		if err != nil {
 			return atIssuePath(err, o.path+".request.url")
 		}
@@ -342,7 +342,7 @@ func (s *Server) rewriteReferences(ctx context.Context, tx socialrx.ResourceTx, 
 		case fhir.RefURN:
 			return issueError(socialrx.EINVALID, path, "reference %s names no entry of this bundle", ref)
 		case fhir.RefConditional:
-			to, err := resolveConditional(ctx, tx, pr)
+			to, err := s.resolveConditional(ctx, tx, pr)
 			if err != nil {
 				return atIssuePath(err, path)
 			}
@@ -363,7 +363,7 @@ func (s *Server) rewriteReferences(ctx context.Context, tx socialrx.ResourceTx, 
 }
 
 // resolveConditional resolves Type?params to Type/id of its one match.
-func resolveConditional(ctx context.Context, tx socialrx.ResourceTx, pr fhir.Reference) (string, error) {
+func (s *Server) resolveConditional(ctx context.Context, tx socialrx.ResourceTx, pr fhir.Reference) (string, error) {
 	if err := checkType(pr.Type); err != nil {
 		return "", err
 	}
@@ -374,7 +374,7 @@ func resolveConditional(ctx context.Context, tx socialrx.ResourceTx, pr fhir.Ref
 	if err := permitSearch(ctx, pr.Type, searchParamsOnly(q)); err != nil {
 		return "", err
 	}
-	m, err := matchOne(ctx, tx, pr.Type, searchParamsOnly(q), "conditional reference")
+	m, err := s.matchOne(ctx, tx, pr.Type, searchParamsOnly(q), "conditional reference")
 	if err != nil {
 		return "", err
 	}

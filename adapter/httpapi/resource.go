@@ -184,7 +184,7 @@ func (s *Server) handleCreate(c echo.Context) error {
 	err = s.wf.Transact(ctx, func(tx *workflow.Tx) error {
 		res, created, notices = nil, false, nil
 		if cond != nil {
-			existing, err := matchOne(ctx, tx, typ, cond, "If-None-Exist")
+			existing, err := s.matchOne(ctx, tx, typ, cond, "If-None-Exist")
 			if err != nil {
 				return err
 			}
@@ -268,14 +268,14 @@ func (s *Server) handleConditionalUpdate(c echo.Context) error {
 		return err
 	}
 	return s.update(c, typ, d, warnings, func(ctx context.Context, tx socialrx.ResourceTx) (string, error) {
-		return conditionalTarget(ctx, tx, typ, cond, d.ID, typ+".id")
+		return s.conditionalTarget(ctx, tx, typ, cond, d.ID, typ+".id")
 	}, ifMatch)
 }
 
 // conditionalTarget resolves the id a conditional update writes: the one
 // match (bodyID, when set, must equal it), or bodyID, or a new id.
-func conditionalTarget(ctx context.Context, tx socialrx.ResourceTx, typ string, cond url.Values, bodyID, idPath string) (string, error) {
-	match, err := matchOne(ctx, tx, typ, cond, "conditional update")
+func (s *Server) conditionalTarget(ctx context.Context, tx socialrx.ResourceTx, typ string, cond url.Values, bodyID, idPath string) (string, error) {
+	match, err := s.matchOne(ctx, tx, typ, cond, "conditional update")
 	if err != nil {
 		return "", err
 	}
@@ -396,48 +396,4 @@ func searchParamsOnly(q url.Values) url.Values {
 		out[k] = v
 	}
 	return out
-}
-
-// matchOne runs a conditional search (strict, so an unknown parameter can
-// never widen the match to everything) and returns the single match, nil
-// for none, and EPRECONDITION for several.
-//
-// Writers that find no match serialize on the condition: without that, two
-// concurrent conditional creates both see no match and both create
-// (PostgreSQL; READ COMMITTED sees the other's commit once the lock is
-// granted). A match found first needs no lock (the common case: every
-// encounter Bundle names the practice's Organization and roles by
-// condition), so Bundles about the same practice do not queue behind each
-// other's whole transaction.
-func matchOne(ctx context.Context, tx socialrx.ResourceTx, typ string, cond url.Values, what string) (*socialrx.Resource, error) {
-	m, found, err := searchMatch(ctx, tx, typ, cond, what)
-	if err != nil || found {
-		return m, err
-	}
-	if err := tx.LockKey(ctx, "match:"+typ+"?"+cond.Encode()); err != nil {
-		return nil, err
-	}
-	m, _, err = searchMatch(ctx, tx, typ, cond, what)
-	return m, err
-}
-
-// searchMatch runs the conditional search once; found is true when it
-// matched exactly one resource.
-func searchMatch(ctx context.Context, tx socialrx.ResourceTx, typ string, cond url.Values, what string) (*socialrx.Resource, bool, error) {
-	p := url.Values{}
-	for k, v := range cond {
-		p[k] = v
-	}
-	sr, err := tx.Search(ctx, socialrx.SearchRequest{Type: typ, Params: p, Strict: true, Match: true})
-	if err != nil {
-		return nil, false, err
-	}
-	switch {
-	case len(sr.Matches) > 1 || sr.Total > 1 || (len(sr.Matches) == 1 && sr.Next != nil):
-		return nil, false, errorf(socialrx.EPRECONDITION, "%s matched more than one resource", what)
-	case len(sr.Matches) == 1:
-		m := sr.Matches[0]
-		return &m, true, nil
-	}
-	return nil, false, nil
 }

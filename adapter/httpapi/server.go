@@ -163,6 +163,7 @@ type Server struct {
 	routes   []route
 	hosts    *hostSet // hosts links may be built from (see Config.AllowedHosts)
 	started  time.Time
+	matched  *matchMemory // conditions that matched a stored resource (match.go)
 }
 
 // New returns a Server over store. Zero fields of cfg take their defaults;
@@ -211,6 +212,7 @@ func New(store socialrx.Store, cfg Config, logger *slog.Logger) *Server {
 		metrics:  m,
 		registry: reg,
 		started:  time.Now().UTC(),
+		matched:  newMatchMemory(matchMemorySize),
 	}
 	s.hosts = newHostSet(cfg)
 	s.wf = workflow.New(s.store, cfg.Workflow)

@@ -13,7 +13,10 @@
 // (runuser) in an os.MkdirTemp directory chowned to it. The cluster is tuned
 // for speed, not durability (fsync, synchronous_commit and full_page_writes
 // off). Without binaries, NewDatabase skips the test, or fails it when
-// SOCIALRX_REQUIRE_PG=1.
+// SOCIALRX_REQUIRE_PG=1. $SOCIALRX_PGTEST_OPTS is appended to the server's
+// options, to measure with them (docs/performance.md: "-c
+// log_min_duration_statement=0 -c logging_collector=on -c
+// log_directory=/tmp/pglog" keeps a log of every statement).
 package pgtest
 
 import (
@@ -186,6 +189,9 @@ func Start() (*Cluster, error) {
 			return nil, fmt.Errorf("pgtest: %w", err)
 		}
 		opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200", c.port, dir)
+		if extra := os.Getenv("SOCIALRX_PGTEST_OPTS"); extra != "" {
+			opts += " " + extra
+		}
 		out, err := c.run("pg_ctl", "-D", filepath.Join(dir, "data"), "-l", filepath.Join(dir, "server.log"), "-w", "-t", "60", "-o", opts, "start")
 		if err == nil {
 			return c, nil

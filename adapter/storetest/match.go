@@ -25,6 +25,8 @@ func testMatch(t *testing.T, open func(t *testing.T) socialrx.Store) {
 	mustCreate(t, s, "Patient", "m-triple-b", pat("333"))
 	mustCreate(t, s, "Patient", "m-triple-c", pat("333"))
 	mustCreate(t, s, "Patient", "m-gone", pat("444"))
+	mustCreate(t, s, "Patient", "m-double", `{"resourceType":"Patient","identifier":[{"type":{"text":"health card"},"system":"`+sys+`","value":"777"},{"type":{"text":"OHIP"},"system":"`+sys+`","value":"777"}]}`)
+	mustCreate(t, s, "Patient", "m-other-system", `{"resourceType":"Patient","identifier":[{"system":"https://other.example/mrn","value":"888"}]}`)
 	mustCreate(t, s, "Patient", "m-moved", pat("555"))
 	mustUpdate(t, s, "Patient", "m-moved", pat("556"), 0)
 	if err := s.Transact(ctx, func(tx socialrx.Tx) error { _, err := tx.Delete(ctx, "Patient", "m-gone", 0); return err }); err != nil {
@@ -42,6 +44,8 @@ func testMatch(t *testing.T, open func(t *testing.T) socialrx.Store) {
 		{"555", []string{}, nil},
 		{"556", []string{"m-moved"}, nil},
 		{"999", []string{}, nil},
+		{"777", []string{"m-double"}, nil},
+		{"888", []string{}, nil},
 	} {
 		res, err := s.Search(ctx, socialrx.SearchRequest{Type: "Patient", Match: true, Strict: true,
 			Params: url.Values{"identifier": {sys + "|" + tt.ohip}}})

@@ -215,7 +215,7 @@ func (tx *Tx) reconsider(ctx context.Context, patientID string) error {
 		if !ok || r.Incoming || r.Status.Terminal() || r.DeliveryState == "" {
 			continue
 		}
-		p, ok, err := tx.st.Prescription(ctx, r.PrescriptionID)
+		p, ok, err := tx.prescription(ctx, r.PrescriptionID)
 		if err != nil {
 			return err
 		}
@@ -244,7 +244,7 @@ func (tx *Tx) stillHeld(ctx context.Context, r *socialrx.Referral) (*hold, error
 	if !tx.w.opts.RequireConsent || r.Status.Terminal() || r.DeliveryState == socialrx.DeliveryHeld {
 		return nil, nil
 	}
-	p, ok, err := tx.st.Prescription(ctx, r.PrescriptionID)
+	p, ok, err := tx.prescription(ctx, r.PrescriptionID)
 	if err != nil || !ok {
 		return nil, err
 	}
@@ -262,7 +262,7 @@ func (tx *Tx) linkedPermitted(ctx context.Context, r *socialrx.Referral) (bool, 
 	if !tx.w.opts.RequireConsent {
 		return true, nil
 	}
-	p, ok, err := tx.st.Prescription(ctx, r.PrescriptionID)
+	p, ok, err := tx.prescription(ctx, r.PrescriptionID)
 	if err != nil || !ok {
 		return false, err
 	}

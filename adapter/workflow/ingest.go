@@ -110,9 +110,9 @@ func (tx *Tx) project(ctx context.Context, res *socialrx.Resource, pr prepared) 
 	case "ServiceRequest":
 		if p == nil {
 			// Not (or no longer) a social prescription.
-			return tx.st.DropProjections(ctx, res.Type, res.ID)
+			return tx.dropProjections(ctx, res.Type, res.ID)
 		}
-		if err := tx.st.PutPrescription(ctx, p); err != nil {
+		if err := tx.putPrescription(ctx, p); err != nil {
 			return err
 		}
 		if err := tx.st.PutFacts(ctx, res.Type, res.ID, p.Facts()); err != nil {
@@ -247,5 +247,5 @@ func (tx *Tx) dropOld(ctx context.Context, res *socialrx.Resource) error {
 	if res.VersionID == 1 {
 		return nil
 	}
-	return tx.st.DropProjections(ctx, res.Type, res.ID)
+	return tx.dropProjections(ctx, res.Type, res.ID)
 }

@@ -104,7 +104,7 @@ func (tx *Tx) prepareResponse(ctx context.Context, body []byte) (*mapping.Follow
 	if err != nil {
 		return nil, unprocessable(err)
 	}
-	p, ok, err := tx.st.Prescription(ctx, r.PrescriptionID)
+	p, ok, err := tx.prescription(ctx, r.PrescriptionID)
 	if err != nil {
 		return nil, err
 	}
@@ -127,7 +127,7 @@ func (tx *Tx) recordOutcome(ctx context.Context, res *socialrx.Resource, r *mapp
 	if !r.Answered() {
 		return nil
 	}
-	p, ok, err := tx.st.Prescription(ctx, r.PrescriptionID)
+	p, ok, err := tx.prescription(ctx, r.PrescriptionID)
 	if err != nil || !ok {
 		return err
 	}

@@ -99,7 +99,7 @@ func (tx *Tx) workList(ctx context.Context, res *socialrx.Resource, r *socialrx.
 	if r.DeliveryState == socialrx.DeliveryHeld {
 		return tx.st.PutFacts(ctx, res.Type, res.ID, []socialrx.Fact{{Param: FactWorkList, System: socialrx.CodeSystemBase + "task-code", Code: WorkListConsentNeeded}})
 	}
-	p, ok, err := tx.st.Prescription(ctx, r.PrescriptionID)
+	p, ok, err := tx.prescription(ctx, r.PrescriptionID)
 	if err != nil || !ok || !socialrx.NeedsHandoffTask(*p) {
 		return err
 	}
@@ -127,7 +127,7 @@ const WorkListConsentNeeded = "consent-needed"
 // hold it needs is returned (nil: none; consent.go), and the referral's
 // messages not yet sent are cancelled.
 func (tx *Tx) referralOut(ctx context.Context, res *socialrx.Resource, prev, r *socialrx.Referral, event socialrx.MessageEvent) (*hold, error) {
-	p, ok, err := tx.st.Prescription(ctx, r.PrescriptionID)
+	p, ok, err := tx.prescription(ctx, r.PrescriptionID)
 	if err != nil || !ok {
 		return nil, err
 	}
@@ -160,7 +160,7 @@ func (tx *Tx) referralOut(ctx context.Context, res *socialrx.Resource, prev, r *
 // performer's side) to the EMR of referral r (socialrx.WriteBackEMR).
 func (tx *Tx) writeBack(ctx context.Context, res *socialrx.Resource, r *socialrx.Referral, op socialrx.MessageEvent) error {
 	refs := []string{r.Requester}
-	if p, ok, err := tx.st.Prescription(ctx, r.PrescriptionID); err != nil {
+	if p, ok, err := tx.prescription(ctx, r.PrescriptionID); err != nil {
 		return err
 	} else if ok && p.RequesterID != r.Requester {
 		refs = append(refs, p.RequesterID)

@@ -33,6 +33,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/socialrx/socialrx"
@@ -93,7 +94,7 @@ func (w *Workflow) now() time.Time { return w.opts.Now().UTC() }
 // messages are written in the same transaction.
 func (w *Workflow) Transact(ctx context.Context, fn func(tx *Tx) error) error {
 	return w.store.Transact(ctx, func(stx socialrx.Tx) error {
-		return fn(&Tx{w: w, st: stx, read: map[string]*socialrx.Resource{}})
+		return fn(&Tx{w: w, st: stx, read: map[string]*socialrx.Resource{}, presc: map[string]cachedPrescription{}})
 	})
 }
 
@@ -107,10 +108,16 @@ type Tx struct {
 	origin socialrx.Origin // on whose behalf writes are made (SetOrigin)
 	// read caches what the workflow's own reads found in this transaction
 	// (a prescription's performer, its Endpoints, the patient: read by
-	// prepare, then again to route the referral), by "Type/id"; a write
+	// prepare, then again to route the referral), by "Type/id", and the
+	// matches of conditional operations' searches (Search); a write
 	// through this Tx replaces or drops its entry. Reads by callers (Read)
 	// go to the store.
 	read map[string]*socialrx.Resource
+	// presc caches the prescriptions the workflow read in this
+	// transaction, by ServiceRequest id (routing a referral Task reads its
+	// prescription for the work list and again for the message); any
+	// write of prescription rows through this Tx empties it.
+	presc map[string]cachedPrescription
 	// warnings of the writes, for the caller's response (TakeWarnings).
 	warnings []socialrx.Issue
 }
@@ -129,9 +136,23 @@ func (tx *Tx) Read(ctx context.Context, typ, id string) (*socialrx.Resource, err
 	return tx.st.Read(ctx, typ, id)
 }
 
-// Search runs a search that sees the transaction's own writes.
+// Search runs a search that sees the transaction's own writes. The
+// matches of a conditional operation's search (SearchRequest.Match: whole
+// current versions) go into the read cache, so that the workflow does not
+// read again what a conditional create found (an encounter's program, its
+// performer).
 func (tx *Tx) Search(ctx context.Context, req socialrx.SearchRequest) (*socialrx.SearchResult, error) {
-	return tx.st.Search(ctx, req)
+	res, err := tx.st.Search(ctx, req)
+	if err != nil || !req.Match {
+		return res, err
+	}
+	for _, m := range res.Matches {
+		if _, ok := tx.read[m.Type+"/"+m.ID]; !ok && !m.Deleted && len(m.Body) > 0 {
+			r := m
+			tx.read[m.Type+"/"+m.ID] = &r
+		}
+	}
+	return res, nil
 }
 
 // cachedRead reads typ/id for the workflow's own decisions, once per
@@ -147,6 +168,61 @@ func (tx *Tx) cachedRead(ctx context.Context, typ, id string) (*socialrx.Resourc
 	}
 	tx.read[key] = r
 	return r, nil
+}
+
+// cachedPrescription is one answer of the store's Prescription.
+type cachedPrescription struct {
+	p  socialrx.Prescription
+	ok bool
+}
+
+// prescription reads the prescription of ServiceRequest id, once per
+// transaction until a write of prescription rows (putPrescription,
+// dropProjections); each caller gets its own copy.
+func (tx *Tx) prescription(ctx context.Context, id string) (*socialrx.Prescription, bool, error) {
+	c, hit := tx.presc[id]
+	if !hit {
+		p, ok, err := tx.st.Prescription(ctx, id)
+		if err != nil {
+			return nil, false, err
+		}
+		c = cachedPrescription{ok: ok}
+		if ok {
+			c.p = *p
+		}
+		tx.presc[id] = c
+	}
+	if !c.ok {
+		return nil, false, nil
+	}
+	return clonePrescription(c.p), true, nil
+}
+
+// clonePrescription copies p, its slices and its follow-up, so that a
+// caller changing its copy changes nothing cached.
+func clonePrescription(p socialrx.Prescription) *socialrx.Prescription {
+	p.Needs = slices.Clone(p.Needs)
+	p.NeedRefs = slices.Clone(p.NeedRefs)
+	p.Identifiers = slices.Clone(p.Identifiers)
+	if p.FollowUp != nil {
+		f := *p.FollowUp
+		p.FollowUp = &f
+	}
+	return &p
+}
+
+// putPrescription writes p's projection row and forgets cached
+// prescriptions.
+func (tx *Tx) putPrescription(ctx context.Context, p *socialrx.Prescription) error {
+	clear(tx.presc)
+	return tx.st.PutPrescription(ctx, p)
+}
+
+// dropProjections removes the projection rows of typ/id and forgets
+// cached prescriptions.
+func (tx *Tx) dropProjections(ctx context.Context, typ, id string) error {
+	clear(tx.presc)
+	return tx.st.DropProjections(ctx, typ, id)
 }
 
 // wrote records in the read cache what a write of typ/id stored (nil: a
@@ -230,7 +306,7 @@ func (tx *Tx) Delete(ctx context.Context, typ, id string, ifMatch int64) (*socia
 	if err != nil || res == nil {
 		return res, err
 	}
-	if err := tx.st.DropProjections(ctx, typ, id); err != nil {
+	if err := tx.dropProjections(ctx, typ, id); err != nil {
 		return nil, fmt.Errorf("delete %s/%s: %w", typ, id, err)
 	}
 	if err := tx.consentWritten(ctx, typ, was, nil); err != nil {

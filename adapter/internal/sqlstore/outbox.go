@@ -48,15 +48,13 @@ func (tx *Tx) Enqueue(ctx context.Context, m socialrx.OutboundMessage) (bool, er
 	if m.ID == "" {
 		return false, socialrx.Errorf(socialrx.EINTERNAL, "enqueue: message without id")
 	}
-	var seq int64
-	if err := tx.q.QueryRow(ctx, `SELECT COALESCE(MAX(seq), 0) + 1 FROM outbox WHERE referral_id = $1 AND destination = $2`,
-		m.ReferralID, m.Destination).Scan(&seq); err != nil {
-		return false, tx.e.translate(err)
-	}
+	// The message's place among those of its referral and destination
+	// (seq) is taken in the INSERT itself: one round trip, not two.
 	now := micros(tx.e.opts.Now())
 	added, err := tx.q.Exec(ctx, `INSERT INTO outbox (id, destination, endpoint_id, event, res_type, res_id, version, referral_id, seq, state, attempts, error, created_at, updated_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, '', $11, $11) ON CONFLICT (id) DO NOTHING`,
-		m.ID, m.Destination, m.EndpointID, string(m.Event), m.ResourceType, m.ResourceID, m.Version, m.ReferralID, seq, socialrx.DeliveryPending, now)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, (SELECT COALESCE(MAX(seq), 0) + 1 FROM outbox WHERE referral_id = $8 AND destination = $2), $9, 0, '', $10, $10)
+ON CONFLICT (id) DO NOTHING`,
+		m.ID, m.Destination, m.EndpointID, string(m.Event), m.ResourceType, m.ResourceID, m.Version, m.ReferralID, socialrx.DeliveryPending, now)
 	if err != nil {
 		return false, tx.e.translate(err)
 	}
