@@ -21,7 +21,8 @@ import (
 //	a read, a search, a failed request, an export
 //	    └─> Auditor.Record ──> bounded buffer ──> one goroutine gathers
 //	        events for up to Linger (20ms) or MaxBatch, writes them in one
-//	        transaction, then gathers the next batch
+//	        transaction (socialrx.AuditLog when the store has one: SQLite's
+//	        audit file), then gathers the next batch
 //
 // Buffer full: Record waits up to BlockFor for room (the reads slow down to
 // the pace the audit trail is written: back-pressure, nothing lost); past
@@ -288,6 +289,9 @@ func (a *Auditor) write(batch []socialrx.AuditEvent) {
 	}
 	ctx := context.Background()
 	appendAll := func(recs []socialrx.AuditRecord) error {
+		if l, ok := a.store.(socialrx.AuditLog); ok {
+			return l.AppendAuditLog(ctx, recs)
+		}
 		return a.store.Transact(ctx, func(tx socialrx.Tx) error { return tx.AppendAudit(ctx, recs) })
 	}
 	wait := 100 * time.Millisecond

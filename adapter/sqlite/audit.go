@@ -1,0 +1,108 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"path/filepath"
+
+	"github.com/pressly/goose/v3"
+	"modernc.org/sqlite"
+
+	"github.com/socialrx/socialrx/adapter/internal/sqlstore"
+)
+
+// The audit log (socialrx.AuditLog): the buffered audit trail, the
+// AuditEvents of reads, searches and failed requests, goes to a database
+// file of its own, <database>.audit beside the main file, with its own
+// writer connection outside the group commit. Written to the main file,
+// every audit batch's commit changed the database the reads read: each
+// reader connection then dropped its whole page cache at its next read
+// transaction and read its pages again, which cost a read about as much
+// as writing its AuditEvent (docs/performance.md, issue 13). A write's
+// own AuditEvent stays in the main file, in the write's transaction
+// (socialrx.AuditTx): it commits with the write or not at all. Read and
+// Search of AuditEvent answer from both files.
+//
+// Durability: the audit log runs in WAL mode with synchronous=NORMAL: a
+// committed batch survives a crash of the process; a power loss or an
+// operating system crash may lose the batches of the last moments (those
+// since the last WAL checkpoint's sync). The events of a batch are in
+// memory until it commits anyway (up to the Auditor's Linger, 20 ms, and
+// its queue), so an fsync per batch would not make the trail complete.
+// Back the two files up together (see README, "Audit trail").
+
+//go:embed auditmigrations/*.sql
+var auditMigrations embed.FS
+
+// auditLog is the audit log database: one writer connection and a
+// read-only pool.
+type auditLog struct {
+	w, r *sql.DB
+}
+
+// openAuditLog opens (creating it if needed) the audit log of the
+// database file at abs and brings its schema up to date: the file belongs
+// to the store, which keeps it in step itself.
+func openAuditLog(ctx context.Context, abs string) (*auditLog, error) {
+	u := (&url.URL{Scheme: "file", Path: filepath.ToSlash(abs + ".audit")}).String()
+	w := sql.OpenDB(&cachingConnector{drv: &sqlite.Driver{},
+		dsn: u + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)&_pragma=synchronous(NORMAL)&_pragma=temp_store(MEMORY)&_txlock=immediate"})
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	w.SetConnMaxIdleTime(0)
+	if err := w.PingContext(ctx); err != nil {
+		_ = w.Close()
+		return nil, translate(err)
+	}
+	sub, err := fs.Sub(auditMigrations, "auditmigrations")
+	if err != nil {
+		_ = w.Close()
+		return nil, err
+	}
+	p, err := goose.NewProvider(goose.DialectSQLite3, w, sub)
+	if err != nil {
+		_ = w.Close()
+		return nil, err
+	}
+	if _, err := p.Up(ctx); err != nil {
+		_ = w.Close()
+		return nil, fmt.Errorf("audit log schema: %w", translate(err))
+	}
+	r, err := sql.Open("sqlite", u+"?_pragma=busy_timeout(5000)&_pragma=query_only(1)")
+	if err != nil {
+		_ = w.Close()
+		return nil, err
+	}
+	r.SetMaxOpenConns(2)
+	r.SetMaxIdleConns(2)
+	return &auditLog{w: w, r: r}, nil
+}
+
+func (l *auditLog) close() error { return errors.Join(l.r.Close(), l.w.Close()) }
+
+// AuditLogReader runs reads on the audit log (sqlstore.AuditLogDriver).
+func (d *driver) AuditLogReader() sqlstore.Querier { return querier{d.audit.r} }
+
+// BeginAuditLog starts a write transaction on the audit log
+// (sqlstore.AuditLogDriver): BEGIN IMMEDIATE on its own connection.
+func (d *driver) BeginAuditLog(ctx context.Context) (sqlstore.AuditLogTx, error) {
+	t, err := d.audit.w.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	return auditLogTx{querier{t}, t}, nil
+}
+
+type auditLogTx struct {
+	querier
+	t *sql.Tx
+}
+
+func (t auditLogTx) Commit() error   { return t.t.Commit() }
+func (t auditLogTx) Rollback() error { return t.t.Rollback() }
