@@ -51,7 +51,7 @@ type auditLog struct {
 func openAuditLog(ctx context.Context, abs string) (*auditLog, error) {
 	u := (&url.URL{Scheme: "file", Path: filepath.ToSlash(abs + ".audit")}).String()
 	w := sql.OpenDB(&cachingConnector{drv: &sqlite.Driver{},
-		dsn: u + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)&_pragma=synchronous(NORMAL)&_pragma=temp_store(MEMORY)&_txlock=immediate"})
+		dsn: u + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)&_pragma=synchronous(NORMAL)&_pragma=wal_autocheckpoint(10000)&_pragma=temp_store(MEMORY)&_txlock=immediate"})
 	w.SetMaxOpenConns(1)
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)

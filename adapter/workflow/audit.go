@@ -112,10 +112,19 @@ func (a *Auditor) Stats() AuditStats {
 	return AuditStats{Written: a.written.Load(), Dropped: a.dropped.Load(), Failed: a.failed.Load(), Queued: len(a.ch)}
 }
 
-// stamp gives ev its id and time when it has none.
+// stamp gives ev its id and time when it has none. The id is a UUID
+// version 7, which begins with the time: the audit table's unique index
+// on id then grows at its end, like the table, instead of taking a new
+// random page for each event (with version 4 ids each batch's commit
+// wrote a page of that index per event, about a fifth of the audit
+// writer's CPU).
 func (a *Auditor) stamp(ev *socialrx.AuditEvent) {
 	if ev.ID == "" {
-		ev.ID = uuid.NewString()
+		if id, err := uuid.NewV7(); err == nil {
+			ev.ID = id.String()
+		} else {
+			ev.ID = uuid.NewString()
+		}
 	}
 	if ev.Recorded.IsZero() {
 		ev.Recorded = a.opts.Now().UTC()
