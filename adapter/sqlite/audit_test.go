@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/google/uuid"
 
 	"github.com/socialrx/socialrx"
@@ -80,7 +81,7 @@ func TestAuditLogFile(t *testing.T) {
 	if err := s.drv.w.QueryRow(`SELECT COUNT(*) FROM audit_events`).Scan(&inMain); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.drv.audit.r.QueryRow(`SELECT COUNT(*) FROM audit_events`).Scan(&inLog); err != nil {
+	if err := s.drv.audit.r.QueryRow(`SELECT COUNT(*) FROM `+auditLogFrom).Scan(&inLog); err != nil {
 		t.Fatal(err)
 	}
 	if inMain != 1 || inLog != 3 {
@@ -90,6 +91,29 @@ func TestAuditLogFile(t *testing.T) {
 	if err := s.AppendAuditLog(ctx, append(auditRecords(t, 1, 9, false), logged[0])); socialrx.ErrorCode(err) != socialrx.ECONFLICT {
 		t.Errorf("AppendAuditLog of a taken id = %v, want ECONFLICT", err)
 	}
+	// Moved from the tail to audit_events (a tail of 4): still found,
+	// an id taken there is still refused, and appends go on.
+	defer func(max int) { auditTailMax = max }(auditTailMax)
+	auditTailMax = 4
+	more := auditRecords(t, 2, 10, false)
+	if err := s.AppendAuditLog(ctx, more); err != nil {
+		t.Fatal(err)
+	}
+	var tail, moved int
+	if err := s.drv.audit.r.QueryRow(`SELECT (SELECT COUNT(*) FROM audit_tail), (SELECT COUNT(*) FROM audit_events)`).Scan(&tail, &moved); err != nil {
+		t.Fatal(err)
+	}
+	if tail != 0 || moved != 5 {
+		t.Errorf("after the tail filled: %d in the tail, %d in audit_events; want 0 and 5", tail, moved)
+	}
+	if err := s.AppendAuditLog(ctx, append(auditRecords(t, 1, 12, false), more[1])); socialrx.ErrorCode(err) != socialrx.ECONFLICT {
+		t.Errorf("AppendAuditLog of an id moved to audit_events = %v, want ECONFLICT", err)
+	}
+	last := auditRecords(t, 1, 13, false)
+	if err := s.AppendAuditLog(ctx, last); err != nil {
+		t.Fatal(err)
+	}
+	logged = append(append(logged, more...), last...)
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -105,11 +129,27 @@ func TestAuditLogFile(t *testing.T) {
 		}
 	}
 	sr, err := s.Search(ctx, socialrx.SearchRequest{Type: "AuditEvent", Params: url.Values{"agent": {"Device/emr"}}})
-	if err != nil || sr.Total != 4 || len(sr.Matches) != 4 {
-		t.Fatalf("AuditEvent?agent=Device/emr after reopening: %v, %v; want the 4 events of both files", sr, err)
+	if err != nil || sr.Total != 7 || len(sr.Matches) != 7 {
+		t.Fatalf("AuditEvent?agent=Device/emr after reopening: %v, %v; want the 7 events of both files", sr, err)
 	}
-	if sr.Matches[0].ID != written[0].ID {
-		t.Errorf("newest first: %s, want the write's %s (recorded last)", sr.Matches[0].ID, written[0].ID)
+	// Newest first, across the files and the log's two tables, in pages.
+	want := []string{last[0].ID, more[1].ID, more[0].ID, written[0].ID, logged[2].ID, logged[1].ID, logged[0].ID}
+	var got []string
+	params := url.Values{"agent": {"Device/emr"}, "_count": {"2"}}
+	for range 10 {
+		sr, err := s.Search(ctx, socialrx.SearchRequest{Type: "AuditEvent", Params: params})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range sr.Matches {
+			got = append(got, m.ID)
+		}
+		if params = sr.Next; params == nil {
+			break
+		}
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("paged AuditEvent?agent=Device/emr (-want +got):\n%s", diff)
 	}
 }
 

@@ -40,16 +40,26 @@ func (tx *Tx) AppendAudit(ctx context.Context, records []socialrx.AuditRecord) e
 	return nil
 }
 
-// insertAudit inserts records into audit_events with q, in chunks of
-// auditChunk, auditChunk/2, ... 1 rows.
+// insertAudit inserts records into audit_events with q.
 func (e *Engine) insertAudit(ctx context.Context, q Querier, records []socialrx.AuditRecord) error {
-	inserts := auditInserts[e.d.Name == "sqlite"]
+	return InsertAudit(ctx, q, "audit_events", e.d.Name == "sqlite", records)
+}
+
+// InsertAudit inserts records into table (audit_events, or a table of the
+// same columns) with q, in chunks of 64, 32, ... 1 rows; question: with ?
+// placeholders (SQLite), else $n.
+func InsertAudit(ctx context.Context, q Querier, table string, question bool, records []socialrx.AuditRecord) error {
+	inserts := auditInserts[question]
 	for len(records) > 0 {
 		n := auditChunk
 		for n > len(records) {
 			n /= 2
 		}
-		if _, err := q.Exec(ctx, inserts[n], auditArgs(records[:n])...); err != nil {
+		stmt := inserts[n]
+		if table != "audit_events" {
+			stmt = strings.Replace(stmt, " audit_events ", " "+table+" ", 1)
+		}
+		if _, err := q.Exec(ctx, stmt, auditArgs(records[:n])...); err != nil {
 			return err
 		}
 		records = records[n:]
@@ -58,22 +68,20 @@ func (e *Engine) insertAudit(ctx context.Context, q Querier, records []socialrx.
 }
 
 // AuditLogDriver is a Driver that keeps the buffered audit trail
-// (socialrx.AuditLog) in a database of its own, with a table audit_events
-// like the main one's: SQLite's <file>.audit, written by a connection of
-// its own, outside the group commit, so that the audit trail's commits
-// leave the data's pages (and the readers' page cache of them) alone.
+// (socialrx.AuditLog) in a database of its own: SQLite's <file>.audit,
+// written by a connection of its own, outside the group commit, so that
+// the audit trail's commits leave the data's pages (and the readers' page
+// cache of them) alone.
 type AuditLogDriver interface {
 	// AuditLogReader runs reads on the audit log database.
 	AuditLogReader() Querier
-	// BeginAuditLog starts a write transaction on the audit log database.
-	BeginAuditLog(ctx context.Context) (AuditLogTx, error)
-}
-
-// AuditLogTx is a write transaction on the audit log database.
-type AuditLogTx interface {
-	Querier
-	Commit() error
-	Rollback() error
+	// AuditLogFrom is the FROM item, in the audit log database, of its
+	// records: the columns of audit_events, seq increasing with each
+	// append across the whole log.
+	AuditLogFrom() string
+	// AppendAuditLog appends records to the log atomically (see
+	// socialrx.AuditLog); errors untranslated.
+	AppendAuditLog(ctx context.Context, records []socialrx.AuditRecord) error
 }
 
 // auditLog returns the driver's audit log, nil when it has none (the
@@ -99,15 +107,7 @@ func (e *Engine) AppendAuditLog(ctx context.Context, records []socialrx.AuditRec
 		return nil
 	}
 	if l := e.auditLog(); l != nil {
-		tx, err := l.BeginAuditLog(ctx)
-		if err != nil {
-			return fmt.Errorf("append audit log: %w", e.translate(err))
-		}
-		if err := e.insertAudit(ctx, tx, records); err != nil {
-			_ = tx.Rollback()
-			return fmt.Errorf("append audit log: %w", e.translate(err))
-		}
-		if err := tx.Commit(); err != nil {
+		if err := l.AppendAuditLog(ctx, records); err != nil {
 			return fmt.Errorf("append audit log: %w", e.translate(err))
 		}
 		return nil
@@ -184,7 +184,7 @@ func (e *Engine) readAudit(ctx context.Context, q Querier, id string) (*socialrx
 	err := e.translate(scanAudit(q.QueryRow(ctx, `SELECT `+auditSelect+` FROM audit_events WHERE id = $1`, id), &seq, &rec))
 	if l := e.auditLog(); l != nil && socialrx.ErrorCode(err) == socialrx.ENOTFOUND {
 		// Not a write's: a buffered event's, in the audit log.
-		err = e.translate(scanAudit(l.AuditLogReader().QueryRow(ctx, `SELECT `+auditSelect+` FROM audit_events WHERE id = $1`, id), &seq, &rec))
+		err = e.translate(scanAudit(l.AuditLogReader().QueryRow(ctx, `SELECT `+auditSelect+` FROM `+l.AuditLogFrom()+` WHERE id = $1`, id), &seq, &rec))
 	}
 	if err != nil {
 		if socialrx.ErrorCode(err) == socialrx.ENOTFOUND {
@@ -325,16 +325,20 @@ func (e *Engine) searchAudit(ctx context.Context, q Querier, query *search.Query
 	// driver has one, the audit log's (source 1: the buffered ones). Pages
 	// are in the order of (recorded, source, seq), merged here; the
 	// cursor is the last key of a page.
-	srcs := []Querier{q}
+	type source struct {
+		q    Querier
+		from string
+	}
+	srcs := []source{{q, "audit_events"}}
 	if l := e.auditLog(); l != nil {
-		srcs = append(srcs, l.AuditLogReader())
+		srcs = append(srcs, source{l.AuditLogReader(), l.AuditLogFrom()})
 	}
 	res.Total = -1
 	if query.Total != "none" {
 		res.Total = 0
 		for _, sq := range srcs {
 			var n int
-			if err := sq.QueryRow(ctx, `SELECT COUNT(*) FROM audit_events WHERE `+cond, args...).Scan(&n); err != nil {
+			if err := sq.q.QueryRow(ctx, `SELECT COUNT(*) FROM `+sq.from+` WHERE `+cond, args...).Scan(&n); err != nil {
 				return nil, fmt.Errorf("search %s: %w", auditType, e.translate(err))
 			}
 			res.Total += n
@@ -366,7 +370,7 @@ func (e *Engine) searchAudit(ctx context.Context, q Querier, query *search.Query
 		if after != nil {
 			scond += " AND " + auditAfter(*after, src, asc, sarg)
 		}
-		rows, err := sq.Query(ctx, `SELECT `+auditSelect+` FROM audit_events WHERE `+scond+` ORDER BY `+order+` LIMIT `+sarg(count+1), sargs...)
+		rows, err := sq.q.Query(ctx, `SELECT `+auditSelect+` FROM `+sq.from+` WHERE `+scond+` ORDER BY `+order+` LIMIT `+sarg(count+1), sargs...)
 		if err != nil {
 			return nil, fmt.Errorf("search %s: %w", auditType, e.translate(err))
 		}
