@@ -20,7 +20,7 @@ import (
 //	        transaction: both commit, or neither
 //	a read, a search, a failed request, an export
 //	    └─> Auditor.Record ──> bounded buffer ──> one goroutine gathers
-//	        events for up to Linger (20ms) or MaxBatch, writes them in one
+//	        events for up to Linger (100ms) or MaxBatch, writes them in one
 //	        transaction (socialrx.AuditLog when the store has one: SQLite's
 //	        audit file), then gathers the next batch
 //
@@ -45,9 +45,12 @@ type AuditorOptions struct {
 	// it drops the event (default 1s).
 	BlockFor time.Duration
 	// Linger is how long the writer waits for more events after the
-	// first of a batch (default 20ms): batches grow with the load, and
-	// each costs one transaction (one fsync on SQLite). A read's
-	// AuditEvent is searchable about this much later.
+	// first of a batch (default 100ms): batches grow with the load, and
+	// each costs one transaction, whose fixed cost (and, on SQLite, its
+	// index pages written) is shared by fewer events when batches are
+	// small: at 20ms an audited read cost about 10% more CPU than at
+	// 100ms (docs/performance.md, issue 13). A read's AuditEvent is
+	// searchable about this much later.
 	Linger time.Duration
 	Logger *slog.Logger
 	// Now is the clock; time.Now if nil.
@@ -94,7 +97,7 @@ func NewAuditor(store socialrx.Store, opts AuditorOptions) *Auditor {
 		opts.BlockFor = time.Second
 	}
 	if opts.Linger <= 0 {
-		opts.Linger = 20 * time.Millisecond
+		opts.Linger = 100 * time.Millisecond
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
