@@ -34,7 +34,7 @@ import (
 // committed batch survives a crash of the process; a power loss or an
 // operating system crash may lose the batches of the last moments (those
 // since the last WAL checkpoint's sync). The events of a batch are in
-// memory until it commits anyway (up to the Auditor's Linger, 20 ms, and
+// memory until it commits anyway (up to the Auditor's Linger, 100 ms, and
 // its queue), so an fsync per batch would not make the trail complete.
 // Back the two files up together (see README, "Audit trail").
 

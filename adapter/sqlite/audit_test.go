@@ -81,7 +81,7 @@ func TestAuditLogFile(t *testing.T) {
 	if err := s.drv.w.QueryRow(`SELECT COUNT(*) FROM audit_events`).Scan(&inMain); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.drv.audit.r.QueryRow(`SELECT COUNT(*) FROM `+auditLogFrom).Scan(&inLog); err != nil {
+	if err := s.drv.audit.r.QueryRow(`SELECT COUNT(*) FROM ` + auditLogFrom).Scan(&inLog); err != nil {
 		t.Fatal(err)
 	}
 	if inMain != 1 || inLog != 3 {
