@@ -15,7 +15,9 @@ import (
 // The audit trail lives in table audit_events (migration 00006_audit), not
 // in resources: an AuditEvent is one narrow row (socialrx.AuditRecord),
 // appended and never changed. Read and Search of type AuditEvent are
-// answered from it (auditType); the resource tables never hold one.
+// answered from it (auditType), and from the driver's audit log when it has
+// one (AuditLogDriver: SQLite's <file>.audit, where the buffered events
+// go); the resource tables never hold one.
 
 // auditType is the resource type kept in audit_events.
 const auditType = "AuditEvent"
@@ -226,12 +228,13 @@ func (e *Engine) auditResource(rec socialrx.AuditRecord) (*socialrx.Resource, er
 // auditColumns are the token parameters answered from a column.
 var auditColumns = map[string]string{"action": "action", "outcome": "outcome", "subtype": "subtype"}
 
-// searchAudit runs a search of AuditEvent on audit_events: _id, agent,
-// entity (the resource or the patient entity), patient, date (recorded,
-// with prefixes), action, outcome, subtype; _count, _sort (date or -date,
-// by recording order; default newest first), _total, and the store's own
-// _cursor. Other parameters are ignored with a warning, or refused when
-// strict, as the engine does; modifiers and chains are refused.
+// searchAudit runs a search of AuditEvent on audit_events (and the
+// driver's audit log): _id, agent, entity (the resource or the patient
+// entity), patient, date (recorded, with prefixes), action, outcome,
+// subtype; _count, _sort (date or -date, by the time recorded, then source
+// and seq; default newest first), _total, and the store's own _cursor.
+// Other parameters are ignored with a warning, or refused when strict, as
+// the engine does; modifiers and chains are refused.
 func (e *Engine) searchAudit(ctx context.Context, q Querier, query *search.Query, strict bool) (*socialrx.SearchResult, error) {
 	res := &socialrx.SearchResult{Self: copyValues(query.Used)}
 	for _, is := range query.Ignored {
