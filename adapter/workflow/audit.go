@@ -2,7 +2,9 @@ package workflow
 
 import (
 	"context"
+	crand "crypto/rand"
 	"log/slog"
+	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -80,6 +82,9 @@ type Auditor struct {
 	// patients are the patients of resource versions read (patientOf;
 	// the writer goroutine's own).
 	patients map[patientKey]string
+
+	idMu   sync.Mutex
+	idRand *rand.ChaCha8 // the random bits of ids (stamp)
 }
 
 // auditItem is a buffered event, or a flush marker (flushed set).
@@ -109,8 +114,10 @@ func NewAuditor(store socialrx.Store, opts AuditorOptions) *Auditor {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	var seed [32]byte
+	_, _ = crand.Read(seed[:]) // never fails on Linux (Go 1.24+)
 	a := &Auditor{store: store, opts: opts, ch: make(chan auditItem, opts.Buffer), done: make(chan struct{}), kick: make(chan struct{}, 1),
-		patients: map[patientKey]string{}}
+		patients: map[patientKey]string{}, idRand: rand.NewChaCha8(seed)}
 	go a.run()
 	return a
 }
@@ -128,11 +135,19 @@ func (a *Auditor) Stats() AuditStats {
 // writer's CPU).
 func (a *Auditor) stamp(ev *socialrx.AuditEvent) {
 	if ev.ID == "" {
-		if id, err := uuid.NewV7(); err == nil {
-			ev.ID = id.String()
+		var id uuid.UUID
+		var err error
+		if a.idRand != nil {
+			a.idMu.Lock()
+			id, err = uuid.NewV7FromReader(a.idRand)
+			a.idMu.Unlock()
 		} else {
-			ev.ID = uuid.NewString()
+			id, err = uuid.NewV7()
 		}
+		if err != nil {
+			id = uuid.New()
+		}
+		ev.ID = id.String()
 	}
 	if ev.Recorded.IsZero() {
 		ev.Recorded = a.opts.Now().UTC()
