@@ -87,9 +87,12 @@ type Auditor struct {
 	idRand *rand.ChaCha8 // the random bits of ids (stamp)
 }
 
-// auditItem is a buffered event, or a flush marker (flushed set).
+// auditItem is a buffered event, or a flush marker (flushed set). The
+// event goes by pointer: copied by value into the channel's ring (16,384
+// slots of a ~350-byte struct with pointers, so with write barriers, into
+// memory no cache holds), each send cost about 3 µs, 1-2% of a read.
 type auditItem struct {
-	ev      socialrx.AuditEvent
+	ev      *socialrx.AuditEvent
 	flushed chan struct{}
 }
 
@@ -161,18 +164,19 @@ func (a *Auditor) Record(ctx context.Context, ev socialrx.AuditEvent) {
 		return
 	}
 	a.stamp(&ev)
+	it := auditItem{ev: &ev}
 	a.mu.RLock()
 	defer a.mu.RUnlock()
 	if !a.shut {
 		select {
-		case a.ch <- auditItem{ev: ev}:
+		case a.ch <- it:
 			return
 		default:
 		}
 		t := time.NewTimer(a.opts.BlockFor)
 		defer t.Stop()
 		select {
-		case a.ch <- auditItem{ev: ev}:
+		case a.ch <- it:
 			return
 		case <-t.C:
 		}
@@ -244,7 +248,7 @@ func (a *Auditor) Close(ctx context.Context) error {
 // when a whole batch is already buffered.
 func (a *Auditor) run() {
 	defer close(a.done)
-	batch := make([]socialrx.AuditEvent, 0, a.opts.MaxBatch)
+	batch := make([]*socialrx.AuditEvent, 0, a.opts.MaxBatch)
 	var flushed []chan struct{}
 	add := func(it auditItem) {
 		if it.flushed != nil {
@@ -301,16 +305,16 @@ func (a *Auditor) wake() {
 }
 
 // write appends batch in one transaction, trying again on failure.
-func (a *Auditor) write(batch []socialrx.AuditEvent) {
+func (a *Auditor) write(batch []*socialrx.AuditEvent) {
 	if len(batch) == 0 {
 		return
 	}
 	recs := make([]socialrx.AuditRecord, 0, len(batch))
 	for _, ev := range batch {
 		if ev.Patient == "" && ev.Read != nil {
-			ev.Patient = a.patientOf(ev)
+			ev.Patient = a.patientOf(*ev)
 		}
-		rec, err := mapping.AuditRecordOf(ev)
+		rec, err := mapping.AuditRecordOf(*ev)
 		if err != nil {
 			a.failed.Add(1)
 			a.opts.Logger.Error("audit event not built", "audit_event", ev.ID, "error", err.Error())
