@@ -137,6 +137,22 @@ type AuditTx interface {
 	AppendAudit(ctx context.Context, records []AuditRecord) error
 }
 
+// AuditLog is implemented by a store that writes buffered AuditEvents (the
+// Auditor's batches of reads, searches and failures) outside any data
+// transaction, where they cost the reads least: SQLite appends them to a
+// database file of its own beside the main one (<file>.audit), so that the
+// audit trail's commits do not invalidate the readers' page cache of the
+// data; PostgreSQL inserts a batch with one statement. AppendAuditLog
+// appends the records atomically (all or none; ids unique among the
+// buffered records: ECONFLICT otherwise) and returns once they are
+// committed. What it appends is read and searched exactly as what AuditTx
+// appends (Read, Search of type "AuditEvent": both are answered from both
+// places). A write's own AuditEvent still goes through AuditTx, in the
+// write's transaction.
+type AuditLog interface {
+	AppendAuditLog(ctx context.Context, records []AuditRecord) error
+}
+
 // AuditActionOf returns the action of a restful interaction.
 func AuditActionOf(subtype string) AuditAction {
 	switch subtype {

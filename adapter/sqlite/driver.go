@@ -20,6 +20,8 @@ type driver struct {
 	wc   *cachingConnector // w's connections, with their statement cache
 
 	groups *groups // group commit on the writer (group.go)
+
+	audit *auditLog // the buffered audit trail's own file (audit.go)
 }
 
 // writeSQL are the statements of the write path. Index k < numFixed is a
@@ -257,11 +259,14 @@ func (d *driver) Ping(ctx context.Context) error {
 	if err := d.w.PingContext(ctx); err != nil {
 		return err
 	}
+	if err := d.audit.w.PingContext(ctx); err != nil {
+		return err
+	}
 	return d.r.PingContext(ctx)
 }
 
 func (d *driver) Close() error {
-	return errors.Join(d.r.Close(), d.w.Close())
+	return errors.Join(d.r.Close(), d.w.Close(), d.audit.close())
 }
 
 // Translate maps SQLite errors: no rows → ENOTFOUND, unique or primary key

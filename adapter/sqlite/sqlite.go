@@ -6,7 +6,8 @@
 // riversqlite asks; transactions begin IMMEDIATE, so writes serialize on it
 // and Update needs no row lock) and a separate query_only pool for Read,
 // VRead, History and Search outside transactions, so that reads never queue
-// behind a long write: WAL readers see the last committed state.
+// behind a long write: WAL readers see the last committed state. The
+// buffered audit trail has a file of its own beside it (audit.go).
 package sqlite
 
 import (
@@ -96,7 +97,13 @@ func open(ctx context.Context, path string, opts sqlstore.Options) (*Store, erro
 		}
 		opts.Jobs = j
 	}
-	drv := &driver{w: w, wc: wc, r: r, groups: newGroups()}
+	alog, err := openAuditLog(ctx, abs)
+	if err != nil {
+		_ = r.Close()
+		_ = w.Close()
+		return nil, fmt.Errorf("sqlite open: %w", err)
+	}
+	drv := &driver{w: w, wc: wc, r: r, groups: newGroups(), audit: alog}
 	return &Store{Engine: sqlstore.New(drv, opts), drv: drv, path: abs}, nil
 }
 

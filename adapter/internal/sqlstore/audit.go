@@ -1,8 +1,10 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -13,7 +15,9 @@ import (
 // The audit trail lives in table audit_events (migration 00006_audit), not
 // in resources: an AuditEvent is one narrow row (socialrx.AuditRecord),
 // appended and never changed. Read and Search of type AuditEvent are
-// answered from it (auditType); the resource tables never hold one.
+// answered from it (auditType), and from the driver's audit log when it has
+// one (AuditLogDriver: SQLite's <file>.audit, where the buffered events
+// go); the resource tables never hold one.
 
 // auditType is the resource type kept in audit_events.
 const auditType = "AuditEvent"
@@ -32,18 +36,102 @@ func (tx *Tx) AppendAudit(ctx context.Context, records []socialrx.AuditRecord) e
 	if tx.done {
 		return errTxDone
 	}
-	inserts := auditInserts[tx.e.d.Name == "sqlite"]
+	if err := tx.e.insertAudit(ctx, tx.q, records); err != nil {
+		return fmt.Errorf("append audit: %w", tx.e.translate(err))
+	}
+	return nil
+}
+
+// insertAudit inserts records into audit_events with q.
+func (e *Engine) insertAudit(ctx context.Context, q Querier, records []socialrx.AuditRecord) error {
+	return InsertAudit(ctx, q, "audit_events", e.d.Name == "sqlite", records)
+}
+
+// InsertAudit inserts records into table (audit_events, or a table of the
+// same columns) with q, in chunks of 64, 32, ... 1 rows; question: with ?
+// placeholders (SQLite), else $n.
+func InsertAudit(ctx context.Context, q Querier, table string, question bool, records []socialrx.AuditRecord) error {
+	inserts := auditInserts[question]
 	for len(records) > 0 {
 		n := auditChunk
 		for n > len(records) {
 			n /= 2
 		}
-		if _, err := tx.q.Exec(ctx, inserts[n], auditArgs(records[:n])...); err != nil {
-			return fmt.Errorf("append audit: %w", tx.e.translate(err))
+		stmt := inserts[n]
+		if table != "audit_events" {
+			stmt = strings.Replace(stmt, " audit_events ", " "+table+" ", 1)
+		}
+		if _, err := q.Exec(ctx, stmt, auditArgs(records[:n])...); err != nil {
+			return err
 		}
 		records = records[n:]
 	}
 	return nil
+}
+
+// AuditLogDriver is a Driver that keeps the buffered audit trail
+// (socialrx.AuditLog) in a database of its own: SQLite's <file>.audit,
+// written by a connection of its own, outside the group commit, so that
+// the audit trail's commits leave the data's pages (and the readers' page
+// cache of them) alone.
+type AuditLogDriver interface {
+	// AuditLogReader runs reads on the audit log database.
+	AuditLogReader() Querier
+	// AuditLogFrom is the FROM item, in the audit log database, of its
+	// records: the columns of audit_events, seq increasing with each
+	// append across the whole log.
+	AuditLogFrom() string
+	// AppendAuditLog appends records to the log atomically (see
+	// socialrx.AuditLog); errors untranslated.
+	AppendAuditLog(ctx context.Context, records []socialrx.AuditRecord) error
+}
+
+// auditLog returns the driver's audit log, nil when it has none (the
+// buffered audit trail then goes to the main database's audit_events).
+func (e *Engine) auditLog() AuditLogDriver {
+	l, _ := e.drv.(AuditLogDriver)
+	return l
+}
+
+// pgAuditLogInsert appends a whole batch with one statement on
+// PostgreSQL: atomic without a transaction (no BEGIN and COMMIT round
+// trips) and nine parameters (arrays) whatever the batch size.
+const pgAuditLogInsert = `INSERT INTO audit_events (id, recorded, agent, entity, patient, subtype, action, outcome, body)
+SELECT id, recorded, agent, entity, patient, subtype, action, outcome, body::json
+FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[])
+AS u (id, recorded, agent, entity, patient, subtype, action, outcome, body)`
+
+// AppendAuditLog appends buffered records (see socialrx.AuditLog): to
+// the driver's audit log database when it has one (SQLite), with one
+// statement on PostgreSQL, else in a transaction of their own.
+func (e *Engine) AppendAuditLog(ctx context.Context, records []socialrx.AuditRecord) error {
+	if len(records) == 0 {
+		return nil
+	}
+	if l := e.auditLog(); l != nil {
+		if err := l.AppendAuditLog(ctx, records); err != nil {
+			return fmt.Errorf("append audit log: %w", e.translate(err))
+		}
+		return nil
+	}
+	if e.d.Name == "postgres" {
+		cols := make([][]string, 9)
+		recorded := make([]int64, len(records))
+		for i := range cols {
+			if i != 1 {
+				cols[i] = make([]string, len(records))
+			}
+		}
+		for i, r := range records {
+			cols[0][i], recorded[i], cols[2][i], cols[3][i], cols[4][i] = r.ID, toMicros(r.Recorded), r.Agent, r.Entity, r.Patient
+			cols[5][i], cols[6][i], cols[7][i], cols[8][i] = r.Subtype, string(r.Action), string(r.Outcome), string(r.Body)
+		}
+		if _, err := e.drv.Reader().Exec(ctx, pgAuditLogInsert, cols[0], recorded, cols[2], cols[3], cols[4], cols[5], cols[6], cols[7], cols[8]); err != nil {
+			return fmt.Errorf("append audit log: %w", e.translate(err))
+		}
+		return nil
+	}
+	return e.Transact(ctx, func(tx socialrx.Tx) error { return tx.AppendAudit(ctx, records) })
 }
 
 // auditInserts are the INSERT statements of 1, 2, 4, ... auditChunk rows,
@@ -95,8 +183,12 @@ func auditArgs(records []socialrx.AuditRecord) []any {
 func (e *Engine) readAudit(ctx context.Context, q Querier, id string) (*socialrx.Resource, error) {
 	var seq int64
 	var rec socialrx.AuditRecord
-	if err := scanAudit(q.QueryRow(ctx, `SELECT `+auditSelect+` FROM audit_events WHERE id = $1`, id), &seq, &rec); err != nil {
-		err = e.translate(err)
+	err := e.translate(scanAudit(q.QueryRow(ctx, `SELECT `+auditSelect+` FROM audit_events WHERE id = $1`, id), &seq, &rec))
+	if l := e.auditLog(); l != nil && socialrx.ErrorCode(err) == socialrx.ENOTFOUND {
+		// Not a write's: a buffered event's, in the audit log.
+		err = e.translate(scanAudit(l.AuditLogReader().QueryRow(ctx, `SELECT `+auditSelect+` FROM `+l.AuditLogFrom()+` WHERE id = $1`, id), &seq, &rec))
+	}
+	if err != nil {
 		if socialrx.ErrorCode(err) == socialrx.ENOTFOUND {
 			return nil, socialrx.Errorf(socialrx.ENOTFOUND, "%s/%s not found", auditType, id)
 		}
@@ -136,12 +228,13 @@ func (e *Engine) auditResource(rec socialrx.AuditRecord) (*socialrx.Resource, er
 // auditColumns are the token parameters answered from a column.
 var auditColumns = map[string]string{"action": "action", "outcome": "outcome", "subtype": "subtype"}
 
-// searchAudit runs a search of AuditEvent on audit_events: _id, agent,
-// entity (the resource or the patient entity), patient, date (recorded,
-// with prefixes), action, outcome, subtype; _count, _sort (date or -date,
-// by recording order; default newest first), _total, and the store's own
-// _cursor. Other parameters are ignored with a warning, or refused when
-// strict, as the engine does; modifiers and chains are refused.
+// searchAudit runs a search of AuditEvent on audit_events (and the
+// driver's audit log): _id, agent, entity (the resource or the patient
+// entity), patient, date (recorded, with prefixes), action, outcome,
+// subtype; _count, _sort (date or -date, by the time recorded, then source
+// and seq; default newest first), _total, and the store's own _cursor.
+// Other parameters are ignored with a warning, or refused when strict, as
+// the engine does; modifiers and chains are refused.
 func (e *Engine) searchAudit(ctx context.Context, q Querier, query *search.Query, strict bool) (*socialrx.SearchResult, error) {
 	res := &socialrx.SearchResult{Self: copyValues(query.Used)}
 	for _, is := range query.Ignored {
@@ -230,58 +323,161 @@ func (e *Engine) searchAudit(ctx context.Context, q Querier, query *search.Query
 	if len(where) > 0 {
 		cond = strings.Join(where, " AND ")
 	}
+	// The places AuditEvents are kept: audit_events of the main database
+	// (source 0: the writes' own, in their transactions) and, when the
+	// driver has one, the audit log's (source 1: the buffered ones). Pages
+	// are in the order of (recorded, source, seq), merged here; the
+	// cursor is the last key of a page.
+	type source struct {
+		q    Querier
+		from string
+	}
+	srcs := []source{{q, "audit_events"}}
+	if l := e.auditLog(); l != nil {
+		srcs = append(srcs, source{l.AuditLogReader(), l.AuditLogFrom()})
+	}
 	res.Total = -1
 	if query.Total != "none" {
-		if err := q.QueryRow(ctx, `SELECT COUNT(*) FROM audit_events WHERE `+cond, args...).Scan(&res.Total); err != nil {
-			return nil, fmt.Errorf("search %s: %w", auditType, e.translate(err))
+		res.Total = 0
+		for _, sq := range srcs {
+			var n int
+			if err := sq.q.QueryRow(ctx, `SELECT COUNT(*) FROM `+sq.from+` WHERE `+cond, args...).Scan(&n); err != nil {
+				return nil, fmt.Errorf("search %s: %w", auditType, e.translate(err))
+			}
+			res.Total += n
 		}
 	}
 	if query.Summary == "count" {
 		return res, nil
 	}
-	page, order := cond, "seq DESC"
-	if asc {
-		order = "seq ASC"
-	}
+	var after *auditKey
 	if query.Cursor != "" {
-		after, err := strconv.ParseInt(query.Cursor, 10, 64)
-		if err != nil {
+		k, ok := parseAuditCursor(query.Cursor)
+		if !ok {
 			return nil, refused("_cursor", "invalid _cursor")
 		}
-		if asc {
-			page += " AND seq > " + arg(after)
-		} else {
-			page += " AND seq < " + arg(after)
+		after = &k
+	}
+	order := "recorded DESC, seq DESC"
+	if asc {
+		order = "recorded ASC, seq ASC"
+	}
+	var page []auditRow
+	for src, sq := range srcs {
+		sargs := append([]any(nil), args...)
+		sarg := func(v any) string {
+			sargs = append(sargs, v)
+			return "$" + strconv.Itoa(len(sargs))
 		}
-	}
-	rows, err := q.Query(ctx, `SELECT `+auditSelect+` FROM audit_events WHERE `+page+` ORDER BY `+order+` LIMIT `+arg(count+1), args...)
-	if err != nil {
-		return nil, fmt.Errorf("search %s: %w", auditType, e.translate(err))
-	}
-	defer rows.Close()
-	var last int64
-	for rows.Next() {
-		var seq int64
-		var rec socialrx.AuditRecord
-		if err := scanAudit(rows, &seq, &rec); err != nil {
+		scond := cond
+		if after != nil {
+			scond += " AND " + auditAfter(*after, src, asc, sarg)
+		}
+		rows, err := sq.q.Query(ctx, `SELECT `+auditSelect+` FROM `+sq.from+` WHERE `+scond+` ORDER BY `+order+` LIMIT `+sarg(count+1), sargs...)
+		if err != nil {
 			return nil, fmt.Errorf("search %s: %w", auditType, e.translate(err))
 		}
-		if len(res.Matches) == count {
-			res.Next = copyValues(res.Self)
-			res.Next.Set("_cursor", strconv.FormatInt(last, 10))
-			break
+		for rows.Next() {
+			r := auditRow{key: auditKey{src: src}}
+			if err := scanAudit(rows, &r.key.seq, &r.rec); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("search %s: %w", auditType, e.translate(err))
+			}
+			r.key.recorded = toMicros(r.rec.Recorded)
+			page = append(page, r)
 		}
-		r, err := e.auditResource(rec)
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, fmt.Errorf("search %s: %w", auditType, e.translate(err))
+		}
+	}
+	slices.SortFunc(page, func(a, b auditRow) int {
+		if asc {
+			return a.key.compare(b.key)
+		}
+		return b.key.compare(a.key)
+	})
+	if len(page) > count {
+		res.Next = copyValues(res.Self)
+		res.Next.Set("_cursor", page[count-1].key.String())
+		page = page[:count]
+	}
+	for _, row := range page {
+		r, err := e.auditResource(row.rec)
 		if err != nil {
 			return nil, err
 		}
 		res.Matches = append(res.Matches, *r)
-		last = seq
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("search %s: %w", auditType, e.translate(err))
 	}
 	return res, nil
+}
+
+// auditRow is a record found by a search, with its place in the order.
+type auditRow struct {
+	key auditKey
+	rec socialrx.AuditRecord
+}
+
+// auditKey orders AuditEvents: by time recorded (unix microseconds), then
+// source (0 the main database, 1 the audit log), then seq in the source.
+type auditKey struct {
+	recorded int64
+	src      int
+	seq      int64
+}
+
+func (k auditKey) compare(o auditKey) int {
+	if c := cmp.Compare(k.recorded, o.recorded); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(k.src, o.src); c != 0 {
+		return c
+	}
+	return cmp.Compare(k.seq, o.seq)
+}
+
+// String is the key as a _cursor: "recorded.source.seq".
+func (k auditKey) String() string {
+	return strconv.FormatInt(k.recorded, 10) + "." + strconv.Itoa(k.src) + "." + strconv.FormatInt(k.seq, 10)
+}
+
+// parseAuditCursor reads an auditKey.String.
+func parseAuditCursor(s string) (auditKey, bool) {
+	parts := strings.Split(s, ".")
+	if len(parts) != 3 {
+		return auditKey{}, false
+	}
+	r, err1 := strconv.ParseInt(parts[0], 10, 64)
+	src, err2 := strconv.Atoi(parts[1])
+	seq, err3 := strconv.ParseInt(parts[2], 10, 64)
+	if err1 != nil || err2 != nil || err3 != nil || src < 0 || src > 1 {
+		return auditKey{}, false
+	}
+	return auditKey{recorded: r, src: src, seq: seq}, true
+}
+
+// auditAfter is the condition, on the rows of source src, of the keys
+// after k in the page order (descending unless asc).
+func auditAfter(k auditKey, src int, asc bool, arg func(any) string) string {
+	r := arg(k.recorded)
+	switch {
+	case src == k.src:
+		if asc {
+			return "(recorded > " + r + " OR (recorded = " + r + " AND seq > " + arg(k.seq) + "))"
+		}
+		return "(recorded < " + r + " OR (recorded = " + r + " AND seq < " + arg(k.seq) + "))"
+	case (src > k.src) == asc:
+		// Same time, this source comes after the cursor's.
+		if asc {
+			return "recorded >= " + r
+		}
+		return "recorded <= " + r
+	}
+	if asc {
+		return "recorded > " + r
+	}
+	return "recorded < " + r
 }
 
 // auditDate is the condition on recorded of one date value: the event's
