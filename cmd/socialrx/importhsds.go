@@ -165,22 +165,20 @@ func errText(err error) string {
 }
 
 // writeBatch writes rs in one workflow transaction (create or update by
-// id) and counts them.
+// id, with the store's bulk write: Tx.UpsertMany) and counts them.
 func writeBatch(ctx context.Context, w *workflow.Workflow, rs []mapping.HSDSResource, sum *ImportSummary) error {
 	if len(rs) == 0 {
 		return nil
 	}
+	ws := make([]socialrx.Write, len(rs))
+	for i, r := range rs {
+		ws[i] = socialrx.Write{Type: r.Type, ID: r.ID, Body: r.Body}
+	}
 	var created []bool
 	err := w.Transact(ctx, func(tx *workflow.Tx) error {
-		created = created[:0]
-		for _, r := range rs {
-			_, c, err := tx.Update(ctx, r.Type, r.ID, r.Body, 0)
-			if err != nil {
-				return err
-			}
-			created = append(created, c)
-		}
-		return nil
+		var err error
+		_, created, err = tx.UpsertMany(ctx, ws)
+		return err
 	})
 	if err != nil {
 		return err

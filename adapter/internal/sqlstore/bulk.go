@@ -1,0 +1,107 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/socialrx/socialrx"
+	"github.com/socialrx/socialrx/fhir"
+)
+
+// UpsertMany is the bulk write (see socialrx.ResourceTx): Update with
+// ifMatch 0 for each write, in order, with three steps for the whole
+// batch instead of two statements (or more) per resource:
+//
+//	LockCurrentMany  the current rows of the batch, one query (locked)
+//	stamp and index  each body, in Go: version, meta, index rows
+//	PutMany          current, history and index rows, a few statements
+//
+// A write whose insert lost to a concurrent create (PutMany's written
+// false: PostgreSQL) is done again after the batch with Update, which
+// reads the new row and writes the next version, as Update itself does
+// when its insert conflicts.
+func (tx *Tx) UpsertMany(ctx context.Context, ws []socialrx.Write) ([]*socialrx.Resource, []bool, error) {
+	if tx.done {
+		return nil, nil, errTxDone
+	}
+	if len(ws) == 0 {
+		return nil, nil, nil
+	}
+	keys := make([]Key, len(ws))
+	at := make(map[Key]int, len(ws))
+	for i, w := range ws {
+		k := Key{w.Type, w.ID}
+		if _, dup := at[k]; dup {
+			return nil, nil, socialrx.Errorf(socialrx.EINVALID, "upsert many: %s/%s is written twice in one batch", w.Type, w.ID)
+		}
+		at[k] = i
+		keys[i] = k
+	}
+	curs, err := tx.q.LockCurrentMany(ctx, keys)
+	if err != nil {
+		return nil, nil, fmt.Errorf("upsert many: %w", tx.e.translate(err))
+	}
+	cur := make([]*Current, len(ws))
+	for i := range curs {
+		if j, ok := at[Key{curs[i].Type, curs[i].ID}]; ok {
+			cur[j] = &curs[i]
+		}
+	}
+	res := make([]*socialrx.Resource, len(ws))
+	created := make([]bool, len(ws))
+	vs := make([]*Version, len(ws))
+	for i, w := range ws {
+		version, prev, insert := int64(1), time.Time{}, true
+		if c := cur[i]; c != nil {
+			version, prev, insert = c.Version+1, fromMicros(c.LastUpdated), false
+			created[i] = c.Deleted
+		} else {
+			created[i] = true
+		}
+		lastUpdated := tx.e.stampTime(prev)
+		v, r, err := tx.e.version(w.Type, w.ID, w.Body, version, lastUpdated, insert)
+		if err != nil {
+			return nil, nil, fmt.Errorf("upsert many: %s/%s: %w", w.Type, w.ID, err)
+		}
+		vs[i], res[i] = v, r
+	}
+	written, err := tx.q.PutMany(ctx, vs)
+	if err != nil {
+		return nil, nil, fmt.Errorf("upsert many: %w", tx.e.translate(err))
+	}
+	for i, ok := range written {
+		if ok {
+			continue
+		}
+		if !vs[i].Insert {
+			return nil, nil, socialrx.Errorf(socialrx.EINTERNAL, "upsert many: %s/%s: the locked current row is gone", ws[i].Type, ws[i].ID)
+		}
+		// Created concurrently since LockCurrentMany: a new version of
+		// that one.
+		r, c, err := tx.Update(ctx, ws[i].Type, ws[i].ID, ws[i].Body, 0)
+		if err != nil {
+			return nil, nil, fmt.Errorf("upsert many: %w", err)
+		}
+		res[i], created[i] = r, c
+	}
+	return res, created, nil
+}
+
+// version stamps body as version of typ/id and indexes it: the Version to
+// write and the Resource it stores (as Tx.put does for one write).
+func (e *Engine) version(typ, id string, body []byte, version int64, lastUpdated time.Time, insert bool) (*Version, *socialrx.Resource, error) {
+	stamped, err := fhir.StampMeta(body, id, version, lastUpdated)
+	if err != nil {
+		return nil, nil, socialrx.Errorf(socialrx.EINVALID, "body is not a JSON object")
+	}
+	entries, err := e.opts.Index(typ, stamped)
+	if err != nil {
+		return nil, nil, socialrx.Errorf(socialrx.EINVALID, "body cannot be indexed")
+	}
+	v := &Version{Type: typ, ID: id, Version: version, LastUpdated: toMicros(lastUpdated), Body: stamped, Insert: insert}
+	if len(entries) > 0 {
+		v.Index = IndexRows(typ, id, entries)
+	}
+	return v, &socialrx.Resource{Type: typ, ID: id, VersionID: version, LastUpdated: lastUpdated, Body: stamped}, nil
+}
