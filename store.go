@@ -121,8 +121,8 @@ type ResourceTx interface {
 
 	// UpsertMany stores a new version of each resource of ws, exactly as
 	// Update with ifMatch 0 would one after the other, in order (each takes
-	// the next value of the global sequence: history lists them in that
-	// order), with the current versions of the whole batch read (and
+	// the next value of the global sequence and a lastUpdated after the
+	// one before it: history lists them in that order), with the current versions of the whole batch read (and
 	// locked) at once and the rows written with a few statements: the bulk
 	// path of imports. res[i] and created[i] are what Update would have
 	// returned for ws[i]. The same Type/ID twice in ws is EINVALID and

@@ -3,6 +3,9 @@ package sqlstore
 import (
 	"context"
 	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/socialrx/socialrx"
@@ -14,7 +17,9 @@ import (
 // batch instead of two statements (or more) per resource:
 //
 //	LockCurrentMany  the current rows of the batch, one query (locked)
-//	stamp and index  each body, in Go: version, meta, index rows
+//	stamp and index  each body, in Go, on all cores: version, meta (the
+//	                 lastUpdated of the batch strictly increasing in its
+//	                 order), index rows
 //	PutMany          current, history and index rows, a few statements
 //
 // A write whose insert lost to a concurrent create (PutMany's written
@@ -51,20 +56,52 @@ func (tx *Tx) UpsertMany(ctx context.Context, ws []socialrx.Write) ([]*socialrx.
 	res := make([]*socialrx.Resource, len(ws))
 	created := make([]bool, len(ws))
 	vs := make([]*Version, len(ws))
-	for i, w := range ws {
-		version, prev, insert := int64(1), time.Time{}, true
+	stamps := make([]time.Time, len(ws))
+	for i := range ws {
+		prev := time.Time{}
 		if c := cur[i]; c != nil {
-			version, prev, insert = c.Version+1, fromMicros(c.LastUpdated), false
-			created[i] = c.Deleted
-		} else {
-			created[i] = true
+			prev = fromMicros(c.LastUpdated)
 		}
-		lastUpdated := tx.e.stampTime(prev)
-		v, r, err := tx.e.version(w.Type, w.ID, w.Body, version, lastUpdated, insert)
+		// Strictly increasing in the batch, as one Update after another:
+		// lastUpdated orders the batch as the sequence does (a batch
+		// stamped within one microsecond ends a few µs ahead).
+		stamps[i] = tx.e.stampTime(prev)
+		if i > 0 && !stamps[i].After(stamps[i-1]) {
+			stamps[i] = stamps[i-1].Add(time.Microsecond)
+		}
+	}
+	// Stamping and indexing are CPU work on the bodies alone: spread
+	// over the cores, in chunks.
+	errs := make([]error, len(ws))
+	var wg sync.WaitGroup
+	const chunk = 32
+	next := atomic.Int64{}
+	for range min(runtime.GOMAXPROCS(0), (len(ws)+chunk-1)/chunk) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				lo := int(next.Add(chunk)) - chunk
+				if lo >= len(ws) {
+					return
+				}
+				for i := lo; i < min(lo+chunk, len(ws)); i++ {
+					w := ws[i]
+					version, insert := int64(1), true
+					if c := cur[i]; c != nil {
+						version, insert = c.Version+1, false
+					}
+					vs[i], res[i], errs[i] = tx.e.version(w.Type, w.ID, w.Body, version, stamps[i], insert)
+					created[i] = cur[i] == nil || cur[i].Deleted
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
 		if err != nil {
-			return nil, nil, fmt.Errorf("upsert many: %s/%s: %w", w.Type, w.ID, err)
+			return nil, nil, fmt.Errorf("upsert many: %s/%s: %w", ws[i].Type, ws[i].ID, err)
 		}
-		vs[i], res[i] = v, r
 	}
 	written, err := tx.q.PutMany(ctx, vs)
 	if err != nil {

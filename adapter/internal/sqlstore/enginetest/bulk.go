@@ -38,9 +38,9 @@ func loadFixturesBulk(t *testing.T, s socialrx.Store) {
 }
 
 // testBulkOrder: with a clock that stands still, the versions of a bulk
-// write share their lastUpdated (an update's is 1µs after its previous
-// version's), so history's order among them is the global sequence's,
-// which must be the batch's.
+// write get strictly increasing lastUpdated in the batch's order (as one
+// Update after another would: each after its previous version and after
+// the write before it in the batch), so history lists them in that order.
 func testBulkOrder(t *testing.T, s socialrx.Store) {
 	create(t, s, "Patient", "p0", body("Patient", str("name", "Zed")))
 	ws := []socialrx.Write{
@@ -64,7 +64,7 @@ func testBulkOrder(t *testing.T, s socialrx.Store) {
 	for _, v := range h.Versions {
 		got = append(got, v.Type+"/"+v.ID+"/"+v.LastUpdated.Format("05.000000"))
 	}
-	want := []string{"Patient/p0/05.000001", "Observation/b3/05.000000", "Observation/b2/05.000000", "Observation/b1/05.000000", "Patient/p0/05.000000"}
+	want := []string{"Observation/b3/05.000003", "Observation/b2/05.000002", "Patient/p0/05.000001", "Observation/b1/05.000000", "Patient/p0/05.000000"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("history, newest first (-want +got):\n%s", diff)
 	}
