@@ -42,8 +42,11 @@ type ImportHSDSCmd struct {
 type ImportSummary struct {
 	Created, Updated, Unchanged map[string]int // by resource type
 	Rejected                    []mapping.HSDSReject
-	Read                        time.Duration
-	Wrote                       time.Duration
+	// Read is the time to read and map the dataset; Wrote the time to
+	// check (fhir.Validate) and write it, the checks of a batch
+	// overlapping the write of the one before.
+	Read  time.Duration
+	Wrote time.Duration
 }
 
 // Services is how many HealthcareServices were created, updated or found
@@ -84,11 +87,13 @@ func (c *ImportHSDSCmd) Run(ctx context.Context) error {
 
 // ImportHSDS reads the HSDS dataset at src, maps it to FHIR, checks every
 // resource as a create would (fhir.Validate, in parallel), and writes
-// them through the workflow in transactions of batch resources, skipping
-// those whose stored version has the same content. A record that fails
-// anywhere is reported in the summary and the rest goes on; a batch whose
-// transaction fails is written again one resource at a time, so that one
-// refused resource loses nothing else. bar shows progress (nil: none).
+// them through the workflow in transactions of batch resources (the
+// store's bulk write, Tx.UpsertMany), skipping those whose stored version
+// has the same content. The check of a batch runs while the batch before
+// it is written. A record that fails anywhere is reported in the summary
+// and the rest goes on; a batch whose transaction fails is written again
+// one resource at a time, so that one refused resource loses nothing else.
+// bar shows progress (nil: none).
 func ImportHSDS(ctx context.Context, s socialrx.Store, src string, batch int, bar io.Writer) (*ImportSummary, error) {
 	start := time.Now()
 	var dir mapping.HSDSDirectory
@@ -97,8 +102,6 @@ func ImportHSDS(ctx context.Context, s socialrx.Store, src string, batch int, ba
 	}
 	resources, rejects := dir.Resources()
 	sum := &ImportSummary{Created: map[string]int{}, Updated: map[string]int{}, Unchanged: map[string]int{}}
-	resources, bad := validateAll(resources)
-	rejects = append(rejects, bad...)
 	sum.Read = time.Since(start)
 
 	start = time.Now()
@@ -115,10 +118,32 @@ func ImportHSDS(ctx context.Context, s socialrx.Store, src string, batch int, ba
 		progressbar.OptionSetDescription("import"),
 		progressbar.OptionOnCompletion(func() { fmt.Fprintln(bar) }),
 	)
+	// The check of the next batch runs beside the write of this one.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type checked struct {
+		n   int // resources of the batch, valid or not
+		ok  []mapping.HSDSResource
+		bad []mapping.HSDSReject
+	}
+	batches := make(chan checked, 1)
+	go func() {
+		defer close(batches)
+		for i := 0; i < len(resources); i += batch {
+			part := resources[i:min(i+batch, len(resources))]
+			ok, bad := validateAll(part)
+			select {
+			case batches <- checked{len(part), ok, bad}:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	var refused []mapping.HSDSReject // after the checks' rejects, as before
 	w := workflow.New(s, workflow.Options{})
-	for i := 0; i < len(resources); i += batch {
-		part := resources[i:min(i+batch, len(resources))]
-		changed, err := changedOnly(ctx, s, part, sum)
+	for b := range batches {
+		rejects = append(rejects, b.bad...)
+		changed, err := changedOnly(ctx, s, b.ok, sum)
 		if err != nil {
 			return nil, err
 		}
@@ -138,14 +163,18 @@ func ImportHSDS(ctx context.Context, s socialrx.Store, src string, batch int, ba
 					if ctx.Err() != nil {
 						return nil, ctx.Err()
 					}
-					rejects = append(rejects, mapping.HSDSReject{Source: r.Source, Object: r.Type, ID: r.HSDSID, Reason: "refused by the store: " + errText(err)})
+					refused = append(refused, mapping.HSDSReject{Source: r.Source, Object: r.Type, ID: r.HSDSID, Reason: "refused by the store: " + errText(err)})
 				}
 			}
 		}
-		_ = pb.Add(len(part))
+		_ = pb.Add(b.n)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
 	_ = pb.Finish()
 	sum.Wrote = time.Since(start)
+	rejects = append(rejects, refused...)
 	sort.SliceStable(rejects, func(i, j int) bool { return rejects[i].Source < rejects[j].Source })
 	sum.Rejected = rejects
 	return sum, nil
