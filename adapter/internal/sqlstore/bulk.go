@@ -21,6 +21,7 @@ import (
 //	                 lastUpdated of the batch strictly increasing in its
 //	                 order), index rows
 //	PutMany          current, history and index rows, a few statements
+//	                 per writeChunk writes, while the next are stamped
 //
 // A write whose insert lost to a concurrent create (PutMany's written
 // false: PostgreSQL) is done again after the batch with Update, which
@@ -70,42 +71,64 @@ func (tx *Tx) UpsertMany(ctx context.Context, ws []socialrx.Write) ([]*socialrx.
 			stamps[i] = stamps[i-1].Add(time.Microsecond)
 		}
 	}
-	// Stamping and indexing are CPU work on the bodies alone: spread
-	// over the cores, in chunks.
+	// Stamping and indexing are CPU work on the bodies alone: workers on
+	// all cores stamp the batch in chunks, in order, while this goroutine
+	// writes the chunks already stamped (the database's work, in process
+	// on SQLite, on the server on PostgreSQL, overlaps the stamping of
+	// what follows).
+	nChunks := (len(ws) + stampChunk - 1) / stampChunk
+	ready := make([]chan struct{}, nChunks)
+	for c := range ready {
+		ready[c] = make(chan struct{})
+	}
 	errs := make([]error, len(ws))
-	var wg sync.WaitGroup
-	const chunk = 32
-	next := atomic.Int64{}
-	for range min(runtime.GOMAXPROCS(0), (len(ws)+chunk-1)/chunk) {
+	var (
+		wg   sync.WaitGroup
+		next atomic.Int64
+		stop atomic.Bool
+	)
+	defer func() {
+		stop.Store(true)
+		wg.Wait()
+	}()
+	for range min(runtime.GOMAXPROCS(0), nChunks) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for {
-				lo := int(next.Add(chunk)) - chunk
-				if lo >= len(ws) {
+			for !stop.Load() {
+				c := int(next.Add(1)) - 1
+				if c >= nChunks {
 					return
 				}
-				for i := lo; i < min(lo+chunk, len(ws)); i++ {
+				for i := c * stampChunk; i < min((c+1)*stampChunk, len(ws)); i++ {
 					w := ws[i]
 					version, insert := int64(1), true
-					if c := cur[i]; c != nil {
-						version, insert = c.Version+1, false
+					if cr := cur[i]; cr != nil {
+						version, insert = cr.Version+1, false
 					}
 					vs[i], res[i], errs[i] = tx.e.version(w.Type, w.ID, w.Body, version, stamps[i], insert)
 					created[i] = cur[i] == nil || cur[i].Deleted
 				}
+				close(ready[c])
 			}
 		}()
 	}
-	wg.Wait()
-	for i, err := range errs {
-		if err != nil {
-			return nil, nil, fmt.Errorf("upsert many: %s/%s: %w", ws[i].Type, ws[i].ID, err)
+	written := make([]bool, 0, len(ws))
+	for lo := 0; lo < len(ws); lo += writeChunk {
+		hi := min(lo+writeChunk, len(ws))
+		for c := lo / stampChunk; c < (hi+stampChunk-1)/stampChunk; c++ {
+			<-ready[c]
 		}
-	}
-	written, err := tx.q.PutMany(ctx, vs)
-	if err != nil {
-		return nil, nil, fmt.Errorf("upsert many: %w", tx.e.translate(err))
+		for i := lo; i < hi; i++ {
+			if errs[i] != nil {
+				return nil, nil, fmt.Errorf("upsert many: %s/%s: %w", ws[i].Type, ws[i].ID, errs[i])
+			}
+		}
+		ok, err := tx.q.PutMany(ctx, vs[lo:hi])
+		if err != nil {
+			return nil, nil, fmt.Errorf("upsert many: %w", tx.e.translate(err))
+		}
+		written = append(written, ok...)
 	}
 	for i, ok := range written {
 		if ok {
@@ -124,6 +147,13 @@ func (tx *Tx) UpsertMany(ctx context.Context, ws []socialrx.Write) ([]*socialrx.
 	}
 	return res, created, nil
 }
+
+// The bulk write stamps stampChunk writes at a time and writes writeChunk
+// (a multiple of stampChunk) with one DriverTx.PutMany.
+const (
+	stampChunk = 16
+	writeChunk = 128
+)
 
 // version stamps body as version of typ/id and indexes it: the Version to
 // write and the Resource it stores (as Tx.put does for one write).
