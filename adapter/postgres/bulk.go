@@ -21,6 +21,13 @@ FROM unnest($1::text[], $2::text[]) AS k(type, id)
 JOIN resources r ON r.type = k.type COLLATE "C" AND r.id = k.id COLLATE "C"
 ORDER BY r.type, r.id FOR UPDATE OF r`
 
+	// readManySQL is Engine.ReadMany's query (Dialect.ReadMany): an
+	// import's check of what is unchanged read 500 resources with five
+	// statements of 100 ORs each, a seventh of its time on PostgreSQL.
+	readManySQL = `SELECT r.type, r.id, r.version, r.last_updated, r.deleted, r.body
+FROM unnest($1::text[], $2::text[]) AS k(type, id)
+JOIN resources r ON r.type = k.type COLLATE "C" AND r.id = k.id COLLATE "C"`
+
 	// putManySQL numbers the batch with the next sequence values in
 	// order (seq), inserts the new current rows (ON CONFLICT DO NOTHING:
 	// one created concurrently is left out, as in putInsertSQL), updates

@@ -106,6 +106,12 @@ type Dialect struct {
 	// before a write: " FOR UPDATE" on PostgreSQL, "" on SQLite, whose
 	// single writer connection already serializes writes.
 	ForUpdate string
+	// ReadMany, when not empty, is the query of Engine.ReadMany: the
+	// current rows (type, id, version, last_updated, deleted, body) of the
+	// resources named by two arrays, $1 types and $2 ids (PostgreSQL:
+	// unnest; one statement for any number, planned once); empty, ReadMany
+	// asks 100 at a time with OR.
+	ReadMany string
 	// NextSeq is a statement returning the next global version sequence
 	// number as one int64 (documentation of the sequence; writes take it
 	// inside DriverTx.Put).
