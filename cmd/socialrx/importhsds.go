@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/socialrx/socialrx"
 	"github.com/socialrx/socialrx/adapter/hsds"
+	"github.com/socialrx/socialrx/adapter/postgres"
 	"github.com/socialrx/socialrx/adapter/workflow"
 	"github.com/socialrx/socialrx/fhir"
 	"github.com/socialrx/socialrx/mapping"
@@ -139,38 +141,72 @@ func ImportHSDS(ctx context.Context, s socialrx.Store, src string, batch int, ba
 			}
 		}
 	}()
-	var refused []mapping.HSDSReject // after the checks' rejects, as before
+	// SQLite has one writer: concurrent transactions would share its group
+	// commit as savepoints, each write copying pages to a sub-journal.
+	// PostgreSQL writes two batches at once, on two server processes.
+	writers := 1
+	if _, ok := s.(*postgres.Store); ok {
+		writers = 2
+	}
+	type written struct {
+		bad, refused []mapping.HSDSReject
+		sum          *ImportSummary
+	}
+	var (
+		mu, recv sync.Mutex
+		done     = map[int]written{} // by batch number
+		errOnce  sync.Once
+		failed   error
+		wg       sync.WaitGroup
+		nb       atomic.Int64
+	)
+	fail := func(err error) {
+		errOnce.Do(func() { failed = err; cancel() })
+	}
 	w := workflow.New(s, workflow.Options{})
-	for b := range batches {
-		rejects = append(rejects, b.bad...)
-		changed, err := changedOnly(ctx, s, b.ok, sum)
-		if err != nil {
-			return nil, err
-		}
-		if err := writeBatch(ctx, w, changed, sum); err != nil {
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
-			// Only a refusal of the data is worth finding record by
-			// record; a broken database or a timeout ends the import.
-			switch socialrx.ErrorCode(err) {
-			case socialrx.EINVALID, socialrx.EUNPROCESSABLE, socialrx.ECONFLICT, socialrx.EPRECONDITION:
-			default:
-				return nil, err
-			}
-			for _, r := range changed {
-				if err := writeBatch(ctx, w, []mapping.HSDSResource{r}, sum); err != nil {
-					if ctx.Err() != nil {
-						return nil, ctx.Err()
-					}
-					refused = append(refused, mapping.HSDSReject{Source: r.Source, Object: r.Type, ID: r.HSDSID, Reason: "refused by the store: " + errText(err)})
+	for range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				recv.Lock() // batch numbers in the order received
+				b, ok := <-batches
+				k := int(nb.Add(1))
+				recv.Unlock()
+				if !ok {
+					return
 				}
+				part := &ImportSummary{Created: map[string]int{}, Updated: map[string]int{}, Unchanged: map[string]int{}}
+				refused, err := importBatch(ctx, w, s, b.ok, part)
+				if err != nil {
+					fail(err)
+					return
+				}
+				mu.Lock()
+				done[k] = written{b.bad, refused, part}
+				mu.Unlock()
+				_ = pb.Add(b.n)
 			}
-		}
-		_ = pb.Add(b.n)
+		}()
+	}
+	wg.Wait()
+	if failed != nil {
+		return nil, failed
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
+	}
+	// The checks' rejects, then the store's refusals, in batch order.
+	var refused []mapping.HSDSReject
+	for k := 1; k <= len(done); k++ {
+		d := done[k]
+		rejects = append(rejects, d.bad...)
+		refused = append(refused, d.refused...)
+		for _, m := range []struct{ to, from map[string]int }{{sum.Created, d.sum.Created}, {sum.Updated, d.sum.Updated}, {sum.Unchanged, d.sum.Unchanged}} {
+			for t, n := range m.from {
+				m.to[t] += n
+			}
+		}
 	}
 	_ = pb.Finish()
 	sum.Wrote = time.Since(start)
@@ -178,6 +214,40 @@ func ImportHSDS(ctx context.Context, s socialrx.Store, src string, batch int, ba
 	sort.SliceStable(rejects, func(i, j int) bool { return rejects[i].Source < rejects[j].Source })
 	sum.Rejected = rejects
 	return sum, nil
+}
+
+// importBatch writes the changed resources of rs (changedOnly) in one
+// transaction, or, when the store refuses the batch's data, one at a time:
+// it returns the refused ones. Another error ends the import.
+func importBatch(ctx context.Context, w *workflow.Workflow, s socialrx.Store, rs []mapping.HSDSResource, sum *ImportSummary) ([]mapping.HSDSReject, error) {
+	changed, err := changedOnly(ctx, s, rs, sum)
+	if err != nil {
+		return nil, err
+	}
+	err = writeBatch(ctx, w, changed, sum)
+	if err == nil {
+		return nil, nil
+	}
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	// Only a refusal of the data is worth finding record by record; a
+	// broken database or a timeout ends the import.
+	switch socialrx.ErrorCode(err) {
+	case socialrx.EINVALID, socialrx.EUNPROCESSABLE, socialrx.ECONFLICT, socialrx.EPRECONDITION:
+	default:
+		return nil, err
+	}
+	var refused []mapping.HSDSReject
+	for _, r := range changed {
+		if err := writeBatch(ctx, w, []mapping.HSDSResource{r}, sum); err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			refused = append(refused, mapping.HSDSReject{Source: r.Source, Object: r.Type, ID: r.HSDSID, Reason: "refused by the store: " + errText(err)})
+		}
+	}
+	return refused, nil
 }
 
 // errText is err's message, with the issues of a socialrx.Error (paths and
