@@ -55,7 +55,12 @@ func rowsSQL(name, prefix string, cols, n int) string {
 }
 
 const (
-	lockPrefix  = "SELECT type, id, version, last_updated, deleted FROM resources WHERE (type, id) IN (VALUES "
+	// lockPrefix, with the rows and lockSuffix: "(type, id) IN (VALUES
+	// ...)" was planned as a scan of resources; a CROSS JOIN from the
+	// VALUES (SQLite keeps the order of a CROSS JOIN) is one primary key
+	// lookup per key.
+	lockPrefix  = "SELECT r.type, r.id, r.version, r.last_updated, r.deleted FROM (VALUES "
+	lockSuffix  = ") AS k CROSS JOIN resources r ON r.type = k.column1 AND r.id = k.column2"
 	curPrefix   = "INSERT OR FAIL INTO resources (type, id, version, last_updated, deleted, body, seq) VALUES "
 	verPrefix   = "INSERT OR FAIL INTO resource_versions (type, id, version, last_updated, deleted, body, seq) VALUES "
 	seqManySQL  = "UPDATE version_seq SET value = value + ?1 WHERE id = 1 RETURNING value"
@@ -79,7 +84,7 @@ func (t tx) LockCurrentMany(ctx context.Context, keys []sqlstore.Key) ([]sqlstor
 		for _, k := range keys[:n] {
 			args = append(args, k.Type, k.ID)
 		}
-		rows, err := t.tx.QueryContext(ctx, rowsSQL("lock", lockPrefix, 2, n)+")", args...)
+		rows, err := t.tx.QueryContext(ctx, rowsSQL("lock", lockPrefix, 2, n)+lockSuffix, args...)
 		if err != nil {
 			return nil, err
 		}
