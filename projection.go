@@ -15,6 +15,59 @@ type PatientProjection struct {
 	Prescriptions []Prescription
 	Referrals     []Referral
 	FollowUps     []FollowUp
+	// Results are the answered follow-ups of the patient's prescriptions,
+	// by prescription, then answered first to last.
+	Results []FollowUpResult
+}
+
+// PrescriptionRecord is one prescription with what followed it: its
+// follow-up Tasks, referrals and answered follow-ups (what
+// ServiceRequest/[id]/$prescription and the export's facts show).
+type PrescriptionRecord struct {
+	Prescription
+	FollowUps []FollowUp
+	Referrals []Referral
+	Results   []FollowUpResult // answered first to last
+}
+
+// Outcome is the latest answered follow-up of the record; ok is false when
+// none was answered.
+func (r PrescriptionRecord) Outcome() (res FollowUpResult, ok bool) {
+	if len(r.Results) == 0 {
+		return res, false
+	}
+	return r.Results[len(r.Results)-1], true
+}
+
+// Record returns the record of the prescription ServiceRequest/id; ok is
+// false when the patient has no such prescription.
+func (pp *PatientProjection) Record(id string) (rec PrescriptionRecord, ok bool) {
+	for _, p := range pp.Prescriptions {
+		if p.ID != id {
+			continue
+		}
+		rec.Prescription, ok = p, true
+		break
+	}
+	if !ok {
+		return rec, false
+	}
+	for _, f := range pp.FollowUps {
+		if f.PrescriptionID == id {
+			rec.FollowUps = append(rec.FollowUps, f)
+		}
+	}
+	for _, r := range pp.Referrals {
+		if r.PrescriptionID == id {
+			rec.Referrals = append(rec.Referrals, r)
+		}
+	}
+	for _, r := range pp.Results {
+		if r.PrescriptionID == id {
+			rec.Results = append(rec.Results, r)
+		}
+	}
+	return rec, true
 }
 
 // ProjectionTx keeps the domain rows derived from resources, in a store

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -129,8 +130,9 @@ func (d *HSDSDirectory) Resources() ([]HSDSResource, []HSDSReject) {
 	}
 	for _, id := range d.services.order {
 		s := d.services.byID[id]
-		res, ok := d.mapService(s.src, s.v, orgOK, salsOf[id])
+		res, endpoints, ok := d.mapService(s.src, s.v, orgOK, salsOf[id])
 		if ok {
+			out = append(out, endpoints...)
 			out = append(out, res)
 		}
 	}
@@ -237,6 +239,7 @@ type hsService struct {
 	Communication          []hsConcept       `json:"communication,omitempty"`
 	AvailableTime          []hsAvailableTime `json:"availableTime,omitempty"`
 	AvailabilityExceptions string            `json:"availabilityExceptions,omitempty"`
+	Endpoint               []hsRef           `json:"endpoint,omitempty"`
 }
 
 func (d *HSDSDirectory) mapOrganization(src string, o HSDSOrganization) (HSDSResource, bool) {
@@ -297,10 +300,13 @@ func (d *HSDSDirectory) mapLocation(src string, l HSDSLocation, orgs map[string]
 	return d.resource("Location", src, l.ID, r)
 }
 
-func (d *HSDSDirectory) mapService(src string, s HSDSService, orgs map[string]string, sals []HSDSServiceAtLocation) (HSDSResource, bool) {
-	reject := func(reason string) (HSDSResource, bool) {
+// mapService maps a service to a HealthcareService, and its referral
+// endpoints (attributes of the Endpoint connection-type code system) to
+// Endpoints it references.
+func (d *HSDSDirectory) mapService(src string, s HSDSService, orgs map[string]string, sals []HSDSServiceAtLocation) (HSDSResource, []HSDSResource, bool) {
+	reject := func(reason string) (HSDSResource, []HSDSResource, bool) {
 		d.Reject(src, "service", s.ID, reason)
-		return HSDSResource{}, false
+		return HSDSResource{}, nil, false
 	}
 	name := strings.TrimSpace(s.Name)
 	if name == "" {
@@ -338,6 +344,7 @@ func (d *HSDSDirectory) mapService(src string, s HSDSService, orgs map[string]st
 		r.ProvidedBy = ref
 	}
 	var terms []HSDSTaxonomyTerm
+	var endpoints []HSDSResource
 	for _, a := range s.Attributes {
 		t := a.TaxonomyTerm
 		if t == nil {
@@ -345,9 +352,23 @@ func (d *HSDSDirectory) mapService(src string, s HSDSService, orgs map[string]st
 				t = &tt
 			}
 		}
-		if t != nil {
-			terms = append(terms, *t)
+		if t == nil {
+			continue
 		}
+		if isEndpointTerm(*t) {
+			ep, reason := referralEndpoint(s, a, *t, r.ProvidedBy)
+			if reason != "" {
+				d.Reject(src, "attribute", a.ID, reason)
+				continue
+			}
+			res, ok := d.resource("Endpoint", src, ep.Identifier[0].Value, ep)
+			if ok {
+				endpoints = append(endpoints, res)
+				r.Endpoint = append(r.Endpoint, hsRef{Reference: "Endpoint/" + res.ID})
+			}
+			continue
+		}
+		terms = append(terms, *t)
 	}
 	for _, dom := range ServiceNeedDomains(terms, name) {
 		r.Category = append(r.Category, hsConcept{Coding: []hsCoding{{System: needDomainSystem, Code: string(dom), Display: dom.Display()}}})
@@ -397,7 +418,78 @@ func (d *HSDSDirectory) mapService(src string, s HSDSService, orgs map[string]st
 		}
 	}
 	r.AvailabilityExceptions = strings.Join(notes, " ")
-	return d.resource("HealthcareService", src, s.ID, r)
+	res, ok := d.resource("HealthcareService", src, s.ID, r)
+	if !ok {
+		return res, nil, false
+	}
+	return res, endpoints, true
+}
+
+// EndpointConnectionTypeSystem is R4's Endpoint.connectionType code
+// system. An HSDS attribute of a service whose taxonomy term is one of
+// its codes (taxonomy or term_uri naming this system) and whose value is
+// an http(s) URL says the service takes referrals there: socialrx maps it
+// to an Endpoint the HealthcareService references, which is what makes a
+// prescription to it a warm hand-off by eReferral (docs/mapping.md, "Form
+// and channel").
+const EndpointConnectionTypeSystem = "http://terminology.hl7.org/CodeSystem/endpoint-connection-type"
+
+func isEndpointTerm(t HSDSTaxonomyTerm) bool {
+	return strings.TrimSpace(t.Taxonomy) == EndpointConnectionTypeSystem || strings.HasPrefix(strings.TrimSpace(t.TermURI), EndpointConnectionTypeSystem)
+}
+
+// hsEndpoint is an R4 Endpoint.
+type hsEndpoint struct {
+	ResourceType         string         `json:"resourceType"`
+	Identifier           []hsIdentifier `json:"identifier"`
+	Status               string         `json:"status"`
+	ConnectionType       hsCoding       `json:"connectionType"`
+	Name                 string         `json:"name,omitempty"`
+	ManagingOrganization *hsRef         `json:"managingOrganization,omitempty"`
+	PayloadType          []hsConcept    `json:"payloadType"`
+	Address              string         `json:"address"`
+}
+
+// endpointConnectionTypes are the connection types a referral endpoint
+// may have (R4 endpoint-connection-type): FHIR messaging and REST, the
+// ones socialrx sends eReferrals over, and Direct.
+var endpointConnectionTypes = map[string]string{
+	"hl7-fhir-msg":   "HL7 FHIR Messaging",
+	"hl7-fhir-rest":  "HL7 FHIR",
+	"direct-project": "Direct Project",
+}
+
+// referralEndpoint maps a service's endpoint attribute; reason says why
+// it cannot be used (the service is kept without it).
+func referralEndpoint(s HSDSService, a HSDSAttribute, t HSDSTaxonomyTerm, org *hsRef) (hsEndpoint, string) {
+	code := strings.TrimSpace(t.Code)
+	display, ok := endpointConnectionTypes[code]
+	if !ok {
+		return hsEndpoint{}, "referral endpoint connection type must be hl7-fhir-msg, hl7-fhir-rest or direct-project"
+	}
+	addr := strings.TrimSpace(a.Value)
+	u, err := url.Parse(addr)
+	if code == "direct-project" {
+		if err != nil || u.Scheme != "mailto" || u.Opaque == "" {
+			return hsEndpoint{}, "a Direct referral endpoint's value must be a mailto: address"
+		}
+	} else if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return hsEndpoint{}, "referral endpoint value must be an http(s) URL"
+	}
+	id := a.ID
+	if id == "" {
+		id = s.ID + "/endpoint/" + code
+	}
+	ep := hsEndpoint{ResourceType: "Endpoint", Status: "active",
+		Identifier:     []hsIdentifier{{System: HSDSIdentifierSystem + "endpoint", Value: id}},
+		ConnectionType: hsCoding{System: EndpointConnectionTypeSystem, Code: code, Display: display},
+		Name:           strings.TrimSpace(s.Name) + " referrals",
+		PayloadType:    []hsConcept{{Coding: []hsCoding{{System: "http://terminology.hl7.org/CodeSystem/endpoint-payload-type", Code: "any", Display: "Any"}}, Text: "Referrals"}},
+		Address:        addr}
+	if org != nil {
+		ep.ManagingOrganization = &hsRef{Reference: org.Reference}
+	}
+	return ep, ""
 }
 
 // orgRef is the reference to the organization with HSDS id id: none when

@@ -2,6 +2,7 @@ package mapping
 
 import (
 	"encoding/json"
+	"math"
 	"time"
 
 	"github.com/socialrx/socialrx"
@@ -15,24 +16,37 @@ import (
 //	social-prescribing-effectiveness  proportion; groups pursued,
 //	    wellbeing-improved and referral-accepted, each stratified by
 //	    program and by need domain
+//	    (and the shares of referrals rejected and completed)
+//	social-prescribing-experience     continuous-variable; mean
+//	    satisfaction (1-5) and median days to first contact, stratified
+//	    the same way
 //	ohip-billed-visits                cohort; visits billed under the OHIP
 //	    fee codes, stratified by code
 //
-// Mean satisfaction and median days to first contact are continuous
-// values, not proportions: the report (socialrx report programs) has
-// them, the MeasureReport does not.
+// R4 gives a Measure one scoring, so the continuous values (a mean, a
+// median) are a Measure of their own; the aggregate (average, median) is
+// named by the cqfm-aggregateMethod extension, as the Quality Measure IG
+// does for R4.
 
 // MeasureBase is the canonical base of socialrx's Measures.
 const MeasureBase = "http://socialrx.dev/fhir/Measure/"
 
 // MeasureVersion is the version of the shipped Measures.
-const MeasureVersion = "1.0.0"
+//
+// 1.1.0 added the referral-rejected and referral-completed groups and the
+// experience Measure.
+const MeasureVersion = "1.1.0"
 
 // The ids of the shipped Measures.
 const (
 	MeasureEffectiveness = "social-prescribing-effectiveness"
+	MeasureExperience    = "social-prescribing-experience"
 	MeasureBilledVisits  = "ohip-billed-visits"
 )
+
+// aggregateMethodURL is the extension naming how a continuous-variable
+// group's observations are aggregated (average, median, ...).
+const aggregateMethodURL = "http://hl7.org/fhir/us/cqfmeasures/StructureDefinition/cqfm-aggregateMethod"
 
 const (
 	measurePopulationSystem = "http://terminology.hl7.org/CodeSystem/measure-population"
@@ -74,6 +88,56 @@ var effectivenessGroups = []measureGroupDef{
 		Numerator:   "Those whose status is accepted, on-hold, in-progress or completed.",
 		InitialPath: "Task.focus", DenominatorPath: "Task.focus", NumeratorPath: "Task.status",
 		counts: func(s socialrx.ReportStats) (int, int, int) { return s.Referrals, s.Referrals, s.Accepted }},
+	{Code: "referral-rejected", Display: "Referral declined by the program",
+		Description: "Of the referrals (referral Tasks) of the social prescriptions authored in the period, those the program declined: status now rejected.",
+		InitialPop:  "Referral Tasks of social prescriptions authored in the measurement period.",
+		Denominator: "All of them.",
+		Numerator:   "Those whose status is rejected.",
+		InitialPath: "Task.focus", DenominatorPath: "Task.focus", NumeratorPath: "Task.status",
+		counts: func(s socialrx.ReportStats) (int, int, int) { return s.Referrals, s.Referrals, s.Rejected }},
+	{Code: "referral-completed", Display: "Referral completed",
+		Description: "Of the referrals (referral Tasks) of the social prescriptions authored in the period, those the program completed: status now completed.",
+		InitialPop:  "Referral Tasks of social prescriptions authored in the measurement period.",
+		Denominator: "All of them.",
+		Numerator:   "Those whose status is completed.",
+		InitialPath: "Task.focus", DenominatorPath: "Task.focus", NumeratorPath: "Task.status",
+		counts: func(s socialrx.ReportStats) (int, int, int) { return s.Referrals, s.Referrals, s.Completed }},
+}
+
+// continuousGroupDef is one group of the experience Measure: a value per
+// prescription (its observation), aggregated over the prescriptions that
+// have one (the measure population).
+type continuousGroupDef struct {
+	Code, Display, Description string
+	MeasurePop, Observation    string // criteria, in words
+	MeasurePopPath, ObsPath    string
+	Aggregate                  string // cqfm-aggregateMethod: average, median
+	Unit, UnitCode             string // UCUM
+	// score is the group's count in the measure population and its
+	// aggregate; ok is false when the population is empty.
+	score func(socialrx.ReportStats) (n int, value float64, ok bool)
+}
+
+var experienceGroups = []continuousGroupDef{
+	{Code: "satisfaction", Display: "Mean satisfaction (1-5)",
+		Description:    "Over the social prescriptions authored in the period whose latest answered follow-up rates satisfaction, the mean rating (1 not at all satisfied to 5 very satisfied).",
+		MeasurePop:     "Social prescriptions whose latest answered follow-up answers satisfaction.",
+		Observation:    "The satisfaction rating (1-5) of that follow-up.",
+		MeasurePopPath: "QuestionnaireResponse.item.where(linkId = 'satisfaction').answer.value", ObsPath: "QuestionnaireResponse.item.where(linkId = 'satisfaction').answer.value",
+		Aggregate: "average", Unit: "score", UnitCode: "{score}",
+		score: func(s socialrx.ReportStats) (int, float64, bool) {
+			m, ok := s.MeanSatisfaction()
+			return s.SatisfactionN, m, ok
+		}},
+	{Code: "days-to-first-contact", Display: "Median days to first contact",
+		Description:    "Over the social prescriptions authored in the period whose referral the program answered (accepted, declined, put on hold, started or completed), the median number of days from authoredOn to the program's first answer.",
+		MeasurePop:     "Social prescriptions with a referral Task the program answered.",
+		Observation:    "Days from ServiceRequest.authoredOn to the first change of a referral Task to a status the program sets.",
+		MeasurePopPath: "Task.status", ObsPath: "Task.lastModified",
+		Aggregate: "median", Unit: "days", UnitCode: "d",
+		score: func(s socialrx.ReportStats) (int, float64, bool) {
+			return s.Contacted, s.MedianDaysToContact, s.Contacted > 0
+		}},
 }
 
 type expression struct {
@@ -83,9 +147,15 @@ type expression struct {
 }
 
 type measurePopulation struct {
+	Extension   []extensionCode     `json:"extension,omitempty"`
 	Code        codeableConceptJSON `json:"code"`
 	Description string              `json:"description,omitempty"`
 	Criteria    expression          `json:"criteria"`
+}
+
+type extensionCode struct {
+	URL       string `json:"url"`
+	ValueCode string `json:"valueCode"`
 }
 
 type measureStratifier struct {
@@ -163,6 +233,20 @@ func Measures() [][]byte {
 				population("numerator", "Numerator", g.Numerator, g.NumeratorPath)},
 			Stratifier: []measureStratifier{stratifierProgram, stratifierNeed}})
 	}
+	exp := measureJSON{ResourceType: "Measure", ID: MeasureExperience, URL: MeasureBase + MeasureExperience, Version: MeasureVersion,
+		Name: "SocialPrescribingExperience", Title: "Social prescribing: satisfaction and time to first contact", Status: "active", Publisher: "socialrx",
+		Description: "Per program and per need domain, over the social prescriptions authored in the period: the mean satisfaction people gave at follow-up, and the median days until the program first answered the referral. Evaluate with $evaluate-measure?periodStart=&periodEnd=.",
+		Scoring:     cc(measureScoringSystem, "continuous-variable", "Continuous Variable")}
+	for _, g := range experienceGroups {
+		obs := population("measure-observation", "Measure Observation", g.Observation, g.ObsPath)
+		obs.Extension = []extensionCode{{URL: aggregateMethodURL, ValueCode: g.Aggregate}}
+		exp.Group = append(exp.Group, measureGroup{Code: cc(measureGroupSystem, g.Code, g.Display), Description: g.Description,
+			Population: []measurePopulation{
+				population("initial-population", "Initial Population", "Social prescriptions (social ServiceRequests) authored in the measurement period.", "ServiceRequest.authoredOn"),
+				population("measure-population", "Measure Population", g.MeasurePop, g.MeasurePopPath),
+				obs},
+			Stratifier: []measureStratifier{stratifierProgram, stratifierNeed}})
+	}
 	billed := measureJSON{ResourceType: "Measure", ID: MeasureBilledVisits, URL: MeasureBase + MeasureBilledVisits, Version: MeasureVersion,
 		Name: "OHIPBilledVisits", Title: "Visits billed under OHIP fee codes", Status: "active", Publisher: "socialrx",
 		Description: "Visits billed in the period under the OHIP fee codes the Ontario guide names for social prescribing (ChargeItems with a code of " + socialrx.OHIPFeeCodeSystem + ", status billable or billed, occurrence in the period), by code. socialrx submits no claims.",
@@ -171,15 +255,23 @@ func Measures() [][]byte {
 			Population: []measurePopulation{population("initial-population", "Initial Population",
 				"ChargeItems with an OHIP fee code, status billable or billed, whose occurrence (else enteredDate) is in the measurement period.", "ChargeItem.occurrence")},
 			Stratifier: []measureStratifier{stratifierCode}}}}
-	return [][]byte{mustJSON(eff), mustJSON(billed)}
+	return [][]byte{mustJSON(eff), mustJSON(exp), mustJSON(billed)}
 }
 
+// MeasureIDs are the ids of the shipped Measures.
+var MeasureIDs = []string{MeasureEffectiveness, MeasureExperience, MeasureBilledVisits}
+
 // IsMeasure reports whether id is one of the shipped Measures.
-func IsMeasure(id string) bool { return id == MeasureEffectiveness || id == MeasureBilledVisits }
+func IsMeasure(id string) bool {
+	return id == MeasureEffectiveness || id == MeasureExperience || id == MeasureBilledVisits
+}
 
 // The MeasureReport's JSON shapes (R4 MeasureReport).
 type scoreJSON struct {
-	Value json.Number `json:"value"`
+	Value  json.Number `json:"value"`
+	Unit   string      `json:"unit,omitempty"`
+	System string      `json:"system,omitempty"`
+	Code   string      `json:"code,omitempty"`
 }
 
 type reportPopulation struct {
@@ -235,9 +327,25 @@ func pops(initial, denominator, numerator int, proportion bool) ([]reportPopulat
 }
 
 // measureScore is n/d as a decimal with four places ("0.6667").
-func measureScore(n, d int) json.Number {
-	b, _ := json.Marshal(float64(int(float64(n)/float64(d)*10000+0.5)) / 10000)
+func measureScore(n, d int) json.Number { return decimal4(float64(n) / float64(d)) }
+
+// decimal4 is v rounded to four decimal places, as a JSON number.
+func decimal4(v float64) json.Number {
+	b, _ := json.Marshal(math.Round(v*10000) / 10000)
 	return json.Number(b)
+}
+
+// continuousPops are a continuous-variable group's populations (initial
+// population: the prescriptions; measure population: those with a value)
+// and its score, the aggregate as a UCUM Quantity.
+func continuousPops(g continuousGroupDef, s socialrx.ReportStats) ([]reportPopulation, *scoreJSON) {
+	n, v, ok := g.score(s)
+	p := []reportPopulation{{Code: cc(measurePopulationSystem, "initial-population", "Initial Population"), Count: s.Prescriptions},
+		{Code: cc(measurePopulationSystem, "measure-population", "Measure Population"), Count: n}}
+	if !ok {
+		return p, nil
+	}
+	return p, &scoreJSON{Value: decimal4(v), Unit: g.Unit, System: "http://unitsofmeasure.org", Code: g.UnitCode}
 }
 
 // programValue is a program stratum's value: the program's reference as
@@ -252,6 +360,11 @@ func programValue(s socialrx.ReportStats) codeableConceptJSON {
 		name = s.Key
 	}
 	return codeableConceptJSON{Coding: []codingJSON{{Code: s.Key, Display: name}}, Text: name}
+}
+
+// needValue is a need-domain stratum's value.
+func needValue(s socialrx.ReportStats) codeableConceptJSON {
+	return cc(socialrx.CodeSystemBase+"need-domain", s.Key, socialrx.NeedDomain(s.Key).Display())
 }
 
 // EvaluateMeasure answers $evaluate-measure on the shipped Measure id
@@ -280,6 +393,23 @@ func EvaluateMeasure(id string, rep *socialrx.ProgramReport, now time.Time) []by
 		}
 		p, _ := pops(total, 0, 0, false)
 		mr.Group = []reportGroup{{Code: cc(measureGroupSystem, "billed-visits", "Billed visits"), Population: p, Stratifier: []reportStratifier{st}}}
+	case MeasureExperience:
+		for _, g := range experienceGroups {
+			p, sc := continuousPops(g, rep.Total)
+			rg := reportGroup{Code: cc(measureGroupSystem, g.Code, g.Display), Population: p, MeasureScore: sc}
+			prog := reportStratifier{Code: []codeableConceptJSON{stratifierProgram.Code}}
+			for _, s := range rep.Programs {
+				p, sc := continuousPops(g, s)
+				prog.Stratum = append(prog.Stratum, reportStratum{Value: programValue(s), Population: p, MeasureScore: sc})
+			}
+			need := reportStratifier{Code: []codeableConceptJSON{stratifierNeed.Code}}
+			for _, s := range rep.Needs {
+				p, sc := continuousPops(g, s)
+				need.Stratum = append(need.Stratum, reportStratum{Value: needValue(s), Population: p, MeasureScore: sc})
+			}
+			rg.Stratifier = []reportStratifier{prog, need}
+			mr.Group = append(mr.Group, rg)
+		}
 	default:
 		for _, g := range effectivenessGroups {
 			i, d, n := g.counts(rep.Total)
@@ -295,8 +425,7 @@ func EvaluateMeasure(id string, rep *socialrx.ProgramReport, now time.Time) []by
 			for _, s := range rep.Needs {
 				i, d, n := g.counts(s)
 				p, sc := pops(i, d, n, true)
-				need.Stratum = append(need.Stratum, reportStratum{Value: cc(socialrx.CodeSystemBase+"need-domain", s.Key, socialrx.NeedDomain(s.Key).Display()),
-					Population: p, MeasureScore: sc})
+				need.Stratum = append(need.Stratum, reportStratum{Value: needValue(s), Population: p, MeasureScore: sc})
 			}
 			rg.Stratifier = []reportStratifier{prog, need}
 			mr.Group = append(mr.Group, rg)

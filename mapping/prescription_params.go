@@ -24,9 +24,17 @@ import (
 //	referral       part: task (valueReference), status (valueCode),
 //	               deliveryState (valueCode, when socialrx delivers it),
 //	               flag (valueString, when a platform made an illegal move)
+//	outcome        part, the latest answered follow-up (when there is
+//	               one): response (valueReference QuestionnaireResponse),
+//	               answered (valueDateTime), pursued, wellbeing, nextStep
+//	               (valueCoding, socialrx follow-up-* code systems),
+//	               satisfaction (valueInteger 1-5), each when answered;
+//	               followUpsAnswered (valueInteger) how many were
 //
-// followUps and referrals are those of p.
-func PrescriptionParameters(p socialrx.Prescription, followUps []socialrx.FollowUp, referrals []socialrx.Referral) []byte {
+// The outcome is what an analyst needs of "did it work" beside the need
+// domain and form (issue 13: derived facts in the export).
+func PrescriptionParameters(rec socialrx.PrescriptionRecord) []byte {
+	p, followUps, referrals := rec.Prescription, rec.FollowUps, rec.Referrals
 	type coding struct {
 		System  string `json:"system"`
 		Code    string `json:"code"`
@@ -43,6 +51,7 @@ func PrescriptionParameters(p socialrx.Prescription, followUps []socialrx.Follow
 		ValueCode      string  `json:"valueCode,omitempty"`
 		ValueDateTime  string  `json:"valueDateTime,omitempty"`
 		ValueString    string  `json:"valueString,omitempty"`
+		ValueInteger   *int    `json:"valueInteger,omitempty"`
 		Part           []param `json:"part,omitempty"`
 	}
 	code := func(system, c, display string) *coding {
@@ -91,6 +100,28 @@ func PrescriptionParameters(p socialrx.Prescription, followUps []socialrx.Follow
 			part = append(part, param{Name: "flag", ValueString: r.Flag})
 		}
 		ps = append(ps, param{Name: "referral", Part: part})
+	}
+	if res, ok := rec.Outcome(); ok {
+		part := []param{{Name: "response", ValueReference: &ref{"QuestionnaireResponse/" + res.ResponseID}}}
+		if !res.AnsweredAt.IsZero() {
+			part = append(part, param{Name: "answered", ValueDateTime: res.AnsweredAt.UTC().Format(time.RFC3339)})
+		}
+		if res.Pursued != "" {
+			part = append(part, param{Name: "pursued", ValueCoding: code("follow-up-pursued", string(res.Pursued), displayOf("follow-up-pursued", string(res.Pursued)))})
+		}
+		if res.Satisfaction > 0 {
+			n := res.Satisfaction
+			part = append(part, param{Name: "satisfaction", ValueInteger: &n})
+		}
+		if res.Wellbeing != "" {
+			part = append(part, param{Name: "wellbeing", ValueCoding: code("follow-up-wellbeing", string(res.Wellbeing), displayOf("follow-up-wellbeing", string(res.Wellbeing)))})
+		}
+		if res.NextStep != "" {
+			part = append(part, param{Name: "nextStep", ValueCoding: code("follow-up-next-step", string(res.NextStep), displayOf("follow-up-next-step", string(res.NextStep)))})
+		}
+		answered := len(rec.Results)
+		part = append(part, param{Name: "followUpsAnswered", ValueInteger: &answered})
+		ps = append(ps, param{Name: "outcome", Part: part})
 	}
 	b, _ := json.Marshal(struct {
 		ResourceType string  `json:"resourceType"`

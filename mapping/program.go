@@ -3,7 +3,6 @@ package mapping
 import (
 	"encoding/json"
 	"math"
-	"strings"
 	"time"
 
 	"github.com/socialrx/socialrx"
@@ -93,8 +92,11 @@ func ProgramOf(id string, body []byte) (Program, error) {
 		}
 	}
 	for _, l := range hs.Location {
-		if strings.HasPrefix(l.Reference, "Location/") {
-			p.Locations = append(p.Locations, l.Reference)
+		// Location/id, also versioned (Location/id/_history/2): kept as
+		// Location/id, the form the store reads. An absolute reference
+		// names another server's Location: not ours to read.
+		if r, err := fhir.ParseReference(l.Reference); err == nil && r.Kind == fhir.RefRelative && r.Type == "Location" && r.ID != "" {
+			p.Locations = append(p.Locations, "Location/"+r.ID)
 		}
 	}
 	for _, a := range hs.AvailableTime {

@@ -2,6 +2,7 @@ package mapping
 
 import (
 	"math"
+	"strings"
 	"testing"
 	"time"
 )
@@ -48,5 +49,20 @@ func TestDistanceKm(t *testing.T) {
 	}
 	if d := DistanceKm(43.65, -79.38, 43.65, -79.38); d != 0 {
 		t.Errorf("same point %.3f km", d)
+	}
+}
+
+// TestProgramLocations: relative Location references, versioned ones too,
+// are the program's locations as Location/id; other targets and absolute
+// references (another server's) are not.
+func TestProgramLocations(t *testing.T) {
+	p, err := ProgramOf("x", []byte(`{"resourceType":"HealthcareService","location":[
+		{"reference":"Location/a"},{"reference":"Location/b/_history/3"},{"reference":"Organization/c"},
+		{"reference":"https://other.example.org/fhir/Location/d"},{"display":"no reference"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(p.Locations, " "); got != "Location/a Location/b" {
+		t.Errorf("Locations = %q, want Location/a Location/b", got)
 	}
 }

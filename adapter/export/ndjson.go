@@ -70,7 +70,7 @@ func Stream(ctx context.Context, store socialrx.Store, req socialrx.StreamReques
 // PrescriptionFacts returns the derived facts of a social prescription as
 // ServiceRequest/[id]/$prescription answers them (a Parameters resource,
 // mapping.PrescriptionParameters: prescription reference, form, channel,
-// need domains, status, target, follow-up, referrals), on one line; ok is
+// need domains, status, target, follow-up, referrals, outcome), on one line; ok is
 // false when sr is not a social prescription.
 func PrescriptionFacts(ctx context.Context, store socialrx.Projections, sr *socialrx.Resource) (params []byte, ok bool, err error) {
 	var head struct {
@@ -87,23 +87,9 @@ func PrescriptionFacts(ctx context.Context, store socialrx.Projections, sr *soci
 	if err != nil {
 		return nil, false, err
 	}
-	for _, p := range pp.Prescriptions {
-		if p.ID != sr.ID {
-			continue
-		}
-		var fus []socialrx.FollowUp
-		for _, f := range pp.FollowUps {
-			if f.PrescriptionID == sr.ID {
-				fus = append(fus, f)
-			}
-		}
-		var refs []socialrx.Referral
-		for _, r := range pp.Referrals {
-			if r.PrescriptionID == sr.ID {
-				refs = append(refs, r)
-			}
-		}
-		return mapping.PrescriptionParameters(p, fus, refs), true, nil
+	rec, ok := pp.Record(sr.ID)
+	if !ok {
+		return nil, false, nil
 	}
-	return nil, false, nil
+	return mapping.PrescriptionParameters(rec), true, nil
 }

@@ -37,6 +37,15 @@ import (
 // MaxDownloadBytes bounds one HTTP response (a page of a list).
 const MaxDownloadBytes = 256 << 20
 
+// MaxPages bounds the list pages one import follows (a server that never
+// says it is on its last page would otherwise be read for ever). 10,000
+// pages of the usual 50 to 1,000 records is more than a province's
+// directory.
+const MaxPages = 10000
+
+// maxPages is MaxPages, lowered by tests.
+var maxPages = MaxPages
+
 // Read reads the dataset at src (a file, a directory or an http(s) URL) into
 // d. client is used for URLs (nil: a client with a 60 s timeout).
 func Read(ctx context.Context, src string, d *mapping.HSDSDirectory, client *http.Client) error {
@@ -297,7 +306,10 @@ func readURL(ctx context.Context, src string, d *mapping.HSDSDirectory, client *
 	if kind == "" {
 		kind = kindFromName(strings.TrimSuffix(filepath.Base(u.Path), "s"))
 	}
-	for pageNo := 1; pageNo <= 100000; pageNo++ {
+	for pageNo := 1; ; pageNo++ {
+		if pageNo > maxPages {
+			return fmt.Errorf("GET %s: more than %d pages; import the directory in parts (a URL with filters, or a downloaded file)", redact(u), maxPages)
+		}
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 		if err != nil {
 			return err
@@ -336,7 +348,6 @@ func readURL(ctx context.Context, src string, d *mapping.HSDSDirectory, client *
 		q.Set("page", strconv.Itoa(pageNo+1))
 		u.RawQuery = q.Encode()
 	}
-	return nil
 }
 
 // redact is u without its query's values and user info, for reports.

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -75,6 +76,25 @@ func TestReadURLPages(t *testing.T) {
 	}
 	if err := Read(t.Context(), srv.URL+"/broken/services", &d, srv.Client()); err == nil {
 		t.Error("HTTP 503 read without error")
+	}
+}
+
+// TestReadURLEndlessPages: a server whose pages never end is read up to
+// maxPages, then the import fails saying so (not a silent cut).
+func TestReadURLEndlessPages(t *testing.T) {
+	defer func(n int) { maxPages = n }(maxPages)
+	maxPages = 5
+	asked := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		asked++
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"last_page":false,"contents":[{"id":"s` + strconv.Itoa(asked) + `","name":"Service"}]}`))
+	}))
+	defer srv.Close()
+	var d mapping.HSDSDirectory
+	err := Read(t.Context(), srv.URL+"/services", &d, srv.Client())
+	if err == nil || !strings.Contains(err.Error(), "more than 5 pages") || asked != 5 {
+		t.Errorf("endless pages: %v after %d pages, want an error after 5", err, asked)
 	}
 }
 

@@ -34,7 +34,7 @@ func (s *Server) handleEvaluateMeasure(c echo.Context) error {
 		return issueError(socialrx.ENOTFOUND, "", "$evaluate-measure is an operation on Measure, not %s", typ)
 	}
 	if !mapping.IsMeasure(id) {
-		return issueError(socialrx.ENOTFOUND, "", "Measure/%s is not one of socialrx's Measures (%s, %s)", id, mapping.MeasureEffectiveness, mapping.MeasureBilledVisits)
+		return issueError(socialrx.ENOTFOUND, "", "Measure/%s is not one of socialrx's Measures (%s)", id, strings.Join(mapping.MeasureIDs, ", "))
 	}
 	ctx := c.Request().Context()
 	if p := socialrx.PrincipalFrom(ctx); p.Access != nil {
@@ -65,7 +65,7 @@ func (s *Server) handleEvaluateMeasure(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if id == mapping.MeasureEffectiveness {
+	if id != mapping.MeasureBilledVisits { // stratified by program
 		// Programs are named from their resources, only those of types the
 		// client may read (a performer may be an Organization or a
 		// PractitionerRole as well as a HealthcareService); the others
@@ -173,10 +173,16 @@ func periodBound(v, name string, isEnd bool) (time.Time, error) {
 		if err != nil {
 			continue
 		}
+		if t.Year() < 1 {
+			return time.Time{}, issueError(socialrx.EINVALID, name, "%s %q: the year must be 0001 or later", name, v)
+		}
 		if isEnd && l.next != nil {
 			t = l.next(t)
 		}
 		return t, nil
+	}
+	if strings.Contains(v, "T") {
+		return time.Time{}, issueError(socialrx.EINVALID, name, "%s %q is not a FHIR dateTime: it needs seconds and a time zone (2026-01-01T00:00:00Z or 2026-01-01T00:00:00-05:00), or give a date (2026-01-01)", name, v)
 	}
 	return time.Time{}, issueError(socialrx.EINVALID, name, "%s %q is not a FHIR date or dateTime", name, v)
 }

@@ -52,23 +52,8 @@ func (s *Server) handlePrescription(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	for _, p := range pp.Prescriptions {
-		if p.ID != id {
-			continue
-		}
-		var fus []socialrx.FollowUp
-		for _, f := range pp.FollowUps {
-			if f.PrescriptionID == id {
-				fus = append(fus, f)
-			}
-		}
-		var refs []socialrx.Referral
-		for _, r := range pp.Referrals {
-			if r.PrescriptionID == id {
-				refs = append(refs, r)
-			}
-		}
-		return s.writeFHIR(c, http.StatusOK, mapping.PrescriptionParameters(p, fus, refs))
+	if rec, ok := pp.Record(id); ok {
+		return s.writeFHIR(c, http.StatusOK, mapping.PrescriptionParameters(rec))
 	}
 	return notSocial
 }

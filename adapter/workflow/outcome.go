@@ -340,7 +340,7 @@ func (tx *Tx) suggestProgram(ctx context.Context, p *socialrx.Prescription) (str
 			return "", err
 		default:
 			if prog, err := mapping.ProgramOf(id, res.Body); err == nil {
-				alts, err := tx.alternatives(ctx, p, prog)
+				alts, _, err := tx.alternatives(ctx, p, prog)
 				if err != nil {
 					return "", err
 				}

@@ -62,9 +62,13 @@ func (tx *Tx) checkProgram(ctx context.Context, p *socialrx.Prescription) error 
 	if len(concerns) == 0 {
 		return nil
 	}
-	found, err := tx.alternatives(ctx, p, prog)
+	found, located, err := tx.alternatives(ctx, p, prog)
 	if err != nil {
 		return err
+	}
+	where := fmt.Sprintf("within %g km", socialrx.AlternativesWithinKm)
+	if !located {
+		where = "(the program has no site with a position, so not by distance)"
 	}
 	alts := make([]string, len(found))
 	for i, a := range found {
@@ -72,9 +76,9 @@ func (tx *Tx) checkProgram(ctx context.Context, p *socialrx.Prescription) error 
 	}
 	msg := fmt.Sprintf("the program %s %s", p.Target, strings.Join(concerns, ", "))
 	if len(alts) == 0 {
-		msg += fmt.Sprintf("; the directory has no other suitable program for this need within %g km", socialrx.AlternativesWithinKm)
+		msg += "; the directory has no other suitable program for this need " + where
 	} else {
-		msg += fmt.Sprintf("; alternatives for the same need within %g km: %s", socialrx.AlternativesWithinKm, strings.Join(alts, "; "))
+		msg += "; alternatives for the same need " + where + ": " + strings.Join(alts, "; ")
 	}
 	tx.warnings = append(tx.warnings, socialrx.Issue{Severity: socialrx.SeverityWarning, Code: "business-rule", Path: "ServiceRequest.performer", Message: msg})
 	return nil
@@ -87,8 +91,8 @@ type alternative struct{ ref, desc string }
 // alternatives finds up to socialrx.MaxAlternatives suitable active
 // programs for p's needs, nearest to prog's first located site first
 // (within socialrx.AlternativesWithinKm), other than prog; by need alone
-// when prog has no position.
-func (tx *Tx) alternatives(ctx context.Context, p *socialrx.Prescription, prog mapping.Program) ([]alternative, error) {
+// when prog has no position (located false).
+func (tx *Tx) alternatives(ctx context.Context, p *socialrx.Prescription, prog mapping.Program) (alts []alternative, located bool, err error) {
 	var domains []string
 	for _, d := range p.Needs {
 		if d != socialrx.DomainUnspecified {
@@ -96,17 +100,17 @@ func (tx *Tx) alternatives(ctx context.Context, p *socialrx.Prescription, prog m
 		}
 	}
 	if len(domains) == 0 {
-		return nil, nil
+		return nil, false, nil
 	}
 	params := url.Values{"need-domain": {strings.Join(domains, ",")}, "active": {"true"}, "_count": {"20"}, "_total": {"none"}}
-	lat, lon, located := 0.0, 0.0, false
+	lat, lon := 0.0, 0.0
 	for _, ref := range prog.Locations {
 		l, err := tx.cachedRead(ctx, "Location", strings.TrimPrefix(ref, "Location/"))
 		if code := socialrx.ErrorCode(err); code == socialrx.ENOTFOUND || code == socialrx.EGONE {
 			continue
 		}
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		if lat, lon, located = mapping.LocationPosition(l.Body); located {
 			break
@@ -117,7 +121,7 @@ func (tx *Tx) alternatives(ctx context.Context, p *socialrx.Prescription, prog m
 	}
 	res, err := tx.st.Search(ctx, socialrx.SearchRequest{Type: "HealthcareService", Params: params})
 	if err != nil {
-		return nil, err
+		return nil, located, err
 	}
 	now, staleAfter := tx.w.now(), tx.w.opts.programStaleAfter()
 	var out []alternative
@@ -140,7 +144,7 @@ func (tx *Tx) alternatives(ctx context.Context, p *socialrx.Prescription, prog m
 			break
 		}
 	}
-	return out, nil
+	return out, located, nil
 }
 
 // nearestKm is the distance from (lat, lon) to the program's nearest site.

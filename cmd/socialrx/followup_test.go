@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -180,6 +181,18 @@ func testFollowUpOutcome(t *testing.T, database string) {
 	}
 	if n := total("Task?code=" + url.QueryEscape(fuSys+"task-code|follow-up-help")); n != "0" {
 		t.Errorf("help Tasks for try-alternative: %s", n)
+	}
+	// $prescription carries the outcome (what an analyst's export gets as
+	// the prescription's facts).
+	resp, body = do(t, "GET", m.URL()+"/fhir/ServiceRequest/"+srID+"/$prescription", nil)
+	var compact bytes.Buffer
+	_ = json.Compact(&compact, body)
+	for _, want := range []string{`{"name":"response","valueReference":{"reference":"QuestionnaireResponse/` + qrID + `"}}`,
+		`{"name":"pursued","valueCoding":{"system":"` + fuSys + `follow-up-pursued","code":"no","display":"No"}}`,
+		`{"name":"satisfaction","valueInteger":2}`, `"code":"worse"`, `"code":"try-alternative"`, `{"name":"followUpsAnswered","valueInteger":1}`} {
+		if resp.StatusCode != http.StatusOK || !strings.Contains(compact.String(), want) {
+			t.Errorf("$prescription outcome lacks %s: %d %s", want, resp.StatusCode, truncate(body))
+		}
 	}
 
 	// Written back: the response and the summary, once each.

@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -254,7 +256,8 @@ func importBatch(ctx context.Context, w *workflow.Workflow, s socialrx.Store, rs
 // codes, never values).
 func errText(err error) string {
 	var parts []string
-	if se, ok := err.(*socialrx.Error); ok && len(se.Issues) > 0 {
+	var se *socialrx.Error
+	if errors.As(err, &se) && len(se.Issues) > 0 {
 		for _, is := range se.Issues {
 			parts = append(parts, strings.TrimSpace(is.Path+" "+is.Message))
 		}
@@ -381,22 +384,20 @@ func validateAll(rs []mapping.HSDSResource) ([]mapping.HSDSResource, []mapping.H
 
 func writeRejectReport(path string, rejects []mapping.HSDSReject) error {
 	var b bytes.Buffer
-	b.WriteString("source,object,hsds_id,reason\n")
+	w := csv.NewWriter(&b)
+	_ = w.Write([]string{"source", "object", "hsds_id", "reason"})
 	for _, r := range rejects {
-		b.WriteString(csvField(r.Source) + "," + csvField(r.Object) + "," + csvField(r.ID) + "," + csvField(r.Reason) + "\n")
+		_ = w.Write([]string{r.Source, r.Object, r.ID, r.Reason})
+	}
+	w.Flush()
+	if err := w.Error(); err != nil {
+		return err
 	}
 	return os.WriteFile(path, b.Bytes(), 0o640)
 }
 
-func csvField(s string) string {
-	if strings.ContainsAny(s, ",\"\n\r") {
-		return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
-	}
-	return s
-}
-
 func printImportSummary(w io.Writer, sum *ImportSummary, report string) {
-	for _, t := range []string{"Organization", "Location", "HealthcareService"} {
+	for _, t := range []string{"Organization", "Location", "HealthcareService", "Endpoint"} {
 		fmt.Fprintf(w, "%-18s %7d created %7d updated %7d unchanged\n", t, sum.Created[t], sum.Updated[t], sum.Unchanged[t])
 	}
 	rate := float64(sum.Services()) / max((sum.Read+sum.Wrote).Seconds(), 1e-9)

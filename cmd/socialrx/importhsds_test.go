@@ -59,11 +59,11 @@ func TestImportHSDS(t *testing.T) {
 					created[k] += v
 				}
 			}
-			if want := map[string]int{"Organization": 4, "Location": 4, "HealthcareService": 7}; !cmp.Equal(want, created) {
+			if want := map[string]int{"Organization": 4, "Location": 4, "HealthcareService": 7, "Endpoint": 1}; !cmp.Equal(want, created) {
 				t.Errorf("created (-want +got):\n%s", cmp.Diff(want, created))
 			}
 			wantRejected := []string{
-				"location loc-bad-lat", "location t-loc-2", "organization org-without-name",
+				"attribute att-ereferral-bad", "location loc-bad-lat", "location t-loc-2", "organization org-without-name",
 				"phone ph-bad", "phone t-ph-3", "schedule t-sch-2", "service ", "service ",
 				"service svc-no-name", "service t-svc-3", "service_at_location sal-2", "service_at_location t-sal-3",
 			}
@@ -76,6 +76,9 @@ func TestImportHSDS(t *testing.T) {
 				}
 				if r.ID == "loc-bad-lat" && !strings.Contains(r.Reason, "latitude 100") {
 					t.Errorf("latitude 100 reported as %q", r.Reason)
+				}
+				if r.ID == "att-ereferral-bad" && !strings.Contains(r.Reason, "http(s) URL") {
+					t.Errorf("a referral endpoint without a URL reported as %q", r.Reason)
 				}
 			}
 
@@ -92,6 +95,7 @@ func TestImportHSDS(t *testing.T) {
 				}
 				Location []struct{ Reference string }
 				Telecom  []struct{ System, Value string }
+				Endpoint []struct{ Reference string }
 			}
 			if err := json.Unmarshal(res.Body, &hs); err != nil {
 				t.Fatal(err)
@@ -99,8 +103,26 @@ func TestImportHSDS(t *testing.T) {
 			if !hs.Active || hs.Name != "Weekly Good Food Market" || hs.ProvidedBy.Reference != "Organization/hsds-0f9b5e1c-3d6a-4b7e-9a51-2c8d4e6f7a10" ||
 				len(hs.Category) != 1 || hs.Category[0].Coding[0].Code != "food" ||
 				len(hs.Location) != 1 || hs.Location[0].Reference != "Location/hsds-9e8d7c6b-5a4f-4e3d-9c2b-1a0f9e8d7c41" ||
-				len(hs.Telecom) != 1 || hs.Telecom[0].Value != "+1 (416) 555-0101 ext. 12" {
+				len(hs.Telecom) != 1 || hs.Telecom[0].Value != "+1 (416) 555-0101 ext. 12" ||
+				len(hs.Endpoint) != 1 || hs.Endpoint[0].Reference != "Endpoint/hsds-att-ereferral-1" {
 				t.Errorf("the food market read back as %s", res.Body)
+			}
+			// Its referral endpoint (an attribute of the R4 connection-type
+			// code system, the address in its value).
+			ep, err := s.Read(ctx, "Endpoint", "hsds-att-ereferral-1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var e struct {
+				Status               string
+				ConnectionType       struct{ System, Code string }
+				Address              string
+				ManagingOrganization struct{ Reference string }
+			}
+			if err := json.Unmarshal(ep.Body, &e); err != nil || e.Status != "active" || e.ConnectionType.Code != "hl7-fhir-msg" ||
+				e.ConnectionType.System != mapping.EndpointConnectionTypeSystem || e.Address != "https://ereferral.example.org/fhir" ||
+				e.ManagingOrganization.Reference != hs.ProvidedBy.Reference {
+				t.Errorf("the market's Endpoint read back as %s", ep.Body)
 			}
 
 			// Found by need domain (the directory's category).
@@ -111,6 +133,30 @@ func TestImportHSDS(t *testing.T) {
 			}
 			if len(found.Matches) != 1 || found.Matches[0].ID != "hsds-t-svc-1" {
 				t.Errorf("active housing programs: %d matches", len(found.Matches))
+			}
+
+			// Open at a moment, by the weekly hours: the market opens Tuesday
+			// and Saturday 9-13, the walking group weekdays 8-9, the
+			// tabular housing program Monday, Wednesday, Friday 10-16.
+			for at, want := range map[string]string{
+				"2026-12-05T10:30":         "hsds-3c1e5a7b-9d2f-4e6a-8c0b-1d3f5a7c9e31", // Saturday
+				"2026-12-08T08:30-05:00":   "hsds-8a6c2e4f-0b1d-4c3e-a5f7-9b1d3f5a7c63", // Tuesday
+				"2026-12-08T09:00":         "hsds-3c1e5a7b-9d2f-4e6a-8c0b-1d3f5a7c9e31", // the walk has ended
+				"2026-12-07T15:59":         "hsds-t-svc-1",                              // Monday
+				"2026-12-06T12:00":         "",                                          // Sunday: none
+				"eq2026-12-09T10:00+09:00": "hsds-t-svc-1",                              // Wednesday 10:00 there
+			} {
+				found, err := s.Search(ctx, socialrx.SearchRequest{Type: "HealthcareService", Params: url.Values{"available-at": {at}}})
+				if err != nil {
+					t.Fatalf("available-at=%s: %v", at, err)
+				}
+				var ids []string
+				for _, m := range found.Matches {
+					ids = append(ids, m.ID)
+				}
+				if got := strings.Join(ids, ","); got != want {
+					t.Errorf("available-at=%s: %q, want %q", at, got, want)
+				}
 			}
 
 			// Re-import: nothing changes.

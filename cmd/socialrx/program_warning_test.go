@@ -71,6 +71,17 @@ func TestProgramWarnings(t *testing.T) {
 				t.Errorf("an inactive program offered as an alternative: %q", warning)
 			}
 
+			// A full program with no located site: the alternatives are by
+			// need alone, and the warning does not claim a distance.
+			put("HealthcareService", "full-nowhere", `{"resourceType":"HealthcareService","id":"full-nowhere","active":true,"name":"Full Nowhere",
+				"category":[{"coding":[{"system":"http://socialrx.dev/fhir/CodeSystem/need-domain","code":"food"}]}],
+				"extension":[{"url":"http://socialrx.dev/fhir/StructureDefinition/capacity","extension":[{"url":"status","valueCode":"no-capacity"}]}]}`)
+			resp, rb = do(t, http.MethodPost, m.URL()+"/fhir/ServiceRequest", []byte(socialRx("HealthcareService/full-nowhere")), "Prefer", "return=OperationOutcome")
+			if resp.StatusCode != http.StatusCreated || !strings.Contains(string(rb), "not by distance") || strings.Contains(string(rb), "within 25 km") ||
+				!strings.Contains(string(rb), "Weekly Good Food Market") || strings.Contains(string(rb), " km)") {
+				t.Errorf("prescription to a full program without a site: %d %s", resp.StatusCode, rb)
+			}
+
 			// In a transaction: the entry's response.outcome, without Prefer.
 			bundle := `{"resourceType":"Bundle","type":"transaction","entry":[{"fullUrl":"urn:uuid:6f0e8c1a-0000-4000-8000-000000000001","resource":` +
 				socialRx("HealthcareService/closed-kitchen") + `,"request":{"method":"POST","url":"ServiceRequest"}}]}`
@@ -86,6 +97,15 @@ func TestProgramWarnings(t *testing.T) {
 			resp, rb = do(t, http.MethodPost, m.URL()+"/fhir/ServiceRequest", []byte(socialRx(market)), "Prefer", "return=OperationOutcome")
 			if resp.StatusCode != http.StatusCreated || strings.Contains(string(rb), "business-rule") {
 				t.Errorf("prescription to a suitable program: %d %s", resp.StatusCode, rb)
+			}
+			// The market takes eReferrals (its HSDS record names an FHIR
+			// messaging endpoint): the prescription is a warm hand-off by
+			// eReferral, derived from the imported Endpoint.
+			loc := resp.Header.Get("Location")
+			id := strings.Split(strings.TrimPrefix(loc[strings.Index(loc, "/ServiceRequest/"):], "/ServiceRequest/"), "/")[0]
+			resp, rb = do(t, http.MethodGet, m.URL()+"/fhir/ServiceRequest?prescription-channel=ocean-ereferral&prescription-form=warm-handoff&_id="+id, nil)
+			if resp.StatusCode != http.StatusOK || !strings.Contains(string(rb), `"total":1`) {
+				t.Errorf("prescription to the market (HSDS Endpoint) is not an eReferral hand-off: %d %s", resp.StatusCode, rb)
 			}
 		})
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/socialrx/socialrx"
+	"github.com/socialrx/socialrx/fhir/search"
 	"github.com/socialrx/socialrx/mapping"
 )
 
@@ -81,7 +82,8 @@ func (c *ProgramsCmd) query() (ProgramQuery, error) {
 	var err1, err2 error
 	q.Lat, err1 = strconv.ParseFloat(strings.TrimSpace(latS), 64)
 	q.Lon, err2 = strconv.ParseFloat(strings.TrimSpace(lonS), 64)
-	if !ok || err1 != nil || err2 != nil || q.Lat < -90 || q.Lat > 90 || q.Lon < -180 || q.Lon > 180 {
+	// Written as "not inside" so that NaN (which ParseFloat accepts) fails.
+	if !ok || err1 != nil || err2 != nil || !(q.Lat >= -90 && q.Lat <= 90 && q.Lon >= -180 && q.Lon <= 180) {
 		return q, fmt.Errorf("--near %q: want latitude,longitude in decimal degrees", c.Near)
 	}
 	w := strings.ToLower(strings.TrimSpace(c.Within))
@@ -95,8 +97,8 @@ func (c *ProgramsCmd) query() (ProgramQuery, error) {
 		w, factor = strings.TrimSuffix(w, "m"), 0.001
 	}
 	d, err := strconv.ParseFloat(w, 64)
-	if err != nil || d <= 0 || d*factor > 500 {
-		return q, fmt.Errorf("--within %q: want a distance such as 5km, 800m or 3mi, at most 500km", c.Within)
+	if err != nil || !(d > 0 && d*factor <= search.NearMaxKm) {
+		return q, fmt.Errorf("--within %q: want a distance such as 5km, 800m or 3mi, at most %gkm", c.Within, search.NearMaxKm)
 	}
 	q.WithinK = d * factor
 	if q.Limit < 1 || q.Limit > 1000 {

@@ -95,6 +95,10 @@ func TestProgramsFlags(t *testing.T) {
 		{ProgramsCmd{Near: "43.65,-79.38", Within: "far", Limit: 20}, 0, true},
 		{ProgramsCmd{Near: "43.65,-79.38", Within: "900km", Limit: 20}, 0, true},
 		{ProgramsCmd{Near: "43.65,-79.38", Within: "5km", Limit: 0}, 0, true},
+		{ProgramsCmd{Near: "NaN,-79.38", Within: "5km", Limit: 20}, 0, true},
+		{ProgramsCmd{Near: "43.65,NaN", Within: "5km", Limit: 20}, 0, true},
+		{ProgramsCmd{Near: "43.65,-79.38", Within: "NaNkm", Limit: 20}, 0, true},
+		{ProgramsCmd{Near: "43.65,-79.38", Within: "+Infm", Limit: 20}, 0, true},
 	} {
 		q, err := tc.cmd.query()
 		if (err != nil) != tc.fail || (!tc.fail && (q.WithinK < tc.km-1e-9 || q.WithinK > tc.km+1e-9)) {

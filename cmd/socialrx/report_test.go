@@ -364,7 +364,7 @@ func testReportPrograms(t *testing.T, database string) {
 			wantStrata[key] = [3]int{atoi(r[2]), atoi(r[7]), atoi(r[8])}
 		}
 	}
-	if mr.Status != "complete" || mr.Type != "summary" || len(mr.Group) != 3 || mr.Group[0].Code.Coding[0].Code != "pursued" {
+	if mr.Status != "complete" || mr.Type != "summary" || len(mr.Group) != 5 || mr.Group[0].Code.Coding[0].Code != "pursued" {
 		t.Fatalf("MeasureReport: %s", truncate(body))
 	}
 	for _, st := range mr.Group[0].Stratifier[0].Stratum {
@@ -372,6 +372,58 @@ func testReportPrograms(t *testing.T, database string) {
 	}
 	if diff := cmp.Diff(wantStrata, gotStrata); diff != "" {
 		t.Errorf("pursued by program (-want from the scenario, +got from the MeasureReport):\n%s", diff)
+	}
+	// The experience Measure by program: prescriptions, those with a value,
+	// and the mean satisfaction / median days of the scenario.
+	resp, body = do(t, "GET", m.URL()+"/fhir/Measure/social-prescribing-experience/$evaluate-measure?periodStart=2026-01-01&periodEnd=2026-06-30", nil)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("$evaluate-measure experience: %d %s", resp.StatusCode, truncate(body))
+	}
+	if issues := fhir.Validate(body, "MeasureReport"); fhir.HasErrors(issues) {
+		t.Errorf("experience MeasureReport is not valid R4: %+v", issues)
+	}
+	var xr struct {
+		Group []struct {
+			Code       struct{ Coding []struct{ Code string } }
+			Stratifier []struct {
+				Stratum []struct {
+					Value        struct{ Coding []struct{ Code string } }
+					Population   []struct{ Count int }
+					MeasureScore *struct{ Value float64 }
+				}
+			}
+		}
+	}
+	if err := json.Unmarshal(body, &xr); err != nil || len(xr.Group) != 2 {
+		t.Fatalf("experience MeasureReport: %v %s", err, truncate(body))
+	}
+	gotX, wantX := map[string]string{}, map[string]string{}
+	for _, r := range wantReportRows(from, to) {
+		if r[0] != "program" {
+			continue
+		}
+		key := r[1]
+		if key == "" {
+			key = "none"
+		}
+		wantX["satisfaction "+key] = r[2] + " " + r[9] + " " + r[12]
+		wantX["days-to-first-contact "+key] = r[2] + " " + r[13] + " " + r[14]
+	}
+	for _, g := range xr.Group {
+		for _, st := range g.Stratifier[0].Stratum {
+			score := ""
+			if st.MeasureScore != nil {
+				prec := 4
+				if g.Code.Coding[0].Code == "days-to-first-contact" {
+					prec = 2
+				}
+				score = strconv.FormatFloat(st.MeasureScore.Value, 'f', prec, 64)
+			}
+			gotX[g.Code.Coding[0].Code+" "+st.Value.Coding[0].Code] = fmt.Sprintf("%d %d %s", st.Population[0].Count, st.Population[1].Count, score)
+		}
+	}
+	if diff := cmp.Diff(wantX, gotX); diff != "" {
+		t.Errorf("experience by program (-want from the scenario, +got from the MeasureReport):\n%s", diff)
 	}
 	resp, body = do(t, "POST", m.URL()+"/fhir/Measure/ohip-billed-visits/$evaluate-measure", []byte(`{"resourceType":"Parameters","parameter":[
 {"name":"periodStart","valueDate":"2026-01-01"},{"name":"periodEnd","valueDate":"2026-06-30"}]}`), "Content-Type", "application/fhir+json")
@@ -388,6 +440,8 @@ func testReportPrograms(t *testing.T, database string) {
 		{"social-prescribing-effectiveness/$evaluate-measure?periodEnd=2026-06-30", 400, "periodStart is required"},
 		{"social-prescribing-effectiveness/$evaluate-measure?periodStart=last-year&periodEnd=2026-06-30", 400, "not a FHIR date"},
 		{"social-prescribing-effectiveness/$evaluate-measure?periodStart=2026-07-01&periodEnd=2026-01-01", 400, "must be after"},
+		{"social-prescribing-effectiveness/$evaluate-measure?periodStart=0000-01-01&periodEnd=2026-01-01", 400, "the year must be 0001 or later"},
+		{"social-prescribing-effectiveness/$evaluate-measure?periodStart=2026-01-01T10:00Z&periodEnd=2026-06-30", 400, "needs seconds and a time zone"},
 		{"no-such-measure/$evaluate-measure?periodStart=2026-01-01&periodEnd=2026-06-30", 404, "not one of socialrx's Measures"},
 	} {
 		resp, body := do(t, "GET", m.URL()+"/fhir/Measure/"+c.query, nil)

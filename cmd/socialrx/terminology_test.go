@@ -46,7 +46,7 @@ func TestTerminologyServed(t *testing.T) {
 	}
 
 	// The program report's Measures, and the OHIP fee codes.
-	for _, id := range []string{mapping.MeasureEffectiveness, mapping.MeasureBilledVisits} {
+	for _, id := range mapping.MeasureIDs {
 		resp, body = do(t, http.MethodGet, m.URL()+"/fhir/Measure?url="+mapping.MeasureBase+id, nil)
 		if resp.StatusCode != http.StatusOK || decodeJSON(t, body)["total"] != json.Number("1") {
 			t.Errorf("Measure?url=...%s: %d %s", id, resp.StatusCode, truncate(body))

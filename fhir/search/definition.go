@@ -42,6 +42,9 @@ func Definitions() [][]byte {
 				d.Description = "socialrx work-list parameter on " + p.Expression + "."
 				d.Expression = p.Expression
 			}
+			if p.Description != "" {
+				d.Description = p.Description
+			}
 			defs = append(defs, d)
 		}
 	}

@@ -12,7 +12,8 @@ func TestDefinitions(t *testing.T) {
 	want := map[string]bool{"ServiceRequest-prescription-form": true, "ServiceRequest-prescription-channel": true,
 		"ServiceRequest-need-domain": true, "Task-work-list": true, "Task-due-date": true, "Task-delivery-state": true,
 		"HealthcareService-need-domain": true, "HealthcareService-communication": true, "HealthcareService-eligibility": true,
-		"HealthcareService-cost": true, "HealthcareService-last-verified": true, "HealthcareService-capacity": true}
+		"HealthcareService-cost": true, "HealthcareService-last-verified": true, "HealthcareService-capacity": true,
+		"HealthcareService-available-at": true}
 	if len(defs) != len(want) {
 		t.Errorf("%d definitions, want %d", len(defs), len(want))
 	}

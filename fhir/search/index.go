@@ -87,6 +87,13 @@ func indexNode(sp *servedParam, node pathNode, hint string, out []IndexEntry) []
 	case ParamString:
 		return indexString(e, node.v, out)
 	case ParamDate:
+		if sp.Name == availableAtParam {
+			for _, r := range availableRanges(node.v) {
+				e.Low, e.High = r[0], r[1]
+				out = append(out, e)
+			}
+			return out
+		}
 		if low, high, ok := dateNodeRange(node.v); ok {
 			e.Low, e.High = low, high
 			out = append(out, e)

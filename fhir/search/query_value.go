@@ -43,6 +43,9 @@ func parseValue(sp SearchParam, mod, refType, raw string) (Value, string) {
 	case ParamURI:
 		v.Exact = unescapeSearch(raw)
 	case ParamDate:
+		if sp.Name == availableAtParam {
+			return parseAvailableAt(raw)
+		}
 		prefix, rest, msg := splitPrefix(raw)
 		if msg != "" {
 			return v, msg

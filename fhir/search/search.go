@@ -31,6 +31,9 @@ type SearchParam struct {
 	// URL is the canonical SearchParameter this parameter is defined by,
 	// when it is known (socialrx's own parameters).
 	URL string
+	// Description, when set, is the SearchParameter's description (for a
+	// parameter the expression alone does not explain).
+	Description string
 	// Derived marks a parameter whose values are not read from the
 	// resource's body but derived by socialrx's workflow (a prescription's
 	// form, say) and written as index rows beside the body's

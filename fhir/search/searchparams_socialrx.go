@@ -34,6 +34,11 @@ var socialrxSearchParams = map[string][]SearchParam{
 			Expression: "HealthcareService.extension('http://socialrx.dev/fhir/StructureDefinition/last-verified').valueDate"},
 		{Name: "capacity", Type: ParamToken, Resource: "HealthcareService", URL: SearchParameterBase + "HealthcareService-capacity",
 			Expression: "HealthcareService.extension('http://socialrx.dev/fhir/StructureDefinition/capacity').extension('status').valueCode"},
+		// Open at a moment by the weekly hours (available.go):
+		// HealthcareService?available-at=2026-12-05T10:30.
+		{Name: availableAtParam, Type: ParamDate, Resource: "HealthcareService", URL: SearchParameterBase + "HealthcareService-available-at",
+			Expression:  "HealthcareService.availableTime",
+			Description: "Programs open at a moment by their weekly hours (availableTime: daysOfWeek, allDay, availableStartTime, availableEndTime). The value is a dateTime with the time (2026-12-05T10:30, an offset allowed); its wall clock is compared with the hours, which are the program's local time. No prefix but eq. Programs without hours are not found."},
 	},
 	"ServiceRequest": {
 		// What socialrx derived of a social prescription (issue 12: the

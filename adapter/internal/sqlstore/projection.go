@@ -353,6 +353,23 @@ WHERE patient_id = $1 ORDER BY prescription_id, task_id`, patientID, func(r Rows
 	if err != nil {
 		return nil, err
 	}
+	// By prescription (follow_up_results is indexed by prescription, not
+	// by patient).
+	err = each(ctx, q, `SELECT response_id, prescription_id, patient_id, pursued, satisfaction, wellbeing, next_step, answered_at FROM follow_up_results
+WHERE prescription_id IN (SELECT service_request_id FROM prescriptions WHERE patient_id = $1) ORDER BY prescription_id, answered_at, response_id`, patientID, func(r Rows) error {
+		var res socialrx.FollowUpResult
+		var pursued, wellbeing, next string
+		var at int64
+		if err := r.Scan(&res.ResponseID, &res.PrescriptionID, &res.PatientID, &pursued, &res.Satisfaction, &wellbeing, &next, &at); err != nil {
+			return err
+		}
+		res.Pursued, res.Wellbeing, res.NextStep, res.AnsweredAt = socialrx.Pursued(pursued), socialrx.Wellbeing(wellbeing), socialrx.NextStep(next), timeOf(at)
+		pp.Results = append(pp.Results, res)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
 	return pp, nil
 }
 

@@ -357,6 +357,10 @@ func (b *builder) dateCond0(lo, hi string, v search.Value) string {
 		return lo + " > " + b.arg(H)
 	case "eb":
 		return hi + " < " + b.arg(L)
+	case search.PrefixContains:
+		// Not an R4 prefix: the stored range holds the search range
+		// (available-at: the hours hold the moment).
+		return lo + " <= " + b.arg(L) + " AND " + hi + " >= " + b.arg(H)
 	case "ap":
 		// Approximately: the ranges overlap once the search range is widened
 		// by 10% of its distance from now (at least one day).
