@@ -139,7 +139,7 @@ func BenchmarkImportHSDS(b *testing.B) {
 			if sum.Created["HealthcareService"] != n || len(sum.Rejected) != 0 {
 				b.Fatalf("imported %v, %d rejected", sum.Created, len(sum.Rejected))
 			}
-			b.Logf("read+map+validate %s, write %s", sum.Read, sum.Wrote)
+			b.Logf("read+map %s, validate+write %s", sum.Read, sum.Wrote)
 			rate := float64(n) / took.Seconds()
 			baseRate := float64(n) / baseline.Seconds()
 			b.ReportMetric(rate, "services/s")
