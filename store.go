@@ -119,6 +119,18 @@ type ResourceTx interface {
 	// one wins.
 	Update(ctx context.Context, typ, id string, body []byte, ifMatch int64) (res *Resource, created bool, err error)
 
+	// UpsertMany stores a new version of each resource of ws, exactly as
+	// Update with ifMatch 0 would one after the other, in order (each takes
+	// the next value of the global sequence and a lastUpdated after the
+	// one before it: history lists them in that order), with the current versions of the whole batch read (and
+	// locked) at once and the rows written with a few statements: the bulk
+	// path of imports. res[i] and created[i] are what Update would have
+	// returned for ws[i]. The same Type/ID twice in ws is EINVALID and
+	// writes nothing; so is any body Update would refuse. After any error
+	// the transaction must be rolled back (the batch may be written in
+	// part).
+	UpsertMany(ctx context.Context, ws []Write) (res []*Resource, created []bool, err error)
+
 	// Delete marks the resource deleted (a new version with Deleted set) and
 	// returns that version. Deleting a missing or already deleted resource
 	// returns (nil, nil): FHIR delete is idempotent. ifMatch as for Update.
@@ -135,6 +147,13 @@ type ResourceTx interface {
 	// condition before searching, so two concurrent conditional creates of
 	// one resource cannot both create it.
 	LockKey(ctx context.Context, key string) error
+}
+
+// Write is one resource of a bulk write (ResourceTx.UpsertMany): a
+// validated resource JSON of type Type, stored with id ID.
+type Write struct {
+	Type, ID string
+	Body     []byte
 }
 
 // SearchRequest is a FHIR search on one resource type. Params are the search

@@ -67,6 +67,7 @@ var areas = []area{
 	{"Audit", testAudit},
 	{"ProgramReport", testProgramReport},
 	{"Directory", testDirectory},
+	{"UpsertMany", testUpsertMany},
 }
 
 func run(t *testing.T, open func(t *testing.T) socialrx.Store, areas []area) {

@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/socialrx/socialrx"
 	"github.com/socialrx/socialrx/adapter/hsds"
+	"github.com/socialrx/socialrx/adapter/postgres"
 	"github.com/socialrx/socialrx/adapter/workflow"
 	"github.com/socialrx/socialrx/fhir"
 	"github.com/socialrx/socialrx/mapping"
@@ -44,8 +46,11 @@ type ImportHSDSCmd struct {
 type ImportSummary struct {
 	Created, Updated, Unchanged map[string]int // by resource type
 	Rejected                    []mapping.HSDSReject
-	Read                        time.Duration
-	Wrote                       time.Duration
+	// Read is the time to read and map the dataset; Wrote the time to
+	// check (fhir.Validate) and write it, the checks of a batch
+	// overlapping the write of the one before.
+	Read  time.Duration
+	Wrote time.Duration
 }
 
 // Services is how many HealthcareServices were created, updated or found
@@ -86,11 +91,13 @@ func (c *ImportHSDSCmd) Run(ctx context.Context) error {
 
 // ImportHSDS reads the HSDS dataset at src, maps it to FHIR, checks every
 // resource as a create would (fhir.Validate, in parallel), and writes
-// them through the workflow in transactions of batch resources, skipping
-// those whose stored version has the same content. A record that fails
-// anywhere is reported in the summary and the rest goes on; a batch whose
-// transaction fails is written again one resource at a time, so that one
-// refused resource loses nothing else. bar shows progress (nil: none).
+// them through the workflow in transactions of batch resources (the
+// store's bulk write, Tx.UpsertMany), skipping those whose stored version
+// has the same content. The check of a batch runs while the batch before
+// it is written. A record that fails anywhere is reported in the summary
+// and the rest goes on; a batch whose transaction fails is written again
+// one resource at a time, so that one refused resource loses nothing else.
+// bar shows progress (nil: none).
 func ImportHSDS(ctx context.Context, s socialrx.Store, src string, batch int, bar io.Writer) (*ImportSummary, error) {
 	start := time.Now()
 	var dir mapping.HSDSDirectory
@@ -99,8 +106,6 @@ func ImportHSDS(ctx context.Context, s socialrx.Store, src string, batch int, ba
 	}
 	resources, rejects := dir.Resources()
 	sum := &ImportSummary{Created: map[string]int{}, Updated: map[string]int{}, Unchanged: map[string]int{}}
-	resources, bad := validateAll(resources)
-	rejects = append(rejects, bad...)
 	sum.Read = time.Since(start)
 
 	start = time.Now()
@@ -117,40 +122,134 @@ func ImportHSDS(ctx context.Context, s socialrx.Store, src string, batch int, ba
 		progressbar.OptionSetDescription("import"),
 		progressbar.OptionOnCompletion(func() { fmt.Fprintln(bar) }),
 	)
+	// The check of the next batch runs beside the write of this one.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type checked struct {
+		n   int // resources of the batch, valid or not
+		ok  []mapping.HSDSResource
+		bad []mapping.HSDSReject
+	}
+	batches := make(chan checked, 1)
+	go func() {
+		defer close(batches)
+		for i := 0; i < len(resources); i += batch {
+			part := resources[i:min(i+batch, len(resources))]
+			ok, bad := validateAll(part)
+			select {
+			case batches <- checked{len(part), ok, bad}:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	// SQLite has one writer: concurrent transactions would share its group
+	// commit as savepoints, each write copying pages to a sub-journal.
+	// PostgreSQL writes two batches at once, on two server processes.
+	writers := 1
+	if _, ok := s.(*postgres.Store); ok {
+		writers = 2
+	}
+	type written struct {
+		bad, refused []mapping.HSDSReject
+		sum          *ImportSummary
+	}
+	var (
+		mu, recv sync.Mutex
+		done     = map[int]written{} // by batch number
+		errOnce  sync.Once
+		failed   error
+		wg       sync.WaitGroup
+		nb       atomic.Int64
+	)
+	fail := func(err error) {
+		errOnce.Do(func() { failed = err; cancel() })
+	}
 	w := workflow.New(s, workflow.Options{})
-	for i := 0; i < len(resources); i += batch {
-		part := resources[i:min(i+batch, len(resources))]
-		changed, err := changedOnly(ctx, s, part, sum)
-		if err != nil {
-			return nil, err
-		}
-		if err := writeBatch(ctx, w, changed, sum); err != nil {
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
-			// Only a refusal of the data is worth finding record by
-			// record; a broken database or a timeout ends the import.
-			switch socialrx.ErrorCode(err) {
-			case socialrx.EINVALID, socialrx.EUNPROCESSABLE, socialrx.ECONFLICT, socialrx.EPRECONDITION:
-			default:
-				return nil, err
-			}
-			for _, r := range changed {
-				if err := writeBatch(ctx, w, []mapping.HSDSResource{r}, sum); err != nil {
-					if ctx.Err() != nil {
-						return nil, ctx.Err()
-					}
-					rejects = append(rejects, mapping.HSDSReject{Source: r.Source, Object: r.Type, ID: r.HSDSID, Reason: "refused by the store: " + errText(err)})
+	for range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				recv.Lock() // batch numbers in the order received
+				b, ok := <-batches
+				k := int(nb.Add(1))
+				recv.Unlock()
+				if !ok {
+					return
 				}
+				part := &ImportSummary{Created: map[string]int{}, Updated: map[string]int{}, Unchanged: map[string]int{}}
+				refused, err := importBatch(ctx, w, s, b.ok, part)
+				if err != nil {
+					fail(err)
+					return
+				}
+				mu.Lock()
+				done[k] = written{b.bad, refused, part}
+				mu.Unlock()
+				_ = pb.Add(b.n)
+			}
+		}()
+	}
+	wg.Wait()
+	if failed != nil {
+		return nil, failed
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	// The checks' rejects, then the store's refusals, in batch order.
+	var refused []mapping.HSDSReject
+	for k := 1; k <= len(done); k++ {
+		d := done[k]
+		rejects = append(rejects, d.bad...)
+		refused = append(refused, d.refused...)
+		for _, m := range []struct{ to, from map[string]int }{{sum.Created, d.sum.Created}, {sum.Updated, d.sum.Updated}, {sum.Unchanged, d.sum.Unchanged}} {
+			for t, n := range m.from {
+				m.to[t] += n
 			}
 		}
-		_ = pb.Add(len(part))
 	}
 	_ = pb.Finish()
 	sum.Wrote = time.Since(start)
+	rejects = append(rejects, refused...)
 	sort.SliceStable(rejects, func(i, j int) bool { return rejects[i].Source < rejects[j].Source })
 	sum.Rejected = rejects
 	return sum, nil
+}
+
+// importBatch writes the changed resources of rs (changedOnly) in one
+// transaction, or, when the store refuses the batch's data, one at a time:
+// it returns the refused ones. Another error ends the import.
+func importBatch(ctx context.Context, w *workflow.Workflow, s socialrx.Store, rs []mapping.HSDSResource, sum *ImportSummary) ([]mapping.HSDSReject, error) {
+	changed, err := changedOnly(ctx, s, rs, sum)
+	if err != nil {
+		return nil, err
+	}
+	err = writeBatch(ctx, w, changed, sum)
+	if err == nil {
+		return nil, nil
+	}
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	// Only a refusal of the data is worth finding record by record; a
+	// broken database or a timeout ends the import.
+	switch socialrx.ErrorCode(err) {
+	case socialrx.EINVALID, socialrx.EUNPROCESSABLE, socialrx.ECONFLICT, socialrx.EPRECONDITION:
+	default:
+		return nil, err
+	}
+	var refused []mapping.HSDSReject
+	for _, r := range changed {
+		if err := writeBatch(ctx, w, []mapping.HSDSResource{r}, sum); err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			refused = append(refused, mapping.HSDSReject{Source: r.Source, Object: r.Type, ID: r.HSDSID, Reason: "refused by the store: " + errText(err)})
+		}
+	}
+	return refused, nil
 }
 
 // errText is err's message, with the issues of a socialrx.Error (paths and
@@ -168,22 +267,20 @@ func errText(err error) string {
 }
 
 // writeBatch writes rs in one workflow transaction (create or update by
-// id) and counts them.
+// id, with the store's bulk write: Tx.UpsertMany) and counts them.
 func writeBatch(ctx context.Context, w *workflow.Workflow, rs []mapping.HSDSResource, sum *ImportSummary) error {
 	if len(rs) == 0 {
 		return nil
 	}
+	ws := make([]socialrx.Write, len(rs))
+	for i, r := range rs {
+		ws[i] = socialrx.Write{Type: r.Type, ID: r.ID, Body: r.Body}
+	}
 	var created []bool
 	err := w.Transact(ctx, func(tx *workflow.Tx) error {
-		created = created[:0]
-		for _, r := range rs {
-			_, c, err := tx.Update(ctx, r.Type, r.ID, r.Body, 0)
-			if err != nil {
-				return err
-			}
-			created = append(created, c)
-		}
-		return nil
+		var err error
+		_, created, err = tx.UpsertMany(ctx, ws)
+		return err
 	})
 	if err != nil {
 		return err

@@ -69,7 +69,9 @@ func writeHSDSDataset(tb testing.TB, dir string, n int, seed uint64) string {
 // same run on another fresh database, the baseline: the same resources
 // (mapped and validated before the timer) created through the store's own
 // transactions, 500 per transaction, no workflow, no checks. Reported:
-// services/s of each and the ratio import/baseline.
+// services/s of each and the ratio import/baseline; and, on a third fresh
+// database, the store's bulk write alone (Tx.UpsertMany, the same
+// batches, nothing read, mapped or checked), bulk-write-services/s.
 //
 //	SOCIALRX_REQUIRE_PG=1 go test ./cmd/socialrx -run '^$' -bench ImportHSDS -benchtime 10000x
 func BenchmarkImportHSDS(b *testing.B) {
@@ -106,6 +108,25 @@ func BenchmarkImportHSDS(b *testing.B) {
 			}
 			baseline := time.Since(start)
 
+			// The store's bulk write alone, same resources and batches.
+			bulkStore := openTestStoreB(b, c.db(b))
+			start = time.Now()
+			for i := 0; i < len(sum0); i += 500 {
+				part := sum0[i:min(i+500, len(sum0))]
+				ws := make([]socialrx.Write, len(part))
+				for j, r := range part {
+					ws[j] = socialrx.Write{Type: r.Type, ID: r.ID, Body: r.Body}
+				}
+				err := bulkStore.Transact(b.Context(), func(tx socialrx.Tx) error {
+					_, _, err := tx.UpsertMany(b.Context(), ws)
+					return err
+				})
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+			bulk := time.Since(start)
+
 			s := openTestStoreB(b, c.db(b))
 			b.ResetTimer()
 			start = time.Now()
@@ -118,11 +139,13 @@ func BenchmarkImportHSDS(b *testing.B) {
 			if sum.Created["HealthcareService"] != n || len(sum.Rejected) != 0 {
 				b.Fatalf("imported %v, %d rejected", sum.Created, len(sum.Rejected))
 			}
+			b.Logf("read+map %s, validate+write %s", sum.Read, sum.Wrote)
 			rate := float64(n) / took.Seconds()
 			baseRate := float64(n) / baseline.Seconds()
 			b.ReportMetric(rate, "services/s")
 			b.ReportMetric(baseRate, "baseline-services/s")
 			b.ReportMetric(rate/baseRate, "ratio")
+			b.ReportMetric(float64(n)/bulk.Seconds(), "bulk-write-services/s")
 		})
 	}
 }

@@ -42,8 +42,34 @@ type DriverTx interface {
 	// taken (ON CONFLICT DO NOTHING, which waits for a concurrent insert
 	// of the same key) or when an update finds no current row.
 	Put(ctx context.Context, v *Version) (ok bool, err error)
+	// LockCurrentMany reads the current rows of the resources keys name,
+	// locking them until the transaction ends where the database can
+	// (PostgreSQL FOR UPDATE), in as few statements as the database
+	// allows; keys without a row are left out. The bulk write's first step
+	// (Tx.UpsertMany).
+	LockCurrentMany(ctx context.Context, keys []Key) ([]Current, error)
+	// PutMany writes the versions vs (none of them a delete) in order, each
+	// with the next value of the global sequence, with a few statements
+	// for the whole batch: current rows (inserted when Insert, else
+	// updated), history rows, the old index rows of the updated ones
+	// deleted and the new ones inserted. written[i] is false, and nothing
+	// of vs[i] was written, when an Insert found the (type, id) taken (a
+	// concurrent insert; PostgreSQL). An error may leave part of the batch
+	// written: the caller's transaction must then be rolled back.
+	PutMany(ctx context.Context, vs []*Version) (written []bool, err error)
 	Commit(ctx context.Context) error
 	Rollback(ctx context.Context) error
+}
+
+// Key names a resource.
+type Key struct{ Type, ID string }
+
+// Current is the current row of a resource as LockCurrentMany reads it.
+type Current struct {
+	Type, ID    string
+	Version     int64
+	LastUpdated int64 // unix microseconds
+	Deleted     bool
 }
 
 // Driver is what a database adapter gives the engine.
@@ -80,6 +106,12 @@ type Dialect struct {
 	// before a write: " FOR UPDATE" on PostgreSQL, "" on SQLite, whose
 	// single writer connection already serializes writes.
 	ForUpdate string
+	// ReadMany, when not empty, is the query of Engine.ReadMany: the
+	// current rows (type, id, version, last_updated, deleted, body) of the
+	// resources named by two arrays, $1 types and $2 ids (PostgreSQL:
+	// unnest; one statement for any number, planned once); empty, ReadMany
+	// asks 100 at a time with OR.
+	ReadMany string
 	// NextSeq is a statement returning the next global version sequence
 	// number as one int64 (documentation of the sequence; writes take it
 	// inside DriverTx.Put).

@@ -134,14 +134,8 @@ func (e *Engine) ReadMany(ctx context.Context, refs []string) ([]socialrx.Resour
 		if len(args) == 0 {
 			return nil
 		}
-		var where strings.Builder
-		for i := 0; i < len(args); i += 2 {
-			if i > 0 {
-				where.WriteString(" OR ")
-			}
-			fmt.Fprintf(&where, "(type = $%d AND id = $%d)", i+1, i+2)
-		}
-		rows, err := e.drv.Reader().Query(ctx, `SELECT type, id, version, last_updated, deleted, body FROM resources WHERE `+where.String(), args...)
+		query, qargs := e.readManyQuery(args)
+		rows, err := e.drv.Reader().Query(ctx, query, qargs...)
 		if err != nil {
 			return e.translate(err)
 		}
@@ -167,7 +161,7 @@ func (e *Engine) ReadMany(ctx context.Context, refs []string) ([]socialrx.Resour
 		}
 		seen[ref] = true
 		args = append(args, typ, id)
-		if len(args) == 200 {
+		if len(args) == 200 && e.d.ReadMany == "" {
 			if err := flush(); err != nil {
 				return nil, fmt.Errorf("read many: %w", err)
 			}
@@ -177,6 +171,26 @@ func (e *Engine) ReadMany(ctx context.Context, refs []string) ([]socialrx.Resour
 		return nil, fmt.Errorf("read many: %w", err)
 	}
 	return out, nil
+}
+
+// readManyQuery is the query of ReadMany for args (type, id, type, id...):
+// the dialect's, over two arrays, or (type = $1 AND id = $2) OR ...
+func (e *Engine) readManyQuery(args []any) (string, []any) {
+	if e.d.ReadMany != "" {
+		types, ids := make([]string, 0, len(args)/2), make([]string, 0, len(args)/2)
+		for i := 0; i < len(args); i += 2 {
+			types, ids = append(types, args[i].(string)), append(ids, args[i+1].(string))
+		}
+		return e.d.ReadMany, []any{types, ids}
+	}
+	var where strings.Builder
+	for i := 0; i < len(args); i += 2 {
+		if i > 0 {
+			where.WriteString(" OR ")
+		}
+		fmt.Fprintf(&where, "(type = $%d AND id = $%d)", i+1, i+2)
+	}
+	return `SELECT type, id, version, last_updated, deleted, body FROM resources WHERE ` + where.String(), args
 }
 
 // VRead returns one version of a resource (see socialrx.Store).

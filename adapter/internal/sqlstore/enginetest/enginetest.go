@@ -94,6 +94,22 @@ func Run(t *testing.T, open func(t *testing.T, opts sqlstore.Options) Store) {
 		loadFixtures(t, s)
 		testSearch(t, s, f)
 	})
+	t.Run("SearchBulkLoaded", func(t *testing.T) {
+		// The same fixtures written with the bulk write (UpsertMany):
+		// every search finds what it finds in the ones written one by
+		// one, so the bulk path writes the same index rows.
+		f := &Fakes{}
+		s := open(t, f.Options())
+		loadFixturesBulk(t, s)
+		testSearch(t, s, f)
+	})
+	t.Run("BulkOrder", func(t *testing.T) {
+		f := &Fakes{}
+		opts := f.Options()
+		at := mustTime("2026-01-02T03:04:05Z")
+		opts.Now = func() time.Time { return at }
+		testBulkOrder(t, open(t, opts))
+	})
 	t.Run("Paging", func(t *testing.T) {
 		f := &Fakes{}
 		testPaging(t, open(t, f.Options()), f)
@@ -217,21 +233,39 @@ func create(t *testing.T, s socialrx.Store, typ, id, b string) {
 const loinc = "http://loinc.org"
 
 func loadFixtures(t *testing.T, s socialrx.Store) {
-	create(t, s, "Patient", "p1", body("Patient", str("name", "Ana María"), tok("identifier", "urn:hc", "111"), date("birthdate", "1980-05-01T00:00:00Z", "1980-05-01T23:59:59.999999Z")))
-	create(t, s, "Patient", "p2", body("Patient", str("name", "Bob"), tok("identifier", "urn:hc", "222")))
-	create(t, s, "Observation", "o1", body("Observation", ref("subject", "Patient", "p1"), tok("code", loinc, "A"), num("value-quantity", 100, "mg"), date("date", "2020-01-15T10:00:00Z", "2020-01-15T10:00:00Z"), tok("status", "", "final")))
-	create(t, s, "Observation", "o2", body("Observation", ref("subject", "Patient", "p1"), tok("code", loinc, "B"), num("value-quantity", 5.5, "mg"), date("date", "2020-02-01T00:00:00Z", "2020-02-29T23:59:59.999999Z")))
-	create(t, s, "Observation", "o3", body("Observation", ref("subject", "Patient", "p2"), tok("code", "urn:other", "A"), num("value-quantity", 99.6, "kg"), date("date", "2019-12-31T23:00:00Z", "2020-01-01T01:00:00Z"), tok("status", "", "preliminary")))
-	create(t, s, "Observation", "o4", body("Observation", ref("subject", "Patient", "p2"), tok("code", "", "A")))
-	// A deleted resource never matches.
-	create(t, s, "Observation", "o5", body("Observation", ref("subject", "Patient", "p1"), tok("code", loinc, "A")))
+	for _, w := range fixtureWrites() {
+		create(t, s, w.Type, w.ID, string(w.Body))
+		if w.ID == "o5" {
+			deleteO5(t, s)
+		}
+	}
+}
+
+// fixtureWrites are the resources of the search fixtures, in order;
+// Observation/o5 is deleted once written.
+func fixtureWrites() []socialrx.Write {
+	w := func(typ, id, b string) socialrx.Write { return socialrx.Write{Type: typ, ID: id, Body: []byte(b)} }
+	return []socialrx.Write{
+		w("Patient", "p1", body("Patient", str("name", "Ana María"), tok("identifier", "urn:hc", "111"), date("birthdate", "1980-05-01T00:00:00Z", "1980-05-01T23:59:59.999999Z"))),
+		w("Patient", "p2", body("Patient", str("name", "Bob"), tok("identifier", "urn:hc", "222"))),
+		w("Observation", "o1", body("Observation", ref("subject", "Patient", "p1"), tok("code", loinc, "A"), num("value-quantity", 100, "mg"), date("date", "2020-01-15T10:00:00Z", "2020-01-15T10:00:00Z"), tok("status", "", "final"))),
+		w("Observation", "o2", body("Observation", ref("subject", "Patient", "p1"), tok("code", loinc, "B"), num("value-quantity", 5.5, "mg"), date("date", "2020-02-01T00:00:00Z", "2020-02-29T23:59:59.999999Z"))),
+		w("Observation", "o3", body("Observation", ref("subject", "Patient", "p2"), tok("code", "urn:other", "A"), num("value-quantity", 99.6, "kg"), date("date", "2019-12-31T23:00:00Z", "2020-01-01T01:00:00Z"), tok("status", "", "preliminary"))),
+		w("Observation", "o4", body("Observation", ref("subject", "Patient", "p2"), tok("code", "", "A"))),
+		// A deleted resource never matches.
+		w("Observation", "o5", body("Observation", ref("subject", "Patient", "p1"), tok("code", loinc, "A"))),
+		w("Encounter", "e1", body("Encounter", ref("subject", "Patient", "p1"))),
+	}
+}
+
+func deleteO5(t *testing.T, s socialrx.Store) {
+	t.Helper()
 	if err := s.Transact(t.Context(), func(tx socialrx.Tx) error {
 		_, err := tx.Delete(t.Context(), "Observation", "o5", 0)
 		return err
 	}); err != nil {
 		t.Fatal(err)
 	}
-	create(t, s, "Encounter", "e1", body("Encounter", ref("subject", "Patient", "p1")))
 }
 
 func param(name string, typ search.ParamType) search.SearchParam {
