@@ -299,3 +299,31 @@ func TestMigrationReindexesDirectory(t *testing.T) {
 	}
 	enginetest.CheckDirectoryReindexed(t, s)
 }
+
+// TestMigrationReindexesAvailableAt: see the SQLite test of that name.
+func TestMigrationReindexesAvailableAt(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, pgtest.NewDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	err = s.withProvider(func(p *goose.Provider) error {
+		if _, err := p.UpTo(ctx, 8); err != nil {
+			return err
+		}
+		for _, q := range enginetest.PreAvailableRows {
+			if _, err := s.pool.Exec(ctx, q); err != nil {
+				return fmt.Errorf("%s: %w", q, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	enginetest.CheckAvailableReindexed(t, s)
+}

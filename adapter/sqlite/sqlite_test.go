@@ -241,3 +241,30 @@ func TestMigrationReindexesDirectory(t *testing.T) {
 	}
 	enginetest.CheckDirectoryReindexed(t, s)
 }
+
+// TestMigrationReindexesAvailableAt: a HealthcareService stored before
+// migration 00009 is found by available-at once Migrate has run it.
+func TestMigrationReindexesAvailableAt(t *testing.T) {
+	ctx := t.Context()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "db.sqlite"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	p, err := s.provider()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.UpTo(ctx, 8); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range enginetest.PreAvailableRows {
+		if _, err := s.DB().ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	enginetest.CheckAvailableReindexed(t, s)
+}

@@ -15,6 +15,7 @@ const reindexBatch = 500
 // parameters (or an index kind) that rows written before it lack.
 var reindexAfter = map[int64][]string{
 	7: {"HealthcareService", "Location"}, // the program directory's parameters and near (issue 14)
+	9: {"HealthcareService"},             // available-at (open at a moment, by the weekly hours)
 }
 
 // ReindexAfterMigrations rewrites the index rows of the types the applied

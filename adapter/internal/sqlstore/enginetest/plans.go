@@ -107,3 +107,27 @@ func CheckDirectoryReindexed(t *testing.T, s socialrx.Store) {
 		t.Errorf("after the migration: %d matches, want HealthcareService/h1", len(res.Matches))
 	}
 }
+
+// PreAvailableRows store, without index rows, a HealthcareService with
+// weekly hours (Saturday 09:00-13:00), as a database before migration
+// 00009 holds it.
+var PreAvailableRows = []string{
+	`INSERT INTO resources (type, id, version, last_updated, deleted, body, seq) VALUES ('HealthcareService', 'h9', 1, 1700000000000000, false,
+		'{"resourceType":"HealthcareService","id":"h9","availableTime":[{"daysOfWeek":["sat"],"availableStartTime":"09:00:00","availableEndTime":"13:00:00"}]}', 1)`,
+}
+
+// CheckAvailableReindexed fails unless the PreAvailableRows service is
+// found open on a Saturday at 10:30 and not at 14:00.
+func CheckAvailableReindexed(t *testing.T, s socialrx.Store) {
+	t.Helper()
+	for at, want := range map[string]int{"2026-12-05T10:30": 1, "2026-12-05T14:00": 0} {
+		res, err := s.Search(t.Context(), socialrx.SearchRequest{Type: "HealthcareService", Match: true,
+			Params: url.Values{"available-at": {at}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Matches) != want {
+			t.Errorf("after the migration, available-at=%s: %d matches, want %d", at, len(res.Matches), want)
+		}
+	}
+}
