@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -20,6 +22,7 @@ import (
 // sends types with domain rows through Update).
 func testUpsertMany(t *testing.T, open func(t *testing.T) socialrx.Store) {
 	t.Run("Store", func(t *testing.T) { testUpsertManyOn(t, open(t)) })
+	t.Run("ConcurrentCreate", func(t *testing.T) { testUpsertManyConcurrentCreate(t, open(t)) })
 	t.Run("Workflow", func(t *testing.T) {
 		s := withWorkflow(open(t))
 		testUpsertManyOn(t, s)
@@ -250,5 +253,68 @@ func testUpsertManyIngests(t *testing.T, s socialrx.Store) {
 	all, _ := historyAll(t, s, socialrx.HistoryRequest{})
 	if diff := cmp.Diff([]string{"Organization/bk-after/_history/1", "Observation/ing-hvs/_history/1", "Patient/ing-p1/_history/1"}, versionKeys(all[:3])); diff != "" {
 		t.Errorf("history after a mixed batch, newest first (-want +got):\n%s", diff)
+	}
+}
+
+// testUpsertManyConcurrentCreate: a bulk write of an id that another
+// transaction creates meanwhile (uncommitted when the bulk write reads
+// the current rows, committed while it inserts) does not fail and loses
+// neither write: the create is version 1, the bulk write version 2 (on
+// PostgreSQL the insert conflicts and the write is done again as an
+// update; SQLite's single writer orders the two transactions).
+func testUpsertManyConcurrentCreate(t *testing.T, s socialrx.Store) {
+	ctx := t.Context()
+	created, release := make(chan struct{}), make(chan struct{})
+	first := make(chan error, 1)
+	go func() {
+		first <- s.Transact(ctx, func(tx socialrx.Tx) error {
+			if _, err := tx.Create(ctx, "Organization", "bk-race", []byte(orgBody("First Agency"))); err != nil {
+				return err
+			}
+			close(created)
+			<-release
+			return nil
+		})
+	}()
+	select {
+	case <-created:
+	case err := <-first:
+		t.Fatalf("create: %v", err)
+	}
+	second := make(chan error, 1)
+	var res []*socialrx.Resource
+	var made []bool
+	go func() {
+		err := s.Transact(ctx, func(tx socialrx.Tx) error {
+			var err error
+			res, made, err = tx.UpsertMany(ctx, []socialrx.Write{write("Organization", "bk-race", orgBody("Second Agency")),
+				write("Organization", "bk-race-other", orgBody("Other Agency"))})
+			return err
+		})
+		second <- err
+	}()
+	// Let the bulk write reach its read and insert (it waits on the
+	// uncommitted row on PostgreSQL), then commit the create.
+	time.Sleep(200 * time.Millisecond)
+	close(release)
+	if err := <-first; err != nil {
+		t.Fatalf("create: %v", err)
+	}
+	if err := <-second; err != nil {
+		t.Fatalf("bulk write beside a concurrent create: %v", err)
+	}
+	if len(res) != 2 || res[0].VersionID != 2 || made[0] || res[1].VersionID != 1 || !made[1] {
+		t.Fatalf("bulk write: %+v created %v; want bk-race at version 2 (updated), bk-race-other created", res, made)
+	}
+	cur, err := s.Read(ctx, "Organization", "bk-race")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cur.VersionID != 2 || !strings.Contains(string(cur.Body), "Second Agency") {
+		t.Errorf("current bk-race: version %d %s", cur.VersionID, cur.Body)
+	}
+	v1, err := s.VRead(ctx, "Organization", "bk-race", 1)
+	if err != nil || !strings.Contains(string(v1.Body), "First Agency") {
+		t.Errorf("bk-race version 1: %v %v", v1, err)
 	}
 }
