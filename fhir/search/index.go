@@ -188,6 +188,7 @@ func indexToken(e IndexEntry, node pathNode, hint string, out []IndexEntry) []In
 		system, _ := v["system"].(string)
 		switch {
 		case node.typ == "CodeableConcept" || hasCoding || (!hasCode && !hasValue && system == "" && v["text"] != nil):
+			start := len(out)
 			if codings, ok := v["coding"].([]any); ok {
 				for _, c := range codings {
 					if cm, ok := c.(map[string]any); ok {
@@ -196,9 +197,7 @@ func indexToken(e IndexEntry, node pathNode, hint string, out []IndexEntry) []In
 				}
 			}
 			if text, ok := v["text"].(string); ok && text != "" {
-				t := e
-				t.Text = normalizeSearchString(text)
-				out = append(out, t)
+				out = appendConceptText(e, normalizeSearchString(text), out, start)
 			}
 		case node.typ == "Coding" || hasCode:
 			out = appendCoding(e, v, out)
@@ -216,6 +215,30 @@ func indexToken(e IndexEntry, node pathNode, hint string, out []IndexEntry) []In
 		}
 	}
 	return out
+}
+
+// appendConceptText indexes a CodeableConcept's text (normalized) for
+// :text, given the rows of its codings (out[start:]). A search of the
+// parameter matches a resource when any of its rows matches, so the text
+// need not be a row of its own: it goes in the Text of the first coding
+// row without a display, or nowhere when a coding's display is the same
+// text; only when every coding row has another display does it get a row
+// of its own. A concept of one coding and a text is then one row, not two
+// (each row is two B-tree entries written with every version).
+func appendConceptText(e IndexEntry, text string, out []IndexEntry, start int) []IndexEntry {
+	for i := start; i < len(out); i++ {
+		if out[i].Text == text {
+			return out
+		}
+	}
+	for i := start; i < len(out); i++ {
+		if out[i].Text == "" {
+			out[i].Text = text
+			return out
+		}
+	}
+	e.Text = text
+	return append(out, e)
 }
 
 func appendCoding(e IndexEntry, c map[string]any, out []IndexEntry) []IndexEntry {

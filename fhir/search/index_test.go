@@ -56,7 +56,13 @@ func TestIndexValues(t *testing.T) {
 		{"code primitive", "Task", `{"status":"requested"}`, "status", []IndexEntry{tok("status", "", "requested", "")}},
 		{"boolean", "Patient", `{"active":false}`, "active", []IndexEntry{tok("active", "", "false", "")}},
 		{"codeable concept", "Condition", `{"code":{"coding":[{"system":"http://snomed.info/sct","code":"1","display":"A"},{"code":"2"}],"text":"Free  Text"}}`, "code",
-			[]IndexEntry{tok("code", "http://snomed.info/sct", "1", "a"), tok("code", "", "2", ""), tok("code", "", "", "free text")}},
+			// The text goes in the first coding row without a display: one
+			// row fewer, the same matches (a search matches any row).
+			[]IndexEntry{tok("code", "http://snomed.info/sct", "1", "a"), tok("code", "", "2", "free text")}},
+		{"codeable concept, text as display", "Condition", `{"code":{"coding":[{"system":"s","code":"1","display":"Same"}],"text":"same"}}`, "code",
+			[]IndexEntry{tok("code", "s", "1", "same")}},
+		{"codeable concept, every coding with another display", "Condition", `{"code":{"coding":[{"system":"s","code":"1","display":"A"}],"text":"B"}}`, "code",
+			[]IndexEntry{tok("code", "s", "1", "a"), tok("code", "", "", "b")}},
 		{"codeable concept text only", "Condition", `{"code":{"text":"x"}}`, "code", []IndexEntry{tok("code", "", "", "x")}},
 		{"identifier", "Patient", `{"identifier":[{"system":"urn:oid:1","value":"42","type":{"text":"MRN"}},{"value":"7"}]}`, "identifier",
 			[]IndexEntry{tok("identifier", "urn:oid:1", "42", ""), tok("identifier", "", "7", "")}},
