@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -432,10 +433,12 @@ func (d *HSDSDirectory) mapService(src string, s HSDSService, orgs map[string]st
 // to an Endpoint the HealthcareService references, which is what makes a
 // prescription to it a warm hand-off by eReferral (docs/mapping.md, "Form
 // and channel").
-const EndpointConnectionTypeSystem = "http://terminology.hl7.org/CodeSystem/endpoint-connection-type"
+const EndpointConnectionTypeSystem = systemEndpointConnType
 
 func isEndpointTerm(t HSDSTaxonomyTerm) bool {
-	return strings.TrimSpace(t.Taxonomy) == EndpointConnectionTypeSystem || strings.HasPrefix(strings.TrimSpace(t.TermURI), EndpointConnectionTypeSystem)
+	uri := strings.TrimSpace(t.TermURI)
+	return strings.TrimSpace(t.Taxonomy) == EndpointConnectionTypeSystem ||
+		uri == EndpointConnectionTypeSystem || strings.HasPrefix(uri, EndpointConnectionTypeSystem+"#") || strings.HasPrefix(uri, EndpointConnectionTypeSystem+"/")
 }
 
 // hsEndpoint is an R4 Endpoint.
@@ -450,30 +453,18 @@ type hsEndpoint struct {
 	Address              string         `json:"address"`
 }
 
-// endpointConnectionTypes are the connection types a referral endpoint
-// may have (R4 endpoint-connection-type): FHIR messaging and REST, the
-// ones socialrx sends eReferrals over, and Direct.
-var endpointConnectionTypes = map[string]string{
-	"hl7-fhir-msg":   "HL7 FHIR Messaging",
-	"hl7-fhir-rest":  "HL7 FHIR",
-	"direct-project": "Direct Project",
-}
-
 // referralEndpoint maps a service's endpoint attribute; reason says why
 // it cannot be used (the service is kept without it).
 func referralEndpoint(s HSDSService, a HSDSAttribute, t HSDSTaxonomyTerm, org *hsRef) (hsEndpoint, string) {
+	// Only the connection types socialrx sends eReferrals over
+	// (electronicConnections): an endpoint of another kind would be
+	// stored and never used.
 	code := strings.TrimSpace(t.Code)
-	display, ok := endpointConnectionTypes[code]
-	if !ok {
-		return hsEndpoint{}, "referral endpoint connection type must be hl7-fhir-msg, hl7-fhir-rest or direct-project"
+	if !slices.Contains(electronicConnections, code) {
+		return hsEndpoint{}, "referral endpoint connection type must be " + strings.Join(electronicConnections, " or ")
 	}
 	addr := strings.TrimSpace(a.Value)
-	u, err := url.Parse(addr)
-	if code == "direct-project" {
-		if err != nil || u.Scheme != "mailto" || u.Opaque == "" {
-			return hsEndpoint{}, "a Direct referral endpoint's value must be a mailto: address"
-		}
-	} else if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+	if u, err := url.Parse(addr); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return hsEndpoint{}, "referral endpoint value must be an http(s) URL"
 	}
 	id := a.ID
@@ -482,7 +473,7 @@ func referralEndpoint(s HSDSService, a HSDSAttribute, t HSDSTaxonomyTerm, org *h
 	}
 	ep := hsEndpoint{ResourceType: "Endpoint", Status: "active",
 		Identifier:     []hsIdentifier{{System: HSDSIdentifierSystem + "endpoint", Value: id}},
-		ConnectionType: hsCoding{System: EndpointConnectionTypeSystem, Code: code, Display: display},
+		ConnectionType: hsCoding{System: EndpointConnectionTypeSystem, Code: code},
 		Name:           strings.TrimSpace(s.Name) + " referrals",
 		PayloadType:    []hsConcept{{Coding: []hsCoding{{System: "http://terminology.hl7.org/CodeSystem/endpoint-payload-type", Code: "any", Display: "Any"}}, Text: "Referrals"}},
 		Address:        addr}

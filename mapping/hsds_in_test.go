@@ -146,3 +146,35 @@ func TestHSDSDirectoryRejects(t *testing.T) {
 		t.Errorf("rejects (-want +got):\n%s", cmp.Diff(wantRejects, gotRejects))
 	}
 }
+
+func TestReferralEndpoint(t *testing.T) {
+	term := func(code string) HSDSTaxonomyTerm {
+		return HSDSTaxonomyTerm{Code: code, Taxonomy: EndpointConnectionTypeSystem}
+	}
+	svc := HSDSService{ID: "s1", Name: "Food bank"}
+	for _, tc := range []struct {
+		code, value string
+		reject      bool
+	}{
+		{"hl7-fhir-msg", "https://ocean.example/fhir", false},
+		{"hl7-fhir-rest", "http://10.0.0.5/fhir", false},
+		{"direct-project", "mailto:intake@example.org", true}, // socialrx sends nothing over Direct
+		{"hl7-fhir-msg", "intake@example.org", true},
+		{"hl7-fhir-msg", "https://", true},
+	} {
+		ep, reason := referralEndpoint(svc, HSDSAttribute{ID: "a1", Value: tc.value}, term(tc.code), nil)
+		if (reason != "") != tc.reject {
+			t.Errorf("%s %q: reason %q, want reject %v", tc.code, tc.value, reason, tc.reject)
+			continue
+		}
+		if !tc.reject && (ep.Address != tc.value || ep.ConnectionType.Code != tc.code || ep.Identifier[0].Value != "a1") {
+			t.Errorf("%s %q: %+v", tc.code, tc.value, ep)
+		}
+	}
+	for uri, want := range map[string]bool{EndpointConnectionTypeSystem: true, EndpointConnectionTypeSystem + "#hl7-fhir-msg": true,
+		EndpointConnectionTypeSystem + "-other": false, "http://example.org/taxonomy": false} {
+		if got := isEndpointTerm(HSDSTaxonomyTerm{TermURI: uri}); got != want {
+			t.Errorf("isEndpointTerm(term_uri %q) = %v, want %v", uri, got, want)
+		}
+	}
+}
