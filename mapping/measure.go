@@ -81,27 +81,25 @@ var effectivenessGroups = []measureGroupDef{
 		Numerator:   "Those where wellbeing = better.",
 		InitialPath: "ServiceRequest.authoredOn", DenominatorPath: "QuestionnaireResponse.item.where(linkId = 'wellbeing').answer.value", NumeratorPath: "QuestionnaireResponse.item.where(linkId = 'wellbeing').answer.value",
 		counts: func(s socialrx.ReportStats) (int, int, int) { return s.Prescriptions, s.WellbeingN, s.Improved }},
-	{Code: "referral-accepted", Display: "Referral taken on by the program",
-		Description: "Of the referrals (referral Tasks) of the social prescriptions authored in the period, those the program took on: status now accepted, on-hold, in-progress or completed.",
+	referralGroup("referral-accepted", "Referral taken on by the program", "took on", "accepted, on-hold, in-progress or completed",
+		func(s socialrx.ReportStats) int { return s.Accepted }),
+	referralGroup("referral-rejected", "Referral declined by the program", "declined", "rejected",
+		func(s socialrx.ReportStats) int { return s.Rejected }),
+	referralGroup("referral-completed", "Referral completed", "completed", "completed",
+		func(s socialrx.ReportStats) int { return s.Completed }),
+}
+
+// referralGroup is a group over the referral Tasks of the period's
+// prescriptions whose numerator is those the program did something to
+// (did, in words), by their status now (statuses, in words).
+func referralGroup(code, display, did, statuses string, numerator func(socialrx.ReportStats) int) measureGroupDef {
+	return measureGroupDef{Code: code, Display: display,
+		Description: "Of the referrals (referral Tasks) of the social prescriptions authored in the period, those the program " + did + ": status now " + statuses + ".",
 		InitialPop:  "Referral Tasks of social prescriptions authored in the measurement period.",
 		Denominator: "All of them.",
-		Numerator:   "Those whose status is accepted, on-hold, in-progress or completed.",
+		Numerator:   "Those whose status is " + statuses + ".",
 		InitialPath: "Task.focus", DenominatorPath: "Task.focus", NumeratorPath: "Task.status",
-		counts: func(s socialrx.ReportStats) (int, int, int) { return s.Referrals, s.Referrals, s.Accepted }},
-	{Code: "referral-rejected", Display: "Referral declined by the program",
-		Description: "Of the referrals (referral Tasks) of the social prescriptions authored in the period, those the program declined: status now rejected.",
-		InitialPop:  "Referral Tasks of social prescriptions authored in the measurement period.",
-		Denominator: "All of them.",
-		Numerator:   "Those whose status is rejected.",
-		InitialPath: "Task.focus", DenominatorPath: "Task.focus", NumeratorPath: "Task.status",
-		counts: func(s socialrx.ReportStats) (int, int, int) { return s.Referrals, s.Referrals, s.Rejected }},
-	{Code: "referral-completed", Display: "Referral completed",
-		Description: "Of the referrals (referral Tasks) of the social prescriptions authored in the period, those the program completed: status now completed.",
-		InitialPop:  "Referral Tasks of social prescriptions authored in the measurement period.",
-		Denominator: "All of them.",
-		Numerator:   "Those whose status is completed.",
-		InitialPath: "Task.focus", DenominatorPath: "Task.focus", NumeratorPath: "Task.status",
-		counts: func(s socialrx.ReportStats) (int, int, int) { return s.Referrals, s.Referrals, s.Completed }},
+		counts: func(s socialrx.ReportStats) (int, int, int) { return s.Referrals, s.Referrals, numerator(s) }}
 }
 
 // continuousGroupDef is one group of the experience Measure: a value per

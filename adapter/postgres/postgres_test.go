@@ -272,58 +272,34 @@ func TestMigrationIndexKinds(t *testing.T) {
 	}
 }
 
-// TestMigrationReindexesDirectory: see the SQLite test of that name.
-func TestMigrationReindexesDirectory(t *testing.T) {
-	ctx := context.Background()
-	s, err := Open(ctx, pgtest.NewDatabase(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	err = s.withProvider(func(p *goose.Provider) error {
-		if _, err := p.UpTo(ctx, 6); err != nil {
-			return err
-		}
-		for _, q := range enginetest.PreDirectoryRows {
-			if _, err := s.pool.Exec(ctx, q); err != nil {
-				return fmt.Errorf("%s: %w", q, err)
+// TestMigrationReindexes: see the SQLite test of that name.
+func TestMigrationReindexes(t *testing.T) {
+	for _, tc := range enginetest.ReindexCases {
+		t.Run(tc.Name, func(t *testing.T) {
+			ctx := context.Background()
+			s, err := Open(ctx, pgtest.NewDatabase(t))
+			if err != nil {
+				t.Fatal(err)
 			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	enginetest.CheckDirectoryReindexed(t, s)
-}
-
-// TestMigrationReindexesAvailableAt: see the SQLite test of that name.
-func TestMigrationReindexesAvailableAt(t *testing.T) {
-	ctx := context.Background()
-	s, err := Open(ctx, pgtest.NewDatabase(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	err = s.withProvider(func(p *goose.Provider) error {
-		if _, err := p.UpTo(ctx, 8); err != nil {
-			return err
-		}
-		for _, q := range enginetest.PreAvailableRows {
-			if _, err := s.pool.Exec(ctx, q); err != nil {
-				return fmt.Errorf("%s: %w", q, err)
+			defer s.Close()
+			err = s.withProvider(func(p *goose.Provider) error {
+				if _, err := p.UpTo(ctx, tc.Before); err != nil {
+					return err
+				}
+				for _, q := range tc.Rows {
+					if _, err := s.pool.Exec(ctx, q); err != nil {
+						return fmt.Errorf("%s: %w", q, err)
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
 			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
+			if err := s.Migrate(ctx); err != nil {
+				t.Fatal(err)
+			}
+			tc.Check(t, s)
+		})
 	}
-	if err := s.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	enginetest.CheckAvailableReindexed(t, s)
 }

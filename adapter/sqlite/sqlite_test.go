@@ -214,57 +214,35 @@ func TestMigrationIndexKinds(t *testing.T) {
 	}
 }
 
-// TestMigrationReindexesDirectory: a Location and a HealthcareService
-// stored before migration 00007 are found by near and the directory's
-// parameters once Migrate has run it (sqlstore.ReindexAfterMigrations).
-func TestMigrationReindexesDirectory(t *testing.T) {
-	ctx := t.Context()
-	s, err := Open(ctx, filepath.Join(t.TempDir(), "db.sqlite"))
-	if err != nil {
-		t.Fatal(err)
+// TestMigrationReindexes: rows stored before a migration that adds search
+// parameters are found by them once Migrate has run it
+// (sqlstore.ReindexAfterMigrations): migration 00007 (near and the
+// directory's parameters), 00009 (available-at).
+func TestMigrationReindexes(t *testing.T) {
+	for _, tc := range enginetest.ReindexCases {
+		t.Run(tc.Name, func(t *testing.T) {
+			ctx := t.Context()
+			s, err := Open(ctx, filepath.Join(t.TempDir(), "db.sqlite"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			p, err := s.provider()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := p.UpTo(ctx, tc.Before); err != nil {
+				t.Fatal(err)
+			}
+			for _, q := range tc.Rows {
+				if _, err := s.DB().ExecContext(ctx, q); err != nil {
+					t.Fatalf("%s: %v", q, err)
+				}
+			}
+			if err := s.Migrate(ctx); err != nil {
+				t.Fatal(err)
+			}
+			tc.Check(t, s)
+		})
 	}
-	defer s.Close()
-	p, err := s.provider()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := p.UpTo(ctx, 6); err != nil {
-		t.Fatal(err)
-	}
-	for _, q := range enginetest.PreDirectoryRows {
-		if _, err := s.DB().ExecContext(ctx, q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	if err := s.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	enginetest.CheckDirectoryReindexed(t, s)
-}
-
-// TestMigrationReindexesAvailableAt: a HealthcareService stored before
-// migration 00009 is found by available-at once Migrate has run it.
-func TestMigrationReindexesAvailableAt(t *testing.T) {
-	ctx := t.Context()
-	s, err := Open(ctx, filepath.Join(t.TempDir(), "db.sqlite"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	p, err := s.provider()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := p.UpTo(ctx, 8); err != nil {
-		t.Fatal(err)
-	}
-	for _, q := range enginetest.PreAvailableRows {
-		if _, err := s.DB().ExecContext(ctx, q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	if err := s.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	enginetest.CheckAvailableReindexed(t, s)
 }

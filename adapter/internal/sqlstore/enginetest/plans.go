@@ -131,3 +131,19 @@ func CheckAvailableReindexed(t *testing.T, s socialrx.Store) {
 		}
 	}
 }
+
+// ReindexCase is a database left at migration Before with Rows stored
+// without index rows; after Migrate, Check fails unless they are found by
+// the parameters the later migrations reindexed.
+type ReindexCase struct {
+	Name   string
+	Before int64
+	Rows   []string
+	Check  func(*testing.T, socialrx.Store)
+}
+
+// ReindexCases are the migrations that reindex, for both stores' tests.
+var ReindexCases = []ReindexCase{
+	{"00007 directory", 6, PreDirectoryRows, CheckDirectoryReindexed},
+	{"00009 available-at", 8, PreAvailableRows, CheckAvailableReindexed},
+}
