@@ -3,6 +3,7 @@ package mapping
 import (
 	"encoding/json"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/socialrx/socialrx"
@@ -260,9 +261,7 @@ func Measures() [][]byte {
 var MeasureIDs = []string{MeasureEffectiveness, MeasureExperience, MeasureBilledVisits}
 
 // IsMeasure reports whether id is one of the shipped Measures.
-func IsMeasure(id string) bool {
-	return id == MeasureEffectiveness || id == MeasureExperience || id == MeasureBilledVisits
-}
+func IsMeasure(id string) bool { return slices.Contains(MeasureIDs, id) }
 
 // The MeasureReport's JSON shapes (R4 MeasureReport).
 type scoreJSON struct {
