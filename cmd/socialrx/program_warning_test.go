@@ -101,8 +101,11 @@ func TestProgramWarnings(t *testing.T) {
 			// The market takes eReferrals (its HSDS record names an FHIR
 			// messaging endpoint): the prescription is a warm hand-off by
 			// eReferral, derived from the imported Endpoint.
-			loc := resp.Header.Get("Location")
-			id := strings.Split(strings.TrimPrefix(loc[strings.Index(loc, "/ServiceRequest/"):], "/ServiceRequest/"), "/")[0]
+			_, after, ok := strings.Cut(resp.Header.Get("Location"), "/ServiceRequest/")
+			if !ok {
+				t.Fatalf("no Location of the prescription: %q", resp.Header.Get("Location"))
+			}
+			id, _, _ := strings.Cut(after, "/")
 			resp, rb = do(t, http.MethodGet, m.URL()+"/fhir/ServiceRequest?prescription-channel=ocean-ereferral&prescription-form=warm-handoff&_id="+id, nil)
 			if resp.StatusCode != http.StatusOK || !strings.Contains(string(rb), `"total":1`) {
 				t.Errorf("prescription to the market (HSDS Endpoint) is not an eReferral hand-off: %d %s", resp.StatusCode, rb)
