@@ -271,3 +271,82 @@ func processAlive(pid int) bool {
 	_, err := os.Stat(filepath.Join("/proc", strconv.Itoa(pid)))
 	return err == nil
 }
+
+// ServerCPU is the CPU time (user and system) the package's cluster has
+// used so far: its postmaster's and every process it started (backends,
+// background workers), read from /proc; the children that already exited
+// count through the postmaster's cutime and cstime. ok is false when no
+// cluster runs or /proc cannot tell (not Linux). Benchmarks add it to their
+// own process's CPU time when the work they measure is partly the server's.
+func ServerCPU() (d time.Duration, ok bool) {
+	mu.Lock()
+	c := started
+	mu.Unlock()
+	if c == nil {
+		return 0, false
+	}
+	b, err := os.ReadFile(filepath.Join(c.dir, "data", "postmaster.pid"))
+	if err != nil {
+		return 0, false
+	}
+	first, _, _ := strings.Cut(string(b), "\n")
+	pm, err := strconv.Atoi(strings.TrimSpace(first))
+	if err != nil {
+		return 0, false
+	}
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return 0, false
+	}
+	var ticks int64
+	found := false
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		ppid, t, ok := procTicks(pid, pid == pm)
+		if !ok || (pid != pm && ppid != pm) {
+			continue
+		}
+		found = found || pid == pm
+		ticks += t
+	}
+	if !found {
+		return 0, false
+	}
+	// USER_HZ is 100 on every Linux architecture Go supports.
+	return time.Duration(ticks) * 10 * time.Millisecond, true
+}
+
+// procTicks reads /proc/pid/stat: the parent's pid and the process's user
+// and system clock ticks (with its waited-for children's when children).
+func procTicks(pid int, children bool) (ppid int, ticks int64, ok bool) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, 0, false
+	}
+	// The command name is in parentheses and may hold spaces: the fields
+	// after the last ')' are state, ppid, ... (proc(5)).
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, 0, false
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 15 {
+		return 0, 0, false
+	}
+	ppid, _ = strconv.Atoi(f[1])
+	last := 13 // utime, stime: fields 14 and 15 of proc(5), f[11] and f[12]
+	if children {
+		last = 15 // cutime, cstime: f[13] and f[14]
+	}
+	for _, s := range f[11:last] {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return 0, 0, false
+		}
+		ticks += n
+	}
+	return ppid, ticks, true
+}
