@@ -27,6 +27,16 @@ type HSDSDirectory struct {
 	units      map[string]string // unit id -> name
 
 	rejects []HSDSReject
+
+	// endpoints are the Endpoints Resources made so far, by resource id.
+	endpoints map[string]madeEndpoint
+}
+
+// madeEndpoint is what decides whether another service's endpoint
+// attribute of the same id is the same Endpoint: its address and
+// connection type, and the service that made it (named in a reject).
+type madeEndpoint struct {
+	address, code, service string
 }
 
 // HSDSReject is a record the import leaves out, and why. Reason names

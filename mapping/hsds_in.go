@@ -129,6 +129,7 @@ func (d *HSDSDirectory) Resources() ([]HSDSResource, []HSDSReject) {
 		}
 		salsOf[sal.v.ServiceID] = append(salsOf[sal.v.ServiceID], sal.v)
 	}
+	d.endpoints = map[string]madeEndpoint{}
 	for _, id := range d.services.order {
 		s := d.services.byID[id]
 		res, endpoints, ok := d.mapService(s.src, s.v, orgOK, salsOf[id])
@@ -362,8 +363,23 @@ func (d *HSDSDirectory) mapService(src string, s HSDSService, orgs map[string]st
 				d.Reject(src, "attribute", a.ID, reason)
 				continue
 			}
+			// One attribute (one id) may name the intake endpoint of several
+			// services, an agency's single eReferral address: the Endpoint is
+			// made once and each service references it. The same id with
+			// another address or type is a conflict: the later attribute is
+			// rejected, so that no batch holds one Endpoint id twice.
+			epID := HSDSResourceID(ep.Identifier[0].Value)
+			if prev, seen := d.endpoints[epID]; seen {
+				if prev.address != ep.Address || prev.code != ep.ConnectionType.Code {
+					d.Reject(src, "attribute", a.ID, "attribute id already names the referral endpoint of service "+prev.service+" with another address or connection type")
+					continue
+				}
+				r.Endpoint = append(r.Endpoint, hsRef{Reference: "Endpoint/" + epID})
+				continue
+			}
 			res, ok := d.resource("Endpoint", src, ep.Identifier[0].Value, ep)
 			if ok {
+				d.endpoints[epID] = madeEndpoint{address: ep.Address, code: ep.ConnectionType.Code, service: s.ID}
 				endpoints = append(endpoints, res)
 				r.Endpoint = append(r.Endpoint, hsRef{Reference: "Endpoint/" + res.ID})
 			}

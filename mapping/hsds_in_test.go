@@ -1,6 +1,8 @@
 package mapping
 
 import (
+	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -176,5 +178,47 @@ func TestReferralEndpoint(t *testing.T) {
 		if got := isEndpointTerm(HSDSTaxonomyTerm{TermURI: uri}); got != want {
 			t.Errorf("isEndpointTerm(term_uri %q) = %v, want %v", uri, got, want)
 		}
+	}
+}
+
+// TestHSDSSharedEndpoint: services whose endpoint attributes share one id
+// and address reference one Endpoint, made once; the same id with another
+// address is rejected for the later service, which is kept without it.
+func TestHSDSSharedEndpoint(t *testing.T) {
+	term := &HSDSTaxonomyTerm{Code: "hl7-fhir-msg", Taxonomy: EndpointConnectionTypeSystem}
+	attr := func(value string) []HSDSAttribute {
+		return []HSDSAttribute{{ID: "intake", TaxonomyTerm: term, Value: value}}
+	}
+	var d HSDSDirectory
+	d.AddService("s#1", HSDSService{ID: "s1", Name: "Food bank", Attributes: attr("https://ocean.example/fhir")})
+	d.AddService("s#2", HSDSService{ID: "s2", Name: "Meals", Attributes: attr("https://ocean.example/fhir")})
+	d.AddService("s#3", HSDSService{ID: "s3", Name: "Pantry", Attributes: attr("https://other.example/fhir")})
+	res, rejects := d.Resources()
+	var got []string
+	refs := map[string]string{}
+	for _, r := range res {
+		got = append(got, r.Type+"/"+r.ID)
+		if r.Type == "HealthcareService" {
+			var hs struct {
+				Endpoint []struct{ Reference string } `json:"endpoint"`
+			}
+			if err := json.Unmarshal(r.Body, &hs); err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range hs.Endpoint {
+				refs[r.ID] += e.Reference
+			}
+		}
+	}
+	want := []string{"Endpoint/hsds-intake", "HealthcareService/hsds-s1", "HealthcareService/hsds-s2", "HealthcareService/hsds-s3"}
+	if !cmp.Equal(want, got) {
+		t.Errorf("resources (-want +got):\n%s", cmp.Diff(want, got))
+	}
+	wantRefs := map[string]string{"hsds-s1": "Endpoint/hsds-intake", "hsds-s2": "Endpoint/hsds-intake"}
+	if !cmp.Equal(wantRefs, refs) {
+		t.Errorf("endpoint references (-want +got):\n%s", cmp.Diff(wantRefs, refs))
+	}
+	if len(rejects) != 1 || rejects[0].Object != "attribute" || rejects[0].ID != "intake" || !strings.Contains(rejects[0].Reason, "service s1") {
+		t.Errorf("rejects = %+v, want the attribute of s3 naming s1", rejects)
 	}
 }
