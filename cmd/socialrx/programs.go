@@ -10,6 +10,7 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode"
 
 	"github.com/socialrx/socialrx"
 	"github.com/socialrx/socialrx/fhir/search"
@@ -86,21 +87,17 @@ func (c *ProgramsCmd) query() (ProgramQuery, error) {
 	if !ok || err1 != nil || err2 != nil || !(q.Lat >= -90 && q.Lat <= 90 && q.Lon >= -180 && q.Lon <= 180) {
 		return q, fmt.Errorf("--near %q: want latitude,longitude in decimal degrees", c.Near)
 	}
+	// A number and a unit of near's ("5km", "800m", "3mi"; km when none).
 	w := strings.ToLower(strings.TrimSpace(c.Within))
-	factor := 1.0
-	switch {
-	case strings.HasSuffix(w, "km"):
-		w = strings.TrimSuffix(w, "km")
-	case strings.HasSuffix(w, "mi"):
-		w, factor = strings.TrimSuffix(w, "mi"), 1.609344
-	case strings.HasSuffix(w, "m"):
-		w, factor = strings.TrimSuffix(w, "m"), 0.001
+	i := strings.IndexFunc(w, func(r rune) bool { return unicode.IsLetter(r) || r == '[' })
+	if i < 0 {
+		i = len(w)
 	}
-	d, err := strconv.ParseFloat(w, 64)
-	if err != nil || !(d > 0 && d*factor <= search.NearMaxKm) {
+	d, ok := search.NearDistanceKm(strings.TrimSpace(w[:i]), w[i:])
+	if !ok || d == 0 {
 		return q, fmt.Errorf("--within %q: want a distance such as 5km, 800m or 3mi, at most %gkm", c.Within, search.NearMaxKm)
 	}
-	q.WithinK = d * factor
+	q.WithinK = d
 	if q.Limit < 1 || q.Limit > 1000 {
 		return q, fmt.Errorf("--limit must be 1 to 1000")
 	}

@@ -99,6 +99,11 @@ func TestProgramsFlags(t *testing.T) {
 		{ProgramsCmd{Near: "43.65,NaN", Within: "5km", Limit: 20}, 0, true},
 		{ProgramsCmd{Near: "43.65,-79.38", Within: "NaNkm", Limit: 20}, 0, true},
 		{ProgramsCmd{Near: "43.65,-79.38", Within: "+Infm", Limit: 20}, 0, true},
+		{ProgramsCmd{Near: "43.65,-79.38", Within: "1.5 km", Limit: 20}, 1.5, false},
+		{ProgramsCmd{Near: "43.65,-79.38", Within: "3[mi_i]", Limit: 20}, 4.828032, false},
+		{ProgramsCmd{Near: "43.65,-79.38", Within: "0km", Limit: 20}, 0, true},
+		{ProgramsCmd{Near: "43.65,-79.38", Within: "5furlongs", Limit: 20}, 0, true},
+		{ProgramsCmd{Near: "43.65,-79.38", Within: "-5km", Limit: 20}, 0, true},
 	} {
 		q, err := tc.cmd.query()
 		if (err != nil) != tc.fail || (!tc.fail && (q.WithinK < tc.km-1e-9 || q.WithinK > tc.km+1e-9)) {

@@ -257,19 +257,31 @@ func parseNearValue(raw string) (Value, string) {
 	if len(parts) == 4 {
 		unit = parts[3]
 	}
-	factor, ok := nearUnits[unit]
-	if !ok {
+	if _, ok := nearUnits[unit]; !ok {
 		return v, "invalid near value: units must be km, m or [mi_i]"
 	}
 	if len(parts) >= 3 && parts[2] != "" {
-		d, ok := parseSearchNumber(parts[2])
-		if !ok || d < 0 {
-			return v, "invalid near value: the distance must be a number of 0 or more"
+		d, ok := NearDistanceKm(parts[2], unit)
+		if !ok {
+			return v, fmt.Sprintf("invalid near value: the distance must be a number from 0 to %g km", NearMaxKm)
 		}
-		v.DistanceKm = d * factor
-	}
-	if v.DistanceKm > NearMaxKm {
-		return v, fmt.Sprintf("invalid near value: the distance must be at most %g km", NearMaxKm)
+		v.DistanceKm = d
 	}
 	return v, ""
+}
+
+// NearDistanceKm is a distance in near's terms (a number and one of its
+// units: km, the default, m, [mi_i] or mi) in kilometres; ok is false when
+// the unit is not one of them or the distance is not a number from 0 to
+// NearMaxKm. `socialrx programs --within` reads its distances with it too.
+func NearDistanceKm(number, unit string) (km float64, ok bool) {
+	factor, ok := nearUnits[unit]
+	if !ok {
+		return 0, false
+	}
+	d, ok := parseSearchNumber(number)
+	if !ok || d < 0 || d*factor > NearMaxKm {
+		return 0, false
+	}
+	return d * factor, true
 }
