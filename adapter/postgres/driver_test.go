@@ -2,11 +2,14 @@ package postgres
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/socialrx/socialrx"
 	"github.com/socialrx/socialrx/adapter/internal/sqlstore"
+	"github.com/socialrx/socialrx/mapping"
 )
 
 // running counts the statements other sessions are running whose text
@@ -96,4 +99,59 @@ func TestTransactionStatementTimeout(t *testing.T) {
 	if v != "0" {
 		t.Errorf("statement_timeout without a deadline: got %q, want 0", v)
 	}
+}
+
+// TestAuditWriterOwnConnection: the buffered audit trail is written
+// through a connection of its own, so it goes on while every connection of
+// the API's pool is taken (and, measured, costs the API's searches nothing:
+// docs/performance.md, issue 13). Through the shared pool the append would
+// wait for a connection until its deadline.
+func TestAuditWriterOwnConnection(t *testing.T) {
+	s := openTest(t, sqlstore.Options{})
+	ctx := t.Context()
+	var held []interface{ Release() }
+	for range s.Pool().Config().MaxConns {
+		c, err := s.Pool().Acquire(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, c)
+	}
+	defer func() {
+		for _, c := range held {
+			c.Release()
+		}
+	}()
+	recs := auditTestRecords(t, 3)
+	actx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := s.AppendAuditLog(actx, recs); err != nil {
+		t.Fatalf("AppendAuditLog with the pool taken: %v", err)
+	}
+	for _, c := range held {
+		c.Release()
+	}
+	held = nil
+	for _, r := range recs {
+		if _, err := s.Read(ctx, "AuditEvent", r.ID); err != nil {
+			t.Errorf("AuditEvent %s not stored: %v", r.ID, err)
+		}
+	}
+}
+
+// auditTestRecords are n read AuditEvents' records.
+func auditTestRecords(t *testing.T, n int) []socialrx.AuditRecord {
+	var out []socialrx.AuditRecord
+	for i := range n {
+		r, err := mapping.AuditRecordOf(socialrx.AuditEvent{
+			ID: uuid.Must(uuid.NewV7()).String(), Recorded: time.Now(), Kind: socialrx.AuditREST, Subtype: "read",
+			Action: socialrx.AuditRead, Outcome: socialrx.AuditSuccess, ClientID: "emr",
+			Entity: fmt.Sprintf("Observation/o%d", i), Patient: "Patient/p1", Version: 1,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, r)
+	}
+	return out
 }

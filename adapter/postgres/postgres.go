@@ -87,7 +87,11 @@ func open(ctx context.Context, cfg *pgxpool.Config, opts sqlstore.Options) (*Sto
 		}
 		opts.Jobs = j
 	}
-	return &Store{Engine: sqlstore.New(&driver{pool: pool}, opts), pool: pool}, nil
+	// The audit trail's connection: the same settings, one connection,
+	// none kept while idle for long.
+	auditCfg := cfg.Copy()
+	auditCfg.MaxConns, auditCfg.MinConns = 1, 0
+	return &Store{Engine: sqlstore.New(&driver{pool: pool, auditCfg: auditCfg}, opts), pool: pool}, nil
 }
 
 func (s *Store) withProvider(fn func(p *goose.Provider) error) error {

@@ -86,6 +86,14 @@ type AuditLogDriver interface {
 	AppendAuditLog(ctx context.Context, records []socialrx.AuditRecord) error
 }
 
+// AuditWriterDriver is a Driver whose buffered audit trail (PostgreSQL's
+// one-statement AppendAuditLog) goes through a connection of its own
+// rather than the Reader's pool (adapter/postgres driver.AuditWriter says
+// why).
+type AuditWriterDriver interface {
+	AuditWriter() (Querier, error)
+}
+
 // auditLog returns the driver's audit log, nil when it has none (the
 // buffered audit trail then goes to the main database's audit_events).
 func (e *Engine) auditLog() AuditLogDriver {
@@ -126,7 +134,14 @@ func (e *Engine) AppendAuditLog(ctx context.Context, records []socialrx.AuditRec
 			cols[0][i], recorded[i], cols[2][i], cols[3][i], cols[4][i] = r.ID, toMicros(r.Recorded), r.Agent, r.Entity, r.Patient
 			cols[5][i], cols[6][i], cols[7][i], cols[8][i] = r.Subtype, string(r.Action), string(r.Outcome), string(r.Body)
 		}
-		if _, err := e.drv.Reader().Exec(ctx, pgAuditLogInsert, cols[0], recorded, cols[2], cols[3], cols[4], cols[5], cols[6], cols[7], cols[8]); err != nil {
+		q := e.drv.Reader()
+		if w, ok := e.drv.(AuditWriterDriver); ok {
+			var err error
+			if q, err = w.AuditWriter(); err != nil {
+				return fmt.Errorf("append audit log: %w", e.translate(err))
+			}
+		}
+		if _, err := q.Exec(ctx, pgAuditLogInsert, cols[0], recorded, cols[2], cols[3], cols[4], cols[5], cols[6], cols[7], cols[8]); err != nil {
 			return fmt.Errorf("append audit log: %w", e.translate(err))
 		}
 		return nil
