@@ -24,6 +24,10 @@ var PlanCases = []PlanCase{
 	{"Observation", "code:text=food", "search_index_token"},
 	{"Patient", "name=tremb", "search_index_value"},
 	{"Patient", "name:exact=Tremblay", "search_index_value"},
+	// union parameters read param IN (address, address-city, ...)
+	{"Patient", "address=toronto", "search_index_value"},
+	{"Patient", "address:missing=true", "search_index_value"},
+	{"Observation", "subject:Patient.address=toronto", "search_index_value"},
 	{"Patient", "birthdate=ge1950-01-01", "search_index_date"},
 	{"Patient", "birthdate:missing=true", "search_index_date"},
 	{"Observation", "subject=Patient/p1", "search_index_ref"},
