@@ -146,6 +146,9 @@ func LookupParam(typ, name string) (SearchParam, bool) {
 // document order, without duplicates. Entries follow the IndexEntry
 // contract; date ranges are UTC at microsecond resolution, and an open
 // Period runs from 0001-01-01T00:00:00Z or to 9999-12-31T23:59:59.999999Z.
+// A union parameter (SearchParam.Union: address, name) gets only the
+// values none of its parts holds; its values are those of its
+// IndexParams together.
 // It never fails on content it does not understand (that value is skipped);
 // an error means body is not a JSON object. A type socialrx does not hold
 // has no entries.

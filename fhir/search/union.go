@@ -76,7 +76,6 @@ func applyUnions(typ string, tp *typeParams) (bad []string) {
 	}
 	for name, d := range direct {
 		i := tp.byName[name]
-		tp.list[i].shape = d.shape
 		// Parts of parts: phonetic's rows are also in name's parts.
 		var all []string
 		var walk func(string, int) bool
@@ -102,6 +101,7 @@ func applyUnions(typ string, tp *typeParams) (bad []string) {
 			continue
 		}
 		slices.Sort(all)
+		tp.list[i].shape = d.shape
 		if len(all) > 0 {
 			tp.list[i].Union = all
 			for _, p := range all {
