@@ -54,6 +54,7 @@ var areas = []area{
 	}},
 	{"SearchLastUpdated", testSearchLastUpdated},
 	{"IndexConsistency", testIndexConsistency},
+	{"UnionParams", testUnionParams},
 	{"Paging", testPaging},
 	{"PagingStableUnderWrites", testPagingStableUnderWrites},
 	{"ConcurrentWriters", testConcurrentWriters},

@@ -27,6 +27,10 @@ func indexDecoded(tp *typeParams, root map[string]any) []IndexEntry {
 	out := make([]IndexEntry, 0, 32)
 	nodes := make([]pathNode, 0, 16)
 	var ev pathEvaluator
+	var spans [][2]int32 // where each parameter's entries are, for pruneUnions
+	if tp.unions {
+		spans = make([][2]int32, len(tp.list))
+	}
 	for i := range tp.list {
 		sp := &tp.list[i]
 		start := len(out)
@@ -38,6 +42,12 @@ func indexDecoded(tp *typeParams, root map[string]any) []IndexEntry {
 			}
 		}
 		out = dedupeEntries(out, start)
+		if spans != nil {
+			spans[i] = [2]int32{int32(start), int32(len(out))}
+		}
+	}
+	if spans != nil {
+		out = pruneUnions(tp, out, spans)
 	}
 	return out
 }
@@ -85,6 +95,9 @@ func indexNode(sp *servedParam, node pathNode, hint string, out []IndexEntry) []
 	case ParamToken:
 		return indexToken(e, node, hint, out)
 	case ParamString:
+		if sp.shape != "" {
+			return indexShaped(e, node.v, shapeMembers[sp.shape], out)
+		}
 		return indexString(e, node.v, out)
 	case ParamDate:
 		if sp.Name == availableAtParam {
@@ -291,6 +304,32 @@ func indexString(e IndexEntry, v any, out []IndexEntry) []IndexEntry {
 					}
 				}
 			}
+		}
+	}
+	return out
+}
+
+// indexShaped indexes v, an element of a union parameter's shape (an
+// Address, a HumanName), as the string parameters on its members do: each
+// member (arrays flattened, as an expression's step does) indexed by
+// indexString. It is what makes such a parameter hold every value of its
+// parts (union.go), whatever the JSON holds.
+func indexShaped(e IndexEntry, v any, members []string, out []IndexEntry) []IndexEntry {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return indexString(e, v, out)
+	}
+	for _, k := range members {
+		switch x := m[k].(type) {
+		case nil:
+		case []any:
+			for _, s := range x {
+				if s != nil {
+					out = indexString(e, s, out)
+				}
+			}
+		default:
+			out = indexString(e, x, out)
 		}
 	}
 	return out

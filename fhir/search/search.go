@@ -40,6 +40,12 @@ type SearchParam struct {
 	// (socialrx.ProjectionTx.PutFacts): Index gives none for it, and
 	// Expression describes it in words. Only token parameters are derived.
 	Derived bool
+	// Union, for a string parameter, names the other parameters of the
+	// type whose values are also this one's (R4 address holds
+	// address-city's values): Index writes for this parameter only the
+	// values none of them holds, so a search or _sort on it must read the
+	// rows of all of IndexParams. See union.go.
+	Union []string
 }
 
 // IndexEntry is one value a resource holds for one search parameter. Stores

@@ -25,12 +25,18 @@ import (
 type servedParam struct {
 	SearchParam
 	expr *pathExpr
+	// shape, for a union parameter whose parts are members of its
+	// elements, is their type ("Address"): Index reads them as such.
+	shape string
+	// unionIdx are the indexes in typeParams.list of Union.
+	unionIdx []int
 }
 
 // typeParams are the served search parameters of one resource type.
 type typeParams struct {
 	list   []servedParam // sorted by name
 	byName map[string]int
+	unions bool // some parameter has a Union
 }
 
 // searchRegistry holds the compiled parameters of every supported type. It
@@ -38,6 +44,9 @@ type typeParams struct {
 type searchRegistry struct {
 	types   map[string]*typeParams
 	dropped []string // "Type.name: reason", for parameters not served
+	// badUnions are the unionDecls that do not hold ("Type.name:
+	// reason"): those parameters are indexed in full.
+	badUnions []string
 }
 
 var searchParamRegistry = sync.OnceValue(func() *searchRegistry {
@@ -67,9 +76,14 @@ var searchParamRegistry = sync.OnceValue(func() *searchRegistry {
 		for i, p := range tp.list {
 			tp.byName[p.Name] = i
 		}
+		reg.badUnions = append(reg.badUnions, applyUnions(typ, tp)...)
+		for _, p := range tp.list {
+			tp.unions = tp.unions || len(p.Union) > 0
+		}
 		reg.types[typ] = tp
 	}
 	sort.Strings(reg.dropped)
+	sort.Strings(reg.badUnions)
 	return reg
 })
 
@@ -91,6 +105,9 @@ func (tp *typeParams) lookup(name string) (*servedParam, bool) {
 func copyParam(p SearchParam) SearchParam {
 	if p.Targets != nil {
 		p.Targets = append([]string(nil), p.Targets...)
+	}
+	if p.Union != nil {
+		p.Union = append([]string(nil), p.Union...)
 	}
 	return p
 }
@@ -129,6 +146,9 @@ func LookupParam(typ, name string) (SearchParam, bool) {
 // document order, without duplicates. Entries follow the IndexEntry
 // contract; date ranges are UTC at microsecond resolution, and an open
 // Period runs from 0001-01-01T00:00:00Z or to 9999-12-31T23:59:59.999999Z.
+// A union parameter (SearchParam.Union: address, name) gets only the
+// values none of its parts holds; its values are those of its
+// IndexParams together.
 // It never fails on content it does not understand (that value is skipped);
 // an error means body is not a JSON object. A type socialrx does not hold
 // has no entries.

@@ -12,10 +12,14 @@ const reindexBatch = 500
 
 // reindexAfter names, per migration, the resource types whose index rows
 // it needs rewritten from their bodies: the migration adds search
-// parameters (or an index kind) that rows written before it lack.
+// parameters (or an index kind) that rows written before it lack, or
+// stops writing rows that those hold.
 var reindexAfter = map[int64][]string{
 	7: {"HealthcareService", "Location"}, // the program directory's parameters and near (issue 14)
 	9: {"HealthcareService"},             // available-at (open at a moment, by the weekly hours)
+	// union parameters (address, name, phonetic): drops the rows that
+	// repeat address-*, family, given (fhir/search/union.go)
+	10: {"Location", "Organization", "Patient", "Practitioner"},
 }
 
 // ReindexAfterMigrations rewrites the index rows of the types the applied

@@ -134,7 +134,7 @@ func (b *builder) sortSpec(q *search.Query) (inner []string, comps []sortComp, e
 		default:
 			return nil, nil, unsupported(search.Clause{Param: k.Param}, "_sort on a parameter of type "+string(k.Param.Type))
 		}
-		inner = append(inner, "(SELECT "+agg+"("+field+") FROM search_index si WHERE si.res_type = r.type AND si.res_id = r.id AND si.param = "+b.arg(k.Param.Name)+") AS "+col)
+		inner = append(inner, "(SELECT "+agg+"("+field+") FROM search_index si WHERE si.res_type = r.type AND si.res_id = r.id AND "+b.paramCond("si", k.Param)+") AS "+col)
 		comps = append(comps,
 			sortComp{expr: "CASE WHEN t." + col + " IS NULL THEN 1 ELSE 0 END", kind: 'i'},
 			sortComp{expr: "COALESCE(t." + col + ", " + zero + ")", desc: k.Descending, kind: kind})

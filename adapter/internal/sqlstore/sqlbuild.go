@@ -166,7 +166,7 @@ func (b *builder) matchSet(typ string, c search.Clause) (sub string, negate bool
 	}
 	// The kind is written as a literal: it is what lets SQLite and
 	// PostgreSQL use the kind's partial index (migration 00004).
-	head := "SELECT si.res_id FROM search_index si WHERE si.res_type = " + b.arg(typ) + " AND si.param = " + b.arg(c.Param.Name) +
+	head := "SELECT si.res_id FROM search_index si WHERE si.res_type = " + b.arg(typ) + " AND " + b.paramCond("si", c.Param) +
 		" AND si.kind = '" + KindOf(c.Param.Type) + "'"
 	if c.Modifier == "missing" {
 		if len(c.Values) != 1 {
@@ -213,6 +213,16 @@ func (b *builder) matchSet(typ string, c search.Clause) (sub string, negate bool
 		alts = append(alts, "("+cond+")")
 	}
 	return head + " AND (" + strings.Join(alts, " OR ") + ")", c.Modifier == "not", nil
+}
+
+// paramCond is the condition that a search_index row (alias) holds a value
+// of p: its param is p's, or, for a union parameter (address, name), one
+// of the parameters whose rows hold its values (search.SearchParam.Union).
+func (b *builder) paramCond(alias string, p search.SearchParam) string {
+	if len(p.Union) == 0 {
+		return alias + ".param = " + b.arg(p.Name)
+	}
+	return alias + ".param IN (" + b.argList(p.IndexParams()) + ")"
 }
 
 // valueCond is the condition on one search_index row (alias si) for one

@@ -24,6 +24,10 @@ var PlanCases = []PlanCase{
 	{"Observation", "code:text=food", "search_index_token"},
 	{"Patient", "name=tremb", "search_index_value"},
 	{"Patient", "name:exact=Tremblay", "search_index_value"},
+	// union parameters read param IN (address, address-city, ...)
+	{"Patient", "address=toronto", "search_index_value"},
+	{"Patient", "address:missing=true", "search_index_value"},
+	{"Observation", "subject:Patient.address=toronto", "search_index_value"},
 	{"Patient", "birthdate=ge1950-01-01", "search_index_date"},
 	{"Patient", "birthdate:missing=true", "search_index_date"},
 	{"Observation", "subject=Patient/p1", "search_index_ref"},
@@ -132,6 +136,48 @@ func CheckAvailableReindexed(t *testing.T, s socialrx.Store) {
 	}
 }
 
+// PreUnionRows store a Location, an Organization, a Patient and a
+// Practitioner as a database before migration 00010 holds them, each with
+// a stale address row (value "stale") that its body does not hold: only a
+// rewrite of its rows from the body removes it.
+var PreUnionRows = []string{
+	`INSERT INTO resources (type, id, version, last_updated, deleted, body, seq) VALUES ('Location', 'lu', 1, 1700000000000000, false,
+		'{"resourceType":"Location","id":"lu","address":{"line":["1 Queen St"],"city":"Toronto"}}', 1)`,
+	`INSERT INTO resources (type, id, version, last_updated, deleted, body, seq) VALUES ('Organization', 'ou', 1, 1700000000000000, false,
+		'{"resourceType":"Organization","id":"ou","name":"Valley","address":[{"city":"Toronto"}]}', 2)`,
+	`INSERT INTO resources (type, id, version, last_updated, deleted, body, seq) VALUES ('Patient', 'pu', 1, 1700000000000000, false,
+		'{"resourceType":"Patient","id":"pu","name":[{"family":"Tremblay","given":["Ève"]}],"address":[{"city":"Toronto"}]}', 3)`,
+	`INSERT INTO resources (type, id, version, last_updated, deleted, body, seq) VALUES ('Practitioner', 'xu', 1, 1700000000000000, false,
+		'{"resourceType":"Practitioner","id":"xu","name":[{"family":"Okafor"}],"address":[{"city":"Toronto"}]}', 4)`,
+	`INSERT INTO search_index (res_type, res_id, param, value, exact, kind) VALUES ('Location', 'lu', 'address', 'stale', 'Stale', 's')`,
+	`INSERT INTO search_index (res_type, res_id, param, value, exact, kind) VALUES ('Organization', 'ou', 'address', 'stale', 'Stale', 's')`,
+	`INSERT INTO search_index (res_type, res_id, param, value, exact, kind) VALUES ('Patient', 'pu', 'address', 'stale', 'Stale', 's')`,
+	`INSERT INTO search_index (res_type, res_id, param, value, exact, kind) VALUES ('Practitioner', 'xu', 'address', 'stale', 'Stale', 's')`,
+}
+
+// CheckUnionReindexed fails unless the PreUnionRows are found by their
+// address (city) and names, and no longer by the stale address row.
+func CheckUnionReindexed(t *testing.T, s socialrx.Store) {
+	t.Helper()
+	for _, c := range []struct {
+		typ, param, value string
+		want              int
+	}{
+		{"Location", "address", "toronto", 1}, {"Location", "address", "1 queen", 1}, {"Location", "address", "stale", 0},
+		{"Organization", "address", "toronto", 1}, {"Organization", "address", "stale", 0}, {"Organization", "name", "valley", 1},
+		{"Patient", "address", "toronto", 1}, {"Patient", "address", "stale", 0}, {"Patient", "name", "eve", 1}, {"Patient", "phonetic", "tremblay", 1},
+		{"Practitioner", "address", "toronto", 1}, {"Practitioner", "address", "stale", 0}, {"Practitioner", "name", "okafor", 1},
+	} {
+		res, err := s.Search(t.Context(), socialrx.SearchRequest{Type: c.typ, Match: true, Params: url.Values{c.param: {c.value}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Matches) != c.want {
+			t.Errorf("after the migration, %s?%s=%s: %d matches, want %d", c.typ, c.param, c.value, len(res.Matches), c.want)
+		}
+	}
+}
+
 // ReindexCase is a database left at migration Before with Rows stored
 // without index rows; after Migrate, Check fails unless they are found by
 // the parameters the later migrations reindexed.
@@ -146,4 +192,5 @@ type ReindexCase struct {
 var ReindexCases = []ReindexCase{
 	{"00007 directory", 6, PreDirectoryRows, CheckDirectoryReindexed},
 	{"00009 available-at", 8, PreAvailableRows, CheckAvailableReindexed},
+	{"00010 union parameters", 9, PreUnionRows, CheckUnionReindexed},
 }
