@@ -86,12 +86,13 @@ type AuditLogDriver interface {
 	AppendAuditLog(ctx context.Context, records []socialrx.AuditRecord) error
 }
 
-// AuditWriterDriver is a Driver whose buffered audit trail (PostgreSQL's
-// one-statement AppendAuditLog) goes through a connection of its own
-// rather than the Reader's pool (adapter/postgres driver.AuditWriter says
-// why).
-type AuditWriterDriver interface {
-	AuditWriter() (Querier, error)
+// AuditAppendDriver is a Driver that appends the buffered audit trail to
+// the main database's audit_events itself, atomically and outside any
+// transaction of the store (PostgreSQL: one COPY through a connection of
+// its own, adapter/postgres driver.AppendAudit says why); errors
+// untranslated.
+type AuditAppendDriver interface {
+	AppendAudit(ctx context.Context, records []socialrx.AuditRecord) error
 }
 
 // auditLog returns the driver's audit log, nil when it has none (the
@@ -101,17 +102,10 @@ func (e *Engine) auditLog() AuditLogDriver {
 	return l
 }
 
-// pgAuditLogInsert appends a whole batch with one statement on
-// PostgreSQL: atomic without a transaction (no BEGIN and COMMIT round
-// trips) and nine parameters (arrays) whatever the batch size.
-const pgAuditLogInsert = `INSERT INTO audit_events (id, recorded, agent, entity, patient, subtype, action, outcome, body)
-SELECT id, recorded, agent, entity, patient, subtype, action, outcome, body::json
-FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[])
-AS u (id, recorded, agent, entity, patient, subtype, action, outcome, body)`
-
 // AppendAuditLog appends buffered records (see socialrx.AuditLog): to
 // the driver's audit log database when it has one (SQLite), with one
-// statement on PostgreSQL, else in a transaction of their own.
+// COPY on PostgreSQL (AuditAppendDriver), else in a transaction of their
+// own.
 func (e *Engine) AppendAuditLog(ctx context.Context, records []socialrx.AuditRecord) error {
 	if len(records) == 0 {
 		return nil
@@ -122,26 +116,8 @@ func (e *Engine) AppendAuditLog(ctx context.Context, records []socialrx.AuditRec
 		}
 		return nil
 	}
-	if e.d.Name == "postgres" {
-		cols := make([][]string, 9)
-		recorded := make([]int64, len(records))
-		for i := range cols {
-			if i != 1 {
-				cols[i] = make([]string, len(records))
-			}
-		}
-		for i, r := range records {
-			cols[0][i], recorded[i], cols[2][i], cols[3][i], cols[4][i] = r.ID, toMicros(r.Recorded), r.Agent, r.Entity, r.Patient
-			cols[5][i], cols[6][i], cols[7][i], cols[8][i] = r.Subtype, string(r.Action), string(r.Outcome), string(r.Body)
-		}
-		q := e.drv.Reader()
-		if w, ok := e.drv.(AuditWriterDriver); ok {
-			var err error
-			if q, err = w.AuditWriter(); err != nil {
-				return fmt.Errorf("append audit log: %w", e.translate(err))
-			}
-		}
-		if _, err := q.Exec(ctx, pgAuditLogInsert, cols[0], recorded, cols[2], cols[3], cols[4], cols[5], cols[6], cols[7], cols[8]); err != nil {
+	if a, ok := e.drv.(AuditAppendDriver); ok {
+		if err := a.AppendAudit(ctx, records); err != nil {
 			return fmt.Errorf("append audit log: %w", e.translate(err))
 		}
 		return nil
