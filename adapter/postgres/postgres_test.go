@@ -296,9 +296,7 @@ func TestMigrationReindexes(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := s.Migrate(ctx); err != nil {
-				t.Fatal(err)
-			}
+			enginetest.MigrateWithProgress(t, ctx, s.Migrate)
 			tc.Check(t, s)
 		})
 	}

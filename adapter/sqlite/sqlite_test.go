@@ -239,9 +239,7 @@ func TestMigrationReindexes(t *testing.T) {
 					t.Fatalf("%s: %v", q, err)
 				}
 			}
-			if err := s.Migrate(ctx); err != nil {
-				t.Fatal(err)
-			}
+			enginetest.MigrateWithProgress(t, ctx, s.Migrate)
 			tc.Check(t, s)
 		})
 	}

@@ -3,11 +3,16 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
+	"os"
+	"time"
 
+	"github.com/schollz/progressbar/v3"
 	"github.com/socialrx/socialrx"
 	"github.com/socialrx/socialrx/adapter/postgres"
 	"github.com/socialrx/socialrx/adapter/sqlite"
+	"golang.org/x/term"
 )
 
 // Store is what the commands need of a backend: the socialrx.Store port plus
@@ -60,7 +65,7 @@ func prepareSchema(ctx context.Context, s Store, autoMigrate bool, log *slog.Log
 		return fmt.Errorf("database schema is at version %d, newer than this binary knows (%d): upgrade socialrx", cur, latest)
 	case cur == 0 || autoMigrate:
 		log.Info("migrating database schema", "from", cur, "to", latest)
-		return s.Migrate(ctx)
+		return s.Migrate(socialrx.WithMigrateProgress(ctx, migrateProgress(log, io.Discard, time.Now)))
 	default:
 		return fmt.Errorf("database schema is at version %d, this binary needs %d: run `socialrx migrate` (or serve --auto-migrate)", cur, latest)
 	}
@@ -87,10 +92,59 @@ func (c *MigrateCmd) Run(ctx context.Context) error {
 	if before > latest {
 		return fmt.Errorf("database schema is at version %d, newer than this binary knows (%d)", before, latest)
 	}
-	if err := s.Migrate(ctx); err != nil {
+	var bar io.Writer = io.Discard
+	if term.IsTerminal(int(os.Stderr.Fd())) {
+		bar = os.Stderr
+	}
+	if err := s.Migrate(socialrx.WithMigrateProgress(ctx, migrateProgress(log, bar, time.Now))); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
 	log.Info("database schema up to date", "from", before, "to", latest)
 	fmt.Printf("schema version %d (was %d)\n", latest, before)
 	return nil
+}
+
+// migrateProgressEvery is how often a migration's rewrite logs how far it
+// has got (on a terminal the bar shows it instead).
+const migrateProgressEvery = 5 * time.Second
+
+// migrateProgress reports a migration's rewrite of stored data (the
+// search index rows of the types a new search parameter is on: on a large
+// database the first start of a new version can take minutes): a progress
+// bar on bar when it is a terminal, else a log line when it starts, every
+// migrateProgressEvery and when it ends.
+func migrateProgress(log *slog.Logger, bar io.Writer, now func() time.Time) socialrx.MigrateProgress {
+	var pb *progressbar.ProgressBar
+	var start, last time.Time
+	first := true
+	return func(done, total int) {
+		t := now()
+		if first {
+			first = false
+			start, last = t, t
+			log.Info("migration: rewriting the search index of stored resources", "resources", total)
+			if bar != io.Discard {
+				pb = progressbar.NewOptions(total,
+					progressbar.OptionSetWriter(bar),
+					progressbar.OptionSetWidth(30),
+					progressbar.OptionShowCount(),
+					progressbar.OptionShowIts(),
+					progressbar.OptionSetItsString("resources"),
+					progressbar.OptionThrottle(100*time.Millisecond),
+					progressbar.OptionSetPredictTime(true),
+					progressbar.OptionSetDescription("reindex"),
+					progressbar.OptionOnCompletion(func() { fmt.Fprintln(bar) }))
+			}
+		}
+		if pb != nil {
+			_ = pb.Set(done)
+		}
+		switch {
+		case done == total:
+			log.Info("migration: search index rewritten", "resources", total, "took", t.Sub(start).Round(time.Millisecond).String())
+		case pb == nil && t.Sub(last) >= migrateProgressEvery:
+			last = t
+			log.Info("migration: rewriting the search index", "done", done, "resources", total)
+		}
+	}
 }

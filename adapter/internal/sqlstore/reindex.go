@@ -49,7 +49,20 @@ func (e *Engine) ReindexAfterMigrations(ctx context.Context, applied []int64) er
 		}
 		return err
 	}
-	return e.Reindex(ctx, types...)
+	// How many: the migration's caller shows progress (a clinic's
+	// database may hold a million Patients; each batch is a transaction).
+	b = &builder{}
+	var total int
+	if err := e.drv.Reader().QueryRow(ctx, "SELECT COUNT(*) FROM resources WHERE type IN ("+b.argList(types)+") AND NOT deleted", b.args...).Scan(&total); err != nil {
+		return e.translate(err)
+	}
+	progress := socialrx.MigrateProgressFrom(ctx)
+	progress(0, total)
+	done := 0
+	return e.reindex(ctx, func(n int) {
+		done += n
+		progress(min(done, total), total)
+	}, types...)
 }
 
 // Reindex rewrites the search index rows of every current, live resource
@@ -59,6 +72,11 @@ func (e *Engine) ReindexAfterMigrations(ctx context.Context, applied []int64) er
 // traffic: a resource written meanwhile gets its rows from its own write,
 // and rewriting it again gives the same rows.
 func (e *Engine) Reindex(ctx context.Context, types ...string) error {
+	return e.reindex(ctx, func(int) {}, types...)
+}
+
+// reindex is Reindex telling batch how many resources each batch rewrote.
+func (e *Engine) reindex(ctx context.Context, batch func(n int), types ...string) error {
 	lastType, lastID := "", ""
 	for {
 		n := 0
@@ -124,6 +142,7 @@ func (e *Engine) Reindex(ctx context.Context, types ...string) error {
 		if err != nil {
 			return fmt.Errorf("reindex: %w", err)
 		}
+		batch(n)
 		if n < reindexBatch {
 			return nil
 		}

@@ -1,6 +1,7 @@
 package enginetest
 
 import (
+	"context"
 	"net/url"
 	"strings"
 	"testing"
@@ -193,4 +194,31 @@ var ReindexCases = []ReindexCase{
 	{"00007 directory", 6, PreDirectoryRows, CheckDirectoryReindexed},
 	{"00009 available-at", 8, PreAvailableRows, CheckAvailableReindexed},
 	{"00010 union parameters", 9, PreUnionRows, CheckUnionReindexed},
+}
+
+// MigrateWithProgress runs migrate with a socialrx.MigrateProgress in its
+// context and checks what it was told: (0, total) first, (total, total)
+// last, never backwards, and a total of at least one (every ReindexCase
+// stores resources of a type its migration reindexes).
+func MigrateWithProgress(t *testing.T, ctx context.Context, migrate func(context.Context) error) {
+	t.Helper()
+	type call struct{ done, total int }
+	var calls []call
+	ctx = socialrx.WithMigrateProgress(ctx, func(done, total int) { calls = append(calls, call{done, total}) })
+	if err := migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if len(calls) < 2 {
+		t.Fatalf("migrate progress: %v, want (0, total) and (total, total) at least", calls)
+	}
+	total := calls[0].total
+	if calls[0].done != 0 || total < 1 || calls[len(calls)-1] != (call{total, total}) {
+		t.Errorf("migrate progress: %v, want (0, n) first and (n, n) last, n ≥ 1", calls)
+	}
+	for i := 1; i < len(calls); i++ {
+		if calls[i].done < calls[i-1].done || calls[i].total != total {
+			t.Errorf("migrate progress went backwards or changed its total: %v", calls)
+			break
+		}
+	}
 }
