@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -45,11 +46,44 @@ func (q querier) Exec(ctx context.Context, sql string, args ...any) (int64, erro
 }
 
 func (q querier) Query(ctx context.Context, sql string, args ...any) (sqlstore.Rows, error) {
-	return q.q.Query(ctx, sql, args...)
+	return q.q.Query(ctx, sql, planned(sql, args)...)
 }
 
 func (q querier) QueryRow(ctx context.Context, sql string, args ...any) sqlstore.Row {
-	return q.q.QueryRow(ctx, sql, args...)
+	return q.q.QueryRow(ctx, sql, planned(sql, args)...)
+}
+
+// planned returns the arguments of statement sql, asking pgx to send a
+// read (a statement that writes nothing: SELECT, or WITH ... SELECT
+// without INSERT, UPDATE or DELETE) as an unnamed statement
+// (pgx.QueryExecModeExec), which PostgreSQL plans for its parameters at
+// every run. Writes and lookups by key (sqlstore.KeyLookup, which starts
+// with a comment, so it is no SELECT here) go as cached prepared
+// statements, whose generic plans PostgreSQL may keep (plan_cache_mode
+// auto: open). A search's best plan depends on its values and on the data
+// (a generic plan of a conditional search made while the tables were
+// small walked every resource of the type as they grew: 0.4 → 11 ms); a
+// write's or a key lookup's does not, and planning them at every run cost
+// about 2.5 ms of server time per encounter Bundle of ~8
+// (pg_stat_statements, docs/performance.md issue 12).
+func planned(sql string, args []any) []any {
+	if !isRead(sql) {
+		return args
+	}
+	return append([]any{pgx.QueryExecModeExec}, args...)
+}
+
+// isRead reports whether sql only reads (see planned).
+func isRead(sql string) bool {
+	head := strings.TrimLeft(sql, " \t\n")
+	switch {
+	case len(head) >= 6 && strings.EqualFold(head[:6], "SELECT"):
+		return !strings.Contains(sql, "nextval(")
+	case len(head) >= 4 && strings.EqualFold(head[:4], "WITH"):
+		u := strings.ToUpper(sql)
+		return !strings.Contains(u, "INSERT ") && !strings.Contains(u, "UPDATE ") && !strings.Contains(u, "DELETE ") && !strings.Contains(sql, "nextval(")
+	}
+	return false
 }
 
 type tx struct {

@@ -56,21 +56,13 @@ func open(ctx context.Context, cfg *pgxpool.Config, opts sqlstore.Options) (*Sto
 		// AuditEvents are stored as records and read as FHIR.
 		opts.AuditBody = mapping.AuditEventBody
 	}
-	// Plan every statement for its parameters. pgx caches prepared
-	// statements per connection, and PostgreSQL switches a prepared
-	// statement to one generic plan after five runs: planned while the
-	// tables were small (a new database, a burst of ingest), the generic
-	// plan of a conditional search walked every resource of the type in id
-	// order, and one such search went from 0.4 ms to 11 ms as an encounter
-	// benchmark grew to 1,500 patients, half of ingest time. Custom plans
-	// cost a few tenths of a millisecond of planning and follow the data.
-	// A plan_cache_mode in the DSN wins.
-	if _, set := cfg.ConnConfig.RuntimeParams["plan_cache_mode"]; !set {
-		if cfg.ConnConfig.RuntimeParams == nil {
-			cfg.ConnConfig.RuntimeParams = map[string]string{}
-		}
-		cfg.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
-	}
+	// Reads are planned for their parameters at every run (unnamed
+	// statements: driver.go planned); writes are cached prepared
+	// statements under PostgreSQL's own plan_cache_mode (auto: a generic
+	// plan once it costs no more). Until session 7 every statement was
+	// planned at every run (force_custom_plan), which cost the writes of an
+	// encounter Bundle ~2.5 ms of planning (docs/performance.md, issue 12).
+	// A plan_cache_mode in the DSN applies to the writes.
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("postgres open: %w", translate(err))

@@ -174,7 +174,7 @@ func auditArgs(records []socialrx.AuditRecord) []any {
 func (e *Engine) readAudit(ctx context.Context, q Querier, id string) (*socialrx.Resource, error) {
 	var seq int64
 	var rec socialrx.AuditRecord
-	err := e.translate(scanAudit(q.QueryRow(ctx, `SELECT `+auditSelect+` FROM audit_events WHERE id = $1`, id), &seq, &rec))
+	err := e.translate(scanAudit(q.QueryRow(ctx, KeyLookup+`SELECT `+auditSelect+` FROM audit_events WHERE id = $1`, id), &seq, &rec))
 	if l := e.auditLog(); l != nil && socialrx.ErrorCode(err) == socialrx.ENOTFOUND {
 		// Not a write's: a buffered event's, in the audit log.
 		err = e.translate(scanAudit(l.AuditLogReader().QueryRow(ctx, `SELECT `+auditSelect+` FROM `+l.AuditLogFrom()+` WHERE id = $1`, id), &seq, &rec))

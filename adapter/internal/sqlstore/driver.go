@@ -206,3 +206,12 @@ func KindOf(t search.ParamType) string {
 	}
 	return KindToken
 }
+
+// KeyLookup begins a read that finds rows by a primary or unique key (a
+// resource by type and id, a projection row by its id): a comment to the
+// databases, and to the PostgreSQL driver the sign that the statement's
+// plan does not depend on its values, so it may stay a prepared statement
+// with a generic plan (no planning per run) while every other read is
+// planned for its parameters at every run (adapter/postgres driver.go
+// planned).
+const KeyLookup = "/* key */ "

@@ -206,7 +206,7 @@ func (e *Engine) VRead(ctx context.Context, typ, id string, version int64) (*soc
 	var r socialrx.Resource
 	var lu int64
 	err := e.drv.Reader().QueryRow(ctx,
-		`SELECT type, id, version, last_updated, deleted, body FROM resource_versions WHERE type = $1 AND id = $2 AND version = $3`,
+		KeyLookup+`SELECT type, id, version, last_updated, deleted, body FROM resource_versions WHERE type = $1 AND id = $2 AND version = $3`,
 		typ, id, version).Scan(&r.Type, &r.ID, &r.VersionID, &lu, &r.Deleted, &r.Body)
 	if err != nil {
 		err = e.translate(err)
@@ -297,7 +297,7 @@ func (e *Engine) read(ctx context.Context, q Querier, typ, id string) (*socialrx
 	var r socialrx.Resource
 	var lu int64
 	err := q.QueryRow(ctx,
-		`SELECT type, id, version, last_updated, deleted, body FROM resources WHERE type = $1 AND id = $2`,
+		KeyLookup+`SELECT type, id, version, last_updated, deleted, body FROM resources WHERE type = $1 AND id = $2`,
 		typ, id).Scan(&r.Type, &r.ID, &r.VersionID, &lu, &r.Deleted, &r.Body)
 	if err != nil {
 		err = e.translate(err)

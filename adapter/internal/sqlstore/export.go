@@ -108,7 +108,7 @@ func scanExport(row Row) (*socialrx.ExportJob, error) {
 
 // Export returns an export job (see socialrx.Exports).
 func (e *Engine) Export(ctx context.Context, id string) (*socialrx.ExportJob, error) {
-	j, err := scanExport(e.drv.Reader().QueryRow(ctx, `SELECT `+exportCols+` FROM exports WHERE id = $1`, id))
+	j, err := scanExport(e.drv.Reader().QueryRow(ctx, KeyLookup+`SELECT `+exportCols+` FROM exports WHERE id = $1`, id))
 	if err != nil {
 		err = e.translate(err)
 		if socialrx.ErrorCode(err) == socialrx.ENOTFOUND {

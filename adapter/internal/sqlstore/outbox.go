@@ -25,7 +25,7 @@ func (tx *Tx) Inbound(ctx context.Context, endpointID, messageID string, event s
 		return false, errTxDone
 	}
 	var n int64
-	if err := tx.q.QueryRow(ctx, `SELECT count(*) FROM outbox WHERE id = $1`, messageID).Scan(&n); err != nil {
+	if err := tx.q.QueryRow(ctx, KeyLookup+`SELECT count(*) FROM outbox WHERE id = $1`, messageID).Scan(&n); err != nil {
 		return false, tx.e.translate(err)
 	}
 	if n > 0 {
@@ -111,7 +111,7 @@ func scanOutbound(row Row) (*socialrx.OutboundMessage, error) {
 
 // OutboundMessage returns one outbox message (see socialrx.Outbox).
 func (e *Engine) OutboundMessage(ctx context.Context, id string) (*socialrx.OutboundMessage, error) {
-	m, err := scanOutbound(e.drv.Reader().QueryRow(ctx, `SELECT `+outboxCols+` FROM outbox WHERE id = $1`, id))
+	m, err := scanOutbound(e.drv.Reader().QueryRow(ctx, KeyLookup+`SELECT `+outboxCols+` FROM outbox WHERE id = $1`, id))
 	if err != nil {
 		err = e.translate(err)
 		if socialrx.ErrorCode(err) == socialrx.ENOTFOUND {

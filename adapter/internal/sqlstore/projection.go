@@ -249,7 +249,7 @@ func (tx *Tx) Referral(ctx context.Context, id string) (*socialrx.Referral, bool
 	if tx.done {
 		return nil, false, errTxDone
 	}
-	r, err := scanReferral(tx.q.QueryRow(ctx, `SELECT `+referralCols+` FROM referrals WHERE task_id = $1`, id))
+	r, err := scanReferral(tx.q.QueryRow(ctx, KeyLookup+`SELECT `+referralCols+` FROM referrals WHERE task_id = $1`, id))
 	if err != nil {
 		err = tx.e.translate(err)
 		if socialrx.ErrorCode(err) == socialrx.ENOTFOUND {
@@ -400,7 +400,7 @@ func (tx *Tx) Prescription(ctx context.Context, id string) (*socialrx.Prescripti
 	if tx.done {
 		return nil, false, errTxDone
 	}
-	p, err := scanPrescription(tx.q.QueryRow(ctx, `SELECT `+prescriptionCols+` FROM prescriptions WHERE service_request_id = $1`, id))
+	p, err := scanPrescription(tx.q.QueryRow(ctx, KeyLookup+`SELECT `+prescriptionCols+` FROM prescriptions WHERE service_request_id = $1`, id))
 	if err != nil {
 		err = tx.e.translate(err)
 		if socialrx.ErrorCode(err) == socialrx.ENOTFOUND {
@@ -434,7 +434,7 @@ func (tx *Tx) DropProjections(ctx context.Context, typ, id string) error {
 		}
 		var rx string
 		var contact int64
-		if err := tx.q.QueryRow(ctx, `SELECT prescription_id, first_contact FROM referrals WHERE task_id = $1`, id).Scan(&rx, &contact); err != nil {
+		if err := tx.q.QueryRow(ctx, KeyLookup+`SELECT prescription_id, first_contact FROM referrals WHERE task_id = $1`, id).Scan(&rx, &contact); err != nil {
 			if err = tx.e.translate(err); socialrx.ErrorCode(err) != socialrx.ENOTFOUND {
 				return err
 			}

@@ -42,10 +42,10 @@ func (e *Engine) search(ctx context.Context, q Querier, req socialrx.SearchReque
 
 // match runs a conditional operation's search (SearchRequest.Match): the
 // first two matches the database finds, without the snapshot, order,
-// count and keyset of a page. On PostgreSQL, which plans every statement
-// for its parameters (plan_cache_mode=force_custom_plan), planning the
-// page query cost several times its execution; this one is cheaper to
-// plan and to run (docs/performance.md, issue 12).
+// count and keyset of a page. On PostgreSQL, which plans every search for
+// its parameters (reads go as unnamed statements: adapter/postgres
+// planned), planning the page query cost several times its execution;
+// this one is cheaper to plan and to run (docs/performance.md, issue 12).
 func (e *Engine) match(ctx context.Context, q Querier, query *search.Query) (*socialrx.SearchResult, error) {
 	b := &builder{now: e.opts.Now()}
 	where, err := b.where(query.Type, query.Clauses)

@@ -22,7 +22,7 @@ type current struct {
 func (tx *Tx) lockCurrent(ctx context.Context, typ, id string) (cur current, ok bool, err error) {
 	var lu int64
 	err = tx.q.QueryRow(ctx,
-		`SELECT version, last_updated, deleted FROM resources WHERE type = $1 AND id = $2`+tx.e.d.ForUpdate,
+		KeyLookup+`SELECT version, last_updated, deleted FROM resources WHERE type = $1 AND id = $2`+tx.e.d.ForUpdate,
 		typ, id).Scan(&cur.version, &lu, &cur.deleted)
 	if err != nil {
 		err = tx.e.translate(err)
