@@ -80,7 +80,11 @@ func startChild(t *testing.T, name string, vars ...string) *childProc {
 	}
 }
 
-// waitReady polls /readyz until it answers 200.
+// waitReady polls /readyz until it answers 200, once the child has logged
+// that it serves (it logs so only after its listen succeeded): a /readyz
+// alone may be another process's, one that took the port between freePort
+// and the child's listen (seen in CI: another test's server answered for a
+// child that had exited with "address already in use").
 func (c *childProc) waitReady(timeout time.Duration) error {
 	client := &http.Client{Timeout: 2 * time.Second}
 	deadline := time.Now().Add(timeout)
@@ -89,6 +93,13 @@ func (c *childProc) waitReady(timeout time.Duration) error {
 		case <-c.done:
 			return fmt.Errorf("exited before it was ready: %v", c.err)
 		default:
+		}
+		if !strings.Contains(c.logText(), `msg="socialrx serving"`) {
+			if time.Now().After(deadline) {
+				return fmt.Errorf("not serving after %s", timeout)
+			}
+			time.Sleep(20 * time.Millisecond)
+			continue
 		}
 		if resp, err := client.Get(c.url + "/readyz"); err == nil {
 			resp.Body.Close()
