@@ -22,7 +22,7 @@ import (
 type driver struct {
 	pool *pgxpool.Pool
 	// audit is the buffered audit trail's own connection (a pool of one,
-	// opened on first use): see AuditWriter.
+	// opened on first use): see AppendAudit.
 	audit     *pgxpool.Pool
 	auditCfg  *pgxpool.Config
 	auditOnce sync.Once
@@ -73,7 +73,10 @@ func planned(sql string, args []any) []any {
 	return append([]any{pgx.QueryExecModeExec}, args...)
 }
 
-// isRead reports whether sql only reads (see planned).
+// isRead reports whether sql only reads (see planned). It is
+// conservative: a WITH statement naming INSERT, UPDATE or DELETE anywhere
+// (a FOR UPDATE too) counts as a write, which only lets PostgreSQL choose a
+// generic plan for it.
 func isRead(sql string) bool {
 	head := strings.TrimLeft(sql, " \t\n")
 	switch {
