@@ -155,3 +155,22 @@ func auditTestRecords(t *testing.T, n int) []socialrx.AuditRecord {
 	}
 	return out
 }
+
+// TestIsRead: which statements the driver plans at every run (reads) and
+// which it prepares (writes, key lookups).
+func TestIsRead(t *testing.T) {
+	for sql, want := range map[string]bool{
+		"SELECT r.type FROM resources r WHERE r.type = $1": true,
+		"\n  select 1":                         true,
+		"WITH x AS (SELECT 1) SELECT * FROM x": true,
+		sqlstore.KeyLookup + "SELECT body FROM resources WHERE type = $1 AND id = $2":                                                        false,
+		"INSERT INTO outbox (id) VALUES ($1)":                                                                                                false,
+		"WITH s AS (SELECT nextval('resource_seq') AS seq), cur AS (INSERT INTO resources (type) SELECT $1 FROM s) SELECT count(*) FROM cur": false,
+		"SELECT nextval('resource_seq')":                                                                                                     false,
+		"DELETE FROM search_index WHERE res_id = $1":                                                                                         false,
+	} {
+		if got := isRead(sql); got != want {
+			t.Errorf("isRead(%q) = %v, want %v", sql, got, want)
+		}
+	}
+}
