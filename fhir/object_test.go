@@ -2,6 +2,10 @@ package fhir
 
 import (
 	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -159,6 +163,95 @@ func FuzzParseObject(f *testing.F) {
 		o.CompactLayout()
 		if out := o.Bytes(); !json.Valid(out) {
 			t.Fatalf("compacted %q into invalid JSON %q", s, out)
+		}
+	})
+}
+
+// FuzzParseObjectFast: whenever the fast parse takes an input, it gives the
+// Object the json.Decoder parse gives, member by member and byte by byte.
+func FuzzParseObjectFast(f *testing.F) {
+	for _, s := range []string{`{}`, ` {"a" : 1 ,"b":[2]} `, "{\n \"x\": {\"y\": null}\n}\n", `{"a":1,"a":2}`, `[1]`,
+		`{"s":"a\"b\\","n":-1.5e3,"t":true,"f":false,"z":null,"o":{"k":[1,{"q":"}"}]}}`, "\t{ }\r\n", `{"é":1}`, `{"a\u0062":1}`,
+		`{"resourceType":"Patient","id":"p1","meta":{"versionId":"1"},"name":[{"family":"Doe","given":["J"]}]}`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		fast, ok := parseObjectFast([]byte(s))
+		slow, err := parseObjectDecoder([]byte(s))
+		if !ok {
+			return
+		}
+		if err != nil {
+			t.Fatalf("fast parse took %q, the decoder refused it: %v", s, err)
+		}
+		if got, want := dumpObject(fast), dumpObject(slow); got != want {
+			t.Fatalf("%q:\nfast %s\nslow %s", s, got, want)
+		}
+	})
+}
+
+// dumpObject writes every part of o, to compare two parses.
+func dumpObject(o *Object) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "lead=%q inner=%q trail=%q", o.lead, o.inner, o.trail)
+	for _, m := range o.members {
+		fmt.Fprintf(&b, " [key=%q raw=%q value=%q pre=%q colon=%q post=%q]", m.key, m.raw, m.value, m.pre, m.colon, m.post)
+	}
+	return b.String()
+}
+
+// TestParseObjectFastTakesResources: the fast parse takes the official
+// examples (so writes use it), and gives what the decoder gives.
+func TestParseObjectFastTakesResources(t *testing.T) {
+	files, err := filepath.Glob("../testdata/fhir-examples/r4/*.json")
+	more, _ := filepath.Glob("../testdata/fhir-examples/sdoh-cc/json/*.json")
+	files = append(files, more...)
+	if err != nil || len(files) < 300 {
+		t.Fatalf("no examples: %v", err)
+	}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fast, ok := parseObjectFast(data)
+		if !ok {
+			t.Errorf("%s: not taken by the fast parse", f)
+			continue
+		}
+		slow, err := parseObjectDecoder(data)
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		if got, want := dumpObject(fast), dumpObject(slow); got != want {
+			t.Errorf("%s: fast and decoder parses differ", f)
+		}
+	}
+}
+
+// BenchmarkParseObject: the fast parse against the decoder's, on an
+// official example (Patient-example.json).
+//
+//	go test ./fhir -run '^$' -bench ParseObject
+func BenchmarkParseObject(b *testing.B) {
+	data, err := os.ReadFile("../testdata/fhir-examples/r4/Patient-example.json")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("fast", func(b *testing.B) {
+		b.SetBytes(int64(len(data)))
+		for b.Loop() {
+			if _, ok := parseObjectFast(data); !ok {
+				b.Fatal("not taken")
+			}
+		}
+	})
+	b.Run("decoder", func(b *testing.B) {
+		b.SetBytes(int64(len(data)))
+		for b.Loop() {
+			if _, err := parseObjectDecoder(data); err != nil {
+				b.Fatal(err)
+			}
 		}
 	})
 }
