@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
 	"github.com/socialrx/socialrx"
@@ -114,16 +113,7 @@ func Export(ctx context.Context, s socialrx.Store, types []string, since time.Ti
 		}
 		total += n
 	}
-	pb := progressbar.NewOptions64(total,
-		progressbar.OptionSetWriter(bar),
-		progressbar.OptionSetWidth(30),
-		progressbar.OptionShowCount(),
-		progressbar.OptionShowIts(),
-		progressbar.OptionSetItsString("resources"),
-		progressbar.OptionThrottle(100*time.Millisecond),
-		progressbar.OptionSetPredictTime(true),
-		progressbar.OptionOnCompletion(func() { fmt.Fprintln(bar) }),
-	)
+	pb := newProgressBar(bar, total, "")
 	var sums []exportSummary
 	var factsFile *exportFile
 	if facts {

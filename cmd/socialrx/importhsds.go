@@ -17,7 +17,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
 	"github.com/socialrx/socialrx"
@@ -112,16 +111,7 @@ func ImportHSDS(ctx context.Context, s socialrx.Store, src string, batch int, ba
 	if bar == nil {
 		bar = io.Discard
 	}
-	pb := progressbar.NewOptions(len(resources),
-		progressbar.OptionSetWriter(bar),
-		progressbar.OptionSetWidth(30),
-		progressbar.OptionShowCount(),
-		progressbar.OptionShowIts(),
-		progressbar.OptionSetItsString("resources"),
-		progressbar.OptionThrottle(100*time.Millisecond),
-		progressbar.OptionSetDescription("import"),
-		progressbar.OptionOnCompletion(func() { fmt.Fprintln(bar) }),
-	)
+	pb := newProgressBar(bar, int64(len(resources)), "import")
 	// The check of the next batch runs beside the write of this one.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

@@ -124,16 +124,7 @@ func migrateProgress(log *slog.Logger, bar io.Writer, now func() time.Time) soci
 			start, last = t, t
 			log.Info("migration: rewriting the search index of stored resources", "resources", total)
 			if bar != io.Discard {
-				pb = progressbar.NewOptions(total,
-					progressbar.OptionSetWriter(bar),
-					progressbar.OptionSetWidth(30),
-					progressbar.OptionShowCount(),
-					progressbar.OptionShowIts(),
-					progressbar.OptionSetItsString("resources"),
-					progressbar.OptionThrottle(100*time.Millisecond),
-					progressbar.OptionSetPredictTime(true),
-					progressbar.OptionSetDescription("reindex"),
-					progressbar.OptionOnCompletion(func() { fmt.Fprintln(bar) }))
+				pb = newProgressBar(bar, int64(total), "reindex")
 			}
 		}
 		if pb != nil {
