@@ -187,6 +187,9 @@ func (d *driver) AppendAudit(ctx context.Context, records []socialrx.AuditRecord
 	if d.auditErr != nil {
 		return d.auditErr
 	}
+	if d.audit == nil { // closed before its first batch
+		return socialrx.Errorf(socialrx.EUNAVAILABLE, "postgres: the store is closed")
+	}
 	_, err := d.audit.CopyFrom(ctx, pgx.Identifier{"audit_events"}, auditColumns,
 		pgx.CopyFromSlice(len(records), func(i int) ([]any, error) {
 			r := &records[i]

@@ -174,3 +174,14 @@ func TestIsRead(t *testing.T) {
 		}
 	}
 }
+
+// TestAuditAppendAfterClose: an Auditor's last batch arriving after the
+// store closed is an error (the Auditor counts it failed), not a panic on
+// a connection that was never opened.
+func TestAuditAppendAfterClose(t *testing.T) {
+	s := openTest(t, sqlstore.Options{})
+	_ = s.Close()
+	if err := s.AppendAuditLog(t.Context(), auditTestRecords(t, 1)); err == nil {
+		t.Fatal("AppendAuditLog after Close: no error")
+	}
+}
