@@ -39,22 +39,16 @@ func (e *Engine) ReindexAfterMigrations(ctx context.Context, applied []int64) er
 	if len(types) == 0 {
 		return nil
 	}
-	// A new database has nothing to reindex: no transaction at all.
-	b := &builder{}
-	var one int
-	err := e.drv.Reader().QueryRow(ctx, "SELECT 1 FROM resources WHERE type IN ("+b.argList(types)+") LIMIT 1", b.args...).Scan(&one)
-	if err != nil {
-		if err = e.translate(err); socialrx.ErrorCode(err) == socialrx.ENOTFOUND {
-			return nil
-		}
-		return err
-	}
 	// How many: the migration's caller shows progress (a clinic's
 	// database may hold a million Patients; each batch is a transaction).
-	b = &builder{}
+	// A new database has nothing to reindex: no transaction at all.
+	b := &builder{}
 	var total int
 	if err := e.drv.Reader().QueryRow(ctx, "SELECT COUNT(*) FROM resources WHERE type IN ("+b.argList(types)+") AND NOT deleted", b.args...).Scan(&total); err != nil {
 		return e.translate(err)
+	}
+	if total == 0 {
+		return nil
 	}
 	progress := socialrx.MigrateProgressFrom(ctx)
 	progress(0, total)
