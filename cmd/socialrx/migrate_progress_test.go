@@ -49,7 +49,7 @@ func TestMigrateProgress(t *testing.T) {
 			for _, step := range []struct {
 				at         time.Duration
 				done, tota int
-			}{{0, 0, 1200}, {2 * time.Second, 500, 1200}, {6 * time.Second, 1000, 1200}, {7 * time.Second, 1200, 1200}} {
+			}{{0, 0, 1200}, {2 * time.Second, 500, 1200}, {6 * time.Second, 1000, 1200}, {7 * time.Second, 1200, 1200}, {8 * time.Second, 1200, 1200}} {
 				now = t0.Add(step.at)
 				p(step.done, step.tota)
 			}

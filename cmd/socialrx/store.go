@@ -116,8 +116,11 @@ const migrateProgressEvery = 5 * time.Second
 func migrateProgress(log *slog.Logger, bar io.Writer, now func() time.Time) socialrx.MigrateProgress {
 	var pb *progressbar.ProgressBar
 	var start, last time.Time
-	first := true
+	first, ended := true, false
 	return func(done, total int) {
+		if ended {
+			return
+		}
 		t := now()
 		if first {
 			first = false
@@ -132,6 +135,7 @@ func migrateProgress(log *slog.Logger, bar io.Writer, now func() time.Time) soci
 		}
 		switch {
 		case done == total:
+			ended = true // a last empty batch reports (total, total) again
 			log.Info("migration: search index rewritten", "resources", total, "took", t.Sub(start).Round(time.Millisecond).String())
 		case pb == nil && t.Sub(last) >= migrateProgressEvery:
 			last = t
