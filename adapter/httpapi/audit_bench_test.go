@@ -124,13 +124,13 @@ func BenchmarkAuditInterleaved(b *testing.B) {
 	for _, store := range []struct {
 		name      string
 		open      func(testing.TB) socialrx.Store
-		serverCPU func() time.Duration // CPU time outside this process
+		serverCPU func(testing.TB) time.Duration // CPU time outside this process
 	}{
-		{"SQLite", func(t testing.TB) socialrx.Store { return openStore(t) }, func() time.Duration { return 0 }},
-		{"PostgreSQL", openPostgres, func() time.Duration {
+		{"SQLite", func(t testing.TB) socialrx.Store { return openStore(t) }, func(testing.TB) time.Duration { return 0 }},
+		{"PostgreSQL", openPostgres, func(tb testing.TB) time.Duration {
 			d, ok := pgtest.ServerCPU()
 			if !ok {
-				panic("audit benchmark: the PostgreSQL server's CPU time cannot be read")
+				tb.Fatal("the PostgreSQL server's CPU time cannot be read (/proc)")
 			}
 			return d
 		}},
@@ -157,7 +157,7 @@ func openPostgres(t testing.TB) socialrx.Store {
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 
-func benchAuditInterleaved(b *testing.B, open func(testing.TB) socialrx.Store, serverCPU func() time.Duration) {
+func benchAuditInterleaved(b *testing.B, open func(testing.TB) socialrx.Store, serverCPU func(testing.TB) time.Duration) {
 	for _, scenario := range []struct {
 		name string
 		path func(i int) string
@@ -173,7 +173,7 @@ func benchAuditInterleaved(b *testing.B, open func(testing.TB) socialrx.Store, s
 			var next atomic.Int64
 			var tOff, tOn, cOff, cOn, sOff, sOn time.Duration
 			run := func(on bool, ts *testServer) {
-				start, srv := time.Now(), serverCPU()
+				start, srv := time.Now(), serverCPU(b)
 				cpu := processCPU() + srv
 				auditClients(b, client, ts.URL, scenario.path, &next, n)
 				if on {
@@ -183,13 +183,13 @@ func benchAuditInterleaved(b *testing.B, open func(testing.TB) socialrx.Store, s
 						b.Fatal(err)
 					}
 					tOn += time.Since(start)
-					s := serverCPU()
+					s := serverCPU(b)
 					cOn += processCPU() + s - cpu
 					sOn += s - srv
 					return
 				}
 				tOff += time.Since(start)
-				s := serverCPU()
+				s := serverCPU(b)
 				cOff += processCPU() + s - cpu
 				sOff += s - srv
 			}
