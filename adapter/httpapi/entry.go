@@ -9,8 +9,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/google/uuid"
-
 	"github.com/socialrx/socialrx"
 	"github.com/socialrx/socialrx/adapter/workflow"
 	"github.com/socialrx/socialrx/fhir"
@@ -243,7 +241,7 @@ func (s *Server) resolveTarget(ctx context.Context, tx socialrx.ResourceTx, o *o
 				return nil
 			}
 		}
-		o.target = uuid.NewString()
+		o.target = newResourceID()
 	case opUpdate:
 		if o.cond == nil {
 			o.target = o.id

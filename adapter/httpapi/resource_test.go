@@ -4,11 +4,13 @@ import (
 	"io"
 	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/uuid"
 
 	"github.com/socialrx/socialrx/adapter/httpapi"
 )
@@ -298,4 +300,44 @@ func TestWriteR4Rules(t *testing.T) {
 	}
 	// The primitive extension stands in for a required value (FHIR JSON).
 	ts.do(t, "POST", "/fhir/Task", `{"resourceType":"Task","_status":{"extension":[{"url":"http://hl7.org/fhir/StructureDefinition/data-absent-reason","valueCode":"unknown"}]},"intent":"order"}`).want(t, http.StatusCreated)
+}
+
+// TestServerIDsGrow: the ids the server gives (create, a transaction's
+// create entries, a conditional update that matches nothing) are UUIDv7,
+// increasing with time, so that new rows go to the end of the indexes keyed
+// by id.
+func TestServerIDsGrow(t *testing.T) {
+	ts := newServer(t, httpapi.Config{})
+	var ids []string
+	idOf := func(loc string) string {
+		t.Helper()
+		m := regexp.MustCompile(`/fhir/\w+/([^/]+)/_history/1$`).FindStringSubmatch(loc)
+		if m == nil {
+			t.Fatalf("Location %q has no id", loc)
+		}
+		return m[1]
+	}
+	for i := range 3 {
+		ids = append(ids, idOf(ts.do(t, "POST", "/fhir/Patient", patientJSON).want(t, http.StatusCreated).header.Get("Location")))
+		time.Sleep(2 * time.Millisecond)
+		r := ts.do(t, "POST", "/fhir", `{"resourceType":"Bundle","type":"transaction","entry":[{"fullUrl":"urn:uuid:5f1d3c52-0d4e-4c59-9d39-8a3b1f2f7a10","resource":{"resourceType":"Organization","name":"x"},"request":{"method":"POST","url":"Organization"}}]}`).want(t, http.StatusOK)
+		entries, _ := r.json(t)["entry"].([]any)
+		if len(entries) != 1 {
+			t.Fatalf("transaction response: %s", r.body)
+		}
+		ids = append(ids, idOf(entries[0].(map[string]any)["response"].(map[string]any)["location"].(string)))
+		time.Sleep(2 * time.Millisecond)
+		r = ts.do(t, "PUT", "/fhir/Observation?identifier=urn:sys|o-"+strconv.Itoa(i), `{"resourceType":"Observation","status":"final","code":{"text":"x"}}`).want(t, http.StatusCreated)
+		ids = append(ids, idOf(r.header.Get("Location")))
+		time.Sleep(2 * time.Millisecond)
+	}
+	for i, id := range ids {
+		u, err := uuid.Parse(id)
+		if err != nil || u.Version() != 7 {
+			t.Errorf("id %d %q: not a UUIDv7 (%v)", i, id, err)
+		}
+		if i > 0 && id <= ids[i-1] {
+			t.Errorf("id %d %q does not sort after %q", i, id, ids[i-1])
+		}
+	}
 }
