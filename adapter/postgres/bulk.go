@@ -66,7 +66,7 @@ func (t tx) LockCurrentMany(ctx context.Context, keys []sqlstore.Key) ([]sqlstor
 	for i, k := range keys {
 		types[i], ids[i] = k.Type, k.ID
 	}
-	rows, err := t.tx.Query(ctx, lockManySQL, types, ids)
+	rows, err := t.p.Query(ctx, lockManySQL, types, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -95,7 +95,7 @@ func (t tx) PutMany(ctx context.Context, vs []*sqlstore.Version) ([]bool, error)
 		types[i], ids[i], versions[i], lastUpdated[i], bodies[i], ins[i] = v.Type, v.ID, v.Version, v.LastUpdated, v.Body, v.Insert
 		at[sqlstore.Key{Type: v.Type, ID: v.ID}] = i
 	}
-	rows, err := t.tx.Query(ctx, putManySQL, types, ids, versions, lastUpdated, bodies, ins)
+	rows, err := t.p.Query(ctx, putManySQL, types, ids, versions, lastUpdated, bodies, ins)
 	if err != nil {
 		return nil, err
 	}

@@ -90,24 +90,36 @@ func isRead(sql string) bool {
 }
 
 type tx struct {
-	querier
-	tx pgx.Tx
+	querier // over p
+	tx      pgx.Tx
+	p       *pipe // the deferred statements (pipe.go)
 }
+
+var _ sqlstore.Deferrer = tx{}
 
 // copyThreshold: below this many index rows one multi-row INSERT (one round
 // trip) beats COPY (two).
 const copyThreshold = 16
 
-// InsertIndex writes index rows with COPY, or one INSERT for a few rows.
+// InsertIndex writes index rows with COPY, or one INSERT for a few rows,
+// deferred (it returns nothing anyone reads: pipe.go).
 func (t tx) InsertIndex(ctx context.Context, rows []sqlstore.IndexRow) error {
 	if len(rows) >= copyThreshold {
-		_, err := t.tx.CopyFrom(ctx, pgx.Identifier{"search_index"}, sqlstore.IndexColumns,
+		_, err := t.p.CopyFrom(ctx, pgx.Identifier{"search_index"}, sqlstore.IndexColumns,
 			pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) { return rows[i].Args(), nil }))
 		return err
 	}
-	_, err := t.tx.Exec(ctx, insertIndexSQL[len(rows)], indexArgs(rows)...)
-	return err
+	if len(rows) > 0 {
+		t.p.Defer(insertIndexSQL[len(rows)], indexArgs(rows)...)
+	}
+	return nil
 }
+
+// Defer queues a statement to go with the next one (sqlstore.Deferrer).
+func (t tx) Defer(sql string, args ...any) { t.p.Defer(sql, args...) }
+
+// Flush sends the deferred statements (sqlstore.Deferrer).
+func (t tx) Flush(ctx context.Context) error { return t.p.Flush(ctx) }
 
 func indexArgs(rows []sqlstore.IndexRow) []any {
 	args := make([]any, 0, len(rows)*len(sqlstore.IndexColumns))
@@ -157,8 +169,20 @@ func joinCols() string {
 
 func itoa(n int) string { return strconv.Itoa(n) }
 
-func (t tx) Commit(ctx context.Context) error   { return t.tx.Commit(ctx) }
-func (t tx) Rollback(ctx context.Context) error { return t.tx.Rollback(ctx) }
+// Commit sends the deferred statements, then commits.
+func (t tx) Commit(ctx context.Context) error {
+	if err := t.p.Flush(ctx); err != nil {
+		_ = t.tx.Rollback(ctx)
+		return err
+	}
+	return t.tx.Commit(ctx)
+}
+
+// Rollback drops the deferred statements and rolls back.
+func (t tx) Rollback(ctx context.Context) error {
+	t.p.pending = nil
+	return t.tx.Rollback(ctx)
+}
 
 func (d *driver) Reader() sqlstore.Querier { return querier{d.pool} }
 
@@ -212,7 +236,8 @@ func (d *driver) Begin(ctx context.Context) (sqlstore.DriverTx, error) {
 	if err != nil {
 		return nil, err
 	}
-	return tx{querier{t}, t}, nil
+	p := &pipe{tx: t}
+	return tx{querier{p}, t, p}, nil
 }
 
 // statementTimeoutSlack is how much later than the context's deadline the

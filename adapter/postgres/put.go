@@ -66,7 +66,7 @@ func (t tx) Put(ctx context.Context, v *sqlstore.Version) (bool, error) {
 		body = v.Body
 	}
 	var written int64
-	err := t.tx.QueryRow(ctx, sql, v.Type, v.ID, v.Version, v.LastUpdated, v.Deleted, body,
+	err := t.p.QueryRow(ctx, sql, v.Type, v.ID, v.Version, v.LastUpdated, v.Deleted, body,
 		param, system, code, text, value, exact, low, high, number, refType, refID, kind).Scan(&written)
 	if err != nil {
 		return false, err

@@ -42,9 +42,24 @@ func (tx *Tx) AppendAudit(ctx context.Context, records []socialrx.AuditRecord) e
 	return nil
 }
 
-// insertAudit inserts records into audit_events with q.
+// insertAudit inserts records into audit_events with q (deferred where q
+// can: Deferrer; the ids are the Auditor's UUIDv7s).
 func (e *Engine) insertAudit(ctx context.Context, q Querier, records []socialrx.AuditRecord) error {
+	if d, ok := q.(Deferrer); ok {
+		q = deferring{q, d}
+	}
 	return InsertAudit(ctx, q, "audit_events", e.d.Name == "sqlite", records)
+}
+
+// deferring is a Querier whose Exec defers (rows affected: 0).
+type deferring struct {
+	Querier
+	d Deferrer
+}
+
+func (q deferring) Exec(_ context.Context, sql string, args ...any) (int64, error) {
+	q.d.Defer(sql, args...)
+	return 0, nil
 }
 
 // InsertAudit inserts records into table (audit_events, or a table of the

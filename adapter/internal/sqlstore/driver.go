@@ -61,6 +61,22 @@ type DriverTx interface {
 	Rollback(ctx context.Context) error
 }
 
+// Deferrer is a DriverTx that can hold a statement back and send it with
+// the next one (PostgreSQL: one round trip for both, adapter/postgres
+// pipe.go). The engine defers only statements whose result it does not
+// read and that cannot fail on a unique key (projection upserts and
+// deletes, a write's AuditEvents, with ids nobody else has, derived index
+// rows), so that a failure reported late, by the statement that carried it,
+// can only be one that fails the whole transaction anyway. Every other
+// statement of the transaction, and its commit, sends what is deferred
+// first, in order: nothing reads past a deferred write.
+type Deferrer interface {
+	Defer(sql string, args ...any)
+	// Flush sends what is deferred (before the transaction is handed to
+	// code that talks to the database by other means, such as River).
+	Flush(ctx context.Context) error
+}
+
 // Key names a resource.
 type Key struct{ Type, ID string }
 

@@ -38,6 +38,12 @@ func (j *RiverJobs[TTx]) Insert(ctx context.Context, dtx DriverTx, jobs []river.
 	if !ok {
 		return socialrx.Errorf(socialrx.EINTERNAL, "foreign transaction handed to the job queue")
 	}
+	if d, ok := dtx.(Deferrer); ok {
+		// River talks to the transaction itself.
+		if err := d.Flush(ctx); err != nil {
+			return err
+		}
+	}
 	if _, err := j.client.InsertManyTx(ctx, t, jobs); err != nil {
 		return fmt.Errorf("enqueue %d jobs: %w", len(jobs), err)
 	}

@@ -19,10 +19,16 @@ import (
 
 var _ socialrx.ProjectionTx = (*Tx)(nil)
 
-// exec runs a statement in the transaction, translating its error.
+// exec runs a statement of the projections in the transaction,
+// translating its error; where the driver can (Deferrer), it goes with the
+// transaction's next statement: nothing reads its result.
 func (tx *Tx) exec(ctx context.Context, query string, args ...any) error {
 	if tx.done {
 		return errTxDone
+	}
+	if d, ok := tx.q.(Deferrer); ok {
+		d.Defer(query, args...)
+		return nil
 	}
 	if _, err := tx.q.Exec(ctx, query, args...); err != nil {
 		return tx.e.translate(err)

@@ -1,0 +1,190 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// Pipelined writes. A statement whose result nobody reads (a projection's
+// upsert, a write's AuditEvent, a few derived index rows: sqlstore.Deferrer)
+// is not sent at once: it waits in the transaction's pipe and goes to the
+// server in one round trip with the next statement that is (pgx.Batch, the
+// extended protocol's pipeline: one network write, one Sync, the results
+// read in order). The server runs everything in the order it was asked
+// for, so every statement still sees the writes of those before it; only
+// when a deferred statement fails is the failure reported late, by the
+// statement that carried it (the transaction is aborted then anyway, and
+// nothing deferred can fail on a unique key: see sqlstore.Deferrer). An
+// encounter Bundle sent ~33 statements in as many round trips, and every
+// round trip costs both sides a few context switches and system calls
+// (half of the machine's CPU was system time, docs/performance.md issue
+// 12); about a dozen of them now ride along with others.
+//
+// A read PostgreSQL must plan for its values (see planned) cannot ride in
+// a batch (pgx sends a batch in one mode); the pipe is sent before it, in a
+// round trip of its own. So is anything pgx sends by other means (COPY,
+// River's insert on the raw transaction, COMMIT).
+type pipe struct {
+	tx      pgx.Tx
+	pending *pgx.Batch // deferred statements, nil when none
+}
+
+// Defer queues a statement whose result nobody reads.
+func (p *pipe) Defer(sql string, args ...any) {
+	if p.pending == nil {
+		p.pending = &pgx.Batch{}
+	}
+	p.pending.Queue(sql, args...)
+}
+
+// Flush sends the deferred statements, if any, and returns the first error.
+func (p *pipe) Flush(ctx context.Context) error {
+	if p.pending == nil {
+		return nil
+	}
+	b := p.pending
+	p.pending = nil
+	return deferredErr(p.tx.SendBatch(ctx, b).Close())
+}
+
+// deferredErr marks the failure of a deferred statement (nil stays nil).
+func deferredErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("a deferred statement: %w", err)
+}
+
+// take returns the pending batch for a statement to join, or nil when it
+// must go alone: nothing pending, or a read sent unnamed (planned).
+func (p *pipe) take(ctx context.Context, args []any) (*pgx.Batch, error) {
+	if p.pending == nil {
+		return nil, nil
+	}
+	if len(args) > 0 {
+		if _, ok := args[0].(pgx.QueryExecMode); ok {
+			return nil, p.Flush(ctx)
+		}
+	}
+	b := p.pending
+	p.pending = nil
+	return b, nil
+}
+
+// Exec runs sql, after (and with) the deferred statements.
+func (p *pipe) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	b, err := p.take(ctx, args)
+	if err != nil || b == nil {
+		if err != nil {
+			return pgconn.CommandTag{}, err
+		}
+		return p.tx.Exec(ctx, sql, args...)
+	}
+	n := b.Len()
+	b.Queue(sql, args...)
+	br := p.tx.SendBatch(ctx, b)
+	defer br.Close()
+	for range n {
+		if _, err := br.Exec(); err != nil {
+			return pgconn.CommandTag{}, deferredErr(err)
+		}
+	}
+	return br.Exec()
+}
+
+// Query runs sql, after (and with) the deferred statements. The rows hold
+// the batch open until they are closed.
+func (p *pipe) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	b, err := p.take(ctx, args)
+	if err != nil || b == nil {
+		if err != nil {
+			return nil, err
+		}
+		return p.tx.Query(ctx, sql, args...)
+	}
+	n := b.Len()
+	b.Queue(sql, args...)
+	br := p.tx.SendBatch(ctx, b)
+	for range n {
+		if _, err := br.Exec(); err != nil {
+			_ = br.Close()
+			return nil, deferredErr(err)
+		}
+	}
+	rows, err := br.Query()
+	if err != nil {
+		_ = br.Close()
+		return nil, err
+	}
+	return &batchRows{Rows: rows, br: br}, nil
+}
+
+// QueryRow runs sql, after (and with) the deferred statements.
+func (p *pipe) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+	rows, err := p.Query(ctx, sql, args...)
+	if err != nil {
+		return errRow{err}
+	}
+	return rowOf{rows}
+}
+
+// CopyFrom runs a COPY after the deferred statements.
+func (p *pipe) CopyFrom(ctx context.Context, table pgx.Identifier, cols []string, src pgx.CopyFromSource) (int64, error) {
+	if err := p.Flush(ctx); err != nil {
+		return 0, err
+	}
+	return p.tx.CopyFrom(ctx, table, cols, src)
+}
+
+// batchRows are the rows of the last statement of a batch: closing them
+// closes the batch.
+type batchRows struct {
+	pgx.Rows
+	br     pgx.BatchResults
+	closed bool
+	err    error // the batch's own failure, found when closing it
+}
+
+func (r *batchRows) Close() {
+	r.Rows.Close()
+	if !r.closed {
+		r.closed = true
+		if err := r.br.Close(); err != nil && r.Rows.Err() == nil {
+			r.err = err
+		}
+	}
+}
+
+func (r *batchRows) Err() error {
+	if err := r.Rows.Err(); err != nil {
+		return err
+	}
+	return r.err
+}
+
+// rowOf is pgx.Row over rows (as pgx's own QueryRow: the first row,
+// ErrNoRows without one).
+type rowOf struct{ rows pgx.Rows }
+
+func (r rowOf) Scan(dest ...any) error {
+	defer r.rows.Close()
+	if !r.rows.Next() {
+		r.rows.Close()
+		if err := r.rows.Err(); err != nil {
+			return err
+		}
+		return pgx.ErrNoRows
+	}
+	if err := r.rows.Scan(dest...); err != nil {
+		return err
+	}
+	r.rows.Close()
+	return r.rows.Err()
+}
+
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }
