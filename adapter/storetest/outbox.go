@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -470,5 +471,55 @@ func testOutboxRevokedPrescription(t *testing.T, s socialrx.Store) {
 	}
 	if !slices.Contains(events, socialrx.EventRevokeServiceRequest) || len(events) != 2 {
 		t.Errorf("messages: %v, want the add and a revoke-service-request", events)
+	}
+}
+
+// testJobsUnique: the jobs the workflow schedules are unique by
+// prescription (OutboxTx: a second call while one exists inserts
+// nothing), whether the second call comes in the same transaction or a
+// later one, and whatever path the store inserts them by.
+func testJobsUnique(t *testing.T, open func(t *testing.T) socialrx.Store) {
+	s := open(t)
+	ctx := t.Context()
+	at := time.Date(2027, 1, 4, 9, 0, 0, 0, time.UTC)
+	schedule := func(ids ...string) {
+		t.Helper()
+		err := s.Transact(ctx, func(tx socialrx.Tx) error {
+			for _, id := range ids {
+				if err := tx.ScheduleHandoffTask(ctx, id); err != nil {
+					return err
+				}
+				if err := tx.ScheduleFollowUpEscalation(ctx, id, at); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("schedule %v: %v", ids, err)
+		}
+	}
+	schedule("sr-1", "sr-1")
+	schedule("sr-1", "sr-2")
+	schedule("sr-2")
+	escalation := socialrx.EscalationArgs{}.Kind()
+	if n := jobCount(t, s, socialrx.KindHandoffTask); n != 2 {
+		t.Errorf("hand-off jobs: %d, want 2 (one per prescription)", n)
+	}
+	if n := jobCount(t, s, escalation); n != 2 {
+		t.Errorf("escalation jobs: %d, want 2 (one per prescription)", n)
+	}
+	// A rolled-back transaction's jobs are not inserted.
+	err := s.Transact(ctx, func(tx socialrx.Tx) error {
+		if err := tx.ScheduleHandoffTask(ctx, "sr-3"); err != nil {
+			return err
+		}
+		return socialrx.Errorf(socialrx.EINVALID, "roll back")
+	})
+	if socialrx.ErrorCode(err) != socialrx.EINVALID {
+		t.Fatalf("rolled-back transaction: %v", err)
+	}
+	if n := jobCount(t, s, socialrx.KindHandoffTask); n != 2 {
+		t.Errorf("hand-off jobs after a rollback: %d, want 2", n)
 	}
 }

@@ -60,6 +60,7 @@ var areas = []area{
 	{"ConcurrentWriters", testConcurrentWriters},
 	{"Ingest", testIngest},
 	{"Outbox", testOutbox},
+	{"JobsUnique", testJobsUnique},
 	{"Consent", testConsent},
 	{"ReadMany", testReadMany},
 	{"Match", testMatch},

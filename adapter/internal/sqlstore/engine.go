@@ -267,7 +267,7 @@ func (e *Engine) transactOnce(ctx context.Context, fn func(tx socialrx.Tx) error
 		if err = ctx.Err(); err != nil {
 			return err
 		}
-		if err = e.opts.Jobs.Insert(context.WithoutCancel(ctx), dtx, tx.jobs); err != nil {
+		if err = e.opts.Jobs.Insert(context.WithoutCancel(ctx), dtx, uniqueJobs(tx.jobs)); err != nil {
 			return e.translate(err)
 		}
 	}

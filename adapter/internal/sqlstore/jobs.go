@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -21,6 +22,35 @@ import (
 // nothing.
 type Jobs interface {
 	Insert(ctx context.Context, tx DriverTx, jobs []river.InsertManyParams) error
+}
+
+// uniqueJobs returns jobs without the repeats of a job unique by its
+// arguments (every job here is: DeliverJob, FollowUpReminderJob, ...): the
+// first of each kind and arguments stays. A transaction may schedule the
+// same job twice (two entries of a Bundle about one prescription), and
+// River's insert of both in one statement fails on PostgreSQL (ON CONFLICT
+// DO UPDATE cannot affect a row twice) where two statements would have
+// inserted one.
+func uniqueJobs(jobs []river.InsertManyParams) []river.InsertManyParams {
+	if len(jobs) < 2 {
+		return jobs
+	}
+	seen := make(map[string]bool, len(jobs))
+	out := jobs[:0:0]
+	for _, j := range jobs {
+		args, err := json.Marshal(j.Args)
+		if err != nil {
+			out = append(out, j) // River reports it
+			continue
+		}
+		k := j.Args.Kind() + "\x00" + string(args)
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		out = append(out, j)
+	}
+	return out
 }
 
 // FollowUpReminderJob is the follow-up reminder of a prescription,

@@ -18,7 +18,18 @@ type RiverJobs[TTx any] struct {
 	client *river.Client[TTx]
 	// txOf returns the driver transaction under a DriverTx of this store.
 	txOf func(DriverTx) (TTx, bool)
+	// fast inserts with InsertManyFastTx (see UseFastInsert).
+	fast bool
 }
+
+// UseFastInsert makes Insert use River's InsertManyFastTx, which returns
+// nothing: on SQLite one INSERT ... ON CONFLICT (unique_key) DO NOTHING
+// over the jobs, which skips a unique job that exists as InsertManyTx
+// does, without InsertManyTx's RETURNING * of every row and River's
+// decoding of it (a third of River's insert: docs/performance.md issue
+// 12). Not on PostgreSQL, where it is a COPY that fails on a unique job
+// that exists.
+func (j *RiverJobs[TTx]) UseFastInsert() { j.fast = true }
 
 var _ Jobs = (*RiverJobs[any])(nil)
 
@@ -44,7 +55,13 @@ func (j *RiverJobs[TTx]) Insert(ctx context.Context, dtx DriverTx, jobs []river.
 			return err
 		}
 	}
-	if _, err := j.client.InsertManyTx(ctx, t, jobs); err != nil {
+	var err error
+	if j.fast {
+		_, err = j.client.InsertManyFastTx(ctx, t, jobs)
+	} else {
+		_, err = j.client.InsertManyTx(ctx, t, jobs)
+	}
+	if err != nil {
 		return fmt.Errorf("enqueue %d jobs: %w", len(jobs), err)
 	}
 	return nil
