@@ -175,6 +175,19 @@ type SearchRequest struct {
 	Match bool
 }
 
+// MatchManyTx is implemented by a transaction that runs several
+// conditional searches (SearchRequest.Match) with one statement: on
+// PostgreSQL one round trip and one planning instead of one per condition
+// (an encounter Bundle names six resources by condition). results[i] is
+// what Search(reqs[i]) would answer; it is nil, and nothing was sent for
+// it, when reqs[i] is not a Match search or would fail before reaching the
+// database (an invalid condition): the caller then runs it alone, with
+// Search, for its error. err is the database's failure, which fails the
+// whole transaction.
+type MatchManyTx interface {
+	MatchMany(ctx context.Context, reqs []SearchRequest) (results []*SearchResult, err error)
+}
+
 // SearchResult is one page of a search.
 type SearchResult struct {
 	Matches  []Resource // the page, in order

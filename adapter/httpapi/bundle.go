@@ -212,6 +212,9 @@ func (s *Server) transaction(c echo.Context, b *fhir.Bundle) (*bundle, error) {
 		if err := run(isDelete, execute); err != nil {
 			return err
 		}
+		if err := s.matchCreates(ctx, tx, ops); err != nil {
+			return err
+		}
 		if err := run(isWrite, func(o *op) error { return s.resolveTarget(ctx, tx, o) }); err != nil {
 			return err
 		}

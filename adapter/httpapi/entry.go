@@ -55,11 +55,14 @@ type op struct {
 	res       *socialrx.Resource
 	code      int    // HTTP status of the entry
 	result    []byte // searchset Bundle of a search entry
+	// matched is the answer of the ifNoneExist search, when the
+	// transaction's conditions were searched together (matchCreates).
+	matched *matchAnswer
 }
 
 // reset clears what a previous attempt of the store transaction set.
 func (o *op) reset() {
-	o.target, o.existing, o.rewritten, o.res, o.code, o.result = "", nil, nil, nil, 0, nil
+	o.target, o.existing, o.rewritten, o.res, o.code, o.result, o.matched = "", nil, nil, nil, 0, nil, nil
 }
 
 // fail returns err located at this entry: issues without a path get the
@@ -231,7 +234,15 @@ func (s *Server) parseOp(base string, i int, e fhir.Entry) (*op, error) {
 func (s *Server) resolveTarget(ctx context.Context, tx socialrx.ResourceTx, o *op) error {
 	switch o.kind {
 	case opCreate:
-		if o.cond != nil {
+		if a := o.matched; a != nil {
+			if a.err != nil {
+				return atIssuePath(a.err, o.path+".request.ifNoneExist")
+			}
+			if a.m != nil {
+				o.existing, o.target = a.m, a.m.ID
+				return nil
+			}
+		} else if o.cond != nil {
 			m, err := s.matchOne(ctx, tx, o.typ, o.cond, "ifNoneExist")
 			if err != nil {
 				return atIssuePath(err, o.path+".request.ifNoneExist")

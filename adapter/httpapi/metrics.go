@@ -161,6 +161,24 @@ func (t *instrumentedTx) Search(ctx context.Context, req socialrx.SearchRequest)
 	return r, err
 }
 
+// MatchMany runs the conditional searches with one statement where the
+// store can (socialrx.MatchManyTx), each checked as Search checks it.
+func (t *instrumentedTx) MatchMany(ctx context.Context, reqs []socialrx.SearchRequest) ([]*socialrx.SearchResult, error) {
+	mm, ok := t.Tx.(socialrx.MatchManyTx)
+	if !ok {
+		return make([]*socialrx.SearchResult, len(reqs)), nil
+	}
+	send := make([]socialrx.SearchRequest, len(reqs))
+	for i, req := range reqs {
+		if checkSearch(req, t.lim) == nil {
+			send[i] = req
+		}
+	}
+	r, err := mm.MatchMany(ctx, send)
+	t.m.storeError("search", err)
+	return r, err
+}
+
 func (t *instrumentedTx) Create(ctx context.Context, typ, id string, body []byte) (*socialrx.Resource, error) {
 	r, err := t.Tx.Create(ctx, typ, id, body)
 	t.m.storeError("create", err)

@@ -3,6 +3,7 @@ package storetest
 import (
 	"net/url"
 	"slices"
+	"strconv"
 	"testing"
 
 	"github.com/socialrx/socialrx"
@@ -81,5 +82,80 @@ func testMatch(t *testing.T, open func(t *testing.T) socialrx.Store) {
 		if !slices.Equal(ids, want) && !(len(ids) == 0 && len(want) == 0) {
 			t.Errorf("%s: got %v, want %v", tt.ohip, ids, want)
 		}
+	}
+	testMatchMany(t, s)
+}
+
+// testMatchMany: MatchMany (socialrx.MatchManyTx, where a store has it)
+// answers each Match search as Search does, in one call, in the order
+// asked, inside a transaction that sees its own writes; a request it cannot
+// run (not a Match search, an invalid condition) gets nil.
+func testMatchMany(t *testing.T, s socialrx.Store) {
+	ctx := t.Context()
+	const sys = "https://health.gov.on.ca/ohip"
+	err := s.Transact(ctx, func(tx socialrx.Tx) error {
+		mm, ok := tx.(socialrx.MatchManyTx)
+		if !ok {
+			t.Errorf("%T has no MatchMany (both stores have it)", tx)
+			return nil
+		}
+		if _, err := tx.Create(ctx, "Patient", "m-new-in-tx", []byte(`{"resourceType":"Patient","identifier":[{"system":"`+sys+`","value":"123"}]}`)); err != nil {
+			return err
+		}
+		req := func(typ, param, value string) socialrx.SearchRequest {
+			return socialrx.SearchRequest{Type: typ, Match: true, Strict: true, Params: url.Values{param: {value}}}
+		}
+		reqs := []socialrx.SearchRequest{
+			req("Patient", "identifier", sys+"|111"),
+			req("Patient", "identifier", sys+"|222"),
+			req("Patient", "identifier", sys+"|999"),
+			req("Patient", "identifier", sys+"|123"),
+			req("Patient", "no-such-param", "x"),
+			{Type: "Patient", Params: url.Values{"identifier": {sys + "|111"}}}, // not Match
+			req("Organization", "identifier", sys+"|111"),
+			req("Patient", "identifier", sys+"|777"),
+			req("Patient", "identifier", sys+"|111"),
+		}
+		got, err := mm.MatchMany(ctx, reqs)
+		if err != nil {
+			return err
+		}
+		if len(got) != len(reqs) {
+			t.Fatalf("MatchMany: %d results for %d requests", len(got), len(reqs))
+		}
+		for i, r := range reqs {
+			if !r.Match || r.Params.Has("no-such-param") {
+				if got[i] != nil {
+					t.Errorf("request %d (%v): a result %+v; want nil", i, r.Params, got[i])
+				}
+				continue
+			}
+			one, err := tx.Search(ctx, r)
+			if err != nil {
+				return err
+			}
+			if got[i] == nil {
+				t.Errorf("request %d (%v): nil; want what Search answers", i, r.Params)
+				continue
+			}
+			idsOf := func(res *socialrx.SearchResult) []string {
+				var ids []string
+				for _, m := range res.Matches {
+					ids = append(ids, m.Type+"/"+m.ID+"/"+strconv.FormatInt(m.VersionID, 10)+"/"+strconv.Itoa(len(m.Body)))
+				}
+				slices.Sort(ids)
+				return ids
+			}
+			if a, b := idsOf(got[i]), idsOf(one); !slices.Equal(a, b) {
+				t.Errorf("request %d (%v): MatchMany %v, Search %v", i, r.Params, a, b)
+			}
+			if got[i].Total != -1 || got[i].Next != nil {
+				t.Errorf("request %d: Total %d, Next %v; want no count, no paging", i, got[i].Total, got[i].Next)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }

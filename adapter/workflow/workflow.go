@@ -155,6 +155,32 @@ func (tx *Tx) Search(ctx context.Context, req socialrx.SearchRequest) (*socialrx
 	return res, nil
 }
 
+// MatchMany runs conditional searches with one statement where the store
+// can (socialrx.MatchManyTx; a nil result is the caller's to run alone),
+// keeping what they found as Search does.
+func (tx *Tx) MatchMany(ctx context.Context, reqs []socialrx.SearchRequest) ([]*socialrx.SearchResult, error) {
+	mm, ok := tx.st.(socialrx.MatchManyTx)
+	if !ok {
+		return make([]*socialrx.SearchResult, len(reqs)), nil
+	}
+	out, err := mm.MatchMany(ctx, reqs)
+	if err != nil {
+		return nil, err
+	}
+	for _, res := range out {
+		if res == nil {
+			continue
+		}
+		for _, m := range res.Matches {
+			if _, ok := tx.read[m.Type+"/"+m.ID]; !ok && !m.Deleted && len(m.Body) > 0 {
+				r := m
+				tx.read[m.Type+"/"+m.ID] = &r
+			}
+		}
+	}
+	return out, nil
+}
+
 // cachedRead reads typ/id for the workflow's own decisions, once per
 // transaction (see Tx.read); an error is not cached.
 func (tx *Tx) cachedRead(ctx context.Context, typ, id string) (*socialrx.Resource, error) {

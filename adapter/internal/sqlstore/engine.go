@@ -347,6 +347,21 @@ func (tx *Tx) Search(ctx context.Context, req socialrx.SearchRequest) (*socialrx
 	return tx.e.search(ctx, tx.q, req)
 }
 
+// MatchMany runs several conditional searches with one statement (see
+// socialrx.MatchManyTx).
+func (tx *Tx) MatchMany(ctx context.Context, reqs []socialrx.SearchRequest) ([]*socialrx.SearchResult, error) {
+	if tx.done {
+		return nil, errTxDone
+	}
+	res, err := tx.e.matchMany(ctx, tx.q, reqs)
+	if err != nil {
+		return nil, fmt.Errorf("match many: %w", err)
+	}
+	return res, nil
+}
+
+var _ socialrx.MatchManyTx = (*Tx)(nil)
+
 // LockKey holds a lock on key until the transaction ends (see
 // socialrx.Tx).
 func (tx *Tx) LockKey(ctx context.Context, key string) error {
@@ -358,6 +373,15 @@ func (tx *Tx) LockKey(ctx context.Context, key string) error {
 	}
 	h := fnv.New64a()
 	_, _ = h.Write([]byte(key))
+	if d, ok := tx.q.(Deferrer); ok {
+		// Taken with the next statement, before it runs: nothing in the
+		// transaction runs after it without the lock. Locks taken one
+		// after another (a Bundle's new conditions) go in one round trip.
+		// A deadlock is reported by that statement and fails the
+		// transaction, which Transact retries.
+		d.Defer(tx.e.d.LockKey, int64(h.Sum64()))
+		return nil
+	}
 	if _, err := tx.q.Exec(ctx, tx.e.d.LockKey, int64(h.Sum64())); err != nil {
 		return fmt.Errorf("lock key: %w", tx.e.translate(err))
 	}

@@ -76,6 +76,67 @@ func (e *Engine) match(ctx context.Context, q Querier, query *search.Query) (*so
 	return res, nil
 }
 
+// matchMany runs the Match searches reqs with one statement (see
+// socialrx.MatchManyTx): each a branch of a UNION ALL, limited to two rows
+// by a subquery of its own (SQLite limits a compound as a whole), tagged
+// with its place.
+func (e *Engine) matchMany(ctx context.Context, q Querier, reqs []socialrx.SearchRequest) ([]*socialrx.SearchResult, error) {
+	out := make([]*socialrx.SearchResult, len(reqs))
+	b := &builder{now: e.opts.Now()}
+	var sql strings.Builder
+	branches := 0
+	for i, req := range reqs {
+		if !req.Match || req.Type == auditType {
+			continue
+		}
+		query, issues := e.opts.ParseQuery(req.Type, req.Params, req.Strict)
+		if fhir.HasErrors(issues) || query == nil {
+			continue
+		}
+		mark := len(b.args)
+		where, err := b.where(query.Type, query.Clauses)
+		if err != nil {
+			b.args = b.args[:mark] // Search reports it
+			continue
+		}
+		if branches > 0 {
+			sql.WriteString(" UNION ALL ")
+		}
+		fmt.Fprintf(&sql, "SELECT * FROM (SELECT %d AS q, r.type, r.id, r.version, r.last_updated, r.body FROM resources r WHERE %s LIMIT 2) AS m%d", i, where, i)
+		branches++
+		res := &socialrx.SearchResult{Self: copyValues(query.Used), Total: -1}
+		for _, is := range query.Ignored {
+			res.Ignored = append(res.Ignored, socialrx.Issue(is))
+		}
+		out[i] = res
+	}
+	if branches == 0 {
+		return out, nil
+	}
+	rows, err := q.Query(ctx, sql.String(), b.args...)
+	if err != nil {
+		return nil, e.translate(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var i int
+		var r socialrx.Resource
+		var lu int64
+		if err := rows.Scan(&i, &r.Type, &r.ID, &r.VersionID, &lu, &r.Body); err != nil {
+			return nil, e.translate(err)
+		}
+		if i < 0 || i >= len(out) || out[i] == nil {
+			return nil, socialrx.Errorf(socialrx.EINTERNAL, "match many: a row of no branch")
+		}
+		r.LastUpdated = fromMicros(lu)
+		out[i].Matches = append(out[i].Matches, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, e.translate(err)
+	}
+	return out, nil
+}
+
 // sortComp is one component of the order of a search page, an expression
 // over the derived table t.
 type sortComp struct {
