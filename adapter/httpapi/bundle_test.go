@@ -374,3 +374,54 @@ func TestBundleR4Rules(t *testing.T) {
 		t.Errorf("batch stored %v versions, want the 2 good Tasks", got)
 	}
 }
+
+// TestTransactionConditionsTogether: a transaction's ifNoneExist
+// conditions, searched together (matchCreates), answer as one by one would:
+// each entry its own match or none, several matches a 412 at that entry's
+// path, and a condition that matched lately but matches nothing now (the
+// resource deleted) creates anew.
+func TestTransactionConditionsTogether(t *testing.T) {
+	ts := newServer(t, httpapi.Config{})
+	tx := func(entries ...string) string {
+		return `{"resourceType":"Bundle","type":"transaction","entry":[` + strings.Join(entries, ",") + `]}`
+	}
+	create := func(typ, ident string) string {
+		return `{"resource":{"resourceType":"` + typ + `","identifier":[{"system":"urn:sys","value":"` + ident + `"}]},"request":{"method":"POST","url":"` + typ + `","ifNoneExist":"identifier=urn:sys|` + ident + `"}}`
+	}
+	ids := func(m map[string]any) (ids, statuses []string) {
+		for _, e := range entries(m) {
+			ids = append(ids, e["resource"].(map[string]any)["id"].(string))
+			statuses = append(statuses, e["response"].(map[string]any)["status"].(string))
+		}
+		return ids, statuses
+	}
+	first, st := ids(ts.do(t, "POST", "/fhir", tx(create("Organization", "o-1"), create("Patient", "p-1"), create("Patient", "p-2"))).want(t, http.StatusOK).json(t))
+	if diff := cmp.Diff([]string{"201 Created", "201 Created", "201 Created"}, st); diff != "" {
+		t.Errorf("first transaction (-want +got):\n%s", diff)
+	}
+	again, st := ids(ts.do(t, "POST", "/fhir", tx(create("Organization", "o-1"), create("Patient", "p-1"), create("Patient", "p-3"))).want(t, http.StatusOK).json(t))
+	if diff := cmp.Diff([]string{"200 OK", "200 OK", "201 Created"}, st); diff != "" {
+		t.Errorf("second transaction (-want +got):\n%s", diff)
+	}
+	if again[0] != first[0] || again[1] != first[1] || again[2] == first[2] {
+		t.Errorf("second transaction ids %v; first %v: the matches must be the same resources, the new one another", again, first)
+	}
+	// Two Patients with one identifier: that entry's condition fails.
+	ts.do(t, "POST", "/fhir/Patient", `{"resourceType":"Patient","identifier":[{"system":"urn:sys","value":"twin"}]}`).want(t, http.StatusCreated)
+	ts.do(t, "POST", "/fhir/Patient", `{"resourceType":"Patient","identifier":[{"system":"urn:sys","value":"twin"}]}`).want(t, http.StatusCreated)
+	r := ts.do(t, "POST", "/fhir", tx(create("Organization", "o-1"), create("Patient", "twin"))).want(t, http.StatusPreconditionFailed)
+	r.outcome(t)
+	if !strings.Contains(string(r.body), `Bundle.entry[1].request.ifNoneExist`) {
+		t.Errorf("412 outcome does not name entry 1's ifNoneExist: %s", r.body)
+	}
+	// The Organization's condition matched lately; with the Organization
+	// gone, it matches nothing and the entry creates it again.
+	ts.do(t, "DELETE", "/fhir/Organization/"+first[0], "").want(t, http.StatusOK)
+	third, st := ids(ts.do(t, "POST", "/fhir", tx(create("Organization", "o-1"), create("Patient", "p-1"))).want(t, http.StatusOK).json(t))
+	if diff := cmp.Diff([]string{"201 Created", "200 OK"}, st); diff != "" {
+		t.Errorf("after the delete (-want +got):\n%s", diff)
+	}
+	if third[0] == first[0] || third[1] != first[1] {
+		t.Errorf("after the delete ids %v; first %v", third, first)
+	}
+}
