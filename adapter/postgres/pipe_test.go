@@ -58,6 +58,15 @@ func TestPipe(t *testing.T) {
 	if err != nil || affected != 2 {
 		t.Fatalf("exec after deferred: %d, %v; want 2 rows", affected, err)
 	}
+	// River's view of the transaction carries them too, and cannot end it.
+	ptx.Defer(`UPDATE pipe_probe SET v = $1 WHERE k = $2`, "river", 1)
+	rt := riverTx{ptx.tx, ptx.p}
+	if err := rt.QueryRow(ctx, `SELECT v FROM pipe_probe WHERE k = $1`, 1).Scan(&v); err != nil || v != "river" {
+		t.Fatalf("River's read after a deferred write: %q, %v; want river", v, err)
+	}
+	if rt.Commit(ctx) == nil || rt.Rollback(ctx) == nil {
+		t.Error("River could end the store's transaction")
+	}
 	// Nothing is visible outside before the commit; all of it after.
 	if got := count(); got != 0 {
 		t.Fatalf("before commit another session sees %d rows", got)

@@ -2,8 +2,10 @@ package postgres
 
 import (
 	"context"
+	"errors"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
@@ -15,8 +17,66 @@ import (
 func newJobs(pool *pgxpool.Pool) (*sqlstore.RiverJobs[pgx.Tx], error) {
 	return sqlstore.NewRiverJobs(riverpgxv5.New(pool), func(d sqlstore.DriverTx) (pgx.Tx, bool) {
 		t, ok := d.(tx)
-		return t.tx, ok
+		if !ok {
+			return nil, false
+		}
+		return riverTx{t.tx, t.p}, true
 	})
+}
+
+// riverTx is the store transaction as River sees it: its statements go
+// through the pipe, so River's job insert carries the statements deferred
+// before it (one round trip for both); whatever else River could do on it
+// sends them first.
+type riverTx struct {
+	pgx.Tx
+	p *pipe
+}
+
+func (t riverTx) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	return t.p.Exec(ctx, sql, args...)
+}
+
+func (t riverTx) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	return t.p.Query(ctx, sql, args...)
+}
+
+func (t riverTx) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+	return t.p.QueryRow(ctx, sql, args...)
+}
+
+func (t riverTx) CopyFrom(ctx context.Context, table pgx.Identifier, cols []string, src pgx.CopyFromSource) (int64, error) {
+	return t.p.CopyFrom(ctx, table, cols, src)
+}
+
+// SendBatch sends what is deferred first. Should that fail, the
+// transaction is aborted and the batch fails with it (River's insert sends
+// no batch).
+func (t riverTx) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
+	_ = t.p.Flush(ctx)
+	return t.Tx.SendBatch(ctx, b)
+}
+
+func (t riverTx) Begin(ctx context.Context) (pgx.Tx, error) {
+	if err := t.p.Flush(ctx); err != nil {
+		return nil, err
+	}
+	return t.Tx.Begin(ctx)
+}
+
+func (t riverTx) Prepare(ctx context.Context, name, sql string) (*pgconn.StatementDescription, error) {
+	if err := t.p.Flush(ctx); err != nil {
+		return nil, err
+	}
+	return t.Tx.Prepare(ctx, name, sql)
+}
+
+func (t riverTx) Commit(ctx context.Context) error {
+	return errors.New("postgres: River may not end the store's transaction")
+}
+
+func (t riverTx) Rollback(ctx context.Context) error {
+	return errors.New("postgres: River may not end the store's transaction")
 }
 
 // migrateRiver applies River's own migrations (after the project's).

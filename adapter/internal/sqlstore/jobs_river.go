@@ -17,6 +17,8 @@ import (
 type RiverJobs[TTx any] struct {
 	client *river.Client[TTx]
 	// txOf returns the driver transaction under a DriverTx of this store.
+	// River talks to it directly: with a Deferrer, it must send what is
+	// deferred before anything of River's (adapter/postgres riverTx).
 	txOf func(DriverTx) (TTx, bool)
 	// fast inserts with InsertManyFastTx (see UseFastInsert).
 	fast bool
@@ -48,12 +50,6 @@ func (j *RiverJobs[TTx]) Insert(ctx context.Context, dtx DriverTx, jobs []river.
 	t, ok := j.txOf(dtx)
 	if !ok {
 		return socialrx.Errorf(socialrx.EINTERNAL, "foreign transaction handed to the job queue")
-	}
-	if d, ok := dtx.(Deferrer); ok {
-		// River talks to the transaction itself.
-		if err := d.Flush(ctx); err != nil {
-			return err
-		}
 	}
 	var err error
 	if j.fast {
