@@ -237,8 +237,10 @@ type Outbox interface {
 type OutboxTx interface {
 	// Enqueue records m (m.ID set by the caller; Seq, State and times are
 	// set here) and its unique delivery job (DeliverArgs). A message with
-	// the same ID already recorded is left as it is: added is false.
-	Enqueue(ctx context.Context, m OutboundMessage) (added bool, err error)
+	// the same ID already recorded is left as it is; its delivery job may
+	// be scheduled again, which sends nothing twice (a job finds a message
+	// that is no longer pending done, and jobs are unique by message).
+	Enqueue(ctx context.Context, m OutboundMessage) error
 	// FinishOutbound records the end of a delivery attempt of a pending
 	// message: state DeliveryDelivered, DeliveryFailed (dead-lettered, with
 	// reason), or DeliveryPending with the reason of a retryable failure.

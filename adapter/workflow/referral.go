@@ -242,7 +242,7 @@ func (tx *Tx) linkedReferral(ctx context.Context, body []byte) (*socialrx.Referr
 // enqueue records the message that carries res to endpointID for event,
 // about referral referralID, with its delivery job.
 func (tx *Tx) enqueue(ctx context.Context, destination, endpointID string, event socialrx.MessageEvent, res *socialrx.Resource, referralID string) error {
-	_, err := tx.st.Enqueue(ctx, socialrx.OutboundMessage{
+	err := tx.st.Enqueue(ctx, socialrx.OutboundMessage{
 		ID:          MessageID(destination, res.Type, res.ID, res.VersionID, event),
 		Destination: destination, EndpointID: endpointID, Event: event,
 		ResourceType: res.Type, ResourceID: res.ID, Version: res.VersionID, ReferralID: referralID,

@@ -133,7 +133,7 @@ func (w *Workflow) RemindFollowUp(ctx context.Context, srID string) (ReminderOut
 				Destination: socialrx.DestinationPatient, EndpointID: string(ch), Event: socialrx.EventReminder,
 				ResourceType: "Task", ResourceID: fuID, Version: fu.VersionID, ReferralID: fuID,
 			}
-			if _, err := tx.st.Enqueue(ctx, m); err != nil {
+			if err := tx.st.Enqueue(ctx, m); err != nil {
 				return err
 			}
 			out.Message = m.ID

@@ -40,30 +40,40 @@ ON CONFLICT (endpoint_id, message_id) DO NOTHING`, endpointID, messageID, string
 }
 
 // Enqueue records m in the outbox (Seq, State and times are set here) and
-// its delivery job (see socialrx.OutboxTx).
-func (tx *Tx) Enqueue(ctx context.Context, m socialrx.OutboundMessage) (bool, error) {
+// its delivery job (see socialrx.OutboxTx). The message's place among
+// those of its referral and destination (seq) is taken in the INSERT
+// itself. Where the driver defers (PostgreSQL: Deferrer), the INSERT goes
+// with the transaction's next statement and the delivery job is scheduled
+// whether or not the id was new: a repeat is skipped by the job's
+// uniqueness, or finds its message no longer pending and ends.
+func (tx *Tx) Enqueue(ctx context.Context, m socialrx.OutboundMessage) error {
 	if tx.done {
-		return false, errTxDone
+		return errTxDone
 	}
 	if m.ID == "" {
-		return false, socialrx.Errorf(socialrx.EINTERNAL, "enqueue: message without id")
+		return socialrx.Errorf(socialrx.EINTERNAL, "enqueue: message without id")
 	}
-	// The message's place among those of its referral and destination
-	// (seq) is taken in the INSERT itself: one round trip, not two.
 	now := micros(tx.e.opts.Now())
-	added, err := tx.q.Exec(ctx, `INSERT INTO outbox (id, destination, endpoint_id, event, res_type, res_id, version, referral_id, seq, state, attempts, error, created_at, updated_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, (SELECT COALESCE(MAX(seq), 0) + 1 FROM outbox WHERE referral_id = $8 AND destination = $2), $9, 0, '', $10, $10)
-ON CONFLICT (id) DO NOTHING`,
-		m.ID, m.Destination, m.EndpointID, string(m.Event), m.ResourceType, m.ResourceID, m.Version, m.ReferralID, socialrx.DeliveryPending, now)
+	args := []any{m.ID, m.Destination, m.EndpointID, string(m.Event), m.ResourceType, m.ResourceID, m.Version, m.ReferralID, socialrx.DeliveryPending, now}
+	if d, ok := tx.q.(Deferrer); ok {
+		d.Defer(enqueueSQL, args...)
+		tx.jobs = append(tx.jobs, DeliverJob(m.ID))
+		return nil
+	}
+	added, err := tx.q.Exec(ctx, enqueueSQL, args...)
 	if err != nil {
-		return false, tx.e.translate(err)
+		return tx.e.translate(err)
 	}
-	if added == 0 {
-		return false, nil
+	if added > 0 {
+		tx.jobs = append(tx.jobs, DeliverJob(m.ID))
 	}
-	tx.jobs = append(tx.jobs, DeliverJob(m.ID))
-	return true, nil
+	return nil
 }
+
+// enqueueSQL records an outbox message, unless its id is recorded.
+const enqueueSQL = `INSERT INTO outbox (id, destination, endpoint_id, event, res_type, res_id, version, referral_id, seq, state, attempts, error, created_at, updated_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, (SELECT COALESCE(MAX(seq), 0) + 1 FROM outbox WHERE referral_id = $8 AND destination = $2), $9, 0, '', $10, $10)
+ON CONFLICT (id) DO NOTHING`
 
 // ScheduleFollowUpReminder enqueues the follow-up reminder job of a
 // prescription (see socialrx.OutboxTx).
