@@ -61,9 +61,9 @@ func TestBulkIndexShapes(t *testing.T) {
 		t.Fatal(err)
 	}
 	bodies := map[string]string{
-		"Location": `{"resourceType":"Location","status":"active","name":"Site","address":{"use":"work","line":["1 Main St"],"city":"Toronto","state":"ON","postalCode":"M5V 1A1","country":"CA"},"position":{"latitude":43.65,"longitude":-79.38},"managingOrganization":{"reference":"Organization/o1"},"identifier":[{"system":"http://example.org/ids","value":"l1"}]}`,
+		"Location":          `{"resourceType":"Location","status":"active","name":"Site","address":{"use":"work","line":["1 Main St"],"city":"Toronto","state":"ON","postalCode":"M5V 1A1","country":"CA"},"position":{"latitude":43.65,"longitude":-79.38},"managingOrganization":{"reference":"Organization/o1"},"identifier":[{"system":"http://example.org/ids","value":"l1"}]}`,
 		"HealthcareService": `{"resourceType":"HealthcareService","active":true,"name":"Food bank","category":[{"coding":[{"system":"http://socialrx.dev/fhir/CodeSystem/need-domain","code":"food"}],"text":"Food"}],"type":[{"coding":[{"code":"BD-1800"}]}],"location":[{"reference":"Location/l1"}],"providedBy":{"reference":"Organization/o1"},"availableTime":[{"daysOfWeek":["mon","wed"],"availableStartTime":"09:00:00","availableEndTime":"17:00:00"}],"communication":[{"coding":[{"system":"urn:ietf:bcp:47","code":"en"}]}]}`,
-		"Organization": `{"resourceType":"Organization","active":true,"name":"Agency","telecom":[{"system":"phone","value":"416-555-0100"}]}`,
+		"Organization":      `{"resourceType":"Organization","active":true,"name":"Agency","telecom":[{"system":"phone","value":"416-555-0100"}]}`,
 	}
 	var ws []socialrx.Write
 	err = s.Transact(t.Context(), func(tx socialrx.Tx) error {
