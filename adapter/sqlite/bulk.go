@@ -67,8 +67,6 @@ const (
 	versionCols = 7
 )
 
-var idxPrefix = "INSERT OR FAIL INTO search_index (" + strings.Join(sqlstore.IndexColumns, ", ") + ") VALUES "
-
 // LockCurrentMany reads the current rows of keys (see sqlstore.DriverTx);
 // the single writer connection is the lock.
 func (t tx) LockCurrentMany(ctx context.Context, keys []sqlstore.Key) ([]sqlstore.Current, error) {
@@ -168,10 +166,7 @@ func (t tx) PutMany(ctx context.Context, vs []*sqlstore.Version) ([]bool, error)
 			index = append(index, &v.Index[j])
 		}
 	}
-	if err := t.insertRows(ctx, "idx", idxPrefix, len(sqlstore.IndexColumns), len(index), func(args []any, j int) []any {
-		r := index[j]
-		return append(args, r.ResType, r.ResID, r.Param, r.System, r.Code, r.Text, r.Value, r.Exact, r.Low, r.High, r.Number, r.RefType, r.RefID, r.Kind)
-	}); err != nil {
+	if err := t.insertIndexShaped(ctx, index); err != nil {
 		return nil, err
 	}
 	written := make([]bool, len(vs))
@@ -197,4 +192,66 @@ func (t tx) insertRows(ctx context.Context, name, prefix string, cols, n int, ro
 		done += c
 	}
 	return nil
+}
+
+// insertIndexShaped inserts index rows by shape: the columns a row fills
+// (indexShape). A row holds 5 to 8 of search_index's 14 columns (a token
+// row its type, id, parameter, kind, system, code and perhaps text); the
+// others keep their column default (” or NULL), which is what the full
+// row would bind for them. So each shape's rows go in multi-row INSERTs
+// of that shape's columns only: about half the values bound (binding was
+// a fifth of the bulk write's CPU), the same rows stored. Shapes are
+// taken in the order they first appear, rows in their order within one.
+func (t tx) insertIndexShaped(ctx context.Context, rows []*sqlstore.IndexRow) error {
+	var shapes []uint16
+	byShape := map[uint16][]*sqlstore.IndexRow{}
+	for _, r := range rows {
+		sh := indexShape(r)
+		if _, ok := byShape[sh]; !ok {
+			shapes = append(shapes, sh)
+		}
+		byShape[sh] = append(byShape[sh], r)
+	}
+	for _, sh := range shapes {
+		group := byShape[sh]
+		var cols []string
+		for j, c := range sqlstore.IndexColumns {
+			if sh&(1<<j) != 0 {
+				cols = append(cols, c)
+			}
+		}
+		name := "idx" + strconv.Itoa(int(sh)) + ":"
+		prefix := "INSERT OR FAIL INTO search_index (" + strings.Join(cols, ", ") + ") VALUES "
+		if err := t.insertRows(ctx, name, prefix, len(cols), len(group), func(args []any, j int) []any {
+			r := group[j]
+			all := [...]any{r.ResType, r.ResID, r.Param, r.System, r.Code, r.Text, r.Value, r.Exact, r.Low, r.High, r.Number, r.RefType, r.RefID, r.Kind}
+			for k, v := range all {
+				if sh&(1<<k) != 0 {
+					args = append(args, v)
+				}
+			}
+			return args
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// indexShape is the set of columns row r fills, bit j for
+// sqlstore.IndexColumns[j]: res_type, res_id, param and kind always, the
+// others when not empty (text) or not nil (low, high, number).
+func indexShape(r *sqlstore.IndexRow) uint16 {
+	sh := uint16(1<<0 | 1<<1 | 1<<2 | 1<<13)
+	for j, v := range [...]string{r.System, r.Code, r.Text, r.Value, r.Exact} {
+		if v != "" {
+			sh |= 1 << (3 + j)
+		}
+	}
+	for j, v := range [...]bool{r.Low != nil, r.High != nil, r.Number != nil, r.RefType != "", r.RefID != ""} {
+		if v {
+			sh |= 1 << (8 + j)
+		}
+	}
+	return sh
 }

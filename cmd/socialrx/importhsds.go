@@ -11,6 +11,7 @@ import (
 	"os"
 	"reflect"
 	"runtime"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"sync"
@@ -98,7 +99,11 @@ func (c *ImportHSDSCmd) Run(ctx context.Context) error {
 // one resource at a time, so that one refused resource loses nothing else.
 // bar shows progress (nil: none).
 func ImportHSDS(ctx context.Context, s socialrx.Store, src string, batch int, bar io.Writer) (*ImportSummary, error) {
+	defer setImportGC()()
 	start := time.Now()
+	// The R4 schema the checks use is compiled once per process (about a
+	// second of CPU): that runs beside the reading.
+	go fhir.ValidateSchema(nil)
 	var dir mapping.HSDSDirectory
 	if err := hsds.Read(ctx, src, &dir, nil); err != nil {
 		return nil, fmt.Errorf("read %s: %w", src, err)
@@ -115,19 +120,53 @@ func ImportHSDS(ctx context.Context, s socialrx.Store, src string, batch int, ba
 	// The check of the next batch runs beside the write of this one.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	var (
+		errOnce sync.Once
+		failed  error
+		wg      sync.WaitGroup // the check stage and the writers
+	)
+	fail := func(err error) {
+		errOnce.Do(func() { failed = err; cancel() })
+	}
 	type checked struct {
 		n   int // resources of the batch, valid or not
 		ok  []mapping.HSDSResource
 		bad []mapping.HSDSReject
+		// unchanged counts the resources of ok left out because their
+		// stored version has the same content, when the check stage
+		// found them (early); nil when the writer has to.
+		unchanged map[string]int
 	}
+	// The unchanged check (a read of the batch's stored versions and a
+	// comparison) runs in the check stage too, off the writer, when no
+	// resource is in two batches: then no write of an earlier batch can
+	// change what it reads (a concurrent writer outside the import could,
+	// as it could between the check and the write before).
+	early := distinctRefs(resources)
+	// The checks leave a core to the writer: more goroutines than cores
+	// share them, and the single writer (SQLite's, or PostgreSQL's client
+	// side) is what the import waits for.
+	checkers := max(1, runtime.GOMAXPROCS(0)-1)
 	batches := make(chan checked, 1)
+	wg.Add(1)
 	go func() {
+		defer wg.Done()
 		defer close(batches)
 		for i := 0; i < len(resources); i += batch {
 			part := resources[i:min(i+batch, len(resources))]
-			ok, bad := validateAll(part)
+			ok, bad := validateAll(part, checkers)
+			c := checked{n: len(part), ok: ok, bad: bad}
+			if early {
+				psum := &ImportSummary{Unchanged: map[string]int{}}
+				changed, err := changedOnly(ctx, s, ok, psum)
+				if err != nil {
+					fail(err)
+					return
+				}
+				c.ok, c.unchanged = changed, psum.Unchanged
+			}
 			select {
-			case batches <- checked{len(part), ok, bad}:
+			case batches <- c:
 			case <-ctx.Done():
 				return
 			}
@@ -147,14 +186,8 @@ func ImportHSDS(ctx context.Context, s socialrx.Store, src string, batch int, ba
 	var (
 		mu, recv sync.Mutex
 		done     = map[int]written{} // by batch number
-		errOnce  sync.Once
-		failed   error
-		wg       sync.WaitGroup
 		nb       atomic.Int64
 	)
-	fail := func(err error) {
-		errOnce.Do(func() { failed = err; cancel() })
-	}
 	w := workflow.New(s, workflow.Options{})
 	for range writers {
 		wg.Add(1)
@@ -169,7 +202,14 @@ func ImportHSDS(ctx context.Context, s socialrx.Store, src string, batch int, ba
 					return
 				}
 				part := &ImportSummary{Created: map[string]int{}, Updated: map[string]int{}, Unchanged: map[string]int{}}
-				refused, err := importBatch(ctx, w, s, b.ok, part)
+				var refused []mapping.HSDSReject
+				var err error
+				if b.unchanged != nil {
+					part.Unchanged = b.unchanged
+					refused, err = writeChecked(ctx, w, b.ok, part)
+				} else {
+					refused, err = importBatch(ctx, w, s, b.ok, part)
+				}
 				if err != nil {
 					fail(err)
 					return
@@ -216,7 +256,13 @@ func importBatch(ctx context.Context, w *workflow.Workflow, s socialrx.Store, rs
 	if err != nil {
 		return nil, err
 	}
-	err = writeBatch(ctx, w, changed, sum)
+	return writeChecked(ctx, w, changed, sum)
+}
+
+// writeChecked writes changed, the resources of a batch that differ from
+// their stored versions, as importBatch does.
+func writeChecked(ctx context.Context, w *workflow.Workflow, changed []mapping.HSDSResource, sum *ImportSummary) ([]mapping.HSDSReject, error) {
+	err := writeBatch(ctx, w, changed, sum)
 	if err == nil {
 		return nil, nil
 	}
@@ -285,6 +331,37 @@ func writeBatch(ctx context.Context, w *workflow.Workflow, rs []mapping.HSDSReso
 	return nil
 }
 
+// importGCPercent is the garbage collector's GOGC during an import, unless
+// the GOGC environment variable sets one: reading, mapping, checking and
+// indexing allocate a lot of short-lived JSON trees, and at the default
+// (100) the collector took about 280 of 900 µs of CPU a service
+// (BenchmarkImportHSDS gc-µs/service); at 300 about 100, for a heap up to
+// four times the live data instead of two.
+const importGCPercent = 300
+
+// setImportGC sets importGCPercent (unless $GOGC is set) and returns the
+// function that puts the previous setting back.
+func setImportGC() (restore func()) {
+	if _, set := os.LookupEnv("GOGC"); set {
+		return func() {}
+	}
+	old := debug.SetGCPercent(importGCPercent)
+	return func() { debug.SetGCPercent(old) }
+}
+
+// distinctRefs reports whether no Type/ID is in rs twice.
+func distinctRefs(rs []mapping.HSDSResource) bool {
+	seen := make(map[string]struct{}, len(rs))
+	for _, r := range rs {
+		k := r.Type + "/" + r.ID
+		if _, dup := seen[k]; dup {
+			return false
+		}
+		seen[k] = struct{}{}
+	}
+	return true
+}
+
 // changedOnly drops the resources whose stored current version has the
 // same content (id and meta aside), counting them as unchanged.
 func changedOnly(ctx context.Context, s socialrx.Store, rs []mapping.HSDSResource, sum *ImportSummary) ([]mapping.HSDSResource, error) {
@@ -331,12 +408,12 @@ func withoutIDMeta(b []byte) map[string]any {
 	return m
 }
 
-// validateAll checks each resource as the server checks a create, on all
-// cores; those with errors are rejected with the issues' paths.
-func validateAll(rs []mapping.HSDSResource) ([]mapping.HSDSResource, []mapping.HSDSReject) {
+// validateAll checks each resource as the server checks a create, on
+// workers goroutines; those with errors are rejected with the issues'
+// paths.
+func validateAll(rs []mapping.HSDSResource, workers int) ([]mapping.HSDSResource, []mapping.HSDSReject) {
 	issues := make([][]fhir.Issue, len(rs))
 	var wg sync.WaitGroup
-	workers := runtime.GOMAXPROCS(0)
 	next := make(chan int, workers)
 	for range workers {
 		wg.Add(1)

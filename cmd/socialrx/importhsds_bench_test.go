@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime/metrics"
 	"syscall"
 	"testing"
 	"time"
@@ -72,7 +73,9 @@ func writeHSDSDataset(tb testing.TB, dir string, n int, seed uint64) string {
 // transactions, 500 per transaction, no workflow, no checks. Reported:
 // services/s of each and the ratio import/baseline; and, on a third fresh
 // database, the store's bulk write alone (Tx.UpsertMany, the same
-// batches, nothing read, mapped or checked), bulk-write-services/s.
+// batches, nothing read, mapped or checked), bulk-write-services/s; and
+// the import's CPU a service (this process and, on PostgreSQL, the
+// server's) with the garbage collector's part of it, gc-µs/service.
 //
 //	SOCIALRX_REQUIRE_PG=1 go test ./cmd/socialrx -run '^$' -bench ImportHSDS -benchtime 10000x
 func BenchmarkImportHSDS(b *testing.B) {
@@ -131,6 +134,7 @@ func BenchmarkImportHSDS(b *testing.B) {
 			s := openTestStoreB(b, c.db(b))
 			b.ResetTimer()
 			srv0, _ := pgtest.ServerCPU()
+			gc0 := gcCPU()
 			start, cpu := time.Now(), benchCPU()
 			sum, err := ImportHSDS(b.Context(), s, path, 500, nil)
 			took, cpu := time.Since(start), benchCPU()-cpu
@@ -150,6 +154,7 @@ func BenchmarkImportHSDS(b *testing.B) {
 			b.ReportMetric(rate/baseRate, "ratio")
 			b.ReportMetric(float64(n)/bulk.Seconds(), "bulk-write-services/s")
 			b.ReportMetric(float64(cpu.Microseconds())/float64(n), "cpu-µs/service")
+			b.ReportMetric((gcCPU()-gc0).Seconds()*1e6/float64(n), "gc-µs/service")
 			if srv > 0 {
 				b.ReportMetric(float64((srv-srv0).Microseconds())/float64(n), "server-cpu-µs/service")
 			}
@@ -165,6 +170,14 @@ func benchCPU() time.Duration {
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	srv, _ := pgtest.ServerCPU()
 	return time.Duration(ru.Utime.Nano()+ru.Stime.Nano()) + srv
+}
+
+// gcCPU is the CPU time the garbage collector has used in this process
+// (runtime/metrics, mark workers and pauses): part of benchCPU.
+func gcCPU() time.Duration {
+	m := []metrics.Sample{{Name: "/cpu/classes/gc/total:cpu-seconds"}}
+	metrics.Read(m)
+	return time.Duration(m[0].Value.Float64() * float64(time.Second))
 }
 
 func readForBaseline(b *testing.B, path string, dir *mapping.HSDSDirectory) ([]mapping.HSDSResource, error) {

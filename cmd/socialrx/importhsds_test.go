@@ -191,7 +191,34 @@ func TestImportHSDS(t *testing.T) {
 			if res.VersionID != 2 {
 				t.Errorf("changed service at version %d, want 2", res.VersionID)
 			}
+			// Again in batches of one: the unchanged check of each batch
+			// runs ahead of the writes (distinct ids), and finds them all.
+			sum, err = ImportHSDS(ctx, s, dir, 1, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(sum.Created)+len(sum.Updated) != 0 || sum.Unchanged["HealthcareService"] != 3 || sum.Unchanged["Location"] != 2 {
+				t.Errorf("third import, batch 1: created %v updated %v unchanged %v", sum.Created, sum.Updated, sum.Unchanged)
+			}
 		})
+	}
+}
+
+// TestDistinctRefs: the unchanged check moves ahead of the writes only
+// when no resource is in the import twice.
+func TestDistinctRefs(t *testing.T) {
+	r := func(typ, id string) mapping.HSDSResource { return mapping.HSDSResource{Type: typ, ID: id} }
+	for _, c := range []struct {
+		rs   []mapping.HSDSResource
+		want bool
+	}{
+		{nil, true},
+		{[]mapping.HSDSResource{r("Location", "hsds-a"), r("HealthcareService", "hsds-a")}, true},
+		{[]mapping.HSDSResource{r("Location", "hsds-a"), r("Organization", "hsds-b"), r("Location", "hsds-a")}, false},
+	} {
+		if got := distinctRefs(c.rs); got != c.want {
+			t.Errorf("distinctRefs(%v) = %v, want %v", c.rs, got, c.want)
+		}
 	}
 }
 
