@@ -52,6 +52,10 @@ const auditBlockMax = 1<<16 - 1
 // auditBlockSrc is the search source (auditKey.src) of the blocks.
 const auditBlockSrc = 2
 
+// auditIDPrefixesMax is the most id prefixes of a batch whose keys the id
+// check looks up (the Auditor's UUIDv7 ids of a batch have one or two).
+const auditIDPrefixesMax = 256
+
 // auditKeyChunk is the most key rows one INSERT carries (3 parameters
 // each); chunks of 256, 128, ... 1 rows, as InsertAudit does.
 const auditKeyChunk = 256
@@ -265,8 +269,14 @@ func auditIDsFree(ctx context.Context, q Querier, keyed int64, records []socialr
 		args = append(args, p)
 		in = append(in, "$"+strconv.Itoa(len(args)))
 	}
-	rows, err := q.Query(ctx, `SELECT block, data FROM audit_blocks WHERE block > $3 AND max_id >= $1 AND min_id <= $2
-UNION ALL SELECT block, data FROM audit_blocks WHERE block IN (SELECT block FROM audit_block_keys WHERE key IN (`+strings.Join(in, ", ")+`)) AND max_id >= $1 AND min_id <= $2`, args...)
+	sql := `SELECT block, data FROM audit_blocks WHERE block > $3 AND max_id >= $1 AND min_id <= $2
+UNION ALL SELECT block, data FROM audit_blocks WHERE block IN (SELECT block FROM audit_block_keys WHERE key IN (` + strings.Join(in, ", ") + `)) AND max_id >= $1 AND min_id <= $2`
+	if len(prefixes) > auditIDPrefixesMax {
+		// Ids of no common prefix (not the Auditor's): every block whose
+		// id range meets the batch's (a scan of audit_blocks).
+		sql, args = `SELECT block, data FROM audit_blocks WHERE max_id >= $1 AND min_id <= $2`, args[:2]
+	}
+	rows, err := q.Query(ctx, sql, args...)
 	if err != nil {
 		return err
 	}
