@@ -115,17 +115,19 @@ func TestAuditLogFile(t *testing.T) {
 	if err := s.AppendAuditLog(ctx, append(at(auditRecords(t, 1, 9, false), 9), logged[0])); socialrx.ErrorCode(err) != socialrx.ECONFLICT {
 		t.Errorf("AppendAuditLog of a taken id = %v, want ECONFLICT", err)
 	}
-	// 3 + 2 >= AuditKeyEvery: the keys of both blocks are written.
+	// 3 + 2 >= AuditKeyEvery: the keys of both blocks are written, as
+	// one group.
 	more := at(auditRecords(t, 2, 10, false), 6)
 	if err := s.AppendAuditLog(ctx, more); err != nil {
 		t.Fatal(err)
 	}
-	var keyed, pending int
-	if err := s.drv.audit.r.QueryRow(`SELECT keyed, pending, (SELECT COUNT(DISTINCT block) FROM audit_block_keys) FROM audit_block_mark`).Scan(&keyed, &pending, &keys); err != nil {
+	var keyed, pending, groups, gFirst, gLast int
+	if err := s.drv.audit.r.QueryRow(`SELECT keyed, pending, (SELECT COUNT(DISTINCT block) FROM audit_block_keys), (SELECT COUNT(*) FROM audit_block_groups),
+(SELECT first FROM audit_block_groups), (SELECT last FROM audit_block_groups) FROM audit_block_mark`).Scan(&keyed, &pending, &keys, &groups, &gFirst, &gLast); err != nil {
 		t.Fatal(err)
 	}
-	if keyed != 2 || pending != 0 || keys != 2 {
-		t.Errorf("after 5 events: keyed up to block %d, %d pending, keys of %d blocks; want 2, 0, 2", keyed, pending, keys)
+	if keyed != 2 || pending != 0 || keys != 1 || groups != 1 || gFirst != 1 || gLast != 2 {
+		t.Errorf("after 5 events: keyed up to block %d, %d pending, keys of %d groups, %d groups (blocks %d-%d); want 2, 0, 1, 1 (blocks 1-2)", keyed, pending, keys, groups, gFirst, gLast)
 	}
 	if err := s.AppendAuditLog(ctx, append(at(auditRecords(t, 1, 12, false), 12), more[1])); socialrx.ErrorCode(err) != socialrx.ECONFLICT {
 		t.Errorf("AppendAuditLog of an id of a block with keys = %v, want ECONFLICT", err)

@@ -1,7 +1,6 @@
 package sqlstore
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -114,10 +113,12 @@ func (e *Engine) appendAuditBlocks(ctx context.Context, d AuditBlockDriver, reco
 			lock = " FOR UPDATE"
 		}
 		var keyed, next, pending int64
-		if err := q.QueryRow(ctx, `SELECT keyed, next, pending FROM audit_block_mark`+lock).Scan(&keyed, &next, &pending); err != nil {
+		var maxID string
+		if err := q.QueryRow(ctx, `SELECT keyed, next, pending, max_id FROM audit_block_mark`+lock).Scan(&keyed, &next, &pending, &maxID); err != nil {
 			return err
 		}
-		if err := auditIDsFree(ctx, q, keyed, records); err != nil {
+		batchMax, err := auditIDsFree(ctx, q, keyed, maxID, records)
+		if err != nil {
 			return err
 		}
 		first := next
@@ -146,18 +147,20 @@ func (e *Engine) appendAuditBlocks(ctx context.Context, d AuditBlockDriver, reco
 			}
 			keyed, pending = next-1, 0
 		}
-		_, err := q.Exec(ctx, `UPDATE audit_block_mark SET keyed = $1, next = $2, pending = $3`, keyed, next, pending)
+		_, err = q.Exec(ctx, `UPDATE audit_block_mark SET keyed = $1, next = $2, pending = $3, max_id = $4`, keyed, next, pending, max(maxID, batchMax))
 		return err
 	})
 }
 
-// keyAuditBlocks writes the keys of the blocks after keyed: those before
-// first read from the table, the blocks from first on are records (this
-// append's, cut as appendAuditBlocks cuts them).
+// keyAuditBlocks writes the keys of the group of blocks after keyed,
+// named by its last block, first+ blocks of records - 1: the blocks
+// before first read from the table, those from first on are records
+// (this append's).
 func (e *Engine) keyAuditBlocks(ctx context.Context, q Querier, keyed, first int64, records []socialrx.AuditRecord) error {
-	counts := map[auditBlockRow]int{} // key and block → n
-	add := func(block int64, rec *socialrx.AuditRecord) {
-		auditKeys(rec, func(key string) { counts[auditBlockRow{key: key, block: block}]++ })
+	last := first + int64((len(records)-1)/auditBlockMax)
+	counts := map[string]int{} // key → n
+	add := func(_ int64, rec *socialrx.AuditRecord) {
+		auditKeys(rec, func(key string) { counts[key]++ })
 	}
 	rows, err := q.Query(ctx, `SELECT block, data FROM audit_blocks WHERE block > $1 AND block < $2`, keyed, first)
 	if err != nil {
@@ -188,17 +191,14 @@ func (e *Engine) keyAuditBlocks(ctx context.Context, q Querier, keyed, first int
 	for i := range records {
 		add(first+int64(i/auditBlockMax), &records[i])
 	}
+	if _, err := q.Exec(ctx, `INSERT INTO audit_block_groups (last, first) VALUES ($1, $2)`, last, keyed+1); err != nil {
+		return err
+	}
 	out := make([]auditBlockRow, 0, len(counts))
 	for k, n := range counts {
-		k.n = n
-		out = append(out, k)
+		out = append(out, auditBlockRow{key: k, block: last, n: n})
 	}
-	slices.SortFunc(out, func(a, b auditBlockRow) int {
-		if c := strings.Compare(a.key, b.key); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.block, b.block)
-	})
+	slices.SortFunc(out, func(a, b auditBlockRow) int { return strings.Compare(a.key, b.key) })
 	question := e.d.Name == "sqlite"
 	args := make([]any, 0, 3*auditKeyChunk)
 	for len(out) > 0 {
@@ -249,19 +249,32 @@ func auditKeyStatements(question bool) map[int]string {
 }
 
 // auditIDsFree returns ECONFLICT when an id of records is twice among
-// them or already in a block (see the comment at the top).
-func auditIDsFree(ctx context.Context, q Querier, keyed int64, records []socialrx.AuditRecord) error {
+// them or already in a block (see the comment at the top), and the
+// greatest id of records. maxID is the greatest id of the blocks: a batch
+// of greater ids (the Auditor's UUIDv7s, next batch) is not looked up.
+func auditIDsFree(ctx context.Context, q Querier, keyed int64, maxID string, records []socialrx.AuditRecord) (string, error) {
 	ids := make(map[string]struct{}, len(records))
-	prefixes := map[string]struct{}{}
-	minID, maxID := records[0].ID, records[0].ID
+	lo, hi := records[0].ID, records[0].ID
 	for i := range records {
 		id := records[i].ID
 		if _, ok := ids[id]; ok {
-			return socialrx.Errorf(socialrx.ECONFLICT, "already exists")
+			return "", socialrx.Errorf(socialrx.ECONFLICT, "already exists")
 		}
 		ids[id] = struct{}{}
+		lo, hi = min(lo, id), max(hi, id)
+	}
+	if lo > maxID {
+		return hi, nil
+	}
+	return hi, auditIDsTaken(ctx, q, keyed, lo, hi, ids)
+}
+
+// auditIDsTaken returns ECONFLICT when a block holds one of ids (of the
+// range minID .. maxID).
+func auditIDsTaken(ctx context.Context, q Querier, keyed int64, minID, maxID string, ids map[string]struct{}) error {
+	prefixes := map[string]struct{}{}
+	for id := range ids {
 		prefixes[auditIDPrefix(id)] = struct{}{}
-		minID, maxID = min(minID, id), max(maxID, id)
 	}
 	args := []any{minID, maxID, keyed}
 	var in []string
@@ -270,7 +283,8 @@ func auditIDsFree(ctx context.Context, q Querier, keyed int64, records []socialr
 		in = append(in, "$"+strconv.Itoa(len(args)))
 	}
 	sql := `SELECT block, data FROM audit_blocks WHERE block > $3 AND max_id >= $1 AND min_id <= $2
-UNION ALL SELECT block, data FROM audit_blocks WHERE block IN (SELECT block FROM audit_block_keys WHERE key IN (` + strings.Join(in, ", ") + `)) AND max_id >= $1 AND min_id <= $2`
+UNION ALL SELECT b.block, b.data FROM audit_block_groups g JOIN audit_blocks b ON b.block BETWEEN g.first AND g.last
+WHERE g.last IN (SELECT block FROM audit_block_keys WHERE key IN (` + strings.Join(in, ", ") + `)) AND b.max_id >= $1 AND b.min_id <= $2`
 	if len(prefixes) > auditIDPrefixesMax {
 		// Ids of no common prefix (not the Auditor's): every block whose
 		// id range meets the batch's (a scan of audit_blocks).
@@ -305,7 +319,8 @@ UNION ALL SELECT block, data FROM audit_blocks WHERE block IN (SELECT block FROM
 // keys and those with the id's prefix key, whose id range holds it.
 func readAuditBlock(ctx context.Context, q Querier, id string) (socialrx.AuditRecord, bool, error) {
 	rows, err := q.Query(ctx, `SELECT block, data FROM audit_blocks WHERE block > (SELECT keyed FROM audit_block_mark) AND min_id <= $1 AND max_id >= $1
-UNION ALL SELECT block, data FROM audit_blocks WHERE block IN (SELECT block FROM audit_block_keys WHERE key = $2) AND min_id <= $1 AND max_id >= $1`, id, auditIDPrefix(id))
+UNION ALL SELECT b.block, b.data FROM audit_block_groups g JOIN audit_blocks b ON b.block BETWEEN g.first AND g.last
+WHERE g.last IN (SELECT block FROM audit_block_keys WHERE key = $2) AND b.min_id <= $1 AND b.max_id >= $1`, id, auditIDPrefix(id))
 	if err != nil {
 		return socialrx.AuditRecord{}, false, err
 	}

@@ -258,9 +258,9 @@ func (e *Engine) searchAuditBlocks(ctx context.Context, q Querier, s *auditBlock
 		})
 	}
 	// The blocks with keys, a page at a time in visiting order.
-	ord, cmpOp := "max_recorded DESC, block DESC", "<"
+	ord, cmpOp := "b.max_recorded DESC, b.block DESC", "<"
 	if asc {
-		ord, cmpOp = "min_recorded ASC, block ASC", ">"
+		ord, cmpOp = "b.min_recorded ASC, b.block ASC", ">"
 	}
 	byOrder := func(a, b auditBlockMeta) int {
 		if asc {
@@ -280,26 +280,30 @@ func (e *Engine) searchAuditBlocks(ctx context.Context, q Querier, s *auditBlock
 	done := false
 	nextPage := func() error {
 		args = args[:0]
-		common := s.common(after, asc, arg)
-		cond := "block <= " + arg(keyed) + " AND " + common
-		for _, keys := range s.keys {
-			var in []string
-			for _, k := range keys {
-				in = append(in, arg(k))
+		from := "audit_blocks b"
+		cond := "b.block <= " + arg(keyed) + " AND " + s.common(after, asc, arg)
+		if len(s.keys) > 0 {
+			// The groups with a key of each clause, and their blocks.
+			from = "audit_block_groups g JOIN audit_blocks b ON b.block BETWEEN g.first AND g.last"
+			for _, keys := range s.keys {
+				var in []string
+				for _, k := range keys {
+					in = append(in, arg(k))
+				}
+				cond += " AND g.last IN (SELECT block FROM audit_block_keys WHERE key IN (" + strings.Join(in, ", ") + "))"
 			}
-			cond += " AND block IN (SELECT block FROM audit_block_keys WHERE key IN (" + strings.Join(in, ", ") + "))"
 		}
 		if last != nil {
-			col := "max_recorded"
+			col := "b.max_recorded"
 			r := last.maxRec
 			if asc {
-				col, r = "min_recorded", last.minRec
+				col, r = "b.min_recorded", last.minRec
 			}
 			pr := arg(r)
-			cond += " AND (" + col + " " + cmpOp + " " + pr + " OR (" + col + " = " + pr + " AND block " + cmpOp + " " + arg(last.block) + "))"
+			cond += " AND (" + col + " " + cmpOp + " " + pr + " OR (" + col + " = " + pr + " AND b.block " + cmpOp + " " + arg(last.block) + "))"
 		}
 		const size = 256
-		metas, err := auditMetas(ctx, q, `SELECT block, n, min_recorded, max_recorded FROM audit_blocks WHERE `+cond+` ORDER BY `+ord+` LIMIT `+strconv.Itoa(size), args)
+		metas, err := auditMetas(ctx, q, `SELECT b.block, b.n, b.min_recorded, b.max_recorded FROM `+from+` WHERE `+cond+` ORDER BY `+ord+` LIMIT `+strconv.Itoa(size), args)
 		if err != nil {
 			return err
 		}

@@ -25,6 +25,12 @@ CREATE TABLE audit_blocks (
 );
 CREATE INDEX audit_blocks_max_recorded ON audit_blocks (max_recorded, block);
 CREATE INDEX audit_blocks_min_recorded ON audit_blocks (min_recorded, block);
+-- A group: the blocks first .. last, whose keys were written together.
+CREATE TABLE audit_block_groups (
+    last  bigint PRIMARY KEY,
+    first bigint NOT NULL
+);
+-- Keys name a group by its last block.
 CREATE TABLE audit_block_keys (
     key   text COLLATE "C" NOT NULL,
     block bigint NOT NULL,
@@ -32,15 +38,18 @@ CREATE TABLE audit_block_keys (
     PRIMARY KEY (key, block)
 );
 -- One row: blocks up to keyed have their keys; next is the next block's
--- number; pending the events of the blocks after keyed.
+-- number; pending the events of the blocks after keyed; max_id the
+-- greatest id of all blocks.
 CREATE TABLE audit_block_mark (
     keyed   bigint NOT NULL,
     next    bigint NOT NULL,
-    pending bigint NOT NULL
+    pending bigint NOT NULL,
+    max_id  text COLLATE "C" NOT NULL
 );
-INSERT INTO audit_block_mark VALUES (0, 1, 0);
+INSERT INTO audit_block_mark VALUES (0, 1, 0, '');
 
 -- +goose Down
 DROP TABLE audit_block_mark;
 DROP TABLE audit_block_keys;
+DROP TABLE audit_block_groups;
 DROP TABLE audit_blocks;
