@@ -173,6 +173,28 @@ func testAuditLog(t *testing.T, open func(t *testing.T) socialrx.Store) {
 			t.Errorf("the first 3 pages of AuditEvent, ascending %v (-want +got):\n%s", asc, diff)
 		}
 	}
+	// Without the total: the page alone, the same records.
+	for _, asc := range []bool{false, true} {
+		params := url.Values{"_count": {"40"}, "_total": {"none"}, "date": {"le" + late.Format(time.RFC3339)}}
+		if asc {
+			params.Set("_sort", "date")
+		}
+		var got []string
+		for range 2 {
+			sr := search(params)
+			if sr.Total != -1 {
+				t.Errorf("AuditEvent?%s: total %d, want none (-1)", params.Encode(), sr.Total)
+			}
+			for _, m := range sr.Matches {
+				got = append(got, m.ID)
+			}
+			params = sr.Next
+		}
+		want := expect(func(r *socialrx.AuditRecord) bool { return !r.Recorded.After(late) }, asc)[:80]
+		if diff := gocmp.Diff(want, got); diff != "" {
+			t.Errorf("two pages of AuditEvent?date=le..&_total=none, ascending %v (-want +got):\n%s", asc, diff)
+		}
+	}
 	if sr := search(url.Values{"agent": {emr}, "_summary": {"count"}}); sr.Total != len(expect(func(r *socialrx.AuditRecord) bool { return r.Agent == emr }, false)) || len(sr.Matches) != 0 {
 		t.Errorf("AuditEvent?agent=%s&_summary=count: total %d, %d matches; want %d, none", emr, sr.Total, len(sr.Matches), auditBlockEvents/3)
 	}

@@ -283,8 +283,8 @@ func auditIDsTaken(ctx context.Context, q Querier, keyed int64, minID, maxID str
 		in = append(in, "$"+strconv.Itoa(len(args)))
 	}
 	sql := `SELECT block, data FROM audit_blocks WHERE block > $3 AND max_id >= $1 AND min_id <= $2
-UNION ALL SELECT b.block, b.data FROM audit_block_groups g JOIN audit_blocks b ON b.block BETWEEN g.first AND g.last
-WHERE g.last IN (SELECT block FROM audit_block_keys WHERE key IN (` + strings.Join(in, ", ") + `)) AND b.max_id >= $1 AND b.min_id <= $2`
+UNION ALL SELECT b.block, b.data FROM audit_block_groups g CROSS JOIN audit_blocks b
+WHERE b.block BETWEEN g.first AND g.last AND g.last IN (SELECT block FROM audit_block_keys WHERE key IN (` + strings.Join(in, ", ") + `)) AND b.max_id >= $1 AND b.min_id <= $2`
 	if len(prefixes) > auditIDPrefixesMax {
 		// Ids of no common prefix (not the Auditor's): every block whose
 		// id range meets the batch's (a scan of audit_blocks).
@@ -319,8 +319,8 @@ WHERE g.last IN (SELECT block FROM audit_block_keys WHERE key IN (` + strings.Jo
 // keys and those with the id's prefix key, whose id range holds it.
 func readAuditBlock(ctx context.Context, q Querier, id string) (socialrx.AuditRecord, bool, error) {
 	rows, err := q.Query(ctx, `SELECT block, data FROM audit_blocks WHERE block > (SELECT keyed FROM audit_block_mark) AND min_id <= $1 AND max_id >= $1
-UNION ALL SELECT b.block, b.data FROM audit_block_groups g JOIN audit_blocks b ON b.block BETWEEN g.first AND g.last
-WHERE g.last IN (SELECT block FROM audit_block_keys WHERE key = $2) AND b.min_id <= $1 AND b.max_id >= $1`, id, auditIDPrefix(id))
+UNION ALL SELECT b.block, b.data FROM audit_block_groups g CROSS JOIN audit_blocks b
+WHERE b.block BETWEEN g.first AND g.last AND g.last IN (SELECT block FROM audit_block_keys WHERE key = $2) AND b.min_id <= $1 AND b.max_id >= $1`, id, auditIDPrefix(id))
 	if err != nil {
 		return socialrx.AuditRecord{}, false, err
 	}

@@ -284,7 +284,10 @@ func (e *Engine) searchAuditBlocks(ctx context.Context, q Querier, s *auditBlock
 		cond := "b.block <= " + arg(keyed) + " AND " + s.common(after, asc, arg)
 		if len(s.keys) > 0 {
 			// The groups with a key of each clause, and their blocks.
-			from = "audit_block_groups g JOIN audit_blocks b ON b.block BETWEEN g.first AND g.last"
+			// CROSS JOIN: SQLite takes the groups first (from their
+			// keys), then their blocks by rowid.
+			from = "audit_block_groups g CROSS JOIN audit_blocks b"
+			cond += " AND b.block BETWEEN g.first AND g.last"
 			for _, keys := range s.keys {
 				var in []string
 				for _, k := range keys {
