@@ -142,12 +142,14 @@ type AuditTx interface {
 // transaction, where they cost the reads least: SQLite appends them to a
 // database file of its own beside the main one (<file>.audit), so that the
 // audit trail's commits do not invalidate the readers' page cache of the
-// data; PostgreSQL inserts a batch with one statement. AppendAuditLog
-// appends the records atomically (all or none; ids unique among the
-// buffered records: ECONFLICT otherwise) and returns once they are
-// committed. What it appends is read and searched exactly as what AuditTx
-// appends (Read, Search of type "AuditEvent": both are answered from both
-// places). A write's own AuditEvent still goes through AuditTx, in the
+// data; both keep a batch as one row, a block of records indexed a few
+// thousand events at a time (adapter/internal/sqlstore/auditblocks.go).
+// AppendAuditLog appends the records atomically (all or none; ids unique
+// among the buffered records kept in blocks: ECONFLICT otherwise; those
+// appended before the blocks existed are not checked) and returns once
+// they are committed. What it appends is read and searched exactly as
+// what AuditTx appends (Read, Search of type "AuditEvent": both are
+// answered from both places). A write's own AuditEvent still goes through AuditTx, in the
 // write's transaction.
 type AuditLog interface {
 	AppendAuditLog(ctx context.Context, records []AuditRecord) error

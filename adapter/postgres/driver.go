@@ -22,7 +22,7 @@ import (
 type driver struct {
 	pool *pgxpool.Pool
 	// audit is the buffered audit trail's own connection (a pool of one,
-	// opened on first use): see AppendAudit.
+	// opened on first use): see AuditBlockTx.
 	audit     *pgxpool.Pool
 	auditCfg  *pgxpool.Config
 	auditOnce sync.Once
@@ -186,21 +186,19 @@ func (t tx) Rollback(ctx context.Context) error {
 
 func (d *driver) Reader() sqlstore.Querier { return querier{d.pool} }
 
-// auditColumns are the columns AppendAudit copies into audit_events.
-var auditColumns = []string{"id", "recorded", "agent", "entity", "patient", "subtype", "action", "outcome", "body"}
+// AuditBlockReader runs reads of the audit blocks: the pool
+// (sqlstore.AuditBlockDriver).
+func (d *driver) AuditBlockReader() sqlstore.Querier { return querier{d.pool} }
 
-// AppendAudit appends the Auditor's batch of AuditEvent records
-// (sqlstore.AuditAppendDriver) with one COPY: atomic, one round trip, and
-// about 2 µs of server CPU per row cheaper than an INSERT from unnest()ed
-// arrays (~18 against ~20 µs a row, five B-trees each). It goes through a
-// connection of its own, not one of the pool's. Measured
-// (docs/performance.md, issue 13): the same batches through the shared
-// pool raised the server's CPU per search by 1.6x (planning 0.85 -> 1.31
-// ms a search, pg_stat_statements), through a connection of their own by
-// nothing measurable. Why sharing costs that much was not established; the
-// audit trail is a single writer anyway, and keeping it apart also leaves
-// the API all of the pool.
-func (d *driver) AppendAudit(ctx context.Context, records []socialrx.AuditRecord) error {
+// AuditBlockTx runs fn in a transaction of the buffered audit trail's
+// connection of its own, not one of the pool's (sqlstore.AuditBlockDriver).
+// Measured (docs/performance.md, issue 13): the Auditor's batches through
+// the shared pool raised the server's CPU per search by 1.6x (planning
+// 0.85 -> 1.31 ms a search, pg_stat_statements), through a connection of
+// their own by nothing measurable. Why sharing costs that much was not
+// established; the audit trail is a single writer anyway, and keeping it
+// apart also leaves the API all of the pool.
+func (d *driver) AuditBlockTx(ctx context.Context, fn func(q sqlstore.Querier) error) error {
 	d.auditOnce.Do(func() {
 		if d.auditCfg == nil {
 			d.audit = d.pool
@@ -214,12 +212,15 @@ func (d *driver) AppendAudit(ctx context.Context, records []socialrx.AuditRecord
 	if d.audit == nil { // closed before its first batch
 		return socialrx.Errorf(socialrx.EUNAVAILABLE, "postgres: the store is closed")
 	}
-	_, err := d.audit.CopyFrom(ctx, pgx.Identifier{"audit_events"}, auditColumns,
-		pgx.CopyFromSlice(len(records), func(i int) ([]any, error) {
-			r := &records[i]
-			return []any{r.ID, r.Recorded.UnixMicro(), r.Agent, r.Entity, r.Patient, r.Subtype, string(r.Action), string(r.Outcome), string(r.Body)}, nil
-		}))
-	return err
+	t, err := d.audit.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = t.Rollback(context.WithoutCancel(ctx)) }()
+	if err := fn(querier{t}); err != nil {
+		return err
+	}
+	return t.Commit(ctx)
 }
 
 // Begin starts a READ COMMITTED transaction (writers lock rows FOR

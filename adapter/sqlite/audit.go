@@ -14,7 +14,6 @@ import (
 	"github.com/pressly/goose/v3"
 	"modernc.org/sqlite"
 
-	"github.com/socialrx/socialrx"
 	"github.com/socialrx/socialrx/adapter/internal/sqlstore"
 )
 
@@ -41,44 +40,28 @@ import (
 //go:embed auditmigrations/*.sql
 var auditMigrations embed.FS
 
-// The audit log holds two tables of the same columns: audit_events, with
-// the indexes searches use (id, recorded, agent, entity, patient), and
-// audit_tail, the newest records, with an index on id only. A batch is
-// appended to the tail; when the tail holds auditTailMax records or more,
-// the batch's transaction also moves them all to audit_events, in seq
-// order, and empties the tail. Appending to audit_events batch by batch
-// cost two random index pages (entity, patient) per event per commit,
-// written to the WAL and checkpointed: 60% of the writer's CPU; a move
-// writes each such page once for thousands of events. Searches read the
-// two tables as one (AuditLogFrom, one statement, so one snapshot: a
-// record is in one of them at any time, with the same seq), scanning the
-// tail's few thousand rows.
-//
-//	seq is the tail's AUTOINCREMENT: it keeps growing after the tail is
-//	emptied, and the move keeps it, so the order of records (recorded,
-//	source, seq) and the search cursors are the same before and after.
+// The audit log's buffered AuditEvents are kept in blocks (audit_blocks,
+// audit_block_keys: adapter/internal/sqlstore/auditblocks.go), written in
+// transactions of the writer connection (AuditBlockTx). The log's first
+// tables (migration 00009), audit_events and audit_tail, are no longer
+// written; the records they hold are read and searched as one
+// (AuditLogFrom, one statement, so one snapshot). Before the blocks, a
+// batch was appended to audit_tail and moved to audit_events a few
+// thousand records at a time (keeping seq), because appending to the
+// indexes of audit_events batch by batch wrote two random index pages
+// per event per commit; the blocks keep that idea for their keys.
 
-// auditTailMax is the tail's size that triggers a move to audit_events.
-var auditTailMax = 8192
-
-// auditLogFrom is the audit log's records, both tables.
+// auditLogFrom is the audit log's records of before the blocks, both
+// tables.
 const auditLogFrom = `(SELECT seq, id, recorded, agent, entity, patient, subtype, action, outcome, body FROM audit_events
 UNION ALL SELECT seq, id, recorded, agent, entity, patient, subtype, action, outcome, body FROM audit_tail) AS a`
-
-// auditMove moves the tail to audit_events (in the append's transaction).
-var auditMove = []string{
-	`INSERT INTO audit_events (seq, id, recorded, agent, entity, patient, subtype, action, outcome, body)
-SELECT seq, id, recorded, agent, entity, patient, subtype, action, outcome, body FROM audit_tail ORDER BY seq`,
-	`DELETE FROM audit_tail`,
-}
 
 // auditLog is the audit log database: one writer connection and a
 // read-only pool.
 type auditLog struct {
 	w, r *sql.DB
 
-	mu   sync.Mutex // serializes appends (one Auditor writes; tests may add)
-	tail int        // records in audit_tail (guarded by mu)
+	mu sync.Mutex // serializes appends (one Auditor writes; tests may add)
 }
 
 // openAuditLog opens (creating it if needed) the audit log of the
@@ -110,11 +93,6 @@ func openAuditLog(ctx context.Context, abs string) (*auditLog, error) {
 		_ = w.Close()
 		return nil, fmt.Errorf("audit log schema: %w", translate(err))
 	}
-	var tail int
-	if err := w.QueryRowContext(ctx, `SELECT COUNT(*) FROM audit_tail`).Scan(&tail); err != nil {
-		_ = w.Close()
-		return nil, translate(err)
-	}
 	r, err := sql.Open("sqlite", u+"?_pragma=busy_timeout(5000)&_pragma=query_only(1)")
 	if err != nil {
 		_ = w.Close()
@@ -122,7 +100,7 @@ func openAuditLog(ctx context.Context, abs string) (*auditLog, error) {
 	}
 	r.SetMaxOpenConns(2)
 	r.SetMaxIdleConns(2)
-	return &auditLog{w: w, r: r, tail: tail}, nil
+	return &auditLog{w: w, r: r}, nil
 }
 
 func (l *auditLog) close() error { return errors.Join(l.r.Close(), l.w.Close()) }
@@ -133,10 +111,12 @@ func (d *driver) AuditLogReader() sqlstore.Querier { return querier{d.audit.r} }
 // AuditLogFrom is the audit log's records (sqlstore.AuditLogDriver).
 func (d *driver) AuditLogFrom() string { return auditLogFrom }
 
-// AppendAuditLog appends records to the tail, and moves the tail to
-// audit_events when it is full, in one transaction on the audit log's
-// own connection (sqlstore.AuditLogDriver).
-func (d *driver) AppendAuditLog(ctx context.Context, records []socialrx.AuditRecord) error {
+// AuditBlockReader runs reads on the audit log (sqlstore.AuditBlockDriver).
+func (d *driver) AuditBlockReader() sqlstore.Querier { return querier{d.audit.r} }
+
+// AuditBlockTx runs fn in a transaction (BEGIN IMMEDIATE) of the audit
+// log's writer connection, one at a time (sqlstore.AuditBlockDriver).
+func (d *driver) AuditBlockTx(ctx context.Context, fn func(q sqlstore.Querier) error) error {
 	l := d.audit
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -145,36 +125,8 @@ func (d *driver) AppendAuditLog(ctx context.Context, records []socialrx.AuditRec
 		return err
 	}
 	defer func() { _ = t.Rollback() }()
-	var last int64
-	if err := t.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM audit_tail`).Scan(&last); err != nil {
+	if err := fn(querier{t}); err != nil {
 		return err
 	}
-	if err := sqlstore.InsertAudit(ctx, querier{t}, "audit_tail", true, records); err != nil {
-		return err
-	}
-	// The tail's unique index covers the tail; an id already moved to
-	// audit_events is refused here (it would fail the move, and every
-	// batch after it).
-	var taken int
-	err = t.QueryRowContext(ctx, `SELECT COUNT(*) FROM audit_tail t WHERE t.seq > ? AND EXISTS (SELECT 1 FROM audit_events e WHERE e.id = t.id)`, last).Scan(&taken)
-	if err != nil {
-		return err
-	}
-	if taken > 0 {
-		return socialrx.Errorf(socialrx.ECONFLICT, "already exists")
-	}
-	tail := l.tail + len(records)
-	if tail >= auditTailMax {
-		for _, stmt := range auditMove {
-			if _, err := t.ExecContext(ctx, stmt); err != nil {
-				return err
-			}
-		}
-		tail = 0
-	}
-	if err := t.Commit(); err != nil {
-		return err
-	}
-	l.tail = tail
-	return nil
+	return t.Commit()
 }

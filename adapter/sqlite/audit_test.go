@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"syscall"
 	"testing"
 	"time"
@@ -42,13 +43,17 @@ func auditRecords(t testing.TB, n, from int, v4 bool) []socialrx.AuditRecord {
 }
 
 // TestAuditLogFile: buffered AuditEvents (AppendAuditLog) go to the audit
-// log file beside the database, not to its audit_events; a write's own
-// (AppendAudit) stays in the database; both are read and searched, and
-// the log is there again after the store is reopened.
+// log file beside the database, in blocks, not to its audit_events; a
+// write's own (AppendAudit) stays in the database; records of the log's
+// tables of before the blocks (audit_events, audit_tail) are still read
+// and searched; blocks get their keys once AuditKeyEvery events wait; all
+// is there again after the store is reopened, in one order across the
+// files, the old tables and the blocks.
 func TestAuditLogFile(t *testing.T) {
 	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "socialrx.db")
-	s, err := Open(ctx, path)
+	opts := sqlstore.Options{AuditKeyEvery: 4}
+	s, err := open(ctx, path, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,87 +74,119 @@ func TestAuditLogFile(t *testing.T) {
 	if mode != "wal" || sync != 1 {
 		t.Errorf("audit log: journal mode %s, synchronous %d; want wal and 1 (NORMAL)", mode, sync)
 	}
-	logged := auditRecords(t, 3, 0, false)
+	base := time.Now().Add(-time.Hour).Truncate(time.Millisecond)
+	at := func(recs []socialrx.AuditRecord, from int) []socialrx.AuditRecord {
+		for i := range recs {
+			recs[i].Recorded = base.Add(time.Duration(from+i) * time.Second)
+		}
+		return recs
+	}
+	// Records of before the blocks, in the log's first tables.
+	oldMoved, oldTail := at(auditRecords(t, 1, 20, false), 0), at(auditRecords(t, 1, 21, false), 1)
+	if err := sqlstore.InsertAudit(ctx, querier{s.drv.audit.w}, "audit_tail", true, oldMoved); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.drv.audit.w.Exec(`INSERT INTO audit_events SELECT * FROM audit_tail; DELETE FROM audit_tail`); err != nil {
+		t.Fatal(err)
+	}
+	if err := sqlstore.InsertAudit(ctx, querier{s.drv.audit.w}, "audit_tail", true, oldTail); err != nil {
+		t.Fatal(err)
+	}
+
+	logged := at(auditRecords(t, 3, 0, false), 2)
 	if err := s.AppendAuditLog(ctx, logged); err != nil {
 		t.Fatal(err)
 	}
-	written := auditRecords(t, 1, 5, false)
+	written := at(auditRecords(t, 1, 5, false), 5)
 	if err := s.Transact(ctx, func(tx socialrx.Tx) error { return tx.AppendAudit(ctx, written) }); err != nil {
 		t.Fatal(err)
 	}
-	var inMain, inLog int
+	var inMain, inBlocks, keys int
 	if err := s.drv.w.QueryRow(`SELECT COUNT(*) FROM audit_events`).Scan(&inMain); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.drv.audit.r.QueryRow(`SELECT COUNT(*) FROM ` + auditLogFrom).Scan(&inLog); err != nil {
+	if err := s.drv.audit.r.QueryRow(`SELECT COALESCE(SUM(n), 0), (SELECT COUNT(*) FROM audit_block_keys) FROM audit_blocks`).Scan(&inBlocks, &keys); err != nil {
 		t.Fatal(err)
 	}
-	if inMain != 1 || inLog != 3 {
-		t.Errorf("audit_events rows: %d in the database, %d in the audit log; want 1 (the write's) and 3 (the buffered)", inMain, inLog)
+	if inMain != 1 || inBlocks != 3 || keys != 0 {
+		t.Errorf("%d AuditEvents in the database's audit_events, %d in the log's blocks, %d keys; want 1 (the write's), 3 (the buffered), none yet", inMain, inBlocks, keys)
 	}
-	// An id taken in the log: the batch is refused whole.
-	if err := s.AppendAuditLog(ctx, append(auditRecords(t, 1, 9, false), logged[0])); socialrx.ErrorCode(err) != socialrx.ECONFLICT {
+	// An id taken in a block: the batch is refused whole.
+	if err := s.AppendAuditLog(ctx, append(at(auditRecords(t, 1, 9, false), 9), logged[0])); socialrx.ErrorCode(err) != socialrx.ECONFLICT {
 		t.Errorf("AppendAuditLog of a taken id = %v, want ECONFLICT", err)
 	}
-	// Moved from the tail to audit_events (a tail of 4): still found,
-	// an id taken there is still refused, and appends go on.
-	defer func(max int) { auditTailMax = max }(auditTailMax)
-	auditTailMax = 4
-	more := auditRecords(t, 2, 10, false)
+	// 3 + 2 >= AuditKeyEvery: the keys of both blocks are written, as
+	// one group.
+	more := at(auditRecords(t, 2, 10, false), 6)
 	if err := s.AppendAuditLog(ctx, more); err != nil {
 		t.Fatal(err)
 	}
-	var tail, moved int
-	if err := s.drv.audit.r.QueryRow(`SELECT (SELECT COUNT(*) FROM audit_tail), (SELECT COUNT(*) FROM audit_events)`).Scan(&tail, &moved); err != nil {
+	var keyed, pending, groups, gFirst, gLast int
+	if err := s.drv.audit.r.QueryRow(`SELECT keyed, pending, (SELECT COUNT(DISTINCT block) FROM audit_block_keys), (SELECT COUNT(*) FROM audit_block_groups),
+(SELECT first FROM audit_block_groups), (SELECT last FROM audit_block_groups) FROM audit_block_mark`).Scan(&keyed, &pending, &keys, &groups, &gFirst, &gLast); err != nil {
 		t.Fatal(err)
 	}
-	if tail != 0 || moved != 5 {
-		t.Errorf("after the tail filled: %d in the tail, %d in audit_events; want 0 and 5", tail, moved)
+	if keyed != 2 || pending != 0 || keys != 1 || groups != 1 || gFirst != 1 || gLast != 2 {
+		t.Errorf("after 5 events: keyed up to block %d, %d pending, keys of %d groups, %d groups (blocks %d-%d); want 2, 0, 1, 1 (blocks 1-2)", keyed, pending, keys, groups, gFirst, gLast)
 	}
-	if err := s.AppendAuditLog(ctx, append(auditRecords(t, 1, 12, false), more[1])); socialrx.ErrorCode(err) != socialrx.ECONFLICT {
-		t.Errorf("AppendAuditLog of an id moved to audit_events = %v, want ECONFLICT", err)
+	if err := s.AppendAuditLog(ctx, append(at(auditRecords(t, 1, 12, false), 12), more[1])); socialrx.ErrorCode(err) != socialrx.ECONFLICT {
+		t.Errorf("AppendAuditLog of an id of a block with keys = %v, want ECONFLICT", err)
 	}
-	last := auditRecords(t, 1, 13, false)
+	last := at(auditRecords(t, 1, 13, false), 8)
 	if err := s.AppendAuditLog(ctx, last); err != nil {
 		t.Fatal(err)
 	}
-	logged = append(append(logged, more...), last...)
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
 
-	s, err = Open(ctx, path)
+	s, err = open(ctx, path, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	for _, r := range append(logged, written...) {
-		if _, err := s.Read(ctx, "AuditEvent", r.ID); err != nil {
-			t.Errorf("Read AuditEvent/%s after reopening: %v", r.ID, err)
-		}
-	}
-	sr, err := s.Search(ctx, socialrx.SearchRequest{Type: "AuditEvent", Params: url.Values{"agent": {"Device/emr"}}})
-	if err != nil || sr.Total != 7 || len(sr.Matches) != 7 {
-		t.Fatalf("AuditEvent?agent=Device/emr after reopening: %v, %v; want the 7 events of both files", sr, err)
-	}
-	// Newest first, across the files and the log's two tables, in pages.
-	want := []string{last[0].ID, more[1].ID, more[0].ID, written[0].ID, logged[2].ID, logged[1].ID, logged[0].ID}
-	var got []string
-	params := url.Values{"agent": {"Device/emr"}, "_count": {"2"}}
-	for range 10 {
-		sr, err := s.Search(ctx, socialrx.SearchRequest{Type: "AuditEvent", Params: params})
+	all := slices.Concat(oldMoved, oldTail, logged, written, more, last)
+	for _, r := range all {
+		got, err := s.Read(ctx, "AuditEvent", r.ID)
 		if err != nil {
-			t.Fatal(err)
+			t.Errorf("Read AuditEvent/%s after reopening: %v", r.ID, err)
+			continue
 		}
-		for _, m := range sr.Matches {
-			got = append(got, m.ID)
-		}
-		if params = sr.Next; params == nil {
-			break
+		want, _ := mapping.AuditEventBody(r)
+		if string(got.Body) != string(want) {
+			t.Errorf("Read AuditEvent/%s = %s, want %s", r.ID, got.Body, want)
 		}
 	}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("paged AuditEvent?agent=Device/emr (-want +got):\n%s", diff)
+	for _, asc := range []bool{false, true} {
+		var want []string
+		for _, r := range all {
+			want = append(want, r.ID)
+		}
+		params := url.Values{"agent": {"Device/emr"}, "_count": {"3"}}
+		if !asc {
+			slices.Reverse(want)
+		} else {
+			params.Set("_sort", "date")
+		}
+		var got []string
+		for range 10 {
+			sr, err := s.Search(ctx, socialrx.SearchRequest{Type: "AuditEvent", Params: params})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sr.Total != len(all) {
+				t.Errorf("AuditEvent?%s: total %d, want %d", params.Encode(), sr.Total, len(all))
+			}
+			for _, m := range sr.Matches {
+				got = append(got, m.ID)
+			}
+			if params = sr.Next; params == nil {
+				break
+			}
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("paged AuditEvent?agent=Device/emr, ascending %v (-want +got):\n%s", asc, diff)
+		}
 	}
 }
 

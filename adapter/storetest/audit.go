@@ -185,6 +185,7 @@ func testAudit(t *testing.T, open func(t *testing.T) socialrx.Store) {
 	}
 
 	t.Run("WorkflowWrite", func(t *testing.T) { testAuditWorkflow(t, open(t)) })
+	t.Run("Log", func(t *testing.T) { testAuditLog(t, open) })
 }
 
 // testAuditWorkflow: Tx.Audit commits with the write or not at all; the

@@ -84,11 +84,10 @@ func InsertAudit(ctx context.Context, q Querier, table string, question bool, re
 	return nil
 }
 
-// AuditLogDriver is a Driver that keeps the buffered audit trail
-// (socialrx.AuditLog) in a database of its own: SQLite's <file>.audit,
-// written by a connection of its own, outside the group commit, so that
-// the audit trail's commits leave the data's pages (and the readers' page
-// cache of them) alone.
+// AuditLogDriver is a Driver whose audit log database (SQLite's
+// <file>.audit, where the buffered audit trail went before it was kept in
+// blocks) holds records to read and search as well: the tables of
+// audit_events, no longer written.
 type AuditLogDriver interface {
 	// AuditLogReader runs reads on the audit log database.
 	AuditLogReader() Querier
@@ -96,43 +95,23 @@ type AuditLogDriver interface {
 	// records: the columns of audit_events, seq increasing with each
 	// append across the whole log.
 	AuditLogFrom() string
-	// AppendAuditLog appends records to the log atomically (see
-	// socialrx.AuditLog); errors untranslated.
-	AppendAuditLog(ctx context.Context, records []socialrx.AuditRecord) error
 }
 
-// AuditAppendDriver is a Driver that appends the buffered audit trail to
-// the main database's audit_events itself, atomically and outside any
-// transaction of the store (PostgreSQL: one COPY through a connection of
-// its own, adapter/postgres driver.AppendAudit says why); errors
-// untranslated.
-type AuditAppendDriver interface {
-	AppendAudit(ctx context.Context, records []socialrx.AuditRecord) error
-}
-
-// auditLog returns the driver's audit log, nil when it has none (the
-// buffered audit trail then goes to the main database's audit_events).
+// auditLog returns the driver's audit log, nil when it has none.
 func (e *Engine) auditLog() AuditLogDriver {
 	l, _ := e.drv.(AuditLogDriver)
 	return l
 }
 
-// AppendAuditLog appends buffered records (see socialrx.AuditLog): to
-// the driver's audit log database when it has one (SQLite), with one
-// COPY on PostgreSQL (AuditAppendDriver), else in a transaction of their
-// own.
+// AppendAuditLog appends buffered records (see socialrx.AuditLog): as
+// blocks when the driver keeps them (AuditBlockDriver: both stores; SQLite
+// in its audit log file), else in a transaction of their own.
 func (e *Engine) AppendAuditLog(ctx context.Context, records []socialrx.AuditRecord) error {
 	if len(records) == 0 {
 		return nil
 	}
-	if l := e.auditLog(); l != nil {
-		if err := l.AppendAuditLog(ctx, records); err != nil {
-			return fmt.Errorf("append audit log: %w", e.translate(err))
-		}
-		return nil
-	}
-	if a, ok := e.drv.(AuditAppendDriver); ok {
-		if err := a.AppendAudit(ctx, records); err != nil {
+	if b := e.auditBlocks(); b != nil {
+		if err := e.appendAuditBlocks(ctx, b, records); err != nil {
 			return fmt.Errorf("append audit log: %w", e.translate(err))
 		}
 		return nil
@@ -190,8 +169,18 @@ func (e *Engine) readAudit(ctx context.Context, q Querier, id string) (*socialrx
 	var seq int64
 	var rec socialrx.AuditRecord
 	err := e.translate(scanAudit(q.QueryRow(ctx, KeyLookup+`SELECT `+auditSelect+` FROM audit_events WHERE id = $1`, id), &seq, &rec))
+	if b := e.auditBlocks(); b != nil && socialrx.ErrorCode(err) == socialrx.ENOTFOUND {
+		// Not a write's: a buffered event's, in a block.
+		found, ok, berr := readAuditBlock(ctx, b.AuditBlockReader(), id)
+		switch {
+		case berr != nil:
+			err = e.translate(berr)
+		case ok:
+			rec, err = found, nil
+		}
+	}
 	if l := e.auditLog(); l != nil && socialrx.ErrorCode(err) == socialrx.ENOTFOUND {
-		// Not a write's: a buffered event's, in the audit log.
+		// A buffered event appended before the blocks, in the audit log.
 		err = e.translate(scanAudit(l.AuditLogReader().QueryRow(ctx, `SELECT `+auditSelect+` FROM `+l.AuditLogFrom()+` WHERE id = $1`, id), &seq, &rec))
 	}
 	if err != nil {
@@ -254,6 +243,7 @@ func (e *Engine) searchAudit(ctx context.Context, q Querier, query *search.Query
 	}
 	var where []string
 	var args []any
+	var bs auditBlockSearch // the same query, of the blocks
 	arg := func(v any) string {
 		args = append(args, v)
 		return "$" + strconv.Itoa(len(args))
@@ -306,6 +296,7 @@ func (e *Engine) searchAudit(ctx context.Context, q Querier, query *search.Query
 		}
 		if len(or) > 0 {
 			where = append(where, "("+strings.Join(or, " OR ")+")")
+			bs.addClause(name, cl.Values)
 		}
 	}
 	if len(query.Include) > 0 || len(query.RevInclude) > 0 {
@@ -342,8 +333,17 @@ func (e *Engine) searchAudit(ctx context.Context, q Querier, query *search.Query
 	if l := e.auditLog(); l != nil {
 		srcs = append(srcs, source{l.AuditLogReader(), l.AuditLogFrom()})
 	}
+	var after *auditKey
+	if query.Cursor != "" {
+		k, ok := parseAuditCursor(query.Cursor)
+		if !ok {
+			return nil, refused("_cursor", "invalid _cursor")
+		}
+		after = &k
+	}
 	res.Total = -1
-	if query.Total != "none" {
+	wantTotal := query.Total != "none"
+	if wantTotal {
 		res.Total = 0
 		for _, sq := range srcs {
 			var n int
@@ -353,22 +353,29 @@ func (e *Engine) searchAudit(ctx context.Context, q Querier, query *search.Query
 			res.Total += n
 		}
 	}
+	// The blocks (source 2): their rows of the page, and their total.
+	var page []auditRow
+	if b := e.auditBlocks(); b != nil {
+		limit := count + 1
+		if query.Summary == "count" {
+			limit = 0
+		}
+		rows, n, err := e.searchAuditBlocks(ctx, b.AuditBlockReader(), &bs, after, asc, limit, wantTotal)
+		if err != nil {
+			return nil, fmt.Errorf("search %s: %w", auditType, e.translate(err))
+		}
+		if wantTotal {
+			res.Total += n
+		}
+		page = rows
+	}
 	if query.Summary == "count" {
 		return res, nil
-	}
-	var after *auditKey
-	if query.Cursor != "" {
-		k, ok := parseAuditCursor(query.Cursor)
-		if !ok {
-			return nil, refused("_cursor", "invalid _cursor")
-		}
-		after = &k
 	}
 	order := "recorded DESC, seq DESC"
 	if asc {
 		order = "recorded ASC, seq ASC"
 	}
-	var page []auditRow
 	for src, sq := range srcs {
 		sargs := append([]any(nil), args...)
 		sarg := func(v any) string {
@@ -426,7 +433,9 @@ type auditRow struct {
 }
 
 // auditKey orders AuditEvents: by time recorded (unix microseconds), then
-// source (0 the main database, 1 the audit log), then seq in the source.
+// source (0 the main database's audit_events, 1 SQLite's audit log tables
+// of before the blocks, 2 the blocks), then seq in the source (in a block:
+// block<<16 | the record's index).
 type auditKey struct {
 	recorded int64
 	src      int
@@ -457,7 +466,7 @@ func parseAuditCursor(s string) (auditKey, bool) {
 	r, err1 := strconv.ParseInt(parts[0], 10, 64)
 	src, err2 := strconv.Atoi(parts[1])
 	seq, err3 := strconv.ParseInt(parts[2], 10, 64)
-	if err1 != nil || err2 != nil || err3 != nil || src < 0 || src > 1 {
+	if err1 != nil || err2 != nil || err3 != nil || src < 0 || src > auditBlockSrc {
 		return auditKey{}, false
 	}
 	return auditKey{recorded: r, src: src, seq: seq}, true

@@ -71,6 +71,10 @@ type Options struct {
 	// (mapping.AuditEventBody, set by the stores: this package does not
 	// import mapping); the record's body as stored if nil.
 	AuditBody func(socialrx.AuditRecord) ([]byte, error)
+	// AuditKeyEvery is how many buffered AuditEvents the audit blocks
+	// written without keys hold before an append writes their keys
+	// (auditblocks.go); AuditKeyEvery if 0.
+	AuditKeyEvery int
 }
 
 // Engine implements socialrx.Store over a Driver.
@@ -104,6 +108,9 @@ func New(drv Driver, opts Options) *Engine {
 	}
 	if opts.Retries <= 0 {
 		opts.Retries = 4
+	}
+	if opts.AuditKeyEvery <= 0 {
+		opts.AuditKeyEvery = AuditKeyEvery
 	}
 	return &Engine{drv: drv, d: drv.Dialect(), opts: opts}
 }
