@@ -162,29 +162,8 @@ func (e *Engine) keyAuditBlocks(ctx context.Context, q Querier, keyed, first int
 	add := func(_ int64, rec *socialrx.AuditRecord) {
 		auditKeys(rec, func(key string) { counts[key]++ })
 	}
-	rows, err := q.Query(ctx, `SELECT block, data FROM audit_blocks WHERE block > $1 AND block < $2`, keyed, first)
-	if err != nil {
-		return err
-	}
-	for rows.Next() {
-		var block int64
-		var data []byte
-		if err := rows.Scan(&block, &data); err != nil {
-			rows.Close()
-			return err
-		}
-		r := newAuditBlockReader(data)
-		var rec socialrx.AuditRecord
-		for r.next(&rec) {
-			add(block, &rec)
-		}
-		if err := r.Err(); err != nil {
-			rows.Close()
-			return fmt.Errorf("audit block %d: %w", block, err)
-		}
-	}
-	err = rows.Err()
-	rows.Close()
+	err := eachBlockRecord(ctx, q, `SELECT block, data FROM audit_blocks WHERE block > $1 AND block < $2`, []any{keyed, first},
+		func(block int64, _ int, rec *socialrx.AuditRecord) { add(block, rec) })
 	if err != nil {
 		return err
 	}
@@ -343,4 +322,31 @@ WHERE b.block BETWEEN g.first AND g.last AND g.last IN (SELECT block FROM audit_
 		}
 	}
 	return socialrx.AuditRecord{}, false, rows.Err()
+}
+
+// eachBlockRecord runs query, which selects (block, data) rows of
+// audit_blocks, and calls fn with every record of every block, in order
+// (i: the record's place in its block).
+func eachBlockRecord(ctx context.Context, q Querier, query string, args []any, fn func(block int64, i int, rec *socialrx.AuditRecord)) error {
+	rows, err := q.Query(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var block int64
+		var data []byte
+		if err := rows.Scan(&block, &data); err != nil {
+			return err
+		}
+		r := newAuditBlockReader(data)
+		var rec socialrx.AuditRecord
+		for i := 0; r.next(&rec); i++ {
+			fn(block, i, &rec)
+		}
+		if err := r.Err(); err != nil {
+			return fmt.Errorf("audit block %d: %w", block, err)
+		}
+	}
+	return rows.Err()
 }

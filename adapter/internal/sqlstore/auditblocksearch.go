@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -449,30 +448,7 @@ func (e *Engine) decodeAuditBlocks(ctx context.Context, q Querier, metas []audit
 			args = append(args, m.block)
 			in = append(in, "$"+strconv.Itoa(len(args)))
 		}
-		rows, err := q.Query(ctx, `SELECT block, data FROM audit_blocks WHERE block IN (`+strings.Join(in, ", ")+`)`, args...)
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			var block int64
-			var data []byte
-			if err := rows.Scan(&block, &data); err != nil {
-				rows.Close()
-				return err
-			}
-			r := newAuditBlockReader(data)
-			var rec socialrx.AuditRecord
-			for i := 0; r.next(&rec); i++ {
-				fn(block, i, &rec)
-			}
-			if err := r.Err(); err != nil {
-				rows.Close()
-				return fmt.Errorf("audit block %d: %w", block, err)
-			}
-		}
-		err = rows.Err()
-		rows.Close()
-		if err != nil {
+		if err := eachBlockRecord(ctx, q, `SELECT block, data FROM audit_blocks WHERE block IN (`+strings.Join(in, ", ")+`)`, args, fn); err != nil {
 			return err
 		}
 	}
