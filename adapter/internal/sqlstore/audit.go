@@ -131,25 +131,39 @@ var auditInserts = map[bool]map[int]string{false: auditStatements(false), true: 
 // the whole AppendAudit and its transaction is rolled back (the Auditor
 // then writes the events one by one).
 func auditStatements(question bool) map[int]string {
+	return multiInserts("audit_events (id, recorded, agent, entity, patient, subtype, action, outcome, body)", 9, auditChunk, question)
+}
+
+// multiInserts returns the INSERT statements of 1, 2, 4, ... max rows of
+// cols columns into into ("table (col, ...)"): INSERT OR FAIL with ?
+// placeholders when question (SQLite, see auditStatements), else INSERT
+// with $n.
+func multiInserts(into string, cols, max int, question bool) map[int]string {
 	out := map[int]string{}
-	for n := 1; n <= auditChunk; n *= 2 {
+	for n := 1; n <= max; n *= 2 {
 		var sb strings.Builder
 		if question {
-			sb.WriteString(`INSERT OR FAIL INTO`)
+			sb.WriteString(`INSERT OR FAIL INTO `)
 		} else {
-			sb.WriteString(`INSERT INTO`)
+			sb.WriteString(`INSERT INTO `)
 		}
-		sb.WriteString(` audit_events (id, recorded, agent, entity, patient, subtype, action, outcome, body) VALUES `)
+		sb.WriteString(into + ` VALUES `)
 		for i := range n {
 			if i > 0 {
 				sb.WriteByte(',')
 			}
-			if question {
-				sb.WriteString("(?,?,?,?,?,?,?,?,?)")
-				continue
+			sb.WriteByte('(')
+			for c := range cols {
+				if c > 0 {
+					sb.WriteByte(',')
+				}
+				if question {
+					sb.WriteByte('?')
+				} else {
+					sb.WriteString("$" + strconv.Itoa(i*cols+c+1))
+				}
 			}
-			b := i * 9
-			fmt.Fprintf(&sb, "($%d,$%d,$%d,$%d,$%d,$%d,$%d,$%d,$%d)", b+1, b+2, b+3, b+4, b+5, b+6, b+7, b+8, b+9)
+			sb.WriteByte(')')
 		}
 		out[n] = sb.String()
 	}

@@ -163,7 +163,7 @@ func (e *Engine) keyAuditBlocks(ctx context.Context, q Querier, keyed, first int
 		auditKeys(rec, func(key string) { counts[key]++ })
 	}
 	err := eachBlockRecord(ctx, q, `SELECT block, data FROM audit_blocks WHERE block > $1 AND block < $2`, []any{keyed, first},
-		func(block int64, _ int, rec *socialrx.AuditRecord) { add(block, rec) })
+		func(block int64, _ int, rec *socialrx.AuditRecord) bool { add(block, rec); return true })
 	if err != nil {
 		return err
 	}
@@ -203,28 +203,7 @@ func (e *Engine) keyAuditBlocks(ctx context.Context, q Querier, keyed, first int
 var auditKeyInserts = map[bool]map[int]string{false: auditKeyStatements(false), true: auditKeyStatements(true)}
 
 func auditKeyStatements(question bool) map[int]string {
-	out := map[int]string{}
-	for n := 1; n <= auditKeyChunk; n *= 2 {
-		var sb strings.Builder
-		if question {
-			sb.WriteString(`INSERT OR FAIL INTO`)
-		} else {
-			sb.WriteString(`INSERT INTO`)
-		}
-		sb.WriteString(` audit_block_keys (key, block, n) VALUES `)
-		for i := range n {
-			if i > 0 {
-				sb.WriteByte(',')
-			}
-			if question {
-				sb.WriteString("(?,?,?)")
-				continue
-			}
-			fmt.Fprintf(&sb, "($%d,$%d,$%d)", 3*i+1, 3*i+2, 3*i+3)
-		}
-		out[n] = sb.String()
-	}
-	return out
+	return multiInserts("audit_block_keys (key, block, n)", 3, auditKeyChunk, question)
 }
 
 // auditIDsFree returns ECONFLICT when an id of records is twice among
@@ -269,65 +248,41 @@ WHERE b.block BETWEEN g.first AND g.last AND g.last IN (SELECT block FROM audit_
 		// id range meets the batch's (a scan of audit_blocks).
 		sql, args = `SELECT block, data FROM audit_blocks WHERE max_id >= $1 AND min_id <= $2`, args[:2]
 	}
-	rows, err := q.Query(ctx, sql, args...)
+	conflict := false
+	err := eachBlockRecord(ctx, q, sql, args, func(_ int64, _ int, rec *socialrx.AuditRecord) bool {
+		_, conflict = ids[rec.ID]
+		return !conflict
+	})
 	if err != nil {
 		return err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var block int64
-		var data []byte
-		if err := rows.Scan(&block, &data); err != nil {
-			return err
-		}
-		r := newAuditBlockReader(data)
-		var rec socialrx.AuditRecord
-		for r.next(&rec) {
-			if _, ok := ids[rec.ID]; ok {
-				return socialrx.Errorf(socialrx.ECONFLICT, "already exists")
-			}
-		}
-		if err := r.Err(); err != nil {
-			return fmt.Errorf("audit block %d: %w", block, err)
-		}
+	if conflict {
+		return socialrx.Errorf(socialrx.ECONFLICT, "already exists")
 	}
-	return rows.Err()
+	return nil
 }
 
 // readAuditBlock finds the record of id in the blocks: those without
 // keys and those with the id's prefix key, whose id range holds it.
 func readAuditBlock(ctx context.Context, q Querier, id string) (socialrx.AuditRecord, bool, error) {
-	rows, err := q.Query(ctx, `SELECT block, data FROM audit_blocks WHERE block > (SELECT keyed FROM audit_block_mark) AND min_id <= $1 AND max_id >= $1
+	var found socialrx.AuditRecord
+	ok := false
+	err := eachBlockRecord(ctx, q, `SELECT block, data FROM audit_blocks WHERE block > (SELECT keyed FROM audit_block_mark) AND min_id <= $1 AND max_id >= $1
 UNION ALL SELECT b.block, b.data FROM audit_block_groups g CROSS JOIN audit_blocks b
-WHERE b.block BETWEEN g.first AND g.last AND g.last IN (SELECT block FROM audit_block_keys WHERE key = $2) AND b.min_id <= $1 AND b.max_id >= $1`, id, auditIDPrefix(id))
-	if err != nil {
-		return socialrx.AuditRecord{}, false, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var block int64
-		var data []byte
-		if err := rows.Scan(&block, &data); err != nil {
-			return socialrx.AuditRecord{}, false, err
-		}
-		r := newAuditBlockReader(data)
-		var rec socialrx.AuditRecord
-		for r.next(&rec) {
+WHERE b.block BETWEEN g.first AND g.last AND g.last IN (SELECT block FROM audit_block_keys WHERE key = $2) AND b.min_id <= $1 AND b.max_id >= $1`,
+		[]any{id, auditIDPrefix(id)}, func(_ int64, _ int, rec *socialrx.AuditRecord) bool {
 			if rec.ID == id {
-				return rec, true, nil
+				found, ok = *rec, true
 			}
-		}
-		if err := r.Err(); err != nil {
-			return socialrx.AuditRecord{}, false, fmt.Errorf("audit block %d: %w", block, err)
-		}
-	}
-	return socialrx.AuditRecord{}, false, rows.Err()
+			return !ok
+		})
+	return found, ok, err
 }
 
 // eachBlockRecord runs query, which selects (block, data) rows of
 // audit_blocks, and calls fn with every record of every block, in order
-// (i: the record's place in its block).
-func eachBlockRecord(ctx context.Context, q Querier, query string, args []any, fn func(block int64, i int, rec *socialrx.AuditRecord)) error {
+// (i: the record's place in its block) until fn returns false.
+func eachBlockRecord(ctx context.Context, q Querier, query string, args []any, fn func(block int64, i int, rec *socialrx.AuditRecord) bool) error {
 	rows, err := q.Query(ctx, query, args...)
 	if err != nil {
 		return err
@@ -342,7 +297,9 @@ func eachBlockRecord(ctx context.Context, q Querier, query string, args []any, f
 		r := newAuditBlockReader(data)
 		var rec socialrx.AuditRecord
 		for i := 0; r.next(&rec); i++ {
-			fn(block, i, &rec)
+			if !fn(block, i, &rec) {
+				return nil
+			}
 		}
 		if err := r.Err(); err != nil {
 			return fmt.Errorf("audit block %d: %w", block, err)

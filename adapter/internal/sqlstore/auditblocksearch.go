@@ -448,7 +448,8 @@ func (e *Engine) decodeAuditBlocks(ctx context.Context, q Querier, metas []audit
 			args = append(args, m.block)
 			in = append(in, "$"+strconv.Itoa(len(args)))
 		}
-		if err := eachBlockRecord(ctx, q, `SELECT block, data FROM audit_blocks WHERE block IN (`+strings.Join(in, ", ")+`)`, args, fn); err != nil {
+		all := func(block int64, i int, rec *socialrx.AuditRecord) bool { fn(block, i, rec); return true }
+		if err := eachBlockRecord(ctx, q, `SELECT block, data FROM audit_blocks WHERE block IN (`+strings.Join(in, ", ")+`)`, args, all); err != nil {
 			return err
 		}
 	}
