@@ -414,6 +414,9 @@ func TestTransactionConditionsTogether(t *testing.T) {
 	if !strings.Contains(string(r.body), `Bundle.entry[1].request.ifNoneExist`) {
 		t.Errorf("412 outcome does not name entry 1's ifNoneExist: %s", r.body)
 	}
+	// A condition with a NUL byte among them: that entry's 400, not a 5xx.
+	nul := `{"resource":{"resourceType":"Patient"},"request":{"method":"POST","url":"Patient","ifNoneExist":"identifier=a%00b"}}`
+	ts.do(t, "POST", "/fhir", tx(create("Organization", "o-1"), nul)).want(t, http.StatusBadRequest).outcome(t)
 	// The Organization's condition matched lately; with the Organization
 	// gone, it matches nothing and the entry creates it again.
 	ts.do(t, "DELETE", "/fhir/Organization/"+first[0], "").want(t, http.StatusOK)

@@ -118,9 +118,6 @@ func (t tx) InsertIndex(ctx context.Context, rows []sqlstore.IndexRow) error {
 // Defer queues a statement to go with the next one (sqlstore.Deferrer).
 func (t tx) Defer(sql string, args ...any) { t.p.Defer(sql, args...) }
 
-// Flush sends the deferred statements (sqlstore.Deferrer).
-func (t tx) Flush(ctx context.Context) error { return t.p.Flush(ctx) }
-
 func indexArgs(rows []sqlstore.IndexRow) []any {
 	args := make([]any, 0, len(rows)*len(sqlstore.IndexColumns))
 	for i := range rows {

@@ -66,15 +66,15 @@ type DriverTx interface {
 // pipe.go). The engine defers only statements whose result it does not
 // read and that cannot fail on a unique key (projection upserts and
 // deletes, a write's AuditEvents, with ids nobody else has, derived index
-// rows), so that a failure reported late, by the statement that carried it,
-// can only be one that fails the whole transaction anyway. Every other
+// rows, advisory locks, outbox messages inserted ON CONFLICT DO NOTHING),
+// so that a failure reported late, by the statement that carried it, can
+// only be one that fails the whole transaction anyway. Every other
 // statement of the transaction, and its commit, sends what is deferred
-// first, in order: nothing reads past a deferred write.
+// first, in order: nothing reads past a deferred write. Code that talks to
+// the transaction by other means (River) must get a transaction that does
+// the same (Jobs: txOf).
 type Deferrer interface {
 	Defer(sql string, args ...any)
-	// Flush sends what is deferred (before the transaction is handed to
-	// code that talks to the database by other means, such as River).
-	Flush(ctx context.Context) error
 }
 
 // Key names a resource.
