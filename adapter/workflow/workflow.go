@@ -146,13 +146,19 @@ func (tx *Tx) Search(ctx context.Context, req socialrx.SearchRequest) (*socialrx
 	if err != nil || !req.Match {
 		return res, err
 	}
+	tx.keepMatches(res)
+	return res, nil
+}
+
+// keepMatches keeps what a conditional search found in the transaction's
+// read cache (see Tx.read).
+func (tx *Tx) keepMatches(res *socialrx.SearchResult) {
 	for _, m := range res.Matches {
 		if _, ok := tx.read[m.Type+"/"+m.ID]; !ok && !m.Deleted && len(m.Body) > 0 {
 			r := m
 			tx.read[m.Type+"/"+m.ID] = &r
 		}
 	}
-	return res, nil
 }
 
 // MatchMany runs conditional searches with one statement where the store
@@ -168,14 +174,8 @@ func (tx *Tx) MatchMany(ctx context.Context, reqs []socialrx.SearchRequest) ([]*
 		return nil, err
 	}
 	for _, res := range out {
-		if res == nil {
-			continue
-		}
-		for _, m := range res.Matches {
-			if _, ok := tx.read[m.Type+"/"+m.ID]; !ok && !m.Deleted && len(m.Body) > 0 {
-				r := m
-				tx.read[m.Type+"/"+m.ID] = &r
-			}
+		if res != nil {
+			tx.keepMatches(res)
 		}
 	}
 	return out, nil
