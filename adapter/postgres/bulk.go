@@ -33,6 +33,16 @@ FROM unnest($1::text[], $2::text[]) AS k(type, id)
 CROSS JOIN LATERAL (SELECT r.type, r.id, r.version, r.last_updated, r.deleted, r.body FROM resources r
   WHERE r.type = k.type COLLATE "C" AND r.id = k.id COLLATE "C" LIMIT 1) r`
 
+	// matchTokensSQL is sqlstore.Dialect.MatchTokens: a lateral lookup per
+	// condition over the token index, the same subquery as a search's
+	// (sqlbuild.go matchSet) with the values as columns of the unnest.
+	matchTokensSQL = `SELECT k.q, m.type, m.id, m.version, m.last_updated, m.body
+FROM unnest($1::int4[], $2::text[], $3::text[], $4::text[], $5::text[]) AS k(q, type, param, system, code)
+CROSS JOIN LATERAL (SELECT r.type, r.id, r.version, r.last_updated, r.body FROM resources r
+  WHERE r.type = k.type COLLATE "C" AND NOT r.deleted AND r.id IN (SELECT si.res_id FROM search_index si
+    WHERE si.res_type = k.type COLLATE "C" AND si.param = k.param COLLATE "C" AND si.kind = 't'
+      AND si.code = k.code COLLATE "C" AND si.system = k.system COLLATE "C") LIMIT 2) m`
+
 	// putManySQL numbers the batch with the next sequence values in
 	// order (seq), inserts the new current rows (ON CONFLICT DO NOTHING:
 	// one created concurrently is left out, as in putInsertSQL), updates

@@ -254,6 +254,7 @@ func (d *driver) Dialect() sqlstore.Dialect {
 		Name:        "postgres",
 		ForUpdate:   " FOR UPDATE",
 		ReadMany:    readManySQL,
+		MatchTokens: matchTokensSQL,
 		LockKey:     "SELECT pg_advisory_xact_lock($1)",
 		NextSeq:     "SELECT nextval('resource_seq')",
 		CurrentSeq:  "SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM resource_seq",

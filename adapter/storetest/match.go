@@ -115,6 +115,21 @@ func testMatchMany(t *testing.T, s socialrx.Store) {
 			req("Organization", "identifier", sys+"|111"),
 			req("Patient", "identifier", sys+"|777"),
 			req("Patient", "identifier", sys+"|111"),
+			// Deleted, an old version's value, more than two matches.
+			req("Patient", "identifier", sys+"|444"),
+			req("Patient", "identifier", sys+"|555"),
+			req("Patient", "identifier", sys+"|556"),
+			req("Patient", "identifier", sys+"|333"),
+			// Conditions that are not one system|code token, between
+			// those that are (PostgreSQL answers the two kinds apart).
+			req("Patient", "identifier", "111"),
+			req("Patient", "identifier", "|111"),
+			req("Patient", "identifier", sys+"|"),
+			req("Patient", "_id", "m-one"),
+			req("Patient", "identifier:not", sys+"|111"),
+			{Type: "Patient", Match: true, Strict: true, Params: url.Values{"identifier": {sys + "|222"}, "_id": {"m-twin-a"}}},
+			req("Patient", "identifier", sys+"|222,"+sys+"|111"),
+			req("Patient", "identifier", sys+"|888"),
 		}
 		got, err := mm.MatchMany(ctx, reqs)
 		if err != nil {
@@ -145,6 +160,13 @@ func testMatchMany(t *testing.T, s socialrx.Store) {
 				}
 				slices.Sort(ids)
 				return ids
+			}
+			if r.Params.Get("identifier") == sys+"|333" || r.Params.Has("identifier:not") {
+				// Any two of the matches.
+				if n := len(got[i].Matches); n != 2 || got[i].Matches[0].ID == got[i].Matches[1].ID || len(one.Matches) != 2 {
+					t.Errorf("request %d (%v): MatchMany %v, Search %d matches; want two different", i, r.Params, idsOf(got[i]), len(one.Matches))
+				}
+				continue
 			}
 			if a, b := idsOf(got[i]), idsOf(one); !slices.Equal(a, b) {
 				t.Errorf("request %d (%v): MatchMany %v, Search %v", i, r.Params, a, b)

@@ -79,12 +79,13 @@ func (e *Engine) match(ctx context.Context, q Querier, query *search.Query) (*so
 // matchMany runs the Match searches reqs with one statement (see
 // socialrx.MatchManyTx): each a branch of a UNION ALL, limited to two rows
 // by a subquery of its own (SQLite limits a compound as a whole), tagged
-// with its place.
+// with its place; where the dialect has MatchTokens, the conditions that
+// are one token system|code each are all its first branch.
 func (e *Engine) matchMany(ctx context.Context, q Querier, reqs []socialrx.SearchRequest) ([]*socialrx.SearchResult, error) {
 	out := make([]*socialrx.SearchResult, len(reqs))
-	b := &builder{now: e.opts.Now()}
-	var sql strings.Builder
-	branches := 0
+	queries := make([]*search.Query, len(reqs))
+	var tokens *tokenMatches // the conditions the dialect's MatchTokens answers
+	inTokens := make([]bool, len(reqs))
 	for i, req := range reqs {
 		if !req.Match || req.Type == auditType {
 			continue
@@ -93,10 +94,35 @@ func (e *Engine) matchMany(ctx context.Context, q Querier, reqs []socialrx.Searc
 		if fhir.HasErrors(issues) || query == nil {
 			continue
 		}
+		queries[i] = query
+		if e.d.MatchTokens != "" {
+			if param, system, code, ok := oneToken(query); ok {
+				if tokens == nil {
+					tokens = &tokenMatches{}
+				}
+				tokens.add(i, query.Type, param, system, code)
+				inTokens[i] = true
+			}
+		}
+	}
+	b := &builder{now: e.opts.Now()}
+	var sql strings.Builder
+	branches := 0
+	if tokens != nil {
+		// MatchTokens' arrays are $1 to $5; the other branches' arguments follow.
+		b.args = tokens.args()
+		sql.WriteString(e.d.MatchTokens)
+		branches++
+	}
+	for i, query := range queries {
+		if query == nil || inTokens[i] {
+			continue
+		}
 		mark := len(b.args)
 		where, err := b.where(query.Type, query.Clauses)
 		if err != nil {
 			b.args = b.args[:mark] // Search reports it
+			queries[i] = nil
 			continue
 		}
 		if branches > 0 {
@@ -104,6 +130,11 @@ func (e *Engine) matchMany(ctx context.Context, q Querier, reqs []socialrx.Searc
 		}
 		fmt.Fprintf(&sql, "SELECT * FROM (SELECT %d AS q, r.type, r.id, r.version, r.last_updated, r.body FROM resources r WHERE %s LIMIT 2) AS m%d", i, where, i)
 		branches++
+	}
+	for i, query := range queries {
+		if query == nil {
+			continue
+		}
 		res := &socialrx.SearchResult{Self: copyValues(query.Used), Total: -1}
 		for _, is := range query.Ignored {
 			res.Ignored = append(res.Ignored, socialrx.Issue(is))
@@ -135,6 +166,44 @@ func (e *Engine) matchMany(ctx context.Context, q Querier, reqs []socialrx.Searc
 		return nil, e.translate(err)
 	}
 	return out, nil
+}
+
+// oneToken reports whether query is one token clause with one system|code
+// value and nothing else (identifier=system|value, the usual condition of
+// a conditional create), and returns its parameter, system and code: the
+// condition that Dialect.MatchTokens answers, "si.code = code AND
+// si.system = system" on the parameter's rows, as valueCond writes it.
+func oneToken(query *search.Query) (param, system, code string, ok bool) {
+	if len(query.Clauses) != 1 {
+		return "", "", "", false
+	}
+	c := query.Clauses[0]
+	if c.Param.Type != search.ParamToken || len(c.Param.Union) > 0 || metaParam(c.Param.Name) ||
+		c.Modifier != "" || c.Chain != nil || len(c.Values) != 1 {
+		return "", "", "", false
+	}
+	v := c.Values[0]
+	if !v.HasSystem || v.System == "" || v.Code == "" || v.Missing {
+		return "", "", "", false
+	}
+	return c.Param.Name, v.System, v.Code, true
+}
+
+// tokenMatches are the arrays of Dialect.MatchTokens: one element per
+// condition, with the place of its request.
+type tokenMatches struct {
+	places                        []int32
+	types, params, systems, codes []string
+}
+
+func (t *tokenMatches) add(place int, typ, param, system, code string) {
+	t.places = append(t.places, int32(place))
+	t.types, t.params = append(t.types, typ), append(t.params, param)
+	t.systems, t.codes = append(t.systems, system), append(t.codes, code)
+}
+
+func (t *tokenMatches) args() []any {
+	return []any{t.places, t.types, t.params, t.systems, t.codes}
 }
 
 // sortComp is one component of the order of a search page, an expression
