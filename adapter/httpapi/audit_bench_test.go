@@ -171,7 +171,7 @@ func benchAuditInterleaved(b *testing.B, open func(testing.TB) socialrx.Store, s
 			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
 			const n = 4000
 			var next atomic.Int64
-			var tOff, tOn, cOff, cOn, sOff, sOn time.Duration
+			var tOff, tOn, cOff, cOn, sOff, sOn, tFlush time.Duration
 			run := func(on bool, ts *testServer) {
 				start, srv := time.Now(), serverCPU(b)
 				cpu := processCPU() + srv
@@ -179,9 +179,11 @@ func benchAuditInterleaved(b *testing.B, open func(testing.TB) socialrx.Store, s
 				if on {
 					ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 					defer cancel()
+					fs := time.Now()
 					if err := a.Flush(ctx); err != nil {
 						b.Fatal(err)
 					}
+					tFlush += time.Since(fs)
 					tOn += time.Since(start)
 					s := serverCPU(b)
 					cOn += processCPU() + s - cpu
@@ -210,6 +212,7 @@ func benchAuditInterleaved(b *testing.B, open func(testing.TB) socialrx.Store, s
 			b.ReportMetric(float64(tOff.Nanoseconds())/reqs, "off-ns/req")
 			b.ReportMetric(float64(tOn.Nanoseconds())/reqs, "on-ns/req")
 			b.ReportMetric(float64(tOn)/float64(tOff), "on/off")
+			b.ReportMetric(float64(tFlush.Nanoseconds())/reqs, "flush-ns/req")
 			b.ReportMetric(float64(cOff.Nanoseconds())/reqs, "off-cpu-ns/req")
 			b.ReportMetric(float64(cOn.Nanoseconds())/reqs, "on-cpu-ns/req")
 			b.ReportMetric(float64(cOn)/float64(cOff), "cpu-on/off")
