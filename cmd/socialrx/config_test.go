@@ -3,6 +3,8 @@ package main
 import (
 	"net/http"
 	"os"
+	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -316,5 +318,89 @@ func TestDebugAddr(t *testing.T) {
 	}
 	if resp, _ := do(t, http.MethodGet, m.URL()+"/debug/pprof/cmdline", nil); resp.StatusCode == http.StatusOK {
 		t.Error("the profiler answers on the API's address too")
+	}
+}
+
+// TestServeFlagsReachConfig: every flag of `socialrx serve` changes the
+// Config it makes when given a value other than its default (a flag that
+// ServeCmd.Config forgets to copy is accepted and then silently ignored:
+// --export-dir and --export-expiry once were), and every flag the
+// README's configuration table names exists with the environment
+// variable beside it.
+func TestServeFlagsReachConfig(t *testing.T) {
+	clearEnv(t)
+	var cli CLI
+	p, err := kong.New(&cli, cliVars(DefaultConfig()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Parse([]string{"serve"}); err != nil {
+		t.Fatal(err)
+	}
+	base := cli.Serve
+	baseCfg := base.Config()
+	var walk func(v reflect.Value, path string)
+	walk = func(v reflect.Value, path string) {
+		for i := 0; i < v.NumField(); i++ {
+			f, ft := v.Field(i), v.Type().Field(i)
+			if ft.Anonymous {
+				walk(f, path+ft.Name+".")
+				continue
+			}
+			old := reflect.ValueOf(f.Interface())
+			switch f.Kind() {
+			case reflect.String:
+				if ft.Tag.Get("enum") != "" {
+					for _, e := range strings.Split(ft.Tag.Get("enum"), ",") {
+						if e != f.String() {
+							f.SetString(e)
+							break
+						}
+					}
+				} else {
+					f.SetString(f.String() + "x")
+				}
+			case reflect.Bool:
+				f.SetBool(!f.Bool())
+			case reflect.Int, reflect.Int64:
+				f.SetInt(f.Int() + 1)
+			case reflect.Slice:
+				f.Set(reflect.Append(f, reflect.ValueOf("x.example")))
+			default:
+				t.Fatalf("%s%s: a flag of kind %s; teach this test to change it", path, ft.Name, f.Kind())
+			}
+			if cmp.Equal(baseCfg, cli.Serve.Config()) {
+				t.Errorf("serve flag %s%s changes nothing in Config: ServeCmd.Config does not copy it", path, ft.Name)
+			}
+			f.Set(old)
+		}
+	}
+	walk(reflect.ValueOf(&cli.Serve).Elem(), "")
+
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	flags := map[string]string{} // name -> env
+	for _, n := range p.Model.Children {
+		if n.Name == "serve" {
+			for _, f := range n.Flags {
+				if len(f.Tag.Envs) > 0 {
+					flags[f.Name] = f.Tag.Envs[0]
+				}
+			}
+		}
+	}
+	rows := regexp.MustCompile("(?m)^\\| `--([a-z0-9-]+)` \\| `([A-Z0-9_]+)` \\|").FindAllStringSubmatch(string(readme), -1)
+	if len(rows) < 30 {
+		t.Fatalf("found %d rows in the README's configuration table, want all of them (30 or more)", len(rows))
+	}
+	for _, r := range rows {
+		env, ok := flags[r[1]]
+		if !ok {
+			t.Errorf("README names --%s, which serve does not have", r[1])
+		} else if env != r[2] {
+			t.Errorf("README gives --%s the variable %s; serve reads %s", r[1], r[2], env)
+		}
 	}
 }

@@ -30,7 +30,7 @@ import (
 
 // ImportCmd loads data from outside formats.
 type ImportCmd struct {
-	HSDS ImportHSDSCmd `cmd:"" name:"hsds" help:"Load an Open Referral HSDS 3.0 directory (JSON, list pages, NDJSON, or datapackage.json + CSVs; a file, a directory or a URL) as Organization, Location and HealthcareService. Re-importing updates the same resources."`
+	HSDS ImportHSDSCmd `cmd:"" name:"hsds" help:"Load an Open Referral HSDS 3.0 directory (JSON, list pages, NDJSON, or datapackage.json + CSVs; a file, a directory or a URL) as Organization, Location, HealthcareService and, for a service that takes eReferrals, Endpoint. Re-importing updates the same resources."`
 }
 
 // ImportHSDSCmd is `socialrx import hsds`.

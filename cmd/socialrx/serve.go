@@ -24,7 +24,7 @@ type ServeCmd struct {
 	OpsListen             string        `env:"SOCIALRX_OPS_LISTEN" placeholder:"HOST:PORT" help:"Address of /healthz, /readyz and /metrics (no authentication). Empty: on --listen while authentication is off, nowhere once it is on."`
 	AuthIssuer            string        `env:"SOCIALRX_AUTH_ISSUER" placeholder:"URL" help:"Issuer of the SMART Backend Services access tokens (JWT) to accept; turns authentication on. Needs --auth-jwks-url or --auth-jwks-file."`
 	AuthAudience          string        `env:"SOCIALRX_AUTH_AUDIENCE" placeholder:"URL" help:"Audience (aud) access tokens must name: this server as the authorisation server knows it. Default: --base-url."`
-	AuthJWKSURL           string        `env:"SOCIALRX_AUTH_JWKS_URL" placeholder:"URL" help:"JWK Set URL of the authorisation server (https; cached, fetched again for an unknown key id at most every 30s, and every 15m)."`
+	AuthJWKSURL           string        `name:"auth-jwks-url" env:"SOCIALRX_AUTH_JWKS_URL" placeholder:"URL" help:"JWK Set URL of the authorisation server (https, or http on loopback; cached, fetched again for an unknown key id at most every 30s, and every 15m)."`
 	AuthJWKSFile          string        `env:"SOCIALRX_AUTH_JWKS_FILE" placeholder:"FILE" help:"JWK Set of the authorisation server as a file, instead of --auth-jwks-url (a new key needs a restart)."`
 	AuthTokenEndpoint     string        `env:"SOCIALRX_AUTH_TOKEN_ENDPOINT" placeholder:"URL" help:"Token endpoint of the authorisation server, published in /.well-known/smart-configuration and the CapabilityStatement."`
 	APITokenFile          string        `env:"SOCIALRX_API_TOKEN_FILE" placeholder:"FILE" help:"File of static API tokens (hashed, each with a name and scopes; make them with 'socialrx token new'); turns authentication on."`
@@ -48,7 +48,7 @@ type ServeCmd struct {
 	JobTimeout            time.Duration `env:"SOCIALRX_JOB_TIMEOUT" default:"${default_job_timeout}" help:"Longest one delivery attempt may run; a job left running by a process that died is picked up again after 1.5 times this, plus up to about 30s for River's leader election and rescue interval."`
 	HTTPTimeout           time.Duration `env:"SOCIALRX_HTTP_TIMEOUT" default:"${default_http_timeout}" help:"Timeout of each outbound HTTP call (platforms, EMRs, token endpoints)."`
 	PollEvery             time.Duration `env:"SOCIALRX_POLL_EVERY" default:"${default_poll_every}" help:"How often platforms that cannot push (hl7-fhir-rest Endpoints with open referrals) are polled for Task changes."`
-	ExportDir             string        `env:"SOCIALRX_EXPORT_DIR" default:"${default_export_dir}" placeholder:"DIR" help:"Directory of Bulk Data export files ($export), one directory per export; every serve process of one database must see the same directory."`
+	ExportDir             string        `env:"SOCIALRX_EXPORT_DIR" default:"${default_export_dir}" help:"Directory of Bulk Data export files ($export), one directory per export; every serve process of one database must see the same directory."`
 	ExportExpiry          time.Duration `env:"SOCIALRX_EXPORT_EXPIRY" default:"${default_export_expiry}" help:"How long a finished export's files and status are kept before a cleanup job removes them."`
 	LinkKeyFile           string        `env:"SOCIALRX_LINK_KEY_FILE" placeholder:"FILE" help:"Key that signs the links in patient reminders (32 random bytes, hex); made on first start when the file does not exist. Default: link.key beside the SQLite database, socialrx-data/link.key with PostgreSQL. Every serve process of one database needs the same file."`
 	LinkTTL               time.Duration `env:"SOCIALRX_LINK_TTL" default:"${default_link_ttl}" help:"How long the link in a patient reminder works (at least 1h)."`
@@ -84,6 +84,8 @@ func (c *ServeCmd) Config() Config {
 	cfg.JobTimeout = c.JobTimeout
 	cfg.HTTPTimeout = c.HTTPTimeout
 	cfg.PollEvery = c.PollEvery
+	cfg.ExportDir = c.ExportDir
+	cfg.ExportExpiry = c.ExportExpiry
 	cfg.DebugAddr = c.DebugAddr
 	cfg.LinkKeyFile = c.LinkKeyFile
 	cfg.LinkTTL = c.LinkTTL
