@@ -208,7 +208,13 @@ func Start[TTx any](ctx context.Context, driver riverdriver.Driver[TTx], cfg Con
 	if cfg.StaleProgramsEvery > 0 {
 		periodic = append(periodic, river.NewPeriodicJob(river.PeriodicInterval(cfg.StaleProgramsEvery),
 			func() (river.JobArgs, *river.InsertOpts) {
-				return staleProgramsArgs{}, &river.InsertOpts{MaxAttempts: 3, UniqueOpts: river.UniqueOpts{ByPeriod: max(cfg.StaleProgramsEvery, time.Second)}}
+				// Not unique: the check also runs at every start (programs
+				// imported, then served, are on the work list at once; a
+				// uniqueness period of a day made a restart the same day
+				// skip it). Periodic jobs are inserted by the leader only,
+				// and a second run is harmless: each Task has a derived id
+				// (workflow.CheckStalePrograms).
+				return staleProgramsArgs{}, &river.InsertOpts{MaxAttempts: 3}
 			}, &river.PeriodicJobOpts{RunOnStart: true}))
 	}
 	if cfg.PollEvery > 0 && cfg.Poller != nil {

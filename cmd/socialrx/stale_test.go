@@ -133,3 +133,50 @@ func TestCheckStalePrograms(t *testing.T) {
 		})
 	}
 }
+
+// TestStaleCheckAtEveryStart: the stale_programs job runs at every start of
+// the server, not only at the first start of a day (its uniqueness once
+// spanned a whole day, so programs imported and then served the same day
+// reached the work list only the next day). Programs imported between two
+// starts are on the verify-program work list after the second.
+func TestStaleCheckAtEveryStart(t *testing.T) {
+	db := sqliteDatabase(t)
+	importDir := func(src string) {
+		s := openTestStore(t, db)
+		if _, err := ImportHSDS(t.Context(), s, "../../testdata/hsds/"+src, 100, nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The fixtures' stale programs (last verified in May and June 2026,
+	// more than the default 180 days ago): one in each dataset.
+	waitFor := func(m *Main, want string) {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			res, err := m.Store.Search(t.Context(), socialrx.SearchRequest{Type: "Task", Params: url.Values{
+				"code": {socialrx.CodeSystemBase + "task-code|verify-program"}, "focus": {want}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(res.Matches) == 1 {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("no verify-program Task for %s 30 s after the start (%d found)", want, len(res.Matches))
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	importDir("json")
+	m := startMain(t, db)
+	waitFor(m, "HealthcareService/hsds-3c1e5a7b-9d2f-4e6a-8c0b-1d3f5a7c9e31")
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	importDir("tabular")
+	m = startMain(t, db)
+	waitFor(m, "HealthcareService/hsds-t-svc-1")
+}
