@@ -137,7 +137,9 @@ type BilledVisit struct {
 func (v BilledVisit) Billed() bool { return v.Status == "billable" || v.Status == "billed" }
 
 // FirstContact reports whether a referral in status st has been answered
-// by the program (see ProgramReport, first contact).
+// by the program (see ProgramReport, first contact). A referral socialrx
+// holds for the patient's consent is on-hold by socialrx, not by the
+// program: see AnsweredByProgram.
 func FirstContact(st ReferralStatus) bool {
 	switch st {
 	case ReferralAccepted, ReferralRejected, ReferralOnHold, ReferralInProgress, ReferralCompleted:
@@ -146,8 +148,18 @@ func FirstContact(st ReferralStatus) bool {
 	return false
 }
 
+// AnsweredByProgram reports whether r's status is the program's answer
+// (FirstContact), which it is not while socialrx holds the referral for
+// the patient's consent (DeliveryHeld: the on-hold is socialrx's own; the
+// program may never have received it).
+func (r *Referral) AnsweredByProgram() bool {
+	return FirstContact(r.Status) && r.DeliveryState != DeliveryHeld
+}
+
 // Taken reports whether a referral in status st was taken on by the
-// program (counted as accepted in the report).
+// program (counted as accepted in the report), unless socialrx holds it
+// for consent and the program never answered it (the report's SQL,
+// sqlstore refreshReferralReport, counts the same).
 func Taken(st ReferralStatus) bool {
 	switch st {
 	case ReferralAccepted, ReferralOnHold, ReferralInProgress, ReferralCompleted:

@@ -59,10 +59,23 @@ func NewReportSeed(n int, from, to time.Time, seed uint64) *ReportSeed {
 		for r := range rnd.IntN(3) {
 			var hist []socialrx.Referral
 			t := at
-			for range 1 + rnd.IntN(3) {
+			step := func(st socialrx.ReferralStatus, hold string) {
 				t = t.Add(time.Duration(1+rnd.IntN(20*24)) * time.Hour)
-				hist = append(hist, socialrx.Referral{ID: fmt.Sprintf("ref-%05d-%d", i, r), PrescriptionID: p.ID, PatientID: p.PatientID,
-					Performer: p.Target, Status: statuses[rnd.IntN(len(statuses))], LastChanged: t})
+				r := socialrx.Referral{ID: fmt.Sprintf("ref-%05d-%d", i, r), PrescriptionID: p.ID, PatientID: p.PatientID,
+					Performer: p.Target, Status: st, LastChanged: t}
+				if hold != "" { // socialrx holds it for the patient's consent
+					r.DeliveryState, r.DeliveryError, r.StatusReason = socialrx.DeliveryHeld, hold, hold
+				}
+				hist = append(hist, r)
+			}
+			if rnd.IntN(4) == 0 { // held before it was ever sent
+				step(socialrx.ReferralOnHold, socialrx.HoldConsentNeeded)
+			}
+			for range 1 + rnd.IntN(3) {
+				step(statuses[rnd.IntN(len(statuses))], "")
+			}
+			if last := hist[len(hist)-1].Status; !last.Terminal() && rnd.IntN(4) == 0 { // consent revoked
+				step(socialrx.ReferralOnHold, socialrx.HoldConsentRevoked)
 			}
 			s.Referrals = append(s.Referrals, hist)
 		}
@@ -139,7 +152,17 @@ func (s *ReportSeed) WantReport(from, to time.Time) *socialrx.ProgramReport {
 			}
 			last := hist[len(hist)-1].Status
 			one.Referrals++
-			if slices.Contains([]socialrx.ReferralStatus{"accepted", "on-hold", "in-progress", "completed"}, last) {
+			// The program's answers: a step on hold for consent is
+			// socialrx's own.
+			answered := false
+			for _, step := range hist {
+				if step.DeliveryState != socialrx.DeliveryHeld &&
+					slices.Contains([]socialrx.ReferralStatus{"accepted", "rejected", "on-hold", "in-progress", "completed"}, step.Status) {
+					answered = true
+				}
+			}
+			held := hist[len(hist)-1].DeliveryState == socialrx.DeliveryHeld
+			if slices.Contains([]socialrx.ReferralStatus{"accepted", "on-hold", "in-progress", "completed"}, last) && (!held || answered) {
 				one.Accepted++
 			}
 			if last == "rejected" {
@@ -149,6 +172,9 @@ func (s *ReportSeed) WantReport(from, to time.Time) *socialrx.ProgramReport {
 				one.Completed++
 			}
 			for _, step := range hist { // the first step the program set
+				if step.DeliveryState == socialrx.DeliveryHeld {
+					continue
+				}
 				if slices.Contains([]socialrx.ReferralStatus{"accepted", "rejected", "on-hold", "in-progress", "completed"}, step.Status) {
 					if contact.IsZero() || step.LastChanged.Before(contact) {
 						contact = step.LastChanged

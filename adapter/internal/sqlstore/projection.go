@@ -122,7 +122,7 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) ON CONFLICT
 }
 
 // PutReferral replaces the referral of Task/r.ID. Its first contact
-// (socialrx.FirstContact: the first status the program set, for the
+// (Referral.AnsweredByProgram: the first status the program set, for the
 // program report) is kept once recorded, also across DropProjections of
 // the Task earlier in the transaction (a new version of it): a referral
 // reaching such a status for the first time gets r.LastChanged.
@@ -130,7 +130,7 @@ func (tx *Tx) PutReferral(ctx context.Context, r *socialrx.Referral) error {
 	var contact int64
 	if kept := tx.contacts[r.ID]; kept > 0 {
 		contact = kept // a new version of the Task: its old row was dropped
-	} else if socialrx.FirstContact(r.Status) {
+	} else if r.AnsweredByProgram() {
 		contact = micros(r.LastChanged)
 	}
 	if err := tx.exec(ctx, `INSERT INTO referrals (task_id, prescription_id, patient_id, requester, performer, status, business_status, status_reason, last_changed, delivery_state, delivery_error, endpoint_id, flag, incoming, first_contact)
@@ -188,11 +188,13 @@ func (tx *Tx) prescriptionOf(ctx context.Context, query, arg string) (string, er
 
 // refreshReferralReport recomputes the referral side of the
 // prescription_report row of a prescription from its referrals (one
-// statement: an upsert of the aggregate).
+// statement: an upsert of the aggregate). A referral socialrx holds for
+// consent (delivery_state held, on-hold by socialrx) counts as accepted
+// only when the program had answered it before (socialrx.Taken).
 func (tx *Tx) refreshReferralReport(ctx context.Context, prescriptionID string) error {
 	return tx.exec(ctx, `INSERT INTO prescription_report (prescription_id, referrals, accepted, rejected, completed, first_contact)
 SELECT $1, count(*),
-  coalesce(sum(CASE WHEN status IN ('accepted', 'on-hold', 'in-progress', 'completed') THEN 1 ELSE 0 END), 0),
+  coalesce(sum(CASE WHEN status IN ('accepted', 'on-hold', 'in-progress', 'completed') AND (delivery_state <> 'held' OR first_contact > 0) THEN 1 ELSE 0 END), 0),
   coalesce(sum(CASE WHEN status = 'rejected' THEN 1 ELSE 0 END), 0),
   coalesce(sum(CASE WHEN status = 'completed' THEN 1 ELSE 0 END), 0),
   coalesce(min(CASE WHEN first_contact > 0 THEN first_contact END), 0)
