@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -24,7 +25,7 @@ func socialRx(performer string) string {
 func TestProgramWarnings(t *testing.T) {
 	for _, b := range encounterBackends {
 		t.Run(b.name, func(t *testing.T) {
-			m := startMainWith(t, b.database(t), func(c *Config) { c.ProgramStaleAfter = 100 * 365 * 24 * time.Hour })
+			m := startMainWith(t, b.database(t), func(c *Config) { c.ProgramStaleAfter = 87600 * time.Hour }) // as the README runs it
 			if _, err := ImportHSDS(t.Context(), m.Store, "../../testdata/hsds/json", 100, nil); err != nil {
 				t.Fatal(err)
 			}
@@ -34,18 +35,23 @@ func TestProgramWarnings(t *testing.T) {
 					t.Fatalf("PUT %s/%s: %d %s", typ, id, resp.StatusCode, rb)
 				}
 			}
-			put("Patient", "pw1", `{"resourceType":"Patient","id":"pw1"}`)
+			// The README's example: testdata/program-warning.
+			example := func(name string) string {
+				b, err := os.ReadFile("../../testdata/program-warning/" + name)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return string(b)
+			}
+			put("Patient", "pw1", example("patient.json"))
 			hub := "Location/hsds-9e8d7c6b-5a4f-4e3d-9c2b-1a0f9e8d7c41"
-			put("HealthcareService", "full-pantry", `{"resourceType":"HealthcareService","id":"full-pantry","active":true,"name":"Full Pantry",
-				"category":[{"coding":[{"system":"http://socialrx.dev/fhir/CodeSystem/need-domain","code":"food"}]}],
-				"extension":[{"url":"http://socialrx.dev/fhir/StructureDefinition/capacity","extension":[{"url":"status","valueCode":"no-capacity"}]}],
-				"location":[{"reference":"`+hub+`"}]}`)
+			put("HealthcareService", "full-pantry", example("full-pantry.json"))
 			put("HealthcareService", "closed-kitchen", `{"resourceType":"HealthcareService","id":"closed-kitchen","active":false,"name":"Closed Kitchen",
 				"category":[{"coding":[{"system":"http://socialrx.dev/fhir/CodeSystem/need-domain","code":"food"}]}],
 				"location":[{"reference":"`+hub+`"}]}`)
 			market := "HealthcareService/hsds-3c1e5a7b-9d2f-4e6a-8c0b-1d3f5a7c9e31"
 
-			resp, rb := do(t, http.MethodPost, m.URL()+"/fhir/ServiceRequest", []byte(socialRx("HealthcareService/full-pantry")), "Prefer", "return=OperationOutcome")
+			resp, rb := do(t, http.MethodPost, m.URL()+"/fhir/ServiceRequest", []byte(example("prescription.json")), "Prefer", "return=OperationOutcome")
 			if resp.StatusCode != http.StatusCreated {
 				t.Fatalf("prescription to a full program: %d %s", resp.StatusCode, rb)
 			}
