@@ -237,8 +237,8 @@ func VerifyLink(key []byte, token string, now time.Time) (FormLink, LinkProblem)
 	if !ok {
 		return FormLink{}, LinkMalformed
 	}
-	payload, err1 := base64.RawURLEncoding.DecodeString(p64)
-	sig, err2 := base64.RawURLEncoding.DecodeString(s64)
+	payload, err1 := base64.RawURLEncoding.Strict().DecodeString(p64)
+	sig, err2 := base64.RawURLEncoding.Strict().DecodeString(s64)
 	if err1 != nil || err2 != nil || len(sig) != sha256.Size {
 		return FormLink{}, LinkMalformed
 	}

@@ -59,7 +59,8 @@ func InCompartment(typ string) bool {
 // every held type at system level, the compartment types at patient and
 // group level.
 func Types(level string) []string {
-	all := fhir.SupportedTypes()
+	// The audit trail is never exported (README, "Audit").
+	all := slices.DeleteFunc(fhir.SupportedTypes(), func(t string) bool { return t == "AuditEvent" })
 	if level == socialrx.ExportSystem {
 		return all
 	}

@@ -214,6 +214,8 @@ func exportTypes(level string, asked []string, p socialrx.Principal) ([]string, 
 				continue
 			case !fhir.Supported(t):
 				return nil, issueError(socialrx.EINVALID, "", "_type %s is not a resource type this server holds", t)
+			case t == "AuditEvent":
+				return nil, issueError(socialrx.EINVALID, "", "AuditEvents are not exported: search them at AuditEvent (the audit trail is never in $export)")
 			case !slices.Contains(allowed, t):
 				return nil, issueError(socialrx.EINVALID, "", "_type %s has no resources in a patient's compartment", t)
 			case !p.Permits(socialrx.InteractionRead, t):

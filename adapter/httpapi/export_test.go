@@ -66,6 +66,7 @@ func TestExportKickoffRefused(t *testing.T) {
 		{"unsupported parameter", "/fhir/$export?_typeFilter=Patient%3Factive%3Dtrue", []string{"Prefer", "respond-async"}, 400},
 		{"since without zone", "/fhir/$export?_since=2026-01-01T00:00:00", []string{"Prefer", "respond-async"}, 400},
 		{"unknown type", "/fhir/$export?_type=Medication", []string{"Prefer", "respond-async"}, 400},
+		{"the audit trail", "/fhir/$export?_type=Patient,AuditEvent", []string{"Prefer", "respond-async"}, 400},
 		{"type outside the compartment", "/fhir/Patient/$export?_type=Organization", []string{"Prefer", "respond-async"}, 400},
 		{"facts without ServiceRequest", "/fhir/$export?_type=Patient&prescriptionFacts=true", []string{"Prefer", "respond-async"}, 400},
 		{"facts not a boolean", "/fhir/$export?prescriptionFacts=yes", []string{"Prefer", "respond-async"}, 400},

@@ -295,8 +295,17 @@ func qZero(params string) bool {
 
 // requireJSON refuses a request body whose Content-Type is not a FHIR JSON
 // type (415). A missing Content-Type is taken as JSON; a charset other than
-// UTF-8 is refused.
+// UTF-8 is refused, and so is a compressed body (Content-Encoding other
+// than identity: socialrx does not decompress request bodies, and reading
+// gzip bytes as JSON would only say "not UTF-8").
 func requireJSON(r *http.Request) error {
+	for _, ce := range r.Header.Values("Content-Encoding") {
+		for _, e := range strings.Split(ce, ",") {
+			if e = strings.TrimSpace(e); e != "" && !strings.EqualFold(e, "identity") {
+				return errorf(socialrx.EUNSUPPORTED, "Content-Encoding %s is not supported: send the body uncompressed", redactToken(e))
+			}
+		}
+	}
 	ct := r.Header.Get(echo.HeaderContentType)
 	if ct == "" {
 		return nil
@@ -313,4 +322,19 @@ func requireJSON(r *http.Request) error {
 		}
 	}
 	return nil
+}
+
+// redactToken returns an HTTP token from a header for a message: itself
+// when it is a short token, else "(unrecognised)".
+func redactToken(s string) string {
+	if len(s) > 32 {
+		return "(unrecognised)"
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_') {
+			return "(unrecognised)"
+		}
+	}
+	return s
 }

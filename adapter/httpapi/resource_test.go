@@ -161,6 +161,8 @@ func TestWriteErrors(t *testing.T) {
 		{"id missing", "PUT", "/fhir/Patient/a1", `{"resourceType":"Patient"}`, nil, 400, "invalid", "Patient.id"},
 		{"empty body", "POST", "/fhir/Patient", ``, nil, 400, "invalid", ""},
 		{"xml content type", "POST", "/fhir/Patient", `{"resourceType":"Patient"}`, []string{"Content-Type", "application/fhir+xml"}, 415, "not-supported", ""},
+		{"gzip body", "POST", "/fhir/Patient", "\x1f\x8b\x08\x00", []string{"Content-Encoding", "gzip"}, 415, "not-supported", ""},
+		{"gzip body in a Bundle", "POST", "/fhir", "\x1f\x8b\x08\x00", []string{"Content-Encoding", "identity, gzip"}, 415, "not-supported", ""},
 		{"_format xml", "POST", "/fhir/Patient?_format=xml", `{"resourceType":"Patient"}`, nil, 406, "not-supported", ""},
 		{"accept xml", "POST", "/fhir/Patient", `{"resourceType":"Patient"}`, []string{"Accept", "application/fhir+xml"}, 406, "not-supported", ""},
 		{"patch", "PATCH", "/fhir/Patient/a1", `[]`, []string{"Content-Type", "application/json-patch+json"}, 405, "not-supported", ""},
