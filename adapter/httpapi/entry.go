@@ -39,6 +39,7 @@ type op struct {
 	vid      int64
 	cond     url.Values // ifNoneExist, conditional update or search parameters
 	ifMatch  int64
+	none     noneMatch // request.ifNoneMatch of an update
 	body     []byte // the decoded resource (create, update)
 	bodyID   string
 	warnings []fhir.Issue
@@ -201,6 +202,11 @@ func (s *Server) parseOp(base string, i int, e fhir.Entry) (*op, error) {
 	}
 	if err := ifMatch(); err != nil {
 		return nil, err
+	}
+	if o.kind == opUpdate {
+		if o.none, err = parseNoneMatch("ifNoneMatch", e.Request.IfNoneMatch); err != nil {
+			return nil, at(err, o.path+".request.ifNoneMatch")
+		}
 	}
 	if o.kind == opCreate || o.kind == opUpdate || o.kind == opDelete {
 		if err := checkWritable(o.typ); err != nil {
@@ -412,6 +418,9 @@ func (s *Server) execute(ctx context.Context, tx socialrx.ResourceTx, base strin
 		o.code = http.StatusCreated
 		o.notices = takeWarnings(tx) // assigned: a retried transaction runs this again
 	case opUpdate:
+		if err := o.none.check(ctx, tx, o.typ, o.target); err != nil {
+			return err
+		}
 		var created bool
 		o.res, created, err = tx.Update(ctx, o.typ, o.target, o.rewritten, o.ifMatch)
 		o.code = http.StatusOK

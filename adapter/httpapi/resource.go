@@ -215,7 +215,8 @@ func (s *Server) handleCreate(c echo.Context) error {
 }
 
 // handleUpdate answers PUT /fhir/:type/:id: the body's id must equal the
-// URL's; If-Match makes it version-aware; an absent resource is created (201).
+// URL's; If-Match makes it version-aware, If-None-Match: * create-only
+// (noneMatch); an absent resource is created (201).
 func (s *Server) handleUpdate(c echo.Context) error {
 	typ, id := c.Param("type"), c.Param("id")
 	if err := checkTypeID(typ, id); err != nil {
@@ -228,6 +229,10 @@ func (s *Server) handleUpdate(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	none, err := parseNoneMatch("If-None-Match", c.Request().Header.Get("If-None-Match"))
+	if err != nil {
+		return err
+	}
 	d, warnings, err := s.decodeBody(c, typ)
 	if err != nil {
 		return err
@@ -235,7 +240,7 @@ func (s *Server) handleUpdate(c echo.Context) error {
 	if d.ID != id {
 		return issueError(socialrx.EINVALID, typ+".id", "resource id must be present and equal the id in the URL")
 	}
-	return s.update(c, typ, d, warnings, func(context.Context, socialrx.ResourceTx) (string, error) { return id, nil }, ifMatch)
+	return s.update(c, typ, d, warnings, func(context.Context, socialrx.ResourceTx) (string, error) { return id, nil }, ifMatch, none)
 }
 
 // handleConditionalUpdate answers PUT /fhir/:type?params: one match is
@@ -263,13 +268,17 @@ func (s *Server) handleConditionalUpdate(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	none, err := parseNoneMatch("If-None-Match", c.Request().Header.Get("If-None-Match"))
+	if err != nil {
+		return err
+	}
 	d, warnings, err := s.decodeBody(c, typ)
 	if err != nil {
 		return err
 	}
 	return s.update(c, typ, d, warnings, func(ctx context.Context, tx socialrx.ResourceTx) (string, error) {
 		return s.conditionalTarget(ctx, tx, typ, cond, d.ID, typ+".id")
-	}, ifMatch)
+	}, ifMatch, none)
 }
 
 // conditionalTarget resolves the id a conditional update writes: the one
@@ -290,8 +299,9 @@ func (s *Server) conditionalTarget(ctx context.Context, tx socialrx.ResourceTx, 
 	return newResourceID(), nil
 }
 
-// update runs one update in a transaction; target picks the id inside it.
-func (s *Server) update(c echo.Context, typ string, d *fhir.Decoded, warnings []fhir.Issue, target func(context.Context, socialrx.ResourceTx) (string, error), ifMatch int64) error {
+// update runs one update in a transaction; target picks the id inside it,
+// and none (If-None-Match) may refuse it there.
+func (s *Server) update(c echo.Context, typ string, d *fhir.Decoded, warnings []fhir.Issue, target func(context.Context, socialrx.ResourceTx) (string, error), ifMatch int64, none noneMatch) error {
 	r := c.Request()
 	ctx := r.Context()
 	var res *socialrx.Resource
@@ -300,6 +310,9 @@ func (s *Server) update(c echo.Context, typ string, d *fhir.Decoded, warnings []
 	err := s.wf.Transact(ctx, func(tx *workflow.Tx) error {
 		id, err := target(ctx, tx)
 		if err != nil {
+			return err
+		}
+		if err := none.check(ctx, tx, typ, id); err != nil {
 			return err
 		}
 		if res, created, err = tx.Update(ctx, typ, id, d.Body, ifMatch); err != nil {

@@ -343,3 +343,41 @@ func TestServerIDsGrow(t *testing.T) {
 		}
 	}
 }
+
+// TestUpdateIfNoneMatch: If-None-Match on PUT is HTTP's write
+// precondition: "*" writes only a resource that does not exist (412
+// otherwise, nothing written), version tags refuse a current version they
+// name; request.ifNoneMatch in a transaction or batch entry the same.
+func TestUpdateIfNoneMatch(t *testing.T) {
+	ts := newServer(t, httpapi.Config{})
+	body := `{"resourceType":"Patient","id":"inm","gender":"female"}`
+	ts.do(t, "PUT", "/fhir/Patient/inm", body, "If-None-Match", "*").want(t, http.StatusCreated)
+	ts.do(t, "PUT", "/fhir/Patient/inm", `{"resourceType":"Patient","id":"inm","gender":"male"}`, "If-None-Match", "*").
+		want(t, http.StatusPreconditionFailed).hasIssue(t, "conflict", "")
+	ts.do(t, "PUT", "/fhir/Patient/inm", body, "If-None-Match", `W/"1"`).want(t, http.StatusPreconditionFailed)
+	ts.do(t, "PUT", "/fhir/Patient/inm", body, "If-None-Match", `W/"7", W/"8"`).want(t, http.StatusOK) // version 2
+	ts.do(t, "PUT", "/fhir/Patient/inm", body, "If-None-Match", "yes").want(t, http.StatusBadRequest)
+	ts.do(t, "PUT", "/fhir/Patient?identifier=x|1", `{"resourceType":"Patient","id":"inm"}`, "If-None-Match", "*").
+		want(t, http.StatusPreconditionFailed) // a conditional update with no match writes the body's id, which exists
+
+	tx := func(typ, noneMatch string) string {
+		return `{"resourceType":"Bundle","type":"` + typ + `","entry":[
+		 {"resource":{"resourceType":"Patient","id":"inm2"},"request":{"method":"PUT","url":"Patient/inm2"}},
+		 {"resource":{"resourceType":"Patient","id":"inm","gender":"other"},"request":{"method":"PUT","url":"Patient/inm","ifNoneMatch":"` + noneMatch + `"}}]}`
+	}
+	ts.do(t, "POST", "/fhir", tx("transaction", "*")).want(t, http.StatusPreconditionFailed).hasIssue(t, "conflict", "Bundle.entry[1]")
+	ts.do(t, "GET", "/fhir/Patient/inm2", "").want(t, http.StatusNotFound) // the transaction wrote nothing
+	r := ts.do(t, "POST", "/fhir", tx("batch", "*")).want(t, http.StatusOK).json(t)
+	entries := r["entry"].([]any)
+	if got := entries[1].(map[string]any)["response"].(map[string]any)["status"]; !strings.HasPrefix(got.(string), "412") {
+		t.Errorf("batch entry with ifNoneMatch * on an existing resource: %v, want 412", got)
+	}
+	if got := entries[0].(map[string]any)["response"].(map[string]any)["status"]; !strings.HasPrefix(got.(string), "201") {
+		t.Errorf("the batch's other entry: %v, want 201", got)
+	}
+	ts.do(t, "POST", "/fhir", tx("transaction", `W/\"x\"`)).want(t, http.StatusBadRequest).hasIssue(t, "invalid", "Bundle.entry[1].request.ifNoneMatch")
+	got := ts.do(t, "GET", "/fhir/Patient/inm", "").want(t, http.StatusOK).json(t)
+	if got["gender"] != "female" || got["meta"].(map[string]any)["versionId"] != "2" {
+		t.Errorf("Patient/inm after the refused writes: gender %v, version %v; want female, 2", got["gender"], got["meta"].(map[string]any)["versionId"])
+	}
+}

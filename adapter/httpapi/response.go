@@ -2,9 +2,11 @@ package httpapi
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -78,6 +80,59 @@ func parseVersionTag(header, s string) (int64, error) {
 		return 0, issueError(socialrx.EINVALID, "", "%s must be a version tag such as W/\"1\"", header)
 	}
 	return n, nil
+}
+
+// noneMatch is the If-None-Match precondition of an update (PUT, or a
+// transaction entry's request.ifNoneMatch), with HTTP's meaning for a
+// write: "*" asks that the resource not exist (create only), a list of
+// version tags that its current version be none of them. Either failing
+// is 412, and nothing is written.
+type noneMatch struct {
+	any      bool
+	versions []int64
+}
+
+// parseNoneMatch reads an If-None-Match value (header names it in errors).
+func parseNoneMatch(header, s string) (noneMatch, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return noneMatch{}, nil
+	}
+	if s == "*" {
+		return noneMatch{any: true}, nil
+	}
+	var n noneMatch
+	for _, tag := range strings.Split(s, ",") {
+		v, err := parseVersionTag(header, tag)
+		if err != nil {
+			return noneMatch{}, issueError(socialrx.EINVALID, "", "%s must be * or version tags such as W/\"1\"", header)
+		}
+		n.versions = append(n.versions, v)
+	}
+	return n, nil
+}
+
+// check fails with EPRECONDITION when typ/id exists and n forbids its
+// current version (nothing to check when n is empty).
+func (n noneMatch) check(ctx context.Context, tx socialrx.ResourceTx, typ, id string) error {
+	if !n.any && len(n.versions) == 0 {
+		return nil
+	}
+	cur, err := tx.Read(ctx, typ, id)
+	switch socialrx.ErrorCode(err) {
+	case socialrx.ENOTFOUND, socialrx.EGONE:
+		return nil // nothing there: create
+	case "":
+	default:
+		return err
+	}
+	if n.any {
+		return errorf(socialrx.EPRECONDITION, "%s/%s exists (If-None-Match: * writes only a resource that does not)", typ, id)
+	}
+	if slices.Contains(n.versions, cur.VersionID) {
+		return errorf(socialrx.EPRECONDITION, "the current version of %s/%s is one If-None-Match names", typ, id)
+	}
+	return nil
 }
 
 // etag returns the weak ETag of a version.
