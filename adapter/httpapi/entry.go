@@ -40,7 +40,7 @@ type op struct {
 	cond     url.Values // ifNoneExist, conditional update or search parameters
 	ifMatch  int64
 	none     noneMatch // request.ifNoneMatch of an update
-	body     []byte // the decoded resource (create, update)
+	body     []byte    // the decoded resource (create, update)
 	bodyID   string
 	warnings []fhir.Issue
 	// notices are the workflow's warnings about the write (a prescription
