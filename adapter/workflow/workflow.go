@@ -323,6 +323,9 @@ func (tx *Tx) Update(ctx context.Context, typ, id string, body []byte, ifMatch i
 // Delete marks the resource deleted (socialrx.ResourceTx.Delete) and
 // removes its domain rows.
 func (tx *Tx) Delete(ctx context.Context, typ, id string, ifMatch int64) (*socialrx.Resource, error) {
+	if err := tx.checkDeletable(ctx, typ, id); err != nil {
+		return nil, err
+	}
 	was, err := tx.consentPatientBefore(ctx, typ, id)
 	if err != nil {
 		return nil, err
@@ -339,6 +342,50 @@ func (tx *Tx) Delete(ctx context.Context, typ, id string, ifMatch int64) (*socia
 		return nil, fmt.Errorf("delete %s/%s: %w", typ, id, err)
 	}
 	return res, nil
+}
+
+// checkDeletable refuses (ECONFLICT) to delete a referral Task that its
+// program has or is about to get (sentOpen), and a ServiceRequest with
+// such a referral: deleting them would tell the program nothing (no
+// revoke-service-request), so it would keep the referral and the patient's
+// data, and refuse its own later updates as unknown. Cancelling the Task,
+// or revoking the prescription, tells it.
+func (tx *Tx) checkDeletable(ctx context.Context, typ, id string) error {
+	switch typ {
+	case "Task":
+		r, ok, err := tx.st.Referral(ctx, id)
+		if err != nil || !ok || !sentOpen(r) {
+			return err
+		}
+		return socialrx.Errorf(socialrx.ECONFLICT, "Task/%s is a referral its program has (delivery %s): it is not deleted, or the program would never know; cancel it instead (status cancelled, with a statusReason)", id, r.DeliveryState)
+	case "ServiceRequest":
+		rs, err := tx.st.ReferralsOf(ctx, id)
+		if err != nil {
+			return err
+		}
+		for i := range rs {
+			if sentOpen(&rs[i]) {
+				return socialrx.Errorf(socialrx.ECONFLICT, "ServiceRequest/%s has referral Task/%s, which its program has (delivery %s): it is not deleted, or the program would never know; revoke it instead (status revoked), and the referral is cancelled", id, rs[i].ID, rs[i].DeliveryState)
+			}
+		}
+	}
+	return nil
+}
+
+// sentOpen reports whether r is an open outgoing referral that its
+// program's platform has, or is about to get: delivery pending or
+// delivered, or held after the patient revoked consent (sent before).
+func sentOpen(r *socialrx.Referral) bool {
+	if r.Incoming || r.Status.Terminal() {
+		return false
+	}
+	switch r.DeliveryState {
+	case socialrx.DeliveryPending, socialrx.DeliveryDelivered:
+		return true
+	case socialrx.DeliveryHeld:
+		return r.DeliveryError == socialrx.HoldConsentRevoked
+	}
+	return false
 }
 
 // unprocessable turns a mapping or domain error into EUNPROCESSABLE, keeping

@@ -688,3 +688,50 @@ func TestNoPHIInDeliveryLogs(t *testing.T) {
 		}
 	}
 }
+
+// TestDeleteSentReferral: a referral Task its program has, and its
+// ServiceRequest, are not deleted (409, nothing changed: the program would
+// never be told, keep the patient's data and have its updates refused);
+// cancelling the Task tells the program (revoke-service-request), and the
+// ended referral may then be deleted.
+func TestDeleteSentReferral(t *testing.T) {
+	env := startHandoff(t, sqliteDatabase(t), nil)
+	resp, body := do(t, "POST", env.m.URL()+"/fhir", []byte(demoEncounter("1")))
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("encounter: %d %s", resp.StatusCode, body)
+	}
+	ids := entryIDs(body)
+	patientID, srID, taskID := ids[3], ids[4], ids[5]
+	eventually(t, "the referral to show delivered", func() bool { return env.referral(t, patientID).DeliveryState == socialrx.DeliveryDelivered })
+	for _, path := range []string{"Task/" + taskID, "ServiceRequest/" + srID} {
+		resp, b := do(t, "DELETE", env.m.URL()+"/fhir/"+path, nil)
+		if resp.StatusCode != http.StatusConflict || !strings.Contains(string(b), "OperationOutcome") {
+			t.Errorf("DELETE %s of a delivered referral: %d %s; want 409 with an OperationOutcome", path, resp.StatusCode, b)
+		}
+		if resp, _ := do(t, "GET", env.m.URL()+"/fhir/"+path, nil); resp.StatusCode != http.StatusOK {
+			t.Errorf("GET %s after the refused delete: %d, want 200", path, resp.StatusCode)
+		}
+	}
+	cur, err := env.m.Store.Read(t.Context(), "Task", taskID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var task map[string]any
+	if err := json.Unmarshal(cur.Body, &task); err != nil {
+		t.Fatal(err)
+	}
+	task["status"] = "cancelled"
+	task["statusReason"] = map[string]any{"text": "The patient found another program."}
+	env.put(t, "Task/"+taskID, mustJSON(task))
+	eventually(t, "the revoke-service-request", func() bool {
+		for _, m := range env.platform.Messages() {
+			if m.Event == string(socialrx.EventRevokeServiceRequest) {
+				return true
+			}
+		}
+		return false
+	})
+	if resp, b := do(t, "DELETE", env.m.URL()+"/fhir/Task/"+taskID, nil); resp.StatusCode != http.StatusOK {
+		t.Errorf("DELETE of the cancelled referral: %d %s; want 200", resp.StatusCode, b)
+	}
+}
