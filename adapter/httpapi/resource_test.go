@@ -381,3 +381,17 @@ func TestUpdateIfNoneMatch(t *testing.T) {
 		t.Errorf("Patient/inm after the refused writes: gender %v, version %v; want female, 2", got["gender"], got["meta"].(map[string]any)["versionId"])
 	}
 }
+
+// TestHead: HEAD is GET without the body: the same status and headers
+// (ETag, Last-Modified), 404 for what GET does not find.
+func TestHead(t *testing.T) {
+	ts := newServer(t, httpapi.Config{})
+	ts.do(t, "PUT", "/fhir/Patient/hd", `{"resourceType":"Patient","id":"hd"}`).want(t, http.StatusCreated)
+	r := ts.do(t, "HEAD", "/fhir/Patient/hd", "").want(t, http.StatusOK)
+	if r.header.Get("ETag") != `W/"1"` || r.header.Get("Last-Modified") == "" || len(r.body) != 0 {
+		t.Errorf("HEAD of a Patient: ETag %q, Last-Modified %q, %d body bytes; want W/\"1\", a date, none", r.header.Get("ETag"), r.header.Get("Last-Modified"), len(r.body))
+	}
+	ts.do(t, "HEAD", "/fhir/Patient/nope", "").want(t, http.StatusNotFound)
+	ts.do(t, "HEAD", "/fhir/Patient?_id=hd", "").want(t, http.StatusOK)
+	ts.do(t, "HEAD", "/fhir/metadata", "").want(t, http.StatusOK)
+}

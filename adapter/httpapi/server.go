@@ -326,11 +326,12 @@ func (s *Server) newEcho() *echo.Echo {
 	e.HTTPErrorHandler = s.handleError
 	// Before routing: [base]/ is [base], [base]/Patient/ is [base]/Patient.
 	e.Pre(trimTrailingSlash)
+	e.Pre(headAsGet)
 	// Outermost first: the request id is known to every later step, the
 	// access log and metrics see the final status, recover turns a panic
 	// into an error the error handler answers, a Host that links must not
 	// name is refused before any work, and the deadline covers the rest.
-	e.Use(s.requestID, s.accessLog, s.recover, s.checkHost, s.limitBody, s.deadline)
+	e.Use(headAgain, s.requestID, s.accessLog, s.recover, s.checkHost, s.limitBody, s.deadline)
 
 	if !s.opsApart() {
 		s.addOps(e)
@@ -410,6 +411,34 @@ func trimTrailingSlash(next echo.HandlerFunc) echo.HandlerFunc {
 		return next(c)
 	}
 }
+
+// headAsGet routes HEAD as GET (HTTP: HEAD is GET without the body;
+// proxies and health checks use it for ETags): Echo routes by the method of
+// the request it was given, so it is GET while the route is found, and
+// HEAD again (headAgain, the first middleware after routing) while the
+// handler runs, so that net/http drops the body it writes.
+func headAsGet(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if r := c.Request(); r.Method == http.MethodHead {
+			r.Method = http.MethodGet
+			c.Set(ctxHead, true)
+		}
+		return next(c)
+	}
+}
+
+// headAgain undoes headAsGet once the route is found.
+func headAgain(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if head, _ := c.Get(ctxHead).(bool); head {
+			c.Request().Method = http.MethodHead
+		}
+		return next(c)
+	}
+}
+
+// ctxHead marks a HEAD request routed as GET.
+const ctxHead = "socialrx.head"
 
 // baseURL returns the FHIR base for links: Config.BaseURL, or derived from
 // the request.
