@@ -369,8 +369,39 @@ func (s *Server) handleExportFile(c echo.Context) error {
 		return err
 	}
 	c.Response().Header().Set(echo.HeaderContentType, ContentTypeNDJSON)
-	http.ServeContent(c.Response(), c.Request(), "", st.ModTime(), f)
+	http.ServeContent(&rangeErrorWriter{ResponseWriter: c.Response()}, c.Request(), "", st.ModTime(), f)
 	return nil
+}
+
+// rangeErrorWriter turns http.ServeContent's plain-text answer to a Range
+// it cannot serve (416, "invalid range") into an OperationOutcome, as
+// every other error is; its Content-Range header stays.
+type rangeErrorWriter struct {
+	http.ResponseWriter
+	refused, written bool
+}
+
+func (w *rangeErrorWriter) WriteHeader(code int) {
+	if code == http.StatusRequestedRangeNotSatisfiable {
+		w.refused = true
+		w.Header().Set(echo.HeaderContentType, ContentTypeFHIR)
+		w.Header().Del(echo.HeaderContentLength)
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *rangeErrorWriter) Write(b []byte) (int, error) {
+	if !w.refused {
+		return w.ResponseWriter.Write(b)
+	}
+	if !w.written {
+		w.written = true
+		body := fhir.OperationOutcome([]fhir.Issue{{Severity: "error", Code: "invalid", Message: "the Range asked for is not in the file"}})
+		if _, err := w.ResponseWriter.Write(body); err != nil {
+			return 0, err
+		}
+	}
+	return len(b), nil
 }
 
 // addExportRoutes registers the status and file routes of $export. They

@@ -170,6 +170,18 @@ func TestExportFlow(t *testing.T) {
 			t.Errorf("%s: Content-Type %q", o.Type, ct)
 		}
 		files[o.Type] = string(f.body)
+		// A part of the file, and a Range outside it: 206, then 416 with
+		// an OperationOutcome (not net/http's plain text).
+		part := ts.do(t, http.MethodGet, path, "", append([]string{"Range", "bytes=0-9"}, a...)...).want(t, http.StatusPartialContent)
+		if string(part.body) != string(f.body[:10]) {
+			t.Errorf("%s bytes 0-9: %q, want %q", o.Type, part.body, f.body[:10])
+		}
+		for _, r := range []string{"bytes=5-2", "bytes=999999-"} {
+			bad := ts.do(t, http.MethodGet, path, "", append([]string{"Range", r}, a...)...).want(t, http.StatusRequestedRangeNotSatisfiable)
+			if len(bad.outcome(t)) == 0 || !strings.HasPrefix(bad.header.Get("Content-Type"), "application/fhir+json") {
+				t.Errorf("Range %s: Content-Type %q, body %s; want an OperationOutcome", r, bad.header.Get("Content-Type"), bad.body)
+			}
+		}
 	}
 	if diff := cmp.Diff([]string{"Patient:2", "Observation:1"}, outs); diff != "" {
 		t.Errorf("outputs (-want +got):\n%s", diff)
