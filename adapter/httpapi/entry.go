@@ -83,6 +83,9 @@ func (o *op) fail(err error) error {
 		switch {
 		case i.Path == "":
 			i.Path = o.path
+		case i.Path == o.path || strings.HasPrefix(i.Path, o.path+"."):
+			// Already this entry's (Bundle.entry[1].request.url), also
+			// when the entry's resource is itself a Bundle.
 		case o.typ != "" && (i.Path == o.typ || strings.HasPrefix(i.Path, o.typ+".")):
 			// An element path in this entry's resource, e.g. from the
 			// store's ingest: ServiceRequest.subject ->
@@ -116,6 +119,11 @@ func (s *Server) parseOp(base string, i int, e fhir.Entry) (*op, error) {
 	raw = relativeEntryURL(raw)
 	raw = strings.TrimPrefix(raw, "/")
 	if raw == "" {
+		if strings.TrimSpace(e.Request.URL) != "" {
+			// The base itself: a Bundle posted to the base is not an
+			// entry's interaction.
+			return nil, o.fail(issueError(socialrx.EINVALID, urlPath, "entry.request.url names the base; an entry's url starts with a resource type (a Bundle inside a Bundle is not run)"))
+		}
 		return nil, o.fail(issueError(socialrx.EINVALID, urlPath, "entry.request.url is required"))
 	}
 	p, query, hasQuery := strings.Cut(raw, "?")
