@@ -116,12 +116,18 @@ func (r *reach) formHandler(wf *workflow.Workflow, log *slog.Logger) http.Handle
 	return patientform.New(patientform.Config{Workflow: wf, LinkKey: r.opts.LinkKey, Clinic: r.opts.Clinic, Logger: log})
 }
 
-// withForm serves the patient form's routes (/p/...) beside api.
+// withForm serves the patient form's routes (/p/...) beside api. It routes
+// by prefix, path as sent: an http.ServeMux would answer a path it cleans
+// (/fhir//Patient, /fhir/./x) with a redirect and an HTML body, where the
+// API answers every error with an OperationOutcome.
 func withForm(api, form http.Handler) http.Handler {
-	mux := http.NewServeMux()
-	mux.Handle("/p/", form)
-	mux.Handle("/", api)
-	return mux
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/p/") {
+			form.ServeHTTP(w, r)
+			return
+		}
+		api.ServeHTTP(w, r)
+	})
 }
 
 // linkKeyBytes is the size of a new link key.
