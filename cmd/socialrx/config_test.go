@@ -164,15 +164,7 @@ func TestServerTimeouts(t *testing.T) {
 // the Config they make. Their defaults come from DefaultConfig (cliVars);
 // this keeps a literal default from creeping back into a struct tag.
 func TestFlagDefaults(t *testing.T) {
-	clearEnv(t)
-	var cli CLI
-	p, err := kong.New(&cli, cliVars(DefaultConfig()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := p.Parse([]string{"serve"}); err != nil {
-		t.Fatal(err)
-	}
+	cli, _ := parseServe(t)
 	d := DefaultConfig()
 	want := ServeCmd{
 		Listen:           d.Listen,
@@ -248,6 +240,22 @@ func TestFlagDefaultsInHelp(t *testing.T) {
 	if checked < 10 {
 		t.Errorf("checked %d flags with defaults, want all of serve's (at least 10)", checked)
 	}
+}
+
+// parseServe parses `socialrx serve` with nothing on the command line or in
+// the environment.
+func parseServe(t *testing.T) (*CLI, *kong.Kong) {
+	t.Helper()
+	clearEnv(t)
+	var cli CLI
+	p, err := kong.New(&cli, cliVars(DefaultConfig()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Parse([]string{"serve"}); err != nil {
+		t.Fatal(err)
+	}
+	return &cli, p
 }
 
 // clearEnv unsets the SOCIALRX_* variables for the test.
@@ -328,15 +336,7 @@ func TestDebugAddr(t *testing.T) {
 // README's configuration table names exists with the environment
 // variable beside it.
 func TestServeFlagsReachConfig(t *testing.T) {
-	clearEnv(t)
-	var cli CLI
-	p, err := kong.New(&cli, cliVars(DefaultConfig()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := p.Parse([]string{"serve"}); err != nil {
-		t.Fatal(err)
-	}
+	cli, p := parseServe(t)
 	base := cli.Serve
 	baseCfg := base.Config()
 	var walk func(v reflect.Value, path string)
