@@ -131,21 +131,7 @@ func matchRequest(typ string, cond url.Values) socialrx.SearchRequest {
 // searchMatch runs the conditional search once; found is true when it
 // matched exactly one resource.
 func searchMatch(ctx context.Context, tx socialrx.ResourceTx, typ string, cond url.Values, what string) (*socialrx.Resource, bool, error) {
-	req := matchRequest(typ, cond)
-	// MatchMany answers as Search does (storetest Match) and, on
-	// PostgreSQL, plans an identifier condition in a fraction of the time
-	// (sqlstore.Dialect.MatchTokens); a condition it cannot run (nil) goes
-	// to Search, which says why.
-	if mm, ok := tx.(socialrx.MatchManyTx); ok {
-		res, err := mm.MatchMany(ctx, []socialrx.SearchRequest{req})
-		if err != nil {
-			return nil, false, err
-		}
-		if len(res) == 1 && res[0] != nil {
-			return matchOf(res[0], what)
-		}
-	}
-	sr, err := tx.Search(ctx, req)
+	sr, err := tx.Search(ctx, matchRequest(typ, cond))
 	if err != nil {
 		return nil, false, err
 	}
