@@ -421,7 +421,18 @@ func testIngestReferral(t *testing.T, s socialrx.Store) {
 	loadReferralContext(t, s)
 	mustCreate(t, s, "ServiceRequest", "ing-sr", ingWarmHandoff)
 	mustCreate(t, s, "Task", "ing-ref", ingReferralTask("requested"))
-	mustUpdate(t, s, "Task", "ing-ref", ingReferralTask("accepted"), 0)
+	// The food bank takes eReferrals: its moves come from its platform.
+	// Written locally, accepting is the program's move, refused (a message
+	// in its name would be false); reported by the platform, it is kept.
+	if _, _, err := txUpdate(s, t, "Task", "ing-ref", ingReferralTask("accepted"), 0); socialrx.ErrorCode(err) != socialrx.EUNPROCESSABLE {
+		t.Fatalf("requested → accepted written locally on a referral sent to a platform: %v, want %s", err, socialrx.EUNPROCESSABLE)
+	}
+	if err := writeTxAs(s, t, socialrx.Origin{Actor: socialrx.ActorPerformer, EndpointID: "ing-ocean"}, func(tx socialrx.ResourceTx) error {
+		_, _, err := tx.Update(t.Context(), "Task", "ing-ref", []byte(ingReferralTask("accepted")), 0)
+		return err
+	}); err != nil {
+		t.Fatalf("requested → accepted reported by the platform: %v", err)
+	}
 	pp := projection(t, s, "ing-p1")
 	want := []socialrx.Referral{{ID: "ing-ref", PrescriptionID: "ing-sr", PatientID: "ing-p1", Requester: "PractitionerRole/ing-gp",
 		Performer: "HealthcareService/ing-foodbank", Status: socialrx.ReferralAccepted, LastChanged: at("2026-03-03T10:00:00Z"),

@@ -109,6 +109,19 @@ func (w *ingesting) JobCount(ctx context.Context, kind string) (int, error) {
 
 // writeTx runs fn in a transaction of s: a workflow one when s is
 // ingesting, else the store's own.
+// writeTxAs is writeTx with the workflow transaction's origin set to o
+// (s must be ingesting: the origin is the workflow's).
+func writeTxAs(s socialrx.Store, t *testing.T, o socialrx.Origin, fn func(tx socialrx.ResourceTx) error) error {
+	w, ok := s.(*ingesting)
+	if !ok {
+		t.Fatalf("writeTxAs needs a workflow store, got %T", s)
+	}
+	return w.wf.Transact(t.Context(), func(tx *workflow.Tx) error {
+		tx.SetOrigin(o)
+		return fn(tx)
+	})
+}
+
 func writeTx(s socialrx.Store, t *testing.T, fn func(tx socialrx.ResourceTx) error) error {
 	if w, ok := s.(*ingesting); ok {
 		return w.wf.Transact(t.Context(), func(tx *workflow.Tx) error { return fn(tx) })

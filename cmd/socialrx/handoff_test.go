@@ -692,6 +692,7 @@ func TestNoPHIInDeliveryLogs(t *testing.T) {
 // TestDeleteSentReferral: a referral Task its program has, and its
 // ServiceRequest, are not deleted (409, nothing changed: the program would
 // never be told, keep the patient's data and have its updates refused);
+// the practice may not make the program's moves on it (422);
 // cancelling the Task tells the program (revoke-service-request), and the
 // ended referral may then be deleted.
 func TestDeleteSentReferral(t *testing.T) {
@@ -719,6 +720,15 @@ func TestDeleteSentReferral(t *testing.T) {
 	var task map[string]any
 	if err := json.Unmarshal(cur.Body, &task); err != nil {
 		t.Fatal(err)
+	}
+	// The program's moves come from its platform: the practice cannot
+	// accept the referral in its name (that would be sent to the platform).
+	task["status"] = "accepted"
+	if resp, b := do(t, "PUT", env.m.URL()+"/fhir/Task/"+taskID, []byte(mustJSON(task))); resp.StatusCode != http.StatusUnprocessableEntity {
+		t.Errorf("the practice accepting a delivered referral: %d %s; want 422", resp.StatusCode, b)
+	}
+	if after, _ := env.m.Store.Read(t.Context(), "Task", taskID); after.VersionID != cur.VersionID {
+		t.Errorf("the refused status changed the Task: version %d -> %d", cur.VersionID, after.VersionID)
 	}
 	task["status"] = "cancelled"
 	task["statusReason"] = map[string]any{"text": "The patient found another program."}
