@@ -411,3 +411,12 @@ func (r *Referral) Validate() error {
 	}
 	return is.err("invalid referral")
 }
+
+// DeliveredToPlatform reports whether socialrx delivers the outgoing
+// referral r to its program's platform (delivery pending or delivered):
+// the program's moves then come from the platform ($process-messages), so
+// a local write may make only the requester's (CheckReferralChange), and
+// the referral is not deleted (the platform would never be told).
+func (r *Referral) DeliveredToPlatform() bool {
+	return !r.Incoming && (r.DeliveryState == DeliveryPending || r.DeliveryState == DeliveryDelivered)
+}

@@ -155,15 +155,3 @@ func FirstContact(st ReferralStatus) bool {
 func (r *Referral) AnsweredByProgram() bool {
 	return FirstContact(r.Status) && r.DeliveryState != DeliveryHeld
 }
-
-// Taken reports whether a referral in status st was taken on by the
-// program (counted as accepted in the report), unless socialrx holds it
-// for consent and the program never answered it (the report's SQL,
-// sqlstore refreshReferralReport, counts the same).
-func Taken(st ReferralStatus) bool {
-	switch st {
-	case ReferralAccepted, ReferralOnHold, ReferralInProgress, ReferralCompleted:
-		return true
-	}
-	return false
-}

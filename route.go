@@ -86,7 +86,8 @@ func ContinueReferral(prev, next *Referral, o Origin) Actor {
 // referral written locally as the requester, the store cannot tell which
 // side sent the change over REST, so a move legal for the requester or the
 // performer passes, unless socialrx delivers the referral to a platform
-// (platformReports): then only the requester's moves do. now is the time of the change when next has none.
+// (Referral.DeliveredToPlatform): then only the requester's moves do. now
+// is the time of the change when next has none.
 func CheckReferralChange(prev, next *Referral, actor Actor, o Origin, now time.Time) error {
 	if prev == nil || prev.Status == next.Status {
 		return nil
@@ -110,7 +111,7 @@ func CheckReferralChange(prev, next *Referral, actor Actor, o Origin, now time.T
 		return q.Move(next.Status, a, next.StatusReason, at)
 	}
 	err := try(actor)
-	if err != nil && actor != ActorPerformer && !next.Incoming && !platformReports(prev) {
+	if err != nil && actor != ActorPerformer && !next.Incoming && !(actor == ActorRequester && prev.DeliveredToPlatform()) {
 		err = try(ActorPerformer)
 	}
 	if o.FromPlatform() {
@@ -121,16 +122,6 @@ func CheckReferralChange(prev, next *Referral, actor Actor, o Origin, now time.T
 		return nil
 	}
 	return err
-}
-
-// platformReports reports whether socialrx delivers the outgoing referral
-// prev to its program's platform (delivery pending or delivered): the
-// program's moves then come from the platform ($process-messages), so a
-// local REST write is the requester's side and may make only the
-// requester's moves (sending "accepted" to the platform in the program's
-// name would be false).
-func platformReports(prev *Referral) bool {
-	return !prev.Incoming && (prev.DeliveryState == DeliveryPending || prev.DeliveryState == DeliveryDelivered)
 }
 
 // changed reports whether next differs from prev in what a receiver is

@@ -379,13 +379,7 @@ func sentOpen(r *socialrx.Referral) bool {
 	if r.Incoming || r.Status.Terminal() {
 		return false
 	}
-	switch r.DeliveryState {
-	case socialrx.DeliveryPending, socialrx.DeliveryDelivered:
-		return true
-	case socialrx.DeliveryHeld:
-		return r.DeliveryError == socialrx.HoldConsentRevoked
-	}
-	return false
+	return r.DeliveredToPlatform() || (r.DeliveryState == socialrx.DeliveryHeld && r.DeliveryError == socialrx.HoldConsentRevoked)
 }
 
 // unprocessable turns a mapping or domain error into EUNPROCESSABLE, keeping

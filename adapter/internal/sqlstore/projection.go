@@ -190,7 +190,8 @@ func (tx *Tx) prescriptionOf(ctx context.Context, query, arg string) (string, er
 // prescription_report row of a prescription from its referrals (one
 // statement: an upsert of the aggregate). A referral socialrx holds for
 // consent (delivery_state held, on-hold by socialrx) counts as accepted
-// only when the program had answered it before (socialrx.Taken).
+// only when the program had answered it before (a first contact:
+// Referral.AnsweredByProgram).
 func (tx *Tx) refreshReferralReport(ctx context.Context, prescriptionID string) error {
 	return tx.exec(ctx, `INSERT INTO prescription_report (prescription_id, referrals, accepted, rejected, completed, first_contact)
 SELECT $1, count(*),
