@@ -35,8 +35,9 @@ const MeasureBase = "http://socialrx.dev/fhir/Measure/"
 // MeasureVersion is the version of the shipped Measures.
 //
 // 1.1.0 added the referral-rejected and referral-completed groups and the
-// experience Measure.
-const MeasureVersion = "1.1.0"
+// experience Measure; 1.2.0 leaves socialrx's own consent hold out of
+// referral-accepted and of the first contact (the program never answered it).
+const MeasureVersion = "1.2.0"
 
 // The ids of the shipped Measures.
 const (
@@ -82,7 +83,7 @@ var effectivenessGroups = []measureGroupDef{
 		Numerator:   "Those where wellbeing = better.",
 		InitialPath: "ServiceRequest.authoredOn", DenominatorPath: "QuestionnaireResponse.item.where(linkId = 'wellbeing').answer.value", NumeratorPath: "QuestionnaireResponse.item.where(linkId = 'wellbeing').answer.value",
 		counts: func(s socialrx.ReportStats) (int, int, int) { return s.Prescriptions, s.WellbeingN, s.Improved }},
-	referralGroup("referral-accepted", "Referral taken on by the program", "took on", "accepted, on-hold, in-progress or completed",
+	referralGroup("referral-accepted", "Referral taken on by the program", "took on", "accepted, on-hold, in-progress or completed (not on-hold for the patient's consent by socialrx, unless the program had answered it before)",
 		func(s socialrx.ReportStats) int { return s.Accepted }),
 	referralGroup("referral-rejected", "Referral declined by the program", "declined", "rejected",
 		func(s socialrx.ReportStats) int { return s.Rejected }),
