@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -21,7 +22,7 @@ import (
 // type: what a system-level $export writes, read from the store directly
 // (no server needed).
 type ExportCmd struct {
-	Type  []string `sep:"," placeholder:"TYPE,..." help:"Resource types to export (comma-separated); every type socialrx holds when empty."`
+	Type  []string `sep:"," placeholder:"TYPE,..." help:"Resource types to export (comma-separated); every type a system $export writes when empty (all held types but AuditEvent)."`
 	Since string   `placeholder:"DATE" help:"Only resources changed after this date (2026-01-01) or instant (2026-01-01T08:00:00Z)."`
 	Out   string   `required:"" placeholder:"DIR" help:"Directory to write TYPE.ndjson files into (created if missing; existing files of the exported types are replaced)."`
 	Facts bool     `help:"Also write Parameters.ndjson: the derived facts of each social prescription exported with ServiceRequest (what ServiceRequest/[id]/$prescription answers)."`
@@ -77,10 +78,13 @@ func (c *ExportCmd) parse() (types []string, since time.Time, err error) {
 		if !fhir.Supported(t) {
 			return nil, since, fmt.Errorf("--type %s: not a resource type socialrx holds", t)
 		}
+		if !slices.Contains(export.Types(socialrx.ExportSystem), t) {
+			return nil, since, fmt.Errorf("--type %s: not exported (the audit trail is read with an AuditEvent search)", t)
+		}
 		types = append(types, t)
 	}
 	if len(types) == 0 {
-		types = fhir.SupportedTypes()
+		types = export.Types(socialrx.ExportSystem) // what a system $export writes
 	}
 	if c.Since != "" {
 		if since, err = time.Parse(time.RFC3339Nano, c.Since); err != nil {

@@ -6,11 +6,13 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/socialrx/socialrx"
+	"github.com/socialrx/socialrx/adapter/export"
 )
 
 // postEncounterFile posts testdata/encounters/NAME.json to m and wants 200.
@@ -264,5 +266,21 @@ func TestExportCommand(t *testing.T) {
 				t.Errorf("unknown type: %v", err)
 			}
 		})
+	}
+}
+
+// TestExportCommandTypes: `socialrx export` writes what a system $export
+// writes: without --type every exported type, never the audit trail, and
+// --type AuditEvent is refused with the reason.
+func TestExportCommandTypes(t *testing.T) {
+	types, _, err := (&ExportCmd{}).parse()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slices.Contains(types, "AuditEvent") || !slices.Contains(types, "Patient") || !slices.Equal(types, export.Types(socialrx.ExportSystem)) {
+		t.Errorf("default types %v; want a system $export's, without AuditEvent", types)
+	}
+	if _, _, err := (&ExportCmd{Type: []string{"Patient", "AuditEvent"}}).parse(); err == nil || !strings.Contains(err.Error(), "AuditEvent") {
+		t.Errorf("--type AuditEvent: %v; want refused", err)
 	}
 }
