@@ -286,6 +286,14 @@ func TestOpsApart(t *testing.T) {
 		if resp.StatusCode != http.StatusOK {
 			t.Errorf("ops %s: status %d, want 200", path, resp.StatusCode)
 		}
+		// HEAD too, as on the API (load balancers probe with it).
+		if resp, err = http.Head(ops.URL + path); err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("ops HEAD %s: status %d, want 200", path, resp.StatusCode)
+		}
 	}
 	// Without authentication they stay on the API unless asked apart.
 	open := newServer(t, httpapi.Config{})

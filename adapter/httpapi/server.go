@@ -233,7 +233,8 @@ func (s *Server) OpsHandler() http.Handler {
 	e.HideBanner = true
 	e.HidePort = true
 	e.HTTPErrorHandler = s.handleError
-	e.Use(s.requestID, s.accessLog, s.recover)
+	e.Pre(headAsGet)
+	e.Use(headAgain, s.requestID, s.accessLog, s.recover)
 	s.addOps(e)
 	return e
 }
