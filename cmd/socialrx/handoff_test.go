@@ -107,6 +107,19 @@ func (env *handoffEnv) send(t *testing.T, body, token string) (int, map[string]a
 	return resp.StatusCode, decodeJSON(t, b)
 }
 
+// encounter posts the demo's encounter Bundle (a warm hand-off by
+// eReferral) and returns the ids of its Patient, ServiceRequest and
+// referral Task.
+func (env *handoffEnv) encounter(t *testing.T) (patientID, srID, taskID string) {
+	t.Helper()
+	resp, body := do(t, "POST", env.m.URL()+"/fhir", []byte(demoEncounter("1")))
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("encounter: %d %s", resp.StatusCode, body)
+	}
+	ids := entryIDs(body)
+	return ids[3], ids[4], ids[5]
+}
+
 func (env *handoffEnv) referral(t *testing.T, patientID string) socialrx.Referral {
 	t.Helper()
 	pp, err := env.m.Store.Projection(t.Context(), patientID)
@@ -127,12 +140,7 @@ func TestWarmHandoffLoop(t *testing.T) {
 
 func testWarmHandoffLoop(t *testing.T, database string) {
 	env := startHandoff(t, database, nil)
-	resp, body := do(t, "POST", env.m.URL()+"/fhir", []byte(demoEncounter("1")))
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("encounter: %d %s", resp.StatusCode, body)
-	}
-	ids := entryIDs(body)
-	patientID, srID, taskID := ids[3], ids[4], ids[5]
+	patientID, srID, taskID := env.encounter(t)
 
 	// Out: the add-service-request reaches the platform, focused on the SR,
 	// carrying the Task and the Patient; the referral shows delivered.
@@ -554,12 +562,7 @@ func grepLines(b []byte, s string) string {
 // 4xx OperationOutcome (never a 5xx), and nothing of them is stored.
 func TestProcessMessagesHostileContent(t *testing.T) {
 	env := startHandoff(t, sqliteDatabase(t), nil)
-	resp, body := do(t, "POST", env.m.URL()+"/fhir", []byte(demoEncounter("1")))
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("encounter: %d %s", resp.StatusCode, body)
-	}
-	ids := entryIDs(body)
-	srID, taskID := ids[4], ids[5]
+	_, srID, taskID := env.encounter(t)
 	task := func(extra string) string {
 		return `{"resourceType":"Task","id":"` + taskID + `","intent":"order","code":{"coding":[{"system":"http://hl7.org/fhir/CodeSystem/task-code","code":"fulfill"}]},"focus":{"reference":"ServiceRequest/` + srID + `"}` + extra + `}`
 	}
@@ -697,12 +700,7 @@ func TestNoPHIInDeliveryLogs(t *testing.T) {
 // ended referral may then be deleted.
 func TestDeleteSentReferral(t *testing.T) {
 	env := startHandoff(t, sqliteDatabase(t), nil)
-	resp, body := do(t, "POST", env.m.URL()+"/fhir", []byte(demoEncounter("1")))
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("encounter: %d %s", resp.StatusCode, body)
-	}
-	ids := entryIDs(body)
-	patientID, srID, taskID := ids[3], ids[4], ids[5]
+	patientID, srID, taskID := env.encounter(t)
 	eventually(t, "the referral to show delivered", func() bool { return env.referral(t, patientID).DeliveryState == socialrx.DeliveryDelivered })
 	for _, path := range []string{"Task/" + taskID, "ServiceRequest/" + srID} {
 		resp, b := do(t, "DELETE", env.m.URL()+"/fhir/"+path, nil)
