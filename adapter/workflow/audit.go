@@ -402,8 +402,9 @@ func splitRef(ref string) (typ, id string) {
 	return ref, ""
 }
 
-// Audit appends ev in the transaction (nothing when auditing is off,
-// Options.Audit nil): ev commits with the transaction's writes or not at
+// Audit adds ev to the transaction (nothing when auditing is off,
+// Options.Audit nil): the transaction's events are appended together once
+// its fn has succeeded (flushAudit), and commit with its writes or not at
 // all. Its patient is read from read (the resource written) when ev has
 // none.
 func (tx *Tx) Audit(ctx context.Context, ev socialrx.AuditEvent) error {
@@ -420,7 +421,19 @@ func (tx *Tx) Audit(ctx context.Context, ev socialrx.AuditEvent) error {
 	if err != nil {
 		return err
 	}
-	return tx.st.AppendAudit(ctx, []socialrx.AuditRecord{rec})
+	tx.audits = append(tx.audits, rec)
+	return nil
+}
+
+// flushAudit appends the transaction's AuditEvents, in the order Audit
+// was called, to the store transaction that commits them with its writes.
+func (tx *Tx) flushAudit(ctx context.Context) error {
+	if len(tx.audits) == 0 {
+		return nil
+	}
+	recs := tx.audits
+	tx.audits = nil
+	return tx.st.AppendAudit(ctx, recs)
 }
 
 // Auditor returns the workflow's Auditor, nil when auditing is off.

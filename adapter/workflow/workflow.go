@@ -94,7 +94,11 @@ func (w *Workflow) now() time.Time { return w.opts.Now().UTC() }
 // messages are written in the same transaction.
 func (w *Workflow) Transact(ctx context.Context, fn func(tx *Tx) error) error {
 	return w.store.Transact(ctx, func(stx socialrx.Tx) error {
-		return fn(&Tx{w: w, st: stx, read: map[string]*socialrx.Resource{}, presc: map[string]cachedPrescription{}})
+		tx := &Tx{w: w, st: stx, read: map[string]*socialrx.Resource{}, presc: map[string]cachedPrescription{}}
+		if err := fn(tx); err != nil {
+			return err
+		}
+		return tx.flushAudit(ctx)
 	})
 }
 
@@ -120,6 +124,10 @@ type Tx struct {
 	presc map[string]cachedPrescription
 	// warnings of the writes, for the caller's response (TakeWarnings).
 	warnings []socialrx.Issue
+	// audits are the transaction's AuditEvents (Audit), appended together
+	// when fn has succeeded: one multi-row INSERT instead of one statement
+	// an event (a transaction Bundle writes one an entry).
+	audits []socialrx.AuditRecord
 }
 
 var _ socialrx.ResourceTx = (*Tx)(nil)

@@ -56,5 +56,10 @@ func benchIngestConcurrent(b *testing.B, database string, clients int) {
 	if err := post(0); err != nil { // the shared Organization, PractitionerRole and HealthcareService
 		b.Fatal(err)
 	}
+	// CPU per encounter (this process, and PostgreSQL's server on that
+	// store): robust to other load on the machine, where bundles/s is not.
+	cpu0, gc0 := benchCPU(), gcCPU()
 	storetest.RunClients(b, clients, post)
+	b.ReportMetric(float64((benchCPU()-cpu0).Microseconds())/float64(b.N), "cpu-µs/encounter")
+	b.ReportMetric(float64((gcCPU()-gc0).Microseconds())/float64(b.N), "gc-µs/encounter")
 }
