@@ -2,8 +2,11 @@ package search
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"hash/maphash"
+	"math"
 	"strconv"
 )
 
@@ -56,15 +59,25 @@ func indexDecoded(tp *typeParams, root map[string]any) []IndexEntry {
 // in out[start:], keeping the first.
 func dedupeEntries(out []IndexEntry, start int) []IndexEntry {
 	if len(out)-start > 32 {
-		// Many values (a long array): a set keeps this linear.
-		seen := make(map[IndexEntry]bool, len(out)-start)
+		// Many values (a long array): a set keeps this linear. It holds
+		// hashes, not entries (a set of 157,000 entries of a large
+		// resource's identifiers was ~60 MB beside them, docs/performance.md);
+		// two different entries with one hash are told apart by comparing.
+		var h maphash.Hash
+		h.SetSeed(dedupeSeed)
+		first := make(map[uint64]int32, len(out)-start)
 		w := start
 		for r := start; r < len(out); r++ {
-			if !seen[out[r]] {
-				seen[out[r]] = true
-				out[w] = out[r]
-				w++
+			sum := hashEntry(&h, &out[r])
+			k, seen := first[sum]
+			if seen && (out[k] == out[r] || containsEntry(out[start:w], &out[r])) {
+				continue
 			}
+			if !seen {
+				first[sum] = int32(w)
+			}
+			out[w] = out[r]
+			w++
 		}
 		return out[:w]
 	}
@@ -385,4 +398,40 @@ func position(v any) (lat, lon float64, ok bool) {
 		return 0, 0, false
 	}
 	return lat, lon, true
+}
+
+// hashEntry is entryHash (a test makes every hash collide).
+var hashEntry = entryHash
+
+// dedupeSeed seeds the hashes of dedupeEntries.
+var dedupeSeed = maphash.MakeSeed()
+
+// entryHash hashes every field of e that == compares: equal entries hash
+// alike (times by instant: == on time.Time also compares the location,
+// so two entries equal under == have the same instants).
+func entryHash(h *maphash.Hash, e *IndexEntry) uint64 {
+	h.Reset()
+	for _, s := range [...]string{e.Param, string(e.Type), e.System, e.Code, e.Text, e.Value, e.Exact, e.RefType, e.RefID} {
+		_, _ = h.WriteString(s)
+		_ = h.WriteByte(0)
+	}
+	var b [8 * 5]byte
+	binary.LittleEndian.PutUint64(b[0:], uint64(e.Low.Unix())^uint64(e.Low.Nanosecond())<<34)
+	binary.LittleEndian.PutUint64(b[8:], uint64(e.High.Unix())^uint64(e.High.Nanosecond())<<34)
+	binary.LittleEndian.PutUint64(b[16:], math.Float64bits(e.Number))
+	binary.LittleEndian.PutUint64(b[24:], math.Float64bits(e.Lat))
+	binary.LittleEndian.PutUint64(b[32:], math.Float64bits(e.Lon))
+	_, _ = h.Write(b[:])
+	return h.Sum64()
+}
+
+// containsEntry reports whether es holds an entry equal to e (the rare
+// case of two different entries with one hash).
+func containsEntry(es []IndexEntry, e *IndexEntry) bool {
+	for i := range es {
+		if es[i] == *e {
+			return true
+		}
+	}
+	return false
 }
