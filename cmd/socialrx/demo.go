@@ -21,6 +21,7 @@ import (
 	"github.com/socialrx/socialrx/adapter/notify"
 	"github.com/socialrx/socialrx/adapter/notify/notifytest"
 	"github.com/socialrx/socialrx/adapter/workflow"
+	"github.com/socialrx/socialrx/cmd/internal/fake"
 )
 
 // DemoCmd runs the whole warm hand-off loop on a temp database, with an
@@ -100,9 +101,8 @@ func (c *DemoCmd) Run(ctx context.Context) error {
 		rb, err := io.ReadAll(resp.Body)
 		return resp.StatusCode, rb, err
 	}
-	for _, ep := range []struct{ id, kind, addr string }{{"ocean-east", "hl7-fhir-msg", ps.URL + "/fhir"}, {"emr-riverdale", "hl7-fhir-rest", es.URL + "/fhir"}} {
-		body := `{"resourceType":"Endpoint","id":"` + ep.id + `","status":"active","connectionType":{"system":"http://terminology.hl7.org/CodeSystem/endpoint-connection-type","code":"` + ep.kind + `"},"payloadType":[{"text":"FHIR"}],"address":"` + ep.addr + `"}`
-		if st, rb, err := call("PUT", base+"/Endpoint/"+ep.id, body); err != nil || st/100 != 2 {
+	for _, ep := range []struct{ id, addr string }{{"ocean-east", ps.URL + "/fhir"}, {"emr-riverdale", es.URL + "/fhir"}} {
+		if st, rb, err := call("PUT", base+"/Endpoint/"+ep.id, fake.EndpointBody(ep.id, ep.addr)); err != nil || st/100 != 2 {
 			return fmt.Errorf("set up Endpoint/%s: %d %s %v", ep.id, st, rb, err)
 		}
 	}
@@ -456,34 +456,9 @@ func waitFor(ctx context.Context, cond func() bool) error {
 	return nil
 }
 
-// demoEncounter is an EMR encounter with a warm hand-off to a housing program
-// on the platform, referred by a clinician whose clinic's EMR takes
-// write-backs. n makes its identifiers distinct.
-func demoEncounter(n string) string {
-	return `{"resourceType":"Bundle","type":"transaction","entry":[
-{"fullUrl":"urn:uuid:00000000-0000-4000-8000-0000000000a1","resource":{"resourceType":"Organization","identifier":[{"system":"https://riverdale.example/org","value":"riverdale"}],"name":"Riverdale FHT","endpoint":[{"reference":"Endpoint/emr-riverdale"}]},
- "request":{"method":"POST","url":"Organization","ifNoneExist":"identifier=https://riverdale.example/org|riverdale"}},
-{"fullUrl":"urn:uuid:00000000-0000-4000-8000-0000000000a2","resource":{"resourceType":"PractitionerRole","identifier":[{"system":"https://riverdale.example/role","value":"gp-1"}],"organization":{"reference":"urn:uuid:00000000-0000-4000-8000-0000000000a1"}},
- "request":{"method":"POST","url":"PractitionerRole","ifNoneExist":"identifier=https://riverdale.example/role|gp-1"}},
-{"fullUrl":"urn:uuid:00000000-0000-4000-8000-0000000000a3","resource":{"resourceType":"HealthcareService","identifier":[{"system":"https://riverdale.example/program","value":"east-housing"}],"active":true,"name":"East Housing Help","endpoint":[{"reference":"Endpoint/ocean-east"}]},
- "request":{"method":"POST","url":"HealthcareService","ifNoneExist":"identifier=https://riverdale.example/program|east-housing"}},
-{"fullUrl":"urn:uuid:00000000-0000-4000-8000-0000000000b1","resource":{"resourceType":"Patient","identifier":[{"system":"https://health.gov.on.ca/ohip","value":"90000` + n + `"}],"name":[{"family":"Test","given":["Pat"]}]},
- "request":{"method":"POST","url":"Patient","ifNoneExist":"identifier=https://health.gov.on.ca/ohip|90000` + n + `"}},
-{"fullUrl":"urn:uuid:00000000-0000-4000-8000-0000000000b2","resource":{"resourceType":"ServiceRequest","status":"active","intent":"order",
-  "identifier":[{"system":"https://riverdale.example/sr","value":"SR-` + n + `"}],
-  "category":[{"coding":[{"system":"http://snomed.info/sct","code":"410606002","display":"Social service procedure"}]}],
-  "code":{"coding":[{"system":"http://snomed.info/sct","code":"710925007","display":"Provision of social service"}]},
-  "subject":{"reference":"urn:uuid:00000000-0000-4000-8000-0000000000b1"},"authoredOn":"2026-11-23T19:28:00Z",
-  "requester":{"reference":"urn:uuid:00000000-0000-4000-8000-0000000000a2"},"performer":[{"reference":"urn:uuid:00000000-0000-4000-8000-0000000000a3"}]},
- "request":{"method":"POST","url":"ServiceRequest","ifNoneExist":"identifier=https://riverdale.example/sr|SR-` + n + `"}},
-{"fullUrl":"urn:uuid:00000000-0000-4000-8000-0000000000b3","resource":{"resourceType":"Task","status":"requested","intent":"order",
-  "identifier":[{"system":"https://riverdale.example/referral-task","value":"RT-` + n + `"}],
-  "code":{"coding":[{"system":"http://hl7.org/fhir/CodeSystem/task-code","code":"fulfill"}]},
-  "focus":{"reference":"urn:uuid:00000000-0000-4000-8000-0000000000b2"},"for":{"reference":"urn:uuid:00000000-0000-4000-8000-0000000000b1"},
-  "authoredOn":"2026-11-23T19:28:00Z","requester":{"reference":"urn:uuid:00000000-0000-4000-8000-0000000000a2"},
-  "owner":{"reference":"urn:uuid:00000000-0000-4000-8000-0000000000a3"}},
- "request":{"method":"POST","url":"Task","ifNoneExist":"identifier=https://riverdale.example/referral-task|RT-` + n + `"}}]}`
-}
+// demoEncounter is fake.Encounter: an EMR encounter with a warm hand-off
+// to a housing program on the platform. n makes its identifiers distinct.
+func demoEncounter(n string) string { return fake.Encounter(n) }
 
 // PlatformMessage is a message from the platform about referral Task
 // taskID (as socialrx sent it, id kept), carrying resources.
