@@ -146,6 +146,13 @@ func (p *Platform) Messages() []Message {
 	return append([]Message(nil), p.messages...)
 }
 
+// Calls returns how many message calls arrived, answered or failed.
+func (p *Platform) Calls() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.calls
+}
+
 // Deliveries returns how many times each MessageHeader.id arrived.
 func (p *Platform) Deliveries() map[string]int {
 	p.mu.Lock()

@@ -1,0 +1,101 @@
+package main
+
+import (
+	"bytes"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/socialrx/socialrx/adapter/pgtest"
+)
+
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+
+// buildSocialrx builds the socialrx binary into a temp directory (the
+// bench starts it as a process, as an operator would).
+func buildSocialrx(t *testing.T) string {
+	t.Helper()
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
+	}
+	bin := filepath.Join(t.TempDir(), "socialrx")
+	out, err := exec.Command(goBin, "build", "-o", bin, "github.com/socialrx/socialrx/cmd/socialrx").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build socialrx: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// TestBench runs socialrx-bench end to end on a small load, on both
+// stores: the server takes every encounter, the platform (failing a
+// quarter of the calls) gets each referral once, and the report holds
+// each scenario with a baseline and a ratio.
+func TestBench(t *testing.T) {
+	bin := buildSocialrx(t)
+	for _, store := range []struct{ name, database string }{
+		{"SQLite", ""},
+		{"PostgreSQL", "postgres"},
+	} {
+		t.Run(store.name, func(t *testing.T) {
+			cli := CLI{Socialrx: bin, Encounters: 40, Clients: 4, FailRate: 0.25, Workers: 4}
+			if store.database != "" {
+				cli.Database = pgtest.NewDatabase(t) // skips without PostgreSQL unless SOCIALRX_REQUIRE_PG
+			}
+			rep, err := run(t.Context(), cli, io.Discard)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out bytes.Buffer
+			rep.print(&out)
+			t.Log(out.String())
+			rows := map[string]row{}
+			for _, r := range rep.rows {
+				rows[r.scenario] = r
+			}
+			for _, name := range []string{"ingest", "delivery"} {
+				r, ok := rows[name]
+				if !ok {
+					t.Fatalf("no %s row: %s", name, out.String())
+				}
+				ratio, err := strconv.ParseFloat(r.ratio, 64)
+				if err != nil || ratio <= 0 {
+					t.Errorf("%s ratio %q, want a positive number", name, r.ratio)
+				}
+			}
+			if !strings.Contains(rows["delivery"].figure, "41 in ") {
+				t.Errorf("delivery %q, want all 41 referrals (40 and the first encounter's)", rows["delivery"].figure)
+			}
+			if runtime.GOOS == "linux" && !strings.HasPrefix(rows["memory"].figure, "RSS idle ") {
+				t.Errorf("memory row %q", rows["memory"].figure)
+			}
+			for _, c := range rep.checks {
+				if strings.HasPrefix(c, "FAIL") {
+					t.Error(c)
+				}
+			}
+			if !strings.Contains(out.String(), "ok    lost referrals: 0 (of 41)") {
+				t.Errorf("report without the lost-referrals check:\n%s", out.String())
+			}
+		})
+	}
+}
+
+// TestBenchRefusesBadFlags: flags that cannot run are refused before
+// anything starts.
+func TestBenchRefusesBadFlags(t *testing.T) {
+	for _, cli := range []CLI{
+		{Socialrx: "/nonexistent", Encounters: 0, Clients: 1},
+		{Socialrx: "/nonexistent", Encounters: 1, Clients: 1, FailRate: 1},
+		{Socialrx: "/nonexistent", Encounters: 1, Clients: 1, Database: "mysql://x"},
+	} {
+		if _, err := run(t.Context(), cli, io.Discard); err == nil {
+			t.Errorf("%+v: no error", cli)
+		}
+	}
+}
