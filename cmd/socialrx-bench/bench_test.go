@@ -43,7 +43,7 @@ func TestBench(t *testing.T) {
 		{"PostgreSQL", "postgres"},
 	} {
 		t.Run(store.name, func(t *testing.T) {
-			cli := CLI{Socialrx: bin, Encounters: 40, Clients: 4, FailRate: 0.25, Workers: 4}
+			cli := CLI{Socialrx: bin, Encounters: 40, Clients: 4, FailRate: 0.25, Workers: 4, Searches: 5}
 			if store.database != "" {
 				cli.Database = pgtest.NewDatabase(t) // skips without PostgreSQL unless SOCIALRX_REQUIRE_PG
 			}
@@ -58,7 +58,7 @@ func TestBench(t *testing.T) {
 			for _, r := range rep.rows {
 				rows[r.scenario] = r
 			}
-			for _, name := range []string{"ingest", "delivery"} {
+			for _, name := range []string{"ingest", "delivery", "search", "export"} {
 				r, ok := rows[name]
 				if !ok {
 					t.Fatalf("no %s row: %s", name, out.String())
@@ -70,6 +70,11 @@ func TestBench(t *testing.T) {
 			}
 			if !strings.Contains(rows["delivery"].figure, "41 in ") {
 				t.Errorf("delivery %q, want all 41 referrals (40 and the first encounter's)", rows["delivery"].figure)
+			}
+			// Every resource the server holds is exported: at least each
+			// encounter's 6 and the follow-up Task, and the Endpoints.
+			if !strings.Contains(rows["export"].figure, "resources") {
+				t.Errorf("export row %q", rows["export"].figure)
 			}
 			if runtime.GOOS == "linux" && !strings.HasPrefix(rows["memory"].figure, "RSS idle ") {
 				t.Errorf("memory row %q", rows["memory"].figure)
@@ -90,9 +95,10 @@ func TestBench(t *testing.T) {
 // anything starts.
 func TestBenchRefusesBadFlags(t *testing.T) {
 	for _, cli := range []CLI{
-		{Socialrx: "/nonexistent", Encounters: 0, Clients: 1},
-		{Socialrx: "/nonexistent", Encounters: 1, Clients: 1, FailRate: 1},
-		{Socialrx: "/nonexistent", Encounters: 1, Clients: 1, Database: "mysql://x"},
+		{Socialrx: "/nonexistent", Encounters: 0, Clients: 1, Searches: 1},
+		{Socialrx: "/nonexistent", Encounters: 1, Clients: 1, Searches: 0},
+		{Socialrx: "/nonexistent", Encounters: 1, Clients: 1, Searches: 1, FailRate: 1},
+		{Socialrx: "/nonexistent", Encounters: 1, Clients: 1, Searches: 1, Database: "mysql://x"},
 	} {
 		if _, err := run(t.Context(), cli, io.Discard); err == nil {
 			t.Errorf("%+v: no error", cli)

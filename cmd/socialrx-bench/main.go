@@ -12,13 +12,18 @@
 //	          fails a share of calls (referrals/s; lost and duplicated must
 //	          be 0), against plain HTTP POSTs of the same messages to a
 //	          platform without faults
+//	search    work lists and look-ups a practice runs (p50, p99), against
+//	          reads of one resource by id in the same run
+//	export    a system-level $export (kick-off, polling, downloads: MB/s),
+//	          against the store's own bulk read of the same bodies (COPY on
+//	          PostgreSQL, one SELECT on SQLite)
 //	memory    the server's resident set idle, and its peak during ingest and
-//	          during delivery
+//	          during the rest
 //
 // The server is the socialrx binary (beside this one, on $PATH, or
 // --socialrx), on a fresh SQLite file (the default) or an empty PostgreSQL
 // database (--database postgres://...). testing.B benchmarks measure the
-// rest (search, export, map, import, audit: docs/performance.md).
+// rest (mapping, import, audit, search at 100k: docs/performance.md).
 package main
 
 import (
@@ -39,13 +44,14 @@ type CLI struct {
 	Clients    int     `default:"8" help:"Concurrent clients posting encounters (and posting the delivery baseline's messages)."`
 	FailRate   float64 `default:"0.1" help:"Share of delivery attempts the platform answers 503 (retried by socialrx)."`
 	Workers    int     `default:"20" help:"--workers of the server during delivery."`
+	Searches   int     `default:"100" help:"Runs of each search (and as many reads by id, the baseline)."`
 	Keep       bool    `help:"Keep the temp directory (database, server logs) and print its path."`
 }
 
 func main() {
 	var cli CLI
 	kctx := kong.Parse(&cli, kong.Name("socialrx-bench"),
-		kong.Description("Measure a socialrx server from outside: ingest, delivery and memory, each against a baseline measured in the same run."))
+		kong.Description("Measure a socialrx server from outside: ingest, delivery, search, export and memory, each against a baseline measured in the same run."))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	report, err := run(ctx, cli, os.Stderr)

@@ -56,8 +56,8 @@ func (r *report) print(w io.Writer) {
 // progress goes to progress. The report holds what was measured before an
 // error.
 func run(ctx context.Context, cli CLI, progress io.Writer) (*report, error) {
-	if cli.Encounters < 1 || cli.Clients < 1 {
-		return nil, errors.New("--encounters and --clients must be at least 1")
+	if cli.Encounters < 1 || cli.Clients < 1 || cli.Searches < 1 {
+		return nil, errors.New("--encounters, --clients and --searches must be at least 1")
 	}
 	if cli.FailRate < 0 || cli.FailRate >= 1 {
 		return nil, errors.New("--fail-rate must be in [0, 1)")
@@ -157,11 +157,6 @@ func run(ctx context.Context, cli CLI, progress io.Writer) (*report, error) {
 	time.Sleep(time.Second)
 	lost, dups, resent := deliveryChecks(platform, want)
 	attempts := platform.Calls() - calls0
-	_, deliveryPeak, _ := srv.memory()
-	if err := srv.stop(); err != nil {
-		return rep, fmt.Errorf("stop the delivery server: %w", err)
-	}
-	srv = nil
 	posted, err := baselinePosts(ctx, platform.Messages(), cli.Clients, progress)
 	if err != nil {
 		return rep, fmt.Errorf("delivery baseline: %w", err)
@@ -175,9 +170,38 @@ func run(ctx context.Context, cli CLI, progress io.Writer) (*report, error) {
 		check(lost == 0, fmt.Sprintf("lost referrals: %d (of %d)", lost, want)),
 		check(dups == 0, fmt.Sprintf("duplicated referrals (a second message id for one referral): %d", dups)),
 		fmt.Sprintf("resends the platform recognised by MessageHeader.id: %d", resent))
+
+	// Search and export, on the delivery server (export is a job its
+	// workers run).
+	search, read, err := searches(ctx, srv.base, cli.Encounters, cli.Searches, cli.Clients, progress)
+	if err != nil {
+		return rep, fmt.Errorf("search: %w", err)
+	}
+	rep.rows = append(rep.rows, row{"search",
+		fmt.Sprintf("p50 %.1f ms, p99 %.1f ms (%d work-list and look-up searches of %d kinds, %d clients)", search.p50, search.p99, search.n, len(searchQueries), cli.Clients),
+		fmt.Sprintf("p99 %.1f ms (as many reads of a Patient by id)", read.p99),
+		fmt.Sprintf("%.2f", search.p99/read.p99)})
+	fmt.Fprintln(progress, "export ...")
+	exp, err := bulkExport(ctx, srv.base)
+	if err != nil {
+		return rep, fmt.Errorf("export: %w", err)
+	}
+	raw, err := rawBulkRead(ctx, cli.Database, dir)
+	if err != nil {
+		return rep, fmt.Errorf("export baseline: %w", err)
+	}
+	rep.rows = append(rep.rows, row{"export",
+		fmt.Sprintf("%.1f MB/s ($export of every type: %d resources, %.1f MB, kick-off to last byte %.2f s)", exp.mbps(), exp.resources, float64(exp.bytes)/(1<<20), exp.took.Seconds()),
+		fmt.Sprintf("%.1f MB/s (the store's own bulk read of %d bodies)", raw.mbps(), raw.resources),
+		fmt.Sprintf("%.3f", exp.mbps()/raw.mbps())})
+	_, deliveryPeak, _ := srv.memory()
+	if err := srv.stop(); err != nil {
+		return rep, fmt.Errorf("stop the delivery server: %w", err)
+	}
+	srv = nil
 	if memOK {
 		rep.rows = append(rep.rows, row{"memory",
-			fmt.Sprintf("RSS idle %s; peak %s during ingest, %s during delivery; start-up to ready %.2f s", mb(idle), mb(ingestPeak), mb(deliveryPeak), startup.Seconds()),
+			fmt.Sprintf("RSS idle %s; peak %s during ingest, %s during delivery, search and export; start-up to ready %.2f s", mb(idle), mb(ingestPeak), mb(deliveryPeak), startup.Seconds()),
 			"", ""})
 	}
 	if lost != 0 || dups != 0 {
