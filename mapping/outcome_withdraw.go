@@ -136,6 +136,32 @@ func CancelHelpTask(task []byte, now time.Time) (out []byte, changed bool, err e
 	return doc.Bytes(), true, nil
 }
 
+// ReviveHelpTask returns the more-help Task that CancelHelpTask cancelled
+// (status cancelled, statusReason text WithdrawnHelpReason) requested
+// again, without that reason, lastModified now: the same answer, asking
+// for help, was given again. changed is false (task returned) for any
+// other Task: one staff cancelled stays so.
+func ReviveHelpTask(task []byte, now time.Time) (out []byte, changed bool, err error) {
+	doc, err := fhir.ParseObject(task)
+	if err != nil {
+		return nil, false, issueErr(socialrx.EINVALID, "structure", "Task", "invalid JSON")
+	}
+	var head struct {
+		Status       string `json:"status"`
+		StatusReason struct {
+			Text string `json:"text"`
+		} `json:"statusReason"`
+	}
+	_ = json.Unmarshal(task, &head)
+	if head.Status != "cancelled" || head.StatusReason.Text != WithdrawnHelpReason {
+		return task, false, nil
+	}
+	setTaskMember(doc, "status", marshal("requested"))
+	doc.Del("statusReason")
+	setTaskMember(doc, "lastModified", marshal(dateTime(now)))
+	return doc.Bytes(), true, nil
+}
+
 // RevertGoal returns goal (an R4 Goal) without what the withdrawn outcome
 // set, as far as it still shows and was not changed since:
 //

@@ -83,7 +83,7 @@ func TestWithdrawFollowUpResponse(t *testing.T) {
 	}
 }
 
-func TestCancelHelpTask(t *testing.T) {
+func TestCancelAndReviveHelpTask(t *testing.T) {
 	p := socialrx.Prescription{ID: "sr1", PatientID: "p1", RequesterID: "Practitioner/dr1"}
 	task := FollowUpHelpTask(p, "fh1", "k", "qr1", now2026)
 	b, changed, err := CancelHelpTask(task, now2026)
@@ -93,6 +93,14 @@ func TestCancelHelpTask(t *testing.T) {
 	valid(t, b, "Task")
 	if StatusOf(b) != "cancelled" || !strings.Contains(string(b), WithdrawnHelpReason) {
 		t.Errorf("cancelled help Task: %s", b)
+	}
+	revived, changed, err := ReviveHelpTask(b, now2026.Add(time.Hour))
+	if err != nil || !changed || StatusOf(revived) != "requested" || strings.Contains(string(revived), "statusReason") {
+		t.Errorf("revived help Task: %v %v %s", changed, err, revived)
+	}
+	staffCancelled, _, _ := WithStatus(task, "cancelled")
+	if out, changed, _ := ReviveHelpTask(staffCancelled, now2026); changed || string(out) != string(staffCancelled) {
+		t.Errorf("a Task staff cancelled was requested again: %s", out)
 	}
 	for _, status := range []string{"in-progress", "completed", "cancelled"} {
 		started, _, _ := WithStatus(task, status)

@@ -192,6 +192,8 @@ func (tx *Tx) recordOutcome(ctx context.Context, res *socialrx.Resource, r *mapp
 			if _, err := tx.Create(ctx, "Task", id, mapping.FollowUpHelpTask(*p, id, ids.key, res.ID, now)); err != nil {
 				return err
 			}
+		} else if err := tx.reviveHelpTask(ctx, id, now); err != nil {
+			return err
 		}
 		facts.HelpTask = "Task/" + id
 	}
@@ -293,11 +295,19 @@ func (tx *Tx) updateGoals(ctx context.Context, p *socialrx.Prescription, sr []by
 // proposeAlternative drafts, once per outcome, the prescription that
 // replaces p for the same need, with the program the directory suggests
 // (suggestProgram). A draft that exists is left as it is: the clinician
-// may be editing it.
+// may be editing it; a revoked one is not named ("").
 func (tx *Tx) proposeAlternative(ctx context.Context, p *socialrx.Prescription, sr []byte, ids OutcomeIDs, qrID string, now time.Time) (ref string, program bool, err error) {
 	id := ids.Alternative()
-	if cur, err := tx.readIfPresent(ctx, "ServiceRequest", id); err != nil || cur != nil {
-		return "ServiceRequest/" + id, cur != nil && hasPerformer(cur.Body), err
+	if cur, err := tx.readIfPresent(ctx, "ServiceRequest", id); err != nil {
+		return "", false, err
+	} else if cur != nil {
+		if mapping.StatusOf(cur.Body) == "revoked" {
+			// Discarded, or revoked when the answer was withdrawn and
+			// given again since: no draft awaits anyone (not drafted
+			// again).
+			return "", false, nil
+		}
+		return "ServiceRequest/" + id, hasPerformer(cur.Body), nil
 	}
 	suggested, err := tx.suggestProgram(ctx, p)
 	if err != nil {

@@ -121,6 +121,24 @@ func (tx *Tx) withdrawOutcome(ctx context.Context, qrID string, res *socialrx.Re
 	return tx.writeBackOutcome(ctx, p, fuID, socialrx.WriteBackUpdate, res, summary)
 }
 
+// reviveHelpTask requests again the more-help Task id that a withdrawal
+// cancelled (mapping.ReviveHelpTask), the answer asking for help being
+// given again.
+func (tx *Tx) reviveHelpTask(ctx context.Context, id string, now time.Time) error {
+	cur, err := tx.readIfPresent(ctx, "Task", id)
+	if err != nil || cur == nil {
+		return err
+	}
+	body, changed, err := mapping.ReviveHelpTask(cur.Body, now)
+	if err != nil {
+		return unprocessable(err)
+	}
+	if changed {
+		_, _, err = tx.Update(ctx, "Task", id, body, 0)
+	}
+	return err
+}
+
 // setStatus sets the status of typ/id, when it is there and has another.
 func (tx *Tx) setStatus(ctx context.Context, typ, id, status string) error {
 	cur, err := tx.readIfPresent(ctx, typ, id)
