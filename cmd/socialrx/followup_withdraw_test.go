@@ -83,7 +83,7 @@ func testFollowUpWithdrawn(t *testing.T, database string) {
 "category":[{"coding":[{"system":"`+fuSys+`need-domain","code":"food"}]}],"name":"Community kitchen"}`)); resp.StatusCode/100 != 2 {
 		t.Fatalf("program: %d %s", resp.StatusCode, body)
 	}
-	t.Cleanup(func() {
+	t.Cleanup(func() { // on failure, what the outbox and the EMR hold
 		if t.Failed() {
 			ms, _ := m.Store.OutboundMessages(context.Background(), "", 0)
 			for _, msg := range ms {
@@ -327,4 +327,34 @@ func testFollowUpWithdrawn(t *testing.T, database string) {
 		t.Errorf("posted again: results %d, want 2", r)
 	}
 	emrHas("Communication", "FU-1", "completed")
+
+	// The client's own Goal (pertainsToGoal): an answer that achieved and
+	// completed it is withdrawn; the standing answer (the last the
+	// follow-up Task lists: worse) gives the achievement, and the Goal is
+	// active again.
+	if resp, b := do(t, "PUT", m.URL()+"/fhir/Goal/client-goal", []byte(`{"resourceType":"Goal","id":"client-goal","lifecycleStatus":"active",
+"achievementStatus":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/goal-achievement","code":"in-progress"}]},
+"description":{"text":"Enough food every week"},"subject":{"reference":"Patient/`+patientID+`"}}`)); resp.StatusCode/100 != 2 {
+		t.Fatalf("Goal: %d %s", resp.StatusCode, truncate(b))
+	}
+	sr := get("ServiceRequest/" + srID)
+	delete(sr, "meta")
+	ext, _ := sr["extension"].([]any)
+	sr["extension"] = append(ext, map[string]any{"url": "http://hl7.org/fhir/StructureDefinition/resource-pertainsToGoal", "valueReference": map[string]any{"reference": "Goal/client-goal"}})
+	if resp, b := do(t, "PUT", m.URL()+"/fhir/ServiceRequest/"+srID, []byte(mustJSON(sr))); resp.StatusCode != http.StatusOK {
+		t.Fatalf("ServiceRequest with pertainsToGoal: %d %s", resp.StatusCode, truncate(b))
+	}
+	e := post(qr("FU-5", fuAnswers("better", "done")))
+	if g := mustJSON(get("Goal/client-goal")); !strings.Contains(g, `"code":"achieved"`) || !strings.Contains(g, `"lifecycleStatus":"completed"`) {
+		t.Errorf("client Goal after the answer: %s", g)
+	}
+	if resp, b := do(t, "DELETE", m.URL()+"/fhir/QuestionnaireResponse/"+e, nil); resp.StatusCode/100 != 2 {
+		t.Fatalf("DELETE: %d %s", resp.StatusCode, truncate(b))
+	}
+	if g := mustJSON(get("Goal/client-goal")); !strings.Contains(g, `"code":"worsening"`) || !strings.Contains(g, `"lifecycleStatus":"active"`) {
+		t.Errorf("client Goal after the answer was withdrawn: %s", g)
+	}
+	if status(fuTask) != "completed" {
+		t.Errorf("follow-up Task with answers standing: %s", status(fuTask))
+	}
 }
