@@ -158,7 +158,7 @@ type OutboundMessage struct {
 	Destination string // DestinationPlatform or DestinationEMR
 	EndpointID  string // the Endpoint resource id, or EMRDefaultEndpointID
 	// Event is the message event of a platform message; for a write-back,
-	// the operation: WriteBackTask, WriteBackCreate.
+	// the operation: WriteBackTask, WriteBackCreate, WriteBackUpdate.
 	Event MessageEvent
 	// ResourceType, ResourceID and Version name the resource version the
 	// message carries (the referral Task for platform messages).
@@ -180,6 +180,11 @@ type OutboundMessage struct {
 const (
 	WriteBackTask   MessageEvent = "task-update"     // conditional update of the referral Task by identifier
 	WriteBackCreate MessageEvent = "resource-create" // conditional create (Appointment, Communication)
+	// WriteBackUpdate is a conditional update by identifier of another
+	// resource than a referral Task: a withdrawn follow-up's response and
+	// summary (entered-in-error), which the EMR's copy must take even
+	// though it exists.
+	WriteBackUpdate MessageEvent = "resource-update"
 )
 
 // EMRDefaultEndpointID is the EndpointID of write-backs to the EMR named by

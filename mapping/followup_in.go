@@ -26,8 +26,10 @@ type FollowUpResponse struct {
 
 // Answered reports whether the response counts as answered: status
 // completed or amended. Only an answered response becomes an Outcome;
-// an in-progress one is checked without its required items, a stopped or
-// entered-in-error one is stored and nothing more.
+// an in-progress one is checked without its required items, a stopped
+// one is stored and nothing more, and an entered-in-error one withdraws
+// the outcome of the answered version it replaces (adapter/workflow,
+// outcome_withdraw.go).
 func (r *FollowUpResponse) Answered() bool {
 	return r.Status == "completed" || r.Status == "amended"
 }

@@ -163,7 +163,7 @@ func (w *deliverWorker) send(ctx context.Context, m *socialrx.OutboundMessage) e
 		if err != nil {
 			return &socialrx.SendError{Reason: "socialrx: cannot build the write-back: " + socialrx.ErrorMessage(err)}
 		}
-		if m.Event == socialrx.WriteBackTask {
+		if m.Event == socialrx.WriteBackTask || m.Event == socialrx.WriteBackUpdate {
 			return w.cfg.EMR.UpdateByIdentifier(ctx, ep, m.ResourceType, system, value, body)
 		}
 		return w.cfg.EMR.CreateIfNoneExist(ctx, ep, m.ResourceType, system, value, body)

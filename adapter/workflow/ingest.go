@@ -28,11 +28,15 @@ import (
 //	          ── referral change: its message (referral.go)
 //
 //	Delete ──> store the delete marker ──> drop the rows of the resource
+//	             (an answered follow-up response: withdraw its outcome)
 
 // prepared is what prepare read from a resource before it is stored.
 type prepared struct {
 	rx *socialrx.Prescription    // a social ServiceRequest's prescription
 	fu *mapping.FollowUpResponse // a follow-up QuestionnaireResponse (outcome.go)
+	// withdrawn is the answered version a follow-up response entered in
+	// error replaces: its outcome is withdrawn (outcome_withdraw.go).
+	withdrawn *mapping.FollowUpResponse
 	// billed is a ChargeItem's visit billed under an OHIP fee code; nil
 	// for a ChargeItem without one.
 	billed *socialrx.BilledVisit
@@ -48,7 +52,13 @@ type prepared struct {
 func (tx *Tx) prepare(ctx context.Context, typ, id string, body []byte) (prepared, error) {
 	if typ == "QuestionnaireResponse" {
 		fu, err := tx.prepareResponse(ctx, body)
-		return prepared{fu: fu}, err
+		if err != nil || fu == nil || fu.Status != "entered-in-error" {
+			return prepared{fu: fu}, err
+		}
+		// Entered in error: the version it replaces, if answered, had an
+		// outcome to withdraw.
+		was, err := tx.answeredResponse(ctx, id)
+		return prepared{fu: fu, withdrawn: was}, err
 	}
 	if typ == "ChargeItem" {
 		// An OHIP fee code not in socialrx's list is refused before
@@ -96,6 +106,9 @@ func (tx *Tx) project(ctx context.Context, res *socialrx.Resource, pr prepared) 
 		}
 		if err := tx.st.PutFindings(ctx, res.Type, res.ID, fs); err != nil || pr.fu == nil {
 			return err
+		}
+		if pr.withdrawn != nil {
+			return tx.withdrawOutcome(ctx, res.ID, res, pr.withdrawn)
 		}
 		return tx.recordOutcome(ctx, res, pr.fu)
 	case "Condition":

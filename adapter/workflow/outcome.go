@@ -144,7 +144,8 @@ func (tx *Tx) recordOutcome(ctx context.Context, res *socialrx.Resource, r *mapp
 	now := tx.w.now()
 	o := socialrx.DecideOutcome(r.Answers)
 	ids := OutcomeIDs{outcomeKey(res.ID, r)}
-	if dup, err := tx.duplicateResponse(ctx, ids, res.ID); err != nil || dup {
+	prior, err := tx.readIfPresent(ctx, "Communication", ids.Summary())
+	if err != nil || duplicateResponse(prior, res.ID) {
 		return err
 	}
 	answered := r.Authored
@@ -191,6 +192,8 @@ func (tx *Tx) recordOutcome(ctx context.Context, res *socialrx.Resource, r *mapp
 			if _, err := tx.Create(ctx, "Task", id, mapping.FollowUpHelpTask(*p, id, ids.key, res.ID, now)); err != nil {
 				return err
 			}
+		} else if err := tx.reviveHelpTask(ctx, id, now); err != nil {
+			return err
 		}
 		facts.HelpTask = "Task/" + id
 	}
@@ -202,28 +205,28 @@ func (tx *Tx) recordOutcome(ctx context.Context, res *socialrx.Resource, r *mapp
 	if err != nil {
 		return err
 	}
-	return tx.writeBackOutcome(ctx, p, fuID, res, summary)
+	// An outcome recorded again after it was withdrawn (the same
+	// identifier answered again) replaces the EMR's withdrawn copies.
+	event := socialrx.WriteBackCreate
+	if prior != nil && mapping.StatusOf(prior.Body) == "entered-in-error" {
+		event = socialrx.WriteBackUpdate
+	}
+	return tx.writeBackOutcome(ctx, p, fuID, event, res, summary)
 }
 
-// duplicateResponse reports whether the outcome of key was recorded for
-// another QuestionnaireResponse (its summary is about that one): the same
-// response delivered again under a new id (the same identifier), which is
-// stored and changes nothing else. An amendment is a new version of the
-// same response (PUT), which is recorded.
-func (tx *Tx) duplicateResponse(ctx context.Context, ids OutcomeIDs, qrID string) (bool, error) {
-	cur, err := tx.readIfPresent(ctx, "Communication", ids.Summary())
-	if err != nil || cur == nil {
-		return false, err
+// duplicateResponse reports whether the outcome whose summary is prior
+// (nil: none yet) was recorded for another QuestionnaireResponse than
+// qrID (its summary is about that one): the same response delivered again
+// under a new id (the same identifier), which is stored and changes
+// nothing else. An amendment is a new version of the same response (PUT),
+// which is recorded; so is a response whose outcome's summary was
+// withdrawn (entered-in-error, outcome_withdraw.go): it is answered again.
+func duplicateResponse(prior *socialrx.Resource, qrID string) bool {
+	if prior == nil || mapping.StatusOf(prior.Body) == "entered-in-error" {
+		return false
 	}
-	var c struct {
-		About []struct {
-			Reference string `json:"reference"`
-		} `json:"about"`
-	}
-	if json.Unmarshal(cur.Body, &c) != nil || len(c.About) == 0 {
-		return false, nil
-	}
-	return c.About[0].Reference != "QuestionnaireResponse/"+qrID, nil
+	about := summaryAbout(prior.Body)
+	return about != "" && about != "QuestionnaireResponse/"+qrID
 }
 
 // completeFollowUp completes the follow-up Task fuID with the response
@@ -292,11 +295,19 @@ func (tx *Tx) updateGoals(ctx context.Context, p *socialrx.Prescription, sr []by
 // proposeAlternative drafts, once per outcome, the prescription that
 // replaces p for the same need, with the program the directory suggests
 // (suggestProgram). A draft that exists is left as it is: the clinician
-// may be editing it.
+// may be editing it; a revoked one is not named ("").
 func (tx *Tx) proposeAlternative(ctx context.Context, p *socialrx.Prescription, sr []byte, ids OutcomeIDs, qrID string, now time.Time) (ref string, program bool, err error) {
 	id := ids.Alternative()
-	if cur, err := tx.readIfPresent(ctx, "ServiceRequest", id); err != nil || cur != nil {
-		return "ServiceRequest/" + id, cur != nil && hasPerformer(cur.Body), err
+	if cur, err := tx.readIfPresent(ctx, "ServiceRequest", id); err != nil {
+		return "", false, err
+	} else if cur != nil {
+		if mapping.StatusOf(cur.Body) == "revoked" {
+			// Discarded, or revoked when the answer was withdrawn and
+			// given again since: no draft awaits anyone (not drafted
+			// again).
+			return "", false, nil
+		}
+		return "ServiceRequest/" + id, hasPerformer(cur.Body), nil
 	}
 	suggested, err := tx.suggestProgram(ctx, p)
 	if err != nil {
@@ -373,12 +384,14 @@ func (tx *Tx) suggestProgram(ctx context.Context, p *socialrx.Prescription) (str
 	return "", nil
 }
 
-// writeBackOutcome queues the response and, when it was written, the
-// summary for the prescriber's EMR (socialrx.WriteBackEMR: the requester's
-// hl7-fhir-rest Endpoint, else --emr-endpoint), ordered under the
-// follow-up Task's id. Each is a conditional create by identifier, so the
-// EMR keeps one copy whatever is resent.
-func (tx *Tx) writeBackOutcome(ctx context.Context, p *socialrx.Prescription, fuID string, qr, summary *socialrx.Resource) error {
+// writeBackOutcome queues the response and the summary, each when not nil, for
+// the prescriber's EMR (socialrx.WriteBackEMR: the requester's
+// hl7-fhir-rest Endpoint, else --emr-endpoint) as event, ordered under the
+// follow-up Task's id. An outcome's are conditional creates by identifier
+// (WriteBackCreate), so the EMR keeps one copy whatever is resent; a
+// withdrawal's, conditional updates (WriteBackUpdate), so that copy takes
+// the new status.
+func (tx *Tx) writeBackOutcome(ctx context.Context, p *socialrx.Prescription, fuID string, event socialrx.MessageEvent, qr, summary *socialrx.Resource) error {
 	requesterEMR := ""
 	if ep, ok := mapping.EndpointFor(Resolver(ctx, tx), socialrx.ConnectionFHIRREST, p.RequesterID); ok {
 		requesterEMR = ep.ID
@@ -387,13 +400,15 @@ func (tx *Tx) writeBackOutcome(ctx context.Context, p *socialrx.Prescription, fu
 	if !ok {
 		return nil
 	}
-	if err := tx.enqueue(ctx, socialrx.DestinationEMR, epID, socialrx.WriteBackCreate, qr, fuID); err != nil {
-		return err
+	for _, res := range []*socialrx.Resource{qr, summary} {
+		if res == nil {
+			continue
+		}
+		if err := tx.enqueue(ctx, socialrx.DestinationEMR, epID, event, res, fuID); err != nil {
+			return err
+		}
 	}
-	if summary == nil {
-		return nil
-	}
-	return tx.enqueue(ctx, socialrx.DestinationEMR, epID, socialrx.WriteBackCreate, summary, fuID)
+	return nil
 }
 
 // readIfPresent reads typ/id, nil when it was never stored or is deleted.

@@ -37,6 +37,7 @@ import (
 	"time"
 
 	"github.com/socialrx/socialrx"
+	"github.com/socialrx/socialrx/mapping"
 )
 
 // Options configure a Workflow. The zero value is the production default.
@@ -329,7 +330,8 @@ func (tx *Tx) Update(ctx context.Context, typ, id string, body []byte, ifMatch i
 }
 
 // Delete marks the resource deleted (socialrx.ResourceTx.Delete) and
-// removes its domain rows.
+// removes its domain rows; an answered follow-up response's outcome is
+// withdrawn (outcome_withdraw.go).
 func (tx *Tx) Delete(ctx context.Context, typ, id string, ifMatch int64) (*socialrx.Resource, error) {
 	if err := tx.checkDeletable(ctx, typ, id); err != nil {
 		return nil, err
@@ -338,6 +340,12 @@ func (tx *Tx) Delete(ctx context.Context, typ, id string, ifMatch int64) (*socia
 	if err != nil {
 		return nil, err
 	}
+	var answered *mapping.FollowUpResponse
+	if typ == "QuestionnaireResponse" {
+		if answered, err = tx.answeredResponse(ctx, id); err != nil {
+			return nil, err
+		}
+	}
 	res, err := tx.st.Delete(ctx, typ, id, ifMatch)
 	tx.wrote(typ, id, nil)
 	if err != nil || res == nil {
@@ -345,6 +353,11 @@ func (tx *Tx) Delete(ctx context.Context, typ, id string, ifMatch int64) (*socia
 	}
 	if err := tx.dropProjections(ctx, typ, id); err != nil {
 		return nil, fmt.Errorf("delete %s/%s: %w", typ, id, err)
+	}
+	if answered != nil {
+		if err := tx.withdrawOutcome(ctx, id, nil, answered); err != nil {
+			return nil, fmt.Errorf("delete %s/%s: %w", typ, id, err)
+		}
 	}
 	if err := tx.consentWritten(ctx, typ, was, nil); err != nil {
 		return nil, fmt.Errorf("delete %s/%s: %w", typ, id, err)
