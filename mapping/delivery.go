@@ -69,7 +69,8 @@ type deliveryExt struct {
 // match against its own records. A reference whose target has no such
 // identifier is kept as it is, so no link is lost. identifier (system,
 // value) is added to body's identifier list when body lacks it, so the EMR
-// finds the copy next time. Every other member keeps its bytes and order.
+// finds the copy next time (set as the one identifier of a type that has
+// one, when it has none). Every other member keeps its bytes and order.
 func WriteBackBody(body []byte, r Resolver, system, value string) ([]byte, error) {
 	doc, err := fhir.ParseObject(body)
 	if err != nil {
@@ -77,7 +78,24 @@ func WriteBackBody(body []byte, r Resolver, system, value string) ([]byte, error
 	}
 	doc.Del("id")
 	doc.Del("meta")
-	if system != "" && value != "" {
+	var typ string
+	if raw, ok := doc.Get("resourceType"); ok {
+		_ = json.Unmarshal(raw, &typ)
+	}
+	if system != "" && value != "" && singleIdentifier[typ] {
+		// One Identifier: kept when it is the key (ResourceIdentifier's,
+		// whenever it has a system and a value); else the key takes its
+		// place, so that the EMR finds this copy next time rather than
+		// making another.
+		if s, v := firstIdentifier(body); s != system || v != value {
+			add := marshal(identifierJSON{System: system, Value: value})
+			if _, ok := doc.Get("identifier"); ok {
+				doc.Set("identifier", add)
+			} else {
+				doc.SetAfter("identifier", add, "modifierExtension", "extension", "contained", "text", "language", "implicitRules", "resourceType")
+			}
+		}
+	} else if system != "" && value != "" {
 		raw, _ := doc.Get("identifier")
 		ids, isArray := arrayElements(raw)
 		has := false
@@ -157,24 +175,38 @@ func logicalRefs(v json.RawMessage, r Resolver, depth int) (out json.RawMessage,
 }
 
 // firstIdentifier returns the first identifier of a resource with both a
-// system and a value.
+// system and a value: of its identifier list, or its one identifier where
+// R4 allows one (QuestionnaireResponse, Composition, Bundle: 0..1).
 func firstIdentifier(body []byte) (system, value string) {
 	var doc struct {
-		Identifier []struct {
-			System string `json:"system"`
-			Value  string `json:"value"`
-		} `json:"identifier"`
+		Identifier json.RawMessage `json:"identifier"`
 	}
 	if json.Unmarshal(body, &doc) != nil {
 		return "", ""
 	}
-	for _, id := range doc.Identifier {
+	type ident struct {
+		System string `json:"system"`
+		Value  string `json:"value"`
+	}
+	var ids []ident
+	if one := (ident{}); len(doc.Identifier) > 0 && doc.Identifier[0] == '{' {
+		if json.Unmarshal(doc.Identifier, &one) == nil {
+			ids = append(ids, one)
+		}
+	} else if json.Unmarshal(doc.Identifier, &ids) != nil {
+		return "", ""
+	}
+	for _, id := range ids {
 		if id.System != "" && id.Value != "" {
 			return id.System, id.Value
 		}
 	}
 	return "", ""
 }
+
+// singleIdentifier are the types of socialrx's FHIR surface whose
+// identifier is one Identifier (R4 0..1), not a list.
+var singleIdentifier = map[string]bool{"QuestionnaireResponse": true, "Composition": true, "Bundle": true}
 
 // ResourceIdentifier returns the identifier a write-back of body is
 // recognised by in the EMR: its first identifier with a system and a value,

@@ -140,3 +140,46 @@ func TestResourceIdentifier(t *testing.T) {
 		}
 	}
 }
+
+// TestWriteBackSingleIdentifier: a QuestionnaireResponse has one
+// Identifier (R4 0..1), not a list: its own is its key and is kept; one
+// without gets socialrx's as an object; one without a system gets the key
+// in its place, so the EMR finds the copy next time.
+func TestWriteBackSingleIdentifier(t *testing.T) {
+	r := Resolver(func(string) ([]byte, bool) { return nil, false })
+	for _, c := range []struct {
+		name, body, wantSys, wantVal, wantIdent string
+	}{
+		{"own", `{"resourceType":"QuestionnaireResponse","id":"q1","identifier":{"system":"https://emr/qr","value":"QR-1"},"status":"completed"}`,
+			"https://emr/qr", "QR-1", `{"system":"https://emr/qr","value":"QR-1"}`},
+		{"none", `{"resourceType":"QuestionnaireResponse","id":"q1","status":"completed"}`,
+			"http://socialrx.dev/fhir/sid/questionnaireresponse", "q1", `{"system":"http://socialrx.dev/fhir/sid/questionnaireresponse","value":"q1"}`},
+		{"no system", `{"resourceType":"QuestionnaireResponse","id":"q1","identifier":{"value":"x"},"status":"completed"}`,
+			"http://socialrx.dev/fhir/sid/questionnaireresponse", "q1", `{"system":"http://socialrx.dev/fhir/sid/questionnaireresponse","value":"q1"}`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			sys, val := ResourceIdentifier("QuestionnaireResponse", "q1", []byte(c.body))
+			if sys != c.wantSys || val != c.wantVal {
+				t.Fatalf("ResourceIdentifier = %s|%s, want %s|%s", sys, val, c.wantSys, c.wantVal)
+			}
+			out, err := WriteBackBody([]byte(c.body), r, sys, val)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got struct {
+				Identifier json.RawMessage `json:"identifier"`
+			}
+			if err := json.Unmarshal(out, &got); err != nil {
+				t.Fatal(err)
+			}
+			if string(got.Identifier) != c.wantIdent {
+				t.Errorf("identifier %s, want %s (body %s)", got.Identifier, c.wantIdent, out)
+			}
+			// Its key reads back from the copy: the EMR's next conditional
+			// write finds it.
+			if s, v := ResourceIdentifier("QuestionnaireResponse", "other", out); s != sys || v != val {
+				t.Errorf("the copy's key %s|%s, want %s|%s", s, v, sys, val)
+			}
+		})
+	}
+}

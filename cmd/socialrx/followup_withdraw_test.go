@@ -277,9 +277,17 @@ func testFollowUpWithdrawn(t *testing.T, database string) {
 		t.Errorf("outbox after entered-in-error: %v, want the response's new version and the summary", u)
 	}
 	emrHas("Communication", "FU-2", "entered-in-error")
-	// The response goes by socialrx's identifier (mapping.ResourceIdentifier
-	// reads identifier as a list; R4's QuestionnaireResponse has one).
-	emrHas("QuestionnaireResponse", b, "entered-in-error")
+	// The response goes by its own identifier (R4's QuestionnaireResponse
+	// has one, not a list): the EMR's copy of it is the one withdrawn.
+	emrHas("QuestionnaireResponse", "FU-2", "entered-in-error")
+	for _, w := range emr.Writes() {
+		var doc struct {
+			Identifier json.RawMessage `json:"identifier"`
+		}
+		if w.Type == "QuestionnaireResponse" && (json.Unmarshal(w.Body, &doc) != nil || !strings.HasPrefix(string(doc.Identifier), "{")) {
+			t.Errorf("the EMR got a QuestionnaireResponse whose identifier is not one Identifier (R4 0..1): %s", doc.Identifier)
+		}
+	}
 
 	// A repeat of the PUT changes nothing more.
 	refsB := append(obsOf(ob), help, "Communication/"+ob.Summary(), fuTask, goal)
