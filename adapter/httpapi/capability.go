@@ -89,6 +89,7 @@ var operationDefinitions = map[string]string{
 	"validate":         validateDefinition,
 	"process-messages": "http://hl7.org/fhir/OperationDefinition/MessageHeader-process-message",
 	"prescription":     prescriptionDefinition,
+	"everything":       "http://hl7.org/fhir/OperationDefinition/Patient-everything",
 	"export":           exportDefinition,
 	"evaluate-measure": "http://hl7.org/fhir/OperationDefinition/Measure-evaluate-measure",
 }

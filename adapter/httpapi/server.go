@@ -309,6 +309,7 @@ func (s *Server) fhirRoutes() []route {
 		{method: http.MethodPost, path: "/$process-messages", system: true, access: accessOwn, handler: s.handleProcessMessages},
 		{method: http.MethodPost, path: "/:type/$validate", handler: s.handleValidate},
 		{method: http.MethodGet, path: "/:type/:id/$prescription", types: []string{"ServiceRequest"}, need: needR, audit: "operation", handler: s.handlePrescription},
+		{method: http.MethodGet, path: "/:type/:id/$everything", types: []string{"Patient"}, need: needR, audit: "operation", handler: s.handleEverything},
 		// Measure is the :type; the handler also checks read on the types
 		// the report aggregates (measureReads).
 		{method: http.MethodGet, path: "/:type/:id/$evaluate-measure", types: []string{"Measure"}, need: needR, audit: "operation", handler: s.handleEvaluateMeasure},

@@ -118,6 +118,10 @@ func TestValidateInCapabilityStatement(t *testing.T) {
 			// $prescription: the derived facts of a social prescription.
 			wantOps = append(slices.Clone(wantOps), map[string]any{"name": "prescription", "definition": "http://socialrx.dev/fhir/OperationDefinition/ServiceRequest-prescription"})
 		}
+		if res["type"] == "Patient" {
+			// $everything: the patient's record in one Bundle.
+			wantOps = append(slices.Clone(wantOps), map[string]any{"name": "everything", "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything"})
+		}
 		if res["type"] == "Measure" {
 			// $evaluate-measure: the program report as a MeasureReport.
 			wantOps = append(slices.Clone(wantOps), map[string]any{"name": "evaluate-measure", "definition": "http://hl7.org/fhir/OperationDefinition/Measure-evaluate-measure"})

@@ -1,0 +1,180 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/socialrx/socialrx"
+	"github.com/socialrx/socialrx/adapter/export"
+	"github.com/socialrx/socialrx/fhir"
+)
+
+// everythingParams are the parameters Patient/$everything takes.
+var everythingParams = map[string]bool{"_type": true, "_since": true, "_format": true, "_pretty": true}
+
+// handleEverything answers GET /fhir/Patient/:id/$everything (R4
+// Patient-everything) with one searchset Bundle: the Patient, every
+// resource in its compartment as $export draws it (export.CompartmentParams:
+// resources *about* the patient) as matches, and the resources those
+// reference that the server holds (one level: the practitioners,
+// organizations, programs and locations of the record) as includes. _type
+// narrows both to the types it names, _since keeps what changed after an
+// instant; the Patient, when it is in, comes first. Types the client may not read
+// are left out, as _include leaves them out. Past Config.MaxResponseBytes
+// of resources it answers 413 and points to Patient/$export. Not
+// supported (400): start and end (a care date range), _count (paging).
+func (s *Server) handleEverything(c echo.Context) error {
+	typ, id := c.Param("type"), c.Param("id")
+	if err := checkTypeID(typ, id); err != nil {
+		return err
+	}
+	if typ != "Patient" {
+		return issueError(socialrx.ENOTFOUND, "", "$everything is an operation on Patient, not %s", typ)
+	}
+	r := c.Request()
+	ctx := r.Context()
+	q, err := queryOf(r)
+	if err != nil {
+		return err
+	}
+	for name := range q {
+		if !everythingParams[name] {
+			return issueError(socialrx.EINVALID, "", "$everything parameter %s is not supported (supported: _type, _since; for more, Patient/$export)", name)
+		}
+	}
+	var since time.Time
+	if v := q.Get("_since"); v != "" {
+		if since, err = time.Parse(time.RFC3339Nano, v); err != nil {
+			return issueError(socialrx.EINVALID, "", "_since must be a FHIR instant with a time zone, e.g. 2026-01-01T00:00:00Z")
+		}
+	}
+	principal := socialrx.PrincipalFrom(ctx)
+	types, err := exportTypes(socialrx.ExportPatient, q["_type"], principal)
+	if err != nil {
+		return err
+	}
+	n := noteOf(c)
+	n.entity, n.operation = "Patient/"+id, "$everything"
+	patient, err := s.store.Read(ctx, "Patient", id)
+	if err != nil {
+		return err
+	}
+	n.version, n.read = patient.VersionID, patient.Body
+
+	base := s.baseURL(r)
+	budget := s.responseBudget()
+	out := newBundle("searchset")
+	seen := map[string]bool{"Patient/" + id: true}
+	var refs []string // "Type/id" the matches reference, in order
+	add := func(res *socialrx.Resource, mode string) error {
+		if !budget.take(len(res.Body)) {
+			return issueError(socialrx.ETOOLARGE, "", "this patient's record is larger than one response may carry (%d bytes of resources): take it with Patient/$export?_type=...", s.cfg.MaxResponseBytes)
+		}
+		out.Entry = append(out.Entry, bundleEntry{FullURL: resourceURL(base, res.Type, res.ID), Resource: res.Body, Search: &entrySearch{Mode: mode}})
+		if mode != "match" {
+			return nil
+		}
+		sites, err := fhir.References(res.Body)
+		if err != nil {
+			return nil // stored bodies are JSON; nothing to follow otherwise
+		}
+		for _, site := range sites {
+			ref, err := fhir.ParseReference(site.Reference)
+			if err != nil || ref.Kind != fhir.RefRelative || ref.Version != "" {
+				continue
+			}
+			if key := ref.Type + "/" + ref.ID; !seen[key] {
+				seen[key] = true
+				refs = append(refs, key)
+			}
+		}
+		return nil
+	}
+	if slices.Contains(types, "Patient") && (since.IsZero() || patient.LastUpdated.After(since)) {
+		if err := add(patient, "match"); err != nil {
+			return err
+		}
+	}
+	for _, t := range types {
+		if t == "Patient" {
+			continue
+		}
+		req := socialrx.StreamRequest{Type: t, Since: since, RefParams: export.CompartmentParams(t), RefType: "Patient", RefIDs: []string{id}}
+		err := s.store.StreamResources(ctx, req, func(res *socialrx.Resource) error {
+			seen[res.Type+"/"+res.ID] = true
+			return add(res, "match")
+		})
+		if err != nil {
+			return err
+		}
+	}
+	var only []string // with _type, referenced resources of those types only
+	if len(q["_type"]) > 0 {
+		only = types
+	}
+	if err := s.everythingIncludes(ctx, refs, seen, only, add); err != nil {
+		return err
+	}
+	total := len(out.Entry)
+	out.Total = &total
+	out.Link = []bundleLink{{Relation: "self", URL: base + "/Patient/" + id + "/$everything" + rawQuery(r)}}
+	body, err := marshal(out)
+	if err != nil {
+		return err
+	}
+	return s.writeFHIR(c, http.StatusOK, body)
+}
+
+// everythingIncludes adds the resources refs name (those the matches
+// reference) that the client may read, the server holds and the Bundle
+// does not have yet, of the types in only when it is set (_type); a
+// reference to a resource not held here, or deleted, is skipped.
+func (s *Server) everythingIncludes(ctx context.Context, refs []string, seen map[string]bool, only []string, add func(*socialrx.Resource, string) error) error {
+	p := socialrx.PrincipalFrom(ctx)
+	for _, key := range refs {
+		typ, id := splitKey(key)
+		if !fhir.Supported(typ) || typ == "AuditEvent" || !(p.Permits(socialrx.InteractionRead, typ) || p.Permits(socialrx.InteractionSearch, typ)) {
+			continue
+		}
+		if only != nil && !slices.Contains(only, typ) {
+			continue
+		}
+		if typ == "Patient" {
+			continue // another patient's record is not this one's
+		}
+		res, err := s.store.Read(ctx, typ, id)
+		switch socialrx.ErrorCode(err) {
+		case "":
+		case socialrx.ENOTFOUND, socialrx.EGONE:
+			continue
+		default:
+			return err
+		}
+		if err := add(res, "include"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// splitKey splits "Type/id".
+func splitKey(key string) (typ, id string) {
+	for i := 0; i < len(key); i++ {
+		if key[i] == '/' {
+			return key[:i], key[i+1:]
+		}
+	}
+	return key, ""
+}
+
+// rawQuery is "?" and the request's query, or "".
+func rawQuery(r *http.Request) string {
+	if r.URL.RawQuery == "" {
+		return ""
+	}
+	return "?" + r.URL.RawQuery
+}

@@ -1,0 +1,147 @@
+package httpapi_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/socialrx/socialrx"
+	"github.com/socialrx/socialrx/adapter/httpapi"
+)
+
+// everythingRecord writes a patient's record and what surrounds it:
+// p1's Observation, Condition, ServiceRequest (to a program, by a
+// practitioner) and referral Task (owned by an organization); p2's
+// Observation; a Communication that names p1 only as its recipient (an
+// actor, not about p1); a reference to a deleted and to a missing
+// Practitioner.
+func everythingRecord(t *testing.T, ts *testServer) {
+	t.Helper()
+	for _, r := range []struct{ path, body string }{
+		{"/fhir/Patient/p1", `{"resourceType":"Patient","id":"p1","name":[{"family":"One"}]}`},
+		{"/fhir/Patient/p2", `{"resourceType":"Patient","id":"p2","name":[{"family":"Two"}]}`},
+		{"/fhir/Organization/o1", `{"resourceType":"Organization","id":"o1","name":"Food Bank"}`},
+		{"/fhir/HealthcareService/hs1", `{"resourceType":"HealthcareService","id":"hs1","name":"Pantry"}`},
+		{"/fhir/PractitionerRole/pr1", `{"resourceType":"PractitionerRole","id":"pr1"}`},
+		{"/fhir/Practitioner/gone", `{"resourceType":"Practitioner","id":"gone"}`},
+		{"/fhir/Observation/o-p1", `{"resourceType":"Observation","id":"o-p1","status":"final","code":{"text":"food insecurity"},"subject":{"reference":"Patient/p1"},
+			"performer":[{"reference":"Practitioner/gone"},{"reference":"Practitioner/missing"},{"reference":"Patient/p2"}]}`},
+		{"/fhir/Condition/c-p1", `{"resourceType":"Condition","id":"c-p1","subject":{"reference":"Patient/p1"},"code":{"text":"food insecurity"}}`},
+		{"/fhir/ServiceRequest/sr-p1", `{"resourceType":"ServiceRequest","id":"sr-p1","status":"active","intent":"order","subject":{"reference":"Patient/p1"},
+			"requester":{"reference":"PractitionerRole/pr1"},"performer":[{"reference":"HealthcareService/hs1"}]}`},
+		{"/fhir/Task/t-p1", `{"resourceType":"Task","id":"t-p1","status":"requested","intent":"order","for":{"reference":"Patient/p1"},"focus":{"reference":"ServiceRequest/sr-p1"},"owner":{"reference":"Organization/o1"}}`},
+		{"/fhir/Observation/o-p2", `{"resourceType":"Observation","id":"o-p2","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/p2"}}`},
+		{"/fhir/Communication/m1", `{"resourceType":"Communication","id":"m1","status":"completed","recipient":[{"reference":"Patient/p1"}]}`},
+	} {
+		ts.do(t, "PUT", r.path, r.body).want(t, http.StatusCreated)
+	}
+	ts.do(t, "DELETE", "/fhir/Practitioner/gone", "").want(t, http.StatusOK)
+}
+
+// entriesOf lists a Bundle's entries as "mode Type/id", and checks total.
+func entriesOf(t *testing.T, m map[string]any) []string {
+	t.Helper()
+	if m["resourceType"] != "Bundle" || m["type"] != "searchset" {
+		t.Fatalf("not a searchset Bundle: %v", m)
+	}
+	entries, _ := m["entry"].([]any)
+	var out []string
+	for _, e := range entries {
+		e := e.(map[string]any)
+		res := e["resource"].(map[string]any)
+		out = append(out, e["search"].(map[string]any)["mode"].(string)+" "+res["resourceType"].(string)+"/"+res["id"].(string))
+	}
+	if total, _ := m["total"].(float64); int(total) != len(out) {
+		t.Errorf("total %v, %d entries", m["total"], len(out))
+	}
+	return out
+}
+
+// TestPatientEverything: Patient/$everything answers the patient, what is
+// about them and what that references, on both stores; never another
+// patient's record or a resource that only names them as an actor.
+func TestPatientEverything(t *testing.T) {
+	for _, store := range []struct {
+		name string
+		open func(testing.TB) socialrx.Store
+	}{{"SQLite", func(t testing.TB) socialrx.Store { return openStore(t) }}, {"PostgreSQL", openPostgres}} {
+		t.Run(store.name, func(t *testing.T) {
+			ts := newServerWith(t, store.open(t), httpapi.Config{})
+			everythingRecord(t, ts)
+			got := entriesOf(t, ts.do(t, "GET", "/fhir/Patient/p1/$everything", "").want(t, http.StatusOK).json(t))
+			if len(got) == 0 || got[0] != "match Patient/p1" {
+				t.Fatalf("first entry %v, want the Patient", got)
+			}
+			slices.Sort(got)
+			want := []string{
+				"include HealthcareService/hs1", "include Organization/o1", "include PractitionerRole/pr1",
+				"match Condition/c-p1", "match Observation/o-p1", "match Patient/p1", "match ServiceRequest/sr-p1", "match Task/t-p1",
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("$everything (-want +got):\n%s", diff)
+			}
+
+			// _type narrows the record and what it references to its types.
+			got = entriesOf(t, ts.do(t, "GET", "/fhir/Patient/p1/$everything?_type=Observation,Task", "").want(t, http.StatusOK).json(t))
+			slices.Sort(got)
+			if diff := cmp.Diff([]string{"match Observation/o-p1", "match Task/t-p1"}, got); diff != "" {
+				t.Errorf("_type=Observation,Task (-want +got):\n%s", diff)
+			}
+			// _since after every write: nothing changed since.
+			got = entriesOf(t, ts.do(t, "GET", "/fhir/Patient/p1/$everything?_since=2999-01-01T00:00:00Z", "").want(t, http.StatusOK).json(t))
+			if len(got) != 0 {
+				t.Errorf("_since in the future: %v", got)
+			}
+		})
+	}
+}
+
+// TestPatientEverythingRefused: what $everything does not do is a 4xx
+// OperationOutcome, and nothing past the response limit is sent.
+func TestPatientEverythingRefused(t *testing.T) {
+	ts := newServer(t, httpapi.Config{MaxResponseBytes: 600})
+	everythingRecord(t, ts)
+	for _, c := range []struct {
+		path   string
+		status int
+		says   string
+	}{
+		{"/fhir/Patient/p1/$everything?start=2026-01-01", http.StatusBadRequest, "start is not supported"},
+		{"/fhir/Patient/p1/$everything?_count=10", http.StatusBadRequest, "_count is not supported"},
+		{"/fhir/Patient/p1/$everything?_since=yesterday", http.StatusBadRequest, "_since must be"},
+		{"/fhir/Patient/p1/$everything?_type=Organization", http.StatusBadRequest, "compartment"},
+		{"/fhir/Patient/nobody/$everything", http.StatusNotFound, ""},
+		{"/fhir/ServiceRequest/sr-p1/$everything", http.StatusNotFound, ""},
+		{"/fhir/Patient/p1/$everything", http.StatusRequestEntityTooLarge, "Patient/$export"},
+	} {
+		r := ts.do(t, "GET", c.path, "").want(t, c.status)
+		oo := r.json(t)
+		if oo["resourceType"] != "OperationOutcome" || !strings.Contains(string(r.body), c.says) {
+			t.Errorf("%s: %s, want an OperationOutcome saying %q", c.path, r.body, c.says)
+		}
+	}
+	ts.do(t, "DELETE", "/fhir/Patient/p2", "").want(t, http.StatusOK)
+	ts.do(t, "GET", "/fhir/Patient/p2/$everything", "").want(t, http.StatusGone)
+}
+
+// TestPatientEverythingScopes: types the client may not read are left
+// out, as _include leaves them out.
+func TestPatientEverythingScopes(t *testing.T) {
+	ts, _, _ := exportServer(t)
+	everythingRecord(t, ts)
+	m := ts.do(t, "GET", "/fhir/Patient/p1/$everything", "", "X-Test-Client", "c1", "X-Test-Read", "Patient,Observation").want(t, http.StatusOK).json(t)
+	got := entriesOf(t, m)
+	slices.Sort(got)
+	if diff := cmp.Diff([]string{"match Observation/o-p1", "match Patient/p1"}, got); diff != "" {
+		t.Errorf("Patient and Observation only (-want +got):\n%s", diff)
+	}
+	b, _ := json.Marshal(m)
+	if strings.Contains(string(b), `"Food Bank"`) {
+		t.Error("an Organization the client may not read is in the Bundle")
+	}
+	ts.do(t, "GET", "/fhir/Patient/p1/$everything", "", "X-Test-Client", "c1", "X-Test-Read", "Observation").want(t, http.StatusForbidden)
+}
