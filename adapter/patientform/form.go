@@ -24,6 +24,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -361,6 +362,45 @@ var notIDChar = regexp.MustCompile(`[^A-Za-z0-9_-]`)
 
 func fieldID(linkID string) string { return "q-" + notIDChar.ReplaceAllString(linkID, "_") }
 
+// uniqueOptionIDs renames the options whose id is taken: an option id is
+// its item's and its code's ("q-barriers-other", the checkbox "Other"),
+// which may be another item's id (the text box "q-barriers-other") or one
+// the page makes from an item's (-h, -hint, -err). Two elements with one
+// id leave a label tied to the wrong input. Item ids are kept (the error
+// summary links to them); a renamed option gets "-opt" (then "-opt2", ...).
+func uniqueOptionIDs(items []itemView) {
+	taken := map[string]bool{}
+	var reserve func([]itemView)
+	reserve = func(items []itemView) {
+		for i := range items {
+			for _, suffix := range []string{"", "-h", "-hint", "-err"} {
+				taken[items[i].ID+suffix] = true
+			}
+			reserve(items[i].Items)
+		}
+	}
+	reserve(items)
+	var rename func([]itemView)
+	rename = func(items []itemView) {
+		for i := range items {
+			for j := range items[i].Options {
+				o := &items[i].Options[j]
+				id := o.ID
+				for n := 1; taken[id]; n++ {
+					id = o.ID + "-opt"
+					if n > 1 {
+						id += strconv.Itoa(n)
+					}
+				}
+				o.ID = id
+				taken[id] = true
+			}
+			rename(items[i].Items)
+		}
+	}
+	rename(items)
+}
+
 func (h *Handler) render(w http.ResponseWriter, r *http.Request, fu *followUp, a answers, errs map[string]string, status int) {
 	byID := map[string]*item{}
 	index(fu.q.Items, byID)
@@ -420,6 +460,7 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, fu *followUp, a
 		return out
 	}
 	items := view(fu.q.Items)
+	uniqueOptionIDs(items)
 	title := fu.q.Title
 	if title == "" {
 		title = "How did it go?"

@@ -136,6 +136,29 @@ func TestFormPage(t *testing.T) {
 			t.Errorf("the page carries %q", phi)
 		}
 	}
+	// Every id once, and every label tied to an element that exists: the
+	// checkbox "Other" (barriers) and the text box barriers-other had one
+	// id, which left the text box without its label.
+	ids := map[string]int{}
+	for _, m := range regexp.MustCompile(` id="([^"]+)"`).FindAllStringSubmatch(body, -1) {
+		ids[m[1]]++
+	}
+	for id, n := range ids {
+		if n > 1 {
+			t.Errorf("id %q is on %d elements", id, n)
+		}
+	}
+	for _, m := range regexp.MustCompile(` for="([^"]+)"`).FindAllStringSubmatch(body, -1) {
+		if ids[m[1]] != 1 {
+			t.Errorf("a label is for %q, which is on %d elements", m[1], ids[m[1]])
+		}
+	}
+	for _, want := range []string{`<input type="checkbox" name="q.barriers" id="q-barriers-other-opt" value="other"><label for="q-barriers-other-opt">`,
+		`<label for="q-barriers-other">`, `name="q.barriers-other" id="q-barriers-other"`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the page lacks %s", want)
+		}
+	}
 	if h.Get("Cache-Control") != "no-store" || h.Get("Referrer-Policy") != "no-referrer" || !strings.Contains(h.Get("Content-Security-Policy"), "default-src 'none'") {
 		t.Errorf("headers %v: want no-store, no-referrer and a strict CSP", h)
 	}
