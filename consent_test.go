@@ -184,9 +184,10 @@ func TestConsentMoves(t *testing.T) {
 	if r != RoutePlatform || ev != EventNotifyUpdateServiceRequest {
 		t.Errorf("release of consent-revoked: %q %q, want platform notify-update-service-request", r, ev)
 	}
-	// The hold itself is socialrx's: nothing is sent.
-	if r, _ := NextMessage(ref(ReferralRequested), Referral{Status: ReferralOnHold}, ActorSystem, consent); r != RouteNone {
-		t.Errorf("the hold routes to %q, want nowhere", r)
+	// The hold itself is socialrx's: nothing goes to the program; the
+	// chart is told (the clinician is the one who can get consent).
+	if r, ev := NextMessage(ref(ReferralRequested), Referral{Status: ReferralOnHold}, ActorSystem, consent); r != RouteEMR || ev != WriteBackTask {
+		t.Errorf("the hold routes to %q %q, want the EMR (task-update)", r, ev)
 	}
 	// Nothing about a held referral goes to the program.
 	h := *held(ReferralOnHold, HoldConsentRevoked)

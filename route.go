@@ -141,7 +141,10 @@ func neverSent(prev *Referral) bool {
 // it (completed by ContinueReferral), actor who made it, o the
 // transaction's Origin.
 //
-//   - socialrx's own bookkeeping (ActorSystem) sends nothing;
+//   - socialrx's own bookkeeping (ActorSystem) sends nothing, except a
+//     change of an outgoing referral's status, business status or reason
+//     (a consent hold or release, a cancel by a revoked prescription),
+//     written back to the EMR (WriteBackTask) as a platform's report is;
 //   - the requesting platform's own change to a referral socialrx received
 //     (a revoke) sends nothing back to it;
 //   - a platform's report that changed status, business status or reason
@@ -162,6 +165,11 @@ func neverSent(prev *Referral) bool {
 // an hl7-fhir-msg Endpoint.
 func NextMessage(prev *Referral, next Referral, actor Actor, o Origin) (Route, MessageEvent) {
 	switch {
+	case actor == ActorSystem && !next.Incoming && prev != nil && changed(prev, next):
+		// socialrx's own move of an outgoing referral (a consent hold or
+		// its release, the cancel that revoking a prescription makes):
+		// the chart must show it, as it shows the platform's.
+		return RouteEMR, WriteBackTask
 	case actor == ActorSystem:
 		return RouteNone, ""
 	case o.FromPlatform() && next.Incoming:

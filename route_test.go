@@ -104,7 +104,10 @@ func TestNextMessage(t *testing.T) {
 		wantRoute Route
 		wantEvent MessageEvent
 	}{
-		{"system: nothing", &sentRef, with(sentRef, func(r *Referral) { r.Status = ReferralCancelled }), ActorSystem, system, RouteNone, ""},
+		{"system, status changed: written back to the EMR", &sentRef, with(sentRef, func(r *Referral) { r.Status = ReferralCancelled }), ActorSystem, system, RouteEMR, WriteBackTask},
+		{"system, nothing changed: nothing", &sentRef, sentRef, ActorSystem, system, RouteNone, ""},
+		{"system, new referral: nothing", nil, sentRef, ActorSystem, system, RouteNone, ""},
+		{"system, incoming referral: nothing", &Referral{Status: ReferralReceived, Incoming: true, EndpointID: "ocean"}, Referral{Status: ReferralCancelled, Incoming: true, EndpointID: "ocean"}, ActorSystem, system, RouteNone, ""},
 		{"new, requested: add", nil, Referral{Status: ReferralRequested}, ActorRequester, local, RoutePlatform, EventAddServiceRequest},
 		{"draft: nothing", nil, Referral{Status: ReferralDraft}, ActorRequester, local, RouteNone, ""},
 		{"draft to requested: add", &Referral{Status: ReferralDraft}, Referral{Status: ReferralRequested}, ActorRequester, local, RoutePlatform, EventAddServiceRequest},

@@ -107,6 +107,16 @@ func testConsentGatedHandoff(t *testing.T, database string) {
 	if n := platformMessages(); n != 0 {
 		t.Fatalf("%d messages for the platform without Consent, want 0", n)
 	}
+	// The chart is told of the hold: the clinician is the one who can get
+	// the patient's consent.
+	eventually(t, "the write-back of the hold", func() bool {
+		for _, w := range env.emr.Writes() {
+			if w.Type == "Task" && strings.Contains(string(w.Body), `"status":"on-hold"`) && strings.Contains(string(w.Body), socialrx.HoldConsentNeeded) {
+				return true
+			}
+		}
+		return false
+	})
 
 	// The README's Consent, naming the program (here its HealthcareService).
 	consent := readmeConsent(t, patientID, "HealthcareService/"+hsID)
