@@ -39,6 +39,9 @@ type ImportHSDSCmd struct {
 	Batch  int    `default:"500" help:"Resources per database transaction."`
 	Report string `placeholder:"FILE" help:"Write the rejected records (source, object, HSDS id, reason) to FILE as CSV."`
 	Quiet  bool   `help:"No progress bar (there is none either when stderr is not a terminal)."`
+	// StaleAfter is serve's --stale-after: an import that re-verified a
+	// program closes its verify-program Task by the same rule.
+	StaleAfter time.Duration `env:"SOCIALRX_STALE_AFTER" default:"${default_stale_after}" help:"As serve's --stale-after: the open verify-program Tasks of programs the import re-verified (a newer last-verified date, no longer stale) are completed at the end."`
 	DatabaseFlag
 }
 
@@ -86,6 +89,18 @@ func (c *ImportHSDSCmd) Run(ctx context.Context) error {
 		}
 	}
 	printImportSummary(os.Stdout, sum, c.Report)
+	if sum.Updated["HealthcareService"] > 0 {
+		// A program the import verified again leaves the stale work list
+		// now, not at the next daily check.
+		w := workflow.New(s, workflow.Options{ProgramStaleAfter: c.StaleAfter})
+		closed, err := w.CloseVerifiedPrograms(ctx)
+		if err != nil {
+			return fmt.Errorf("close the verify-program Tasks of re-verified programs: %w", err)
+		}
+		if closed > 0 {
+			fmt.Printf("%d verify-program Tasks closed (programs verified again or gone)\n", closed)
+		}
+	}
 	return nil
 }
 

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/url"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -179,4 +181,66 @@ func TestStaleCheckAtEveryStart(t *testing.T) {
 	importDir("tabular")
 	m = startMain(t, db)
 	waitFor(m, "HealthcareService/hsds-t-svc-1")
+}
+
+// TestImportClosesVerifiedPrograms: `socialrx import hsds` that brings a
+// newer last-verified date (HSDS assured_date) for a program on the stale
+// work list closes its verify-program Task at once (it stayed until the
+// next daily check: finding 13 of the navigator walk), by the rule of
+// serve's --stale-after.
+func TestImportClosesVerifiedPrograms(t *testing.T) {
+	for _, b := range encounterBackends {
+		t.Run(b.name, func(t *testing.T) {
+			database := b.database(t)
+			s := openTestStore(t, database)
+			if _, err := ImportHSDS(t.Context(), s, "../../testdata/hsds/json", 100, nil); err != nil {
+				t.Fatal(err)
+			}
+			now := time.Date(2026, 12, 5, 8, 0, 0, 0, time.UTC)
+			w := workflow.New(s, workflow.Options{Now: func() time.Time { return now }, ProgramStaleAfter: 180 * 24 * time.Hour})
+			if n, err := w.CheckStalePrograms(t.Context()); err != nil || n != 1 {
+				t.Fatalf("stale check: %d Tasks (%v), want 1", n, err)
+			}
+			open := func() int {
+				t.Helper()
+				res, err := s.Search(t.Context(), socialrx.SearchRequest{Type: "Task", Params: url.Values{
+					"code": {socialrx.CodeSystemBase + "task-code|verify-program"}, "status": {"requested"}, "_total": {"accurate"}}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return res.Total
+			}
+			if n := open(); n != 1 {
+				t.Fatalf("%d open verify-program Tasks, want 1", n)
+			}
+			// The same dataset again: nothing re-verified, the Task stays.
+			cmd := ImportHSDSCmd{Source: "../../testdata/hsds/json", Batch: 100, Quiet: true, StaleAfter: 180 * 24 * time.Hour, DatabaseFlag: DatabaseFlag{Database: database}}
+			if err := cmd.Run(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			if n := open(); n != 1 {
+				t.Errorf("after an import that verified nothing: %d open, want 1", n)
+			}
+			// The program verified again a few days ago.
+			dir := t.TempDir()
+			for _, f := range []string{"organizations.json", "services_list.json"} {
+				b, err := os.ReadFile(filepath.Join("../../testdata/hsds/json", f))
+				if err != nil {
+					t.Fatal(err)
+				}
+				recent := time.Now().UTC().AddDate(0, 0, -3).Format(time.DateOnly)
+				b = bytes.Replace(b, []byte(`"assured_date": "2026-06-01"`), []byte(`"assured_date": "`+recent+`"`), 1)
+				if err := os.WriteFile(filepath.Join(dir, f), b, 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			cmd.Source = dir
+			if err := cmd.Run(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			if n := open(); n != 0 {
+				t.Errorf("after the import that verified it again: %d open verify-program Tasks, want 0", n)
+			}
+		})
+	}
 }
