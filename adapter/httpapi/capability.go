@@ -56,6 +56,7 @@ type capabilityStatement struct {
 	Implementation capImplementation `json:"implementation"`
 	FHIRVersion    string            `json:"fhirVersion"`
 	Format         []string          `json:"format"`
+	PatchFormat    []string          `json:"patchFormat,omitempty"`
 	Rest           []capabilityRest  `json:"rest"`
 }
 
@@ -246,6 +247,7 @@ func (s *Server) capabilities(base string) *capabilityStatement {
 		Implementation: capImplementation{Description: "socialrx FHIR R4 API", URL: base},
 		FHIRVersion:    "4.0.1",
 		Format:         []string{"json", "application/fhir+json"},
+		PatchFormat:    []string{jsonPatchType},
 		Rest:           []capabilityRest{rest},
 	}
 }

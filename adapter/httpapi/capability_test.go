@@ -22,6 +22,9 @@ func TestCapabilityStatement(t *testing.T) {
 	if v := m["software"].(map[string]any)["version"]; v != "1.2.3" {
 		t.Errorf("software.version %v", v)
 	}
+	if pf, _ := m["patchFormat"].([]any); len(pf) != 1 || pf[0] != "application/json-patch+json" {
+		t.Errorf("patchFormat %v, want JSON Patch", m["patchFormat"])
+	}
 	rest := m["rest"].([]any)[0].(map[string]any)
 	if rest["mode"] != "server" {
 		t.Errorf("rest.mode %v", rest["mode"])
@@ -47,7 +50,7 @@ func TestCapabilityStatement(t *testing.T) {
 			codes = append(codes, i.(map[string]any)["code"].(string))
 		}
 		slices.Sort(codes)
-		want := []string{"create", "delete", "history-instance", "history-type", "read", "search-type", "update", "vread"}
+		want := []string{"create", "delete", "history-instance", "history-type", "patch", "read", "search-type", "update", "vread"}
 		if diff := cmp.Diff(want, codes); diff != "" {
 			t.Errorf("%s interactions (-want +got):\n%s", typ, diff)
 		}

@@ -165,7 +165,7 @@ func TestWriteErrors(t *testing.T) {
 		{"gzip body in a Bundle", "POST", "/fhir", "\x1f\x8b\x08\x00", []string{"Content-Encoding", "identity, gzip"}, 415, "not-supported", ""},
 		{"_format xml", "POST", "/fhir/Patient?_format=xml", `{"resourceType":"Patient"}`, nil, 406, "not-supported", ""},
 		{"accept xml", "POST", "/fhir/Patient", `{"resourceType":"Patient"}`, []string{"Accept", "application/fhir+xml"}, 406, "not-supported", ""},
-		{"patch", "PATCH", "/fhir/Patient/a1", `[]`, []string{"Content-Type", "application/json-patch+json"}, 405, "not-supported", ""},
+		{"FHIRPath patch", "PATCH", "/fhir/Patient/a1", `{"resourceType":"Parameters"}`, []string{"Content-Type", "application/fhir+json"}, 415, "not-supported", ""},
 		{"conditional delete", "DELETE", "/fhir/Patient?identifier=x", ``, nil, 405, "not-supported", ""},
 	}
 	for _, tt := range tests {
@@ -210,7 +210,7 @@ func TestReadErrors(t *testing.T) {
 	ts.do(t, "GET", "/fhir/Patient/a$b", "").want(t, http.StatusBadRequest).hasIssue(t, "invalid", "Patient.id")
 	ts.do(t, "GET", "/nothing/here", "").want(t, http.StatusNotFound).outcome(t)
 	ts.do(t, "GET", "/fhir/Patient/1/_history/1/extra", "").want(t, http.StatusNotFound).outcome(t)
-	r := ts.do(t, "PATCH", "/fhir/Patient/1", "").want(t, http.StatusMethodNotAllowed)
+	r := ts.do(t, "PURGE", "/fhir/Patient/1", "").want(t, http.StatusMethodNotAllowed)
 	r.outcome(t)
 	if r.header.Get("Allow") == "" {
 		t.Error("405 without Allow")

@@ -303,6 +303,7 @@ func (s *Server) fhirRoutes() []route {
 		{method: http.MethodGet, path: "/:type/:id", interactions: []string{"read"}, need: needR, audit: "read", handler: s.handleRead},
 		{method: http.MethodPut, path: "/:type/:id", interactions: []string{"update"}, need: needU, audit: "update", handler: s.handleUpdate},
 		{method: http.MethodDelete, path: "/:type/:id", interactions: []string{"delete"}, need: needD, audit: "delete", handler: s.handleDelete},
+		{method: http.MethodPatch, path: "/:type/:id", interactions: []string{"patch"}, need: needU, audit: "patch", handler: s.handlePatch},
 		{method: http.MethodGet, path: "/:type/:id/_history", interactions: []string{"history-instance"}, need: needR, audit: "history-instance", handler: s.handleHistory},
 		{method: http.MethodGet, path: "/:type/:id/_history/:vid", interactions: []string{"vread"}, need: needR, audit: "vread", handler: s.handleVRead},
 		{method: http.MethodPost, path: "/$validate", system: true, handler: s.handleValidate},

@@ -1,0 +1,117 @@
+package httpapi
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+
+	jsonpatch "github.com/evanphx/json-patch/v5"
+	"github.com/labstack/echo/v4"
+
+	"github.com/socialrx/socialrx"
+	"github.com/socialrx/socialrx/adapter/workflow"
+	"github.com/socialrx/socialrx/fhir"
+)
+
+// jsonPatchType is the media type of a JSON Patch (RFC 6902), the patch
+// format R4 names for JSON (http.html#patch).
+const jsonPatchType = "application/json-patch+json"
+
+// maxPatchOps bounds the operations of one patch (as --max-bundle-entries
+// bounds a Bundle's entries).
+const maxPatchOps = 1000
+
+// handlePatch answers PATCH /fhir/:type/:id with a JSON Patch: applied, in
+// the write's transaction, to the current version, whose result is then
+// an update like a PUT of it (R4 rules, the workflow, If-Match; the answer
+// as for an update). The patch library (evanphx/json-patch) keeps the
+// members it does not touch as they were, numbers' digits included. A
+// patch that is not a JSON Patch is 400; one whose test fails, whose path
+// is missing, or whose result changes the id or the type or breaks a rule
+// is 422, and nothing is written. FHIRPath Patch (a Parameters body) is
+// not supported (415).
+func (s *Server) handlePatch(c echo.Context) error {
+	typ, id := c.Param("type"), c.Param("id")
+	if err := checkTypeID(typ, id); err != nil {
+		return err
+	}
+	if err := checkWritable(typ); err != nil {
+		return err
+	}
+	r := c.Request()
+	if mt, _, _ := strings.Cut(r.Header.Get(echo.HeaderContentType), ";"); !strings.EqualFold(strings.TrimSpace(mt), jsonPatchType) {
+		return errorf(socialrx.EUNSUPPORTED, "PATCH takes a JSON Patch: Content-Type %s (FHIRPath Patch is not supported)", jsonPatchType)
+	}
+	ifMatch, err := ifMatchOf(r)
+	if err != nil {
+		return err
+	}
+	body, err := s.readBody(c)
+	if err != nil {
+		return err
+	}
+	patch, err := jsonpatch.DecodePatch(body)
+	if err != nil || len(patch) == 0 {
+		return errorf(socialrx.EINVALID, "the body is not a JSON Patch (RFC 6902): an array of operations")
+	}
+	if len(patch) > maxPatchOps {
+		return errorf(socialrx.ETOOLARGE, "a patch may have at most %d operations", maxPatchOps)
+	}
+	ctx := r.Context()
+	var res *socialrx.Resource
+	var warnings []fhir.Issue
+	err = s.wf.Transact(ctx, func(tx *workflow.Tx) error {
+		cur, err := tx.Read(ctx, typ, id)
+		if err != nil {
+			return err
+		}
+		if ifMatch != 0 && cur.VersionID != ifMatch {
+			return errorf(socialrx.EPRECONDITION, "If-Match: %s/%s is at version %d", typ, id, cur.VersionID)
+		}
+		patched, err := patch.Apply(cur.Body)
+		if err != nil {
+			return patchFailed(err)
+		}
+		d, issues := fhir.Decode(patched, typ)
+		if fhir.HasErrors(issues) {
+			// The patch was well-formed; what it made is not a valid
+			// resource: 422 whatever the issue.
+			if e, ok := workflow.ResourceError(issues).(*socialrx.Error); ok {
+				e.Code, e.Message = socialrx.EUNPROCESSABLE, "the patched resource is not valid"
+				return e
+			}
+			return errorf(socialrx.EUNPROCESSABLE, "the patched resource is not valid")
+		}
+		if d == nil {
+			return errorf(socialrx.EUNPROCESSABLE, "the patched resource is not a %s", typ)
+		}
+		if d.ID != id {
+			return issueError(socialrx.EUNPROCESSABLE, typ+".id", "a patch may not change or remove the id")
+		}
+		warnings = warningsOf(issues)
+		if res, _, err = tx.Update(ctx, typ, id, d.Body, cur.VersionID); err != nil {
+			return err
+		}
+		warnings = append(warnings, takeWarnings(tx)...)
+		return s.auditWrite(ctx, c, tx, "patch", typ, id, res)
+	})
+	if err != nil {
+		return err
+	}
+	noteOf(c).written = true
+	setVersionHeaders(c, res)
+	c.Response().Header().Set(echo.HeaderLocation, versionURL(s.baseURL(r), res))
+	return s.writeWrite(c, http.StatusOK, res, "updated", warnings)
+}
+
+// patchFailed is the 422 of a patch that cannot be applied: a test that
+// does not hold, a path that does not exist.
+func patchFailed(err error) error {
+	switch {
+	case errors.Is(err, jsonpatch.ErrTestFailed):
+		return errorf(socialrx.EUNPROCESSABLE, "the patch's test operation failed: the resource is not as the patch expects")
+	case errors.Is(err, jsonpatch.ErrMissing):
+		return errorf(socialrx.EUNPROCESSABLE, "the patch names a path the resource does not have")
+	}
+	return errorf(socialrx.EUNPROCESSABLE, "the patch cannot be applied to the resource")
+}
