@@ -156,6 +156,47 @@ func TestGoal(t *testing.T) {
 	}
 }
 
+// TestAlternativeWithoutProgramIsAPrescription: socialrx's own draft with
+// no program suggested is a valid prescription whatever the old one said
+// it prescribed: a text-only code (finding: "a code or a performer is
+// required" refused it), or only a performer (the draft has neither).
+func TestAlternativeWithoutProgramIsAPrescription(t *testing.T) {
+	for _, c := range []struct{ name, code string }{
+		{"code with text only", `"code":{"text":"housing support"},`},
+		{"no code, a performer", ``},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			old := []byte(`{"resourceType":"ServiceRequest","id":"sr1","status":"active","intent":"order",
+"category":[{"coding":[{"system":"` + needDomainSystem + `","code":"housing"}]}],` + c.code + `
+"subject":{"reference":"Patient/p1"},"performer":[{"reference":"HealthcareService/housing-centre"}]}`)
+			if _, err := PrescriptionFromServiceRequest(old, nil); err != nil {
+				t.Fatalf("the prescription itself: %v", err)
+			}
+			b, err := AlternativeServiceRequest(old, "alt1", "sr1", "k", "", "qr1", now2026)
+			if err != nil {
+				t.Fatal(err)
+			}
+			valid(t, b, "ServiceRequest")
+			p, err := PrescriptionFromServiceRequest(b, nil)
+			if err != nil {
+				t.Fatalf("the draft alternative read as a prescription: %v", err)
+			}
+			if p.Status != "draft" || p.Target != "" || len(p.Needs) != 1 || p.Needs[0] != socialrx.DomainHousing {
+				t.Errorf("draft: %+v; want draft, no performer, the housing need", p)
+			}
+			// Activated as it is, it is refused: a draft is completed first.
+			active := []byte(strings.Replace(string(b), `"status":"draft"`, `"status":"active"`, 1))
+			_, err = PrescriptionFromServiceRequest(active, nil)
+			if c.code == "" && socialrx.ErrorCode(err) != socialrx.EUNPROCESSABLE {
+				t.Errorf("activated with neither code nor performer: %v, want 422", err)
+			}
+			if c.code != "" && err != nil {
+				t.Errorf("activated with a text-only code: %v", err)
+			}
+		})
+	}
+}
+
 func TestAlternativeServiceRequest(t *testing.T) {
 	old := []byte(`{"resourceType":"ServiceRequest","id":"sr1","status":"active","intent":"order",
 "category":[{"coding":[{"system":"http://snomed.info/sct","code":"410606002"}]},{"coding":[{"system":"` + formSystem + `","code":"warm-handoff"}]}],
