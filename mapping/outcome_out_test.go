@@ -226,6 +226,34 @@ func TestAlternativeServiceRequest(t *testing.T) {
 	}
 }
 
+// TestSummaryNextStep: the chart summary words each next step as a
+// sentence about the person, not the answer's own first-person words
+// (roles-walk finding 16: "Next step: i need more help").
+func TestSummaryNextStep(t *testing.T) {
+	for _, c := range []struct {
+		next socialrx.NextStep
+		want string
+	}{
+		{socialrx.NextKeepGoing, " Next step: keep going with the prescribed support."},
+		{socialrx.NextTryAlternative, " Next step: try something else."},
+		{socialrx.NextMoreHelp, " Next step: the person asked for more help."},
+		{socialrx.NextDone, " Next step: done, the support is no longer needed."},
+		{"", ""},
+	} {
+		o := socialrx.DecideOutcome(socialrx.FollowUpAnswers{Pursued: socialrx.PursuedYes, NextStep: c.next})
+		text := SummaryText(o, SummaryFacts{})
+		_, got, _ := strings.Cut(text, " Pursued: Yes.")
+		if diff := cmp.Diff(c.want, got); diff != "" {
+			t.Errorf("next step %q (-want +got):\n%s", c.next, diff)
+		}
+	}
+	for _, row := range nextStepDisplays { // a row for every answer option
+		if displayFrom(nextStepSummaries, row[0]) == "" {
+			t.Errorf("next step %s has no summary wording", row[0])
+		}
+	}
+}
+
 func TestFollowUpSummaryAndHelpTask(t *testing.T) {
 	r := readFull(t)
 	o := socialrx.DecideOutcome(r.Answers)
