@@ -46,18 +46,19 @@ func testFollowUpAlternativeWithoutProgram(t *testing.T, database string) {
 	// The only housing program is the one prescribed.
 	put("HealthcareService/housing-centre", `{"resourceType":"HealthcareService","id":"housing-centre","active":true,"name":"Housing centre",
 "category":[{"coding":[{"system":"`+fuSys+`need-domain","code":"housing"}]}]}`)
-	prescribe := func(srID, patientID string) {
+	const textCode = `"code":{"text":"housing support"},`
+	prescribe := func(srID, patientID, code string) {
 		t.Helper()
 		put("Patient/"+patientID, `{"resourceType":"Patient","id":"`+patientID+`"}`)
 		put("ServiceRequest/"+srID, `{"resourceType":"ServiceRequest","id":"`+srID+`","status":"active","intent":"order",
-"category":[{"coding":[{"system":"`+fuSys+`need-domain","code":"housing"}]}],"code":{"text":"housing support"},
+"category":[{"coding":[{"system":"`+fuSys+`need-domain","code":"housing"}]}],`+code+`
 "subject":{"reference":"Patient/`+patientID+`"},"authoredOn":"2026-11-20T12:00:00Z","performer":[{"reference":"HealthcareService/housing-centre"}]}`)
 		if task := get("Task/" + workflow.FollowUpTaskID(srID)); task["status"] != "requested" {
 			t.Fatalf("follow-up Task of %s before: %v", srID, task["status"])
 		}
 	}
 	// checkRecorded checks what the answer qrID to srID became.
-	checkRecorded := func(how, srID, qrID string, ids workflow.OutcomeIDs) {
+	checkRecorded := func(how, srID, code, qrID string, ids workflow.OutcomeIDs) {
 		t.Helper()
 		if task := get("Task/" + workflow.FollowUpTaskID(srID)); task["status"] != "completed" {
 			t.Errorf("%s: follow-up Task %v, want completed", how, task["status"])
@@ -65,7 +66,7 @@ func testFollowUpAlternativeWithoutProgram(t *testing.T, database string) {
 		alt := get("ServiceRequest/" + ids.Alternative())
 		s := mustJSON(alt)
 		if alt["status"] != "draft" || alt["intent"] != "proposal" || alt["performer"] != nil ||
-			!strings.Contains(s, `"code":{"text":"housing support"}`) || !strings.Contains(s, "no other active program") ||
+			strings.Contains(s, `"code":{"text":"housing support"}`) != (code != "") || !strings.Contains(s, "no other active program") ||
 			!strings.Contains(s, `"supportingInfo":[{"reference":"QuestionnaireResponse/`+qrID+`"}]`) {
 			t.Errorf("%s: alternative: want a draft proposal without a performer, the same code and a note: %s", how, s)
 		}
@@ -75,21 +76,28 @@ func testFollowUpAlternativeWithoutProgram(t *testing.T, database string) {
 		}
 	}
 
-	// Staff record the answer over FHIR.
-	prescribe("sr-staff", "pt-staff")
-	qr := fuQR("sr-staff", "pt-staff", fuLink("pursued", fuAnswer("follow-up-pursued", "yes")),
-		fuLink("satisfaction", `{"valueInteger":2}`), fuLink("wellbeing", fuAnswer("follow-up-wellbeing", "same")),
-		fuLink("next-step", fuAnswer("follow-up-next-step", "try-alternative")))
-	resp, body := do(t, "POST", m.URL()+"/fhir/QuestionnaireResponse", []byte(qr))
-	if resp.StatusCode != http.StatusCreated {
-		t.Errorf("staff answer: %d %s; want 201", resp.StatusCode, truncate(body))
-	} else {
+	// Staff record the answer over FHIR: a prescription with a text-only
+	// code, and one with no code at all (the draft then has neither a code
+	// nor a performer: a draft need not say yet what it prescribes).
+	for _, c := range []struct{ how, srID, code, fu string }{
+		{"staff, text-only code", "sr-staff", textCode, "FU-1"},
+		{"staff, no code", "sr-nocode", "", "FU-2"},
+	} {
+		prescribe(c.srID, "pt-"+c.srID, c.code)
+		qr := strings.Replace(fuQR(c.srID, "pt-"+c.srID, fuLink("pursued", fuAnswer("follow-up-pursued", "yes")),
+			fuLink("satisfaction", `{"valueInteger":2}`), fuLink("wellbeing", fuAnswer("follow-up-wellbeing", "same")),
+			fuLink("next-step", fuAnswer("follow-up-next-step", "try-alternative"))), `"value":"FU-1"`, `"value":"`+c.fu+`"`, 1)
+		resp, body := do(t, "POST", m.URL()+"/fhir/QuestionnaireResponse", []byte(qr))
+		if resp.StatusCode != http.StatusCreated {
+			t.Errorf("%s: answer: %d %s; want 201", c.how, resp.StatusCode, truncate(body))
+			continue
+		}
 		qrID := decodeJSON(t, body)["id"].(string)
-		checkRecorded("staff", "sr-staff", qrID, workflow.OutcomeIDsFor(qrID, "https://riverdale-fht.example/oscar/sid/follow-up", "FU-1"))
+		checkRecorded(c.how, c.srID, c.code, qrID, workflow.OutcomeIDsFor(qrID, "https://riverdale-fht.example/oscar/sid/follow-up", c.fu))
 	}
 
 	// The patient answers on the form.
-	prescribe("sr-form", "pt-form")
+	prescribe("sr-form", "pt-form", textCode)
 	key, err := loadLinkKey(keyFile)
 	if err != nil {
 		t.Fatal(err)
@@ -115,5 +123,5 @@ func testFollowUpAlternativeWithoutProgram(t *testing.T, database string) {
 	if got := get("QuestionnaireResponse/" + formQR); got["identifier"] != nil {
 		t.Fatalf("the form's response has an identifier %v: the outcome ids below assume none", got["identifier"])
 	}
-	checkRecorded("form", "sr-form", formQR, workflow.OutcomeIDsFor(formQR, "", ""))
+	checkRecorded("form", "sr-form", textCode, formQR, workflow.OutcomeIDsFor(formQR, "", ""))
 }
