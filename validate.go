@@ -155,7 +155,12 @@ const (
 //   - Form is a known Form (ServiceRequest.category); mapping derives it
 //     before Validate when the EMR did not send one;
 //   - Code or Target is set: something is prescribed, a service or a
-//     program (ServiceRequest.code);
+//     program (ServiceRequest.code; a code with text only counts, see
+//     mapping.PrescriptionFromServiceRequest). Not for a draft (Status
+//     draft): a draft is by FHIR definition not yet complete, like the
+//     alternative socialrx proposes at follow-up when the directory has
+//     no other program and the prescription had only a performer; the
+//     rule holds again when it is activated;
 //   - Target, when set, references a HealthcareService, Organization or
 //     PractitionerRole (ServiceRequest.performer);
 //   - a warm hand-off has a Target (ServiceRequest.performer) and a Channel
@@ -179,7 +184,7 @@ func (p *Prescription) Validate() error {
 	if !p.Form.Valid() {
 		is.add(issueValue, pathSRCategory, "form is not a code of %sprescription-form", CodeSystemBase)
 	}
-	if p.Code == (Coding{}) && p.Target == "" {
+	if p.Code == (Coding{}) && p.Target == "" && p.Status != "draft" {
 		is.add(issueRequired, pathSRCode, "a code or a performer is required: the prescription must say what it prescribes")
 	}
 	targetOK := p.Target == "" || refIsOneOf(p.Target, "HealthcareService", "Organization", "PractitionerRole")

@@ -266,6 +266,12 @@ func TestPrescriptionValidate(t *testing.T) {
 		{"neither code nor target", func(p *socialrx.Prescription) {
 			p.Form, p.Code, p.Target, p.Channel = socialrx.FormSelfDirected, socialrx.Coding{}, "", ""
 		}, []pathCode{{"ServiceRequest.code", "required"}}},
+		{"code with text only", func(p *socialrx.Prescription) { // mapping's reading of code.text alone
+			p.Form, p.Code, p.Target, p.Channel = socialrx.FormSelfDirected, socialrx.Coding{Display: "housing support"}, "", ""
+		}, nil},
+		{"draft with neither code nor target", func(p *socialrx.Prescription) { // a proposal still to be completed
+			p.Form, p.Code, p.Target, p.Channel, p.Status = socialrx.FormSelfDirected, socialrx.Coding{}, "", "", "draft"
+		}, nil},
 		{"target of a wrong type", func(p *socialrx.Prescription) { p.Target = "Patient/Jane" }, []pathCode{{"ServiceRequest.performer", "value"}}},
 		{"target not a reference", func(p *socialrx.Prescription) { p.Target = "Jane" }, []pathCode{{"ServiceRequest.performer", "value"}}},
 		{"warm hand-off without target", func(p *socialrx.Prescription) { p.Target = "" }, []pathCode{{"ServiceRequest.performer", "business-rule"}}},

@@ -494,6 +494,18 @@ func FollowUpSummary(o socialrx.Outcome, r *FollowUpResponse, p socialrx.Prescri
 	return marshal(c)
 }
 
+// nextStepSummaries word the next step for the chart, in the clinician's
+// voice about the person: the answer options' displays (nextStepDisplays)
+// are the person's own words ("I need more help") and do not read well
+// quoted. One row per follow-up-next-step code; an answer without a next
+// step gives no sentence.
+var nextStepSummaries = [][2]string{
+	{string(socialrx.NextKeepGoing), "keep going with the prescribed support"},
+	{string(socialrx.NextTryAlternative), "try something else"},
+	{string(socialrx.NextMoreHelp), "the person asked for more help"},
+	{string(socialrx.NextDone), "done, the support is no longer needed"},
+}
+
 // SummaryText is the plain-English summary of outcome o: codes' displays
 // and scores, never the response's free text.
 func SummaryText(o socialrx.Outcome, f SummaryFacts) string {
@@ -519,7 +531,9 @@ func SummaryText(o socialrx.Outcome, f SummaryFacts) string {
 	if o.PROMISOK {
 		b.WriteString(" PROMIS Global-10 raw scores: physical " + strconv.Itoa(o.PROMISPhysical) + ", mental " + strconv.Itoa(o.PROMISMental) + " (4-20, higher is healthier).")
 	}
-	b.WriteString(" Next step: " + strings.ToLower(displayFrom(nextStepDisplays, string(a.NextStep))) + ".")
+	if next := displayFrom(nextStepSummaries, string(a.NextStep)); next != "" {
+		b.WriteString(" Next step: " + next + ".")
+	}
 	if o.GoalAchievement != "" && f.Goal != "" {
 		b.WriteString(" Goal: " + strings.ToLower(o.GoalAchievement.Display()) + ".")
 	}

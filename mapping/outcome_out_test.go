@@ -156,6 +156,47 @@ func TestGoal(t *testing.T) {
 	}
 }
 
+// TestAlternativeWithoutProgramIsAPrescription: socialrx's own draft with
+// no program suggested is a valid prescription whatever the old one said
+// it prescribed: a text-only code (finding: "a code or a performer is
+// required" refused it), or only a performer (the draft has neither).
+func TestAlternativeWithoutProgramIsAPrescription(t *testing.T) {
+	for _, c := range []struct{ name, code string }{
+		{"code with text only", `"code":{"text":"housing support"},`},
+		{"no code, a performer", ``},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			old := []byte(`{"resourceType":"ServiceRequest","id":"sr1","status":"active","intent":"order",
+"category":[{"coding":[{"system":"` + needDomainSystem + `","code":"housing"}]}],` + c.code + `
+"subject":{"reference":"Patient/p1"},"performer":[{"reference":"HealthcareService/housing-centre"}]}`)
+			if _, err := PrescriptionFromServiceRequest(old, nil); err != nil {
+				t.Fatalf("the prescription itself: %v", err)
+			}
+			b, err := AlternativeServiceRequest(old, "alt1", "sr1", "k", "", "qr1", now2026)
+			if err != nil {
+				t.Fatal(err)
+			}
+			valid(t, b, "ServiceRequest")
+			p, err := PrescriptionFromServiceRequest(b, nil)
+			if err != nil {
+				t.Fatalf("the draft alternative read as a prescription: %v", err)
+			}
+			if p.Status != "draft" || p.Target != "" || len(p.Needs) != 1 || p.Needs[0] != socialrx.DomainHousing {
+				t.Errorf("draft: %+v; want draft, no performer, the housing need", p)
+			}
+			// Activated as it is, it is refused: a draft is completed first.
+			active := []byte(strings.Replace(string(b), `"status":"draft"`, `"status":"active"`, 1))
+			_, err = PrescriptionFromServiceRequest(active, nil)
+			if c.code == "" && socialrx.ErrorCode(err) != socialrx.EUNPROCESSABLE {
+				t.Errorf("activated with neither code nor performer: %v, want 422", err)
+			}
+			if c.code != "" && err != nil {
+				t.Errorf("activated with a text-only code: %v", err)
+			}
+		})
+	}
+}
+
 func TestAlternativeServiceRequest(t *testing.T) {
 	old := []byte(`{"resourceType":"ServiceRequest","id":"sr1","status":"active","intent":"order",
 "category":[{"coding":[{"system":"http://snomed.info/sct","code":"410606002"}]},{"coding":[{"system":"` + formSystem + `","code":"warm-handoff"}]}],
@@ -182,6 +223,34 @@ func TestAlternativeServiceRequest(t *testing.T) {
 	none, _ := AlternativeServiceRequest(old, "alt1", "sr1", "k", "", "qr1", now2026)
 	if strings.Contains(string(none), "performer") || !strings.Contains(string(none), "no other active program") {
 		t.Errorf("without a program: %s", none)
+	}
+}
+
+// TestSummaryNextStep: the chart summary words each next step as a
+// sentence about the person, not the answer's own first-person words
+// (roles-walk finding 16: "Next step: i need more help").
+func TestSummaryNextStep(t *testing.T) {
+	for _, c := range []struct {
+		next socialrx.NextStep
+		want string
+	}{
+		{socialrx.NextKeepGoing, " Next step: keep going with the prescribed support."},
+		{socialrx.NextTryAlternative, " Next step: try something else."},
+		{socialrx.NextMoreHelp, " Next step: the person asked for more help."},
+		{socialrx.NextDone, " Next step: done, the support is no longer needed."},
+		{"", ""},
+	} {
+		o := socialrx.DecideOutcome(socialrx.FollowUpAnswers{Pursued: socialrx.PursuedYes, NextStep: c.next})
+		text := SummaryText(o, SummaryFacts{})
+		_, got, _ := strings.Cut(text, " Pursued: Yes.")
+		if diff := cmp.Diff(c.want, got); diff != "" {
+			t.Errorf("next step %q (-want +got):\n%s", c.next, diff)
+		}
+	}
+	for _, row := range nextStepDisplays { // a row for every answer option
+		if displayFrom(nextStepSummaries, row[0]) == "" {
+			t.Errorf("next step %s has no summary wording", row[0])
+		}
 	}
 }
 

@@ -166,7 +166,8 @@ func RefTypeID(ref string) (typ, id string, ok bool) { return refTypeID(ref) }
 // Conditions through r. The fields:
 //
 //   - ID: ServiceRequest.id; PatientID: ServiceRequest.subject (Patient/<id>);
-//   - Code: ServiceRequest.code.coding[0];
+//   - Code: ServiceRequest.code.coding[0]; a code with text only (no
+//     coding) gives a Code with that text as Display and no system or code;
 //   - Target: ServiceRequest.performer[0] as "Type/id" (HealthcareService,
 //     Organization, PractitionerRole; other types are kept and refused by
 //     Prescription.Validate). A performer that is the Patient or a
@@ -236,6 +237,10 @@ func PrescriptionFromServiceRequest(body []byte, r Resolver) (*socialrx.Prescrip
 	if sr.Code != nil && len(sr.Code.Coding) > 0 {
 		c := sr.Code.Coding[0]
 		p.Code = socialrx.Coding{System: c.System, Code: c.Code, Display: c.Display}
+	} else if sr.Code != nil && strings.TrimSpace(sr.Code.Text) != "" {
+		// R4 CodeableConcept.text alone is a code: EMRs often send only
+		// the words. It says what is prescribed as well as a display.
+		p.Code = socialrx.Coding{Display: sr.Code.Text}
 	}
 
 	// Target.

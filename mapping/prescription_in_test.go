@@ -230,6 +230,8 @@ func TestPrescriptionErrors(t *testing.T) {
 	}{
 		{"no subject, no code, no performer", `{"resourceType":"ServiceRequest","status":"active","intent":"order"}`,
 			socialrx.EUNPROCESSABLE, []string{"ServiceRequest.subject", "ServiceRequest.code"}},
+		{"code with text only, no performer, active", `{"resourceType":"ServiceRequest","status":"active","intent":"order","subject":{"reference":"Patient/p1"},"code":{"text":" "}}`,
+			socialrx.EUNPROCESSABLE, []string{"ServiceRequest.code"}},
 		{"subject is a Group", `{"resourceType":"ServiceRequest","subject":{"reference":"Group/g1"},"code":{"coding":[{"code":"x"}]}}`,
 			socialrx.EUNPROCESSABLE, []string{"ServiceRequest.subject.reference"}},
 		{"bad codes and date", string(srJSON(`,"authoredOn":"yesterday","category":[` + categoryJSON(formSystem, "nope") + `,` + categoryJSON(channelSystem, "pigeon") + `,{"coding":[{"system":"x"},` + categoryJSON(needDomainSystem, "weather")[11:] + `]`)),
@@ -332,4 +334,26 @@ func FuzzPrescriptionFromServiceRequest(f *testing.F) {
 		}
 
 	})
+}
+
+// TestPrescriptionCodeTextOnly: an R4 code with text only (EMRs often send
+// just the words) says what is prescribed: it is the Code's Display, it
+// satisfies "a code or a performer", and it is written back as text.
+func TestPrescriptionCodeTextOnly(t *testing.T) {
+	body := []byte(`{"resourceType":"ServiceRequest","id":"sr1","status":"active","intent":"order","code":{"text":"housing support"},"subject":{"reference":"Patient/p1"}}`)
+	p, err := PrescriptionFromServiceRequest(body, testResolver(t))
+	if err != nil {
+		t.Fatalf("a text-only code without a performer: %v", err)
+	}
+	if diff := cmp.Diff(socialrx.Coding{Display: "housing support"}, p.Code); diff != "" {
+		t.Errorf("code (-want +got):\n%s", diff)
+	}
+	out := ServiceRequestFromPrescription(*p, "sr1")
+	if !strings.Contains(string(out), `"code":{"text":"housing support"}`) {
+		t.Errorf("written back: want code as text only: %s", out)
+	}
+	back, err := PrescriptionFromServiceRequest(out, testResolver(t))
+	if err != nil || back.Code != p.Code {
+		t.Errorf("read back: code %+v, err %v; want %+v", back.Code, err, p.Code)
+	}
 }

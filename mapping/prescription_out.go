@@ -145,7 +145,8 @@ type serviceRequestJSON struct {
 //     false when p.FormDerived), the channel when set (prescription-channel),
 //     and one category per need domain with the need-domain code and, where
 //     one matches (sdohccByDomain), the SDOH CC category code;
-//   - code: p.Code; subject: Patient/<PatientID>; authoredOn: p.AuthoredOn
+//   - code: p.Code (its Display as code.text when it has no system and no
+//     code: a text-only code read back); subject: Patient/<PatientID>; authoredOn: p.AuthoredOn
 //     (UTC); requester: p.RequesterID; performer: p.Target;
 //     reasonReference: p.NeedRefs.
 //
@@ -159,7 +160,10 @@ func ServiceRequestFromPrescription(p socialrx.Prescription, id string) []byte {
 	if sr.Status == "" {
 		sr.Status = "active"
 	}
-	if p.Code != (socialrx.Coding{}) {
+	switch {
+	case p.Code.System == "" && p.Code.Code == "" && p.Code.Display != "":
+		sr.Code = &conceptJSONOut{Text: p.Code.Display} // a code the EMR sent as text only
+	case p.Code != (socialrx.Coding{}):
 		sr.Meta = &metaJSON{Profile: []string{profileSDOHCCServiceRequest}}
 		sr.Code = ccOf(codingJSON{System: p.Code.System, Code: p.Code.Code, Display: p.Code.Display})
 	}

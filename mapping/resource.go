@@ -32,6 +32,7 @@ type coding struct {
 
 type codeableConcept struct {
 	Coding []coding `json:"coding"`
+	Text   string   `json:"text"`
 }
 
 type reference struct {

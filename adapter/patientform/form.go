@@ -13,6 +13,14 @@
 // questions. A bad, forged, expired or used link gets a friendly page with
 // a 4xx status and nothing else. Every page is sent with no-store, no
 // referrer and a strict Content-Security-Policy (no script at all).
+//
+// Every request has an id (the client's X-Request-Id when it is a short
+// token of safe characters, else a new UUID), echoed in X-Request-Id and
+// named in the log lines. Answers that could not be stored are never lost
+// silently: the page says they were not saved (5xx), asks the person to
+// call the clinic and shows the id as a reference, and the log line
+// "patient form failed" carries the same id and the error (paths and
+// ids, never PHI).
 package patientform
 
 import (
@@ -27,6 +35,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/socialrx/socialrx"
 	"github.com/socialrx/socialrx/adapter/workflow"
@@ -90,14 +100,48 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hd.Set("X-Content-Type-Options", "nosniff")
 	hd.Set("X-Frame-Options", "DENY")
 	hd.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	id := r.Header.Get(HeaderRequestID)
+	if !validRequestID(id) {
+		id = uuid.NewString()
+	}
+	hd.Set(HeaderRequestID, id)
+	r = r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id))
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 	start := time.Now()
 	h.mux.ServeHTTP(rec, r)
-	route := r.Method + " " + r.URL.Path
-	if strings.HasPrefix(r.URL.Path, "/p/f/") {
-		route = r.Method + " /p/f/{token}"
+	h.cfg.Logger.Info("patient form", "route", routeOf(r), "status", rec.status, "took", time.Since(start).String(), "request_id", id)
+}
+
+// HeaderRequestID is the request id header, as the FHIR API's.
+const HeaderRequestID = "X-Request-Id"
+
+type requestIDKey struct{}
+
+// requestIDOf returns the id ServeHTTP gave r.
+func requestIDOf(r *http.Request) string {
+	id, _ := r.Context().Value(requestIDKey{}).(string)
+	return id
+}
+
+// validRequestID: at most 128 letters, digits and -_.: (the FHIR API's rule).
+func validRequestID(id string) bool {
+	if id == "" || len(id) > 128 {
+		return false
 	}
-	h.cfg.Logger.Info("patient form", "route", route, "status", rec.status, "took", time.Since(start).String())
+	for _, c := range id {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("-_.:", c)) {
+			return false
+		}
+	}
+	return true
+}
+
+// routeOf names r's route, never the token (it is a credential).
+func routeOf(r *http.Request) string {
+	if strings.HasPrefix(r.URL.Path, "/p/f/") {
+		return r.Method + " /p/f/{token}"
+	}
+	return r.Method + " " + r.URL.Path
 }
 
 type statusRecorder struct {
@@ -131,17 +175,25 @@ var messages = map[string]struct {
 		"This page was open too long or did not come from our link. Please open the link from our message again and send your answers."}},
 	"unavailable": {"The questions are not available right now", []string{
 		"Sorry, something is not working on our side. Please try again later, or call the clinic."}},
+	"notsaved": {"Your answers were not saved", []string{
+		"Sorry, something went wrong on our side and we could not keep your answers.",
+		"Please try sending them again later, or call the clinic and we will ask you the questions on the phone."}},
 	"thanks": {"Thank you", []string{
 		"We have your answers. Your care team will see them.",
 		"You can close this page."}},
 }
 
-// message writes a friendly page with status.
-func (h *Handler) message(w http.ResponseWriter, _ *http.Request, status int, key string) {
+// message writes a friendly page with status; a 5xx page gives the
+// request id as the reference to quote.
+func (h *Handler) message(w http.ResponseWriter, r *http.Request, status int, key string) {
 	m := messages[key]
+	lines := m.lines
+	if id := requestIDOf(r); status >= 500 && id != "" {
+		lines = append(lines[:len(lines):len(lines)], "If you call, please give this reference: "+id+".")
+	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
-	_ = pages.ExecuteTemplate(w, "message", map[string]any{"Title": m.title, "Lines": m.lines})
+	_ = pages.ExecuteTemplate(w, "message", map[string]any{"Title": m.title, "Lines": lines})
 }
 
 func (h *Handler) thanks(w http.ResponseWriter, r *http.Request) {
@@ -181,7 +233,7 @@ func (h *Handler) open(w http.ResponseWriter, r *http.Request) (*followUp, bool)
 		if c := socialrx.ErrorCode(err); c == socialrx.ENOTFOUND || c == socialrx.EGONE {
 			h.message(w, r, http.StatusNotFound, "badlink")
 		} else {
-			h.fail(w, r, err)
+			h.fail(w, r, "unavailable", err)
 		}
 		return nil, false
 	}
@@ -191,7 +243,7 @@ func (h *Handler) open(w http.ResponseWriter, r *http.Request) (*followUp, bool)
 		return nil, false
 	}
 	if used, err := answerExists(ctx, st, l.TaskID); err != nil {
-		h.fail(w, r, err)
+		h.fail(w, r, "unavailable", err)
 		return nil, false
 	} else if used {
 		h.message(w, r, http.StatusGone, "answered")
@@ -245,9 +297,17 @@ func (h *Handler) questionnaire(ctx context.Context) (*questionnaire, error) {
 	return parseQuestionnaire(best.Body)
 }
 
-func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
-	h.cfg.Logger.Error("patient form failed", "error", socialrx.ErrorMessage(err))
-	h.message(w, r, http.StatusInternalServerError, "unavailable")
+// fail logs err (its message and first issue: paths and ids, never PHI)
+// with the request id and writes page key with status 500: "unavailable"
+// when the form could not be shown, "notsaved" when answers could not be
+// stored.
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, key string, err error) {
+	attrs := []any{"route", routeOf(r), "request_id", requestIDOf(r), "code", socialrx.ErrorCode(err), "error", socialrx.ErrorMessage(err)}
+	if is := socialrx.ErrorIssues(err); len(is) > 0 { // which rule: a path and a message, no values
+		attrs = append(attrs, "issues", len(is), "first_path", is[0].Path, "first_issue", is[0].Message)
+	}
+	h.cfg.Logger.Error("patient form failed", attrs...)
+	h.message(w, r, http.StatusInternalServerError, key)
 }
 
 func (h *Handler) show(w http.ResponseWriter, r *http.Request) {
@@ -285,7 +345,7 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request) {
 	}
 	body := h.response(fu, a)
 	if _, issues := fhir.Decode(body, "QuestionnaireResponse"); len(issues) > 0 {
-		h.fail(w, r, socialrx.Errorf(socialrx.EINTERNAL, "the form's QuestionnaireResponse is not valid R4: %s", issues[0].Path))
+		h.fail(w, r, "notsaved", socialrx.Errorf(socialrx.EINTERNAL, "the form's QuestionnaireResponse is not valid R4: %s", issues[0].Path))
 		return
 	}
 	used := false
@@ -308,7 +368,7 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request) {
 		return err
 	})
 	if err != nil {
-		h.fail(w, r, err)
+		h.fail(w, r, "notsaved", err)
 		return
 	}
 	if used {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -333,5 +334,69 @@ func TestEnableWhenAndOptionalGroups(t *testing.T) {
 	}
 	if got := fmt.Sprint(responseItems(shipped, a)); strings.Contains(got, "ucla-3-total") {
 		t.Errorf("a read-only total was posted: %s", got)
+	}
+}
+
+// TestFormAnswersNotSaved: when the answers cannot be stored (here the
+// follow-up names a prescription socialrx does not hold, so the workflow
+// refuses the response), the person is told they were not saved (500,
+// not the "try again later" of a form that could not be shown), with the
+// request id as the reference to quote; the log line names the same id
+// and the rule, never the patient; nothing is stored.
+func TestFormAnswersNotSaved(t *testing.T) {
+	e := setup(t, mapping.FollowUpQuestionnaire())
+	var logs strings.Builder
+	fuID := workflow.FollowUpTaskID("sr-gone")
+	err := e.wf.Transact(t.Context(), func(tx *workflow.Tx) error {
+		f := socialrx.FollowUp{PrescriptionID: "sr-gone", PatientID: "p1", Due: e.now, Channel: socialrx.ContactEmail, Status: "requested"}
+		_, err := tx.Create(t.Context(), "Task", fuID, mapping.FollowUpTask(f, fuID, e.now))
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := New(Config{Workflow: e.wf, LinkKey: key, Now: func() time.Time { return e.now },
+		Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	token := socialrx.SignLink(key, socialrx.FormLink{TaskID: fuID, Expires: e.now.Add(socialrx.DefaultLinkTTL)})
+	form := url.Values{"_form": {socialrx.FormToken(key, token)}, "q.pursued": {"yes"},
+		"q.satisfaction": {"2"}, "q.wellbeing": {"same"}, "q.next-step": {"try-alternative"}}
+	req, _ := http.NewRequest("POST", srv.URL+"/p/f/"+token, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-Request-Id", "req-42")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	body := string(b)
+	if resp.StatusCode != http.StatusInternalServerError || !strings.Contains(body, "Your answers were not saved") ||
+		!strings.Contains(body, "reference: req-42") || resp.Header.Get("X-Request-Id") != "req-42" {
+		t.Errorf("POST: %d, X-Request-Id %q\n%s\nwant 500, the not-saved page with reference req-42", resp.StatusCode, resp.Header.Get("X-Request-Id"), body)
+	}
+	if _, err := e.wf.Store().Read(t.Context(), "QuestionnaireResponse", workflow.PatientAnswerID(fuID)); socialrx.ErrorCode(err) != socialrx.ENOTFOUND {
+		t.Errorf("the refused answer was stored (err %v)", err)
+	}
+	var failed map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		var m map[string]any
+		if json.Unmarshal([]byte(line), &m) == nil && m["msg"] == "patient form failed" {
+			failed = m
+		}
+	}
+	if failed == nil || failed["request_id"] != "req-42" || failed["first_path"] != "QuestionnaireResponse.basedOn" || failed["route"] != "POST /p/f/{token}" {
+		t.Errorf("log line: %v; want request_id req-42, the rule's path and the route without the token\n%s", failed, logs.String())
+	}
+	for _, phi := range []string{"Zelda", "Quist", token} {
+		if strings.Contains(logs.String(), phi) {
+			t.Errorf("the log carries %q", phi)
+		}
+	}
+	// A request without a usable id gets one.
+	code, hd, _ := e.get(t, "/p/thanks")
+	if code != 200 || len(hd.Get("X-Request-Id")) != 36 {
+		t.Errorf("GET thanks: %d, X-Request-Id %q; want a generated UUID", code, hd.Get("X-Request-Id"))
 	}
 }
