@@ -66,8 +66,11 @@ type deliveryExt struct {
 // socialrx holds rewritten as a logical reference (Reference.type and
 // Reference.identifier, the first identifier with a system and a value of
 // the target, written where Reference.reference was), which the EMR can
-// match against its own records. A reference whose target has no such
-// identifier is kept as it is, so no link is lost. identifier (system,
+// match against its own records; a target without one is named by
+// socialrx's identifier for it (ResourceIdentifier: the identifier its own
+// write-back would carry), never by socialrx's id, which means nothing in
+// the EMR. References to resources socialrx does not hold, and absolute
+// ones, are kept as they are. identifier (system,
 // value) is added to body's identifier list when body lacks it, so the EMR
 // finds the copy next time (set as the one identifier of a type that has
 // one, when it has none). Every other member keeps its bytes and order.
@@ -147,14 +150,16 @@ func logicalRefs(v json.RawMessage, r Resolver, depth int) (out json.RawMessage,
 	}
 	var ref string
 	if raw, ok := obj.Get("reference"); ok && json.Unmarshal(raw, &ref) == nil {
-		if typ, _, ok := refTypeID(ref); ok && !strings.Contains(ref, "://") {
+		if typ, id, ok := refTypeID(ref); ok && !strings.Contains(ref, "://") {
 			if b, ok := r.resolve(ref); ok {
-				if sys, val := firstIdentifier(b); sys != "" {
-					obj.SetAfter("type", marshal(typ), "reference")
-					obj.SetAfter("identifier", marshal(identifierJSON{System: sys, Value: val}), "type")
-					obj.Del("reference")
-					changed = true
-				}
+				// The target's own identifier, else socialrx's for it
+				// (ResourceIdentifier): "Type/id" names socialrx's copy,
+				// which means nothing in the EMR.
+				sys, val := ResourceIdentifier(typ, id, b)
+				obj.SetAfter("type", marshal(typ), "reference")
+				obj.SetAfter("identifier", marshal(identifierJSON{System: sys, Value: val}), "type")
+				obj.Del("reference")
+				changed = true
 			}
 		}
 	}

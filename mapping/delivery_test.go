@@ -89,7 +89,7 @@ func TestWriteBackBody(t *testing.T) {
 "identifier":[{"system":"https://emr/task","value":"T-1"}],
 "for":{"type":"Patient","identifier":{"system":"https://health.gov.on.ca/ohip","value":"9876543210"},"display":"x"},
 "focus":{"type":"ServiceRequest","identifier":{"system":"https://emr/sr","value":"SR-1"}},
-"requester":{"reference":"PractitionerRole/noid"},"owner":{"reference":"https://elsewhere/Organization/o"},
+"requester":{"type":"PractitionerRole","identifier":{"system":"http://socialrx.dev/fhir/sid/practitionerrole","value":"noid"}},"owner":{"reference":"https://elsewhere/Organization/o"},
 "input":[{"type":{"text":"n"},"valueDecimal":2.50}]}`))
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("write-back body (-want +got):\n%s", diff)
@@ -101,7 +101,7 @@ func TestWriteBackBody(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantBytes := `{"resourceType":"Task","identifier":[{"system":"https://emr/task","value":"T-1"}],"status":"accepted","for":{"type":"Patient","identifier":{"system":"https://health.gov.on.ca/ohip","value":"9876543210"},"display":"x"},
-"focus":{"type":"ServiceRequest","identifier":{"system":"https://emr/sr","value":"SR-1"}},"requester":{"reference":"PractitionerRole/noid"},"owner":{"reference":"https://elsewhere/Organization/o"},
+"focus":{"type":"ServiceRequest","identifier":{"system":"https://emr/sr","value":"SR-1"}},"requester":{"type":"PractitionerRole","identifier":{"system":"http://socialrx.dev/fhir/sid/practitionerrole","value":"noid"}},"owner":{"reference":"https://elsewhere/Organization/o"},
 "input":[{"type":{"text":"n"},"valueDecimal":2.50}]}`
 	if diff := cmp.Diff(wantBytes, string(out)); diff != "" {
 		t.Errorf("write-back bytes (-want +got):\n%s", diff)
@@ -109,6 +109,11 @@ func TestWriteBackBody(t *testing.T) {
 	nested, _ := WriteBackBody([]byte(`{"resourceType":"Bundle","entry":[ {"resource":{"subject":{"reference":"Patient/p1"}}} ]}`), r, "", "")
 	if want := `{"resourceType":"Bundle","entry":[ {"resource":{"subject":{"type":"Patient","identifier":{"system":"https://health.gov.on.ca/ohip","value":"9876543210"}}}} ]}`; string(nested) != want {
 		t.Errorf("nested reference:\n got %s\nwant %s", nested, want)
+	}
+	// A reference to a resource socialrx does not hold is kept.
+	kept, _ := WriteBackBody([]byte(`{"resourceType":"Task","owner":{"reference":"Organization/not-held"}}`), r, "", "")
+	if want := `{"resourceType":"Task","owner":{"reference":"Organization/not-held"}}`; string(kept) != want {
+		t.Errorf("reference to a resource not held:\n got %s\nwant %s", kept, want)
 	}
 	// An identifier it already has is not added twice.
 	out2, _ := WriteBackBody([]byte(`{"resourceType":"Task","identifier":[{"system":"s","value":"v"}]}`), r, "s", "v")
