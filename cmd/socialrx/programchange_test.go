@@ -3,6 +3,8 @@ package main
 import (
 	"encoding/json"
 	"net/http"
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
 
@@ -225,5 +227,59 @@ func testProgramChangeRejected(t *testing.T, database string) {
 	}
 	if _, b = do(t, "GET", env.m.URL()+"/fhir/Task?status=rejected", nil); !strings.Contains(string(b), `"id":"`+taskID+`"`) {
 		t.Errorf("the rejected Task is no longer rejected: %s", truncate(b))
+	}
+}
+
+// TestReadmeReReferral runs the README's re-referral commands ("Rejected,
+// needs another program") as written, with the server's address for
+// 127.0.0.1:8080, against a referral the platform rejected.
+func TestReadmeReReferral(t *testing.T) {
+	for _, tool := range []string{"sh", "curl", "jq"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s not installed: %v", tool, err)
+		}
+	}
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(readme)
+	at := strings.Index(s, "**Rejected, needs another program.**")
+	if at < 0 {
+		t.Fatal("README lacks the re-referral section")
+	}
+	s = s[at:]
+	start := strings.Index(s, "```sh\n")
+	end := strings.Index(s[start+6:], "```")
+	if start < 0 || end < 0 {
+		t.Fatal("README's re-referral section lacks its sh block")
+	}
+	script := s[start+6 : start+6+end]
+
+	env := startHandoff(t, sqliteDatabase(t), nil)
+	patientID, srID, taskID := env.encounter(t)
+	eventually(t, "the referral to show delivered", func() bool { return env.referral(t, patientID).DeliveryState == socialrx.DeliveryDelivered })
+	rejected := PlatformMessage("11111111-0000-4000-8000-000000000031", "notify-update-process-request", "Task/"+taskID, PlatformTask(taskID, srID, "rejected", "no capacity"))
+	if status, reply := env.send(t, rejected, hoInbound); status != 200 {
+		t.Fatalf("rejected: %d %v", status, reply)
+	}
+	env.put(t, "HealthcareService/hsds-svc-pantry", `{"resourceType":"HealthcareService","id":"hsds-svc-pantry","active":true,"name":"Corner Pantry"}`)
+	cmd := exec.CommandContext(t.Context(), "sh", "-e", "-c", strings.ReplaceAll(script, "http://127.0.0.1:8080", env.m.URL()))
+	cmd.Env = append(os.Environ(), "TASK="+taskID, "NEW=HealthcareService/hsds-svc-pantry")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("the README's commands: %v\n%s", err, out)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if len(lines) != 3 || !strings.HasPrefix(lines[0], taskID+" ServiceRequest/"+srID) || lines[1] != srID || lines[2] == "null" || lines[2] == taskID {
+		t.Errorf("the README's commands printed %q; want the listed rejected Task, the ServiceRequest id, a new Task id", lines)
+	}
+	_, b := do(t, "GET", env.m.URL()+"/fhir/Task?work-list=rejected-unhandled", nil)
+	if !strings.Contains(string(b), `"total":0`) {
+		t.Errorf("rejected-unhandled after the README's re-referral: %s; want empty", truncate(b))
+	}
+	sr, _ := env.resourceMap(t, "ServiceRequest", srID)
+	if got := mustJSON(sr["performer"]); !strings.Contains(got, "HealthcareService/hsds-svc-pantry") {
+		t.Errorf("performer after the README's re-referral: %s", got)
 	}
 }
