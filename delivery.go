@@ -268,8 +268,9 @@ type OutboxTx interface {
 	ScheduleFollowUpReminder(ctx context.Context, prescriptionID string, due time.Time) error
 	// ScheduleHandoffTask enqueues the job that gives a fax or phone hand-off
 	// its referral Task when the EMR sent none (HandoffArgs), unique by
-	// prescription.
-	ScheduleHandoffTask(ctx context.Context, prescriptionID string) error
+	// prescription and moved: 0 for a new prescription, else the
+	// ServiceRequest version of the program change that needs a new one.
+	ScheduleHandoffTask(ctx context.Context, prescriptionID string, moved int64) error
 	// ScheduleFollowUpEscalation enqueues the job that checks at at
 	// whether the follow-up of a prescription is still unanswered
 	// (EscalationArgs, notify.go), unique by prescription.
@@ -297,6 +298,9 @@ const KindHandoffTask = "handoff_task"
 // none with the prescription.
 type HandoffArgs struct {
 	PrescriptionID string `json:"prescription_id"`
+	// Moved is the ServiceRequest version of the program change that
+	// needs a new hand-off Task; 0 (omitted) for a new prescription.
+	Moved int64 `json:"moved,omitempty"`
 }
 
 // Kind is KindHandoffTask.

@@ -83,6 +83,7 @@ func terminologies() []terminology {
 			Concepts: []concept{{"follow-up", "Follow up a social prescription"}, {"patient-pursue", "Pursue a self-directed social prescription"},
 				{"send-fax", "Send the referral by fax"}, {"call-to-confirm", "Call the program to confirm the referral"},
 				{"consent-needed", "Record the patient's consent to share the referral"},
+				{"rejected-unhandled", "Find the patient another program: the referral was rejected and not re-referred"},
 				{taskFollowUpHelp, "Contact the patient: they asked for more help at follow-up"},
 				{"call-patient", "Call the patient about their follow-up"}, {"print-letter", "Print and post the follow-up letter"},
 				{"follow-up-reminder", "Follow-up reminder sent to the patient"},

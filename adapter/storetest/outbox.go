@@ -486,7 +486,7 @@ func testJobsUnique(t *testing.T, open func(t *testing.T) socialrx.Store) {
 		t.Helper()
 		err := s.Transact(ctx, func(tx socialrx.Tx) error {
 			for _, id := range ids {
-				if err := tx.ScheduleHandoffTask(ctx, id); err != nil {
+				if err := tx.ScheduleHandoffTask(ctx, id, 0); err != nil {
 					return err
 				}
 				if err := tx.ScheduleFollowUpEscalation(ctx, id, at); err != nil {
@@ -511,7 +511,7 @@ func testJobsUnique(t *testing.T, open func(t *testing.T) socialrx.Store) {
 	}
 	// A rolled-back transaction's jobs are not inserted.
 	err := s.Transact(ctx, func(tx socialrx.Tx) error {
-		if err := tx.ScheduleHandoffTask(ctx, "sr-3"); err != nil {
+		if err := tx.ScheduleHandoffTask(ctx, "sr-3", 0); err != nil {
 			return err
 		}
 		return socialrx.Errorf(socialrx.EINVALID, "roll back")

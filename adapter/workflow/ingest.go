@@ -19,7 +19,8 @@ import (
 //	   v
 //	project ──> replace the rows and facts of the resource (ProjectionTx):
 //	   │        a prescription's form, channel and need domains, a fax or
-//	   │        phone referral Task's work list
+//	   │        phone referral Task's work list; a program change (move.go)
+//	   │        is refused while a referral is open, else warned and followed
 //	   │
 //	   v
 //	follow on ── new active prescription: its follow-up Task (and a
@@ -32,8 +33,11 @@ import (
 
 // prepared is what prepare read from a resource before it is stored.
 type prepared struct {
-	rx *socialrx.Prescription    // a social ServiceRequest's prescription
-	fu *mapping.FollowUpResponse // a follow-up QuestionnaireResponse (outcome.go)
+	rx *socialrx.Prescription // a social ServiceRequest's prescription
+	// rxWas is the stored prescription rx replaces (nil: none), whose
+	// program change move.go checks and follows.
+	rxWas *socialrx.Prescription
+	fu    *mapping.FollowUpResponse // a follow-up QuestionnaireResponse (outcome.go)
 	// withdrawn is the answered version a follow-up response entered in
 	// error replaces: its outcome is withdrawn (outcome_withdraw.go).
 	withdrawn *mapping.FollowUpResponse
@@ -83,7 +87,17 @@ func (tx *Tx) prepare(ctx context.Context, typ, id string, body []byte) (prepare
 		return prepared{}, unprocessable(err)
 	}
 	p.ID = id
-	return prepared{rx: p}, nil
+	was, ok, err := tx.prescription(ctx, id)
+	if err != nil {
+		return prepared{}, err
+	}
+	if !ok {
+		was = nil
+	}
+	if err := tx.checkMove(ctx, was, p); err != nil {
+		return prepared{}, err
+	}
+	return prepared{rx: p, rxWas: was}, nil
 }
 
 // project writes the domain rows of res, a version just stored, replacing
@@ -136,6 +150,9 @@ func (tx *Tx) project(ctx context.Context, res *socialrx.Resource, pr prepared) 
 		}
 		if reason, revoked := socialrx.RevokedPrescription(p.Status); revoked {
 			return tx.cancelReferrals(ctx, p, reason)
+		}
+		if err := tx.moved(ctx, pr.rxWas, p, res.VersionID); err != nil {
+			return err
 		}
 		return tx.followOn(ctx, p)
 	case "Task":
@@ -200,15 +217,8 @@ func (tx *Tx) followOn(ctx context.Context, p *socialrx.Prescription) error {
 		return err
 	}
 	if socialrx.NeedsPatientTask(*p) {
-		ptID := PatientTaskID(p.ID)
-		exists, err := tx.st.Exists(ctx, "Task", ptID)
-		if err != nil {
+		if err := tx.patientTask(ctx, p); err != nil {
 			return err
-		}
-		if !exists {
-			if _, err := tx.Create(ctx, "Task", ptID, mapping.PatientTask(*p, ptID, now)); err != nil {
-				return err
-			}
 		}
 	}
 	if err := tx.st.ScheduleFollowUpReminder(ctx, p.ID, f.Due); err != nil {
@@ -218,9 +228,20 @@ func (tx *Tx) followOn(ctx context.Context, p *socialrx.Prescription) error {
 	// The EMR may send its own later in this transaction, so the job that
 	// creates one when none exists runs after commit.
 	if socialrx.NeedsHandoffTask(*p) {
-		return tx.st.ScheduleHandoffTask(ctx, p.ID)
+		return tx.st.ScheduleHandoffTask(ctx, p.ID, 0)
 	}
 	return nil
+}
+
+// patientTask creates the patient Task of self-directed prescription p
+// (PatientTaskID) unless it was ever stored.
+func (tx *Tx) patientTask(ctx context.Context, p *socialrx.Prescription) error {
+	ptID := PatientTaskID(p.ID)
+	if exists, err := tx.st.Exists(ctx, "Task", ptID); err != nil || exists {
+		return err
+	}
+	_, err := tx.Create(ctx, "Task", ptID, mapping.PatientTask(*p, ptID, tx.w.now()))
+	return err
 }
 
 // cancelReferrals cancels the open outgoing referrals of a prescription the

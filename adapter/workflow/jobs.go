@@ -33,17 +33,15 @@ func (w *Workflow) ApplyPolledTask(ctx context.Context, endpointID string, body 
 
 // CreateHandoffTask gives the fax or phone hand-off of ServiceRequest/srID
 // its referral Task on the staff work list (mapping.HandoffTask, id
-// HandoffTaskID), as socialrx's own write, unless a referral Task focuses
-// it already (the EMR sent its own, tagged at ingest), or the
+// HandoffTaskID; after a program change another derived id,
+// nextHandoffTaskID), as socialrx's own write, unless an open referral
+// Task focuses it already (the EMR sent its own, tagged at ingest), or the
 // ServiceRequest is no longer an active fax or phone hand-off. A repeat
 // creates nothing. created says whether it made one.
 func (w *Workflow) CreateHandoffTask(ctx context.Context, srID string) (created bool, err error) {
 	err = w.Transact(ctx, func(tx *Tx) error {
 		created = false
 		tx.SetOrigin(socialrx.Origin{Actor: socialrx.ActorSystem})
-		if t, err := ReferralTaskOf(ctx, tx, srID); err != nil || t != nil {
-			return err
-		}
 		sr, err := tx.Read(ctx, "ServiceRequest", srID)
 		if missing(err) {
 			return nil // withdrawn since
@@ -55,7 +53,10 @@ func (w *Workflow) CreateHandoffTask(ctx context.Context, srID string) (created 
 			return nil // no longer an active hand-off: nothing to do
 		}
 		p.ID = srID
-		id := HandoffTaskID(srID)
+		id, open, err := tx.nextHandoffTaskID(ctx, p)
+		if err != nil || open {
+			return err
+		}
 		if exists, err := tx.Exists(ctx, "Task", id); err != nil || exists {
 			return err
 		}

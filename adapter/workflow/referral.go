@@ -66,13 +66,20 @@ func (tx *Tx) projectReferral(ctx context.Context, res *socialrx.Resource, r *so
 			return err
 		}
 	}
+	unhandled, err := tx.rejectedUnhandled(ctx, res.ID, prev, r)
+	if err != nil {
+		return err
+	}
 	if err := tx.dropOld(ctx, res); err != nil {
 		return err
 	}
 	if err := tx.st.PutReferral(ctx, r); err != nil {
 		return err
 	}
-	if err := tx.workList(ctx, res, r); err != nil {
+	if err := tx.workList(ctx, res, r, unhandled); err != nil {
+		return err
+	}
+	if err := tx.reReferred(ctx, prev, r); err != nil {
 		return err
 	}
 	if held == nil && prev != nil && prev.DeliveryState == socialrx.DeliveryHeld && tx.origin.FromPlatform() {
@@ -94,24 +101,41 @@ func (tx *Tx) projectReferral(ctx context.Context, res *socialrx.Resource, r *so
 // staff work list: a work-list fact (Task?work-list=send-fax), whether the
 // EMR sent the Task or socialrx created it; the Task itself is stored as
 // sent. A referral held for consent is on the consent-needed work list
-// instead.
-func (tx *Tx) workList(ctx context.Context, res *socialrx.Resource, r *socialrx.Referral) error {
+// instead. A rejected referral not re-referred (unhandled) is on the
+// rejected-unhandled work list too (rejected.go).
+func (tx *Tx) workList(ctx context.Context, res *socialrx.Resource, r *socialrx.Referral, unhandled bool) error {
+	facts, err := tx.workListFacts(ctx, r, unhandled)
+	if err != nil || len(facts) == 0 {
+		return err
+	}
+	return tx.st.PutFacts(ctx, res.Type, res.ID, facts)
+}
+
+// workListFacts are the work-list facts of referral r (see workList).
+func (tx *Tx) workListFacts(ctx context.Context, r *socialrx.Referral, unhandled bool) ([]socialrx.Fact, error) {
+	fact := func(code string) socialrx.Fact {
+		return socialrx.Fact{Param: FactWorkList, System: socialrx.CodeSystemBase + "task-code", Code: code}
+	}
+	var facts []socialrx.Fact
+	if unhandled {
+		facts = append(facts, fact(WorkListRejectedUnhandled))
+	}
 	if r.DeliveryState == socialrx.DeliveryHeld {
-		return tx.st.PutFacts(ctx, res.Type, res.ID, []socialrx.Fact{{Param: FactWorkList, System: socialrx.CodeSystemBase + "task-code", Code: WorkListConsentNeeded}})
+		return append(facts, fact(WorkListConsentNeeded)), nil
 	}
 	p, ok, err := tx.prescription(ctx, r.PrescriptionID)
 	if err != nil || !ok || !socialrx.NeedsHandoffTask(*p) {
-		return err
+		return facts, err
 	}
-	code, ok := mapping.HandoffCode(p.Channel)
-	if !ok {
-		return nil
+	if code, ok := mapping.HandoffCode(p.Channel); ok {
+		facts = append(facts, fact(code))
 	}
-	return tx.st.PutFacts(ctx, res.Type, res.ID, []socialrx.Fact{{Param: FactWorkList, System: socialrx.CodeSystemBase + "task-code", Code: code}})
+	return facts, nil
 }
 
 // FactWorkList is the derived search parameter of the staff work list
-// (Task?work-list=send-fax, call-to-confirm, consent-needed).
+// (Task?work-list=send-fax, call-to-confirm, consent-needed,
+// rejected-unhandled; call-patient, print-letter: reminder.go).
 const FactWorkList = "work-list"
 
 // WorkListConsentNeeded is the work list of referrals held for the

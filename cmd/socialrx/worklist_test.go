@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/socialrx/socialrx/adapter/workflow"
 )
 
 // The systems the work lists search by.
@@ -227,6 +229,18 @@ func TestWorkLists(t *testing.T) {
 		} {
 			if resp, body := do(t, http.MethodGet, m.URL()+path, nil); resp.StatusCode != status {
 				t.Errorf("GET %s: status %d, want %d: %s", path, resp.StatusCode, status, truncate(body))
+			}
+		}
+		// SearchParameter/Task-work-list names every work list the server
+		// answers (roles-walk finding 14), and each is searchable.
+		_, body = do(t, http.MethodGet, m.URL()+"/fhir/SearchParameter/Task-work-list", nil)
+		desc, _ := decodeJSON(t, body)["description"].(string)
+		for _, code := range workflow.WorkLists() {
+			if !strings.Contains(desc, code) {
+				t.Errorf("SearchParameter/Task-work-list's description lacks %s: %q", code, desc)
+			}
+			if resp, body := do(t, http.MethodGet, m.URL()+"/fhir/Task?work-list="+code, nil); resp.StatusCode != http.StatusOK {
+				t.Errorf("GET Task?work-list=%s: status %d: %s", code, resp.StatusCode, truncate(body))
 			}
 		}
 		defs := searchMatches(t, m, "SearchParameter", url.Values{"url": {"http://socialrx.dev/fhir/SearchParameter/ServiceRequest-prescription-form"}})

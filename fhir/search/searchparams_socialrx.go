@@ -56,9 +56,12 @@ var socialrxSearchParams = map[string][]SearchParam{
 		// referral Tasks of eFax and phone prescriptions, whether the EMR
 		// sent the Task or socialrx created it: Task?work-list=send-fax;
 		// and the referrals held until the patient's Consent permits
-		// sharing them (serve --require-consent): consent-needed.
+		// sharing them (serve --require-consent): consent-needed; the
+		// rejected referrals not re-referred: rejected-unhandled; the
+		// follow-up's staff Tasks: call-patient, print-letter. Keep the
+		// list in step with workflow.WorkLists (a test checks it).
 		{Name: "work-list", Type: ParamToken, Resource: "Task", Derived: true, URL: SearchParameterBase + "Task-work-list",
-			Expression: "The staff work list a referral Task is on (" + socialrxCodeSystemBase + "task-code: send-fax, call-to-confirm, from its prescription's channel; consent-needed, while it is held for the patient's consent)"},
+			Expression: "The staff work list a Task is on (" + socialrxCodeSystemBase + "task-code): send-fax, call-to-confirm, a fax or phone hand-off's referral Task, from its prescription's channel; consent-needed, a referral held for the patient's consent; rejected-unhandled, a referral its program rejected while the prescription has no newer referral; call-patient, print-letter, a follow-up's staff Task for reaching the patient"},
 		// The due date of a follow-up or patient Task. socialrx writes it in
 		// Task.restriction.period.end ("when the task should be done by",
 		// as the SDOH Clinical Care IG's patient Tasks do); R4 has no

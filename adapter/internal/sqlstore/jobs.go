@@ -76,9 +76,10 @@ func DeliverJob(messageID string) river.InsertManyParams {
 
 // HandoffTaskJob is the job that gives a fax or phone hand-off its referral
 // Task when the EMR sent none (socialrx.HandoffArgs), unique by
-// prescription.
-func HandoffTaskJob(prescriptionID string) river.InsertManyParams {
-	return river.InsertManyParams{Args: socialrx.HandoffArgs{PrescriptionID: prescriptionID},
+// prescription and program change (moved: its ServiceRequest version, 0
+// for a new prescription).
+func HandoffTaskJob(prescriptionID string, moved int64) river.InsertManyParams {
+	return river.InsertManyParams{Args: socialrx.HandoffArgs{PrescriptionID: prescriptionID, Moved: moved},
 		InsertOpts: &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true}}}
 }
 

@@ -87,11 +87,11 @@ func (tx *Tx) ScheduleFollowUpReminder(ctx context.Context, prescriptionID strin
 
 // ScheduleHandoffTask enqueues the hand-off Task job of a prescription (see
 // socialrx.OutboxTx).
-func (tx *Tx) ScheduleHandoffTask(ctx context.Context, prescriptionID string) error {
+func (tx *Tx) ScheduleHandoffTask(ctx context.Context, prescriptionID string, moved int64) error {
 	if tx.done {
 		return errTxDone
 	}
-	tx.jobs = append(tx.jobs, HandoffTaskJob(prescriptionID))
+	tx.jobs = append(tx.jobs, HandoffTaskJob(prescriptionID, moved))
 	return nil
 }
 
