@@ -359,6 +359,11 @@ func (tx *Tx) reminderFinished(ctx context.Context, m *socialrx.OutboundMessage,
 		if !socialrx.FollowUpOpen(f.Status) {
 			return nil
 		}
+		// Not sent because the prescription was withdrawn (Reminder):
+		// nobody is to call either.
+		if ended, err := tx.prescriptionEnded(ctx, f.PrescriptionID); err != nil || ended {
+			return err
+		}
 		_, err := tx.staffTask(ctx, DerivedID(callTaskPrefix, f.PrescriptionID), mapping.StaffTask{Code: mapping.TaskCallPatient,
 			Reason: mapping.ReasonReminderFailed, FollowUpTaskID: fuID, PatientID: f.PatientID, Owner: f.Owner}, now)
 		return err

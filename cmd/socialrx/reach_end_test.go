@@ -194,36 +194,52 @@ func testRevokedEndsFollowUp(t *testing.T, database, status string) {
 
 // A reminder already in the outbox when the prescription is revoked is
 // not sent: the text gateway answered 503 once, and the retry after the
-// revoke sends nothing. The staff call Task the phone channel made is
-// cancelled with it.
+// revoke sends nothing, and makes no call Task for the failed reminder;
+// also when staff reopened the follow-up Task by hand meanwhile.
 func TestRevokeStopsQueuedReminder(t *testing.T) {
 	for _, be := range encounterBackends {
 		t.Run(be.name, func(t *testing.T) {
-			env := startReach(t, be.database(t), func(c *Config) { c.RetryBase = 3 * time.Second })
-			env.sms.FailNext(503)
-			m := env.m
-			// Encounter 01's follow-up is already due: the reminder is queued at once.
-			post := postEncounter(t, m, encounterWithTelecom(t, []map[string]any{{"system": "phone", "use": "mobile", "value": "+14165550187", "rank": 1}}))
-			if post.status != http.StatusOK {
-				t.Fatalf("POST encounter: %d %s", post.status, truncate(post.body))
-			}
-			srID := post.idOf(t, "ServiceRequest")
-			eventually(t, "the first attempt at the gateway", func() bool { return env.sms.Attempts() == 1 })
-			setPrescriptionStatus(t, m, srID, "revoked")
-			eventually(t, "the reminder ended in the outbox", func() bool {
-				failed, err := m.Store.OutboundMessages(t.Context(), socialrx.DeliveryFailed, 10)
-				return err == nil && len(failed) == 1
-			})
-			if n, ok := env.sms.Attempts(), len(env.sms.Requests()); n != 1 || ok != 0 {
-				t.Errorf("gateway: %d attempts, %d texts accepted; want 1 (the 503) and none", n, ok)
-			}
-			fuID := workflow.FollowUpTaskID(srID)
-			wantTaskStatus(t, m, fuID, "cancelled", "revoked")
-			// The failed reminder makes no call Task: the follow-up is over.
-			if n := len(searchMatches(t, m, "Task", url.Values{"work-list": {"call-patient"}, "focus": {"Task/" + fuID}, "status": {"requested"}})); n != 0 {
-				t.Errorf("%d call Tasks requested, want none", n)
+			for _, reopen := range []bool{false, true} {
+				t.Run(fmt.Sprintf("reopened=%v", reopen), func(t *testing.T) { testRevokeStopsQueuedReminder(t, be.database(t), reopen) })
 			}
 		})
+	}
+}
+
+func testRevokeStopsQueuedReminder(t *testing.T, database string, reopen bool) {
+	env := startReach(t, database, func(c *Config) { c.RetryBase = 3 * time.Second })
+	env.sms.FailNext(503)
+	m := env.m
+	// Encounter 01's follow-up is already due: the reminder is queued at once.
+	post := postEncounter(t, m, encounterWithTelecom(t, []map[string]any{{"system": "phone", "use": "mobile", "value": "+14165550187", "rank": 1}}))
+	if post.status != http.StatusOK {
+		t.Fatalf("POST encounter: %d %s", post.status, truncate(post.body))
+	}
+	srID := post.idOf(t, "ServiceRequest")
+	eventually(t, "the first attempt at the gateway", func() bool { return env.sms.Attempts() == 1 })
+	setPrescriptionStatus(t, m, srID, "revoked")
+	fuID := workflow.FollowUpTaskID(srID)
+	wantTaskStatus(t, m, fuID, "cancelled", "revoked")
+	if reopen {
+		fu := getTask(t, m, fuID)
+		fu["status"] = "requested"
+		delete(fu, "statusReason")
+		delete(fu, "meta")
+		b, _ := json.Marshal(fu)
+		if resp, body := do(t, "PUT", m.URL()+"/fhir/Task/"+fuID, b); resp.StatusCode != http.StatusOK {
+			t.Fatalf("PUT follow-up Task requested: %d %s", resp.StatusCode, truncate(body))
+		}
+	}
+	eventually(t, "the reminder ended in the outbox", func() bool {
+		failed, err := m.Store.OutboundMessages(t.Context(), socialrx.DeliveryFailed, 10)
+		return err == nil && len(failed) == 1
+	})
+	if n, ok := env.sms.Attempts(), len(env.sms.Requests()); n != 1 || ok != 0 {
+		t.Errorf("gateway: %d attempts, %d texts accepted; want 1 (the 503) and none", n, ok)
+	}
+	// The failed reminder makes no call Task: the follow-up is over.
+	if n := len(searchMatches(t, m, "Task", url.Values{"work-list": {"call-patient"}, "focus": {"Task/" + fuID}})); n != 0 {
+		t.Errorf("%d call Tasks, want none", n)
 	}
 }
 
