@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/socialrx/socialrx"
+	"github.com/socialrx/socialrx/fhir"
 )
 
 // Identifier systems of the Tasks socialrx creates: the value is the
@@ -154,3 +155,51 @@ func PatientTask(p socialrx.Prescription, id string, now time.Time) []byte {
 	}
 	return marshal(t)
 }
+
+// The statusReason texts of the Tasks for reaching the patient (the
+// follow-up Task, the patient Task, the call-patient and print-letter
+// Tasks) that socialrx ends itself (EndTask).
+const (
+	// RevokedTaskReason: the prescription was revoked (ServiceRequest
+	// status revoked): its follow-up and what reaches the patient for
+	// it are cancelled.
+	RevokedTaskReason = "The prescription was revoked: this is no longer needed."
+	// EnteredInErrorTaskReason: the same for a prescription entered in
+	// error.
+	EnteredInErrorTaskReason = "The prescription was entered in error: this is no longer needed."
+	// AnsweredTaskReason: a staff Task for reaching the patient (call,
+	// letter) cancelled because the follow-up was answered.
+	AnsweredTaskReason = "The follow-up was answered: the patient does not need to be reached for it any more."
+	// PursuedTaskReason: the patient Task completed because the answer
+	// says the patient took the support up (yes or partly).
+	PursuedTaskReason = "The follow-up was answered: the patient took up the support."
+	// NotPursuedTaskReason: the patient Task cancelled because the
+	// answer says the patient did not take it up.
+	NotPursuedTaskReason = "The follow-up was answered: the patient did not take up the support."
+	// UnsaidPursuedTaskReason: the patient Task cancelled because the
+	// follow-up was answered without saying whether.
+	UnsaidPursuedTaskReason = "The follow-up was answered."
+)
+
+// EndTask returns task (an R4 Task) with status set to status (completed
+// or cancelled), statusReason text reason and lastModified now, when
+// open(its current status) is true; changed is false (task returned)
+// otherwise, so a Task already ended, or one staff took up when open
+// says so, keeps its status. Every other member keeps its bytes and order.
+func EndTask(task []byte, status, reason string, now time.Time, open func(status string) bool) (out []byte, changed bool, err error) {
+	doc, err := fhir.ParseObject(task)
+	if err != nil {
+		return nil, false, issueErr(socialrx.EINVALID, "structure", "Task", "invalid JSON")
+	}
+	if !open(statusOf(task)) {
+		return task, false, nil
+	}
+	setTaskMember(doc, "status", marshal(status))
+	setTaskMember(doc, "statusReason", marshal(conceptJSONOut{Text: reason}))
+	setTaskMember(doc, "lastModified", marshal(dateTime(now)))
+	return doc.Bytes(), true, nil
+}
+
+// NotStarted reports whether a Task status is requested or ready: nobody
+// has taken the Task up yet (for EndTask).
+func NotStarted(status string) bool { return status == "requested" || status == "ready" }

@@ -99,3 +99,46 @@ func TestTerminologyCodesUsed(t *testing.T) {
 		}
 	}
 }
+
+func TestEndTask(t *testing.T) {
+	open := func(s string) bool { return socialrx.FollowUpOpen(s) }
+	for _, tc := range []struct {
+		name, task, status, reason string
+		open                       func(string) bool
+		want                       string // "" when unchanged
+	}{
+		{"requested, cancelled: status, reason and lastModified in element order",
+			`{"resourceType":"Task","id":"cp-1","status":"requested","intent":"order","priority":"routine"}`, "cancelled", RevokedTaskReason, NotStarted,
+			`{"resourceType":"Task","id":"cp-1","status":"cancelled","statusReason":{"text":"` + RevokedTaskReason + `"},"intent":"order","priority":"routine","lastModified":"2026-03-02T15:04:05Z"}`},
+		{"ready, completed; an old reason replaced",
+			`{"resourceType":"Task","status":"ready","statusReason":{"text":"x"},"intent":"order","lastModified":"2020-01-01T00:00:00Z"}`, "completed", PursuedTaskReason, NotStarted,
+			`{"resourceType":"Task","status":"completed","statusReason":{"text":"` + PursuedTaskReason + `"},"intent":"order","lastModified":"2026-03-02T15:04:05Z"}`},
+		{"in-progress, not started only: unchanged",
+			`{"resourceType":"Task","status":"in-progress","intent":"order"}`, "cancelled", AnsweredTaskReason, NotStarted, ""},
+		{"in-progress, any open: cancelled",
+			`{"resourceType":"Task","status":"in-progress","intent":"order"}`, "cancelled", EnteredInErrorTaskReason, open,
+			`{"resourceType":"Task","status":"cancelled","statusReason":{"text":"` + EnteredInErrorTaskReason + `"},"intent":"order","lastModified":"2026-03-02T15:04:05Z"}`},
+		{"completed follow-up: unchanged",
+			`{"resourceType":"Task","status":"completed","intent":"order"}`, "cancelled", RevokedTaskReason, open, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, changed, err := EndTask([]byte(tc.task), tc.status, tc.reason, now2026, tc.open)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := tc.want
+			if want == "" {
+				want = tc.task
+			}
+			if changed != (tc.want != "") {
+				t.Errorf("changed %v, want %v", changed, tc.want != "")
+			}
+			if diff := cmp.Diff(want, string(got)); diff != "" {
+				t.Errorf("EndTask (-want +got):\n%s", diff)
+			}
+		})
+	}
+	if _, _, err := EndTask([]byte(`{`), "cancelled", "", now2026, NotStarted); socialrx.ErrorCode(err) != socialrx.EINVALID {
+		t.Errorf("broken JSON: %v, want EINVALID", err)
+	}
+}

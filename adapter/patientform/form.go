@@ -168,6 +168,9 @@ var messages = map[string]struct {
 	"answered": {"You have already answered", []string{
 		"Thank you: we have your answers. Each link can be used once.",
 		"If you want to add something, please call the clinic."}},
+	"notneeded": {"No answer needed", []string{
+		"The clinic no longer needs an answer to these questions, so there is nothing to fill in. Thank you.",
+		"If you have questions about your care, please call the clinic."}},
 	"closed": {"Nothing to answer", []string{
 		"The clinic has already closed this follow-up, so there is nothing more to fill in. Thank you.",
 		"If you want to tell us something, please call the clinic."}},
@@ -247,6 +250,17 @@ func (h *Handler) open(w http.ResponseWriter, r *http.Request) (*followUp, bool)
 		return nil, false
 	} else if used {
 		h.message(w, r, http.StatusGone, "answered")
+		return nil, false
+	}
+	// A follow-up cancelled (its prescription revoked or entered in
+	// error), or still open on such a prescription, is no longer needed.
+	withdrawn, err := h.cfg.Workflow.FollowUpWithdrawn(ctx, f.PrescriptionID)
+	if err != nil {
+		h.fail(w, r, "unavailable", err)
+		return nil, false
+	}
+	if withdrawn || f.Status == "cancelled" {
+		h.message(w, r, http.StatusGone, "notneeded")
 		return nil, false
 	}
 	if !socialrx.FollowUpOpen(f.Status) {
@@ -348,17 +362,27 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, "notsaved", socialrx.Errorf(socialrx.EINTERNAL, "the form's QuestionnaireResponse is not valid R4: %s", issues[0].Path))
 		return
 	}
-	used := false
+	used, notNeeded := false, false
 	err := h.cfg.Workflow.Transact(r.Context(), func(tx *workflow.Tx) error {
-		used = false
-		// The follow-up may have closed since the page was read.
+		used, notNeeded = false, false
+		// The follow-up may have closed since the page was read, or its
+		// prescription been revoked.
 		cur, err := tx.Read(r.Context(), "Task", fu.taskID)
 		if err != nil {
 			return err
 		}
-		if f, ok, _ := mapping.FollowUpFromTask(cur.Body); !ok || !socialrx.FollowUpOpen(f.Status) {
+		f, ok, _ := mapping.FollowUpFromTask(cur.Body)
+		if ok && f.Status == "cancelled" {
+			notNeeded = true
+			return nil
+		}
+		if !ok || !socialrx.FollowUpOpen(f.Status) {
 			used = true
 			return nil
+		}
+		if ended, err := tx.PrescriptionEnded(r.Context(), f.PrescriptionID); err != nil || ended {
+			notNeeded = ended
+			return err
 		}
 		_, err = tx.Create(r.Context(), "QuestionnaireResponse", workflow.PatientAnswerID(fu.taskID), body)
 		if socialrx.ErrorCode(err) == socialrx.ECONFLICT {
@@ -369,6 +393,10 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request) {
 	})
 	if err != nil {
 		h.fail(w, r, "notsaved", err)
+		return
+	}
+	if notNeeded {
+		h.message(w, r, http.StatusGone, "notneeded")
 		return
 	}
 	if used {

@@ -25,7 +25,9 @@ import (
 //	   v
 //	follow on ── new active prescription: its follow-up Task (and a
 //	             self-directed one's patient Task), the reminder job
-//	          ── revoked prescription: cancel its open referrals
+//	          ── revoked prescription (or entered in error): cancel its
+//	             open referrals, and its follow-up, patient and staff
+//	             Tasks for reaching the patient (reminder.go)
 //	          ── referral change: its message (referral.go)
 //
 //	Delete ──> store the delete marker ──> drop the rows of the resource
@@ -149,7 +151,10 @@ func (tx *Tx) project(ctx context.Context, res *socialrx.Resource, pr prepared) 
 			return err
 		}
 		if reason, revoked := socialrx.RevokedPrescription(p.Status); revoked {
-			return tx.cancelReferrals(ctx, p, reason)
+			if err := tx.cancelReferrals(ctx, p, reason); err != nil {
+				return err
+			}
+			return tx.cancelFollowUp(ctx, p.ID, p.Status)
 		}
 		if err := tx.moved(ctx, pr.rxWas, p, res.VersionID); err != nil {
 			return err

@@ -175,6 +175,9 @@ func (tx *Tx) recordOutcome(ctx context.Context, res *socialrx.Resource, r *mapp
 	if err := tx.completeFollowUp(ctx, fuID, res.ID, now); err != nil {
 		return err
 	}
+	if err := tx.closeReachTasks(ctx, p.ID, r.Answers.Pursued, now); err != nil {
+		return err
+	}
 	facts := mapping.SummaryFacts{}
 	if facts.Goal, err = tx.updateGoals(ctx, p, sr.Body, o, now); err != nil {
 		return err

@@ -177,7 +177,131 @@ func (tx *Tx) openFollowUp(ctx context.Context, fuID string) (*socialrx.Resource
 	if err != nil || !isFollowUp || !socialrx.FollowUpOpen(f.Status) {
 		return nil, nil, false, nil
 	}
+	// A follow-up Task left open on a revoked or erroneous prescription
+	// (written before revoking cancelled it, or changed since by hand)
+	// reaches nobody either.
+	if ended, err := tx.prescriptionEnded(ctx, f.PrescriptionID); err != nil || ended {
+		return nil, nil, false, err
+	}
 	return fu, f, true, nil
+}
+
+// prescriptionEnded reports whether prescription srID is one socialrx
+// holds with status revoked or entered-in-error
+// (socialrx.RevokedPrescription): its follow-up is no longer wanted.
+func (tx *Tx) prescriptionEnded(ctx context.Context, srID string) (bool, error) {
+	if srID == "" {
+		return false, nil
+	}
+	p, ok, err := tx.prescription(ctx, srID)
+	if err != nil || !ok {
+		return false, err
+	}
+	_, ended := socialrx.RevokedPrescription(p.Status)
+	return ended, nil
+}
+
+// FollowUpWithdrawn reports whether the follow-up of prescription srID is
+// no longer wanted because the prescription was revoked or entered in
+// error (the patient's form link shows the "no longer needed" page).
+// It reads outside any transaction (a prescription gone is not withdrawn).
+func (w *Workflow) FollowUpWithdrawn(ctx context.Context, srID string) (bool, error) {
+	if srID == "" {
+		return false, nil
+	}
+	sr, err := w.store.Read(ctx, "ServiceRequest", srID)
+	if missing(err) {
+		return false, nil
+	} else if err != nil {
+		return false, err
+	}
+	_, ended := socialrx.RevokedPrescription(mapping.StatusOf(sr.Body))
+	return ended, nil
+}
+
+// PrescriptionEnded is FollowUpWithdrawn inside a transaction.
+func (tx *Tx) PrescriptionEnded(ctx context.Context, srID string) (bool, error) {
+	return tx.prescriptionEnded(ctx, srID)
+}
+
+// Ending the follow-up (one transaction with what ends it):
+//
+//	prescription revoked / entered-in-error (ingest.go, project)
+//	  ──> cancelFollowUp: cancelled, with the reason, while open
+//	      (socialrx.FollowUpOpen): follow-up Task fu-…, patient Task pt-…,
+//	      call-patient Tasks cp-… and oc-…, print-letter Task lt-…
+//	follow-up answered (outcome.go, recordOutcome)
+//	  ──> closeReachTasks, only while requested or ready (nobody took
+//	      them up): cp-…, oc-…, lt-… cancelled (nobody needs reaching);
+//	      pt-… completed when the answer says pursued yes or partly,
+//	      else cancelled
+//
+// The reminder and escalation jobs already queued then find no open
+// follow-up (openFollowUp) and do nothing; a reminder message already in
+// the outbox fails for good without being sent (Reminder).
+
+// reachStaffTaskIDs are the ids of the staff Tasks reaching the patient
+// about the follow-up of prescription srID (RemindFollowUp,
+// reminderFinished, EscalateFollowUp).
+func reachStaffTaskIDs(srID string) []string {
+	return []string{DerivedID(callTaskPrefix, srID), DerivedID(overdueTaskPrefix, srID), DerivedID(letterTaskPrefix, srID)}
+}
+
+// endTask ends Task id (mapping.EndTask) when it is there and open(its
+// status) is true.
+func (tx *Tx) endTask(ctx context.Context, id, status, reason string, now time.Time, open func(string) bool) error {
+	cur, err := tx.readIfPresent(ctx, "Task", id)
+	if err != nil || cur == nil {
+		return err
+	}
+	body, changed, err := mapping.EndTask(cur.Body, status, reason, now, open)
+	if err != nil {
+		return unprocessable(err)
+	}
+	if changed {
+		_, _, err = tx.Update(ctx, "Task", id, body, 0)
+	}
+	return err
+}
+
+// cancelFollowUp cancels what reaches the patient about prescription
+// srID, which is now revoked or entered in error (status), while open:
+// see the diagram above. socialrx writes them (ActorSystem).
+func (tx *Tx) cancelFollowUp(ctx context.Context, srID, status string) error {
+	reason := mapping.RevokedTaskReason
+	if status == "entered-in-error" {
+		reason = mapping.EnteredInErrorTaskReason
+	}
+	was := tx.origin
+	tx.SetOrigin(socialrx.Origin{Actor: socialrx.ActorSystem})
+	defer tx.SetOrigin(was)
+	now := tx.w.now()
+	ids := append([]string{FollowUpTaskID(srID), PatientTaskID(srID)}, reachStaffTaskIDs(srID)...)
+	for _, id := range ids {
+		if err := tx.endTask(ctx, id, "cancelled", reason, now, socialrx.FollowUpOpen); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// closeReachTasks closes, once the follow-up of prescription srID is
+// answered (pursued: what the answer says), the Tasks that were to reach
+// the patient about it, while nobody took them up: see the diagram above.
+func (tx *Tx) closeReachTasks(ctx context.Context, srID string, pursued socialrx.Pursued, now time.Time) error {
+	for _, id := range reachStaffTaskIDs(srID) {
+		if err := tx.endTask(ctx, id, "cancelled", mapping.AnsweredTaskReason, now, mapping.NotStarted); err != nil {
+			return err
+		}
+	}
+	status, reason := "cancelled", mapping.UnsaidPursuedTaskReason
+	switch pursued {
+	case socialrx.PursuedYes, socialrx.PursuedPartly:
+		status, reason = "completed", mapping.PursuedTaskReason
+	case socialrx.PursuedNo:
+		reason = mapping.NotPursuedTaskReason
+	}
+	return tx.endTask(ctx, PatientTaskID(srID), status, reason, now, mapping.NotStarted)
 }
 
 // staffTask creates staff Task id from s unless it exists (even deleted):
@@ -234,6 +358,11 @@ func (tx *Tx) reminderFinished(ctx context.Context, m *socialrx.OutboundMessage,
 	case socialrx.DeliveryFailed:
 		if !socialrx.FollowUpOpen(f.Status) {
 			return nil
+		}
+		// Not sent because the prescription was withdrawn (Reminder):
+		// nobody is to call either.
+		if ended, err := tx.prescriptionEnded(ctx, f.PrescriptionID); err != nil || ended {
+			return err
 		}
 		_, err := tx.staffTask(ctx, DerivedID(callTaskPrefix, f.PrescriptionID), mapping.StaffTask{Code: mapping.TaskCallPatient,
 			Reason: mapping.ReasonReminderFailed, FollowUpTaskID: fuID, PatientID: f.PatientID, Owner: f.Owner}, now)
@@ -298,6 +427,16 @@ func (w *Workflow) Reminder(ctx context.Context, m *socialrx.OutboundMessage) (s
 	f, ok, err := mapping.FollowUpFromTask(fu.Body)
 	if err != nil || !ok {
 		return socialrx.Reminder{}, &socialrx.SendError{Reason: "socialrx: Task/" + m.ResourceID + " is not a follow-up"}
+	}
+	// Queued before the follow-up ended (answered, cancelled, its
+	// prescription revoked): nothing is sent.
+	if !socialrx.FollowUpOpen(f.Status) {
+		return socialrx.Reminder{}, &socialrx.SendError{Reason: "socialrx: the follow-up is no longer open (" + f.Status + "): not sent"}
+	}
+	if ended, err := w.FollowUpWithdrawn(ctx, f.PrescriptionID); err != nil {
+		return socialrx.Reminder{}, err
+	} else if ended {
+		return socialrx.Reminder{}, &socialrx.SendError{Reason: "socialrx: the prescription was revoked or entered in error: not sent"}
 	}
 	pat, err := w.store.Read(ctx, "Patient", f.PatientID)
 	if missing(err) {
