@@ -121,6 +121,12 @@ func TestEncounterFiles(t *testing.T) {
 // their role ("{follow-up of entry 11}"); timestamps taken during the POST
 // become "{now}". Dates the Bundle carries (authoredOn and what is computed
 // from it, such as a follow-up's due date) are kept.
+// noWorkers runs the server without job workers: the encounter files'
+// follow-ups fall due in the past (Bundle 01's on 2026-12-04), so a worker
+// would send a reminder, and make a letter Task, while a test compares what
+// the encounter itself wrote with its golden files.
+func noWorkers(c *Config) { c.Workers = 0 }
+
 func TestEncounters(t *testing.T) {
 	for _, be := range encounterBackends {
 		t.Run(be.name, func(t *testing.T) {
@@ -129,7 +135,7 @@ func TestEncounters(t *testing.T) {
 					if !*update {
 						t.Parallel()
 					}
-					m := startMain(t, be.database(t))
+					m := startMainWith(t, be.database(t), noWorkers)
 					bundle := readEncounter(t, c.name)
 					post := postEncounter(t, m, bundle)
 					if post.status != c.status {
@@ -158,7 +164,7 @@ func TestEncounterResend(t *testing.T) {
 	for _, be := range encounterBackends {
 		t.Run(be.name, func(t *testing.T) {
 			t.Parallel()
-			m := startMain(t, be.database(t))
+			m := startMainWith(t, be.database(t), noWorkers)
 			first := readEncounter(t, resendFirst)
 			post1 := postEncounter(t, m, first)
 			if post1.status != http.StatusOK {
@@ -205,7 +211,7 @@ func TestEncounterFollowUpWorkList(t *testing.T) {
 	for _, be := range encounterBackends {
 		t.Run(be.name, func(t *testing.T) {
 			t.Parallel()
-			m := startMain(t, be.database(t))
+			m := startMainWith(t, be.database(t), noWorkers)
 			bundle := readEncounter(t, resendFirst)
 			post := postEncounter(t, m, bundle)
 			if post.status != http.StatusOK {
