@@ -154,6 +154,9 @@ func (tx *Tx) project(ctx context.Context, res *socialrx.Resource, pr prepared) 
 			if err := tx.cancelReferrals(ctx, p, reason); err != nil {
 				return err
 			}
+			if err := tx.clearRejected(ctx, p.ID, ""); err != nil {
+				return err
+			}
 			return tx.cancelFollowUp(ctx, p.ID, p.Status)
 		}
 		if err := tx.moved(ctx, pr.rxWas, p, res.VersionID); err != nil {

@@ -16,8 +16,9 @@ import (
 //	   │
 //	   v
 //	a new outgoing referral Task for the same prescription (the EMR's, or
-//	socialrx's hand-off Task after a program change) ──> off the list;
-//	the rejected Task itself stays rejected (terminal)
+//	socialrx's hand-off Task after a program change), or the prescription
+//	revoked or entered in error ──> off the list; the rejected Task itself
+//	stays rejected (terminal)
 //
 // A later version of a rejected Task (a note added) keeps its place.
 
@@ -51,13 +52,21 @@ func (tx *Tx) reReferred(ctx context.Context, prev, r *socialrx.Referral) error 
 	if prev != nil || r.Incoming || r.PrescriptionID == "" {
 		return nil
 	}
-	rs, err := tx.st.ReferralsOf(ctx, r.PrescriptionID)
+	return tx.clearRejected(ctx, r.PrescriptionID, r.ID)
+}
+
+// clearRejected takes the rejected referrals of prescription prescriptionID
+// (but Task except) off the rejected-unhandled work list: it was
+// re-referred, or revoked or entered in error (nobody needs another
+// program for it).
+func (tx *Tx) clearRejected(ctx context.Context, prescriptionID, except string) error {
+	rs, err := tx.st.ReferralsOf(ctx, prescriptionID)
 	if err != nil {
 		return err
 	}
 	for i := range rs {
 		o := &rs[i]
-		if o.ID == r.ID || o.Incoming || o.Status != socialrx.ReferralRejected {
+		if o.ID == except || o.Incoming || o.Status != socialrx.ReferralRejected {
 			continue
 		}
 		facts, err := tx.workListFacts(ctx, o, false)

@@ -29,6 +29,7 @@ func TestProgramChange(t *testing.T) {
 			t.Run("eReferral", func(t *testing.T) { testProgramChangeEReferral(t, b.db(t)) })
 			t.Run("fax", func(t *testing.T) { testProgramChangeFax(t, b.db(t)) })
 			t.Run("rejected", func(t *testing.T) { testProgramChangeRejected(t, b.db(t)) })
+			t.Run("rejected then revoked", func(t *testing.T) { testRejectedRevoked(t, b.db(t)) })
 		})
 	}
 }
@@ -281,5 +282,27 @@ func TestReadmeReReferral(t *testing.T) {
 	sr, _ := env.resourceMap(t, "ServiceRequest", srID)
 	if got := mustJSON(sr["performer"]); !strings.Contains(got, "HealthcareService/hsds-svc-pantry") {
 		t.Errorf("performer after the README's re-referral: %s", got)
+	}
+}
+
+// testRejectedRevoked: a rejected referral whose prescription is then
+// revoked needs no other program: it leaves rejected-unhandled.
+func testRejectedRevoked(t *testing.T, database string) {
+	env := startHandoff(t, database, nil)
+	patientID, srID, taskID := env.encounter(t)
+	eventually(t, "the referral to show delivered", func() bool { return env.referral(t, patientID).DeliveryState == socialrx.DeliveryDelivered })
+	rejected := PlatformMessage("11111111-0000-4000-8000-000000000041", "notify-update-process-request", "Task/"+taskID, PlatformTask(taskID, srID, "rejected", "no capacity"))
+	if status, reply := env.send(t, rejected, hoInbound); status != 200 {
+		t.Fatalf("rejected: %d %v", status, reply)
+	}
+	list := env.m.URL() + "/fhir/Task?work-list=rejected-unhandled"
+	if _, b := do(t, "GET", list, nil); !strings.Contains(string(b), `"total":1`) {
+		t.Fatalf("rejected-unhandled after the rejection: %s; want the rejected Task", truncate(b))
+	}
+	sr, _ := env.resourceMap(t, "ServiceRequest", srID)
+	sr["status"] = "revoked"
+	env.put(t, "ServiceRequest/"+srID, mustJSON(sr))
+	if _, b := do(t, "GET", list, nil); !strings.Contains(string(b), `"total":0`) {
+		t.Errorf("rejected-unhandled after the prescription was revoked: %s; want empty", truncate(b))
 	}
 }
