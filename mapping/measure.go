@@ -36,8 +36,12 @@ const MeasureBase = "http://socialrx.dev/fhir/Measure/"
 //
 // 1.1.0 added the referral-rejected and referral-completed groups and the
 // experience Measure; 1.2.0 leaves socialrx's own consent hold out of
-// referral-accepted and of the first contact (the program never answered it).
-const MeasureVersion = "1.2.0"
+// referral-accepted and of the first contact (the program never answered it);
+// 1.3.0 counts a referral, in the program strata, for the program it was
+// sent to (Task.owner) rather than the prescription's performer now, and
+// leaves entered-in-error prescriptions and referral Tasks out and a
+// revoked prescription's follow-up answers.
+const MeasureVersion = "1.3.0"
 
 // The ids of the shipped Measures.
 const (
@@ -71,8 +75,8 @@ type measureGroupDef struct {
 var effectivenessGroups = []measureGroupDef{
 	{Code: "pursued", Display: "Pursued the prescribed support",
 		Description: "Of the social prescriptions authored in the period with an answered follow-up, those whose latest follow-up says the person pursued the support (yes or partly).",
-		InitialPop:  "Social prescriptions (social ServiceRequests) authored in the measurement period.",
-		Denominator: "Those with an answered follow-up (a completed or amended QuestionnaireResponse to the follow-up Questionnaire).",
+		InitialPop:  "Social prescriptions (social ServiceRequests) authored in the measurement period, not entered-in-error.",
+		Denominator: "Those with an answered follow-up (a completed or amended QuestionnaireResponse to the follow-up Questionnaire), not revoked.",
 		Numerator:   "Those whose latest answered follow-up has pursued = yes or partly.",
 		InitialPath: "ServiceRequest.authoredOn", DenominatorPath: "QuestionnaireResponse.status", NumeratorPath: "QuestionnaireResponse.item.where(linkId = 'pursued').answer.value",
 		counts: func(s socialrx.ReportStats) (int, int, int) { return s.Prescriptions, s.FollowedUp, s.Pursued }},
@@ -96,8 +100,8 @@ var effectivenessGroups = []measureGroupDef{
 // (did, in words), by their status now (statuses, in words).
 func referralGroup(code, display, did, statuses string, numerator func(socialrx.ReportStats) int) measureGroupDef {
 	return measureGroupDef{Code: code, Display: display,
-		Description: "Of the referrals (referral Tasks) of the social prescriptions authored in the period, those the program " + did + ": status now " + statuses + ".",
-		InitialPop:  "Referral Tasks of social prescriptions authored in the measurement period.",
+		Description: "Of the referrals (referral Tasks) of the social prescriptions authored in the period, those the program " + did + ": status now " + statuses + ". By program, a referral counts for the program it was sent to (Task.owner).",
+		InitialPop:  "Referral Tasks, not entered-in-error, of social prescriptions authored in the measurement period.",
 		Denominator: "All of them.",
 		Numerator:   "Those whose status is " + statuses + ".",
 		InitialPath: "Task.focus", DenominatorPath: "Task.focus", NumeratorPath: "Task.status",
@@ -130,7 +134,7 @@ var experienceGroups = []continuousGroupDef{
 			return s.SatisfactionN, m, ok
 		}},
 	{Code: "days-to-first-contact", Display: "Median days to first contact",
-		Description:    "Over the social prescriptions authored in the period whose referral the program answered (accepted, declined, put on hold, started or completed), the median number of days from authoredOn to the program's first answer.",
+		Description:    "Over the social prescriptions authored in the period whose referral the program answered (accepted, declined, put on hold, started or completed), the median number of days from authoredOn to the program's first answer. By program, the first answer of that program's referrals (Task.owner).",
 		MeasurePop:     "Social prescriptions with a referral Task the program answered.",
 		Observation:    "Days from ServiceRequest.authoredOn to the first change of a referral Task to a status the program sets.",
 		MeasurePopPath: "Task.status", ObsPath: "Task.lastModified",

@@ -21,8 +21,9 @@ type ReportCmd struct {
 
 // ReportProgramsCmd prints the program report (socialrx.ProgramReport).
 type ReportProgramsCmd struct {
-	From string `required:"" help:"First day of the period (YYYY-MM-DD, or an RFC 3339 time), by the prescription's authoredOn."`
-	To   string `required:"" help:"End of the period, exclusive (YYYY-MM-DD, or an RFC 3339 time)."`
+	From string `required:"" help:"First day of the period (YYYY-MM-DD: from midnight in --tz; or an RFC 3339 time with its offset), by the prescription's authoredOn."`
+	To   string `required:"" help:"End of the period, exclusive (YYYY-MM-DD: up to midnight in --tz starting that day; or an RFC 3339 time with its offset)."`
+	TZ   string `name:"tz" default:"America/Toronto" help:"Time zone (IANA name: America/Toronto, UTC) whose days --from and --to name when they are dates; an RFC 3339 time keeps its own offset."`
 	CSV  bool   `name:"csv" help:"Write CSV (one row per group: total, program, need domain, OHIP fee code) instead of tables."`
 	SVG  string `name:"svg" placeholder:"FILE" help:"Also write a bar chart of the pursued and improved rates by program to FILE (SVG)."`
 	DatabaseFlag
@@ -32,11 +33,15 @@ type ReportProgramsCmd struct {
 func (c *ReportProgramsCmd) Run(ctx context.Context) error { return c.run(ctx, os.Stdout) }
 
 func (c *ReportProgramsCmd) run(ctx context.Context, w io.Writer) error {
-	from, err := parseDay(c.From, "--from")
+	loc, err := time.LoadLocation(c.TZ)
+	if err != nil {
+		return fmt.Errorf("%w: --tz %q: not a time zone (an IANA name: America/Toronto, UTC)", errUsage, c.TZ)
+	}
+	from, err := parseDay(c.From, "--from", loc)
 	if err != nil {
 		return err
 	}
-	to, err := parseDay(c.To, "--to")
+	to, err := parseDay(c.To, "--to", loc)
 	if err != nil {
 		return err
 	}
@@ -93,9 +98,10 @@ func programReport(ctx context.Context, s socialrx.Store, from, to time.Time) (*
 	return rep, nil
 }
 
-// parseDay reads a date (YYYY-MM-DD, midnight UTC) or an RFC 3339 time.
-func parseDay(s, flag string) (time.Time, error) {
-	if t, err := time.Parse(time.DateOnly, s); err == nil {
+// parseDay reads a date (YYYY-MM-DD: its midnight in loc) or an RFC 3339
+// time (its own offset).
+func parseDay(s, flag string, loc *time.Location) (time.Time, error) {
+	if t, err := time.ParseInLocation(time.DateOnly, s, loc); err == nil {
 		return t, nil
 	}
 	if t, err := time.Parse(time.RFC3339, s); err == nil {
@@ -142,7 +148,9 @@ func days(st socialrx.ReportStats) string {
 // writeReportTable writes the report as three tables: programs (with the
 // total), need domains, billed visits.
 func writeReportTable(out io.Writer, rep *socialrx.ProgramReport) error {
-	fmt.Fprintf(out, "Prescriptions authored %s to %s (end exclusive)\n\n", rep.From.Format(time.DateOnly), rep.To.Format(time.DateOnly))
+	// The bounds as used, with their offsets: a date is its midnight in
+	// --tz, an RFC 3339 time keeps the offset it was given.
+	fmt.Fprintf(out, "Prescriptions authored from %s to %s (end exclusive)\n\n", rep.From.Format(time.RFC3339), rep.To.Format(time.RFC3339))
 	head := "\tPRESCRIPTIONS\tREFERRALS\tACCEPTED\tREJECTED\tCOMPLETED\tPURSUED\tSATISFACTION\tIMPROVED\tDAYS TO FIRST CONTACT\n"
 	row := func(w io.Writer, label string, st socialrx.ReportStats) {
 		fmt.Fprintf(w, "%s\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t%s\t%s\n", label, st.Prescriptions, st.Referrals, st.Accepted, st.Rejected, st.Completed,
