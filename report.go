@@ -67,6 +67,10 @@ type ReportStats struct {
 	WellbeingN      int // of those, well-being answered
 	Improved        int // of those, well-being better
 
+	// Referred is how many prescriptions have a referral (not entered in
+	// error); by program, a referral sent to that program: the population
+	// Contacted is a part of.
+	Referred  int
 	Contacted int // prescriptions with a first contact
 	// MedianDaysToContact is the median of days to first contact over
 	// Contacted; 0 when Contacted is 0.

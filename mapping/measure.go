@@ -113,10 +113,13 @@ func referralGroup(code, display, did, statuses string, numerator func(socialrx.
 // have one (the measure population).
 type continuousGroupDef struct {
 	Code, Display, Description string
-	MeasurePop, Observation    string // criteria, in words
+	InitialPop                 string // criteria, in words
+	MeasurePop, Observation    string
 	MeasurePopPath, ObsPath    string
-	Aggregate                  string // cqfm-aggregateMethod: average, median
-	Unit, UnitCode             string // UCUM
+	// initial is the group's initial population.
+	initial        func(socialrx.ReportStats) int
+	Aggregate      string // cqfm-aggregateMethod: average, median
+	Unit, UnitCode string // UCUM
 	// score is the group's count in the measure population and its
 	// aggregate; ok is false when the population is empty.
 	score func(socialrx.ReportStats) (n int, value float64, ok bool)
@@ -125,6 +128,8 @@ type continuousGroupDef struct {
 var experienceGroups = []continuousGroupDef{
 	{Code: "satisfaction", Display: "Mean satisfaction (1-5)",
 		Description:    "Over the social prescriptions authored in the period whose latest answered follow-up rates satisfaction, the mean rating (1 not at all satisfied to 5 very satisfied).",
+		InitialPop:     "Social prescriptions (social ServiceRequests) authored in the measurement period, not entered-in-error.",
+		initial:        func(s socialrx.ReportStats) int { return s.Prescriptions },
 		MeasurePop:     "Social prescriptions whose latest answered follow-up answers satisfaction.",
 		Observation:    "The satisfaction rating (1-5) of that follow-up.",
 		MeasurePopPath: "QuestionnaireResponse.item.where(linkId = 'satisfaction').answer.value", ObsPath: "QuestionnaireResponse.item.where(linkId = 'satisfaction').answer.value",
@@ -135,6 +140,8 @@ var experienceGroups = []continuousGroupDef{
 		}},
 	{Code: "days-to-first-contact", Display: "Median days to first contact",
 		Description:    "Over the social prescriptions authored in the period whose referral the program answered (accepted, declined, put on hold, started or completed), the median number of days from authoredOn to the program's first answer. By program, the first answer of that program's referrals (Task.owner).",
+		InitialPop:     "Social prescriptions authored in the measurement period, not entered-in-error, with a referral Task (not entered-in-error); by program, with a referral Task sent to (owned by) that program.",
+		initial:        func(s socialrx.ReportStats) int { return s.Referred },
 		MeasurePop:     "Social prescriptions with a referral Task the program answered.",
 		Observation:    "Days from ServiceRequest.authoredOn to the first change of a referral Task to a status the program sets.",
 		MeasurePopPath: "Task.status", ObsPath: "Task.lastModified",
@@ -246,7 +253,7 @@ func Measures() [][]byte {
 		obs.Extension = []extensionCode{{URL: aggregateMethodURL, ValueCode: g.Aggregate}}
 		exp.Group = append(exp.Group, measureGroup{Code: cc(measureGroupSystem, g.Code, g.Display), Description: g.Description,
 			Population: []measurePopulation{
-				population("initial-population", "Initial Population", "Social prescriptions (social ServiceRequests) authored in the measurement period.", "ServiceRequest.authoredOn"),
+				population("initial-population", "Initial Population", g.InitialPop, "ServiceRequest.authoredOn"),
 				population("measure-population", "Measure Population", g.MeasurePop, g.MeasurePopPath),
 				obs},
 			Stratifier: []measureStratifier{stratifierProgram, stratifierNeed}})
@@ -338,11 +345,12 @@ func decimal4(v float64) json.Number {
 }
 
 // continuousPops are a continuous-variable group's populations (initial
-// population: the prescriptions; measure population: those with a value)
+// population: the prescriptions, or for days to first contact those
+// referred; measure population: those with a value)
 // and its score, the aggregate as a UCUM Quantity.
 func continuousPops(g continuousGroupDef, s socialrx.ReportStats) ([]reportPopulation, *scoreJSON) {
 	n, v, ok := g.score(s)
-	p := []reportPopulation{{Code: cc(measurePopulationSystem, "initial-population", "Initial Population"), Count: s.Prescriptions},
+	p := []reportPopulation{{Code: cc(measurePopulationSystem, "initial-population", "Initial Population"), Count: g.initial(s)},
 		{Code: cc(measurePopulationSystem, "measure-population", "Measure Population"), Count: n}}
 	if !ok {
 		return p, nil

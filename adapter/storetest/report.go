@@ -243,6 +243,7 @@ func (s *ReportSeed) WantReport(from, to time.Time) *socialrx.ProgramReport {
 		add := func(a *acc, one socialrx.ReportStats, contact time.Time) {
 			a.st.Prescriptions += one.Prescriptions
 			a.st.Referrals += one.Referrals
+			a.st.Referred += min(one.Referrals, 1)
 			a.st.Accepted += one.Accepted
 			a.st.Rejected += one.Rejected
 			a.st.Completed += one.Completed
@@ -389,7 +390,7 @@ func testProgramReport(t *testing.T, open func(t *testing.T) socialrx.Store) {
 		t.Fatal(err)
 	}
 	only := programStats(t, s, from, to, p.Target)
-	want := socialrx.ReportStats{Key: p.Target, Prescriptions: 1, Referrals: 1, Accepted: 1, Completed: 1, FollowedUp: 1, Pursued: 1,
+	want := socialrx.ReportStats{Key: p.Target, Prescriptions: 1, Referrals: 1, Referred: 1, Accepted: 1, Completed: 1, FollowedUp: 1, Pursued: 1,
 		SatisfactionN: 1, SatisfactionSum: 4, WellbeingN: 1, Improved: 1, Contacted: 1, MedianDaysToContact: 3}
 	if diff := cmp.Diff(want, only, reportOpts); diff != "" {
 		t.Errorf("accepted on day 3, completed on day 40 (-want +got):\n%s", diff)
@@ -462,14 +463,14 @@ func testProgramReportMoved(t *testing.T, open func(t *testing.T) socialrx.Store
 	if err != nil {
 		t.Fatal(err)
 	}
-	total := socialrx.ReportStats{Prescriptions: 2, Referrals: 3, Accepted: 1, Rejected: 1, FollowedUp: 1, Pursued: 1,
+	total := socialrx.ReportStats{Prescriptions: 2, Referrals: 3, Referred: 2, Accepted: 1, Rejected: 1, FollowedUp: 1, Pursued: 1,
 		Contacted: 2, MedianDaysToContact: 1.5}
 	need := total
 	need.Key = "food-insecurity"
 	want := &socialrx.ProgramReport{From: from, To: to, Total: total,
 		Programs: []socialrx.ReportStats{
-			{Key: nav1, Referrals: 1, Rejected: 1, Contacted: 1, MedianDaysToContact: 2},
-			{Key: nav2, Prescriptions: 2, Referrals: 2, Accepted: 1, FollowedUp: 1, Pursued: 1, Contacted: 1, MedianDaysToContact: 1},
+			{Key: nav1, Referrals: 1, Referred: 1, Rejected: 1, Contacted: 1, MedianDaysToContact: 2},
+			{Key: nav2, Prescriptions: 2, Referrals: 2, Referred: 2, Accepted: 1, FollowedUp: 1, Pursued: 1, Contacted: 1, MedianDaysToContact: 1},
 		},
 		Needs: []socialrx.ReportStats{need}}
 	if diff := cmp.Diff(want, got, reportOpts); diff != "" {

@@ -194,7 +194,7 @@ func writeReportTable(out io.Writer, rep *socialrx.ProgramReport) error {
 // reportCSVHeader is the CSV header of writeReportCSV.
 var reportCSVHeader = []string{"group", "key", "name", "prescriptions", "referrals", "accepted", "rejected", "completed",
 	"followed_up", "pursued", "pursued_rate", "satisfaction_n", "mean_satisfaction", "wellbeing_n", "improved", "improved_rate",
-	"contacted", "median_days_to_first_contact", "billed_visits"}
+	"referred", "contacted", "median_days_to_first_contact", "billed_visits"}
 
 // writeReportCSV writes one row per group: total, each program, each
 // need domain, each OHIP fee code billed (its count in billed_visits).
@@ -221,7 +221,7 @@ func writeReportCSV(out io.Writer, rep *socialrx.ProgramReport) error {
 		}
 		return w.Write([]string{group, st.Key, st.Name, itoa(st.Prescriptions), itoa(st.Referrals), itoa(st.Accepted), itoa(st.Rejected),
 			itoa(st.Completed), itoa(st.FollowedUp), itoa(st.Pursued), frac(pr, pok), itoa(st.SatisfactionN), frac(ms, mok),
-			itoa(st.WellbeingN), itoa(st.Improved), frac(ir, iok), itoa(st.Contacted), med, ""})
+			itoa(st.WellbeingN), itoa(st.Improved), frac(ir, iok), itoa(st.Referred), itoa(st.Contacted), med, ""})
 	}
 	if err := row("total", rep.Total); err != nil {
 		return err

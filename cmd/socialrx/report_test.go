@@ -83,12 +83,13 @@ func day(s string) time.Time {
 
 // wantReportRows computes the CSV rows (group, key, prescriptions,
 // referrals, accepted, rejected, completed, followed_up, pursued,
-// satisfaction_n, wellbeing_n, improved, contacted, median days) of the
+// satisfaction_n, wellbeing_n, improved, contacted, median days, referred) of the
 // scenario over [from, to).
 func wantReportRows(from, to time.Time) [][]string {
 	type acc struct {
-		n    [11]int
-		days []float64
+		n        [11]int
+		days     []float64
+		referred int
 	}
 	groups := map[[2]string]*acc{}
 	get := func(g, k string) *acc {
@@ -130,6 +131,7 @@ func wantReportRows(from, to time.Time) [][]string {
 		}
 		add := func(g, k string, v [11]int, contact float64) {
 			a := get(g, k)
+			a.referred += min(v[1], 1)
 			for i := range v {
 				a.n[i] += v[i]
 			}
@@ -180,7 +182,7 @@ func wantReportRows(from, to time.Time) [][]string {
 		if a.n[7] > 0 {
 			mean = strconv.FormatFloat(float64(a.n[8])/float64(a.n[7]), 'f', 4, 64)
 		}
-		out = append(out, append(row, mean, strconv.Itoa(len(a.days)), med))
+		out = append(out, append(row, mean, strconv.Itoa(len(a.days)), med, strconv.Itoa(a.referred)))
 	}
 	order := map[string]int{"total": 0, "program": 1, "need-domain": 2}
 	sort.Slice(out, func(i, j int) bool {
@@ -316,7 +318,7 @@ func testReportPrograms(t *testing.T, database string) {
 		names[r[1]] = r[2]
 		var row []string
 		for _, h := range []string{"group", "key", "prescriptions", "referrals", "accepted", "rejected", "completed", "followed_up", "pursued",
-			"satisfaction_n", "wellbeing_n", "improved", "mean_satisfaction", "contacted", "median_days_to_first_contact"} {
+			"satisfaction_n", "wellbeing_n", "improved", "mean_satisfaction", "contacted", "median_days_to_first_contact", "referred"} {
 			row = append(row, r[col[h]])
 		}
 		got = append(got, row)
@@ -444,7 +446,7 @@ func testReportPrograms(t *testing.T, database string) {
 			key = "none"
 		}
 		wantX["satisfaction "+key] = r[2] + " " + r[9] + " " + r[12]
-		wantX["days-to-first-contact "+key] = r[2] + " " + r[13] + " " + r[14]
+		wantX["days-to-first-contact "+key] = r[15] + " " + r[13] + " " + r[14] // initial population: those referred
 	}
 	for _, g := range xr.Group {
 		for _, st := range g.Stratifier[0].Stratum {

@@ -46,8 +46,8 @@ func CheckReportRebuilt(t *testing.T, s socialrx.Store) {
 		t.Fatal(err)
 	}
 	want := []socialrx.ReportStats{
-		{Key: "PractitionerRole/nav-1", Referrals: 1, Rejected: 1, Contacted: 1, MedianDaysToContact: 2},
-		{Key: "PractitionerRole/nav-2", Prescriptions: 1, Referrals: 1, FollowedUp: 1, Pursued: 1},
+		{Key: "PractitionerRole/nav-1", Referrals: 1, Referred: 1, Rejected: 1, Contacted: 1, MedianDaysToContact: 2},
+		{Key: "PractitionerRole/nav-2", Prescriptions: 1, Referrals: 1, Referred: 1, FollowedUp: 1, Pursued: 1},
 	}
 	if diff := cmp.Diff(want, got.Programs); diff != "" {
 		t.Errorf("programs after the migration (-want +got):\n%s", diff)
