@@ -9,6 +9,9 @@ import (
 	"strconv"
 	"text/tabwriter"
 	"time"
+	// The zone database in the binary: --tz (default America/Toronto)
+	// must work on a host or image without /usr/share/zoneinfo.
+	_ "time/tzdata"
 
 	"github.com/socialrx/socialrx"
 	"github.com/socialrx/socialrx/mapping"
@@ -16,7 +19,7 @@ import (
 
 // ReportCmd groups the reports.
 type ReportCmd struct {
-	Programs ReportProgramsCmd `cmd:"" help:"What works: per program and per need domain, prescriptions, referrals, follow-up answers and days to first contact, with OHIP-billed visits by code."`
+	Programs ReportProgramsCmd `cmd:"" help:"What works: per program and per need domain, prescriptions, referrals, follow-up answers and days to first contact, with OHIP-billed visits by code. A referral counts for the program it was sent to; entered-in-error records count nowhere."`
 }
 
 // ReportProgramsCmd prints the program report (socialrx.ProgramReport).
