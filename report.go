@@ -27,7 +27,8 @@ import (
 //     program took it on), rejected, completed; entered-in-error Tasks
 //     count nowhere. By program, a referral counts for the program it was
 //     sent to (Referral.Performer, the Task's owner), which is not the
-//     prescription's program when the EMR moved it;
+//     prescription's program when the EMR moved it ("" when the Task has
+//     no owner);
 //   - follow-up answers: the latest answered follow-up of the prescription
 //     (the QuestionnaireResponse with the latest authored); pursued = yes
 //     or partly; improved = well-being better, over those that answered

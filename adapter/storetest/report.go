@@ -408,7 +408,8 @@ func testProgramReport(t *testing.T, open func(t *testing.T) socialrx.Store) {
 // to, not for the prescription's program now (the EMR moved the
 // prescription from nav-1, which rejected it, to nav-2); entered-in-error
 // prescriptions and referrals count nowhere; a revoked prescription counts
-// as prescribed, with its referrals, but its follow-up answers do not.
+// as prescribed, with its referrals, but its follow-up answers do not; a
+// referral without an owner counts under no program.
 func testProgramReportMoved(t *testing.T, open func(t *testing.T) socialrx.Store) {
 	s := open(t)
 	ctx := t.Context()
@@ -429,6 +430,7 @@ func testProgramReportMoved(t *testing.T, open func(t *testing.T) socialrx.Store
 		ref("rt-c1", moved, nav1, socialrx.ReferralRejected, 2),       // nav-1 declined it
 		ref("rt-c2", moved, nav2, socialrx.ReferralRequested, 3),      // then sent to nav-2
 		ref("rt-c3", moved, nav2, socialrx.ReferralEnteredInError, 3), // a mistake
+		ref("rt-c4", moved, "", socialrx.ReferralAccepted, 4),         // sent to no program (no owner)
 		ref("rt-w", wrong, nav2, socialrx.ReferralAccepted, 1),        // of an erroneous prescription
 		ref("rt-r", revoked, nav2, socialrx.ReferralAccepted, 1),      // accepted, then the prescription was revoked
 	}
@@ -463,12 +465,13 @@ func testProgramReportMoved(t *testing.T, open func(t *testing.T) socialrx.Store
 	if err != nil {
 		t.Fatal(err)
 	}
-	total := socialrx.ReportStats{Prescriptions: 2, Referrals: 3, Referred: 2, Accepted: 1, Rejected: 1, FollowedUp: 1, Pursued: 1,
+	total := socialrx.ReportStats{Prescriptions: 2, Referrals: 4, Referred: 2, Accepted: 2, Rejected: 1, FollowedUp: 1, Pursued: 1,
 		Contacted: 2, MedianDaysToContact: 1.5}
 	need := total
 	need.Key = "food-insecurity"
 	want := &socialrx.ProgramReport{From: from, To: to, Total: total,
 		Programs: []socialrx.ReportStats{
+			{Key: "", Referrals: 1, Referred: 1, Accepted: 1, Contacted: 1, MedianDaysToContact: 4},
 			{Key: nav1, Referrals: 1, Referred: 1, Rejected: 1, Contacted: 1, MedianDaysToContact: 2},
 			{Key: nav2, Prescriptions: 2, Referrals: 2, Referred: 2, Accepted: 1, FollowedUp: 1, Pursued: 1, Contacted: 1, MedianDaysToContact: 1},
 		},
