@@ -15,7 +15,7 @@ import (
 // their prescription_report row (migration 00008: referral counts, first
 // contact and the latest follow-up result, kept up to date by the writes
 // of referrals and results, projection.go) and their referral_report rows
-// (SQLite migration 00011, PostgreSQL 00013: the same referral figures per
+// (SQLite migration 00011, PostgreSQL 00015: the same referral figures per
 // program the referrals were sent to):
 //
 //	x  per prescription of the period (not entered-in-error): its figures

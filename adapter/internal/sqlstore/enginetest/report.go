@@ -14,7 +14,7 @@ import (
 var reportAt = time.Date(2026, 9, 1, 10, 0, 0, 0, time.UTC)
 
 // PreReportRows are projection rows as the report's migration (SQLite
-// 00011, PostgreSQL 00013) finds them: a prescription now with nav-2,
+// 00011, PostgreSQL 00015) finds them: a prescription now with nav-2,
 // whose referral nav-1 rejected on day 2, a referral to nav-2 and an
 // entered-in-error one with a first contact on day 1, and the
 // prescription_report row the old refresh wrote (all three counted, the
