@@ -16,22 +16,31 @@ import (
 // Definitions (docs/mapping.md, "The program report"):
 //
 //   - a prescription is in the period when its authoredOn is in [From, To);
+//     one entered-in-error counts nowhere;
 //   - its program is ServiceRequest.performer (Prescription.Target), ""
-//     when it has none (self-directed without a pointer);
+//     when it has none (self-directed without a pointer): the prescription
+//     and its follow-up answers count there;
 //   - its need domains are Prescription.Needs: a prescription for two
 //     domains counts once in each;
 //   - referral counts are of the prescription's referral Tasks by current
 //     status: accepted = accepted, on-hold, in-progress or completed (the
-//     program took it on), rejected, completed;
+//     program took it on), rejected, completed; entered-in-error Tasks
+//     count nowhere. By program, a referral counts for the program it was
+//     sent to (Referral.Performer, the Task's owner), which is not the
+//     prescription's program when the EMR moved it ("" when the Task has
+//     no owner);
 //   - follow-up answers: the latest answered follow-up of the prescription
 //     (the QuestionnaireResponse with the latest authored); pursued = yes
 //     or partly; improved = well-being better, over those that answered
-//     well-being; mean satisfaction over those that answered it;
+//     well-being; mean satisfaction over those that answered it. A revoked
+//     prescription counts as prescribed (and its referrals count) but its
+//     follow-up answers do not: it is in no follow-up denominator;
 //   - first contact: the earliest moment one of the prescription's
 //     referrals reached a status the program sets (accepted, rejected,
 //     on-hold, in-progress, completed; Referral.LastChanged of that change);
 //     days to first contact = that minus authoredOn, in days; the median is
-//     over the prescriptions that have one;
+//     over the prescriptions that have one. By program, the first contact
+//     is that of the program's own referrals;
 //   - billed visits: ChargeItems with an OHIP fee code, status billable or
 //     billed, whose occurrence (else enteredDate) is in the period.
 
@@ -59,6 +68,10 @@ type ReportStats struct {
 	WellbeingN      int // of those, well-being answered
 	Improved        int // of those, well-being better
 
+	// Referred is how many prescriptions have a referral (not entered in
+	// error); by program, a referral sent to that program: the population
+	// Contacted is a part of.
+	Referred  int
 	Contacted int // prescriptions with a first contact
 	// MedianDaysToContact is the median of days to first contact over
 	// Contacted; 0 when Contacted is 0.

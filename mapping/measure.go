@@ -36,8 +36,12 @@ const MeasureBase = "http://socialrx.dev/fhir/Measure/"
 //
 // 1.1.0 added the referral-rejected and referral-completed groups and the
 // experience Measure; 1.2.0 leaves socialrx's own consent hold out of
-// referral-accepted and of the first contact (the program never answered it).
-const MeasureVersion = "1.2.0"
+// referral-accepted and of the first contact (the program never answered it);
+// 1.3.0 counts a referral, in the program strata, for the program it was
+// sent to (Task.owner) rather than the prescription's performer now, and
+// leaves entered-in-error prescriptions and referral Tasks out and a
+// revoked prescription's follow-up answers.
+const MeasureVersion = "1.3.0"
 
 // The ids of the shipped Measures.
 const (
@@ -71,8 +75,8 @@ type measureGroupDef struct {
 var effectivenessGroups = []measureGroupDef{
 	{Code: "pursued", Display: "Pursued the prescribed support",
 		Description: "Of the social prescriptions authored in the period with an answered follow-up, those whose latest follow-up says the person pursued the support (yes or partly).",
-		InitialPop:  "Social prescriptions (social ServiceRequests) authored in the measurement period.",
-		Denominator: "Those with an answered follow-up (a completed or amended QuestionnaireResponse to the follow-up Questionnaire).",
+		InitialPop:  "Social prescriptions (social ServiceRequests) authored in the measurement period, not entered-in-error.",
+		Denominator: "Those with an answered follow-up (a completed or amended QuestionnaireResponse to the follow-up Questionnaire), not revoked.",
 		Numerator:   "Those whose latest answered follow-up has pursued = yes or partly.",
 		InitialPath: "ServiceRequest.authoredOn", DenominatorPath: "QuestionnaireResponse.status", NumeratorPath: "QuestionnaireResponse.item.where(linkId = 'pursued').answer.value",
 		counts: func(s socialrx.ReportStats) (int, int, int) { return s.Prescriptions, s.FollowedUp, s.Pursued }},
@@ -96,8 +100,8 @@ var effectivenessGroups = []measureGroupDef{
 // (did, in words), by their status now (statuses, in words).
 func referralGroup(code, display, did, statuses string, numerator func(socialrx.ReportStats) int) measureGroupDef {
 	return measureGroupDef{Code: code, Display: display,
-		Description: "Of the referrals (referral Tasks) of the social prescriptions authored in the period, those the program " + did + ": status now " + statuses + ".",
-		InitialPop:  "Referral Tasks of social prescriptions authored in the measurement period.",
+		Description: "Of the referrals (referral Tasks) of the social prescriptions authored in the period, those the program " + did + ": status now " + statuses + ". By program, a referral counts for the program it was sent to (Task.owner).",
+		InitialPop:  "Referral Tasks, not entered-in-error, of social prescriptions authored in the measurement period.",
 		Denominator: "All of them.",
 		Numerator:   "Those whose status is " + statuses + ".",
 		InitialPath: "Task.focus", DenominatorPath: "Task.focus", NumeratorPath: "Task.status",
@@ -109,10 +113,13 @@ func referralGroup(code, display, did, statuses string, numerator func(socialrx.
 // have one (the measure population).
 type continuousGroupDef struct {
 	Code, Display, Description string
-	MeasurePop, Observation    string // criteria, in words
+	InitialPop                 string // criteria, in words
+	MeasurePop, Observation    string
 	MeasurePopPath, ObsPath    string
-	Aggregate                  string // cqfm-aggregateMethod: average, median
-	Unit, UnitCode             string // UCUM
+	// initial is the group's initial population.
+	initial        func(socialrx.ReportStats) int
+	Aggregate      string // cqfm-aggregateMethod: average, median
+	Unit, UnitCode string // UCUM
 	// score is the group's count in the measure population and its
 	// aggregate; ok is false when the population is empty.
 	score func(socialrx.ReportStats) (n int, value float64, ok bool)
@@ -121,6 +128,8 @@ type continuousGroupDef struct {
 var experienceGroups = []continuousGroupDef{
 	{Code: "satisfaction", Display: "Mean satisfaction (1-5)",
 		Description:    "Over the social prescriptions authored in the period whose latest answered follow-up rates satisfaction, the mean rating (1 not at all satisfied to 5 very satisfied).",
+		InitialPop:     "Social prescriptions (social ServiceRequests) authored in the measurement period, not entered-in-error.",
+		initial:        func(s socialrx.ReportStats) int { return s.Prescriptions },
 		MeasurePop:     "Social prescriptions whose latest answered follow-up answers satisfaction.",
 		Observation:    "The satisfaction rating (1-5) of that follow-up.",
 		MeasurePopPath: "QuestionnaireResponse.item.where(linkId = 'satisfaction').answer.value", ObsPath: "QuestionnaireResponse.item.where(linkId = 'satisfaction').answer.value",
@@ -130,7 +139,9 @@ var experienceGroups = []continuousGroupDef{
 			return s.SatisfactionN, m, ok
 		}},
 	{Code: "days-to-first-contact", Display: "Median days to first contact",
-		Description:    "Over the social prescriptions authored in the period whose referral the program answered (accepted, declined, put on hold, started or completed), the median number of days from authoredOn to the program's first answer.",
+		Description:    "Over the social prescriptions authored in the period whose referral the program answered (accepted, declined, put on hold, started or completed), the median number of days from authoredOn to the program's first answer. By program, the first answer of that program's referrals (Task.owner).",
+		InitialPop:     "Social prescriptions authored in the measurement period, not entered-in-error, with a referral Task (not entered-in-error); by program, with a referral Task sent to (owned by) that program.",
+		initial:        func(s socialrx.ReportStats) int { return s.Referred },
 		MeasurePop:     "Social prescriptions with a referral Task the program answered.",
 		Observation:    "Days from ServiceRequest.authoredOn to the first change of a referral Task to a status the program sets.",
 		MeasurePopPath: "Task.status", ObsPath: "Task.lastModified",
@@ -242,7 +253,7 @@ func Measures() [][]byte {
 		obs.Extension = []extensionCode{{URL: aggregateMethodURL, ValueCode: g.Aggregate}}
 		exp.Group = append(exp.Group, measureGroup{Code: cc(measureGroupSystem, g.Code, g.Display), Description: g.Description,
 			Population: []measurePopulation{
-				population("initial-population", "Initial Population", "Social prescriptions (social ServiceRequests) authored in the measurement period.", "ServiceRequest.authoredOn"),
+				population("initial-population", "Initial Population", g.InitialPop, "ServiceRequest.authoredOn"),
 				population("measure-population", "Measure Population", g.MeasurePop, g.MeasurePopPath),
 				obs},
 			Stratifier: []measureStratifier{stratifierProgram, stratifierNeed}})
@@ -334,11 +345,12 @@ func decimal4(v float64) json.Number {
 }
 
 // continuousPops are a continuous-variable group's populations (initial
-// population: the prescriptions; measure population: those with a value)
+// population: the prescriptions, or for days to first contact those
+// referred; measure population: those with a value)
 // and its score, the aggregate as a UCUM Quantity.
 func continuousPops(g continuousGroupDef, s socialrx.ReportStats) ([]reportPopulation, *scoreJSON) {
 	n, v, ok := g.score(s)
-	p := []reportPopulation{{Code: cc(measurePopulationSystem, "initial-population", "Initial Population"), Count: s.Prescriptions},
+	p := []reportPopulation{{Code: cc(measurePopulationSystem, "initial-population", "Initial Population"), Count: g.initial(s)},
 		{Code: cc(measurePopulationSystem, "measure-population", "Measure Population"), Count: n}}
 	if !ok {
 		return p, nil

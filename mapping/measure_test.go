@@ -71,7 +71,7 @@ func TestEvaluateMeasure(t *testing.T) {
 	if err := json.Unmarshal(EvaluateMeasure(MeasureEffectiveness, rep, now), &mr); err != nil {
 		t.Fatal(err)
 	}
-	if mr.Status != "complete" || mr.Type != "summary" || mr.Measure != MeasureBase+MeasureEffectiveness+"|1.2.0" ||
+	if mr.Status != "complete" || mr.Type != "summary" || mr.Measure != MeasureBase+MeasureEffectiveness+"|1.3.0" ||
 		mr.Period.Start != "2026-01-01T00:00:00Z" || mr.Period.End != "2026-06-30T23:59:59.999Z" {
 		t.Errorf("header: %+v", mr)
 	}
@@ -138,10 +138,10 @@ func TestEvaluateMeasure(t *testing.T) {
 // has a value.
 func TestEvaluateExperience(t *testing.T) {
 	rep := &socialrx.ProgramReport{From: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 7, 1, 0, 0, 0, 0, time.UTC),
-		Total: socialrx.ReportStats{Prescriptions: 10, SatisfactionN: 3, SatisfactionSum: 11, Contacted: 4, MedianDaysToContact: 2.5},
+		Total: socialrx.ReportStats{Prescriptions: 10, SatisfactionN: 3, SatisfactionSum: 11, Referred: 6, Contacted: 4, MedianDaysToContact: 2.5},
 		Programs: []socialrx.ReportStats{{Key: "", Prescriptions: 2},
-			{Key: "HealthcareService/hs-1", Name: "Food bank", Prescriptions: 8, SatisfactionN: 3, SatisfactionSum: 11, Contacted: 4, MedianDaysToContact: 2.5}},
-		Needs: []socialrx.ReportStats{{Key: "food", Prescriptions: 10, SatisfactionN: 2, SatisfactionSum: 9, Contacted: 1, MedianDaysToContact: 7}}}
+			{Key: "HealthcareService/hs-1", Name: "Food bank", Prescriptions: 8, SatisfactionN: 3, SatisfactionSum: 11, Referred: 5, Contacted: 4, MedianDaysToContact: 2.5}},
+		Needs: []socialrx.ReportStats{{Key: "food", Prescriptions: 10, SatisfactionN: 2, SatisfactionSum: 9, Referred: 3, Contacted: 1, MedianDaysToContact: 7}}}
 	b := EvaluateMeasure(MeasureExperience, rep, time.Date(2026, 7, 2, 9, 0, 0, 0, time.UTC))
 	if issues := fhir.ValidateSchema(b); len(issues) > 0 {
 		t.Errorf("MeasureReport against the R4 schema: %+v", issues)
@@ -207,10 +207,11 @@ func TestEvaluateExperience(t *testing.T) {
 		{"satisfaction", "none", [2]int{2, 0}, -1, ""},
 		{"satisfaction", "HealthcareService/hs-1", [2]int{8, 3}, 3.6667, score},
 		{"satisfaction", "food", [2]int{10, 2}, 4.5, score},
-		{"days-to-first-contact", "", [2]int{10, 4}, 2.5, days},
-		{"days-to-first-contact", "none", [2]int{2, 0}, -1, ""},
-		{"days-to-first-contact", "HealthcareService/hs-1", [2]int{8, 4}, 2.5, days},
-		{"days-to-first-contact", "food", [2]int{10, 1}, 7, days},
+		// The initial population is the prescriptions referred (Referred).
+		{"days-to-first-contact", "", [2]int{6, 4}, 2.5, days},
+		{"days-to-first-contact", "none", [2]int{0, 0}, -1, ""},
+		{"days-to-first-contact", "HealthcareService/hs-1", [2]int{5, 4}, 2.5, days},
+		{"days-to-first-contact", "food", [2]int{3, 1}, 7, days},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("experience MeasureReport (-want +got):\n%s", diff)

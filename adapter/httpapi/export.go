@@ -300,7 +300,7 @@ func (s *Server) handleExportStatus(c echo.Context) error {
 	m := exportManifest{
 		TransactionTime:     job.TransactionTime.UTC().Format(time.RFC3339Nano),
 		Request:             job.Request,
-		RequiresAccessToken: true,
+		RequiresAccessToken: s.cfg.Auth != nil, // Bulk Data 2.0: false when the files need no token
 		Output:              []exportManifestFile{},
 		Error:               []exportManifestFile{},
 	}
@@ -410,7 +410,8 @@ func (w *rangeErrorWriter) Write(b []byte) (int, error) {
 // application/fhir+ndjson.
 func (s *Server) addExportRoutes(e *echo.Echo) {
 	// Authenticated like every FHIR route (the manifest says
-	// requiresAccessToken); the handlers then serve the owner only.
+	// requiresAccessToken when Config.Auth is set, false without
+	// authentication); the handlers then serve the owner only.
 	// File downloads are audited (operation $export-file); status polls
 	// and cancels are not.
 	auth := s.authorize(route{})

@@ -156,8 +156,8 @@ func TestExportFlow(t *testing.T) {
 	if tt, err := time.Parse(time.RFC3339Nano, m.TransactionTime); err != nil || !tt.Equal(job.TransactionTime) {
 		t.Errorf("transactionTime %q, want %v", m.TransactionTime, job.TransactionTime)
 	}
-	if m.Request != ts.URL+"/fhir/Patient/$export?_type=Patient,Observation&_outputFormat=application/fhir%2Bndjson" || !m.RequiresAccessToken || m.Error == nil {
-		t.Errorf("manifest: request %q, requiresAccessToken %v, error %v", m.Request, m.RequiresAccessToken, m.Error)
+	if m.Request != ts.URL+"/fhir/Patient/$export?_type=Patient,Observation&_outputFormat=application/fhir%2Bndjson" || m.RequiresAccessToken || m.Error == nil {
+		t.Errorf("manifest: request %q, requiresAccessToken %v (want false: no authentication), error %v", m.Request, m.RequiresAccessToken, m.Error)
 	}
 	var outs []string
 	files := map[string]string{}
@@ -356,4 +356,24 @@ func mustJSON(t *testing.T, v any) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// TestExportManifestAccessToken: with authentication on, the manifest
+// says requiresAccessToken true (without, TestExportFlow: false).
+func TestExportManifestAccessToken(t *testing.T) {
+	st := openStore(t)
+	dir := filepath.Join(t.TempDir(), "exports")
+	ts := newServerWith(t, st, httpapi.Config{Auth: testTokens, ExportDir: dir})
+	ts.do(t, http.MethodPut, "/fhir/Patient/p1", `{"resourceType":"Patient","id":"p1"}`, bearer("all")...).want(t, http.StatusCreated)
+	kick := ts.do(t, http.MethodGet, "/fhir/$export?_type=Patient", "", append([]string{"Prefer", "respond-async"}, bearer("all")...)...).want(t, http.StatusAccepted)
+	loc := kick.header.Get("Content-Location")
+	id := loc[strings.LastIndexByte(loc, '/')+1:]
+	if done, err := export.NewRunner(export.Options{Store: st, Dir: dir}).Run(t.Context(), id, false); !done || err != nil {
+		t.Fatalf("run: %v, %v", done, err)
+	}
+	var m struct{ RequiresAccessToken bool }
+	resp := ts.do(t, http.MethodGet, strings.TrimPrefix(loc, ts.URL), "", bearer("all")...).want(t, http.StatusOK)
+	if err := json.Unmarshal(resp.body, &m); err != nil || !m.RequiresAccessToken {
+		t.Errorf("manifest with authentication on: requiresAccessToken %v (want true), %v: %s", m.RequiresAccessToken, err, resp.body)
+	}
 }

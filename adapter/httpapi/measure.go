@@ -23,8 +23,12 @@ var measureReads = []string{"Measure", "ServiceRequest", "Task", "QuestionnaireR
 // socialrx's shipped Measures (mapping.Measures) with a summary
 // MeasureReport (mapping.EvaluateMeasure) of the program report over the
 // period (Store.ProgramReport). periodStart and periodEnd are FHIR dates
-// or dateTimes: a date end includes its whole day (2026-06-30 ends at
-// 2026-07-01T00:00), a dateTime end is the exclusive end. On POST they may
+// or dateTimes. A date is a UTC day (month, year): a date end includes its
+// whole day (2026-06-30 ends at 2026-07-01T00:00:00Z). A dateTime keeps its
+// offset and, as an end, includes that instant to its precision, as R4
+// Period.end does ("the end value includes any matching date/time"):
+// 2026-11-30T23:59:59-05:00 includes that whole second, up to
+// 2026-12-01T05:00:00Z exclusive. On POST they may
 // come in the query, a form body, or a Parameters resource
 // (valueDate/valueDateTime). A missing or bad period is 400; a Measure
 // that is not a shipped one is 404.
@@ -154,8 +158,10 @@ func measureParams(c echo.Context) (start, end string, err error) {
 }
 
 // periodBound reads a period bound: a FHIR date (YYYY, YYYY-MM,
-// YYYY-MM-DD) or dateTime. As an end, a date means the end of that
-// year, month or day (the next one's first instant).
+// YYYY-MM-DD, UTC) or dateTime. As an end, a date means the end of that
+// year, month or day (the next one's first instant), a dateTime the end
+// of its last digit (the next second, or the next millisecond for
+// .123): the exclusive end of the report's period.
 func periodBound(v, name string, isEnd bool) (time.Time, error) {
 	if v == "" {
 		return time.Time{}, issueError(socialrx.EINVALID, name, "%s is required (a date, 2026-01-01, or a dateTime)", name)
@@ -178,6 +184,8 @@ func periodBound(v, name string, isEnd bool) (time.Time, error) {
 		}
 		if isEnd && l.next != nil {
 			t = l.next(t)
+		} else if isEnd {
+			t = t.Add(dateTimeUnit(v))
 		}
 		return t, nil
 	}
@@ -185,4 +193,19 @@ func periodBound(v, name string, isEnd bool) (time.Time, error) {
 		return time.Time{}, issueError(socialrx.EINVALID, name, "%s %q is not a FHIR dateTime: it needs seconds and a time zone (2026-01-01T00:00:00Z or 2026-01-01T00:00:00-05:00), or give a date (2026-01-01)", name, v)
 	}
 	return time.Time{}, issueError(socialrx.EINVALID, name, "%s %q is not a FHIR date or dateTime", name, v)
+}
+
+// dateTimeUnit is the precision of the RFC 3339 dateTime v: a second, or
+// 10^-n of one for n fraction digits.
+func dateTimeUnit(v string) time.Duration {
+	unit := time.Second
+	if i := strings.IndexByte(v, '.'); i >= 0 {
+		for _, c := range v[i+1:] {
+			if c < '0' || c > '9' || unit == time.Nanosecond {
+				break
+			}
+			unit /= 10
+		}
+	}
+	return unit
 }

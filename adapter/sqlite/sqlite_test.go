@@ -244,3 +244,30 @@ func TestMigrationReindexes(t *testing.T) {
 		})
 	}
 }
+
+// TestMigrationReportByProgram: migration 00011 rebuilds the report's
+// projection from the rows written before it (enginetest.PreReportRows).
+func TestMigrationReportByProgram(t *testing.T) {
+	ctx := t.Context()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "db.sqlite"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	p, err := s.provider()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.UpTo(ctx, 10); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range enginetest.PreReportRows {
+		if _, err := s.DB().ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	enginetest.CheckReportRebuilt(t, s)
+}

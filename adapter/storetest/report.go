@@ -16,8 +16,11 @@ import (
 )
 
 // ReportSeed is a seeded set of projection rows for the program report:
-// prescriptions (some outside the period), their referrals (with status
-// histories), answered follow-ups (some answered twice) and billed visits.
+// prescriptions (some outside the period, some revoked, some entered in
+// error), their referrals (with status histories; some sent to another
+// program than the prescription's current one, as when the EMR moved it,
+// some entered in error), answered follow-ups (some answered twice) and
+// billed visits.
 // WantReport computes the report from it the plain way, independently of
 // the store's SQL.
 type ReportSeed struct {
@@ -40,7 +43,8 @@ func NewReportSeed(n int, from, to time.Time, seed uint64) *ReportSeed {
 	span := to.Sub(from) + 60*24*time.Hour
 	domains := socialrx.AllNeedDomains()
 	statuses := []socialrx.ReferralStatus{socialrx.ReferralRequested, socialrx.ReferralReceived, socialrx.ReferralAccepted,
-		socialrx.ReferralRejected, socialrx.ReferralInProgress, socialrx.ReferralOnHold, socialrx.ReferralCompleted, socialrx.ReferralCancelled}
+		socialrx.ReferralRejected, socialrx.ReferralInProgress, socialrx.ReferralOnHold, socialrx.ReferralCompleted, socialrx.ReferralCancelled,
+		socialrx.ReferralEnteredInError}
 	pursued := []socialrx.Pursued{"", socialrx.PursuedYes, socialrx.PursuedNo, socialrx.PursuedPartly}
 	wellbeing := []socialrx.Wellbeing{"", socialrx.WellbeingBetter, socialrx.WellbeingSame, socialrx.WellbeingWorse}
 	codes := []string{"K005", "K013", "K030", "K033", "K037"}
@@ -49,6 +53,12 @@ func NewReportSeed(n int, from, to time.Time, seed uint64) *ReportSeed {
 		at := from.Add(-30*24*time.Hour + time.Duration(rnd.Int64N(int64(span)))).Truncate(time.Second).UTC()
 		p := socialrx.Prescription{ID: fmt.Sprintf("rx-%05d", i), PatientID: fmt.Sprintf("pt-%04d", i%97), Form: socialrx.FormWarmHandoff,
 			Target: reportPrograms[rnd.IntN(len(reportPrograms))], Status: "active", AuthoredOn: at}
+		switch rnd.IntN(16) {
+		case 0:
+			p.Status = "revoked"
+		case 1:
+			p.Status = "entered-in-error"
+		}
 		for range rnd.IntN(3) { // 0, 1 or 2 need domains
 			d := domains[rnd.IntN(len(domains))]
 			if !slices.Contains(p.Needs, d) {
@@ -59,10 +69,14 @@ func NewReportSeed(n int, from, to time.Time, seed uint64) *ReportSeed {
 		for r := range rnd.IntN(3) {
 			var hist []socialrx.Referral
 			t := at
+			performer := p.Target
+			if rnd.IntN(4) == 0 { // sent to a program the prescription has since moved from
+				performer = reportPrograms[rnd.IntN(len(reportPrograms))]
+			}
 			step := func(st socialrx.ReferralStatus, hold string) {
 				t = t.Add(time.Duration(1+rnd.IntN(20*24)) * time.Hour)
 				r := socialrx.Referral{ID: fmt.Sprintf("ref-%05d-%d", i, r), PrescriptionID: p.ID, PatientID: p.PatientID,
-					Performer: p.Target, Status: st, LastChanged: t}
+					Performer: performer, Status: st, LastChanged: t}
 				if hold != "" { // socialrx holds it for the patient's consent
 					r.DeliveryState, r.DeliveryError, r.StatusReason = socialrx.DeliveryHeld, hold, hold
 				}
@@ -140,18 +154,26 @@ func (s *ReportSeed) WantReport(from, to time.Time) *socialrx.ProgramReport {
 		return m[k]
 	}
 	for _, p := range s.Prescriptions {
-		if p.AuthoredOn.Before(from) || !p.AuthoredOn.Before(to) {
+		if p.AuthoredOn.Before(from) || !p.AuthoredOn.Before(to) || p.Status == "entered-in-error" {
 			continue
 		}
-		var one socialrx.ReportStats
+		var one socialrx.ReportStats // the prescription's figures
 		one.Prescriptions = 1
 		var contact time.Time
+		// Per program its referrals went to: their counts and first contact.
+		byProgram := map[string]*socialrx.ReportStats{}
+		progContact := map[string]time.Time{}
 		for _, hist := range s.Referrals {
 			if hist[0].PrescriptionID != p.ID {
 				continue
 			}
-			last := hist[len(hist)-1].Status
-			one.Referrals++
+			cur := hist[len(hist)-1]
+			last := cur.Status
+			if last == socialrx.ReferralEnteredInError {
+				continue
+			}
+			var ref socialrx.ReportStats
+			ref.Referrals = 1
 			// The program's answers: a step on hold for consent is
 			// socialrx's own.
 			answered := false
@@ -161,25 +183,38 @@ func (s *ReportSeed) WantReport(from, to time.Time) *socialrx.ProgramReport {
 					answered = true
 				}
 			}
-			held := hist[len(hist)-1].DeliveryState == socialrx.DeliveryHeld
+			held := cur.DeliveryState == socialrx.DeliveryHeld
 			if slices.Contains([]socialrx.ReferralStatus{"accepted", "on-hold", "in-progress", "completed"}, last) && (!held || answered) {
-				one.Accepted++
+				ref.Accepted = 1
 			}
 			if last == "rejected" {
-				one.Rejected++
+				ref.Rejected = 1
 			}
 			if last == "completed" {
-				one.Completed++
+				ref.Completed = 1
 			}
+			var first time.Time
 			for _, step := range hist { // the first step the program set
 				if step.DeliveryState == socialrx.DeliveryHeld {
 					continue
 				}
 				if slices.Contains([]socialrx.ReferralStatus{"accepted", "rejected", "on-hold", "in-progress", "completed"}, step.Status) {
-					if contact.IsZero() || step.LastChanged.Before(contact) {
-						contact = step.LastChanged
-					}
+					first = step.LastChanged
 					break
+				}
+			}
+			for _, st := range []*socialrx.ReportStats{&one, orNew(byProgram, cur.Performer)} {
+				st.Referrals += ref.Referrals
+				st.Accepted += ref.Accepted
+				st.Rejected += ref.Rejected
+				st.Completed += ref.Completed
+			}
+			if !first.IsZero() {
+				if contact.IsZero() || first.Before(contact) {
+					contact = first
+				}
+				if c := progContact[cur.Performer]; c.IsZero() || first.Before(c) {
+					progContact[cur.Performer] = first
 				}
 			}
 		}
@@ -190,7 +225,7 @@ func (s *ReportSeed) WantReport(from, to time.Time) *socialrx.ProgramReport {
 				latest = &s.Results[i]
 			}
 		}
-		if latest != nil {
+		if latest != nil && p.Status != "revoked" { // a revoked prescription's answers count nowhere
 			one.FollowedUp = 1
 			if latest.Pursued == "yes" || latest.Pursued == "partly" {
 				one.Pursued = 1
@@ -205,9 +240,10 @@ func (s *ReportSeed) WantReport(from, to time.Time) *socialrx.ProgramReport {
 				}
 			}
 		}
-		add := func(a *acc) {
+		add := func(a *acc, one socialrx.ReportStats, contact time.Time) {
 			a.st.Prescriptions += one.Prescriptions
 			a.st.Referrals += one.Referrals
+			a.st.Referred += min(one.Referrals, 1)
 			a.st.Accepted += one.Accepted
 			a.st.Rejected += one.Rejected
 			a.st.Completed += one.Completed
@@ -221,10 +257,17 @@ func (s *ReportSeed) WantReport(from, to time.Time) *socialrx.ProgramReport {
 				a.days = append(a.days, contact.Sub(p.AuthoredOn).Hours()/24)
 			}
 		}
-		add(total)
-		add(group(programs, p.Target))
+		add(total, one, contact)
 		for _, d := range p.Needs {
-			add(group(needs, string(d)))
+			add(group(needs, string(d)), one, contact)
+		}
+		// By program: the prescription and its answers under its program,
+		// each referral under the program it went to.
+		mine := one
+		mine.Referrals, mine.Accepted, mine.Rejected, mine.Completed = 0, 0, 0, 0
+		add(group(programs, p.Target), mine, time.Time{})
+		for k, st := range byProgram {
+			add(group(programs, k), *st, progContact[k])
 		}
 	}
 	finish := func(a *acc) socialrx.ReportStats {
@@ -336,7 +379,7 @@ func testProgramReport(t *testing.T, open func(t *testing.T) socialrx.Store) {
 			if err := tx.DropProjections(ctx, "Task", "ref-only"); err != nil {
 				return err
 			}
-			r := socialrx.Referral{ID: "ref-only", PrescriptionID: p.ID, PatientID: p.PatientID, Status: st.status, LastChanged: at.AddDate(0, 0, st.days)}
+			r := socialrx.Referral{ID: "ref-only", PrescriptionID: p.ID, PatientID: p.PatientID, Performer: p.Target, Status: st.status, LastChanged: at.AddDate(0, 0, st.days)}
 			if err := tx.PutReferral(ctx, &r); err != nil {
 				return err
 			}
@@ -347,7 +390,7 @@ func testProgramReport(t *testing.T, open func(t *testing.T) socialrx.Store) {
 		t.Fatal(err)
 	}
 	only := programStats(t, s, from, to, p.Target)
-	want := socialrx.ReportStats{Key: p.Target, Prescriptions: 1, Referrals: 1, Accepted: 1, Completed: 1, FollowedUp: 1, Pursued: 1,
+	want := socialrx.ReportStats{Key: p.Target, Prescriptions: 1, Referrals: 1, Referred: 1, Accepted: 1, Completed: 1, FollowedUp: 1, Pursued: 1,
 		SatisfactionN: 1, SatisfactionSum: 4, WellbeingN: 1, Improved: 1, Contacted: 1, MedianDaysToContact: 3}
 	if diff := cmp.Diff(want, only, reportOpts); diff != "" {
 		t.Errorf("accepted on day 3, completed on day 40 (-want +got):\n%s", diff)
@@ -358,6 +401,83 @@ func testProgramReport(t *testing.T, open func(t *testing.T) socialrx.Store) {
 	want.FollowedUp, want.Pursued, want.SatisfactionN, want.SatisfactionSum, want.WellbeingN, want.Improved = 0, 0, 0, 0, 0, 0
 	if diff := cmp.Diff(want, programStats(t, s, from, to, p.Target), reportOpts); diff != "" {
 		t.Errorf("after the response was dropped (-want +got):\n%s", diff)
+	}
+}
+
+// testProgramReportMoved: a referral counts for the program it was sent
+// to, not for the prescription's program now (the EMR moved the
+// prescription from nav-1, which rejected it, to nav-2); entered-in-error
+// prescriptions and referrals count nowhere; a revoked prescription counts
+// as prescribed, with its referrals, but its follow-up answers do not; a
+// referral without an owner counts under no program.
+func testProgramReportMoved(t *testing.T, open func(t *testing.T) socialrx.Store) {
+	s := open(t)
+	ctx := t.Context()
+	from := time.Date(2026, 9, 1, 0, 0, 0, 0, time.UTC)
+	to := from.AddDate(0, 1, 0)
+	at := from.Add(10 * time.Hour)
+	const nav1, nav2 = "PractitionerRole/nav-1", "PractitionerRole/nav-2"
+	rx := func(id, status string) socialrx.Prescription {
+		return socialrx.Prescription{ID: id, PatientID: "pt-" + id, Form: socialrx.FormNavigator, Target: nav2, Status: status,
+			AuthoredOn: at, Needs: []socialrx.NeedDomain{socialrx.NeedDomain("food-insecurity")}}
+	}
+	moved, wrong, revoked := rx("rx-moved", "active"), rx("rx-wrong", "entered-in-error"), rx("rx-revoked", "revoked")
+	ref := func(id string, p socialrx.Prescription, performer string, st socialrx.ReferralStatus, days int) socialrx.Referral {
+		return socialrx.Referral{ID: id, PrescriptionID: p.ID, PatientID: p.PatientID, Performer: performer, Status: st,
+			LastChanged: at.AddDate(0, 0, days)}
+	}
+	refs := []socialrx.Referral{
+		ref("rt-c1", moved, nav1, socialrx.ReferralRejected, 2),       // nav-1 declined it
+		ref("rt-c2", moved, nav2, socialrx.ReferralRequested, 3),      // then sent to nav-2
+		ref("rt-c3", moved, nav2, socialrx.ReferralEnteredInError, 3), // a mistake
+		ref("rt-c4", moved, "", socialrx.ReferralAccepted, 4),         // sent to no program (no owner)
+		ref("rt-w", wrong, nav2, socialrx.ReferralAccepted, 1),        // of an erroneous prescription
+		ref("rt-r", revoked, nav2, socialrx.ReferralAccepted, 1),      // accepted, then the prescription was revoked
+	}
+	results := []socialrx.FollowUpResult{
+		{ResponseID: "qr-moved", PrescriptionID: moved.ID, PatientID: moved.PatientID, Pursued: socialrx.PursuedYes, AnsweredAt: at.AddDate(0, 0, 20)},
+		{ResponseID: "qr-wrong", PrescriptionID: wrong.ID, PatientID: wrong.PatientID, Pursued: socialrx.PursuedYes, AnsweredAt: at.AddDate(0, 0, 20)},
+		{ResponseID: "qr-revoked", PrescriptionID: revoked.ID, PatientID: revoked.PatientID, Pursued: socialrx.PursuedNo, Satisfaction: 1,
+			Wellbeing: socialrx.WellbeingWorse, AnsweredAt: at.AddDate(0, 0, 20)},
+	}
+	err := s.Transact(ctx, func(tx socialrx.Tx) error {
+		for _, p := range []socialrx.Prescription{moved, wrong, revoked} {
+			if err := tx.PutPrescription(ctx, &p); err != nil {
+				return err
+			}
+		}
+		for i := range refs {
+			if err := tx.PutReferral(ctx, &refs[i]); err != nil {
+				return err
+			}
+		}
+		for i := range results {
+			if err := tx.PutFollowUpResult(ctx, results[i].ResponseID, &results[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.ProgramReport(ctx, from, to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := socialrx.ReportStats{Prescriptions: 2, Referrals: 4, Referred: 2, Accepted: 2, Rejected: 1, FollowedUp: 1, Pursued: 1,
+		Contacted: 2, MedianDaysToContact: 1.5}
+	need := total
+	need.Key = "food-insecurity"
+	want := &socialrx.ProgramReport{From: from, To: to, Total: total,
+		Programs: []socialrx.ReportStats{
+			{Key: "", Referrals: 1, Referred: 1, Accepted: 1, Contacted: 1, MedianDaysToContact: 4},
+			{Key: nav1, Referrals: 1, Referred: 1, Rejected: 1, Contacted: 1, MedianDaysToContact: 2},
+			{Key: nav2, Prescriptions: 2, Referrals: 2, Referred: 2, Accepted: 1, FollowedUp: 1, Pursued: 1, Contacted: 1, MedianDaysToContact: 1},
+		},
+		Needs: []socialrx.ReportStats{need}}
+	if diff := cmp.Diff(want, got, reportOpts); diff != "" {
+		t.Errorf("a prescription moved from nav-1 to nav-2, one entered in error, one revoked (-want +got):\n%s", diff)
 	}
 }
 
@@ -375,4 +495,24 @@ func programStats(t *testing.T, s socialrx.Store, from, to time.Time, key string
 	}
 	t.Fatalf("program %s missing from %+v", key, got.Programs)
 	return socialrx.ReportStats{}
+}
+
+// orNew returns m[k], made when missing.
+func orNew(m map[string]*socialrx.ReportStats, k string) *socialrx.ReportStats {
+	if m[k] == nil {
+		m[k] = &socialrx.ReportStats{}
+	}
+	return m[k]
+}
+
+// WantCount is how many of the seed's prescriptions count (all but those
+// entered in error).
+func (s *ReportSeed) WantCount() int {
+	n := 0
+	for _, p := range s.Prescriptions {
+		if p.Status != "entered-in-error" {
+			n++
+		}
+	}
+	return n
 }

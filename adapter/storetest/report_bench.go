@@ -41,8 +41,8 @@ func BenchProgramReport(b *testing.B, s socialrx.Store, prepare func(ctx context
 	if err != nil {
 		b.Fatal(err)
 	}
-	if rep.Total.Prescriptions != ReportBenchSize {
-		b.Fatalf("report counts %d prescriptions, seeded %d", rep.Total.Prescriptions, ReportBenchSize)
+	if want := seed.WantCount(); rep.Total.Prescriptions != want {
+		b.Fatalf("report counts %d prescriptions, seeded %d that count", rep.Total.Prescriptions, want)
 	}
 	var reportTime, baseTime time.Duration
 	n := 0

@@ -68,6 +68,7 @@ var areas = []area{
 	{"ExportJobs", testExportJobs},
 	{"Audit", testAudit},
 	{"ProgramReport", testProgramReport},
+	{"ProgramReportMoved", testProgramReportMoved},
 	{"Directory", testDirectory},
 	{"UpsertMany", testUpsertMany},
 }

@@ -199,7 +199,8 @@ func (e *exportFile) close() (int64, error) {
 	return st.Size(), e.f.Close()
 }
 
-// printSummary prints one line per type and the totals.
+// printSummary prints one line per type and the totals: every line
+// written counts, the Parameters of --facts too.
 func printSummary(w io.Writer, sums []exportSummary, took time.Duration) {
 	var n, b int64
 	for _, s := range sums {
@@ -208,9 +209,7 @@ func printSummary(w io.Writer, sums []exportSummary, took time.Duration) {
 			file = "(no file)"
 		}
 		fmt.Fprintf(w, "%-22s %10d  %s\n", s.Type, s.Count, file)
-		if s.Type != socialrx.ExportFactsType {
-			n += s.Count
-		}
+		n += s.Count
 		b += s.Bytes
 	}
 	rate := float64(n) / max(took.Seconds(), 1e-9)

@@ -105,8 +105,8 @@ func TestExportEndToEnd(t *testing.T) {
 			postEncounterFile(t, m, "02-housing-warm-handoff")
 			status := kickOff(t, m, "/fhir/Patient/$export?_type=Patient,ServiceRequest&prescriptionFacts=true")
 			man := pollManifest(t, status, 30*time.Second)
-			if !man.RequiresAccessToken || man.TransactionTime == "" {
-				t.Errorf("manifest: %+v", man)
+			if man.RequiresAccessToken || man.TransactionTime == "" {
+				t.Errorf("manifest (no authentication: requiresAccessToken false): %+v", man)
 			}
 			files := download(t, man)
 			if len(files["Patient"]) != 1 || len(files["ServiceRequest"]) != 1 || len(files["Parameters"]) != 1 {
@@ -282,5 +282,20 @@ func TestExportCommandTypes(t *testing.T) {
 	}
 	if _, _, err := (&ExportCmd{Type: []string{"Patient", "AuditEvent"}}).parse(); err == nil || !strings.Contains(err.Error(), "AuditEvent") {
 		t.Errorf("--type AuditEvent: %v; want refused", err)
+	}
+}
+
+// TestPrintSummaryTotal: the total counts every line written, the
+// Parameters of --facts too (7 + 7 + 18 + 7 = 39).
+func TestPrintSummaryTotal(t *testing.T) {
+	var out bytes.Buffer
+	printSummary(&out, []exportSummary{
+		{Type: "Patient", File: "Patient.ndjson", Count: 7},
+		{Type: "ServiceRequest", File: "ServiceRequest.ndjson", Count: 7},
+		{Type: "Task", File: "Task.ndjson", Count: 18},
+		{Type: socialrx.ExportFactsType, File: "Parameters.ndjson", Count: 7},
+	}, time.Second)
+	if !strings.Contains(out.String(), "\n39 resources, ") {
+		t.Errorf("summary total, want 39 resources:\n%s", out.String())
 	}
 }

@@ -9,6 +9,9 @@ import (
 	"strconv"
 	"text/tabwriter"
 	"time"
+	// The zone database in the binary: --tz (default America/Toronto)
+	// must work on a host or image without /usr/share/zoneinfo.
+	_ "time/tzdata"
 
 	"github.com/socialrx/socialrx"
 	"github.com/socialrx/socialrx/mapping"
@@ -16,13 +19,14 @@ import (
 
 // ReportCmd groups the reports.
 type ReportCmd struct {
-	Programs ReportProgramsCmd `cmd:"" help:"What works: per program and per need domain, prescriptions, referrals, follow-up answers and days to first contact, with OHIP-billed visits by code."`
+	Programs ReportProgramsCmd `cmd:"" help:"What works: per program and per need domain, prescriptions, referrals, follow-up answers and days to first contact, with OHIP-billed visits by code. A referral counts for the program it was sent to; entered-in-error records count nowhere."`
 }
 
 // ReportProgramsCmd prints the program report (socialrx.ProgramReport).
 type ReportProgramsCmd struct {
-	From string `required:"" help:"First day of the period (YYYY-MM-DD, or an RFC 3339 time), by the prescription's authoredOn."`
-	To   string `required:"" help:"End of the period, exclusive (YYYY-MM-DD, or an RFC 3339 time)."`
+	From string `required:"" help:"First day of the period (YYYY-MM-DD: from midnight in --tz; or an RFC 3339 time with its offset), by the prescription's authoredOn."`
+	To   string `required:"" help:"End of the period, exclusive (YYYY-MM-DD: up to midnight in --tz starting that day; or an RFC 3339 time with its offset)."`
+	TZ   string `name:"tz" default:"America/Toronto" help:"Time zone (IANA name: America/Toronto, UTC) whose days --from and --to name when they are dates; an RFC 3339 time keeps its own offset."`
 	CSV  bool   `name:"csv" help:"Write CSV (one row per group: total, program, need domain, OHIP fee code) instead of tables."`
 	SVG  string `name:"svg" placeholder:"FILE" help:"Also write a bar chart of the pursued and improved rates by program to FILE (SVG)."`
 	DatabaseFlag
@@ -32,11 +36,15 @@ type ReportProgramsCmd struct {
 func (c *ReportProgramsCmd) Run(ctx context.Context) error { return c.run(ctx, os.Stdout) }
 
 func (c *ReportProgramsCmd) run(ctx context.Context, w io.Writer) error {
-	from, err := parseDay(c.From, "--from")
+	loc, err := time.LoadLocation(c.TZ)
+	if err != nil {
+		return fmt.Errorf("%w: --tz %q: not a time zone (an IANA name: America/Toronto, UTC)", errUsage, c.TZ)
+	}
+	from, err := parseDay(c.From, "--from", loc)
 	if err != nil {
 		return err
 	}
-	to, err := parseDay(c.To, "--to")
+	to, err := parseDay(c.To, "--to", loc)
 	if err != nil {
 		return err
 	}
@@ -93,9 +101,10 @@ func programReport(ctx context.Context, s socialrx.Store, from, to time.Time) (*
 	return rep, nil
 }
 
-// parseDay reads a date (YYYY-MM-DD, midnight UTC) or an RFC 3339 time.
-func parseDay(s, flag string) (time.Time, error) {
-	if t, err := time.Parse(time.DateOnly, s); err == nil {
+// parseDay reads a date (YYYY-MM-DD: its midnight in loc) or an RFC 3339
+// time (its own offset).
+func parseDay(s, flag string, loc *time.Location) (time.Time, error) {
+	if t, err := time.ParseInLocation(time.DateOnly, s, loc); err == nil {
 		return t, nil
 	}
 	if t, err := time.Parse(time.RFC3339, s); err == nil {
@@ -142,7 +151,9 @@ func days(st socialrx.ReportStats) string {
 // writeReportTable writes the report as three tables: programs (with the
 // total), need domains, billed visits.
 func writeReportTable(out io.Writer, rep *socialrx.ProgramReport) error {
-	fmt.Fprintf(out, "Prescriptions authored %s to %s (end exclusive)\n\n", rep.From.Format(time.DateOnly), rep.To.Format(time.DateOnly))
+	// The bounds as used, with their offsets: a date is its midnight in
+	// --tz, an RFC 3339 time keeps the offset it was given.
+	fmt.Fprintf(out, "Prescriptions authored from %s to %s (end exclusive)\n\n", rep.From.Format(time.RFC3339), rep.To.Format(time.RFC3339))
 	head := "\tPRESCRIPTIONS\tREFERRALS\tACCEPTED\tREJECTED\tCOMPLETED\tPURSUED\tSATISFACTION\tIMPROVED\tDAYS TO FIRST CONTACT\n"
 	row := func(w io.Writer, label string, st socialrx.ReportStats) {
 		fmt.Fprintf(w, "%s\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t%s\t%s\n", label, st.Prescriptions, st.Referrals, st.Accepted, st.Rejected, st.Completed,
@@ -186,7 +197,7 @@ func writeReportTable(out io.Writer, rep *socialrx.ProgramReport) error {
 // reportCSVHeader is the CSV header of writeReportCSV.
 var reportCSVHeader = []string{"group", "key", "name", "prescriptions", "referrals", "accepted", "rejected", "completed",
 	"followed_up", "pursued", "pursued_rate", "satisfaction_n", "mean_satisfaction", "wellbeing_n", "improved", "improved_rate",
-	"contacted", "median_days_to_first_contact", "billed_visits"}
+	"referred", "contacted", "median_days_to_first_contact", "billed_visits"}
 
 // writeReportCSV writes one row per group: total, each program, each
 // need domain, each OHIP fee code billed (its count in billed_visits).
@@ -213,7 +224,7 @@ func writeReportCSV(out io.Writer, rep *socialrx.ProgramReport) error {
 		}
 		return w.Write([]string{group, st.Key, st.Name, itoa(st.Prescriptions), itoa(st.Referrals), itoa(st.Accepted), itoa(st.Rejected),
 			itoa(st.Completed), itoa(st.FollowedUp), itoa(st.Pursued), frac(pr, pok), itoa(st.SatisfactionN), frac(ms, mok),
-			itoa(st.WellbeingN), itoa(st.Improved), frac(ir, iok), itoa(st.Contacted), med, ""})
+			itoa(st.WellbeingN), itoa(st.Improved), frac(ir, iok), itoa(st.Referred), itoa(st.Contacted), med, ""})
 	}
 	if err := row("total", rep.Total); err != nil {
 		return err

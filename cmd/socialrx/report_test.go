@@ -30,24 +30,27 @@ type reportCase struct {
 	program  string   // HealthcareService id; "" none
 	need     string   // SDOH CC category code
 	domain   string   // its socialrx need domain
-	authored string   // day in 2026
+	authored string   // day in 2026 (10:00 UTC), or an RFC 3339 time
 	statuses []string // the referral Task's statuses in order, one day apart from day 2 on; nil no referral
 	pursued  string   // "" no follow-up
 	sat      int
 	wb       string
+	sentTo   string // the referral Task's owner when not owner(program): the program it was sent to before the EMR moved the prescription
 }
 
 var reportPrograms = map[string]string{"food-bank": "Weekly grocery hamper program", "walking": "Riverside walking group"}
 
 var reportCases = []reportCase{
-	{"food-bank", "food-insecurity", "food", "2026-02-01", []string{"requested", "accepted", "completed"}, "yes", 5, "better"},
-	{"food-bank", "food-insecurity", "food", "2026-02-10", []string{"requested", "received", "rejected"}, "no", 2, "same"},
-	{"food-bank", "food-insecurity", "food", "2026-03-05", []string{"requested", "accepted"}, "partly", 4, "better"},
-	{"food-bank", "food-insecurity", "food", "2026-04-20", []string{"requested"}, "", 0, ""},
-	{"walking", "social-connection", "social-support", "2026-02-03", []string{"requested", "accepted", "in-progress"}, "yes", 0, "worse"},
-	{"walking", "social-connection", "social-support", "2026-05-30", nil, "no", 3, ""},
-	{"walking", "social-connection", "social-support", "2026-08-01", []string{"requested", "accepted"}, "yes", 5, "better"}, // after the period
-	{"", "food-insecurity", "food", "2026-03-15", nil, "yes", 4, "better"},
+	{"food-bank", "food-insecurity", "food", "2026-02-01", []string{"requested", "accepted", "completed"}, "yes", 5, "better", ""},
+	{"food-bank", "food-insecurity", "food", "2026-02-10", []string{"requested", "received", "rejected"}, "no", 2, "same", ""},
+	{"food-bank", "food-insecurity", "food", "2026-03-05", []string{"requested", "accepted"}, "partly", 4, "better", ""},
+	{"food-bank", "food-insecurity", "food", "2026-04-20", []string{"requested"}, "", 0, "", ""},
+	{"walking", "social-connection", "social-support", "2026-02-03", []string{"requested", "accepted", "in-progress"}, "yes", 0, "worse", ""},
+	{"walking", "social-connection", "social-support", "2026-05-30", nil, "no", 3, "", ""},
+	{"walking", "social-connection", "social-support", "2026-08-01", []string{"requested", "accepted"}, "yes", 5, "better", ""}, // after the period
+	{"", "food-insecurity", "food", "2026-03-15", nil, "yes", 4, "better", ""},
+	{"walking", "social-connection", "social-support", "2026-03-20", []string{"requested", "rejected"}, "no", 0, "", "food-bank"}, // moved from the food bank, which declined it
+	{"food-bank", "food-insecurity", "food", "2026-06-30T23:30:00-04:00", nil, "", 0, "", ""},                                     // an evening visit on 30 June in Toronto: 1 July UTC
 }
 
 // reportBilled are the ChargeItems of the scenario: code and day.
@@ -68,6 +71,9 @@ func TestReportPrograms(t *testing.T) {
 }
 
 func day(s string) time.Time {
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t
+	}
 	t, err := time.Parse(time.DateOnly, s)
 	if err != nil {
 		panic(err)
@@ -77,12 +83,13 @@ func day(s string) time.Time {
 
 // wantReportRows computes the CSV rows (group, key, prescriptions,
 // referrals, accepted, rejected, completed, followed_up, pursued,
-// satisfaction_n, wellbeing_n, improved, contacted, median days) of the
+// satisfaction_n, wellbeing_n, improved, contacted, median days, referred) of the
 // scenario over [from, to).
 func wantReportRows(from, to time.Time) [][]string {
 	type acc struct {
-		n    [11]int
-		days []float64
+		n        [11]int
+		days     []float64
+		referred int
 	}
 	groups := map[[2]string]*acc{}
 	get := func(g, k string) *acc {
@@ -122,18 +129,35 @@ func wantReportRows(from, to time.Time) [][]string {
 				v[9], v[10] = 1, b2i(c.wb == "better")
 			}
 		}
-		keys := [][2]string{{"total", ""}, {"program", ""}, {"need-domain", c.domain}}
-		if c.program != "" {
-			keys[1][1] = "HealthcareService/" + c.program
-		}
-		for _, k := range keys {
-			a := get(k[0], k[1])
+		add := func(g, k string, v [11]int, contact float64) {
+			a := get(g, k)
+			a.referred += min(v[1], 1)
 			for i := range v {
 				a.n[i] += v[i]
 			}
 			if contact >= 0 {
 				a.days = append(a.days, contact)
 			}
+		}
+		add("total", "", v, contact)
+		add("need-domain", c.domain, v, contact)
+		// By program: the prescription and its follow-up under its
+		// program, the referral under the program it was sent to.
+		program := ""
+		if c.program != "" {
+			program = "HealthcareService/" + c.program
+		}
+		mine := v
+		mine[1], mine[2], mine[3], mine[4] = 0, 0, 0, 0
+		add("program", program, mine, -1)
+		if c.statuses != nil {
+			sent := c.sentTo
+			if sent == "" {
+				sent = owner(c.program)
+			}
+			var ref [11]int
+			copy(ref[1:5], v[1:5])
+			add("program", "HealthcareService/"+sent, ref, contact)
 		}
 	}
 	var out [][]string
@@ -158,7 +182,7 @@ func wantReportRows(from, to time.Time) [][]string {
 		if a.n[7] > 0 {
 			mean = strconv.FormatFloat(float64(a.n[8])/float64(a.n[7]), 'f', 4, 64)
 		}
-		out = append(out, append(row, mean, strconv.Itoa(len(a.days)), med))
+		out = append(out, append(row, mean, strconv.Itoa(len(a.days)), med, strconv.Itoa(a.referred)))
 	}
 	order := map[string]int{"total": 0, "program": 1, "need-domain": 2}
 	sort.Slice(out, func(i, j int) bool {
@@ -171,6 +195,14 @@ func wantReportRows(from, to time.Time) [][]string {
 }
 
 // owner is the referral Task's owner: the program, else the food bank.
+// sentTo is the owner of c's referral Task.
+func sentTo(c reportCase) string {
+	if c.sentTo != "" {
+		return c.sentTo
+	}
+	return owner(c.program)
+}
+
 func owner(program string) string {
 	if program == "" {
 		return "food-bank"
@@ -217,7 +249,7 @@ func testReportPrograms(t *testing.T, database string) {
 			put("Task/rt-"+strconv.Itoa(i), `{"resourceType":"Task","id":"rt-`+strconv.Itoa(i)+`","status":"`+st+`","intent":"order",
 "code":{"coding":[{"system":"http://hl7.org/fhir/CodeSystem/task-code","code":"fulfill"}]},"focus":{"reference":"ServiceRequest/`+sr+`"},
 "for":{"reference":"Patient/`+pt+`"},"requester":{"reference":"Practitioner/dr-1"},"authoredOn":"`+at.Format(time.RFC3339)+`","lastModified":"`+at.AddDate(0, 0, 1+j).Format(time.RFC3339)+`",
-"owner":{"reference":"HealthcareService/`+owner(c.program)+`"}`+reason+`}`)
+"owner":{"reference":"HealthcareService/`+sentTo(c)+`"}`+reason+`}`)
 		}
 		if c.pursued == "" {
 			continue
@@ -251,10 +283,16 @@ func testReportPrograms(t *testing.T, database string) {
 		t.Errorf("the refused ChargeItem was stored: GET %d", resp.StatusCode)
 	}
 
-	from, to := day("2026-01-01").Truncate(24*time.Hour), day("2026-07-01").Truncate(24*time.Hour)
+	// The command's days are America/Toronto's (--tz), the Measures' UTC's.
+	toronto, err := time.LoadLocation("America/Toronto")
+	if err != nil {
+		t.Fatal(err)
+	}
+	from, to := time.Date(2026, 1, 1, 0, 0, 0, 0, toronto), time.Date(2026, 7, 1, 0, 0, 0, 0, toronto)
+	utcFrom, utcTo := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 7, 1, 0, 0, 0, 0, time.UTC)
 	var out bytes.Buffer
 	svg := filepath.Join(t.TempDir(), "programs.svg")
-	cmd := &ReportProgramsCmd{From: "2026-01-01", To: "2026-07-01", CSV: true, SVG: svg, DatabaseFlag: DatabaseFlag{Database: database}}
+	cmd := &ReportProgramsCmd{From: "2026-01-01", To: "2026-07-01", TZ: "America/Toronto", CSV: true, SVG: svg, DatabaseFlag: DatabaseFlag{Database: database}}
 	if err := cmd.run(t.Context(), &out); err != nil {
 		t.Fatalf("report programs --csv: %v", err)
 	}
@@ -280,7 +318,7 @@ func testReportPrograms(t *testing.T, database string) {
 		names[r[1]] = r[2]
 		var row []string
 		for _, h := range []string{"group", "key", "prescriptions", "referrals", "accepted", "rejected", "completed", "followed_up", "pursued",
-			"satisfaction_n", "wellbeing_n", "improved", "mean_satisfaction", "contacted", "median_days_to_first_contact"} {
+			"satisfaction_n", "wellbeing_n", "improved", "mean_satisfaction", "contacted", "median_days_to_first_contact", "referred"} {
 			row = append(row, r[col[h]])
 		}
 		got = append(got, row)
@@ -308,7 +346,8 @@ func testReportPrograms(t *testing.T, database string) {
 	if err := cmd.run(t.Context(), &out); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"Weekly grocery hamper program", "Riverside walking group", "(no program)", "All programs",
+	for _, want := range []string{"Prescriptions authored from 2026-01-01T00:00:00-05:00 to 2026-07-01T00:00:00-04:00 (end exclusive)",
+		"Weekly grocery hamper program", "Riverside walking group", "(no program)", "All programs",
 		"67% (2/3)", "K005", "NEED DOMAIN"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("table does not show %q:\n%s", want, out.String())
@@ -354,7 +393,7 @@ func testReportPrograms(t *testing.T, database string) {
 		t.Fatal(err)
 	}
 	gotStrata, wantStrata := map[string][3]int{}, map[string][3]int{}
-	for _, r := range wantReportRows(from, to) {
+	for _, r := range wantReportRows(utcFrom, utcTo) {
 		if r[0] == "program" {
 			key := r[1]
 			if key == "" {
@@ -398,7 +437,7 @@ func testReportPrograms(t *testing.T, database string) {
 		t.Fatalf("experience MeasureReport: %v %s", err, truncate(body))
 	}
 	gotX, wantX := map[string]string{}, map[string]string{}
-	for _, r := range wantReportRows(from, to) {
+	for _, r := range wantReportRows(utcFrom, utcTo) {
 		if r[0] != "program" {
 			continue
 		}
@@ -407,7 +446,7 @@ func testReportPrograms(t *testing.T, database string) {
 			key = "none"
 		}
 		wantX["satisfaction "+key] = r[2] + " " + r[9] + " " + r[12]
-		wantX["days-to-first-contact "+key] = r[2] + " " + r[13] + " " + r[14]
+		wantX["days-to-first-contact "+key] = r[15] + " " + r[13] + " " + r[14] // initial population: those referred
 	}
 	for _, g := range xr.Group {
 		for _, st := range g.Stratifier[0].Stratum {
@@ -450,8 +489,46 @@ func testReportPrograms(t *testing.T, database string) {
 		}
 	}
 
-	bad := &ReportProgramsCmd{From: "2026-07-01", To: "2026-01-01", DatabaseFlag: DatabaseFlag{Database: database}}
+	bad := &ReportProgramsCmd{From: "2026-07-01", To: "2026-01-01", TZ: "UTC", DatabaseFlag: DatabaseFlag{Database: database}}
 	if err := bad.run(t.Context(), &out); err == nil || !strings.Contains(err.Error(), "--to") {
 		t.Errorf("a period that ends before it starts: %v", err)
+	}
+	badTZ := &ReportProgramsCmd{From: "2026-01-01", To: "2026-07-01", TZ: "Mars/Olympus", DatabaseFlag: DatabaseFlag{Database: database}}
+	if err := badTZ.run(t.Context(), &out); err == nil || !strings.Contains(err.Error(), "--tz") {
+		t.Errorf("an unknown --tz: %v", err)
+	}
+
+	// The same dates as UTC days leave out the evening visit of 30 June
+	// (1 July UTC); RFC 3339 bounds keep their offset, also in the header.
+	total := func(from, to, tz string) (string, string) {
+		t.Helper()
+		var csvOut, table bytes.Buffer
+		c := &ReportProgramsCmd{From: from, To: to, TZ: tz, CSV: true, DatabaseFlag: DatabaseFlag{Database: database}}
+		if err := c.run(t.Context(), &csvOut); err != nil {
+			t.Fatal(err)
+		}
+		c.CSV = false
+		if err := c.run(t.Context(), &table); err != nil {
+			t.Fatal(err)
+		}
+		recs, err := csv.NewReader(&csvOut).ReadAll()
+		if err != nil || len(recs) < 2 || recs[1][0] != "total" {
+			t.Fatalf("CSV: %v %v", recs, err)
+		}
+		head, _, _ := strings.Cut(table.String(), "\n")
+		return recs[1][3], head
+	}
+	for _, c := range []struct{ from, to, tz, want, head string }{
+		{"2026-01-01", "2026-07-01", "UTC", wantReportRows(utcFrom, utcTo)[0][2],
+			"Prescriptions authored from 2026-01-01T00:00:00Z to 2026-07-01T00:00:00Z (end exclusive)"},
+		{"2026-01-01T00:00:00-05:00", "2026-07-01T00:00:00-04:00", "UTC", wantReportRows(from, to)[0][2],
+			"Prescriptions authored from 2026-01-01T00:00:00-05:00 to 2026-07-01T00:00:00-04:00 (end exclusive)"},
+	} {
+		if n, head := total(c.from, c.to, c.tz); n != c.want || head != c.head {
+			t.Errorf("--from %s --to %s --tz %s: %s prescriptions, header %q; want %s, %q", c.from, c.to, c.tz, n, head, c.want, c.head)
+		}
+	}
+	if wantReportRows(from, to)[0][2] == wantReportRows(utcFrom, utcTo)[0][2] {
+		t.Error("test bug: the Toronto and UTC periods count the same prescriptions")
 	}
 }

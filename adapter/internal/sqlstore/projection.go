@@ -186,20 +186,31 @@ func (tx *Tx) prescriptionOf(ctx context.Context, query, arg string) (string, er
 	return id, nil
 }
 
-// refreshReferralReport recomputes the referral side of the
-// prescription_report row of a prescription from its referrals (one
-// statement: an upsert of the aggregate). A referral socialrx holds for
-// consent (delivery_state held, on-hold by socialrx) counts as accepted
-// only when the program had answered it before (a first contact:
-// Referral.AnsweredByProgram).
+// refreshReferralReport recomputes the referral side of the report
+// rows of a prescription from its referrals: its referral_report rows,
+// one per program its referrals were sent to (referrals.performer), and
+// the referral columns of its prescription_report row, their sums (the
+// earliest first contact). Entered-in-error referrals count nowhere. A
+// referral socialrx holds for consent (delivery_state held, on-hold by
+// socialrx) counts as accepted only when the program had answered it
+// before (a first contact: Referral.AnsweredByProgram).
 func (tx *Tx) refreshReferralReport(ctx context.Context, prescriptionID string) error {
-	return tx.exec(ctx, `INSERT INTO prescription_report (prescription_id, referrals, accepted, rejected, completed, first_contact)
-SELECT $1, count(*),
-  coalesce(sum(CASE WHEN status IN ('accepted', 'on-hold', 'in-progress', 'completed') AND (delivery_state <> 'held' OR first_contact > 0) THEN 1 ELSE 0 END), 0),
-  coalesce(sum(CASE WHEN status = 'rejected' THEN 1 ELSE 0 END), 0),
-  coalesce(sum(CASE WHEN status = 'completed' THEN 1 ELSE 0 END), 0),
+	if err := tx.exec(ctx, `DELETE FROM referral_report WHERE prescription_id = $1`, prescriptionID); err != nil {
+		return err
+	}
+	if err := tx.exec(ctx, `INSERT INTO referral_report (prescription_id, program, referrals, accepted, rejected, completed, first_contact)
+SELECT $1, performer, count(*),
+  sum(CASE WHEN status IN ('accepted', 'on-hold', 'in-progress', 'completed') AND (delivery_state <> 'held' OR first_contact > 0) THEN 1 ELSE 0 END),
+  sum(CASE WHEN status = 'rejected' THEN 1 ELSE 0 END),
+  sum(CASE WHEN status = 'completed' THEN 1 ELSE 0 END),
   coalesce(min(CASE WHEN first_contact > 0 THEN first_contact END), 0)
-FROM referrals WHERE prescription_id = $1
+FROM referrals WHERE prescription_id = $1 AND status <> 'entered-in-error' GROUP BY performer`, prescriptionID); err != nil {
+		return err
+	}
+	return tx.exec(ctx, `INSERT INTO prescription_report (prescription_id, referrals, accepted, rejected, completed, first_contact)
+SELECT $1, coalesce(sum(referrals), 0), coalesce(sum(accepted), 0), coalesce(sum(rejected), 0), coalesce(sum(completed), 0),
+  coalesce(min(CASE WHEN first_contact > 0 THEN first_contact END), 0)
+FROM referral_report WHERE prescription_id = $1
 ON CONFLICT (prescription_id) DO UPDATE SET referrals = excluded.referrals, accepted = excluded.accepted, rejected = excluded.rejected,
   completed = excluded.completed, first_contact = excluded.first_contact`, prescriptionID)
 }
