@@ -26,8 +26,9 @@ import (
 //	y  the rows of each group: dimension t (total, key '') and n (need
 //	   domain, one row per domain) take x whole; p (program) takes x's
 //	   prescription and follow-up figures under the prescription's
-//	   program (key target) and r's referral figures under the program
-//	   the referrals went to (key program)
+//	   program (key target: summed per program first, as those rows
+//	   carry no days to first contact for the median) and r's referral
+//	   figures under the program the referrals went to (key program)
 //	s  per group: the sums, and c, how many have a first contact; the
 //	   median of days to first contact where the database has a median
 //	   aggregate (PostgreSQL percentile_cont)
@@ -71,7 +72,7 @@ r AS (SELECT rr.program, rr.referrals AS n, rr.accepted AS acc, rr.rejected AS r
   CASE WHEN rr.first_contact > 0 THEN CAST(rr.first_contact - x.authored_on AS DOUBLE PRECISION) / ` + fmt.Sprint(microsPerDay) + ` END AS days
   FROM x JOIN referral_report rr ON rr.prescription_id = x.id WHERE x.n > 0),
 y AS MATERIALIZED (SELECT 't' AS dim, '' AS k, 1 AS rx, n, rd, acc, rej, comp, fu, pursued, satn, sats, wbn, better, days FROM x
-  UNION ALL SELECT 'p', target, 1, 0, 0, 0, 0, 0, fu, pursued, satn, sats, wbn, better, CAST(NULL AS DOUBLE PRECISION) FROM x
+  UNION ALL SELECT 'p', target, count(*), 0, 0, 0, 0, 0, sum(fu), sum(pursued), sum(satn), sum(sats), sum(wbn), sum(better), CAST(NULL AS DOUBLE PRECISION) FROM x GROUP BY target
   UNION ALL SELECT 'p', program, 0, n, 1, acc, rej, comp, 0, 0, 0, 0, 0, 0, days FROM r
   UNION ALL SELECT 'n', j.value, 1, n, rd, acc, rej, comp, fu, pursued, satn, sats, wbn, better, days FROM x CROSS JOIN ` + needDomains + `),
 s AS (SELECT dim, k, CAST(sum(rx) AS BIGINT) AS rx, CAST(sum(n) AS BIGINT) AS n, CAST(sum(rd) AS BIGINT) AS rd, CAST(sum(acc) AS BIGINT) AS acc, CAST(sum(rej) AS BIGINT) AS rej,
