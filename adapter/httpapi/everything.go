@@ -68,8 +68,9 @@ func (s *Server) handleEverything(c echo.Context) error {
 	base := s.baseURL(r)
 	budget := s.responseBudget()
 	out := newBundle("searchset")
-	seen := map[string]bool{"Patient/" + id: true}
-	var refs []string // "Type/id" the matches reference, in order
+	matched := map[string]bool{"Patient/" + id: true} // in the Bundle as a match
+	queued := map[string]bool{}                       // in refs
+	var refs []string                                 // "Type/id" the matches reference, in order
 	add := func(res *socialrx.Resource, mode string) error {
 		if !budget.take(len(res.Body)) {
 			return issueError(socialrx.ETOOLARGE, "", "this patient's record is larger than one response may carry (%d bytes of resources): take it with Patient/$export?_type=...", s.cfg.MaxResponseBytes)
@@ -87,8 +88,8 @@ func (s *Server) handleEverything(c echo.Context) error {
 			if err != nil || ref.Kind != fhir.RefRelative || ref.Version != "" {
 				continue
 			}
-			if key := ref.Type + "/" + ref.ID; !seen[key] {
-				seen[key] = true
+			if key := ref.Type + "/" + ref.ID; !queued[key] {
+				queued[key] = true
 				refs = append(refs, key)
 			}
 		}
@@ -105,7 +106,7 @@ func (s *Server) handleEverything(c echo.Context) error {
 		}
 		req := socialrx.StreamRequest{Type: t, Since: since, RefParams: export.CompartmentParams(t), RefType: "Patient", RefIDs: []string{id}}
 		err := s.store.StreamResources(ctx, req, func(res *socialrx.Resource) error {
-			seen[res.Type+"/"+res.ID] = true
+			matched[res.Type+"/"+res.ID] = true
 			return add(res, "match")
 		})
 		if err != nil {
@@ -116,7 +117,7 @@ func (s *Server) handleEverything(c echo.Context) error {
 	if len(q["_type"]) > 0 {
 		only = types
 	}
-	if err := s.everythingIncludes(ctx, refs, seen, only, add); err != nil {
+	if err := s.everythingIncludes(ctx, refs, matched, only, add); err != nil {
 		return err
 	}
 	total := len(out.Entry)
@@ -131,11 +132,15 @@ func (s *Server) handleEverything(c echo.Context) error {
 
 // everythingIncludes adds the resources refs name (those the matches
 // reference) that the client may read, the server holds and the Bundle
-// does not have yet, of the types in only when it is set (_type); a
-// reference to a resource not held here, or deleted, is skipped.
-func (s *Server) everythingIncludes(ctx context.Context, refs []string, seen map[string]bool, only []string, add func(*socialrx.Resource, string) error) error {
+// does not have as a match (a Task's focus ServiceRequest is one), of the
+// types in only when it is set (_type); a reference to a resource not held
+// here, or deleted, is skipped.
+func (s *Server) everythingIncludes(ctx context.Context, refs []string, matched map[string]bool, only []string, add func(*socialrx.Resource, string) error) error {
 	p := socialrx.PrincipalFrom(ctx)
 	for _, key := range refs {
+		if matched[key] {
+			continue
+		}
 		typ, id := splitKey(key)
 		if !fhir.Supported(typ) || typ == "AuditEvent" || !(p.Permits(socialrx.InteractionRead, typ) || p.Permits(socialrx.InteractionSearch, typ)) {
 			continue

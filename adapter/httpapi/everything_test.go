@@ -30,7 +30,7 @@ func everythingRecord(t *testing.T, ts *testServer) {
 		{"/fhir/Practitioner/gone", `{"resourceType":"Practitioner","id":"gone"}`},
 		{"/fhir/Observation/o-p1", `{"resourceType":"Observation","id":"o-p1","status":"final","code":{"text":"food insecurity"},"subject":{"reference":"Patient/p1"},
 			"performer":[{"reference":"Practitioner/gone"},{"reference":"Practitioner/missing"},{"reference":"Patient/p2"}]}`},
-		{"/fhir/Condition/c-p1", `{"resourceType":"Condition","id":"c-p1","subject":{"reference":"Patient/p1"},"code":{"text":"food insecurity"}}`},
+		{"/fhir/Condition/c-p1", `{"resourceType":"Condition","id":"c-p1","subject":{"reference":"Patient/p1"},"code":{"text":"food insecurity"},"evidence":[{"detail":[{"reference":"Observation/o-p1"}]}]}`},
 		{"/fhir/ServiceRequest/sr-p1", `{"resourceType":"ServiceRequest","id":"sr-p1","status":"active","intent":"order","subject":{"reference":"Patient/p1"},
 			"requester":{"reference":"PractitionerRole/pr1"},"performer":[{"reference":"HealthcareService/hs1"}]}`},
 		{"/fhir/Task/t-p1", `{"resourceType":"Task","id":"t-p1","status":"requested","intent":"order","for":{"reference":"Patient/p1"},"focus":{"reference":"ServiceRequest/sr-p1"},"owner":{"reference":"Organization/o1"}}`},
@@ -57,6 +57,16 @@ func entriesOf(t *testing.T, m map[string]any) []string {
 	}
 	if total, _ := m["total"].(float64); int(total) != len(out) {
 		t.Errorf("total %v, %d entries", m["total"], len(out))
+	}
+	// Each resource once (a match that an earlier match references, as a
+	// Condition's evidence names the Observation, is not also an include).
+	once := map[string]bool{}
+	for _, e := range out {
+		ref := e[strings.IndexByte(e, ' ')+1:]
+		if once[ref] {
+			t.Errorf("%s is in the Bundle twice: %v", ref, out)
+		}
+		once[ref] = true
 	}
 	return out
 }
