@@ -56,6 +56,13 @@ func (tx *Tx) projectReferral(ctx context.Context, res *socialrx.Resource, r *so
 		if held, err = tx.referralOut(ctx, res, prev, r, event); err != nil {
 			return err
 		}
+		if held == nil && prev != nil && prev.DeliveryState == socialrx.DeliveryHeld && !r.Incoming {
+			// Released from a consent hold: the chart, told of the hold,
+			// is told it is on its way again.
+			if err := tx.writeBack(ctx, res, r, socialrx.WriteBackTask); err != nil {
+				return err
+			}
+		}
 	case socialrx.RouteRequester:
 		r.DeliveryState, r.DeliveryError = socialrx.DeliveryPending, ""
 		if err := tx.enqueue(ctx, socialrx.DestinationPlatform, r.EndpointID, event, res, r.ID); err != nil {

@@ -130,6 +130,16 @@ func testConsentGatedHandoff(t *testing.T, database string) {
 	if st, hold := taskOf(t, env, taskID); st != "requested" || hold != "" {
 		t.Errorf("released Task: %q %q, want requested", st, hold)
 	}
+	// The chart, told of the hold, is told of the release.
+	eventually(t, "the write-back of the release", func() bool {
+		ws := env.emr.Writes()
+		for i := len(ws) - 1; i >= 0; i-- {
+			if ws[i].Type == "Task" {
+				return strings.Contains(string(ws[i].Body), `"status":"requested"`)
+			}
+		}
+		return false
+	})
 	if _, b := do(t, "GET", list, nil); !strings.Contains(string(b), `"total":0`) {
 		t.Errorf("consent-needed work list after the Consent: %s", truncate(b))
 	}
