@@ -130,6 +130,10 @@ type SendError struct {
 	// one, cut to MaxReason (1000) bytes by TruncateReason. It is kept on
 	// the referral; it is not logged (a receiver may echo PHI).
 	Reason string
+	// NotNeeded: the message is no longer wanted (a reminder for a
+	// follow-up that ended): it ends DeliveryCancelled, not failed, and is
+	// not retried.
+	NotNeeded bool
 }
 
 func (e *SendError) Error() string {

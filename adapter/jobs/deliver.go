@@ -74,6 +74,16 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[socialrx.Delive
 		se = &socialrx.SendError{Retryable: true, Reason: "socialrx: " + socialrx.ErrorMessage(sendErr)}
 		log.Warn("message not sent", "error", socialrx.ErrorMessage(sendErr))
 	}
+	if se.NotNeeded {
+		// Not wanted any more (a reminder for a follow-up that ended):
+		// cancelled, not a failure, nothing to retry.
+		if _, err := w.cfg.Workflow.FinishMessage(ctx, m.ID, socialrx.DeliveryCancelled, job.Attempt, se.Reason); err != nil {
+			return err
+		}
+		w.m.attempt(m.Destination, "cancelled", took)
+		log.Info("message no longer needed: cancelled")
+		return nil
+	}
 	// River does not run a job past the attempt limit it was inserted with.
 	giveUp := w.cfg.Retry.GiveUp(se, job.Attempt, w.cfg.Now().Sub(m.CreatedAt)) || job.Attempt >= job.MaxAttempts
 	if giveUp {

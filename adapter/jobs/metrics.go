@@ -9,7 +9,7 @@ import (
 // metrics are the delivery counters on /metrics (Config.Registry):
 //
 //	socialrx_outbound_attempts_total{destination, outcome}
-//	    outcome: delivered | retried | failed (dead-lettered)
+//	    outcome: delivered | retried | failed (dead-lettered) | cancelled (no longer needed)
 //	socialrx_outbound_send_seconds{destination}
 //	    the time of one send (build + HTTP), any outcome
 //	socialrx_platform_polls_total{outcome}  ok | failed
@@ -25,7 +25,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	m := &metrics{
 		attempts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "socialrx_outbound_attempts_total",
-			Help: "Delivery attempts of outbox messages by destination (platform, emr) and outcome (delivered, retried, failed).",
+			Help: "Delivery attempts of outbox messages by destination (platform, emr) and outcome (delivered, retried, failed, cancelled).",
 		}, []string{"destination", "outcome"}),
 		send: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "socialrx_outbound_send_seconds",

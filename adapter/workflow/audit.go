@@ -461,6 +461,8 @@ func (tx *Tx) auditTransmit(ctx context.Context, m *socialrx.OutboundMessage, st
 		ev.Outcome, ev.OutcomeDesc = socialrx.AuditMinorFailure, "not delivered, will be retried: "+reason
 	case socialrx.DeliveryFailed:
 		ev.Outcome, ev.OutcomeDesc = socialrx.AuditSeriousFail, "failed for good: "+reason
+	case socialrx.DeliveryCancelled:
+		ev.OutcomeDesc = "cancelled, no longer needed: " + reason
 	}
 	if r, err := tx.st.Read(ctx, m.ResourceType, m.ResourceID); err == nil {
 		ev.Read = r.Body

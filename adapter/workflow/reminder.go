@@ -431,12 +431,12 @@ func (w *Workflow) Reminder(ctx context.Context, m *socialrx.OutboundMessage) (s
 	// Queued before the follow-up ended (answered, cancelled, its
 	// prescription revoked): nothing is sent.
 	if !socialrx.FollowUpOpen(f.Status) {
-		return socialrx.Reminder{}, &socialrx.SendError{Reason: "socialrx: the follow-up is no longer open (" + f.Status + "): not sent"}
+		return socialrx.Reminder{}, &socialrx.SendError{NotNeeded: true, Reason: "socialrx: the follow-up is no longer open (" + f.Status + "): not sent"}
 	}
 	if ended, err := w.FollowUpWithdrawn(ctx, f.PrescriptionID); err != nil {
 		return socialrx.Reminder{}, err
 	} else if ended {
-		return socialrx.Reminder{}, &socialrx.SendError{Reason: "socialrx: the prescription was revoked or entered in error: not sent"}
+		return socialrx.Reminder{}, &socialrx.SendError{NotNeeded: true, Reason: "socialrx: the prescription was revoked or entered in error: not sent"}
 	}
 	pat, err := w.store.Read(ctx, "Patient", f.PatientID)
 	if missing(err) {

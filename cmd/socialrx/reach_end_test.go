@@ -230,10 +230,14 @@ func testRevokeStopsQueuedReminder(t *testing.T, database string, reopen bool) {
 			t.Fatalf("PUT follow-up Task requested: %d %s", resp.StatusCode, truncate(body))
 		}
 	}
+	// Cancelled, not failed: nothing went wrong, it is no longer needed.
 	eventually(t, "the reminder ended in the outbox", func() bool {
-		failed, err := m.Store.OutboundMessages(t.Context(), socialrx.DeliveryFailed, 10)
-		return err == nil && len(failed) == 1
+		cancelled, err := m.Store.OutboundMessages(t.Context(), socialrx.DeliveryCancelled, 10)
+		return err == nil && len(cancelled) == 1
 	})
+	if failed, err := m.Store.OutboundMessages(t.Context(), socialrx.DeliveryFailed, 10); err != nil || len(failed) != 0 {
+		t.Errorf("%d failed messages (%v), want none", len(failed), err)
+	}
 	if n, ok := env.sms.Attempts(), len(env.sms.Requests()); n != 1 || ok != 0 {
 		t.Errorf("gateway: %d attempts, %d texts accepted; want 1 (the 503) and none", n, ok)
 	}

@@ -186,7 +186,7 @@ func (tx *Tx) FinishOutbound(ctx context.Context, id, state string, attempts int
 		return nil, false, errTxDone
 	}
 	switch state {
-	case socialrx.DeliveryPending, socialrx.DeliveryDelivered, socialrx.DeliveryFailed:
+	case socialrx.DeliveryPending, socialrx.DeliveryDelivered, socialrx.DeliveryFailed, socialrx.DeliveryCancelled:
 	default:
 		return nil, false, socialrx.Errorf(socialrx.EINVALID, "finish message: state %q", state)
 	}
