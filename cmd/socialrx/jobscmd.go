@@ -11,7 +11,7 @@ import (
 
 // JobsCmd lists the outbox: what socialrx must deliver, and what failed.
 type JobsCmd struct {
-	State string `default:"" enum:",pending,delivered,failed,cancelled" help:"Only messages in this state: pending, delivered, failed or cancelled (never sent: the Consent that permitted it was revoked)."`
+	State string `default:"" enum:",pending,delivered,failed,cancelled" help:"Only messages in this state: pending, delivered, failed or cancelled (never sent: the Consent that permitted it was revoked, or a reminder whose follow-up ended)."`
 	Limit int    `default:"50" help:"At most this many, newest first."`
 	DatabaseFlag
 }
