@@ -62,6 +62,8 @@ func (tx *Tx) projectReferral(ctx context.Context, res *socialrx.Resource, r *so
 			if err := tx.writeBack(ctx, res, r, socialrx.WriteBackTask); err != nil {
 				return err
 			}
+		} else if err := tx.handoffMoved(ctx, res, prev, r, held); err != nil {
+			return err
 		}
 	case socialrx.RouteRequester:
 		r.DeliveryState, r.DeliveryError = socialrx.DeliveryPending, ""
@@ -185,6 +187,22 @@ func (tx *Tx) referralOut(ctx context.Context, res *socialrx.Resource, prev, r *
 	}
 	r.DeliveryState, r.DeliveryError = socialrx.DeliveryPending, ""
 	return nil, tx.enqueue(ctx, socialrx.DestinationPlatform, ep.ID, event, res, r.ID)
+}
+
+// handoffMoved writes back to the EMR a move of a fax or phone referral
+// (one no platform carries: staff record the program's answers, e.g.
+// accepted, completed), as a platform's report is written back: the
+// chart would otherwise never learn them. Its creation is not (the EMR
+// sent it, or socialrx made its hand-off Task from the EMR's prescription).
+func (tx *Tx) handoffMoved(ctx context.Context, res *socialrx.Resource, prev, r *socialrx.Referral, held *hold) error {
+	if held != nil || prev == nil || r.Incoming || r.DeliveryState != "" {
+		return nil
+	}
+	p, ok, err := tx.prescription(ctx, r.PrescriptionID)
+	if err != nil || !ok || !socialrx.NeedsHandoffTask(*p) {
+		return err
+	}
+	return tx.writeBack(ctx, res, r, socialrx.WriteBackTask)
 }
 
 // writeBack queues the write-back of res (a version written on the

@@ -162,6 +162,22 @@ func testProgramChangeFax(t *testing.T, database string) {
 	first := workflow.HandoffTaskID(srID)
 	env.put(t, "HealthcareService/tax-clinic", `{"resourceType":"HealthcareService","id":"tax-clinic","active":true,"name":"Tax clinic","telecom":[{"system":"fax","value":"416-555-0142"}]}`)
 
+	// Staff record the program's answer on the hand-off Task: the chart
+	// learns it (no platform reports a fax referral's moves).
+	first0 := workflow.HandoffTaskID(srID)
+	accepted, _ := env.resourceMap(t, "Task", first0)
+	accepted["status"] = "accepted"
+	delete(accepted, "meta")
+	env.put(t, "Task/"+first0, mustJSON(accepted))
+	eventually(t, "the write-back of the fax referral's accept", func() bool {
+		for _, w := range env.emr.Writes() {
+			if w.Type == "Task" && strings.Contains(string(w.Body), `"status":"accepted"`) {
+				return true
+			}
+		}
+		return false
+	})
+
 	// The hand-off Task is an open referral: the change is refused.
 	status, body := env.movePerformer(t, srID, "HealthcareService/tax-clinic")
 	if status != http.StatusUnprocessableEntity || !strings.Contains(string(body), "Task/"+first) {
