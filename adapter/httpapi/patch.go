@@ -68,9 +68,17 @@ func (s *Server) handlePatch(c echo.Context) error {
 		if ifMatch != 0 && cur.VersionID != ifMatch {
 			return errorf(socialrx.EPRECONDITION, "If-Match: %s/%s is at version %d", typ, id, cur.VersionID)
 		}
-		patched, err := patch.Apply(cur.Body)
+		// A copy operation can double the document each time (copy the
+		// root into itself): the growth copies may cause, and the result,
+		// are bounded by the body limit, as a PUT of it would be.
+		opts := jsonpatch.NewApplyOptions()
+		opts.AccumulatedCopySizeLimit = s.cfg.MaxBodyBytes
+		patched, err := patch.ApplyWithOptions(cur.Body, opts)
 		if err != nil {
 			return patchFailed(err)
+		}
+		if int64(len(patched)) > s.cfg.MaxBodyBytes {
+			return errorf(socialrx.ETOOLARGE, "the patched resource is over %d bytes, the request body limit", s.cfg.MaxBodyBytes)
 		}
 		d, issues := fhir.Decode(patched, typ)
 		if fhir.HasErrors(issues) {
@@ -104,10 +112,14 @@ func (s *Server) handlePatch(c echo.Context) error {
 	return s.writeWrite(c, http.StatusOK, res, "updated", warnings)
 }
 
-// patchFailed is the 422 of a patch that cannot be applied: a test that
-// does not hold, a path that does not exist.
+// patchFailed is the 422 of a patch that cannot be applied (a test that
+// does not hold, a path that does not exist), or the 413 of one whose
+// copies grow the resource past the body limit.
 func patchFailed(err error) error {
+	var tooBig *jsonpatch.AccumulatedCopySizeError
 	switch {
+	case errors.As(err, &tooBig):
+		return errorf(socialrx.ETOOLARGE, "the patch's copy operations grow the resource past the request body limit")
 	case errors.Is(err, jsonpatch.ErrTestFailed):
 		return errorf(socialrx.EUNPROCESSABLE, "the patch's test operation failed: the resource is not as the patch expects")
 	case errors.Is(err, jsonpatch.ErrMissing):

@@ -74,6 +74,17 @@ func TestPatchRefused(t *testing.T) {
 			}
 		})
 	}
+	// Copying the resource into itself doubles it at each operation: a
+	// 2 KB patch of 40 copies would make a resource of terabytes.
+	var copies []string
+	copies = append(copies, `{"op":"add","path":"/note","value":[{"text":"x"}]}`)
+	for range 40 {
+		copies = append(copies, `{"op":"copy","from":"/note","path":"/note/-"}`, `{"op":"copy","from":"/note","path":"/note/0/text"}`)
+	}
+	r := ts.do(t, "PATCH", "/fhir/Task/t1", "["+strings.Join(copies, ",")+"]", "Content-Type", jp).want(t, http.StatusRequestEntityTooLarge)
+	if oo := r.json(t); oo["resourceType"] != "OperationOutcome" || !strings.Contains(string(r.body), "copy operations") {
+		t.Errorf("doubling copies: %s, want the copies refused", r.body)
+	}
 	if got := string(ts.do(t, "GET", "/fhir/Task/t1", "").want(t, http.StatusOK).body); !strings.Contains(got, `"versionId":"1"`) || !strings.Contains(got, `"status":"requested"`) {
 		t.Errorf("a refused patch changed the Task: %s", got)
 	}
