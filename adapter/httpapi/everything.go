@@ -122,7 +122,11 @@ func (s *Server) handleEverything(c echo.Context) error {
 	}
 	total := len(out.Entry)
 	out.Total = &total
-	out.Link = []bundleLink{{Relation: "self", URL: base + "/Patient/" + id + "/$everything" + rawQuery(r)}}
+	self := base + "/Patient/" + id + "/$everything"
+	if r.URL.RawQuery != "" {
+		self += "?" + r.URL.RawQuery
+	}
+	out.Link = []bundleLink{{Relation: "self", URL: self}}
 	body, err := marshal(out)
 	if err != nil {
 		return err
@@ -141,7 +145,7 @@ func (s *Server) everythingIncludes(ctx context.Context, refs []string, matched 
 		if matched[key] {
 			continue
 		}
-		typ, id := splitKey(key)
+		typ, id, _ := fhir.SplitRef(key) // made from a parsed relative reference
 		if !fhir.Supported(typ) || typ == "AuditEvent" || !(p.Permits(socialrx.InteractionRead, typ) || p.Permits(socialrx.InteractionSearch, typ)) {
 			continue
 		}
@@ -164,22 +168,4 @@ func (s *Server) everythingIncludes(ctx context.Context, refs []string, matched 
 		}
 	}
 	return nil
-}
-
-// splitKey splits "Type/id".
-func splitKey(key string) (typ, id string) {
-	for i := 0; i < len(key); i++ {
-		if key[i] == '/' {
-			return key[:i], key[i+1:]
-		}
-	}
-	return key, ""
-}
-
-// rawQuery is "?" and the request's query, or "".
-func rawQuery(r *http.Request) string {
-	if r.URL.RawQuery == "" {
-		return ""
-	}
-	return "?" + r.URL.RawQuery
 }
