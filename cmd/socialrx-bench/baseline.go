@@ -12,8 +12,6 @@ import (
 	"net/url"
 	"path/filepath"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -87,38 +85,14 @@ func baselineRows(ctx context.Context, cli CLI, dir string, progress io.Writer) 
 	defer closeAll()
 
 	n := cli.Encounters
-	bar := newBar(progress, n, "baseline")
-	var next atomic.Int64
-	var failed atomic.Pointer[error]
-	var wg sync.WaitGroup
-	start := time.Now()
-	for range cli.Clients {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for failed.Load() == nil && ctx.Err() == nil {
-				i := int(next.Add(1)) - 1
-				if i >= n {
-					return
-				}
-				rows, err := bundleRows(fake.Encounter(fmt.Sprint(i+1)), i+1)
-				if err == nil {
-					err = exec(ctx, rows)
-				}
-				if err != nil {
-					failed.Store(&err)
-					return
-				}
-				_ = bar.Add(1)
-			}
-		}()
-	}
-	wg.Wait()
-	took := time.Since(start)
-	if err := failed.Load(); err != nil {
-		return 0, *err
-	}
-	if err := ctx.Err(); err != nil {
+	_, took, err := runClients(ctx, n, cli.Clients, newBar(progress, n, "baseline"), func(i int) error {
+		rows, err := bundleRows(fake.Encounter(fmt.Sprint(i+1)), i+1)
+		if err != nil {
+			return err
+		}
+		return exec(ctx, rows)
+	})
+	if err != nil {
 		return 0, err
 	}
 	return float64(n) / took.Seconds(), nil
@@ -177,47 +151,26 @@ func baselinePosts(ctx context.Context, messages []fake.Message, clients int, pr
 	if err != nil || tok.AccessToken == "" {
 		return 0, fmt.Errorf("token: %v", err)
 	}
-	bar := newBar(progress, len(bodies), "baseline")
-	var next atomic.Int64
-	var failed atomic.Pointer[error]
-	var wg sync.WaitGroup
-	start := time.Now()
-	for range clients {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for failed.Load() == nil && ctx.Err() == nil {
-				i := int(next.Add(1)) - 1
-				if i >= len(bodies) {
-					return
-				}
-				req, err := http.NewRequestWithContext(ctx, "POST", ps.URL+"/fhir/$process-messages", strings.NewReader(string(bodies[i])))
-				if err != nil {
-					failed.Store(&err)
-					return
-				}
-				req.Header.Set("Content-Type", "application/fhir+json")
-				req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
-				resp, err := http.DefaultClient.Do(req)
-				if err == nil {
-					_, _ = io.Copy(io.Discard, resp.Body)
-					_ = resp.Body.Close()
-					if resp.StatusCode != http.StatusOK {
-						err = fmt.Errorf("status %d", resp.StatusCode)
-					}
-				}
-				if err != nil {
-					failed.Store(&err)
-					return
-				}
-				_ = bar.Add(1)
-			}
-		}()
-	}
-	wg.Wait()
-	took := time.Since(start)
-	if err := failed.Load(); err != nil {
-		return 0, *err
+	_, took, err := runClients(ctx, len(bodies), clients, newBar(progress, len(bodies), "baseline"), func(i int) error {
+		req, err := http.NewRequestWithContext(ctx, "POST", ps.URL+"/fhir/$process-messages", strings.NewReader(string(bodies[i])))
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Content-Type", "application/fhir+json")
+		req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return err
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		_ = resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("status %d", resp.StatusCode)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
 	}
 	if got := len(p.Messages()); got != len(bodies) {
 		return 0, fmt.Errorf("the baseline platform holds %d of %d messages", got, len(bodies))

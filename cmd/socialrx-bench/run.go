@@ -10,10 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"text/tabwriter"
 	"time"
 
@@ -254,46 +251,17 @@ type ingestResult struct {
 
 // ingest posts n encounters (identifiers 1..n) from clients goroutines.
 func ingest(ctx context.Context, base string, n, clients int, progress io.Writer) (ingestResult, error) {
-	bar := newBar(progress, n, "ingest")
-	lat := make([]time.Duration, n)
-	var next atomic.Int64
-	var failed atomic.Pointer[error]
-	var wg sync.WaitGroup
-	start := time.Now()
-	for range clients {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for failed.Load() == nil && ctx.Err() == nil {
-				i := int(next.Add(1)) - 1
-				if i >= n {
-					return
-				}
-				t0 := time.Now()
-				st, body, err := call(ctx, "POST", base, fake.Encounter(fmt.Sprint(i+1)))
-				if err == nil && st != http.StatusOK {
-					err = fmt.Errorf("encounter %d: status %d: %.300s", i+1, st, body)
-				}
-				if err != nil {
-					failed.Store(&err)
-					return
-				}
-				lat[i] = time.Since(t0)
-				_ = bar.Add(1)
-			}
-		}()
-	}
-	wg.Wait()
-	took := time.Since(start)
-	if err := failed.Load(); err != nil {
-		return ingestResult{}, *err
-	}
-	if err := ctx.Err(); err != nil {
+	lat, took, err := runClients(ctx, n, clients, newBar(progress, n, "ingest"), func(i int) error {
+		st, body, err := call(ctx, "POST", base, fake.Encounter(fmt.Sprint(i+1)))
+		if err == nil && st != http.StatusOK {
+			err = fmt.Errorf("encounter %d: status %d: %.300s", i+1, st, body)
+		}
+		return err
+	})
+	if err != nil {
 		return ingestResult{}, err
 	}
-	slices.Sort(lat)
-	q := func(p float64) float64 { return float64(lat[min(n-1, int(p*float64(n)))].Microseconds()) / 1000 }
-	return ingestResult{rate: float64(n) / took.Seconds(), p50: q(0.5), p99: q(0.99)}, nil
+	return ingestResult{rate: float64(n) / took.Seconds(), p50: quantileMs(lat, 0.5), p99: quantileMs(lat, 0.99)}, nil
 }
 
 // awaitDeliveries waits until the platform holds want add-service-request

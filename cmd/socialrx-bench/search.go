@@ -7,11 +7,9 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
-	"slices"
 	"strings"
-	"sync"
-	"sync/atomic"
-	"time"
+
+	"github.com/schollz/progressbar/v3"
 )
 
 // searchQueries are the work lists and look-ups a practice and a navigator
@@ -90,44 +88,16 @@ func patientIDs(bundle []byte) []string {
 
 // timeRequests GETs every url once, from clients goroutines; each must
 // answer 200.
-func timeRequests(ctx context.Context, urls []string, clients int, bar interface{ Add(int) error }) (latencies, error) {
-	lat := make([]time.Duration, len(urls))
-	var next atomic.Int64
-	var failed atomic.Pointer[error]
-	var wg sync.WaitGroup
-	for range clients {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for failed.Load() == nil && ctx.Err() == nil {
-				i := int(next.Add(1)) - 1
-				if i >= len(urls) {
-					return
-				}
-				t0 := time.Now()
-				st, body, err := call(ctx, "GET", urls[i], "")
-				if err == nil && st != http.StatusOK {
-					err = fmt.Errorf("GET %s: status %d: %.300s", urls[i], st, body)
-				}
-				if err != nil {
-					failed.Store(&err)
-					return
-				}
-				lat[i] = time.Since(t0)
-				_ = bar.Add(1)
-			}
-		}()
-	}
-	wg.Wait()
-	if err := failed.Load(); err != nil {
-		return latencies{}, *err
-	}
-	if err := ctx.Err(); err != nil {
+func timeRequests(ctx context.Context, urls []string, clients int, bar *progressbar.ProgressBar) (latencies, error) {
+	lat, _, err := runClients(ctx, len(urls), clients, bar, func(i int) error {
+		st, body, err := call(ctx, "GET", urls[i], "")
+		if err == nil && st != http.StatusOK {
+			err = fmt.Errorf("GET %s: status %d: %.300s", urls[i], st, body)
+		}
+		return err
+	})
+	if err != nil {
 		return latencies{}, err
 	}
-	slices.Sort(lat)
-	q := func(p float64) float64 {
-		return float64(lat[min(len(lat)-1, int(p*float64(len(lat))))].Microseconds()) / 1000
-	}
-	return latencies{p50: q(0.5), p99: q(0.99), n: len(lat)}, nil
+	return latencies{p50: quantileMs(lat, 0.5), p99: quantileMs(lat, 0.99), n: len(lat)}, nil
 }
