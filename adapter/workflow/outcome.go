@@ -236,16 +236,7 @@ func duplicateResponse(prior *socialrx.Resource, qrID string) bool {
 // (mapping.CompleteFollowUpTask); a prescription without one (never
 // active) has nothing to complete.
 func (tx *Tx) completeFollowUp(ctx context.Context, fuID, qrID string, now time.Time) error {
-	cur, err := tx.readIfPresent(ctx, "Task", fuID)
-	if err != nil || cur == nil {
-		return err
-	}
-	body, changed, err := mapping.CompleteFollowUpTask(cur.Body, qrID, now)
-	if err != nil || !changed {
-		return err
-	}
-	_, _, err = tx.Update(ctx, "Task", fuID, body, 0)
-	return err
+	return tx.editIfPresent(ctx, "Task", fuID, func(b []byte) ([]byte, bool, error) { return mapping.CompleteFollowUpTask(b, qrID, now) })
 }
 
 // updateGoals sets the achievement of the prescription's Goals: those its
@@ -436,6 +427,24 @@ func (tx *Tx) putIfChanged(ctx context.Context, typ, id string, body []byte) (*s
 	}
 	res, _, err := tx.Update(ctx, typ, id, body, 0)
 	return res, err
+}
+
+// editIfPresent rewrites typ/id with edit when it is there and edit
+// changes it (as socialrx's next version of it; an edit's refusal of the
+// stored body is 422).
+func (tx *Tx) editIfPresent(ctx context.Context, typ, id string, edit func(body []byte) ([]byte, bool, error)) error {
+	cur, err := tx.readIfPresent(ctx, typ, id)
+	if err != nil || cur == nil {
+		return err
+	}
+	body, changed, err := edit(cur.Body)
+	if err != nil {
+		return unprocessable(err)
+	}
+	if changed {
+		_, _, err = tx.Update(ctx, typ, id, body, 0)
+	}
+	return err
 }
 
 // deleteIfPresent deletes typ/id when it is there.

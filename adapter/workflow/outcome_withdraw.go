@@ -93,18 +93,8 @@ func (tx *Tx) withdrawOutcome(ctx context.Context, qrID string, res *socialrx.Re
 			return err
 		}
 	}
-	if help, err := tx.readIfPresent(ctx, "Task", ids.HelpTask()); err != nil {
+	if err := tx.editIfPresent(ctx, "Task", ids.HelpTask(), func(b []byte) ([]byte, bool, error) { return mapping.CancelHelpTask(b, now) }); err != nil {
 		return err
-	} else if help != nil {
-		body, changed, err := mapping.CancelHelpTask(help.Body, now)
-		if err != nil {
-			return unprocessable(err)
-		}
-		if changed {
-			if _, _, err := tx.Update(ctx, "Task", help.ID, body, 0); err != nil {
-				return err
-			}
-		}
 	}
 	body, _, err := mapping.WithStatus(cur.Body, "entered-in-error")
 	if err != nil {
@@ -125,34 +115,12 @@ func (tx *Tx) withdrawOutcome(ctx context.Context, qrID string, res *socialrx.Re
 // cancelled (mapping.ReviveHelpTask), the answer asking for help being
 // given again.
 func (tx *Tx) reviveHelpTask(ctx context.Context, id string, now time.Time) error {
-	cur, err := tx.readIfPresent(ctx, "Task", id)
-	if err != nil || cur == nil {
-		return err
-	}
-	body, changed, err := mapping.ReviveHelpTask(cur.Body, now)
-	if err != nil {
-		return unprocessable(err)
-	}
-	if changed {
-		_, _, err = tx.Update(ctx, "Task", id, body, 0)
-	}
-	return err
+	return tx.editIfPresent(ctx, "Task", id, func(b []byte) ([]byte, bool, error) { return mapping.ReviveHelpTask(b, now) })
 }
 
 // setStatus sets the status of typ/id, when it is there and has another.
 func (tx *Tx) setStatus(ctx context.Context, typ, id, status string) error {
-	cur, err := tx.readIfPresent(ctx, typ, id)
-	if err != nil || cur == nil {
-		return err
-	}
-	body, changed, err := mapping.WithStatus(cur.Body, status)
-	if err != nil {
-		return unprocessable(err)
-	}
-	if changed {
-		_, _, err = tx.Update(ctx, typ, id, body, 0)
-	}
-	return err
+	return tx.editIfPresent(ctx, typ, id, func(b []byte) ([]byte, bool, error) { return mapping.WithStatus(b, status) })
 }
 
 // reopenFollowUp removes the withdrawn response qrID from the follow-up

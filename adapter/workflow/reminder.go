@@ -250,18 +250,7 @@ func reachStaffTaskIDs(srID string) []string {
 // endTask ends Task id (mapping.EndTask) when it is there and open(its
 // status) is true.
 func (tx *Tx) endTask(ctx context.Context, id, status, reason string, now time.Time, open func(string) bool) error {
-	cur, err := tx.readIfPresent(ctx, "Task", id)
-	if err != nil || cur == nil {
-		return err
-	}
-	body, changed, err := mapping.EndTask(cur.Body, status, reason, now, open)
-	if err != nil {
-		return unprocessable(err)
-	}
-	if changed {
-		_, _, err = tx.Update(ctx, "Task", id, body, 0)
-	}
-	return err
+	return tx.editIfPresent(ctx, "Task", id, func(b []byte) ([]byte, bool, error) { return mapping.EndTask(b, status, reason, now, open) })
 }
 
 // cancelFollowUp cancels what reaches the patient about prescription
