@@ -356,17 +356,7 @@ func TestDeliveryDeadLetter(t *testing.T) {
 // list (send-fax), and no message goes anywhere.
 func TestFaxHandoffWorkList(t *testing.T) {
 	env := startHandoff(t, sqliteDatabase(t), nil)
-	enc := demoEncounter("55")
-	enc = strings.Replace(enc, `"name":"East Housing Help","endpoint":[{"reference":"Endpoint/ocean-east"}]`, `"name":"Legal clinic","telecom":[{"system":"fax","value":"416-555-0199"}]`, 1)
-	enc = strings.Replace(enc, `"value":"east-housing"}]`, `"value":"legal-clinic"}]`, 1)
-	enc = strings.Replace(enc, `identifier=https://riverdale.example/program|east-housing`, `identifier=https://riverdale.example/program|legal-clinic`, 1)
-	task := strings.Index(enc, `,
-{"fullUrl":"urn:uuid:00000000-0000-4000-8000-0000000000b3"`)
-	enc = enc[:task] + "]}"
-	resp, body := do(t, "POST", env.m.URL()+"/fhir", []byte(enc))
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("encounter: %d %s", resp.StatusCode, body)
-	}
+	env.faxEncounter(t, "55")
 	list := env.m.URL() + "/fhir/Task?work-list=send-fax&status=requested"
 	var b []byte
 	eventually(t, "the send-fax work-list Task", func() bool {

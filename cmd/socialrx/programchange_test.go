@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
@@ -206,19 +207,31 @@ func testProgramChangeFax(t *testing.T, database string) {
 	}
 }
 
-func testProgramChangeRejected(t *testing.T, database string) {
-	env := startHandoff(t, database, nil)
-	patientID, srID, taskID := env.encounter(t)
+// rejectedReferral posts the demo encounter, waits for its eReferral to
+// be delivered and has the platform reject it; it checks the referral is
+// on rejected-unhandled and returns the environment, the ServiceRequest
+// and referral Task ids, and that work list's URL. n makes the platform
+// message's id distinct.
+func rejectedReferral(t *testing.T, database string, n int) (env *handoffEnv, srID, taskID, list string) {
+	t.Helper()
+	env = startHandoff(t, database, nil)
+	var patientID string
+	patientID, srID, taskID = env.encounter(t)
 	eventually(t, "the referral to show delivered", func() bool { return env.referral(t, patientID).DeliveryState == socialrx.DeliveryDelivered })
-	rejected := PlatformMessage("11111111-0000-4000-8000-000000000021", "notify-update-process-request", "Task/"+taskID, PlatformTask(taskID, srID, "rejected", "no capacity"))
+	rejected := PlatformMessage(fmt.Sprintf("11111111-0000-4000-8000-0000000000%02d", n), "notify-update-process-request", "Task/"+taskID, PlatformTask(taskID, srID, "rejected", "no capacity"))
 	if status, reply := env.send(t, rejected, hoInbound); status != 200 {
 		t.Fatalf("rejected: %d %v", status, reply)
 	}
-	list := env.m.URL() + "/fhir/Task?work-list=rejected-unhandled"
-	_, b := do(t, "GET", list, nil)
-	if !strings.Contains(string(b), `"total":1`) || !strings.Contains(string(b), `"id":"`+taskID+`"`) {
+	list = env.m.URL() + "/fhir/Task?work-list=rejected-unhandled"
+	if _, b := do(t, "GET", list, nil); !strings.Contains(string(b), `"total":1`) || !strings.Contains(string(b), `"id":"`+taskID+`"`) {
 		t.Fatalf("rejected-unhandled after the rejection: %s; want the rejected Task", truncate(b))
 	}
+	return env, srID, taskID, list
+}
+
+func testProgramChangeRejected(t *testing.T, database string) {
+	env, srID, taskID, list := rejectedReferral(t, database, 21)
+	var b []byte
 
 	// The re-referral as the README tells it: change the program, then
 	// send a new referral Task.
@@ -273,13 +286,7 @@ func TestReadmeReReferral(t *testing.T) {
 	}
 	script := s[start+6 : start+6+end]
 
-	env := startHandoff(t, sqliteDatabase(t), nil)
-	patientID, srID, taskID := env.encounter(t)
-	eventually(t, "the referral to show delivered", func() bool { return env.referral(t, patientID).DeliveryState == socialrx.DeliveryDelivered })
-	rejected := PlatformMessage("11111111-0000-4000-8000-000000000031", "notify-update-process-request", "Task/"+taskID, PlatformTask(taskID, srID, "rejected", "no capacity"))
-	if status, reply := env.send(t, rejected, hoInbound); status != 200 {
-		t.Fatalf("rejected: %d %v", status, reply)
-	}
+	env, srID, taskID, _ := rejectedReferral(t, sqliteDatabase(t), 31)
 	env.put(t, "HealthcareService/hsds-svc-pantry", `{"resourceType":"HealthcareService","id":"hsds-svc-pantry","active":true,"name":"Corner Pantry"}`)
 	cmd := exec.CommandContext(t.Context(), "sh", "-e", "-c", strings.ReplaceAll(script, "http://127.0.0.1:8080", env.m.URL()))
 	cmd.Env = append(os.Environ(), "TASK="+taskID, "NEW=HealthcareService/hsds-svc-pantry")
@@ -304,17 +311,7 @@ func TestReadmeReReferral(t *testing.T) {
 // testRejectedRevoked: a rejected referral whose prescription is then
 // revoked needs no other program: it leaves rejected-unhandled.
 func testRejectedRevoked(t *testing.T, database string) {
-	env := startHandoff(t, database, nil)
-	patientID, srID, taskID := env.encounter(t)
-	eventually(t, "the referral to show delivered", func() bool { return env.referral(t, patientID).DeliveryState == socialrx.DeliveryDelivered })
-	rejected := PlatformMessage("11111111-0000-4000-8000-000000000041", "notify-update-process-request", "Task/"+taskID, PlatformTask(taskID, srID, "rejected", "no capacity"))
-	if status, reply := env.send(t, rejected, hoInbound); status != 200 {
-		t.Fatalf("rejected: %d %v", status, reply)
-	}
-	list := env.m.URL() + "/fhir/Task?work-list=rejected-unhandled"
-	if _, b := do(t, "GET", list, nil); !strings.Contains(string(b), `"total":1`) {
-		t.Fatalf("rejected-unhandled after the rejection: %s; want the rejected Task", truncate(b))
-	}
+	env, srID, _, list := rejectedReferral(t, database, 41)
 	sr, _ := env.resourceMap(t, "ServiceRequest", srID)
 	sr["status"] = "revoked"
 	env.put(t, "ServiceRequest/"+srID, mustJSON(sr))
