@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/socialrx/socialrx"
-	"github.com/socialrx/socialrx/adapter/pgtest"
 	"github.com/socialrx/socialrx/adapter/workflow"
 	"github.com/socialrx/socialrx/mapping"
 )
@@ -27,11 +26,8 @@ import (
 // outbox. A repeat changes nothing more; answering again records a fresh
 // outcome; withdrawing one of two standing answers leaves the other's.
 func TestFollowUpWithdrawn(t *testing.T) {
-	for _, b := range []struct {
-		name string
-		db   func(t *testing.T) string
-	}{{"SQLite", sqliteDatabase}, {"PostgreSQL", func(t *testing.T) string { return pgtest.NewDatabase(t) }}} {
-		t.Run(b.name, func(t *testing.T) { testFollowUpWithdrawn(t, b.db(t)) })
+	for _, b := range encounterBackends {
+		t.Run(b.name, func(t *testing.T) { testFollowUpWithdrawn(t, b.database(t)) })
 	}
 }
 

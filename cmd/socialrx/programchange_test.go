@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/socialrx/socialrx"
-	"github.com/socialrx/socialrx/adapter/pgtest"
 	"github.com/socialrx/socialrx/adapter/workflow"
 )
 
@@ -22,15 +21,12 @@ import (
 // it is re-referred.
 
 func TestProgramChange(t *testing.T) {
-	for _, b := range []struct {
-		name string
-		db   func(t *testing.T) string
-	}{{"SQLite", sqliteDatabase}, {"PostgreSQL", func(t *testing.T) string { return pgtest.NewDatabase(t) }}} {
+	for _, b := range encounterBackends {
 		t.Run(b.name, func(t *testing.T) {
-			t.Run("eReferral", func(t *testing.T) { testProgramChangeEReferral(t, b.db(t)) })
-			t.Run("fax", func(t *testing.T) { testProgramChangeFax(t, b.db(t)) })
-			t.Run("rejected", func(t *testing.T) { testProgramChangeRejected(t, b.db(t)) })
-			t.Run("rejected then revoked", func(t *testing.T) { testRejectedRevoked(t, b.db(t)) })
+			t.Run("eReferral", func(t *testing.T) { testProgramChangeEReferral(t, b.database(t)) })
+			t.Run("fax", func(t *testing.T) { testProgramChangeFax(t, b.database(t)) })
+			t.Run("rejected", func(t *testing.T) { testProgramChangeRejected(t, b.database(t)) })
+			t.Run("rejected then revoked", func(t *testing.T) { testRejectedRevoked(t, b.database(t)) })
 		})
 	}
 }
