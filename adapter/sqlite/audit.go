@@ -93,8 +93,11 @@ func openAuditLog(ctx context.Context, abs string) (*auditLog, error) {
 		_ = w.Close()
 		return nil, fmt.Errorf("audit log schema: %w", translate(err))
 	}
-	r, err := sql.Open("sqlite", u+"?_pragma=busy_timeout(5000)&_pragma=query_only(1)")
-	if err != nil {
+	// Readers keep their compiled statements too: a read by id compiled
+	// its SELECT at every request (docs/performance.md, session 11).
+	r := sql.OpenDB(&cachingConnector{drv: &sqlite.Driver{}, dsn: u + "?_pragma=busy_timeout(5000)&_pragma=query_only(1)"})
+	if err := r.PingContext(ctx); err != nil {
+		_ = r.Close()
 		_ = w.Close()
 		return nil, err
 	}

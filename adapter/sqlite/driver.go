@@ -18,6 +18,7 @@ import (
 type driver struct {
 	w, r *sql.DB
 	wc   *cachingConnector // w's connections, with their statement cache
+	rc   *cachingConnector // r's, with theirs
 
 	groups *groups // group commit on the writer (group.go)
 
@@ -52,7 +53,7 @@ var writeSQL = func() []string {
 	}
 	row := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(sqlstore.IndexColumns)), ", ") + ")"
 	for n := 1; n <= idxChunk; n++ {
-		out = append(out, "INSERT INTO search_index ("+strings.Join(sqlstore.IndexColumns, ", ")+") VALUES "+
+		out = append(out, "INSERT OR FAIL INTO search_index ("+strings.Join(sqlstore.IndexColumns, ", ")+") VALUES "+
 			strings.TrimSuffix(strings.Repeat(row+", ", n), ", "))
 	}
 	return out

@@ -80,8 +80,12 @@ func open(ctx context.Context, path string, opts sqlstore.Options) (*Store, erro
 		_ = w.Close()
 		return nil, fmt.Errorf("sqlite open: %w", translate(err))
 	}
-	r, err := sql.Open("sqlite", u+"?_pragma=busy_timeout(5000)&_pragma=query_only(1)")
-	if err != nil {
+	// Readers keep their compiled statements too: a read by id compiled
+	// its SELECT at every request (docs/performance.md, session 11).
+	rc := &cachingConnector{drv: &sqlite.Driver{}, dsn: u + "?_pragma=busy_timeout(5000)&_pragma=query_only(1)"}
+	r := sql.OpenDB(rc)
+	if err := r.PingContext(ctx); err != nil {
+		_ = r.Close()
 		_ = w.Close()
 		return nil, fmt.Errorf("sqlite open: %w", err)
 	}
@@ -103,7 +107,7 @@ func open(ctx context.Context, path string, opts sqlstore.Options) (*Store, erro
 		_ = w.Close()
 		return nil, fmt.Errorf("sqlite open: %w", err)
 	}
-	drv := &driver{w: w, wc: wc, r: r, groups: newGroups(), audit: alog}
+	drv := &driver{w: w, wc: wc, r: r, rc: rc, groups: newGroups(), audit: alog}
 	return &Store{Engine: sqlstore.New(drv, opts), drv: drv, path: abs}, nil
 }
 

@@ -78,12 +78,24 @@ func (c *cachingConn) in() innerConn { return c.inner.(innerConn) }
 // and again (not BEGIN, SAVEPOINT names, PRAGMAs or migration scripts).
 func cacheable(query string) bool {
 	q := strings.TrimSpace(query)
-	for strings.HasPrefix(q, "--") { // sqlc's "-- name: ..." (River)
-		i := strings.IndexByte(q, '\n')
-		if i < 0 {
-			return false
+	for {
+		switch {
+		case strings.HasPrefix(q, "--"): // sqlc's "-- name: ..." (River)
+			i := strings.IndexByte(q, '\n')
+			if i < 0 {
+				return false
+			}
+			q = strings.TrimSpace(q[i+1:])
+			continue
+		case strings.HasPrefix(q, "/*"): // sqlstore.KeyLookup's "/* key */"
+			i := strings.Index(q, "*/")
+			if i < 0 {
+				return false
+			}
+			q = strings.TrimSpace(q[i+2:])
+			continue
 		}
-		q = strings.TrimSpace(q[i+1:])
+		break
 	}
 	if strings.Contains(strings.TrimRight(q, "; \n\t"), ";") {
 		return false

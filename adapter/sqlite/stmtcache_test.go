@@ -2,9 +2,13 @@ package sqlite
 
 import (
 	"context"
+	"net/url"
 	"path/filepath"
 	"slices"
 	"testing"
+
+	"github.com/socialrx/socialrx"
+	"github.com/socialrx/socialrx/adapter/internal/sqlstore"
 )
 
 // TestStatementCache: the writer compiles a repeated statement once, a
@@ -89,14 +93,69 @@ func TestStatementCache(t *testing.T) {
 	if got := s.drv.wc.compiled.Load() - before; got != 1 {
 		t.Errorf("after a failed run, %d compilations, want 1", got)
 	}
-	for _, q := range []string{"BEGIN", "SAVEPOINT s1", "PRAGMA user_version", "CREATE TABLE x (a); INSERT INTO x VALUES (1)"} {
+	for _, q := range []string{"BEGIN", "SAVEPOINT s1", "PRAGMA user_version", "/* key */ PRAGMA user_version", "/* open", "CREATE TABLE x (a); INSERT INTO x VALUES (1)"} {
 		if cacheable(q) {
 			t.Errorf("cacheable(%q) = true", q)
 		}
 	}
-	for _, q := range []string{"-- name: JobInsertFastMany :many\nINSERT INTO river_job (a) VALUES (1)", "with x as (select 1) select * from x", "SELECT 1;"} {
+	for _, q := range []string{"-- name: JobInsertFastMany :many\nINSERT INTO river_job (a) VALUES (1)", "with x as (select 1) select * from x", "SELECT 1;", sqlstore.KeyLookup + "SELECT 1"} {
 		if !cacheable(q) {
 			t.Errorf("cacheable(%q) = false", q)
 		}
+	}
+}
+
+// TestReaderStatementCache: reads and searches on the read pool reuse their
+// compiled statements. Until session 11 only the writer cached, and every
+// read by id compiled its SELECT (the key lookup's "/* key */" prefix kept
+// it out of the writer's cache too): a read cost ~30% and a search ~50%
+// more CPU (docs/performance.md).
+func TestReaderStatementCache(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "db.sqlite"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Transact(ctx, func(tx socialrx.Tx) error {
+		_, err := tx.Create(ctx, "Patient", "p1", []byte(`{"resourceType":"Patient","name":[{"family":"Chalmers"}]}`))
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// The writer: a key lookup inside a transaction is compiled once.
+	wbase := s.drv.wc.compiled.Load()
+	for range 10 {
+		if err := s.Transact(ctx, func(tx socialrx.Tx) error {
+			_, err := tx.Read(ctx, "Patient", "p1")
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := s.drv.wc.compiled.Load() - wbase; got > 1 {
+		t.Errorf("10 reads by id in transactions compiled %d statements on the writer, want at most 1", got)
+	}
+	// The readers: each connection compiles a statement once.
+	base := s.drv.rc.compiled.Load()
+	for range 50 {
+		if _, err := s.Read(ctx, "Patient", "p1"); err != nil {
+			t.Fatal(err)
+		}
+		res, err := s.Search(ctx, socialrx.SearchRequest{Type: "Patient", Params: url.Values{"family": {"chalmers"}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Matches) != 1 {
+			t.Fatalf("search found %d Patients, want 1", len(res.Matches))
+		}
+	}
+	conns := int64(s.drv.r.Stats().OpenConnections)
+	// A read is one statement; a search its page and its total.
+	if got, most := s.drv.rc.compiled.Load()-base, 4*conns; got > most {
+		t.Errorf("50 reads and searches compiled %d statements on %d reader connections, want at most %d", got, conns, most)
 	}
 }
