@@ -146,6 +146,7 @@ func testIngest(t *testing.T, open func(t *testing.T) socialrx.Store) {
 	t.Run("NeedAndDelete", func(t *testing.T) { testIngestNeed(t, withWorkflow(open(t))) })
 	t.Run("WarmHandoff", func(t *testing.T) { testIngestWarmHandoff(t, withWorkflow(open(t))) })
 	t.Run("SelfDirected", func(t *testing.T) { testIngestSelfDirected(t, withWorkflow(open(t))) })
+	t.Run("FollowUpIDTaken", func(t *testing.T) { testIngestFollowUpIDTaken(t, withWorkflow(open(t))) })
 	t.Run("InvalidAbortsTransaction", func(t *testing.T) { testIngestInvalid(t, withWorkflow(open(t))) })
 	t.Run("FailedTransactionLeavesNoJob", func(t *testing.T) { testIngestRollback(t, withWorkflow(open(t))) })
 	t.Run("ReferralStateMachine", func(t *testing.T) { testIngestReferral(t, withWorkflow(open(t))) })
@@ -357,6 +358,34 @@ func testIngestSelfDirected(t *testing.T, s socialrx.Store) {
 		t.Errorf("patient Task of a self-directed prescription: %v", err)
 	}
 	checkJobs(t, s, 1)
+}
+
+// testIngestFollowUpIDTaken: a new prescription whose follow-up Task id a
+// client already used for a Task of its own (a PUT with that id) is stored;
+// the client's Task is left as it was, and nothing else of the follow-up
+// is made (as for any prescription whose follow-up Task exists). The
+// workflow creates a new prescription's follow-up Task without asking
+// first whether it exists (session 11), so the create's conflict must be
+// that answer, not a failure.
+func testIngestFollowUpIDTaken(t *testing.T, s socialrx.Store) {
+	loadReferralContext(t, s)
+	own := `{"resourceType":"Task","status":"requested","intent":"order","description":"the client's own"}`
+	mustCreate(t, s, "Task", followUpTaskID("ing-walk"), own)
+	mustCreate(t, s, "ServiceRequest", "ing-walk", ingSelfDirected)
+	got, err := s.Read(t.Context(), "Task", followUpTaskID("ing-walk"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.VersionID != 1 || !strings.Contains(string(got.Body), "the client's own") {
+		t.Errorf("the client's Task: version %d, body %s; want it unchanged", got.VersionID, got.Body)
+	}
+	if pp := projection(t, s, "ing-p1"); len(pp.Prescriptions) != 1 || len(pp.FollowUps) != 0 {
+		t.Errorf("projection: %d prescriptions, %d follow-ups; want 1 and 0", len(pp.Prescriptions), len(pp.FollowUps))
+	}
+	if _, err := s.Read(t.Context(), "Task", patientTaskID("ing-walk")); socialrx.ErrorCode(err) != socialrx.ENOTFOUND {
+		t.Errorf("patient Task: %v, want none (the follow-up exists)", err)
+	}
+	checkJobs(t, s, 0)
 }
 
 func testIngestInvalid(t *testing.T, s socialrx.Store) {

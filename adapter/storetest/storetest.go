@@ -71,6 +71,7 @@ var areas = []area{
 	{"ProgramReportMoved", testProgramReportMoved},
 	{"Directory", testDirectory},
 	{"UpsertMany", testUpsertMany},
+	{"ProjectionsInTx", testProjectionsInTx},
 }
 
 func run(t *testing.T, open func(t *testing.T) socialrx.Store, areas []area) {

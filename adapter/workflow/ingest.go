@@ -162,7 +162,7 @@ func (tx *Tx) project(ctx context.Context, res *socialrx.Resource, pr prepared) 
 		if err := tx.moved(ctx, pr.rxWas, p, res.VersionID); err != nil {
 			return err
 		}
-		return tx.followOn(ctx, p)
+		return tx.followOn(ctx, p, res.VersionID == 1)
 	case "Task":
 		return tx.projectTask(ctx, res)
 	case "Appointment", "Communication":
@@ -207,14 +207,23 @@ func (tx *Tx) projectTask(ctx context.Context, res *socialrx.Resource) error {
 // when the follow-up Task exists (even deleted), nothing is done, so a
 // resend of the ServiceRequest creates nothing. A prescription that is not
 // active gets nothing until it is.
-func (tx *Tx) followOn(ctx context.Context, p *socialrx.Prescription) error {
+//
+// newRx tells that the ServiceRequest was created by this transaction
+// (version 1): its follow-up Task, whose id derives from the
+// ServiceRequest's, was then never stored (unless a client chose that id
+// for a Task of its own), so it is created without asking first (a
+// statement, on PostgreSQL a round trip, per new prescription); the create
+// finding the id taken is the same "exists" answer.
+func (tx *Tx) followOn(ctx context.Context, p *socialrx.Prescription, newRx bool) error {
 	now := tx.w.now()
 	if _, ok := socialrx.FollowUpFor(*p, "", tx.w.opts.FollowUpIntervals, now); !ok {
 		return nil
 	}
 	fuID := FollowUpTaskID(p.ID)
-	if exists, err := tx.st.Exists(ctx, "Task", fuID); err != nil || exists {
-		return err
+	if !newRx {
+		if exists, err := tx.st.Exists(ctx, "Task", fuID); err != nil || exists {
+			return err
+		}
 	}
 	channel := socialrx.ContactPhone
 	if pat, err := tx.cachedRead(ctx, "Patient", p.PatientID); err == nil {
@@ -222,6 +231,9 @@ func (tx *Tx) followOn(ctx context.Context, p *socialrx.Prescription) error {
 	}
 	f, _ := socialrx.FollowUpFor(*p, channel, tx.w.opts.FollowUpIntervals, now)
 	if _, err := tx.Create(ctx, "Task", fuID, mapping.FollowUpTask(f, fuID, now)); err != nil {
+		if newRx && socialrx.ErrorCode(err) == socialrx.ECONFLICT {
+			return nil // the id was taken after all: it exists
+		}
 		return err
 	}
 	if socialrx.NeedsPatientTask(*p) {

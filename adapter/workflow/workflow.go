@@ -287,12 +287,25 @@ func (tx *Tx) Inbound(ctx context.Context, endpointID, messageID string, event s
 // Create stores version 1 of a new resource (socialrx.ResourceTx.Create)
 // and ingests it.
 func (tx *Tx) Create(ctx context.Context, typ, id string, body []byte) (*socialrx.Resource, error) {
+	if _, cached := tx.presc[id]; typ == "ServiceRequest" && !cached {
+		// A new ServiceRequest has no prescription row: prepare need not
+		// read one (a statement, on PostgreSQL a round trip). Should the
+		// id be taken after all, the create fails and the answer is
+		// forgotten.
+		tx.presc[id] = cachedPrescription{}
+	}
 	p, err := tx.prepare(ctx, typ, id, body)
 	if err != nil {
+		if typ == "ServiceRequest" {
+			delete(tx.presc, id)
+		}
 		return nil, fmt.Errorf("create %s/%s: %w", typ, id, err)
 	}
 	res, err := tx.st.Create(ctx, typ, id, body)
 	if err != nil {
+		if typ == "ServiceRequest" {
+			delete(tx.presc, id)
+		}
 		return nil, err
 	}
 	tx.wrote(typ, id, res)

@@ -233,7 +233,8 @@ func KindOf(t search.ParamType) string {
 }
 
 // KeyLookup begins a read that finds rows by a primary or unique key (a
-// resource by type and id, a projection row by its id): a comment to the
+// resource by type and id, a projection row by its id), or the few rows of
+// one value of an indexed column (a prescription's referrals): a comment to the
 // databases, and to the PostgreSQL driver the sign that the statement's
 // plan does not depend on its values, so it may stay a prepared statement
 // with a generic plan (no planning per run) while every other read is

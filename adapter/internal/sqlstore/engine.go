@@ -332,6 +332,41 @@ type Tx struct {
 	// removed, for PutReferral of a new version of the same Task in this
 	// transaction (projection.go).
 	contacts map[string]int64
+	// created holds "Type/id" of the resources this transaction created
+	// (version 1: the id was never stored before, so no projection row of
+	// it can exist), projected those it wrote (or dropped) projection rows
+	// of; rx holds the prescription rows it wrote or dropped (nil: none), as
+	// Prescription would read them. With them the workflow's reads of the
+	// projections of what the same transaction created or wrote cost no
+	// statement: on PostgreSQL each was a round trip, on SQLite a statement
+	// on the single writer (docs/performance.md, session 11).
+	created, projected map[string]struct{}
+	rx                 map[string]*socialrx.Prescription
+}
+
+// markCreated records that typ/id was created by this transaction.
+func (tx *Tx) markCreated(typ, id string) {
+	if tx.created == nil {
+		tx.created = map[string]struct{}{}
+	}
+	tx.created[typ+"/"+id] = struct{}{}
+}
+
+// isFresh reports whether typ/id was created by this transaction and no
+// projection row of it was written in it (before or after): it has none.
+func (tx *Tx) isFresh(typ, id string) bool {
+	k := typ + "/" + id
+	_, c := tx.created[k]
+	_, p := tx.projected[k]
+	return c && !p
+}
+
+// touched records that a projection row of typ/id is being written.
+func (tx *Tx) touched(typ, id string) {
+	if tx.projected == nil {
+		tx.projected = map[string]struct{}{}
+	}
+	tx.projected[typ+"/"+id] = struct{}{}
 }
 
 var _ socialrx.Tx = (*Tx)(nil)

@@ -90,6 +90,7 @@ func parseList[S ~string](s string) ([]S, error) {
 
 // PutFindings replaces the findings of typ/id (see socialrx.ProjectionTx).
 func (tx *Tx) PutFindings(ctx context.Context, typ, id string, fs []socialrx.Finding) error {
+	tx.touched(typ, id)
 	if err := tx.exec(ctx, `DELETE FROM findings WHERE res_type = $1 AND res_id = $2`, typ, id); err != nil {
 		return err
 	}
@@ -105,6 +106,7 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
 
 // PutNeed replaces the need of Condition/id by n (none when nil).
 func (tx *Tx) PutNeed(ctx context.Context, id string, n *socialrx.Need) error {
+	tx.touched("Condition", id)
 	if n == nil {
 		return tx.exec(ctx, `DELETE FROM needs WHERE condition_id = $1`, id)
 	}
@@ -115,6 +117,11 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (condition_id) DO UPDATE SET
 
 // PutPrescription replaces the prescription of ServiceRequest/p.ID.
 func (tx *Tx) PutPrescription(ctx context.Context, p *socialrx.Prescription) error {
+	tx.touched("ServiceRequest", p.ID)
+	if tx.rx == nil {
+		tx.rx = map[string]*socialrx.Prescription{}
+	}
+	tx.rx[p.ID] = storedPrescription(p)
 	return tx.exec(ctx, `INSERT INTO prescriptions (service_request_id, patient_id, form, form_derived, needs, need_refs, code_system, code, code_display, target, channel, status, requester, authored_on)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) ON CONFLICT (service_request_id) DO UPDATE SET patient_id = excluded.patient_id, form = excluded.form, form_derived = excluded.form_derived, needs = excluded.needs, need_refs = excluded.need_refs, code_system = excluded.code_system, code = excluded.code, code_display = excluded.code_display, target = excluded.target, channel = excluded.channel, status = excluded.status, requester = excluded.requester, authored_on = excluded.authored_on`,
 		p.ID, p.PatientID, string(p.Form), p.FormDerived, jsonList(p.Needs), jsonList(p.NeedRefs), p.Code.System, p.Code.Code, p.Code.Display,
@@ -127,6 +134,7 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) ON CONFLICT
 // the Task earlier in the transaction (a new version of it): a referral
 // reaching such a status for the first time gets r.LastChanged.
 func (tx *Tx) PutReferral(ctx context.Context, r *socialrx.Referral) error {
+	tx.touched("Task", r.ID)
 	var contact int64
 	if kept := tx.contacts[r.ID]; kept > 0 {
 		contact = kept // a new version of the Task: its old row was dropped
@@ -145,6 +153,7 @@ first_contact = CASE WHEN referrals.first_contact > 0 THEN referrals.first_conta
 // PutFollowUpResult replaces the result of the answered follow-up
 // QuestionnaireResponse/id by r (none when nil).
 func (tx *Tx) PutFollowUpResult(ctx context.Context, id string, r *socialrx.FollowUpResult) error {
+	tx.touched("QuestionnaireResponse", id)
 	old, err := tx.prescriptionOf(ctx, `SELECT prescription_id FROM follow_up_results WHERE response_id = $1`, id)
 	if err != nil {
 		return err
@@ -233,6 +242,7 @@ ON CONFLICT (prescription_id) DO UPDATE SET followed_up = 1, pursued = excluded.
 // PutBilledVisit replaces the billed visit of ChargeItem/id by v (none
 // when nil).
 func (tx *Tx) PutBilledVisit(ctx context.Context, id string, v *socialrx.BilledVisit) error {
+	tx.touched("ChargeItem", id)
 	if v == nil {
 		return tx.exec(ctx, `DELETE FROM billed_visits WHERE charge_item_id = $1`, id)
 	}
@@ -243,6 +253,7 @@ VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (charge_item_id) DO UPDATE SET patie
 
 // PutFollowUp replaces the follow-up of Task/taskID by f (none when nil).
 func (tx *Tx) PutFollowUp(ctx context.Context, taskID string, f *socialrx.FollowUp) error {
+	tx.touched("Task", taskID)
 	if f == nil {
 		return tx.exec(ctx, `DELETE FROM follow_ups WHERE task_id = $1`, taskID)
 	}
@@ -268,6 +279,9 @@ func scanReferral(row Row) (*socialrx.Referral, error) {
 func (tx *Tx) Referral(ctx context.Context, id string) (*socialrx.Referral, bool, error) {
 	if tx.done {
 		return nil, false, errTxDone
+	}
+	if tx.isFresh("Task", id) {
+		return nil, false, nil
 	}
 	r, err := scanReferral(tx.q.QueryRow(ctx, KeyLookup+`SELECT `+referralCols+` FROM referrals WHERE task_id = $1`, id))
 	if err != nil {
@@ -414,11 +428,40 @@ func scanPrescription(row Row) (*socialrx.Prescription, error) {
 	return &p, nil
 }
 
+// storedPrescription is p as Prescription reads it back from its row:
+// what the row keeps (not Identifiers or FollowUp), lists through their
+// JSON and the time in microseconds.
+func storedPrescription(p *socialrx.Prescription) *socialrx.Prescription {
+	out := socialrx.Prescription{ID: p.ID, PatientID: p.PatientID, Form: p.Form, FormDerived: p.FormDerived,
+		Code: p.Code, Target: p.Target, Channel: p.Channel, Status: p.Status, RequesterID: p.RequesterID,
+		AuthoredOn: timeOf(micros(p.AuthoredOn))}
+	out.Needs, _ = parseList[socialrx.NeedDomain](jsonList(p.Needs))
+	out.NeedRefs, _ = parseList[string](jsonList(p.NeedRefs))
+	return &out
+}
+
+// clonePrescription copies p and its lists.
+func clonePrescription(p *socialrx.Prescription) *socialrx.Prescription {
+	c := *p
+	c.Needs, c.NeedRefs = slices.Clone(p.Needs), slices.Clone(p.NeedRefs)
+	return &c
+}
+
 // Prescription reads the prescription row of ServiceRequest/id in the
-// transaction (see socialrx.ProjectionTx).
+// transaction (see socialrx.ProjectionTx); what the transaction wrote or
+// created is answered without a statement (Tx.rx, Tx.fresh).
 func (tx *Tx) Prescription(ctx context.Context, id string) (*socialrx.Prescription, bool, error) {
 	if tx.done {
 		return nil, false, errTxDone
+	}
+	if p, known := tx.rx[id]; known {
+		if p == nil {
+			return nil, false, nil
+		}
+		return clonePrescription(p), true, nil
+	}
+	if tx.isFresh("ServiceRequest", id) {
+		return nil, false, nil
 	}
 	p, err := scanPrescription(tx.q.QueryRow(ctx, KeyLookup+`SELECT `+prescriptionCols+` FROM prescriptions WHERE service_request_id = $1`, id))
 	if err != nil {
@@ -434,6 +477,15 @@ func (tx *Tx) Prescription(ctx context.Context, id string) (*socialrx.Prescripti
 // DropProjections removes every row derived from typ/id (see
 // socialrx.ProjectionTx).
 func (tx *Tx) DropProjections(ctx context.Context, typ, id string) error {
+	if typ == "ServiceRequest" {
+		if tx.rx == nil {
+			tx.rx = map[string]*socialrx.Prescription{}
+		}
+		tx.rx[id] = nil
+	}
+	if tx.isFresh(typ, id) {
+		return nil // created by this transaction, nothing projected yet
+	}
 	switch typ {
 	case "Observation":
 		return tx.PutFindings(ctx, typ, id, nil)
@@ -485,7 +537,10 @@ func (tx *Tx) ReferralsOf(ctx context.Context, prescriptionID string) ([]socialr
 		return nil, errTxDone
 	}
 	var out []socialrx.Referral
-	err := each(ctx, tx.q, `SELECT `+referralCols+` FROM referrals WHERE prescription_id = $1 ORDER BY task_id`, prescriptionID, func(r Rows) error {
+	// A prescription has a few referrals, found through an index: the
+	// plan does not depend on the value (KeyLookup), so on PostgreSQL
+	// the statement stays prepared and rides with the deferred ones.
+	err := each(ctx, tx.q, KeyLookup+`SELECT `+referralCols+` FROM referrals WHERE prescription_id = $1 ORDER BY task_id`, prescriptionID, func(r Rows) error {
 		ref, err := scanReferral(r)
 		if err != nil {
 			return err
@@ -502,6 +557,7 @@ func (tx *Tx) ReferralsOf(ctx context.Context, prescriptionID string) ([]socialr
 // MarkReferralDelivery records the delivery state of a referral (see
 // socialrx.ProjectionTx).
 func (tx *Tx) MarkReferralDelivery(ctx context.Context, referralID, state, reason string) error {
+	tx.touched("Task", referralID)
 	switch state {
 	case socialrx.DeliveryDelivered:
 		// Delivered once none is pending, unless an earlier change failed
@@ -533,6 +589,7 @@ func derivedParams(typ string) []string {
 // PutFacts replaces the derived facts of typ/id (see socialrx.ProjectionTx):
 // they are search_index rows of typ's derived parameters.
 func (tx *Tx) PutFacts(ctx context.Context, typ, id string, facts []socialrx.Fact) error {
+	tx.touched(typ, id)
 	if tx.done {
 		return errTxDone
 	}

@@ -171,6 +171,9 @@ func (tx *Tx) put(ctx context.Context, typ, id string, body []byte, version int6
 		}
 		return nil, socialrx.Errorf(socialrx.EINTERNAL, "the locked current row is gone")
 	}
+	if insert {
+		tx.markCreated(typ, id)
+	}
 	return &socialrx.Resource{Type: typ, ID: id, VersionID: version, LastUpdated: lastUpdated, Body: stamped}, nil
 }
 
