@@ -30,7 +30,7 @@ func testProjectionsInTx(t *testing.T, open func(t *testing.T) socialrx.Store) {
 	// row has no column for.
 	p := socialrx.Prescription{ID: "sr-new", PatientID: "p1", Form: socialrx.FormWarmHandoff, FormDerived: true,
 		Needs: []socialrx.NeedDomain{"food", "housing"}, NeedRefs: []string{"Condition/c1"},
-		Code: socialrx.Coding{System: "http://snomed.info/sct", Code: "1", Display: "Food bank"},
+		Code:   socialrx.Coding{System: "http://snomed.info/sct", Code: "1", Display: "Food bank"},
 		Target: "HealthcareService/hs1", Channel: socialrx.Channel("ocean"), Status: "active", RequesterID: "PractitionerRole/pr1",
 		AuthoredOn:  time.Date(2026, 12, 6, 9, 30, 1, 123456789, toronto),
 		Identifiers: []socialrx.Coding{{System: "urn:emr", Code: "42"}}, FollowUp: &socialrx.FollowUp{PrescriptionID: "sr-new"}}
