@@ -22,9 +22,15 @@ import (
 //	                                                    │  commit)
 //	                          nobody waits: COMMIT ─────┴─> A and B return
 //
-// Each writer's transaction is a savepoint: its fn's error rolls back only
-// its own writes (ROLLBACK TO), and it reports success only once the shared
-// COMMIT is durable. A writer that finishes hands the open transaction to
+// A writer's transaction can be a savepoint: its fn's error rolls back
+// only its own writes (ROLLBACK TO). Savepoints cost the writer about a
+// tenth of its time (below), so by default a joining writer takes none: its
+// failure, rare, rolls back the whole group, the writers released into it
+// fail with a retryable error and Engine.Transact runs them again, and for
+// savepointWindow after that every joiner takes a savepoint, so that a run
+// of failures costs one group, not many, and the writers retried then
+// cannot be taken down again. Each writer reports success only once the
+// shared COMMIT is durable. A writer that finishes hands the open transaction to
 // the next one waiting (Begin) instead of committing, up to maxGroup
 // writers; the last one, finding nobody waiting, commits for all. With no
 // concurrency a transaction commits at once, as before. Members read each
@@ -52,20 +58,26 @@ type group struct {
 	cancel  func()        // releases the transaction's context once it ended
 }
 
-// member is one caller's transaction within a group: a savepoint, except
-// for the writer that opened the group. That one is alone in the
-// transaction while it works (it holds the token until it releases), so
-// rolling back the transaction is rolling back its writes: it needs no
-// savepoint, and SQLite copies no page to a sub-journal for it (inside a
-// savepoint every existing page a write touches is first copied to one:
-// for a batch of appends alone in its transaction, half its CPU; the
-// memory journal's chunks are freed at RELEASE, each free an madvise in
-// modernc's allocator).
+// member is one caller's transaction within a group. The writer that
+// opened the group is alone in the transaction while it works (it holds
+// the token until it releases), so rolling back the transaction is rolling
+// back its writes: it needs no savepoint. A joiner takes one only during a
+// savepointWindow; otherwise its failure aborts the group (rollback).
+// Inside a savepoint SQLite first copies every existing page a write
+// touches to a sub-journal: for a batch of appends alone in its
+// transaction, half its CPU; for an encounter Bundle joining a group,
+// ~0.3 ms of the writer's ~3.5, most of it the memory journal's 1 KiB
+// chunks allocated and freed (docs/performance.md, session 11).
 type member struct {
-	g     *group
-	sp    string // "" for the group's opener: no savepoint
-	ended bool
+	g      *group
+	opener bool
+	sp     string // the savepoint, "" for none
+	ended  bool
 }
+
+// savepointWindow is how long after a joiner without a savepoint failed
+// (aborting its group) joiners take savepoints again.
+const savepointWindow = 5 * time.Second
 
 // groups is the group commit state of a driver.
 type groups struct {
@@ -73,13 +85,23 @@ type groups struct {
 	waiting atomic.Int32  // Begins waiting for the token
 	cur     *group        // the open group (guarded by token)
 	seq     int64         // savepoint names (guarded by token)
+	// spUntil is when joiners stop taking savepoints (guarded by token);
+	// window is how long after a failure they take them (savepointWindow;
+	// tests shorten it).
+	spUntil time.Time
+	window  time.Duration
 
 	// commits and committed count shared commits and the transactions
-	// they carried (tests and benchmarks read them).
-	commits, committed atomic.Int64
+	// they carried, aborts the groups a joiner without a savepoint rolled
+	// back (tests and benchmarks read them).
+	commits, committed, aborts atomic.Int64
 }
 
-func newGroups() *groups { return &groups{token: make(chan struct{}, 1)} }
+func newGroups() *groups { return &groups{token: make(chan struct{}, 1), window: savepointWindow} }
+
+// errMemberFailed is why a group is aborted when a joiner without a
+// savepoint fails.
+var errMemberFailed = fmt.Errorf("a transaction of the group failed and had no savepoint")
 
 // errGroupFailed is what a transaction that did nothing wrong gets when
 // the group it was in could not commit: retryable (see driver.Retryable),
@@ -125,8 +147,8 @@ func (d *driver) begin(ctx context.Context) (*sql.Tx, *member, error) {
 		g = &group{tx: t, done: make(chan struct{}), cancel: cancel}
 		gs.cur = g
 	}
-	m := &member{g: g}
-	if !opener {
+	m := &member{g: g, opener: opener}
+	if !opener && time.Now().Before(gs.spUntil) {
 		gs.seq++
 		m.sp = "m" + strconv.FormatInt(gs.seq, 10)
 		if _, err := g.tx.ExecContext(context.WithoutCancel(ctx), "SAVEPOINT "+m.sp); err != nil {
@@ -166,9 +188,17 @@ func (d *driver) rollback(ctx context.Context, m *member) error {
 	}
 	m.ended = true
 	g := m.g
-	if m.sp == "" {
+	if m.opener {
 		// The opener, alone in the transaction: roll it all back.
 		_ = d.end(g)
+		return nil
+	}
+	if m.sp == "" {
+		// A joiner without a savepoint: the members before it fail with
+		// the group, told to retry; joiners take savepoints for a while.
+		d.groups.spUntil = time.Now().Add(d.groups.window)
+		d.groups.aborts.Add(1)
+		d.abort(g, errMemberFailed)
 		return nil
 	}
 	_, err := g.tx.ExecContext(context.WithoutCancel(ctx), "ROLLBACK TO "+m.sp)

@@ -16,9 +16,24 @@ import (
 // outcome is its own: every transaction reported committed is there after a
 // reopen of the file, every one that failed (its fn returned an error, or
 // its context ended) left nothing, and the writers that failed did not take
-// the others with them.
+// the others with them: a joiner without a savepoint that fails aborts its
+// group, and the transactions released into it are run again
+// (Engine.Transact), so none of them fails. With the default window most
+// failures after the first roll back a savepoint; with a short one more
+// abort their group (how many depends on the interleaving:
+// TestGroupAbortRetried makes one happen).
 func TestGroupCommit(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		window time.Duration
+	}{{"DefaultWindow", savepointWindow}, {"ShortWindow", time.Millisecond}} {
+		t.Run(c.name, func(t *testing.T) { testGroupCommit(t, c.window) })
+	}
+}
+
+func testGroupCommit(t *testing.T, window time.Duration) {
 	s := openTest(t, sqlstore.Options{})
+	s.drv.groups.window = window
 	path := s.path
 	const writers, each = 8, 40
 	errBoom := errors.New("boom")
@@ -71,8 +86,8 @@ func TestGroupCommit(t *testing.T) {
 	if ctx.Err() != nil {
 		t.Fatal("writers did not finish in time: a group was left open")
 	}
-	commits, committed := s.drv.groups.commits.Load(), s.drv.groups.committed.Load()
-	t.Logf("%d transactions committed in %d commits", committed, commits)
+	commits, committed, aborts := s.drv.groups.commits.Load(), s.drv.groups.committed.Load(), s.drv.groups.aborts.Load()
+	t.Logf("%d transactions committed in %d commits; %d groups aborted by a failed joiner", committed, commits, aborts)
 	if commits >= committed {
 		t.Errorf("%d commits for %d transactions: no commit was shared", commits, committed)
 	}
@@ -104,5 +119,76 @@ func TestGroupCommit(t *testing.T) {
 	}
 	if okN == 0 || okN == int64(len(outcomes)) {
 		t.Errorf("%d of %d committed: the mix of failures did not happen", okN, len(outcomes))
+	}
+}
+
+// TestGroupAbortRetried: a joiner without a savepoint that fails aborts
+// its group; the transaction released into the group before it is run
+// again and commits, the failed one leaves nothing, and for the window
+// after that a joiner's failure rolls back its savepoint alone.
+func TestGroupAbortRetried(t *testing.T) {
+	s := openTest(t, sqlstore.Options{})
+	ctx := t.Context()
+	errBoom := errors.New("boom")
+	create := func(tx socialrx.Tx, id string) error {
+		_, err := tx.Create(ctx, "Patient", id, []byte(`{"resourceType":"Patient"}`))
+		return err
+	}
+	// pair runs a transaction creating first, which waits until a second
+	// one waits for the writer (so that it hands the open group to it), and
+	// the second, creating second and then failing. It returns how many
+	// times the first one's fn ran.
+	pair := func(first, second string) int {
+		t.Helper()
+		var runs int
+		started := make(chan struct{})
+		done := make(chan error, 1)
+		go func() {
+			done <- s.Transact(ctx, func(tx socialrx.Tx) error {
+				runs++
+				if err := create(tx, first); err != nil {
+					return err
+				}
+				if runs == 1 {
+					close(started)
+					for s.drv.groups.waiting.Load() == 0 {
+						time.Sleep(time.Millisecond)
+					}
+				}
+				return nil
+			})
+		}()
+		<-started
+		err := s.Transact(ctx, func(tx socialrx.Tx) error {
+			if err := create(tx, second); err != nil {
+				return err
+			}
+			return errBoom
+		})
+		if !errors.Is(err, errBoom) {
+			t.Fatalf("the failing transaction: %v, want its own error", err)
+		}
+		if err := <-done; err != nil {
+			t.Fatalf("the transaction released before the failure: %v", err)
+		}
+		if _, err := s.Read(ctx, "Patient", first); err != nil {
+			t.Errorf("%s: %v", first, err)
+		}
+		if _, err := s.Read(ctx, "Patient", second); socialrx.ErrorCode(err) != socialrx.ENOTFOUND {
+			t.Errorf("%s of the failed transaction: %v, want ENOTFOUND", second, err)
+		}
+		return runs
+	}
+	if runs := pair("a1", "b1"); runs != 2 {
+		t.Errorf("without a savepoint: the first transaction ran %d times, want 2 (aborted with the group, run again)", runs)
+	}
+	if n := s.drv.groups.aborts.Load(); n != 1 {
+		t.Errorf("%d groups aborted, want 1", n)
+	}
+	if runs := pair("a2", "b2"); runs != 1 {
+		t.Errorf("within the window: the first transaction ran %d times, want 1 (the failure rolled back its savepoint)", runs)
+	}
+	if n := s.drv.groups.aborts.Load(); n != 1 {
+		t.Errorf("%d groups aborted after the second pair, want still 1", n)
 	}
 }
