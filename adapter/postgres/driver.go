@@ -90,9 +90,8 @@ func isRead(sql string) bool {
 }
 
 type tx struct {
-	querier // over p
-	tx      pgx.Tx
-	p       *pipe // the deferred statements (pipe.go)
+	querier       // over p
+	p       *pipe // the transaction, its connection and deferred statements (pipe.go)
 }
 
 var _ sqlstore.Deferrer = tx{}
@@ -166,19 +165,40 @@ func joinCols() string {
 
 func itoa(n int) string { return strconv.Itoa(n) }
 
-// Commit sends the deferred statements, then commits.
+// Commit sends the deferred statements, then commits. A transaction that
+// sent nothing (its BEGIN alone is pending) has nothing to commit.
 func (t tx) Commit(ctx context.Context) error {
-	if err := t.p.Flush(ctx); err != nil {
-		_ = t.tx.Rollback(ctx)
+	p := t.p
+	if p.conn == nil {
+		return pgx.ErrTxClosed
+	}
+	defer p.release()
+	if p.tx == nil && p.pending.Len() == p.opening {
+		p.pending = nil
+		return nil
+	}
+	if err := p.Flush(ctx); err != nil {
+		if p.tx != nil {
+			_ = p.tx.Rollback(ctx)
+		}
 		return err
 	}
-	return t.tx.Commit(ctx)
+	return p.tx.Commit(ctx)
 }
 
-// Rollback drops the deferred statements and rolls back.
+// Rollback drops the deferred statements and rolls back (nothing to roll
+// back if the BEGIN was never sent).
 func (t tx) Rollback(ctx context.Context) error {
-	t.p.pending = nil
-	return t.tx.Rollback(ctx)
+	p := t.p
+	if p.conn == nil {
+		return nil // ended already
+	}
+	defer p.release()
+	p.pending = nil
+	if p.tx == nil {
+		return nil
+	}
+	return p.tx.Rollback(ctx)
 }
 
 func (d *driver) Reader() sqlstore.Querier { return querier{d.pool} }
@@ -222,20 +242,21 @@ func (d *driver) AuditBlockTx(ctx context.Context, fn func(q sqlstore.Querier) e
 
 // Begin starts a READ COMMITTED transaction (writers lock rows FOR
 // UPDATE). When ctx has a deadline, the transaction's statement_timeout is
-// the time left plus statementTimeoutSlack (SET LOCAL, sent with BEGIN in
-// one round trip), so that the server stops a statement on its own even if
-// the cancel request pgx sends when ctx ends is lost.
+// the time left plus statementTimeoutSlack (set_config, local to the
+// transaction), so that the server stops a statement on its own even if
+// the cancel request pgx sends when ctx ends is lost. Neither is sent
+// here: they go with the transaction's first statements (pipe.go).
 func (d *driver) Begin(ctx context.Context) (sqlstore.DriverTx, error) {
-	var opts pgx.TxOptions
+	var timeout time.Duration
 	if dl, ok := ctx.Deadline(); ok {
-		opts.BeginQuery = beginWithTimeout(time.Until(dl))
+		timeout = max(time.Until(dl)+statementTimeoutSlack, time.Millisecond)
 	}
-	t, err := d.pool.BeginTx(ctx, opts)
+	conn, err := d.pool.Acquire(ctx)
 	if err != nil {
 		return nil, err
 	}
-	p := &pipe{tx: t}
-	return tx{querier{p}, t, p}, nil
+	p := newPipe(conn, timeout)
+	return tx{querier{p}, p}, nil
 }
 
 // statementTimeoutSlack is how much later than the context's deadline the
@@ -243,11 +264,6 @@ func (d *driver) Begin(ctx context.Context) (sqlstore.DriverTx, error) {
 // sees a deadline, not a statement that failed just before it; the
 // server's timeout is the backstop.
 const statementTimeoutSlack = time.Second
-
-// beginWithTimeout is BEGIN with a statement_timeout of left plus the slack.
-func beginWithTimeout(left time.Duration) string {
-	return "BEGIN; SET LOCAL statement_timeout = " + strconv.FormatInt(max(left+statementTimeoutSlack, time.Millisecond).Milliseconds(), 10)
-}
 
 func (d *driver) Dialect() sqlstore.Dialect {
 	return sqlstore.Dialect{

@@ -3,9 +3,12 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // Pipelined writes. A statement whose result nobody reads (a projection's
@@ -27,9 +30,55 @@ import (
 // a batch (pgx sends a batch in one mode); the pipe is sent before it, in a
 // round trip of its own. So is anything pgx sends by other means (COPY,
 // River's insert on the raw transaction, COMMIT).
+//
+// BEGIN is deferred too (pgx.Batch.BeginTx): it goes with the first batch
+// the transaction sends, so an encounter Bundle's BEGIN and its advisory
+// locks take one round trip, not two. Until then tx is nil and pending
+// starts with the BEGIN.
 type pipe struct {
-	tx      pgx.Tx
-	pending *pgx.Batch // deferred statements, nil when none
+	conn    *pgxpool.Conn // the transaction's connection, nil once released
+	tx      pgx.Tx        // nil until the BEGIN was sent
+	pending *pgx.Batch    // deferred statements, nil when none
+	opening int           // how many statements begin the transaction
+}
+
+// newPipe is the pipe of a transaction to begin on conn, with a
+// statement_timeout when timeout > 0.
+func newPipe(conn *pgxpool.Conn, timeout time.Duration) *pipe {
+	b := &pgx.Batch{}
+	b.BeginTx(pgx.TxOptions{})
+	if timeout > 0 {
+		b.Queue(`SELECT set_config('statement_timeout', $1, true)`, strconv.FormatInt(timeout.Milliseconds(), 10))
+	}
+	return &pipe{conn: conn, pending: b, opening: b.Len()}
+}
+
+// send sends b: on the transaction, or, when b begins it, on the
+// connection, the transaction taken from the results.
+func (p *pipe) send(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
+	if p.tx != nil {
+		return p.tx.SendBatch(ctx, b)
+	}
+	br := p.conn.SendBatch(ctx, b)
+	p.tx = br.Tx()
+	return br
+}
+
+// begun sends the BEGIN (and what is deferred) if it was not sent yet.
+func (p *pipe) begun(ctx context.Context) error {
+	if p.tx != nil {
+		return nil
+	}
+	return p.Flush(ctx)
+}
+
+// release returns the connection to the pool (once): after the
+// transaction ended, or when it never began.
+func (p *pipe) release() {
+	if p.conn != nil {
+		p.conn.Release()
+		p.conn = nil
+	}
 }
 
 // Defer queues a statement whose result nobody reads.
@@ -47,7 +96,7 @@ func (p *pipe) Flush(ctx context.Context) error {
 	}
 	b := p.pending
 	p.pending = nil
-	return deferredErr(p.tx.SendBatch(ctx, b).Close())
+	return deferredErr(p.send(ctx, b).Close())
 }
 
 // deferredErr marks the failure of a deferred statement (nil stays nil).
@@ -85,7 +134,7 @@ func (p *pipe) Exec(ctx context.Context, sql string, args ...any) (pgconn.Comman
 	}
 	n := b.Len()
 	b.Queue(sql, args...)
-	br := p.tx.SendBatch(ctx, b)
+	br := p.send(ctx, b)
 	defer br.Close()
 	for range n {
 		if _, err := br.Exec(); err != nil {
@@ -107,7 +156,7 @@ func (p *pipe) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, er
 	}
 	n := b.Len()
 	b.Queue(sql, args...)
-	br := p.tx.SendBatch(ctx, b)
+	br := p.send(ctx, b)
 	for range n {
 		if _, err := br.Exec(); err != nil {
 			_ = br.Close()

@@ -33,18 +33,21 @@ func TestPipe(t *testing.T) {
 		t.Fatal(err)
 	}
 	ptx := dtx.(tx)
+	if ptx.p.tx != nil {
+		t.Fatal("Begin sent the BEGIN: it should wait for the first statement")
+	}
 	ptx.Defer(`INSERT INTO pipe_probe (k, v) VALUES ($1, $2)`, 1, "a")
 	ptx.Defer(`UPDATE pipe_probe SET v = $1 WHERE k = $2`, "b", 1)
-	if ptx.p.pending == nil || ptx.p.pending.Len() != 2 {
-		t.Fatalf("pending: %v, want 2 deferred statements", ptx.p.pending)
+	if ptx.p.pending == nil || ptx.p.pending.Len() != 3 {
+		t.Fatalf("pending: %v, want the BEGIN and 2 deferred statements", ptx.p.pending)
 	}
 	// A cached read carries them and sees them.
 	var v string
 	if err := ptx.QueryRow(ctx, `/* key */ SELECT v FROM pipe_probe WHERE k = $1`, 1).Scan(&v); err != nil || v != "b" {
 		t.Fatalf("read after deferred writes: %q, %v; want b", v, err)
 	}
-	if ptx.p.pending != nil {
-		t.Error("the read did not send the deferred statements")
+	if ptx.p.pending != nil || ptx.p.tx == nil {
+		t.Error("the read did not send the BEGIN and the deferred statements")
 	}
 	// A planned read (sent unnamed, alone) sends them first.
 	ptx.Defer(`INSERT INTO pipe_probe (k, v) VALUES ($1, $2)`, 2, "c")
@@ -60,7 +63,7 @@ func TestPipe(t *testing.T) {
 	}
 	// River's view of the transaction carries them too, and cannot end it.
 	ptx.Defer(`UPDATE pipe_probe SET v = $1 WHERE k = $2`, "river", 1)
-	rt := riverTx{ptx.tx, ptx.p}
+	rt := riverTx{ptx.p}
 	if err := rt.QueryRow(ctx, `SELECT v FROM pipe_probe WHERE k = $1`, 1).Scan(&v); err != nil || v != "river" {
 		t.Fatalf("River's read after a deferred write: %q, %v; want river", v, err)
 	}
@@ -125,5 +128,44 @@ func TestPipe(t *testing.T) {
 	}
 	if got := count(); got != 4 {
 		t.Fatalf("after rollback: %d rows, want 4", got)
+	}
+
+	// A transaction that sent nothing commits, and one rolls back, without
+	// a round trip; both give their connection back. A planned read as the
+	// first statement sends the BEGIN before it.
+	for _, end := range []string{"commit", "rollback"} {
+		dtx, err = d.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if end == "commit" {
+			err = dtx.Commit(ctx)
+		} else {
+			err = dtx.Rollback(ctx)
+		}
+		if err != nil {
+			t.Fatalf("%s of an empty transaction: %v", end, err)
+		}
+		if n := s.pool.Stat().AcquiredConns(); n != 0 {
+			t.Errorf("after the %s of an empty transaction, %d connections still acquired", end, n)
+		}
+	}
+	dtx, err = d.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ptx = dtx.(tx)
+	if err := ptx.QueryRow(ctx, `SELECT count(*) FROM pipe_probe WHERE v <> $1`, "").Scan(&n); err != nil || n != 4 {
+		t.Fatalf("a planned read first: %d, %v; want 4", n, err)
+	}
+	var inTx bool
+	if err := ptx.QueryRow(ctx, `/* key */ SELECT now() = statement_timestamp()`).Scan(&inTx); err != nil || inTx {
+		t.Errorf("the second statement ran outside the transaction (now() = statement_timestamp(): %v, %v)", inTx, err)
+	}
+	if err := ptx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := s.pool.Stat().AcquiredConns(); n != 0 {
+		t.Errorf("after commit, %d connections still acquired", n)
 	}
 }

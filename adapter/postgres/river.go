@@ -20,17 +20,26 @@ func newJobs(pool *pgxpool.Pool) (*sqlstore.RiverJobs[pgx.Tx], error) {
 		if !ok {
 			return nil, false
 		}
-		return riverTx{t.tx, t.p}, true
+		return riverTx{t.p}, true
 	})
 }
 
 // riverTx is the store transaction as River sees it: its statements go
 // through the pipe, so River's job insert carries the statements deferred
 // before it (one round trip for both); whatever else River could do on it
-// sends them first.
+// sends them (and the BEGIN, if still deferred) first.
 type riverTx struct {
-	pgx.Tx
 	p *pipe
+}
+
+var _ pgx.Tx = riverTx{}
+
+// Conn is the transaction's connection (River reads its type map).
+func (t riverTx) Conn() *pgx.Conn { return t.p.conn.Conn() }
+
+func (t riverTx) LargeObjects() pgx.LargeObjects {
+	_ = t.p.begun(context.Background())
+	return t.p.tx.LargeObjects()
 }
 
 func (t riverTx) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
@@ -53,22 +62,24 @@ func (t riverTx) CopyFrom(ctx context.Context, table pgx.Identifier, cols []stri
 // transaction is aborted and the batch fails with it (River's insert sends
 // no batch).
 func (t riverTx) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
-	_ = t.p.Flush(ctx)
-	return t.Tx.SendBatch(ctx, b)
+	if err := t.p.Flush(ctx); err != nil && t.p.tx == nil {
+		return pgx.FailedBatchResults(b, err)
+	}
+	return t.p.tx.SendBatch(ctx, b)
 }
 
 func (t riverTx) Begin(ctx context.Context) (pgx.Tx, error) {
 	if err := t.p.Flush(ctx); err != nil {
 		return nil, err
 	}
-	return t.Tx.Begin(ctx)
+	return t.p.tx.Begin(ctx)
 }
 
 func (t riverTx) Prepare(ctx context.Context, name, sql string) (*pgconn.StatementDescription, error) {
 	if err := t.p.Flush(ctx); err != nil {
 		return nil, err
 	}
-	return t.Tx.Prepare(ctx, name, sql)
+	return t.p.tx.Prepare(ctx, name, sql)
 }
 
 func (t riverTx) Commit(ctx context.Context) error {
