@@ -89,6 +89,13 @@ func (c *ImportHSDSCmd) Run(ctx context.Context) error {
 		}
 	}
 	printImportSummary(os.Stdout, sum, c.Report)
+	if a, ok := s.(analyzer); ok {
+		// The work lists and program searches are planned from statistics
+		// autovacuum would gather only a minute or more from now.
+		if _, err := a.Analyze(ctx); err != nil {
+			fmt.Fprintf(os.Stderr, "warning: %v (run ANALYZE, or wait for autovacuum)\n", err)
+		}
+	}
 	if sum.Updated["HealthcareService"] > 0 {
 		// A program the import verified again leaves the stale work list
 		// now, not at the next daily check.

@@ -15,6 +15,7 @@ import (
 	"github.com/socialrx/socialrx/adapter/auth"
 	"github.com/socialrx/socialrx/adapter/httpapi"
 	"github.com/socialrx/socialrx/adapter/jobs"
+	"github.com/socialrx/socialrx/adapter/postgres"
 	"github.com/socialrx/socialrx/adapter/workflow"
 )
 
@@ -129,17 +130,19 @@ type Main struct {
 	Config Config
 	Logger *slog.Logger
 
-	Store    Store
-	audit    *workflow.Auditor // nil with --no-audit
-	jobs     *jobs.Runner
-	server   *http.Server
-	listener net.Listener
-	served   chan error
-	debug    *http.Server // serve --debug-addr (debug.go)
-	debugLn  net.Listener
-	ops      *http.Server // serve --ops-listen
-	opsLn    net.Listener
-	opsDone  chan error
+	Store Store
+	audit *workflow.Auditor // nil with --no-audit
+	jobs  *jobs.Runner
+	// stopStats stops the PostgreSQL store's statistics keeper.
+	stopStats func()
+	server    *http.Server
+	listener  net.Listener
+	served    chan error
+	debug     *http.Server // serve --debug-addr (debug.go)
+	debugLn   net.Listener
+	ops       *http.Server // serve --ops-listen
+	opsLn     net.Listener
+	opsDone   chan error
 
 	// connState, when set (by tests), is called on every connection state change.
 	connState func(net.Conn, http.ConnState)
@@ -183,6 +186,9 @@ func (m *Main) Run(ctx context.Context) error {
 		return fmt.Errorf("store socialrx terminology: %w", err)
 	} else if n > 0 {
 		m.Logger.Info("stored socialrx CodeSystems and ValueSets", "written", n)
+	}
+	if k, ok := store.(statsKeeper); ok {
+		m.stopStats = k.KeepStatistics(postgres.StatsEvery, m.Logger)
 	}
 
 	ln, err := net.Listen("tcp", m.Config.Listen)
@@ -385,6 +391,10 @@ func (m *Main) Close() error {
 		cancel()
 		m.jobs = nil
 	}
+	if m.stopStats != nil {
+		m.stopStats()
+		m.stopStats = nil
+	}
 	if m.audit != nil {
 		// After the server and the jobs: what they recorded is written
 		// before the database closes.
@@ -402,6 +412,18 @@ func (m *Main) Close() error {
 		m.Store = nil
 	}
 	return errors.Join(errs...)
+}
+
+// statsKeeper is a store that keeps its planner statistics up to date
+// itself (PostgreSQL: adapter/postgres stats.go).
+type statsKeeper interface {
+	KeepStatistics(every time.Duration, log *slog.Logger) (stop func())
+}
+
+// analyzer is a store that analyses the tables a large write changed
+// (PostgreSQL), so that an import is searched well at once.
+type analyzer interface {
+	Analyze(ctx context.Context) ([]string, error)
 }
 
 func newLogger(level, format string) *slog.Logger {
