@@ -19,7 +19,8 @@ import (
 // messaging endpoint (POST /fhir/$process-messages) that records every
 // message it accepts. It recognises a resend by MessageHeader.id, as a real
 // platform must. FailRate and HangRate inject faults: that share of calls
-// answers 503, or hangs for Hang before answering.
+// answers 503, or hangs for Hang before answering (set them before serving,
+// or with SetFaults while it serves).
 type Platform struct {
 	ClientID, ClientSecret string
 	FailRate, HangRate     float64
@@ -75,12 +76,20 @@ func (p *Platform) token(w http.ResponseWriter, r *http.Request) {
 	_ = json.NewEncoder(w).Encode(map[string]any{"access_token": tok, "token_type": "Bearer", "expires_in": 3600})
 }
 
+// SetFaults changes FailRate and HangRate while the platform serves.
+func (p *Platform) SetFaults(fail, hang float64) {
+	p.mu.Lock()
+	p.FailRate, p.HangRate = fail, hang
+	p.mu.Unlock()
+}
+
 func (p *Platform) process(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(io.LimitReader(r.Body, 10<<20))
 	p.mu.Lock()
 	p.calls++
 	authorized := p.tokens[strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")]
 	roll := rand.Float64()
+	failRate, hangRate := p.FailRate, p.HangRate
 	p.mu.Unlock()
 	if !authorized {
 		WriteOutcome(w, http.StatusUnauthorized, "invalid token")
@@ -90,11 +99,11 @@ func (p *Platform) process(w http.ResponseWriter, r *http.Request) {
 		WriteOutcome(w, http.StatusBadRequest, p.Reject)
 		return
 	}
-	if roll < p.FailRate {
+	if roll < failRate {
 		WriteOutcome(w, http.StatusServiceUnavailable, "injected failure")
 		return
 	}
-	if roll < p.FailRate+p.HangRate {
+	if roll < failRate+hangRate {
 		select {
 		case <-time.After(p.Hang):
 		case <-r.Context().Done():
