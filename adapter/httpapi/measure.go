@@ -23,8 +23,10 @@ var measureReads = []string{"Measure", "ServiceRequest", "Task", "QuestionnaireR
 // socialrx's shipped Measures (mapping.Measures) with a summary
 // MeasureReport (mapping.EvaluateMeasure) of the program report over the
 // period (Store.ProgramReport). periodStart and periodEnd are FHIR dates
-// or dateTimes. A date is a UTC day (month, year): a date end includes its
-// whole day (2026-06-30 ends at 2026-07-01T00:00:00Z). A dateTime keeps its
+// or dateTimes. A date is a day (month, year) in Config.ReportZone (UTC
+// when unset; serve's --tz, America/Toronto by default): a date end
+// includes its whole day (2026-06-30 in UTC ends at 2026-07-01T00:00:00Z,
+// in Toronto at 2026-07-01T04:00:00Z). A dateTime keeps its
 // offset and, as an end, includes that instant to its precision, as R4
 // Period.end does ("the end value includes any matching date/time"):
 // 2026-11-30T23:59:59-05:00 includes that whole second, up to
@@ -52,11 +54,15 @@ func (s *Server) handleEvaluateMeasure(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	from, err := periodBound(start, "periodStart", false)
+	zone := s.cfg.ReportZone
+	if zone == nil {
+		zone = time.UTC
+	}
+	from, err := periodBound(start, "periodStart", false, zone)
 	if err != nil {
 		return err
 	}
-	to, err := periodBound(end, "periodEnd", true)
+	to, err := periodBound(end, "periodEnd", true, zone)
 	if err != nil {
 		return err
 	}
@@ -162,7 +168,7 @@ func measureParams(c echo.Context) (start, end string, err error) {
 // year, month or day (the next one's first instant), a dateTime the end
 // of its last digit (the next second, or the next millisecond for
 // .123): the exclusive end of the report's period.
-func periodBound(v, name string, isEnd bool) (time.Time, error) {
+func periodBound(v, name string, isEnd bool, zone *time.Location) (time.Time, error) {
 	if v == "" {
 		return time.Time{}, issueError(socialrx.EINVALID, name, "%s is required (a date, 2026-01-01, or a dateTime)", name)
 	}
@@ -175,7 +181,7 @@ func periodBound(v, name string, isEnd bool) (time.Time, error) {
 		{"2006", func(t time.Time) time.Time { return t.AddDate(1, 0, 0) }},
 		{time.RFC3339Nano, nil},
 	} {
-		t, err := time.Parse(l.layout, v)
+		t, err := time.ParseInLocation(l.layout, v, zone) // an RFC 3339 time keeps its offset
 		if err != nil {
 			continue
 		}

@@ -102,6 +102,12 @@ type Config struct {
 	// ExportDir is where Bulk Data export files are (written by the
 	// export jobs, adapter/jobs); empty: $export answers 501.
 	ExportDir string
+	// ReportZone is the time zone whose days (months, years) a date-only
+	// $evaluate-measure periodStart or periodEnd names; nil: UTC. serve
+	// sets it from --tz (America/Toronto by default), as socialrx report
+	// programs reads --from and --to, so both count the same days.
+	ReportZone *time.Location
+
 }
 
 // DefaultConfig returns the configuration used when nothing is set.

@@ -104,6 +104,9 @@ type Config struct {
 	// of the directory is stale: a prescription to it gets a warning and
 	// the daily check lists it.
 	ProgramStaleAfter time.Duration
+	// ReportZone is the IANA time zone whose days the date-only periods of
+	// $evaluate-measure name (as report programs --tz).
+	ReportZone string
 }
 
 // Workflow returns the workflow settings of c: write-backs go to the
@@ -115,6 +118,10 @@ func (c Config) Workflow() workflow.Options {
 
 // DefaultDatabase is the embedded SQLite file used when nothing is configured.
 const DefaultDatabase = "sqlite:" + "socialrx-data/socialrx.db"
+
+// DefaultReportZone is the time zone of report periods given as dates: the
+// Ontario practices socialrx is built for.
+const DefaultReportZone = "America/Toronto"
 
 // DefaultExportDir is where export files go when nothing is configured:
 // beside the default database.
@@ -166,6 +173,7 @@ func DefaultConfig() Config {
 
 		FollowUpEscalateAfter: socialrx.DefaultEscalateAfter,
 		ProgramStaleAfter:     socialrx.DefaultProgramStaleAfter,
+		ReportZone:            DefaultReportZone,
 	}
 }
 
@@ -176,6 +184,9 @@ func (c Config) Validate() error {
 	}
 	if err := checkDebugAddr(c.DebugAddr); err != nil {
 		return err
+	}
+	if _, err := time.LoadLocation(c.ReportZone); err != nil {
+		return fmt.Errorf("--tz %q: not a time zone (an IANA name: America/Toronto, UTC)", c.ReportZone)
 	}
 	if err := c.validateAuth(); err != nil {
 		return err

@@ -283,7 +283,8 @@ func testReportPrograms(t *testing.T, database string) {
 		t.Errorf("the refused ChargeItem was stored: GET %d", resp.StatusCode)
 	}
 
-	// The command's days are America/Toronto's (--tz), the Measures' UTC's.
+	// The command's days are America/Toronto's (--tz), and so are the
+	// Measures' (serve --tz, the same default).
 	toronto, err := time.LoadLocation("America/Toronto")
 	if err != nil {
 		t.Fatal(err)
@@ -393,7 +394,7 @@ func testReportPrograms(t *testing.T, database string) {
 		t.Fatal(err)
 	}
 	gotStrata, wantStrata := map[string][3]int{}, map[string][3]int{}
-	for _, r := range wantReportRows(utcFrom, utcTo) {
+	for _, r := range wantReportRows(from, to) {
 		if r[0] == "program" {
 			key := r[1]
 			if key == "" {
@@ -437,7 +438,7 @@ func testReportPrograms(t *testing.T, database string) {
 		t.Fatalf("experience MeasureReport: %v %s", err, truncate(body))
 	}
 	gotX, wantX := map[string]string{}, map[string]string{}
-	for _, r := range wantReportRows(utcFrom, utcTo) {
+	for _, r := range wantReportRows(from, to) {
 		if r[0] != "program" {
 			continue
 		}
