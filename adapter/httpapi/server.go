@@ -107,7 +107,6 @@ type Config struct {
 	// sets it from --tz (America/Toronto by default), as socialrx report
 	// programs reads --from and --to, so both count the same days.
 	ReportZone *time.Location
-
 }
 
 // DefaultConfig returns the configuration used when nothing is set.
