@@ -2,6 +2,7 @@ package mapping
 
 import (
 	"encoding/json"
+	"slices"
 	"time"
 
 	"github.com/socialrx/socialrx"
@@ -142,6 +143,15 @@ func CancelHelpTask(task []byte, now time.Time) (out []byte, changed bool, err e
 // for help, was given again. changed is false (task returned) for any
 // other Task: one staff cancelled stays so.
 func ReviveHelpTask(task []byte, now time.Time) (out []byte, changed bool, err error) {
+	return ReopenTask(task, now, WithdrawnHelpReason)
+}
+
+// ReopenTask returns task (an R4 Task) requested again, without its
+// statusReason, lastModified now, when socialrx ended it (status cancelled
+// or completed) for one of reasons: what ended it was withdrawn. changed
+// is false (task returned) for any other Task, so one staff ended, or one
+// ended since for another reason, stays so.
+func ReopenTask(task []byte, now time.Time, reasons ...string) (out []byte, changed bool, err error) {
 	doc, err := fhir.ParseObject(task)
 	if err != nil {
 		return nil, false, issueErr(socialrx.EINVALID, "structure", "Task", "invalid JSON")
@@ -153,7 +163,7 @@ func ReviveHelpTask(task []byte, now time.Time) (out []byte, changed bool, err e
 		} `json:"statusReason"`
 	}
 	_ = json.Unmarshal(task, &head)
-	if head.Status != "cancelled" || head.StatusReason.Text != WithdrawnHelpReason {
+	if (head.Status != "cancelled" && head.Status != "completed") || !slices.Contains(reasons, head.StatusReason.Text) {
 		return task, false, nil
 	}
 	setTaskMember(doc, "status", marshal("requested"))

@@ -153,3 +153,36 @@ func TestRevertGoal(t *testing.T) {
 		}
 	}
 }
+
+// TestReopenTask: a Task socialrx ended for one of the given reasons is
+// requested again, without the reason; one ended for another reason, or
+// not ended, is left byte for byte.
+func TestReopenTask(t *testing.T) {
+	open := `{"resourceType":"Task","status":"requested","intent":"order","description":"call the patient"}`
+	for _, c := range []struct {
+		status, reason string
+		reopened       bool
+	}{
+		{"cancelled", AnsweredTaskReason, true},
+		{"completed", PursuedTaskReason, true},
+		{"cancelled", NotPursuedTaskReason, true},
+		{"cancelled", "Staff closed it.", false},
+		{"in-progress", AnsweredTaskReason, false},
+	} {
+		ended, _, err := EndTask([]byte(open), c.status, c.reason, now2026, func(string) bool { return true })
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, changed, err := ReopenTask(ended, now2026.Add(time.Hour), AnsweredTaskReason, PursuedTaskReason, NotPursuedTaskReason)
+		switch {
+		case err != nil:
+			t.Errorf("%s %q: %v", c.status, c.reason, err)
+		case changed != c.reopened:
+			t.Errorf("%s %q: reopened %v, want %v: %s", c.status, c.reason, changed, c.reopened, out)
+		case c.reopened && (StatusOf(out) != "requested" || strings.Contains(string(out), "statusReason") || !strings.Contains(string(out), "call the patient")):
+			t.Errorf("%s %q: reopened as %s", c.status, c.reason, out)
+		case !c.reopened && string(out) != string(ended):
+			t.Errorf("%s %q: changed though not reopened: %s", c.status, c.reason, out)
+		}
+	}
+}

@@ -86,6 +86,14 @@ func (tx *Tx) withdrawOutcome(ctx context.Context, qrID string, res *socialrx.Re
 	if err := tx.revertGoals(ctx, r, standing, now); err != nil {
 		return err
 	}
+	if standing == nil {
+		// The follow-up is unanswered again: the Tasks for reaching the
+		// patient that the answer closed are open again (those staff ended
+		// themselves stay so).
+		if err := tx.reopenReachTasks(ctx, r.PrescriptionID, now); err != nil {
+			return err
+		}
+	}
 	if alt, err := tx.readIfPresent(ctx, "ServiceRequest", ids.Alternative()); err != nil {
 		return err
 	} else if alt != nil && mapping.StatusOf(alt.Body) == "draft" {

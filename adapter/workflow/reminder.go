@@ -293,6 +293,22 @@ func (tx *Tx) closeReachTasks(ctx context.Context, srID string, pursued socialrx
 	return tx.endTask(ctx, PatientTaskID(srID), status, reason, now, mapping.NotStarted)
 }
 
+// reopenReachTasks undoes closeReachTasks for prescription srID, its
+// answer withdrawn: the call and letter Tasks and the patient Task the
+// answer ended are requested again (mapping.ReopenTask).
+func (tx *Tx) reopenReachTasks(ctx context.Context, srID string, now time.Time) error {
+	for _, id := range reachStaffTaskIDs(srID) {
+		if err := tx.editIfPresent(ctx, "Task", id, func(b []byte) ([]byte, bool, error) {
+			return mapping.ReopenTask(b, now, mapping.AnsweredTaskReason)
+		}); err != nil {
+			return err
+		}
+	}
+	return tx.editIfPresent(ctx, "Task", PatientTaskID(srID), func(b []byte) ([]byte, bool, error) {
+		return mapping.ReopenTask(b, now, mapping.PursuedTaskReason, mapping.NotPursuedTaskReason, mapping.UnsaidPursuedTaskReason)
+	})
+}
+
 // staffTask creates staff Task id from s unless it exists (even deleted):
 // created reports whether it did. Its work-list fact is written by
 // projectTask.

@@ -284,6 +284,7 @@ func TestRevokeCancelsStaffTasks(t *testing.T) {
 // An answered follow-up closes the Tasks for reaching the patient: the
 // call Tasks (follow-up-due and overdue) and the letter are cancelled,
 // the patient Task completed (pursued yes or partly) or cancelled (no).
+// The answer withdrawn (DELETE), they are requested again.
 func TestAnswerClosesReachTasks(t *testing.T) {
 	for _, be := range encounterBackends {
 		t.Run(be.name, func(t *testing.T) {
@@ -300,9 +301,11 @@ func TestAnswerClosesReachTasks(t *testing.T) {
 				eventually(t, "the call and the overdue call", func() bool { return len(searchMatches(t, m, "Task", q)) == 2 })
 				qr := fuQR(srID, patientID, fuLink("pursued", fuAnswer("follow-up-pursued", "no")),
 					fuLink("next-step", fuAnswer("follow-up-next-step", "keep-going")))
-				if resp, body := do(t, "POST", m.URL()+"/fhir/QuestionnaireResponse", []byte(qr)); resp.StatusCode != http.StatusCreated {
+				resp, body := do(t, "POST", m.URL()+"/fhir/QuestionnaireResponse", []byte(qr))
+				if resp.StatusCode != http.StatusCreated {
 					t.Fatalf("POST QuestionnaireResponse: %d %s", resp.StatusCode, truncate(body))
 				}
+				qrID, _ := decodeJSON(t, body)["id"].(string)
 				if n := len(searchMatches(t, m, "Task", q)); n != 0 {
 					t.Errorf("call-patient requested after the answer: %d, want none", n)
 				}
@@ -311,6 +314,15 @@ func TestAnswerClosesReachTasks(t *testing.T) {
 				}
 				wantTaskStatus(t, m, fuID, "completed", "")
 				wantTaskStatus(t, m, workflow.PatientTaskID(srID), "cancelled", "did not take up")
+
+				// The answer withdrawn: staff must reach the patient again.
+				if resp, body := do(t, "DELETE", m.URL()+"/fhir/QuestionnaireResponse/"+qrID, nil); resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusNoContent {
+					t.Fatalf("DELETE QuestionnaireResponse: %d %s", resp.StatusCode, truncate(body))
+				}
+				if n := len(searchMatches(t, m, "Task", q)); n != 2 {
+					t.Errorf("call-patient requested after the answer was withdrawn: %d, want the 2 again", n)
+				}
+				wantTaskStatus(t, m, workflow.PatientTaskID(srID), "requested", "")
 			})
 			t.Run("letter, answered by the link", func(t *testing.T) {
 				env := startReach(t, be.database(t), nil)
