@@ -21,39 +21,30 @@ func TestEvaluateMeasurePeriod(t *testing.T) {
 	}
 	// Toronto's days: 1 November 2026 begins in daylight time (-04:00), 1
 	// December in standard time (-05:00); a dateTime is unaffected.
-	ts := newServer(t, httpapi.Config{ReportZone: toronto})
-	for _, c := range []struct{ start, end, wantStart, wantEnd string }{
+	check := func(zone string, ts *testServer, cases []struct{ start, end, wantStart, wantEnd string }) {
+		t.Helper()
+		for _, c := range cases {
+			q := url.Values{"periodStart": {c.start}, "periodEnd": {c.end}}
+			body := ts.do(t, http.MethodGet, "/fhir/Measure/social-prescribing-effectiveness/$evaluate-measure?"+q.Encode(), "").want(t, http.StatusOK).body
+			var mr struct{ Period struct{ Start, End string } }
+			if err := json.Unmarshal(body, &mr); err != nil {
+				t.Fatal(err)
+			}
+			if mr.Period.Start != c.wantStart || mr.Period.End != c.wantEnd {
+				t.Errorf("%s: periodStart %s, periodEnd %s: period %s to %s, want %s to %s", zone, c.start, c.end, mr.Period.Start, mr.Period.End, c.wantStart, c.wantEnd)
+			}
+		}
+	}
+	check("Toronto", newServer(t, httpapi.Config{ReportZone: toronto}), []struct{ start, end, wantStart, wantEnd string }{
 		{"2026-11-01", "2026-11-30", "2026-11-01T04:00:00Z", "2026-12-01T04:59:59.999Z"},
 		{"2026-11", "2026-11", "2026-11-01T04:00:00Z", "2026-12-01T04:59:59.999Z"},
 		{"2026-11-01T00:00:00Z", "2026-11-30T23:59:59Z", "2026-11-01T00:00:00Z", "2026-11-30T23:59:59.999Z"},
-	} {
-		q := url.Values{"periodStart": {c.start}, "periodEnd": {c.end}}
-		body := ts.do(t, http.MethodGet, "/fhir/Measure/social-prescribing-effectiveness/$evaluate-measure?"+q.Encode(), "").want(t, http.StatusOK).body
-		var mr struct{ Period struct{ Start, End string } }
-		if err := json.Unmarshal(body, &mr); err != nil {
-			t.Fatal(err)
-		}
-		if mr.Period.Start != c.wantStart || mr.Period.End != c.wantEnd {
-			t.Errorf("Toronto: periodStart %s, periodEnd %s: period %s to %s, want %s to %s", c.start, c.end, mr.Period.Start, mr.Period.End, c.wantStart, c.wantEnd)
-		}
-	}
-
-	ts = newServer(t, httpapi.Config{})
-	for _, c := range []struct{ start, end, wantStart, wantEnd string }{
+	})
+	check("UTC", newServer(t, httpapi.Config{}), []struct{ start, end, wantStart, wantEnd string }{
 		{"2026-11-01", "2026-11-30", "2026-11-01T00:00:00Z", "2026-11-30T23:59:59.999Z"},
 		{"2026-11", "2026-11", "2026-11-01T00:00:00Z", "2026-11-30T23:59:59.999Z"},
 		{"2026-11-01T00:00:00-05:00", "2026-11-30T23:59:59-05:00", "2026-11-01T05:00:00Z", "2026-12-01T04:59:59.999Z"},
 		{"2026-11-01T00:00:00Z", "2026-11-30T23:59:59.5Z", "2026-11-01T00:00:00Z", "2026-11-30T23:59:59.599Z"},
 		{"2026-11-01T00:00:00Z", "2026-12-01T00:00:00.000Z", "2026-11-01T00:00:00Z", "2026-12-01T00:00:00.000Z"},
-	} {
-		q := url.Values{"periodStart": {c.start}, "periodEnd": {c.end}}
-		body := ts.do(t, http.MethodGet, "/fhir/Measure/social-prescribing-effectiveness/$evaluate-measure?"+q.Encode(), "").want(t, http.StatusOK).body
-		var mr struct{ Period struct{ Start, End string } }
-		if err := json.Unmarshal(body, &mr); err != nil {
-			t.Fatal(err)
-		}
-		if mr.Period.Start != c.wantStart || mr.Period.End != c.wantEnd {
-			t.Errorf("periodStart %s, periodEnd %s: period %s to %s, want %s to %s", c.start, c.end, mr.Period.Start, mr.Period.End, c.wantStart, c.wantEnd)
-		}
-	}
+	})
 }

@@ -396,18 +396,7 @@ func TestFollowUpWorkListPlan(t *testing.T) {
 	if _, err := s.Pool().Exec(ctx, "ANALYZE"); err != nil {
 		t.Fatal(err)
 	}
-	read := func() int64 {
-		t.Helper()
-		if _, err := s.Pool().Exec(ctx, "SELECT pg_stat_force_next_flush()"); err != nil {
-			t.Fatal(err)
-		}
-		var v int64
-		if err := s.Pool().QueryRow(ctx, `SELECT (SELECT COALESCE(sum(idx_tup_read), 0) FROM pg_stat_user_indexes WHERE relname = 'search_index')
-			+ (SELECT COALESCE(sum(seq_tup_read), 0) FROM pg_stat_user_tables WHERE relname = 'search_index')`).Scan(&v); err != nil {
-			t.Fatal(err)
-		}
-		return v
-	}
+	read := func() int64 { return rowsRead(t, s, "search_index") }
 	// The statistics exist and see the follow-up token as the common
 	// combination it is.
 	var seen bool

@@ -173,18 +173,7 @@ func TestMatchTokensPlannedPerRun(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	read := func() int64 {
-		t.Helper()
-		if _, err := s.Pool().Exec(ctx, "SELECT pg_stat_force_next_flush()"); err != nil {
-			t.Fatal(err)
-		}
-		var v int64
-		if err := s.Pool().QueryRow(ctx, `SELECT (SELECT COALESCE(sum(idx_tup_read), 0) FROM pg_stat_user_indexes WHERE relname IN ('search_index', 'resources'))
-			+ (SELECT COALESCE(sum(seq_tup_read), 0) FROM pg_stat_user_tables WHERE relname IN ('search_index', 'resources'))`).Scan(&v); err != nil {
-			t.Fatal(err)
-		}
-		return v
-	}
+	read := func() int64 { return rowsRead(t, s, "search_index", "resources") }
 
 	create(0, 5)
 	for range 8 { // past the five runs after which PostgreSQL weighs a generic plan
@@ -197,4 +186,21 @@ func TestMatchTokensPlannedPerRun(t *testing.T) {
 	if got := read() - before; got > 60 {
 		t.Errorf("a three-condition match over 3,005 Patients read %d rows, want a few per condition (a plan made for 5 Patients?)", got)
 	}
+}
+
+// rowsRead is how many rows the scans of tables (and their indexes) have
+// read so far, from the statistics of a store whose pool has one
+// connection (its counters are flushed first).
+func rowsRead(t *testing.T, s *Store, tables ...string) int64 {
+	t.Helper()
+	ctx := t.Context()
+	if _, err := s.Pool().Exec(ctx, "SELECT pg_stat_force_next_flush()"); err != nil {
+		t.Fatal(err)
+	}
+	var v int64
+	if err := s.Pool().QueryRow(ctx, `SELECT (SELECT COALESCE(sum(idx_tup_read), 0) FROM pg_stat_user_indexes WHERE relname = ANY($1))
+		+ (SELECT COALESCE(sum(seq_tup_read), 0) FROM pg_stat_user_tables WHERE relname = ANY($1))`, tables).Scan(&v); err != nil {
+		t.Fatal(err)
+	}
+	return v
 }
