@@ -189,6 +189,12 @@ const (
 	// summary (entered-in-error), which the EMR's copy must take even
 	// though it exists.
 	WriteBackUpdate MessageEvent = "resource-update"
+	// WriteBackWithdraw is a conditional update by identifier of a copy
+	// whose resource was deleted here (an answered follow-up response
+	// DELETEd): the message names the last version the EMR was sent, and
+	// it is sent again with status entered-in-error, which is how the
+	// EMR's copy learns it was withdrawn.
+	WriteBackWithdraw MessageEvent = "resource-withdraw"
 )
 
 // EMRDefaultEndpointID is the EndpointID of write-backs to the EMR named by

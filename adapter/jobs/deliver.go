@@ -169,11 +169,17 @@ func (w *deliverWorker) send(ctx context.Context, m *socialrx.OutboundMessage) e
 			return &socialrx.SendError{Reason: "socialrx: no EMR client configured"}
 		}
 		system, value := mapping.ResourceIdentifier(m.ResourceType, m.ResourceID, res.Body)
-		body, err := mapping.WriteBackBody(res.Body, resolve, system, value)
+		src := res.Body
+		if m.Event == socialrx.WriteBackWithdraw {
+			if src, _, err = mapping.WithStatus(src, "entered-in-error"); err != nil {
+				return &socialrx.SendError{Reason: "socialrx: cannot build the write-back: " + socialrx.ErrorMessage(err)}
+			}
+		}
+		body, err := mapping.WriteBackBody(src, resolve, system, value)
 		if err != nil {
 			return &socialrx.SendError{Reason: "socialrx: cannot build the write-back: " + socialrx.ErrorMessage(err)}
 		}
-		if m.Event == socialrx.WriteBackTask || m.Event == socialrx.WriteBackUpdate {
+		if m.Event == socialrx.WriteBackTask || m.Event == socialrx.WriteBackUpdate || m.Event == socialrx.WriteBackWithdraw {
 			return w.cfg.EMR.UpdateByIdentifier(ctx, ep, m.ResourceType, system, value, body)
 		}
 		return w.cfg.EMR.CreateIfNoneExist(ctx, ep, m.ResourceType, system, value, body)

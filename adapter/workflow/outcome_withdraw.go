@@ -26,9 +26,10 @@ import (
 //	    ServiceRequest alt-…       revoked while still draft
 //	    Task fh-…                  cancelled while requested or ready
 //	    Communication fs-…         entered-in-error
-//	  outbox: the response's new version (not after a DELETE: none is
-//	          stored) and the summary, conditional updates by identifier
-//	          (WriteBackUpdate), ordered after the original write-back
+//	  outbox: the response's new version (after a DELETE, its last version
+//	          sent again as entered-in-error: WriteBackWithdraw) and the
+//	          summary, conditional updates by identifier (WriteBackUpdate),
+//	          ordered after the original write-back
 //
 // A retry or a repeat finds the version before not answered (or gone) or
 // the summary entered-in-error already, and does nothing. A response with
@@ -53,10 +54,11 @@ func (tx *Tx) answeredResponse(ctx context.Context, id string) (*mapping.FollowU
 }
 
 // withdrawOutcome withdraws the outcome of the answered follow-up r,
-// QuestionnaireResponse/qrID, which was deleted (res nil) or replaced by
-// res, a version with status entered-in-error (see the diagram above).
+// QuestionnaireResponse/qrID, which was deleted (res the deleted version)
+// or replaced by res, a version with status entered-in-error (see the
+// diagram above).
 func (tx *Tx) withdrawOutcome(ctx context.Context, qrID string, res *socialrx.Resource, r *mapping.FollowUpResponse) error {
-	if res != nil { // a delete dropped the row with the others (dropProjections)
+	if !res.Deleted { // a delete dropped the row with the others (dropProjections)
 		if err := tx.st.PutFollowUpResult(ctx, qrID, nil); err != nil {
 			return err
 		}
@@ -115,6 +117,15 @@ func (tx *Tx) withdrawOutcome(ctx context.Context, qrID string, res *socialrx.Re
 	p, ok, err := tx.prescription(ctx, r.PrescriptionID)
 	if err != nil || !ok {
 		return err
+	}
+	if res.Deleted {
+		// The EMR's copy is the version before the delete: sent again,
+		// entered-in-error (the job sets the status).
+		last := &socialrx.Resource{Type: res.Type, ID: res.ID, VersionID: res.VersionID - 1}
+		if err := tx.writeBackOutcome(ctx, p, fuID, socialrx.WriteBackWithdraw, last, nil); err != nil {
+			return err
+		}
+		return tx.writeBackOutcome(ctx, p, fuID, socialrx.WriteBackUpdate, nil, summary)
 	}
 	return tx.writeBackOutcome(ctx, p, fuID, socialrx.WriteBackUpdate, res, summary)
 }

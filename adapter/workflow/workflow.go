@@ -368,7 +368,7 @@ func (tx *Tx) Delete(ctx context.Context, typ, id string, ifMatch int64) (*socia
 		return nil, fmt.Errorf("delete %s/%s: %w", typ, id, err)
 	}
 	if answered != nil {
-		if err := tx.withdrawOutcome(ctx, id, nil, answered); err != nil {
+		if err := tx.withdrawOutcome(ctx, id, res, answered); err != nil {
 			return nil, fmt.Errorf("delete %s/%s: %w", typ, id, err)
 		}
 	}

@@ -229,6 +229,9 @@ func testFollowUpWithdrawn(t *testing.T, database string) {
 		t.Errorf("outbox after DELETE: %v, want the withdrawn summary only (the response is gone)", u)
 	}
 	emrHas("Communication", "FU-1", "entered-in-error")
+	// The EMR's copy of the deleted response: its last version, sent again
+	// entered-in-error.
+	emrHas("QuestionnaireResponse", "FU-1", "entered-in-error")
 
 	// A repeat of the DELETE changes nothing more.
 	refsA := append(obsOf(oa), alt, "Communication/"+oa.Summary(), fuTask, goal)
