@@ -192,6 +192,7 @@ func TestFlagDefaults(t *testing.T) {
 		ExportExpiry:     d.ExportExpiry,
 		LinkTTL:          d.LinkTTL,
 		StaleAfter:       d.ProgramStaleAfter,
+		TZ:               d.ReportZone,
 
 		FollowUpEscalateAfter: d.FollowUpEscalateAfter,
 		DatabaseFlag:          DatabaseFlag{Database: d.Database},

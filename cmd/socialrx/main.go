@@ -108,6 +108,7 @@ func cliVars(cfg Config) kong.Vars {
 		"default_link_ttl":           shortDuration(cfg.LinkTTL),
 		"default_escalate_after":     shortDuration(cfg.FollowUpEscalateAfter),
 		"default_stale_after":        shortDuration(cfg.ProgramStaleAfter),
+		"default_tz":                 cfg.ReportZone,
 		"retry_max":                  shortDuration(socialrx.DefaultRetryPolicy().BackoffMax),
 	}
 }

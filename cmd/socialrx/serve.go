@@ -55,7 +55,7 @@ type ServeCmd struct {
 	LinkTTL               time.Duration `env:"SOCIALRX_LINK_TTL" default:"${default_link_ttl}" help:"How long the link in a patient reminder works (at least 1h)."`
 	StaleAfter            time.Duration `env:"SOCIALRX_STALE_AFTER" default:"${default_stale_after}" help:"How long after its last verification a directory program is stale: a prescription to it gets a warning, and the daily check lists it (Task?code=verify-program)."`
 	FollowUpEscalateAfter time.Duration `env:"SOCIALRX_FOLLOW_UP_ESCALATE_AFTER" default:"${default_escalate_after}" help:"How long after the reminder an unanswered follow-up becomes a staff call Task (Task?work-list=call-patient)."`
-	TZ                    string        `name:"tz" env:"SOCIALRX_TZ" default:"America/Toronto" help:"Time zone (IANA name: America/Toronto, UTC) whose days the date-only periods of $evaluate-measure name, as socialrx report programs --tz."`
+	TZ                    string        `name:"tz" env:"SOCIALRX_TZ" default:"${default_tz}" help:"Time zone (IANA name: America/Toronto, UTC) whose days the date-only periods of $evaluate-measure name, as socialrx report programs --tz."`
 	DebugAddr             string        `env:"SOCIALRX_DEBUG_ADDR" placeholder:"HOST:PORT" help:"Serve Go's profiler (net/http/pprof, /debug/pprof/) on this loopback address; off when empty."`
 	DatabaseFlag
 	LogFlags
