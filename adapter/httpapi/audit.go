@@ -232,6 +232,9 @@ func (s *Server) auditOp(c echo.Context, o *op, status int, err error) socialrx.
 		ev.Entity = o.typ + "/" + o.target
 	case o.id != "":
 		ev.Entity = o.typ + "/" + o.id
+	case o.kind == opDelete && o.cond != nil: // a conditional delete that matched nothing
+		ev.QueryType, ev.Query = o.typ, o.cond.Encode()
+		ev.Patient = queryPatient(o.typ, o.cond)
 	}
 	return ev
 }

@@ -262,7 +262,12 @@ func permitOp(ctx context.Context, o *op) error {
 			return permitSearch(ctx, o.typ, o.cond)
 		}
 	case opDelete:
-		return permit(ctx, socialrx.InteractionDelete, o.typ)
+		if err := permit(ctx, socialrx.InteractionDelete, o.typ); err != nil {
+			return err
+		}
+		if o.cond != nil {
+			return permitSearch(ctx, o.typ, o.cond)
+		}
 	}
 	return nil
 }

@@ -225,6 +225,9 @@ func (s *Server) transaction(c echo.Context, b *fhir.Bundle) (*bundle, error) {
 			if o.kind.isRead() {
 				continue
 			}
+			if o.target == "" {
+				continue // a conditional delete that matched nothing
+			}
 			key := o.typ + "/" + o.target
 			if j, dup := seen[key]; dup {
 				return o.fail(issueError(socialrx.EINVALID, o.path, "entry writes the same resource as entry %d", j))

@@ -150,7 +150,7 @@ func (s *Server) capabilities(base string) *capabilityStatement {
 	var typeOps, systemOps []capOperation
 	opTypes := map[capOperation][]string{} // operation -> the only types it applies to
 	has := map[string]bool{}
-	condUpdate := false
+	condUpdate, condDelete := false, "not-supported"
 	for _, r := range s.routes {
 		// $export is listed when it is configured (else it answers 501).
 		if name := operationOf(r.path); name != "" && (name != "export" || s.cfg.ExportDir != "") {
@@ -180,6 +180,9 @@ func (s *Server) capabilities(base string) *capabilityStatement {
 		if r.method == http.MethodPut && r.path == "/:type" {
 			condUpdate = true
 		}
+		if r.method == http.MethodDelete && r.path == "/:type" {
+			condDelete = "single"
+		}
 	}
 
 	types := fhir.SupportedTypes()
@@ -206,7 +209,7 @@ func (s *Server) capabilities(base string) *capabilityStatement {
 			ConditionalCreate: has["create"],
 			ConditionalRead:   "not-supported",
 			ConditionalUpdate: condUpdate,
-			ConditionalDelete: "not-supported",
+			ConditionalDelete: condDelete,
 		}
 		for _, op := range typeOps {
 			if only, ok := opTypes[op]; !ok || slices.Contains(only, t) {

@@ -55,7 +55,7 @@ func TestCapabilityStatement(t *testing.T) {
 			t.Errorf("%s interactions (-want +got):\n%s", typ, diff)
 		}
 		if res["versioning"] != "versioned" || res["readHistory"] != true || res["updateCreate"] != true ||
-			res["conditionalCreate"] != true || res["conditionalUpdate"] != true || res["conditionalDelete"] != "not-supported" {
+			res["conditionalCreate"] != true || res["conditionalUpdate"] != true || res["conditionalDelete"] != "single" {
 			t.Errorf("%s flags: %v", typ, res)
 		}
 		if typ != "Patient" {

@@ -184,7 +184,10 @@ func (s *Server) parseOp(base string, i int, e fhir.Entry) (*op, error) {
 			return nil, err
 		}
 	case method == http.MethodDelete && len(segs) == 1:
-		return nil, at(errorf(socialrx.ENOTALLOWED, "conditional delete is not supported"), urlPath)
+		o.kind = opDelete
+		if o.cond = searchParamsOnly(q); len(o.cond) == 0 {
+			return nil, at(errorf(socialrx.EINVALID, "conditional delete needs search parameters"), urlPath)
+		}
 	case (method == http.MethodGet || method == http.MethodHead) && len(segs) == 1:
 		o.kind, o.cond = opSearch, q
 		if o.view, err = subsetOf(q, true); err != nil {
@@ -278,7 +281,19 @@ func (s *Server) resolveTarget(ctx context.Context, tx socialrx.ResourceTx, o *o
 		}
 		o.target = id
 	case opDelete:
-		o.target = o.id
+		if o.cond == nil {
+			o.target = o.id
+			return nil
+		}
+		// Conditional delete: the one match, or nothing to delete (R4:
+		// an ordinary delete of what matched); several are 412.
+		m, err := s.matchOne(ctx, tx, o.typ, o.cond, "conditional delete")
+		if err != nil {
+			return atIssuePath(err, o.path+".request.url")
+		}
+		if m != nil {
+			o.target = m.ID
+		}
 	}
 	return nil
 }
@@ -437,7 +452,10 @@ func (s *Server) execute(ctx context.Context, tx socialrx.ResourceTx, base strin
 		}
 		o.notices = takeWarnings(tx) // assigned: a retried transaction runs this again
 	case opDelete:
-		o.res, err = tx.Delete(ctx, o.typ, o.target, o.ifMatch)
+		o.res, err = nil, nil
+		if o.target != "" { // "": a conditional delete that matched nothing
+			o.res, err = tx.Delete(ctx, o.typ, o.target, o.ifMatch)
+		}
 		o.code = http.StatusOK
 		if o.res == nil {
 			o.code = http.StatusNoContent

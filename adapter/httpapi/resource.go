@@ -376,6 +376,64 @@ func (s *Server) handleDelete(c echo.Context) error {
 	return s.writeFHIR(c, http.StatusOK, fhir.OperationOutcome([]fhir.Issue{{Severity: socialrx.SeverityInformation, Code: "informational", Message: msg}}))
 }
 
+// handleConditionalDelete answers DELETE /fhir/:type?params (R4
+// conditional delete, "single"): the one resource the search matches is
+// deleted as by DELETE /fhir/:type/:id; none is nothing to delete (200, or
+// 204 with Prefer: return=minimal); several are 412, nothing deleted. It
+// needs search as well as delete on the type.
+func (s *Server) handleConditionalDelete(c echo.Context) error {
+	typ := c.Param("type")
+	if err := checkType(typ); err != nil {
+		return err
+	}
+	if err := checkWritable(typ); err != nil {
+		return err
+	}
+	q, err := queryOf(c.Request())
+	if err != nil {
+		return err
+	}
+	cond := searchParamsOnly(q)
+	if len(cond) == 0 {
+		return errorf(socialrx.EINVALID, "delete needs an id in the URL or search parameters")
+	}
+	ctx := c.Request().Context()
+	if err := permitSearch(ctx, typ, cond); err != nil {
+		return err
+	}
+	ifMatch, err := ifMatchOf(c.Request())
+	if err != nil {
+		return err
+	}
+	n := noteOf(c)
+	var res *socialrx.Resource
+	err = s.wf.Transact(ctx, func(tx *workflow.Tx) error {
+		res = nil
+		m, err := s.matchOne(ctx, tx, typ, cond, "conditional delete")
+		if err != nil || m == nil {
+			n.queryType, n.query, n.patient = typ, cond.Encode(), queryPatient(typ, cond)
+			return err
+		}
+		if res, err = tx.Delete(ctx, typ, m.ID, ifMatch); err != nil {
+			return err
+		}
+		return s.auditWrite(ctx, c, tx, "delete", typ, m.ID, res)
+	})
+	if err != nil {
+		return err
+	}
+	msg := "nothing to delete: no " + typ + " matched"
+	if res != nil {
+		n.written = true
+		c.Response().Header().Set("ETag", etag(res.VersionID))
+		msg = "deleted " + typ + "/" + res.ID
+	}
+	if preferOf(c.Request()).ret == returnMinimal {
+		return c.NoContent(http.StatusNoContent)
+	}
+	return s.writeFHIR(c, http.StatusOK, fhir.OperationOutcome([]fhir.Issue{{Severity: socialrx.SeverityInformation, Code: "informational", Message: msg}}))
+}
+
 // conditionalParams parses the search of a conditional interaction:
 // "param=value&...", optionally after "Type?" or "?".
 func conditionalParams(s, typ, what string) (url.Values, error) {

@@ -166,7 +166,7 @@ func TestWriteErrors(t *testing.T) {
 		{"_format xml", "POST", "/fhir/Patient?_format=xml", `{"resourceType":"Patient"}`, nil, 406, "not-supported", ""},
 		{"accept xml", "POST", "/fhir/Patient", `{"resourceType":"Patient"}`, []string{"Accept", "application/fhir+xml"}, 406, "not-supported", ""},
 		{"FHIRPath patch", "PATCH", "/fhir/Patient/a1", `{"resourceType":"Parameters"}`, []string{"Content-Type", "application/fhir+json"}, 415, "not-supported", ""},
-		{"conditional delete", "DELETE", "/fhir/Patient?identifier=x", ``, nil, 405, "not-supported", ""},
+		{"conditional delete without a search", "DELETE", "/fhir/Patient?_format=json", ``, nil, 400, "invalid", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -289,6 +289,7 @@ var (
 	needR  = []socialrx.Interaction{socialrx.InteractionRead}
 	needU  = []socialrx.Interaction{socialrx.InteractionUpdate}
 	needD  = []socialrx.Interaction{socialrx.InteractionDelete}
+	needDS = []socialrx.Interaction{socialrx.InteractionDelete, socialrx.InteractionSearch}
 	needS  = []socialrx.Interaction{socialrx.InteractionSearch}
 	needUS = []socialrx.Interaction{socialrx.InteractionUpdate, socialrx.InteractionSearch}
 )
@@ -308,6 +309,7 @@ func (s *Server) fhirRoutes() []route {
 		{method: http.MethodGet, path: "/:type/:id", interactions: []string{"read"}, need: needR, audit: "read", handler: s.handleRead},
 		{method: http.MethodPut, path: "/:type/:id", interactions: []string{"update"}, need: needU, audit: "update", handler: s.handleUpdate},
 		{method: http.MethodDelete, path: "/:type/:id", interactions: []string{"delete"}, need: needD, audit: "delete", handler: s.handleDelete},
+		{method: http.MethodDelete, path: "/:type", need: needDS, audit: "delete", handler: s.handleConditionalDelete},
 		{method: http.MethodPatch, path: "/:type/:id", interactions: []string{"patch"}, need: needU, audit: "patch", handler: s.handlePatch},
 		{method: http.MethodGet, path: "/:type/:id/_history", interactions: []string{"history-instance"}, need: needR, audit: "history-instance", handler: s.handleHistory},
 		{method: http.MethodGet, path: "/:type/:id/_history/:vid", interactions: []string{"vread"}, need: needR, audit: "vread", handler: s.handleVRead},
