@@ -246,22 +246,8 @@ func (s *Server) handleUpdate(c echo.Context) error {
 // handleConditionalUpdate answers PUT /fhir/:type?params: one match is
 // updated, none creates (with the body's id, or a new one), several is 412.
 func (s *Server) handleConditionalUpdate(c echo.Context) error {
-	typ := c.Param("type")
-	if err := checkType(typ); err != nil {
-		return err
-	}
-	if err := checkWritable(typ); err != nil {
-		return err
-	}
-	q, err := queryOf(c.Request())
+	typ, cond, err := conditionalRequest(c, "update")
 	if err != nil {
-		return err
-	}
-	cond := searchParamsOnly(q)
-	if len(cond) == 0 {
-		return errorf(socialrx.EINVALID, "update needs an id in the URL or search parameters")
-	}
-	if err := permitSearch(c.Request().Context(), typ, cond); err != nil {
 		return err
 	}
 	ifMatch, err := ifMatchOf(c.Request())
@@ -382,25 +368,11 @@ func (s *Server) handleDelete(c echo.Context) error {
 // 204 with Prefer: return=minimal); several are 412, nothing deleted. It
 // needs search as well as delete on the type.
 func (s *Server) handleConditionalDelete(c echo.Context) error {
-	typ := c.Param("type")
-	if err := checkType(typ); err != nil {
-		return err
-	}
-	if err := checkWritable(typ); err != nil {
-		return err
-	}
-	q, err := queryOf(c.Request())
+	typ, cond, err := conditionalRequest(c, "delete")
 	if err != nil {
 		return err
 	}
-	cond := searchParamsOnly(q)
-	if len(cond) == 0 {
-		return errorf(socialrx.EINVALID, "delete needs an id in the URL or search parameters")
-	}
 	ctx := c.Request().Context()
-	if err := permitSearch(ctx, typ, cond); err != nil {
-		return err
-	}
 	ifMatch, err := ifMatchOf(c.Request())
 	if err != nil {
 		return err
@@ -432,6 +404,31 @@ func (s *Server) handleConditionalDelete(c echo.Context) error {
 		return c.NoContent(http.StatusNoContent)
 	}
 	return s.writeFHIR(c, http.StatusOK, fhir.OperationOutcome([]fhir.Issue{{Severity: socialrx.SeverityInformation, Code: "informational", Message: msg}}))
+}
+
+// conditionalRequest checks a conditional update or delete on
+// [type]?params (interaction names it in the error): a writable type, search
+// parameters, and the search permitted. It returns the type and the search.
+func conditionalRequest(c echo.Context, interaction string) (string, url.Values, error) {
+	typ := c.Param("type")
+	if err := checkType(typ); err != nil {
+		return "", nil, err
+	}
+	if err := checkWritable(typ); err != nil {
+		return "", nil, err
+	}
+	q, err := queryOf(c.Request())
+	if err != nil {
+		return "", nil, err
+	}
+	cond := searchParamsOnly(q)
+	if len(cond) == 0 {
+		return "", nil, errorf(socialrx.EINVALID, "%s needs an id in the URL or search parameters", interaction)
+	}
+	if err := permitSearch(c.Request().Context(), typ, cond); err != nil {
+		return "", nil, err
+	}
+	return typ, cond, nil
 }
 
 // conditionalParams parses the search of a conditional interaction:
