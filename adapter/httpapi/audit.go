@@ -216,7 +216,7 @@ func auditCapability(res *capResource) {
 // auditOp returns the AuditEvent of one Bundle entry that ended with
 // status and err.
 func (s *Server) auditOp(c echo.Context, o *op, status int, err error) socialrx.AuditEvent {
-	subtype := map[opKind]string{opRead: "read", opVRead: "vread", opSearch: "search-type", opCreate: "create", opUpdate: "update", opDelete: "delete"}[o.kind]
+	subtype := map[opKind]string{opRead: "read", opVRead: "vread", opSearch: "search-type", opCreate: "create", opUpdate: "update", opDelete: "delete", opPatch: "patch"}[o.kind]
 	ev := s.auditEvent(c, subtype)
 	ev.Outcome, ev.OutcomeDesc = auditOutcome(status, err)
 	switch {

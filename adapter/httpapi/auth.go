@@ -250,9 +250,9 @@ func permitOp(ctx context.Context, o *op) error {
 		return permit(ctx, socialrx.InteractionRead, o.typ)
 	case opSearch:
 		return permitSearch(ctx, o.typ, o.cond)
-	case opCreate, opUpdate:
+	case opCreate, opUpdate, opPatch:
 		i := socialrx.InteractionCreate
-		if o.kind == opUpdate {
+		if o.kind != opCreate {
 			i = socialrx.InteractionUpdate
 		}
 		if err := permit(ctx, i, o.typ); err != nil {

@@ -201,9 +201,9 @@ func (s *Server) transaction(c echo.Context, b *fhir.Bundle) (*bundle, error) {
 			return nil
 		}
 		isDelete := func(o *op) bool { return o.kind == opDelete }
-		isWrite := func(o *op) bool { return o.kind == opCreate || o.kind == opUpdate }
+		isWrite := func(o *op) bool { return o.kind == opCreate || o.kind == opUpdate || o.kind == opPatch }
 		isCreate := func(o *op) bool { return o.kind == opCreate }
-		isUpdate := func(o *op) bool { return o.kind == opUpdate }
+		isUpdate := func(o *op) bool { return o.kind == opUpdate || o.kind == opPatch }
 		isRead := func(o *op) bool { return o.kind.isRead() }
 
 		if err := run(isDelete, func(o *op) error { return s.resolveTarget(ctx, tx, o) }); err != nil {

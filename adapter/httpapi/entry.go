@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 
+	jsonpatch "github.com/evanphx/json-patch/v5"
+
 	"github.com/socialrx/socialrx"
 	"github.com/socialrx/socialrx/adapter/workflow"
 	"github.com/socialrx/socialrx/fhir"
@@ -24,6 +26,7 @@ const (
 	opCreate
 	opUpdate
 	opDelete
+	opPatch
 )
 
 func (k opKind) isRead() bool { return k == opRead || k == opVRead || k == opSearch }
@@ -47,7 +50,8 @@ type op struct {
 	// to an inactive, stale or full program): in response.outcome whatever
 	// the Prefer header says, since the client has no other way to see them.
 	notices []fhir.Issue
-	view    subset // _summary/_elements of a search entry
+	view    subset          // _summary/_elements of a search entry
+	patch   jsonpatch.Patch // a PATCH entry's JSON Patch
 
 	// Set inside the store transaction.
 	target    string             // id written (assigned, matched or from the URL)
@@ -204,8 +208,15 @@ func (s *Server) parseOp(base string, i int, e fhir.Entry) (*op, error) {
 		if o.vid, err = strconv.ParseInt(segs[3], 10, 64); err != nil || o.vid < 1 {
 			return nil, at(errorf(socialrx.EINVALID, "version id must be a positive integer"), urlPath)
 		}
+	case method == http.MethodPatch && len(segs) == 2 && !hasQuery:
+		if err := withID(opPatch); err != nil {
+			return nil, err
+		}
+		if o.patch, err = bundlePatch(e.Resource); err != nil {
+			return nil, at(err, o.path+".resource")
+		}
 	case method == http.MethodPatch:
-		return nil, at(errorf(socialrx.ENOTALLOWED, "PATCH is not supported"), o.path+".request.method")
+		return nil, at(errorf(socialrx.EINVALID, "entry.request.url does not fit PATCH: a patch names one resource, Type/id"), urlPath)
 	case method == http.MethodPost || method == http.MethodPut || method == http.MethodDelete || method == http.MethodGet || method == http.MethodHead:
 		return nil, at(errorf(socialrx.EINVALID, "entry.request.url does not fit %s", method), urlPath)
 	default:
@@ -219,7 +230,7 @@ func (s *Server) parseOp(base string, i int, e fhir.Entry) (*op, error) {
 			return nil, at(err, o.path+".request.ifNoneMatch")
 		}
 	}
-	if o.kind == opCreate || o.kind == opUpdate || o.kind == opDelete {
+	if o.kind == opCreate || o.kind == opUpdate || o.kind == opDelete || o.kind == opPatch {
 		if err := checkWritable(o.typ); err != nil {
 			return nil, at(err, urlPath)
 		}
@@ -280,6 +291,8 @@ func (s *Server) resolveTarget(ctx context.Context, tx socialrx.ResourceTx, o *o
 			return atIssuePath(err, o.path+".request.url")
 		}
 		o.target = id
+	case opPatch:
+		o.target = o.id
 	case opDelete:
 		if o.cond == nil {
 			o.target = o.id
@@ -451,6 +464,9 @@ func (s *Server) execute(ctx context.Context, tx socialrx.ResourceTx, base strin
 			o.code = http.StatusCreated
 		}
 		o.notices = takeWarnings(tx) // assigned: a retried transaction runs this again
+	case opPatch:
+		o.res, o.warnings, o.notices, err = s.applyPatch(ctx, tx, o.typ, o.target, o.patch, o.ifMatch)
+		o.code = http.StatusOK
 	case opDelete:
 		o.res, err = nil, nil
 		if o.target != "" { // "": a conditional delete that matched nothing

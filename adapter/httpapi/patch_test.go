@@ -1,6 +1,8 @@
 package httpapi_test
 
 import (
+	"encoding/base64"
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -87,5 +89,61 @@ func TestPatchRefused(t *testing.T) {
 	}
 	if got := string(ts.do(t, "GET", "/fhir/Task/t1", "").want(t, http.StatusOK).body); !strings.Contains(got, `"versionId":"1"`) || !strings.Contains(got, `"status":"requested"`) {
 		t.Errorf("a refused patch changed the Task: %s", got)
+	}
+}
+
+// TestPatchInBundles: a PATCH entry carries its JSON Patch as a Binary
+// (R4): in a transaction it is applied with the other entries (ifMatch
+// honoured), and a patch that cannot be applied fails the whole
+// transaction; in a batch it fails alone.
+func TestPatchInBundles(t *testing.T) {
+	ts := newServer(t, httpapi.Config{})
+	ts.do(t, http.MethodPut, "/fhir/Patient/pp1", `{"resourceType":"Patient","id":"pp1","gender":"female"}`).want(t, http.StatusCreated)
+	binary := func(patch string) string {
+		return `{"resourceType":"Binary","contentType":"application/json-patch+json","data":"` + base64.StdEncoding.EncodeToString([]byte(patch)) + `"}`
+	}
+	entry := func(patch, ifMatch string) string {
+		req := `"method":"PATCH","url":"Patient/pp1"`
+		if ifMatch != "" {
+			req += `,"ifMatch":"` + ifMatch + `"`
+		}
+		return `{"resource":` + binary(patch) + `,"request":{` + req + `}}`
+	}
+	bundle := func(typ string, entries ...string) string {
+		return `{"resourceType":"Bundle","type":"` + typ + `","entry":[` + strings.Join(entries, ",") + `]}`
+	}
+	create := `{"resource":{"resourceType":"Patient","identifier":[{"system":"urn:t","value":"other"}]},"request":{"method":"POST","url":"Patient"}}`
+
+	r := ts.do(t, http.MethodPost, "/fhir", bundle("transaction", create,
+		entry(`[{"op":"test","path":"/gender","value":"female"},{"op":"add","path":"/birthDate","value":"1970-01-02"}]`, `W/\"1\"`))).want(t, http.StatusOK)
+	if s := string(r.body); !strings.Contains(s, `"status":"200 OK"`) || !strings.Contains(s, `W/\"2\"`) {
+		t.Errorf("transaction with a patch: %s", s)
+	}
+	p := ts.do(t, http.MethodGet, "/fhir/Patient/pp1", "").want(t, http.StatusOK).json(t)
+	if p["birthDate"] != "1970-01-02" || p["gender"] != "female" {
+		t.Errorf("patched Patient: %v", p)
+	}
+
+	// A test that fails: the whole transaction fails, nothing written.
+	ts.do(t, http.MethodPost, "/fhir", bundle("transaction",
+		`{"resource":{"resourceType":"Patient","identifier":[{"system":"urn:t","value":"third"}]},"request":{"method":"POST","url":"Patient"}}`,
+		entry(`[{"op":"test","path":"/gender","value":"male"},{"op":"remove","path":"/birthDate"}]`, ""))).want(t, http.StatusUnprocessableEntity)
+	if r := ts.do(t, http.MethodGet, "/fhir/Patient?identifier=urn:t|third", "").want(t, http.StatusOK).json(t); r["total"] != float64(0) {
+		t.Errorf("the failed transaction's create was stored: total %v", r["total"])
+	}
+	ts.do(t, http.MethodGet, "/fhir/Patient/pp1/_history/3", "").want(t, http.StatusNotFound)
+
+	// In a batch, a stale ifMatch fails that entry alone.
+	r = ts.do(t, http.MethodPost, "/fhir", bundle("batch",
+		entry(`[{"op":"replace","path":"/gender","value":"other"}]`, `W/\"1\"`),
+		`{"resource":{"resourceType":"Patient","identifier":[{"system":"urn:t","value":"fourth"}]},"request":{"method":"POST","url":"Patient"}}`)).want(t, http.StatusOK)
+	var out struct {
+		Entry []struct{ Response struct{ Status string } }
+	}
+	if err := json.Unmarshal(r.body, &out); err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Entry) != 2 || !strings.HasPrefix(out.Entry[0].Response.Status, "412") || !strings.HasPrefix(out.Entry[1].Response.Status, "201") {
+		t.Errorf("batch statuses: %+v, want 412 and 201", out.Entry)
 	}
 }
