@@ -11,15 +11,15 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
 	"github.com/socialrx/socialrx"
+	"github.com/socialrx/socialrx/adapter/internal/reqid"
 	"github.com/socialrx/socialrx/fhir"
 )
 
 // HeaderRequestID is the request id header, echoed back or generated.
-const HeaderRequestID = "X-Request-Id"
+const HeaderRequestID = reqid.Header
 
 const ctxRequestID = "socialrx.request_id"
 
@@ -27,27 +27,11 @@ const ctxRequestID = "socialrx.request_id"
 // safe characters, else generates a UUID, and echoes it on the response.
 func (s *Server) requestID(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		id := c.Request().Header.Get(HeaderRequestID)
-		if !validRequestID(id) {
-			id = uuid.NewString()
-		}
+		id := reqid.For(c.Request().Header.Get(HeaderRequestID))
 		c.Set(ctxRequestID, id)
 		c.Response().Header().Set(HeaderRequestID, id)
 		return next(c)
 	}
-}
-
-func validRequestID(id string) bool {
-	if id == "" || len(id) > 128 {
-		return false
-	}
-	for _, r := range id {
-		ok := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_.:", r)
-		if !ok {
-			return false
-		}
-	}
-	return true
 }
 
 func requestIDOf(c echo.Context) string {

@@ -36,9 +36,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/socialrx/socialrx"
+	"github.com/socialrx/socialrx/adapter/internal/reqid"
 	"github.com/socialrx/socialrx/adapter/workflow"
 	"github.com/socialrx/socialrx/fhir"
 	"github.com/socialrx/socialrx/mapping"
@@ -100,10 +99,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hd.Set("X-Content-Type-Options", "nosniff")
 	hd.Set("X-Frame-Options", "DENY")
 	hd.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
-	id := r.Header.Get(HeaderRequestID)
-	if !validRequestID(id) {
-		id = uuid.NewString()
-	}
+	id := reqid.For(r.Header.Get(HeaderRequestID))
 	hd.Set(HeaderRequestID, id)
 	r = r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id))
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
@@ -113,7 +109,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // HeaderRequestID is the request id header, as the FHIR API's.
-const HeaderRequestID = "X-Request-Id"
+const HeaderRequestID = reqid.Header
 
 type requestIDKey struct{}
 
@@ -121,19 +117,6 @@ type requestIDKey struct{}
 func requestIDOf(r *http.Request) string {
 	id, _ := r.Context().Value(requestIDKey{}).(string)
 	return id
-}
-
-// validRequestID: at most 128 letters, digits and -_.: (the FHIR API's rule).
-func validRequestID(id string) bool {
-	if id == "" || len(id) > 128 {
-		return false
-	}
-	for _, c := range id {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("-_.:", c)) {
-			return false
-		}
-	}
-	return true
 }
 
 // routeOf names r's route, never the token (it is a credential).
