@@ -35,6 +35,10 @@ func FuzzBundle(f *testing.F) {
 		batchOf("batch", []string{`{"resource":{"resourceType":"Patient"},"request":{"method":"POST","url":"Patient","ifNoneExist":"identifier=a%00b"}}`}),
 		batchOf("transaction", []string{`{"resource":{"resourceType":"Patient"},"request":{"method":"PUT","url":"Patient?` + strings.Join(names, "&") + `"}}`}),
 		batchOf("batch", []string{`{"resource":{"resourceType":"Observation","status":"final","code":{"text":"x"},"subject":{"reference":"Patient?name=` + strings.Join(values, ",") + `"}},"request":{"method":"POST","url":"Observation"}}`}),
+		// Conditional deletes and PATCH entries (session 11).
+		batchOf("transaction", []string{`{"request":{"method":"DELETE","url":"Patient?name=n&_id=big"}}`, `{"request":{"method":"DELETE","url":"Patient?identifier=a%00b"}}`}),
+		batchOf("transaction", []string{`{"resource":{"resourceType":"Binary","contentType":"application/json-patch+json","data":"W3sib3AiOiJjb3B5IiwiZnJvbSI6Ii8iLCJwYXRoIjoiL25hbWUvMC9naXZlbiJ9XQ=="},"request":{"method":"PATCH","url":"Patient/big","ifMatch":"W/\"1\""}}`}),
+		batchOf("batch", []string{`{"resource":{"resourceType":"Binary","contentType":"application/json-patch+json","data":"bm90IGpzb24="},"request":{"method":"PATCH","url":"Patient/big"}}`, `{"resource":{"resourceType":"Parameters"},"request":{"method":"PATCH","url":"Patient/big"}}`}),
 	} {
 		f.Add(s)
 	}
