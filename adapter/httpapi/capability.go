@@ -20,7 +20,9 @@ const restDocumentation = "socialrx FHIR R4 API, JSON only (XML is answered 406)
 	"Limits: a request body over the size limit, a Bundle with too many entries and a transaction response over the response limit are 413; a search with too many parameters or values is 400; a Host header the server was not configured for is 421; a request past its deadline is 503. " +
 	"Search is lenient by default (unknown parameters are ignored and reported in a search.mode=outcome entry); Prefer: handling=strict refuses them with 400. " +
 	"Conditional references (Type?params) in transactions resolve to one match; none is a 400, several a 412. " +
-	"PATCH, conditional delete, system-level entries and the vread of a past version inside a transaction are not supported (405). " +
+	"PATCH takes a JSON Patch (over REST, and in a Bundle entry as a Binary with contentType application/json-patch+json); FHIRPath Patch is 415. " +
+	"Conditional delete (also in a Bundle) deletes the one match, nothing when none matches, and is 412 for several. " +
+	"System-level entries and the vread of a past version inside a transaction are not supported (405). " +
 	"$validate checks the base R4 specification (the server's own checks and the R4 JSON schema) and answers 200 with every issue; profiles are not supported. " +
 	"Social prescribing: a social ServiceRequest (socialrx, SDOH CC or sdoh category, SNOMED CT 410606002, a social reason, or a navigator performer) is read as a prescription when written; " +
 	"it is stored as sent: what socialrx derives (form, channel, need domains) is kept beside it, searchable as prescription-form, prescription-channel and need-domain and read with ServiceRequest/[id]/$prescription; " +

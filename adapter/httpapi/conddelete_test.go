@@ -32,6 +32,15 @@ func TestConditionalDelete(t *testing.T) {
 	}
 	ts.do(t, http.MethodDelete, "/fhir/Patient?identifier=urn:t|zzz", "", "Prefer", "return=minimal").want(t, http.StatusNoContent)
 
+	// A parameter the type does not have is 400 (a conditional search is
+	// strict), never a search that matches everything: nothing deleted.
+	ts.do(t, http.MethodDelete, "/fhir/Patient?no-such-param=1", "").want(t, http.StatusBadRequest)
+	ts.do(t, http.MethodPost, "/fhir", `{"resourceType":"Bundle","type":"transaction","entry":[
+		{"request":{"method":"DELETE","url":"Patient?no-such-param=1"}}]}`).want(t, http.StatusBadRequest)
+	for _, id := range []string{b, c} {
+		ts.do(t, http.MethodGet, "/fhir/Patient/"+id, "").want(t, http.StatusOK)
+	}
+
 	// b and c share the family name: 412, both kept.
 	ts.do(t, http.MethodDelete, "/fhir/Patient?family=Same", "").want(t, http.StatusPreconditionFailed)
 	for _, id := range []string{b, c} {
