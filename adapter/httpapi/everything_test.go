@@ -71,14 +71,19 @@ func entriesOf(t *testing.T, m map[string]any) []string {
 	return out
 }
 
+// bothStores are the stores a test runs on: SQLite and PostgreSQL
+// (adapter/pgtest; openPostgres skips where it is not installed, unless
+// SOCIALRX_REQUIRE_PG is set).
+var bothStores = []struct {
+	name string
+	open func(testing.TB) socialrx.Store
+}{{"SQLite", func(t testing.TB) socialrx.Store { return openStore(t) }}, {"PostgreSQL", openPostgres}}
+
 // TestPatientEverything: Patient/$everything answers the patient, what is
 // about them and what that references, on both stores; never another
 // patient's record or a resource that only names them as an actor.
 func TestPatientEverything(t *testing.T) {
-	for _, store := range []struct {
-		name string
-		open func(testing.TB) socialrx.Store
-	}{{"SQLite", func(t testing.TB) socialrx.Store { return openStore(t) }}, {"PostgreSQL", openPostgres}} {
+	for _, store := range bothStores {
 		t.Run(store.name, func(t *testing.T) {
 			ts := newServerWith(t, store.open(t), httpapi.Config{})
 			everythingRecord(t, ts)

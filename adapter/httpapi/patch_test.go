@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/socialrx/socialrx"
 	"github.com/socialrx/socialrx/adapter/httpapi"
 )
 
@@ -15,10 +14,7 @@ import (
 // result would, on both stores; members it does not touch keep their
 // bytes (1.50 stays 1.50) and order.
 func TestPatch(t *testing.T) {
-	for _, store := range []struct {
-		name string
-		open func(testing.TB) socialrx.Store
-	}{{"SQLite", func(t testing.TB) socialrx.Store { return openStore(t) }}, {"PostgreSQL", openPostgres}} {
+	for _, store := range bothStores {
 		t.Run(store.name, func(t *testing.T) {
 			ts := newServerWith(t, store.open(t), httpapi.Config{})
 			ts.do(t, "PUT", "/fhir/Patient/p1", `{"resourceType":"Patient","id":"p1","extension":[{"url":"http://example.org/w","valueDecimal":1.50}],"name":[{"family":"Old","given":["Pat"]}],"gender":"female"}`).want(t, http.StatusCreated)

@@ -165,19 +165,7 @@ func contains(s, sub string) bool { return strings.Contains(s, sub) }
 // per run).
 func TestCustomPlans(t *testing.T) {
 	ctx := t.Context()
-	cfg, err := pgxpool.ParseConfig(pgtest.NewDatabase(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.MaxConns = 1 // one session: its pg_prepared_statements are every statement's
-	s, err := open(ctx, cfg, sqlstore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if err := s.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	s := openOneConn(t) // one session: its pg_prepared_statements are every statement's
 	for i := range 12 {
 		err := s.Transact(ctx, func(tx socialrx.Tx) error {
 			_, err := tx.Create(ctx, "Patient", fmt.Sprintf("p%d", i), []byte(`{"resourceType":"Patient","identifier":[{"system":"urn:x","value":"v`+fmt.Sprint(i)+`"}]}`))
@@ -356,19 +344,7 @@ func TestMigrationReindexes(t *testing.T) {
 // 4,551), so the bound guards against that plan coming back.
 func TestFollowUpWorkListPlan(t *testing.T) {
 	ctx := t.Context()
-	cfg, err := pgxpool.ParseConfig(pgtest.NewDatabase(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.MaxConns = 1 // one backend: its statistics are flushed when asked
-	s, err := open(ctx, cfg, sqlstore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if err := s.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	s := openOneConn(t) // one backend: its statistics are flushed when asked
 	const n = 1500
 	for b := 0; b < n; b += 500 {
 		err := s.Transact(ctx, func(tx socialrx.Tx) error {

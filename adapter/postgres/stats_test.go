@@ -124,19 +124,7 @@ func TestAnalyze(t *testing.T) {
 // match is planned at every run, for the tables as they are.
 func TestMatchTokensPlannedPerRun(t *testing.T) {
 	ctx := t.Context()
-	cfg, err := pgxpool.ParseConfig(pgtest.NewDatabase(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.MaxConns = 1 // one backend: one prepared statement, its counters flushed when asked
-	s, err := open(ctx, cfg, sqlstore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if err := s.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	s := openOneConn(t) // one backend: one prepared statement, its counters flushed when asked
 	create := func(from, to int) {
 		t.Helper()
 		if err := s.Transact(ctx, func(tx socialrx.Tx) error {
@@ -203,4 +191,25 @@ func rowsRead(t *testing.T, s *Store, tables ...string) int64 {
 		t.Fatal(err)
 	}
 	return v
+}
+
+// openOneConn is a fresh migrated store whose pool has one connection: one
+// session, whose prepared statements and statistics counters are all of
+// the store's (closed when t ends).
+func openOneConn(t *testing.T) *Store {
+	t.Helper()
+	cfg, err := pgxpool.ParseConfig(pgtest.NewDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.MaxConns = 1
+	s, err := open(t.Context(), cfg, sqlstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	if err := s.Migrate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	return s
 }

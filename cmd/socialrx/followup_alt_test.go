@@ -110,15 +110,7 @@ func testFollowUpAlternativeWithoutProgram(t *testing.T, database string) {
 		t.Fatalf("GET form: %d, want 200 with a form token", resp.StatusCode)
 	}
 	form := url.Values{"_form": {string(tok[1])}, "q.pursued": {"yes"}, "q.satisfaction": {"2"}, "q.wellbeing": {"same"}, "q.next-step": {"try-alternative"}}
-	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	r, err := noRedirect.PostForm(link, form)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.Body.Close()
-	if r.StatusCode != http.StatusSeeOther {
-		t.Fatalf("POST form: %d, want 303 to the thanks page", r.StatusCode)
-	}
+	postForm(t, link, form)
 	formQR := workflow.PatientAnswerID(fuID)
 	if got := get("QuestionnaireResponse/" + formQR); got["identifier"] != nil {
 		t.Fatalf("the form's response has an identifier %v: the outcome ids below assume none", got["identifier"])

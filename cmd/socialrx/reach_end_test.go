@@ -80,6 +80,20 @@ func setPrescriptionStatus(t *testing.T, m *Main, srID, status string) {
 
 // wantTaskStatus checks Task/id's status and that its statusReason text
 // contains reason.
+// reopenByHand PUTs Task/id back to requested, without its statusReason,
+// as staff might over the REST API.
+func reopenByHand(t *testing.T, m *Main, id string) {
+	t.Helper()
+	task := getTask(t, m, id)
+	task["status"] = "requested"
+	delete(task, "statusReason")
+	delete(task, "meta")
+	b, _ := json.Marshal(task)
+	if resp, body := do(t, "PUT", m.URL()+"/fhir/Task/"+id, b); resp.StatusCode != http.StatusOK {
+		t.Fatalf("PUT Task/%s requested: %d %s", id, resp.StatusCode, truncate(body))
+	}
+}
+
 func wantTaskStatus(t *testing.T, m *Main, id, status, reason string) {
 	t.Helper()
 	task := getTask(t, m, id)
@@ -178,14 +192,7 @@ func testRevokedEndsFollowUp(t *testing.T, database, status string) {
 
 	// A follow-up Task opened again by hand on the withdrawn
 	// prescription still reaches nobody: the prescription is checked too.
-	fu := getTask(t, m, fuID)
-	fu["status"] = "requested"
-	delete(fu, "statusReason")
-	delete(fu, "meta")
-	b, _ := json.Marshal(fu)
-	if resp, body := do(t, "PUT", m.URL()+"/fhir/Task/"+fuID, b); resp.StatusCode != http.StatusOK {
-		t.Fatalf("PUT follow-up Task requested: %d %s", resp.StatusCode, truncate(body))
-	}
+	reopenByHand(t, m, fuID)
 	checkNothingReaches("follow-up Task reopened")
 	if n := env.sms.Attempts() + len(env.smtp.Mails()); n != 0 {
 		t.Errorf("%d texts or emails attempted, want none", n)
@@ -221,14 +228,7 @@ func testRevokeStopsQueuedReminder(t *testing.T, database string, reopen bool) {
 	fuID := workflow.FollowUpTaskID(srID)
 	wantTaskStatus(t, m, fuID, "cancelled", "revoked")
 	if reopen {
-		fu := getTask(t, m, fuID)
-		fu["status"] = "requested"
-		delete(fu, "statusReason")
-		delete(fu, "meta")
-		b, _ := json.Marshal(fu)
-		if resp, body := do(t, "PUT", m.URL()+"/fhir/Task/"+fuID, b); resp.StatusCode != http.StatusOK {
-			t.Fatalf("PUT follow-up Task requested: %d %s", resp.StatusCode, truncate(body))
-		}
+		reopenByHand(t, m, fuID)
 	}
 	// Cancelled, not failed: nothing went wrong, it is no longer needed.
 	eventually(t, "the reminder ended in the outbox", func() bool {

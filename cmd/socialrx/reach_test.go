@@ -288,6 +288,13 @@ func answerOverHTTP(t *testing.T, link string) {
 	}
 	form := url.Values{"_form": {string(tok[1])}, "q.pursued": {"partly"}, "q.barriers": {"cost", "transport"},
 		"q.satisfaction": {"4"}, "q.wellbeing": {"better"}, "q.next-step": {"keep-going"}}
+	postForm(t, link, form)
+}
+
+// postForm posts the patient form's answers to link and wants the 303 to
+// the thanks page (not followed).
+func postForm(t *testing.T, link string, form url.Values) {
+	t.Helper()
 	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	r, err := noRedirect.PostForm(link, form)
 	if err != nil {
@@ -295,7 +302,7 @@ func answerOverHTTP(t *testing.T, link string) {
 	}
 	r.Body.Close()
 	if r.StatusCode != http.StatusSeeOther {
-		t.Fatalf("POST form: %d, want 303", r.StatusCode)
+		t.Fatalf("POST form: %d, want 303 to the thanks page", r.StatusCode)
 	}
 }
 
