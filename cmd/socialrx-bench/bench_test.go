@@ -105,3 +105,21 @@ func TestBenchRefusesBadFlags(t *testing.T) {
 		}
 	}
 }
+
+// TestRatio: a ratio keeps three significant digits however small, so a
+// slow but real figure never reads as zero.
+func TestRatio(t *testing.T) {
+	for _, c := range []struct {
+		figure, baseline float64
+		want             string
+	}{
+		{1.8, 4159.4, "0.000433"},
+		{132.7, 712.8, "0.186"},
+		{48.9, 9.6, "5.09"},
+		{300, 300, "1"},
+	} {
+		if got := ratio(c.figure, c.baseline); got != c.want {
+			t.Errorf("ratio(%v, %v) = %q, want %q", c.figure, c.baseline, got, c.want)
+		}
+	}
+}
