@@ -23,6 +23,8 @@ type driver struct {
 	groups *groups // group commit on the writer (group.go)
 
 	audit *auditLog // the buffered audit trail's own file (audit.go)
+
+	ckpt *checkpointer // WAL checkpoints off the writer (checkpoint.go)
 }
 
 // writeSQL are the statements of the write path. Index k < numFixed is a
@@ -267,7 +269,7 @@ func (d *driver) Ping(ctx context.Context) error {
 }
 
 func (d *driver) Close() error {
-	return errors.Join(d.r.Close(), d.w.Close(), d.audit.close())
+	return errors.Join(d.ckpt.close(), d.r.Close(), d.w.Close(), d.audit.close())
 }
 
 // Translate maps SQLite errors: no rows → ENOTFOUND, unique or primary key

@@ -251,6 +251,7 @@ func (d *driver) end(g *group) error {
 		} else {
 			d.groups.commits.Add(1)
 			d.groups.committed.Add(int64(g.members))
+			d.ckpt.committed()
 		}
 	} else {
 		_ = g.tx.Rollback()

@@ -21,6 +21,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 
 	"github.com/pressly/goose/v3"
 	"modernc.org/sqlite"
@@ -68,7 +69,8 @@ func open(ctx context.Context, path string, opts sqlstore.Options) (*Store, erro
 	}
 	u := (&url.URL{Scheme: "file", Path: filepath.ToSlash(abs)}).String()
 	wc := &cachingConnector{drv: &sqlite.Driver{},
-		dsn: u + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)&_pragma=temp_store(MEMORY)&_pragma=cache_size(-65536)&_txlock=immediate"}
+		dsn: u + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)&_pragma=temp_store(MEMORY)&_pragma=cache_size(-65536)" +
+			"&_pragma=wal_autocheckpoint(" + strconv.Itoa(walBackstop) + ")&_pragma=journal_size_limit(" + strconv.Itoa(walSizeLimit) + ")&_txlock=immediate"}
 	w := sql.OpenDB(wc)
 	w.SetMaxOpenConns(1)
 	w.SetMaxIdleConns(1)
@@ -107,7 +109,12 @@ func open(ctx context.Context, path string, opts sqlstore.Options) (*Store, erro
 		_ = w.Close()
 		return nil, fmt.Errorf("sqlite open: %w", err)
 	}
-	drv := &driver{w: w, wc: wc, r: r, rc: rc, groups: newGroups(), audit: alog}
+	// The checkpointer's connection (checkpoint.go): it writes the
+	// database file, so it is not query_only.
+	cdb := sql.OpenDB(&cachingConnector{drv: &sqlite.Driver{}, dsn: u + "?_pragma=busy_timeout(5000)&_pragma=synchronous(FULL)"})
+	cdb.SetMaxOpenConns(1)
+	cdb.SetMaxIdleConns(1)
+	drv := &driver{w: w, wc: wc, r: r, rc: rc, groups: newGroups(), audit: alog, ckpt: newCheckpointer(cdb, checkpointEvery)}
 	return &Store{Engine: sqlstore.New(drv, opts), drv: drv, path: abs}, nil
 }
 
