@@ -19,7 +19,7 @@ const (
 	// own primary key lookup (LATERAL ... LIMIT 1, which the planner
 	// cannot turn into a hash join over a sequential scan of resources:
 	// what it chose for a plain join, reading every body).
-	lockManySQL = `SELECT r.type, r.id, r.version, r.last_updated, r.deleted
+	lockManySQL = sqlstore.KeyLookup + `SELECT r.type, r.id, r.version, r.last_updated, r.deleted
 FROM unnest($1::text[], $2::text[]) AS k(type, id)
 CROSS JOIN LATERAL (SELECT r.type, r.id, r.version, r.last_updated, r.deleted FROM resources r
   WHERE r.type = k.type COLLATE "C" AND r.id = k.id COLLATE "C" LIMIT 1 FOR UPDATE) r`
@@ -27,8 +27,19 @@ CROSS JOIN LATERAL (SELECT r.type, r.id, r.version, r.last_updated, r.deleted FR
 	// readManySQL is Engine.ReadMany's query (Dialect.ReadMany), by
 	// primary key lookups as lockManySQL: an import's check of what is
 	// unchanged read 500 resources with five statements of 100 ORs each,
-	// a seventh of its time on PostgreSQL.
-	readManySQL = `SELECT r.type, r.id, r.version, r.last_updated, r.deleted, r.body
+	// a seventh of its time on PostgreSQL. Both are KeyLookups (cached
+	// prepared statements: driver.go planned), since each key's lookup is
+	// parameterized by the unnest's columns, not by the statement's
+	// values: parsed once per connection, and ReadMany now rides in the
+	// transaction's pipe with the deferred statements (pipe.go) instead of
+	// flushing it in a round trip of its own. PostgreSQL still plans a
+	// batch of a few keys at every run (a generic plan assumes 10 array
+	// elements and looks dearer; hiding the length from the custom plans
+	// too made it choose the generic one, but the saving, ~0.27 ms of server
+	// time an encounter Bundle, did not show through this machine's noise:
+	// docs/performance.md, session 12). TestReadManyGenericPlan checks that
+	// a plan kept from small tables still looks keys up by primary key.
+	readManySQL = sqlstore.KeyLookup + `SELECT r.type, r.id, r.version, r.last_updated, r.deleted, r.body
 FROM unnest($1::text[], $2::text[]) AS k(type, id)
 CROSS JOIN LATERAL (SELECT r.type, r.id, r.version, r.last_updated, r.deleted, r.body FROM resources r
   WHERE r.type = k.type COLLATE "C" AND r.id = k.id COLLATE "C" LIMIT 1) r`

@@ -213,3 +213,76 @@ func openOneConn(t *testing.T) *Store {
 	}
 	return s
 }
+
+// TestReadManyGenericPlan: ReadMany and the locking read of a batch are
+// prepared statements (sqlstore.KeyLookup) whose plan PostgreSQL may keep
+// after five runs (today it keeps planning batches of a few keys, but a
+// larger batch or another version may not); a plan kept from when the
+// tables held five Patients must still look each key up by the primary
+// key when they hold 3,005.
+func TestReadManyGenericPlan(t *testing.T) {
+	ctx := t.Context()
+	s := openOneConn(t)
+	create := func(from, to int) {
+		t.Helper()
+		if err := s.Transact(ctx, func(tx socialrx.Tx) error {
+			for i := from; i < to; i++ {
+				if _, err := tx.Create(ctx, "Patient", fmt.Sprintf("p%d", i), fmt.Appendf(nil, `{"resourceType":"Patient","name":[{"family":"F%d"}]}`, i)); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	readMany := func(ids ...int) {
+		t.Helper()
+		var refs []string
+		for _, i := range ids {
+			refs = append(refs, fmt.Sprintf("Patient/p%d", i))
+		}
+		got, err := s.ReadMany(ctx, refs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(ids) {
+			t.Fatalf("ReadMany of %v: %d resources", ids, len(got))
+		}
+	}
+	lockMany := func(ids ...int) { // as tx.LockCurrentMany sends it: pgx's default mode, a cached prepared statement
+		t.Helper()
+		var types, keys []string
+		for _, i := range ids {
+			types, keys = append(types, "Patient"), append(keys, fmt.Sprintf("p%d", i))
+		}
+		ptx, err := s.Pool().Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() { _ = ptx.Rollback(ctx) }()
+		rows, err := ptx.Query(ctx, lockManySQL, types, keys)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for rows.Next() {
+			n++
+		}
+		if rows.Close(); rows.Err() != nil || n != len(ids) {
+			t.Fatalf("lockManySQL of %v: %d rows, %v", ids, n, rows.Err())
+		}
+	}
+	create(0, 5)
+	for range 8 { // past the five runs after which PostgreSQL weighs a generic plan
+		readMany(1, 2, 3)
+		lockMany(1, 2, 3)
+	}
+	create(5, 3005)
+	before := rowsRead(t, s, "resources")
+	readMany(100, 2000, 3000)
+	lockMany(100, 2000, 3000)
+	if got := rowsRead(t, s, "resources") - before; got > 12 {
+		t.Errorf("ReadMany and LockCurrentMany of three keys over 3,005 Patients read %d rows, want one per key (a plan made for 5 Patients?)", got)
+	}
+}
