@@ -14,7 +14,7 @@ import (
 )
 
 // everythingParams are the parameters Patient/$everything takes.
-var everythingParams = map[string]bool{"_type": true, "_since": true, "_format": true, "_pretty": true}
+var everythingParams = map[string]bool{"_type": true, "_since": true, "start": true, "end": true, "_format": true, "_pretty": true}
 
 // handleEverything answers GET /fhir/Patient/:id/$everything (R4
 // Patient-everything) with one searchset Bundle: the Patient, every
@@ -23,10 +23,11 @@ var everythingParams = map[string]bool{"_type": true, "_since": true, "_format":
 // reference that the server holds (one level: the practitioners,
 // organizations, programs and locations of the record) as includes. _type
 // narrows both to the types it names, _since keeps what changed after an
-// instant; the Patient, when it is in, comes first. Types the client may not read
-// are left out, as _include leaves them out. Past Config.MaxResponseBytes
-// of resources it answers 413 and points to Patient/$export. Not
-// supported (400): start and end (a care date range), _count (paging).
+// instant, start and end a care date range (careDateParams); the Patient,
+// when it is in, comes first. Types the client may not read are left out,
+// as _include leaves them out. Past Config.MaxResponseBytes of resources it
+// answers 413 and points to Patient/$export. Not supported (400): _count
+// (paging).
 func (s *Server) handleEverything(c echo.Context) error {
 	typ, id := c.Param("type"), c.Param("id")
 	if err := checkTypeID(typ, id); err != nil {
@@ -43,7 +44,7 @@ func (s *Server) handleEverything(c echo.Context) error {
 	}
 	for name := range q {
 		if !everythingParams[name] {
-			return issueError(socialrx.EINVALID, "", "$everything parameter %s is not supported (supported: _type, _since; for more, Patient/$export)", name)
+			return issueError(socialrx.EINVALID, "", "$everything parameter %s is not supported (supported: _type, _since, start, end; for more, Patient/$export)", name)
 		}
 	}
 	var since time.Time
@@ -51,6 +52,10 @@ func (s *Server) handleEverything(c echo.Context) error {
 		if since, err = time.Parse(time.RFC3339Nano, v); err != nil {
 			return issueError(socialrx.EINVALID, "", "_since must be a FHIR instant with a time zone, e.g. 2026-01-01T00:00:00Z")
 		}
+	}
+	care, err := careRangeOf(q.Get("start"), q.Get("end"))
+	if err != nil {
+		return err
 	}
 	principal := socialrx.PrincipalFrom(ctx)
 	types, err := exportTypes(socialrx.ExportPatient, q["_type"], principal)
@@ -106,6 +111,9 @@ func (s *Server) handleEverything(c echo.Context) error {
 		}
 		req := socialrx.StreamRequest{Type: t, Since: since, RefParams: export.CompartmentParams(t), RefType: "Patient", RefIDs: []string{id}}
 		err := s.store.StreamResources(ctx, req, func(res *socialrx.Resource) error {
+			if !care.holds(res) {
+				return nil
+			}
 			matched[res.Type+"/"+res.ID] = true
 			return add(res, "match")
 		})

@@ -115,6 +115,46 @@ func TestPatientEverything(t *testing.T) {
 	}
 }
 
+// TestPatientEverythingCareDates: start and end keep the resources whose
+// care date (careDateParams) overlaps the range, and the undated ones; the
+// includes follow the kept matches. On both stores.
+func TestPatientEverythingCareDates(t *testing.T) {
+	for _, store := range bothStores {
+		t.Run(store.name, func(t *testing.T) {
+			ts := newServerWith(t, store.open(t), httpapi.Config{})
+			for _, r := range []struct{ path, body string }{
+				{"/fhir/Patient/p1", `{"resourceType":"Patient","id":"p1"}`},
+				{"/fhir/HealthcareService/hs1", `{"resourceType":"HealthcareService","id":"hs1","name":"Pantry"}`},
+				{"/fhir/Observation/o-2025", `{"resourceType":"Observation","id":"o-2025","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/p1"},"effectiveDateTime":"2025-06-01T10:00:00Z"}`},
+				{"/fhir/Observation/o-2026", `{"resourceType":"Observation","id":"o-2026","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/p1"},"effectivePeriod":{"start":"2026-02-27","end":"2026-03-02"}}`},
+				{"/fhir/ServiceRequest/sr-2026", `{"resourceType":"ServiceRequest","id":"sr-2026","status":"active","intent":"order","subject":{"reference":"Patient/p1"},"authoredOn":"2026-02-01","occurrenceDateTime":"2027-01-01","performer":[{"reference":"HealthcareService/hs1"}]}`},
+				{"/fhir/Task/t-2025", `{"resourceType":"Task","id":"t-2025","status":"requested","intent":"order","for":{"reference":"Patient/p1"},"authoredOn":"2025-01-10T09:00:00-05:00"}`},
+				{"/fhir/Condition/c-undated", `{"resourceType":"Condition","id":"c-undated","subject":{"reference":"Patient/p1"},"code":{"text":"x"}}`},
+			} {
+				ts.do(t, "PUT", r.path, r.body).want(t, http.StatusCreated)
+			}
+			for _, c := range []struct {
+				query string
+				want  []string
+			}{
+				{"start=2026", []string{"include HealthcareService/hs1", "match Condition/c-undated", "match Observation/o-2026", "match Patient/p1", "match ServiceRequest/sr-2026"}},
+				{"end=2025-12", []string{"match Condition/c-undated", "match Observation/o-2025", "match Patient/p1", "match Task/t-2025"}},
+				// authoredOn decides, not the later occurrence; the period overlaps March
+				{"start=2026-02-01&end=2026-02-01", []string{"include HealthcareService/hs1", "match Condition/c-undated", "match Patient/p1", "match ServiceRequest/sr-2026"}},
+				{"start=2026-03-02&end=2026-12-31", []string{"match Condition/c-undated", "match Observation/o-2026", "match Patient/p1"}},
+				{"start=2025-01-10T14:00:00Z&end=2025-01-10T14:00:00Z", []string{"match Condition/c-undated", "match Patient/p1", "match Task/t-2025"}},
+				{"start=2028", []string{"match Condition/c-undated", "match Patient/p1"}},
+			} {
+				got := entriesOf(t, ts.do(t, "GET", "/fhir/Patient/p1/$everything?"+c.query, "").want(t, http.StatusOK).json(t))
+				slices.Sort(got)
+				if diff := cmp.Diff(c.want, got); diff != "" {
+					t.Errorf("%s (-want +got):\n%s", c.query, diff)
+				}
+			}
+		})
+	}
+}
+
 // TestPatientEverythingRefused: what $everything does not do is a 4xx
 // OperationOutcome, and nothing past the response limit is sent.
 func TestPatientEverythingRefused(t *testing.T) {
@@ -125,7 +165,9 @@ func TestPatientEverythingRefused(t *testing.T) {
 		status int
 		says   string
 	}{
-		{"/fhir/Patient/p1/$everything?start=2026-01-01", http.StatusBadRequest, "start is not supported"},
+		{"/fhir/Patient/p1/$everything?start=2026-13", http.StatusBadRequest, "start must be a FHIR date"},
+		{"/fhir/Patient/p1/$everything?end=yesterday", http.StatusBadRequest, "end must be a FHIR date"},
+		{"/fhir/Patient/p1/$everything?start=2026-05&end=2026-01", http.StatusBadRequest, "end is before start"},
 		{"/fhir/Patient/p1/$everything?_count=10", http.StatusBadRequest, "_count is not supported"},
 		{"/fhir/Patient/p1/$everything?_since=yesterday", http.StatusBadRequest, "_since must be"},
 		{"/fhir/Patient/p1/$everything?_type=Organization", http.StatusBadRequest, "compartment"},
