@@ -2,8 +2,12 @@ package httpapi
 
 import (
 	"context"
+	"errors"
 	"net/http"
+	"net/url"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -14,7 +18,13 @@ import (
 )
 
 // everythingParams are the parameters Patient/$everything takes.
-var everythingParams = map[string]bool{"_type": true, "_since": true, "start": true, "end": true, "_format": true, "_pretty": true}
+var everythingParams = map[string]bool{"_type": true, "_since": true, "start": true, "end": true, "_count": true, "_cursor": true, "_format": true, "_pretty": true}
+
+// maxEverythingCount caps _count on Patient/$everything.
+const maxEverythingCount = 1000
+
+// errPageFull stops a stream once a page of $everything is full.
+var errPageFull = errors.New("page full")
 
 // handleEverything answers GET /fhir/Patient/:id/$everything (R4
 // Patient-everything) with one searchset Bundle: the Patient, every
@@ -26,8 +36,12 @@ var everythingParams = map[string]bool{"_type": true, "_since": true, "start": t
 // instant, start and end a care date range (careDateParams); the Patient,
 // when it is in, comes first. Types the client may not read are left out,
 // as _include leaves them out. Past Config.MaxResponseBytes of resources it
-// answers 413 and points to Patient/$export. Not supported (400): _count
-// (paging).
+// answers 413 and points to Patient/$export. _count pages the matches
+// (the Patient counts on the first page): each page carries the includes
+// its own matches reference (one may come again on a later page), no
+// total, and a next link with _cursor, "Type|id" (the type being streamed
+// and the last id of it sent; ids grow, so a resource created meanwhile
+// comes on a later page, or not at all if its type is done).
 func (s *Server) handleEverything(c echo.Context) error {
 	typ, id := c.Param("type"), c.Param("id")
 	if err := checkTypeID(typ, id); err != nil {
@@ -62,6 +76,20 @@ func (s *Server) handleEverything(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	count := 0 // matches a page holds; 0: all in one
+	if v := q.Get("_count"); v != "" {
+		if count, err = strconv.Atoi(v); err != nil || count < 1 {
+			return issueError(socialrx.EINVALID, "_count", "_count must be a positive integer")
+		}
+		count = min(count, maxEverythingCount)
+	}
+	cursorType, cursorID, err := everythingCursor(q.Get("_cursor"), types)
+	if err != nil {
+		return err
+	}
+	if cursorType != "" && count == 0 {
+		return issueError(socialrx.EINVALID, "_cursor", "_cursor comes with the _count of the page before")
+	}
 	n := noteOf(c)
 	n.entity, n.operation = "Patient/"+id, "$everything"
 	patient, err := s.store.Read(ctx, "Patient", id)
@@ -78,7 +106,7 @@ func (s *Server) handleEverything(c echo.Context) error {
 	var refs []string                                 // "Type/id" the matches reference, in order
 	add := func(res *socialrx.Resource, mode string) error {
 		if !budget.take(len(res.Body)) {
-			return issueError(socialrx.ETOOLARGE, "", "this patient's record is larger than one response may carry (%d bytes of resources): take it with Patient/$export?_type=...", s.cfg.MaxResponseBytes)
+			return issueError(socialrx.ETOOLARGE, "", "this patient's record is larger than one response may carry (%d bytes of resources): page it with _count, or take it with Patient/$export?_type=...", s.cfg.MaxResponseBytes)
 		}
 		out.Entry = append(out.Entry, bundleEntry{FullURL: resourceURL(base, res.Type, res.ID), Resource: res.Body, Search: &entrySearch{Mode: mode}})
 		if mode != "match" {
@@ -100,23 +128,41 @@ func (s *Server) handleEverything(c echo.Context) error {
 		}
 		return nil
 	}
-	if slices.Contains(types, "Patient") && (since.IsZero() || patient.LastUpdated.After(since)) {
+	kept := 0  // matches on this page
+	next := "" // the next page's cursor
+	started := cursorType == ""
+	if started && slices.Contains(types, "Patient") && (since.IsZero() || patient.LastUpdated.After(since)) {
 		if err := add(patient, "match"); err != nil {
 			return err
 		}
+		kept++
 	}
 	for _, t := range types {
-		if t == "Patient" {
+		if t == "Patient" || (!started && t != cursorType) {
 			continue
 		}
-		req := socialrx.StreamRequest{Type: t, Since: since, RefParams: export.CompartmentParams(t), RefType: "Patient", RefIDs: []string{id}}
+		after := ""
+		if !started {
+			after, started = cursorID, true
+		}
+		last := after // the last id of t on this page (or before it)
+		req := socialrx.StreamRequest{Type: t, AfterID: after, Since: since, RefParams: export.CompartmentParams(t), RefType: "Patient", RefIDs: []string{id}}
 		err := s.store.StreamResources(ctx, req, func(res *socialrx.Resource) error {
 			if !care.holds(res) {
 				return nil
 			}
+			if count > 0 && kept == count {
+				next = t + "|" + last
+				return errPageFull
+			}
 			matched[res.Type+"/"+res.ID] = true
+			kept++
+			last = res.ID
 			return add(res, "match")
 		})
+		if errors.Is(err, errPageFull) {
+			break
+		}
 		if err != nil {
 			return err
 		}
@@ -128,18 +174,44 @@ func (s *Server) handleEverything(c echo.Context) error {
 	if err := s.everythingIncludes(ctx, refs, matched, only, add); err != nil {
 		return err
 	}
-	total := len(out.Entry)
-	out.Total = &total
-	self := base + "/Patient/" + id + "/$everything"
+	if count == 0 {
+		total := len(out.Entry)
+		out.Total = &total
+	}
+	path := base + "/Patient/" + id + "/$everything"
+	self := path
 	if r.URL.RawQuery != "" {
 		self += "?" + r.URL.RawQuery
 	}
 	out.Link = []bundleLink{{Relation: "self", URL: self}}
+	if next != "" {
+		nq := url.Values{}
+		for _, k := range []string{"_type", "_since", "start", "end", "_count"} {
+			if vs := q[k]; len(vs) > 0 {
+				nq[k] = vs
+			}
+		}
+		nq.Set("_cursor", next)
+		out.Link = append(out.Link, bundleLink{Relation: "next", URL: withQuery(path, nq)})
+	}
 	body, err := marshal(out)
 	if err != nil {
 		return err
 	}
 	return s.writeFHIR(c, http.StatusOK, body)
+}
+
+// everythingCursor parses a _cursor of Patient/$everything: "Type|id",
+// the type one of types (not Patient) and id empty or an R4 id.
+func everythingCursor(v string, types []string) (typ, id string, err error) {
+	if v == "" {
+		return "", "", nil
+	}
+	typ, id, ok := strings.Cut(v, "|")
+	if !ok || typ == "Patient" || !slices.Contains(types, typ) || (id != "" && !fhir.ValidID(id)) {
+		return "", "", issueError(socialrx.EINVALID, "_cursor", "_cursor is not one this server gave for these parameters: follow the next link as it is")
+	}
+	return typ, id, nil
 }
 
 // everythingIncludes adds the resources refs name (those the matches

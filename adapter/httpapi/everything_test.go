@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -45,6 +46,17 @@ func everythingRecord(t *testing.T, ts *testServer) {
 // entriesOf lists a Bundle's entries as "mode Type/id", and checks total.
 func entriesOf(t *testing.T, m map[string]any) []string {
 	t.Helper()
+	out := pageEntries(t, m)
+	if total, _ := m["total"].(float64); int(total) != len(out) {
+		t.Errorf("total %v, %d entries", m["total"], len(out))
+	}
+	return out
+}
+
+// pageEntries lists a Bundle's entries as "mode Type/id" (each resource
+// once).
+func pageEntries(t *testing.T, m map[string]any) []string {
+	t.Helper()
 	if m["resourceType"] != "Bundle" || m["type"] != "searchset" {
 		t.Fatalf("not a searchset Bundle: %v", m)
 	}
@@ -54,9 +66,6 @@ func entriesOf(t *testing.T, m map[string]any) []string {
 		e := e.(map[string]any)
 		res := e["resource"].(map[string]any)
 		out = append(out, e["search"].(map[string]any)["mode"].(string)+" "+res["resourceType"].(string)+"/"+res["id"].(string))
-	}
-	if total, _ := m["total"].(float64); int(total) != len(out) {
-		t.Errorf("total %v, %d entries", m["total"], len(out))
 	}
 	// Each resource once (a match that an earlier match references, as a
 	// Condition's evidence names the Observation, is not also an include).
@@ -155,6 +164,83 @@ func TestPatientEverythingCareDates(t *testing.T) {
 	}
 }
 
+// TestPatientEverythingPages: _count pages the matches; following the
+// next links gives each match once, the same as one unpaged response, each
+// page with the includes its own matches reference; with a care date range
+// too. On both stores.
+func TestPatientEverythingPages(t *testing.T) {
+	for _, store := range bothStores {
+		t.Run(store.name, func(t *testing.T) {
+			ts := newServerWith(t, store.open(t), httpapi.Config{})
+			everythingRecord(t, ts)
+			for i := range 4 { // more Observations, so that a type spans pages
+				ts.do(t, "PUT", fmt.Sprintf("/fhir/Observation/o-p1-%d", i), fmt.Sprintf(`{"resourceType":"Observation","id":"o-p1-%d","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/p1"},"effectiveDateTime":"202%d-01-01"}`, i, 3+i)).want(t, http.StatusCreated)
+			}
+			for _, query := range []string{"", "start=2025"} {
+				sep := "?"
+				if query != "" {
+					sep = "?" + query + "&"
+				}
+				var whole []string
+				for _, e := range entriesOf(t, ts.do(t, "GET", "/fhir/Patient/p1/$everything"+strings.TrimSuffix(sep, "&"), "").want(t, http.StatusOK).json(t)) {
+					if strings.HasPrefix(e, "match ") {
+						whole = append(whole, e)
+					}
+				}
+				var paged []string
+				pages := 0
+				for next := "/fhir/Patient/p1/$everything" + sep + "_count=2"; next != ""; pages++ {
+					if pages > 10 {
+						t.Fatalf("%s: more than 10 pages", query)
+					}
+					m := ts.do(t, "GET", next, "").want(t, http.StatusOK).json(t)
+					if _, ok := m["total"]; ok {
+						t.Errorf("%s: a page has a total: %v", query, m["total"])
+					}
+					refs := map[string]bool{}
+					var matches []string
+					for _, e := range pageEntries(t, m) {
+						if strings.HasPrefix(e, "match ") {
+							matches = append(matches, e)
+						} else {
+							refs[strings.TrimPrefix(e, "include ")] = true
+						}
+					}
+					if len(matches) == 0 || len(matches) > 2 {
+						t.Errorf("%s: page %d has %d matches: %v", query, pages, len(matches), matches)
+					}
+					// an include is referenced by a match of its own page
+					for ref := range refs {
+						found := false
+						for _, e := range m["entry"].([]any) {
+							e := e.(map[string]any)
+							if e["search"].(map[string]any)["mode"] == "match" && strings.Contains(mustJSON(t, e["resource"]), `"`+ref+`"`) {
+								found = true
+							}
+						}
+						if !found {
+							t.Errorf("%s: page %d includes %s, which none of its matches references", query, pages, ref)
+						}
+					}
+					paged = append(paged, matches...)
+					next = link(m, "next")
+					if next != "" {
+						next = relative(t, ts, next)
+					}
+				}
+				if want := (len(whole) + 1) / 2; pages != want {
+					t.Errorf("%s: %d pages for %d matches, want %d", query, pages, len(whole), want)
+				}
+				slices.Sort(whole)
+				slices.Sort(paged)
+				if diff := cmp.Diff(whole, paged); diff != "" {
+					t.Errorf("%s: pages against one response (-whole +paged):\n%s", query, diff)
+				}
+			}
+		})
+	}
+}
+
 // TestPatientEverythingRefused: what $everything does not do is a 4xx
 // OperationOutcome, and nothing past the response limit is sent.
 func TestPatientEverythingRefused(t *testing.T) {
@@ -168,7 +254,11 @@ func TestPatientEverythingRefused(t *testing.T) {
 		{"/fhir/Patient/p1/$everything?start=2026-13", http.StatusBadRequest, "start must be a FHIR date"},
 		{"/fhir/Patient/p1/$everything?end=yesterday", http.StatusBadRequest, "end must be a FHIR date"},
 		{"/fhir/Patient/p1/$everything?start=2026-05&end=2026-01", http.StatusBadRequest, "end is before start"},
-		{"/fhir/Patient/p1/$everything?_count=10", http.StatusBadRequest, "_count is not supported"},
+		{"/fhir/Patient/p1/$everything?_count=0", http.StatusBadRequest, "_count must be a positive integer"},
+		{"/fhir/Patient/p1/$everything?_count=2&_cursor=Organization|o1", http.StatusBadRequest, "_cursor is not one"},
+		{"/fhir/Patient/p1/$everything?_count=2&_cursor=Task|bad%20id", http.StatusBadRequest, "_cursor is not one"},
+		{"/fhir/Patient/p1/$everything?_cursor=Task|t-p1", http.StatusBadRequest, "_cursor comes with the _count"},
+		{"/fhir/Patient/p1/$everything?page=2", http.StatusBadRequest, "page is not supported"},
 		{"/fhir/Patient/p1/$everything?_since=yesterday", http.StatusBadRequest, "_since must be"},
 		{"/fhir/Patient/p1/$everything?_type=Organization", http.StatusBadRequest, "compartment"},
 		{"/fhir/Patient/nobody/$everything", http.StatusNotFound, ""},
