@@ -49,61 +49,33 @@ var (
 	careMax = time.Date(9999, 12, 31, 23, 59, 59, 999999000, time.UTC)
 )
 
-// careRangeOf parses $everything's start and end (R4 date: YYYY,
-// YYYY-MM or YYYY-MM-DD; a dateTime is taken too): start is the first
-// moment of its date, end the last of its own (end=2026-01 runs to the end
-// of January). Either may be left out.
+// careRangeOf parses $everything's start and end (periodBound: a FHIR
+// date, YYYY, YYYY-MM or YYYY-MM-DD, in UTC, or a dateTime): start is the
+// first moment of its date, end the last of its own (end=2026-01 runs to
+// the end of January). Either may be left out.
 func careRangeOf(start, end string) (careRange, error) {
 	if start == "" && end == "" {
 		return careRange{}, nil
 	}
 	r := careRange{set: true, low: careMin, high: careMax}
 	if start != "" {
-		lo, _, ok := careDate(start)
-		if !ok {
-			return r, issueError(socialrx.EINVALID, "", "start must be a FHIR date (YYYY, YYYY-MM or YYYY-MM-DD), e.g. 2026-01-01")
+		lo, err := periodBound(start, "start", false, time.UTC)
+		if err != nil {
+			return r, err
 		}
-		r.low = lo
+		r.low = lo.UTC().Truncate(time.Microsecond)
 	}
 	if end != "" {
-		_, hi, ok := careDate(end)
-		if !ok {
-			return r, issueError(socialrx.EINVALID, "", "end must be a FHIR date (YYYY, YYYY-MM or YYYY-MM-DD), e.g. 2026-12-31")
+		hi, err := periodBound(end, "end", true, time.UTC) // exclusive
+		if err != nil {
+			return r, err
 		}
-		r.high = hi
+		r.high = hi.UTC().Truncate(time.Microsecond).Add(-time.Microsecond)
 	}
 	if r.high.Before(r.low) {
-		return r, issueError(socialrx.EINVALID, "", "end is before start")
+		return r, issueError(socialrx.EINVALID, "end", "end is before start")
 	}
 	return r, nil
-}
-
-// careDate is the first and last moment of a FHIR date (or the instant of
-// a dateTime with a zone), in UTC.
-func careDate(v string) (lo, hi time.Time, ok bool) {
-	for _, f := range []struct {
-		layout string
-		next   func(time.Time) time.Time
-	}{
-		{"2006", func(t time.Time) time.Time { return t.AddDate(1, 0, 0) }},
-		{"2006-01", func(t time.Time) time.Time { return t.AddDate(0, 1, 0) }},
-		{"2006-01-02", func(t time.Time) time.Time { return t.AddDate(0, 0, 1) }},
-	} {
-		if len(v) != len(f.layout) {
-			continue
-		}
-		t, err := time.ParseInLocation(f.layout, v, time.UTC)
-		if err != nil {
-			return lo, hi, false
-		}
-		return t, f.next(t).Add(-time.Microsecond), true
-	}
-	t, err := time.Parse(time.RFC3339Nano, v)
-	if err != nil {
-		return lo, hi, false
-	}
-	t = t.UTC().Truncate(time.Microsecond)
-	return t, t, true
 }
 
 // holds reports whether res is in the range: its care date overlaps it,

@@ -251,8 +251,8 @@ func TestPatientEverythingRefused(t *testing.T) {
 		status int
 		says   string
 	}{
-		{"/fhir/Patient/p1/$everything?start=2026-13", http.StatusBadRequest, "start must be a FHIR date"},
-		{"/fhir/Patient/p1/$everything?end=yesterday", http.StatusBadRequest, "end must be a FHIR date"},
+		{"/fhir/Patient/p1/$everything?start=2026-13", http.StatusBadRequest, "is not a FHIR date"},
+		{"/fhir/Patient/p1/$everything?end=yesterday", http.StatusBadRequest, "is not a FHIR date"},
 		{"/fhir/Patient/p1/$everything?start=2026-05&end=2026-01", http.StatusBadRequest, "end is before start"},
 		{"/fhir/Patient/p1/$everything?_count=0", http.StatusBadRequest, "_count must be a positive integer"},
 		{"/fhir/Patient/p1/$everything?_count=2&_cursor=Organization|o1", http.StatusBadRequest, "_cursor is not one"},
