@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/socialrx/socialrx/adapter/pgtest"
 )
 
@@ -121,5 +123,25 @@ func TestRatio(t *testing.T) {
 		if got := ratio(c.figure, c.baseline); got != c.want {
 			t.Errorf("ratio(%v, %v) = %q, want %q", c.figure, c.baseline, got, c.want)
 		}
+	}
+}
+
+// TestBenchRefusesUsedDatabase: a PostgreSQL database that holds
+// socialrx's tables (the last run's) is refused before anything starts,
+// not found out ten minutes into the delivery.
+func TestBenchRefusesUsedDatabase(t *testing.T) {
+	db := pgtest.NewDatabase(t) // skips without PostgreSQL unless SOCIALRX_REQUIRE_PG
+	conn, err := pgx.Connect(t.Context(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(t.Context())
+	cli := CLI{Socialrx: buildSocialrx(t), Encounters: 1, Clients: 1, Searches: 1, Workers: 1, Database: db}
+	if _, err := conn.Exec(t.Context(), `CREATE TABLE resources (id text)`); err != nil {
+		t.Fatal(err)
+	}
+	_, err = run(t.Context(), cli, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "already holds socialrx's tables") {
+		t.Fatalf("a used database: %v, want a refusal", err)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/schollz/progressbar/v3"
 
 	"github.com/socialrx/socialrx/cmd/internal/fake"
@@ -92,6 +93,8 @@ func run(ctx context.Context, cli CLI, progress io.Writer) (*report, error) {
 		store = "SQLite (a fresh file)"
 	} else if !strings.HasPrefix(database, "postgres://") && !strings.HasPrefix(database, "postgresql://") {
 		return nil, errors.New("--database: empty (SQLite) or a postgres:// URL")
+	} else if err := checkEmpty(ctx, database); err != nil {
+		return nil, err
 	}
 	rep := &report{store: store}
 	common := []string{"--database", database, "--credentials", creds, "--log-level", "warn", "--audit"}
@@ -343,4 +346,25 @@ func newBar(w io.Writer, total int, what string) *progressbar.ProgressBar {
 		progressbar.OptionSetDescription(what),
 		progressbar.OptionThrottle(200*time.Millisecond),
 		progressbar.OptionOnCompletion(func() { fmt.Fprintln(w) }))
+}
+
+// checkEmpty refuses a PostgreSQL database that already holds socialrx's
+// tables, before anything starts: the figures are those of an empty
+// database, and a run on the last one's data conditionally creates the
+// platform's Endpoint, finds the last run's (at an address nobody answers
+// now) and waits ten minutes for deliveries that cannot happen.
+func checkEmpty(ctx context.Context, database string) error {
+	conn, err := pgx.Connect(ctx, database)
+	if err != nil {
+		return fmt.Errorf("--database: %w", err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	var held bool
+	if err := conn.QueryRow(ctx, `SELECT to_regclass('resources') IS NOT NULL`).Scan(&held); err != nil {
+		return fmt.Errorf("--database: %w", err)
+	}
+	if held {
+		return errors.New("--database: the database already holds socialrx's tables (a run before this one?): socialrx-bench measures an empty one; drop and create it (DROP DATABASE ...; CREATE DATABASE ...) or name another")
+	}
+	return nil
 }
