@@ -351,9 +351,9 @@ func newBar(w io.Writer, total int, what string) *progressbar.ProgressBar {
 // checkEmpty refuses a PostgreSQL database that already holds socialrx's
 // tables, before anything starts: the figures are those of an empty
 // database, and a run on the last one's data waited ten minutes and
-// reported 0 of 2 referrals delivered (the encounters of one run are those
-// of the last, and socialrx does not send a referral again that it has
-// delivered; not traced further).
+// reported 0 of 2 referrals delivered: the encounters (fake.Encounter) are
+// conditional creates on identifiers that are the same in every run, so
+// they match the last run's resources, and no new referral is made.
 func checkEmpty(ctx context.Context, database string) error {
 	conn, err := pgx.Connect(ctx, database)
 	if err != nil {
