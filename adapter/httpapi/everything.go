@@ -58,7 +58,7 @@ func (s *Server) handleEverything(c echo.Context) error {
 	}
 	for name := range q {
 		if !everythingParams[name] {
-			return issueError(socialrx.EINVALID, "", "$everything parameter %s is not supported (supported: _type, _since, start, end; for more, Patient/$export)", name)
+			return issueError(socialrx.EINVALID, "", "$everything parameter %s is not supported (supported: _type, _since, start, end, _count and _cursor from a next link; for more, Patient/$export)", name)
 		}
 	}
 	var since time.Time

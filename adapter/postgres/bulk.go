@@ -27,12 +27,14 @@ CROSS JOIN LATERAL (SELECT r.type, r.id, r.version, r.last_updated, r.deleted FR
 	// readManySQL is Engine.ReadMany's query (Dialect.ReadMany), by
 	// primary key lookups as lockManySQL: an import's check of what is
 	// unchanged read 500 resources with five statements of 100 ORs each,
-	// a seventh of its time on PostgreSQL. Both are KeyLookups (cached
-	// prepared statements: driver.go planned), since each key's lookup is
-	// parameterized by the unnest's columns, not by the statement's
-	// values: parsed once per connection, and ReadMany now rides in the
-	// transaction's pipe with the deferred statements (pipe.go) instead of
-	// flushing it in a round trip of its own. PostgreSQL still plans a
+	// a seventh of its time on PostgreSQL. Both are KeyLookups, since each
+	// key's lookup is parameterized by the unnest's columns, not by the
+	// statement's values. For ReadMany, which goes through driver.go
+	// planned, that makes it a cached prepared statement (parsed once per
+	// connection) that rides in the transaction's pipe with the deferred
+	// statements (pipe.go) instead of flushing it in a round trip of its
+	// own; lockManySQL was prepared already (LockCurrentMany sends it on
+	// the pipe itself) and carries the mark so that the two read alike. PostgreSQL still plans a
 	// batch of a few keys at every run (a generic plan assumes 10 array
 	// elements and looks dearer; hiding the length from the custom plans
 	// too made it choose the generic one, but the saving, ~0.27 ms of server
