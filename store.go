@@ -111,6 +111,16 @@ type ResourceTx interface {
 	// and meta.lastUpdated in it. ECONFLICT if the id exists (even deleted).
 	Create(ctx context.Context, typ, id string, body []byte) (*Resource, error)
 
+	// CreateNew is Create of an id minted for this resource a moment ago
+	// (a server-drawn UUIDv7: the id of a POST), which no one else can
+	// hold. The store need not learn at once whether the id was free, so
+	// it may send the write with the transaction's next statement (on
+	// PostgreSQL, no round trip of its own); should the id be taken after
+	// all, the transaction fails, instead of the call returning ECONFLICT.
+	// Ids a client chose, or derived from another resource's, go through
+	// Create.
+	CreateNew(ctx context.Context, typ, id string, body []byte) (*Resource, error)
+
 	// Update stores a new version. If the resource does not exist (or its
 	// current version is a delete) it is created, and created is true.
 	// ifMatch > 0 requires the current version to be exactly ifMatch, else

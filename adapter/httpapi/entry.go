@@ -450,7 +450,7 @@ func (s *Server) execute(ctx context.Context, tx socialrx.ResourceTx, base strin
 			o.res, o.code = o.existing, http.StatusOK
 			return nil
 		}
-		o.res, err = tx.Create(ctx, o.typ, o.target, o.rewritten)
+		o.res, err = tx.CreateNew(ctx, o.typ, o.target, o.rewritten) // o.target was minted (prepare)
 		o.code = http.StatusCreated
 		o.notices = takeWarnings(tx) // assigned: a retried transaction runs this again
 	case opUpdate:

@@ -185,6 +185,12 @@ func (t *instrumentedTx) Create(ctx context.Context, typ, id string, body []byte
 	return r, err
 }
 
+func (t *instrumentedTx) CreateNew(ctx context.Context, typ, id string, body []byte) (*socialrx.Resource, error) {
+	r, err := t.Tx.CreateNew(ctx, typ, id, body)
+	t.m.storeError("create", err)
+	return r, err
+}
+
 func (t *instrumentedTx) Update(ctx context.Context, typ, id string, body []byte, ifMatch int64) (*socialrx.Resource, bool, error) {
 	r, created, err := t.Tx.Update(ctx, typ, id, body, ifMatch)
 	t.m.storeError("update", err)

@@ -194,7 +194,7 @@ func (s *Server) handleCreate(c echo.Context) error {
 			}
 		}
 		var err error
-		if res, err = tx.Create(ctx, typ, newResourceID(), d.Body); err != nil {
+		if res, err = tx.CreateNew(ctx, typ, newResourceID(), d.Body); err != nil {
 			return err
 		}
 		notices = takeWarnings(tx)

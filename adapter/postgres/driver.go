@@ -46,10 +46,20 @@ func (q querier) Exec(ctx context.Context, sql string, args ...any) (int64, erro
 }
 
 func (q querier) Query(ctx context.Context, sql string, args ...any) (sqlstore.Rows, error) {
+	if p, ok := q.q.(*pipe); ok && strings.HasPrefix(sql, sqlstore.CustomPlan) {
+		return p.queryCustomPlan(ctx, sql, args...)
+	}
 	return q.q.Query(ctx, sql, planned(sql, args)...)
 }
 
 func (q querier) QueryRow(ctx context.Context, sql string, args ...any) sqlstore.Row {
+	if p, ok := q.q.(*pipe); ok && strings.HasPrefix(sql, sqlstore.CustomPlan) {
+		rows, err := p.queryCustomPlan(ctx, sql, args...)
+		if err != nil {
+			return errRow{err}
+		}
+		return rowOf{rows}
+	}
 	return q.q.QueryRow(ctx, sql, planned(sql, args)...)
 }
 
@@ -78,7 +88,7 @@ func planned(sql string, args []any) []any {
 // (a FOR UPDATE too) counts as a write, which only lets PostgreSQL choose a
 // generic plan for it.
 func isRead(sql string) bool {
-	head := strings.TrimLeft(sql, " \t\n")
+	head := strings.TrimLeft(strings.TrimPrefix(sql, sqlstore.CustomPlan), " \t\n")
 	switch {
 	case len(head) >= 6 && strings.EqualFold(head[:6], "SELECT"):
 		return !strings.Contains(sql, "nextval(")
@@ -165,8 +175,9 @@ func joinCols() string {
 
 func itoa(n int) string { return strconv.Itoa(n) }
 
-// Commit sends the deferred statements, then commits. A transaction that
-// sent nothing (its BEGIN alone is pending) has nothing to commit.
+// Commit sends the deferred statements and the COMMIT in one round trip
+// (pipe.commit). A transaction that sent nothing (its BEGIN alone is
+// pending) has nothing to commit.
 func (t tx) Commit(ctx context.Context) error {
 	p := t.p
 	if p.conn == nil {
@@ -177,13 +188,7 @@ func (t tx) Commit(ctx context.Context) error {
 		p.pending = nil
 		return nil
 	}
-	if err := p.Flush(ctx); err != nil {
-		if p.tx != nil {
-			_ = p.tx.Rollback(ctx)
-		}
-		return err
-	}
-	return p.tx.Commit(ctx)
+	return p.commit(ctx)
 }
 
 // Rollback drops the deferred statements and rolls back (nothing to roll

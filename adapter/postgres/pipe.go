@@ -24,12 +24,18 @@ import (
 // encounter Bundle sent ~33 statements in as many round trips, and every
 // round trip costs both sides a few context switches and system calls
 // (half of the machine's CPU was system time, docs/performance.md issue
-// 12); about a dozen of them now ride along with others.
+// 12); about a dozen of them now ride along with others. Since session 13
+// the resource writes that cannot be refused (Version.Deferrable), River's
+// notification and the COMMIT ride too, and the token match rides with the
+// BEGIN (queryCustomPlan): an encounter takes 6 round trips, not 10
+// (TestRoundTrips).
 //
 // A read PostgreSQL must plan for its values (see planned) cannot ride in
-// a batch (pgx sends a batch in one mode); the pipe is sent before it, in a
+// a batch (pgx sends a batch in one mode), unless its text is fixed
+// (sqlstore.CustomPlan: queryCustomPlan); the pipe is sent before it, in a
 // round trip of its own. So is anything pgx sends by other means (COPY,
-// River's insert on the raw transaction, COMMIT).
+// River's insert on the raw transaction); COMMIT goes at the end of the
+// last batch (commit).
 //
 // BEGIN is deferred too (pgx.Batch.BeginTx): it goes with the first batch
 // the transaction sends, so an encounter Bundle's BEGIN and its advisory
@@ -40,6 +46,7 @@ type pipe struct {
 	tx      pgx.Tx        // nil until the BEGIN was sent
 	pending *pgx.Batch    // deferred statements, nil when none
 	opening int           // how many statements begin the transaction
+	trips   int           // round trips the transaction took (tests count them)
 }
 
 // newPipe is the pipe of a transaction to begin on conn, with a
@@ -56,6 +63,7 @@ func newPipe(conn *pgxpool.Conn, timeout time.Duration) *pipe {
 // send sends b: on the transaction, or, when b begins it, on the
 // connection, the transaction taken from the results.
 func (p *pipe) send(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
+	p.trips++
 	if p.tx != nil {
 		return p.tx.SendBatch(ctx, b)
 	}
@@ -99,6 +107,47 @@ func (p *pipe) Flush(ctx context.Context) error {
 	return deferredErr(p.send(ctx, b).Close())
 }
 
+// commit sends the deferred statements with the COMMIT at their end, in
+// one round trip (pgx's Tx.Commit would send the COMMIT in a round trip of
+// its own after them): the server runs them in order and stops at the
+// first failure, the COMMIT included, so the transaction commits only if
+// every deferred statement succeeded; after a failure it is rolled back.
+// The pgx transaction is not used again once this returns (the pipe's
+// connection goes back to the pool: release).
+func (p *pipe) commit(ctx context.Context) error {
+	b := p.pending
+	p.pending = nil
+	if b == nil {
+		b = &pgx.Batch{}
+	}
+	n := b.Len()
+	b.Queue("commit")
+	br := p.send(ctx, b)
+	var err error
+	for range n {
+		if _, err = br.Exec(); err != nil {
+			err = deferredErr(err)
+			break
+		}
+	}
+	var tag pgconn.CommandTag
+	if err == nil {
+		tag, err = br.Exec()
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil && tag.String() == "ROLLBACK" {
+		// COMMIT of a transaction an earlier failure had aborted: it has
+		// ended.
+		return pgx.ErrTxCommitRollback
+	}
+	if err != nil && p.tx != nil {
+		_ = p.tx.Rollback(ctx)
+	}
+	return err
+}
+
 // deferredErr marks the failure of a deferred statement (nil stays nil).
 func deferredErr(err error) error {
 	if err == nil {
@@ -130,6 +179,7 @@ func (p *pipe) Exec(ctx context.Context, sql string, args ...any) (pgconn.Comman
 		if err != nil {
 			return pgconn.CommandTag{}, err
 		}
+		p.trips++
 		return p.tx.Exec(ctx, sql, args...)
 	}
 	n := b.Len()
@@ -152,6 +202,7 @@ func (p *pipe) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, er
 		if err != nil {
 			return nil, err
 		}
+		p.trips++
 		return p.tx.Query(ctx, sql, args...)
 	}
 	n := b.Len()
@@ -180,11 +231,30 @@ func (p *pipe) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
 	return rowOf{rows}
 }
 
+// queryCustomPlan runs a sqlstore.CustomPlan read as a cached prepared
+// statement that rides with the deferred statements, between two that
+// make PostgreSQL plan it for its values (plan_cache_mode
+// force_custom_plan for the rest of the transaction, then RESET, which
+// goes with the next statement). Sent unnamed instead (planned), it would
+// flush the pipe in a round trip of its own and then take another: pgx
+// sends a batch in one mode. A prepared statement left at plan_cache_mode
+// auto would weigh a generic plan after five runs, made for the tables of
+// that moment: a Bundle's token match planned while the tables were small
+// read every resource of the type as they grew (docs/performance.md,
+// sessions 9 and 11).
+func (p *pipe) queryCustomPlan(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	p.Defer(`SELECT set_config('plan_cache_mode', 'force_custom_plan', true)`)
+	rows, err := p.Query(ctx, sql, args...)
+	p.Defer(`RESET plan_cache_mode`)
+	return rows, err
+}
+
 // CopyFrom runs a COPY after the deferred statements.
 func (p *pipe) CopyFrom(ctx context.Context, table pgx.Identifier, cols []string, src pgx.CopyFromSource) (int64, error) {
 	if err := p.Flush(ctx); err != nil {
 		return 0, err
 	}
+	p.trips++
 	return p.tx.CopyFrom(ctx, table, cols, src)
 }
 

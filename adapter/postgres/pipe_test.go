@@ -3,7 +3,9 @@ package postgres
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 
@@ -167,5 +169,148 @@ func TestPipe(t *testing.T) {
 	}
 	if n := s.pool.Stat().AcquiredConns(); n != 0 {
 		t.Errorf("after commit, %d connections still acquired", n)
+	}
+}
+
+// TestRoundTrips counts the round trips of the writes an encounter Bundle
+// makes (pipe.trips): creates of minted ids and updates of locked rows wait
+// in the pipe (Version.Deferrable), the token match rides with the BEGIN and
+// the advisory locks (queryCustomPlan), River's notification is deferred,
+// and the commit goes with whatever is still pending. What was written is
+// read back, and a deferred write that finds its row gone fails the
+// transaction.
+func TestRoundTrips(t *testing.T) {
+	s := openTest(t, sqlstore.Options{})
+	d := &driver{pool: s.pool}
+	ctx := t.Context()
+	begin := func() tx {
+		t.Helper()
+		dtx, err := d.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return dtx.(tx)
+	}
+	patient := func(id, family string, version int64, insert bool) *sqlstore.Version {
+		body := `{"resourceType":"Patient","id":"` + id + `","name":[{"family":"` + family + `"}]}`
+		return &sqlstore.Version{Type: "Patient", ID: id, Version: version, LastUpdated: 1e15 + version, Body: []byte(body), Insert: insert, Deferrable: true,
+			Index: []sqlstore.IndexRow{{ResType: "Patient", ResID: id, Param: "identifier", System: "urn:probe", Code: id, Kind: sqlstore.KindToken}}}
+	}
+	current := func(id string) (version int64, body string) {
+		t.Helper()
+		if err := s.pool.QueryRow(ctx, `SELECT version, body::text FROM resources WHERE type = 'Patient' AND id = $1`, id).Scan(&version, &body); err != nil {
+			t.Fatalf("read %s: %v", id, err)
+		}
+		return version, body
+	}
+
+	// Three creates of minted ids and the commit: one round trip, BEGIN
+	// included.
+	ptx := begin()
+	for _, id := range []string{"rt-a", "rt-b", "rt-c"} {
+		if ok, err := ptx.Put(ctx, patient(id, "First", 1, true)); err != nil || !ok {
+			t.Fatalf("deferred create %s: %v, %v", id, ok, err)
+		}
+	}
+	if ptx.p.trips != 0 {
+		t.Errorf("the deferred creates took %d round trips before the commit, want 0", ptx.p.trips)
+	}
+	p := ptx.p
+	if err := ptx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if p.trips != 1 {
+		t.Errorf("three deferred creates and the commit: %d round trips, want 1", p.trips)
+	}
+	for _, id := range []string{"rt-a", "rt-b", "rt-c"} {
+		if v, body := current(id); v != 1 || !strings.Contains(body, "First") {
+			t.Errorf("%s after commit: version %d, %s", id, v, body)
+		}
+	}
+
+	// An encounter's shape: the BEGIN, an advisory lock and the token match
+	// in one round trip; an update of the locked row and a River
+	// notification deferred; the commit in a second.
+	listen, err := s.pool.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer listen.Release()
+	if _, err := listen.Exec(ctx, `LISTEN socialrx_probe`); err != nil {
+		t.Fatal(err)
+	}
+	ptx = begin()
+	p = ptx.p
+	ptx.Defer(`SELECT pg_advisory_xact_lock($1)`, int64(42))
+	rows, err := ptx.Query(ctx, sqlstore.CustomPlan+matchTokensSQL,
+		[]int32{0}, []string{"Patient"}, []string{"identifier"}, []string{"urn:probe"}, []string{"rt-b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var matched []string
+	for rows.Next() {
+		var q int32
+		var typ, id string
+		var version, lastUpdated int64
+		var body []byte
+		if err := rows.Scan(&q, &typ, &id, &version, &lastUpdated, &body); err != nil {
+			t.Fatal(err)
+		}
+		matched = append(matched, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil || len(matched) != 1 || matched[0] != "rt-b" {
+		t.Fatalf("token match: %v, %v; want rt-b", matched, err)
+	}
+	if p.trips != 1 {
+		t.Errorf("BEGIN, lock and token match: %d round trips, want 1", p.trips)
+	}
+	if _, err := ptx.LockCurrentMany(ctx, []sqlstore.Key{{Type: "Patient", ID: "rt-b"}}); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := ptx.Put(ctx, patient("rt-b", "Second", 2, false)); err != nil || !ok {
+		t.Fatalf("deferred update: %v, %v", ok, err)
+	}
+	if _, err := (riverTx{p}).Exec(ctx, riverNotifySQL+"\nSELECT pg_notify($1, $2)", "socialrx_probe", "job"); err != nil {
+		t.Fatal(err)
+	}
+	if p.trips != 2 {
+		t.Errorf("after the lock of the row, the deferred update and the notification: %d round trips, want 2", p.trips)
+	}
+	if err := ptx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if p.trips != 3 {
+		t.Errorf("the commit: %d round trips in all, want 3", p.trips)
+	}
+	if v, body := current("rt-b"); v != 2 || !strings.Contains(body, "Second") {
+		t.Errorf("rt-b after the deferred update: version %d, %s", v, body)
+	}
+	wait, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if n, err := listen.Conn().WaitForNotification(wait); err != nil || n.Payload != "job" {
+		t.Errorf("the deferred notification: %v, %v; want payload job after the commit", n, err)
+	}
+
+	// A deferred update whose row is gone (no lock was taken: only a bug
+	// could do it) fails the transaction; nothing of it stays.
+	ptx = begin()
+	if _, err := ptx.Put(ctx, patient("rt-d", "Third", 1, true)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ptx.Put(ctx, patient("rt-missing", "Third", 2, false)); err != nil {
+		t.Fatal(err)
+	}
+	err = ptx.Commit(context.WithoutCancel(ctx))
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) || !strings.Contains(pe.Message, "locked current row") {
+		t.Errorf("commit after a deferred update of a missing row: %v; want socialrx_write_check's failure", err)
+	}
+	var n int
+	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM resource_versions WHERE id = 'rt-d'`).Scan(&n); err != nil || n != 0 {
+		t.Errorf("rt-d after the failed transaction: %d versions, %v; want none", n, err)
+	}
+	if n := s.pool.Stat().AcquiredConns(); n != 1 { // the listener's
+		t.Errorf("after the failed commit, %d connections acquired, want the listener's only", n)
 	}
 }

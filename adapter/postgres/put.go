@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"strings"
 
 	"github.com/socialrx/socialrx/adapter/internal/sqlstore"
 )
@@ -40,7 +41,27 @@ idx AS (` + putIndexInsert + ` WHERE EXISTS (SELECT 1 FROM cur))
 SELECT count(*) FROM cur`
 )
 
-// Put writes one version with one statement (see sqlstore.DriverTx).
+// The deferred forms (Version.Deferrable): the same writes, answering
+// nothing; each checks that it wrote its current row
+// (socialrx_write_check, migration 00016), so that the transaction fails
+// rather than go on without it.
+var (
+	putInsertDeferredSQL = deferredPut(putInsertSQL, "socialrx: the id of a new resource was taken")
+	putUpdateDeferredSQL = deferredPut(putUpdateSQL, "socialrx: the locked current row of a write is gone")
+)
+
+// deferredPut replaces the count a put statement returns with the check.
+func deferredPut(sql, message string) string {
+	const tail = `SELECT count(*) FROM cur`
+	if !strings.HasSuffix(sql, tail) {
+		panic("postgres: a put statement does not end with its count")
+	}
+	return strings.TrimSuffix(sql, tail) + `SELECT socialrx_write_check(count(*) = 1, '` + message + `') FROM cur`
+}
+
+// Put writes one version with one statement (see sqlstore.DriverTx). A
+// Deferrable one waits in the transaction's pipe for the next statement
+// (pipe.go) and answers ok: it costs no round trip of its own.
 func (t tx) Put(ctx context.Context, v *sqlstore.Version) (bool, error) {
 	n := len(v.Index)
 	var (
@@ -57,13 +78,18 @@ func (t tx) Put(ctx context.Context, v *sqlstore.Version) (bool, error) {
 		low[i], high[i], number[i] = r.Low, r.High, r.Number
 		refType[i], refID[i], kind[i] = r.RefType, r.RefID, r.Kind
 	}
-	sql := putUpdateSQL
+	sql, deferred := putUpdateSQL, putUpdateDeferredSQL
 	if v.Insert {
-		sql = putInsertSQL
+		sql, deferred = putInsertSQL, putInsertDeferredSQL
 	}
 	var body any
 	if !v.Deleted {
 		body = v.Body
+	}
+	if v.Deferrable {
+		t.p.Defer(deferred, v.Type, v.ID, v.Version, v.LastUpdated, v.Deleted, body,
+			param, system, code, text, value, exact, low, high, number, refType, refID, kind)
+		return true, nil
 	}
 	var written int64
 	err := t.p.QueryRow(ctx, sql, v.Type, v.ID, v.Version, v.LastUpdated, v.Deleted, body,

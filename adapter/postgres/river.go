@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -42,9 +43,24 @@ func (t riverTx) LargeObjects() pgx.LargeObjects {
 	return t.p.tx.LargeObjects()
 }
 
+// Exec runs River's statement after (and with) the deferred ones. River's
+// notification of a job inserted (its sqlc query PGNotifyMany, a
+// pg_notify, which PostgreSQL sends only at commit anyway) is deferred
+// itself: River reads nothing of it but its error, and a failure (a
+// payload over 8,000 bytes) fails the transaction, reported by the next
+// statement or the commit. One round trip less per job-inserting
+// transaction; should River rename the query, it is merely sent at once
+// again.
 func (t riverTx) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	if strings.HasPrefix(sql, riverNotifySQL) {
+		t.p.Defer(sql, args...)
+		return pgconn.CommandTag{}, nil
+	}
 	return t.p.Exec(ctx, sql, args...)
 }
+
+// riverNotifySQL begins River's PGNotifyMany (riverpgxv5 internal/dbsqlc).
+const riverNotifySQL = "-- name: PGNotifyMany :exec"
 
 func (t riverTx) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
 	return t.p.Query(ctx, sql, args...)

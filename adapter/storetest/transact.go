@@ -185,4 +185,87 @@ func testTransactions(t *testing.T, open func(t *testing.T) socialrx.Store) {
 		_, err = s.Read(t.Context(), "Patient", "before")
 		wantCode(t, "read after a committed delete", err, socialrx.EGONE)
 	})
+
+	// CreateNew (an id minted for the resource) reads as Create: the
+	// transaction reads and searches what it wrote, and commits it. On
+	// PostgreSQL the write waits for the transaction's next statement.
+	t.Run("CreateNew", func(t *testing.T) {
+		t.Parallel()
+		s := open(t)
+		var made []*socialrx.Resource
+		err := s.Transact(t.Context(), func(tx socialrx.Tx) error {
+			ctx := t.Context()
+			for _, id := range []string{"new-a", "new-b"} {
+				r, err := tx.CreateNew(ctx, "Patient", id, []byte(patientBody("Minted", id, "1975-03-03")))
+				if err != nil {
+					return fmt.Errorf("create new %s: %w", id, err)
+				}
+				if r.VersionID != 1 {
+					t.Errorf("CreateNew %s: version %d, want 1", id, r.VersionID)
+				}
+				made = append(made, r)
+			}
+			got, err := tx.Read(ctx, "Patient", "new-a")
+			if err != nil {
+				return fmt.Errorf("read own create new: %w", err)
+			}
+			sameResource(t, "tx read of its own CreateNew", made[0], got)
+			res, err := tx.Search(ctx, socialrx.SearchRequest{Type: "Patient", Params: mustParseQuery(t, "family=minted"), Strict: true})
+			if err != nil {
+				return fmt.Errorf("search own create new: %w", err)
+			}
+			if k := sorted(keys(res.Matches)); len(k) != 2 || k[0] != "Patient/new-a" || k[1] != "Patient/new-b" {
+				t.Errorf("tx search of its own CreateNews: %v, want Patient/new-a and Patient/new-b", k)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("Transact: %v", err)
+		}
+		for _, want := range made {
+			got, err := s.Read(t.Context(), "Patient", want.ID)
+			if err != nil {
+				t.Fatalf("read after commit: %v", err)
+			}
+			sameResource(t, "read after commit of a CreateNew", want, got)
+		}
+		if m, _, first := searchAll(t, s, "Patient", "family=minted"); len(m) != 2 || first.Total != 2 {
+			t.Errorf("search after commit: %v (Total %d), want the two CreateNews", keys(m), first.Total)
+		}
+	})
+
+	// A CreateNew whose id is taken after all fails the transaction
+	// (SQLite at once with ECONFLICT, PostgreSQL by the next statement or
+	// the commit): nothing of it is written, the holder of the id is
+	// unchanged.
+	t.Run("CreateNewTaken", func(t *testing.T) {
+		t.Parallel()
+		s := open(t)
+		taken := mustCreate(t, s, "Patient", "minted-twice", patientBody("Holder", "H", "1990-01-01"))
+		for _, then := range []string{"commit", "read"} {
+			err := s.Transact(t.Context(), func(tx socialrx.Tx) error {
+				ctx := t.Context()
+				if _, err := tx.CreateNew(ctx, "Patient", "ok-"+then, []byte(patientBody("Rollback", "N", "1991-01-01"))); err != nil {
+					return err
+				}
+				if _, err := tx.CreateNew(ctx, "Patient", "minted-twice", []byte(patientBody("Rollback", "X", "1991-01-01"))); err != nil {
+					return err
+				}
+				if then == "read" {
+					_, err := tx.Read(ctx, "Patient", "ok-"+then)
+					return err
+				}
+				return nil
+			})
+			if err == nil {
+				t.Fatalf("Transact with a CreateNew of a taken id, then %s: no error", then)
+			}
+			nothingOf(t, s, "Patient", "ok-"+then)
+			got, err := s.Read(t.Context(), "Patient", "minted-twice")
+			if err != nil {
+				t.Fatalf("read of the id's holder: %v", err)
+			}
+			sameResource(t, "the holder of a taken id after a CreateNew of it", taken, got)
+		}
+	})
 }

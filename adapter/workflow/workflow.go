@@ -287,6 +287,18 @@ func (tx *Tx) Inbound(ctx context.Context, endpointID, messageID string, event s
 // Create stores version 1 of a new resource (socialrx.ResourceTx.Create)
 // and ingests it.
 func (tx *Tx) Create(ctx context.Context, typ, id string, body []byte) (*socialrx.Resource, error) {
+	return tx.create(ctx, typ, id, body, tx.st.Create)
+}
+
+// CreateNew is Create of a freshly minted id
+// (socialrx.ResourceTx.CreateNew).
+func (tx *Tx) CreateNew(ctx context.Context, typ, id string, body []byte) (*socialrx.Resource, error) {
+	return tx.create(ctx, typ, id, body, tx.st.CreateNew)
+}
+
+// create ingests a new resource, stored by store (the store's Create or
+// CreateNew).
+func (tx *Tx) create(ctx context.Context, typ, id string, body []byte, store func(ctx context.Context, typ, id string, body []byte) (*socialrx.Resource, error)) (*socialrx.Resource, error) {
 	if _, cached := tx.presc[id]; typ == "ServiceRequest" && !cached {
 		// A new ServiceRequest has no prescription row: prepare need not
 		// read one (a statement, on PostgreSQL a round trip). Should the
@@ -301,7 +313,7 @@ func (tx *Tx) Create(ctx context.Context, typ, id string, body []byte) (*socialr
 		}
 		return nil, fmt.Errorf("create %s/%s: %w", typ, id, err)
 	}
-	res, err := tx.st.Create(ctx, typ, id, body)
+	res, err := store(ctx, typ, id, body)
 	if err != nil {
 		if typ == "ServiceRequest" {
 			delete(tx.presc, id)

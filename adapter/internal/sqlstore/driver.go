@@ -66,7 +66,9 @@ type DriverTx interface {
 // pipe.go). The engine defers only statements whose result it does not
 // read and that cannot fail on a unique key (projection upserts and
 // deletes, a write's AuditEvents, with ids nobody else has, derived index
-// rows, advisory locks, outbox messages inserted ON CONFLICT DO NOTHING),
+// rows, advisory locks, outbox messages inserted ON CONFLICT DO NOTHING;
+// the driver itself defers Version.Deferrable writes, which check
+// themselves),
 // so that a failure reported late, by the statement that carried it, can
 // only be one that fails the whole transaction anyway. Every other
 // statement of the transaction, and its commit, sends what is deferred
@@ -170,7 +172,15 @@ type Version struct {
 	Deleted     bool
 	Body        []byte // nil for a delete marker
 	Insert      bool
-	Index       []IndexRow
+	// Deferrable: the caller has no use for Put's answer at once, because
+	// it cannot be no (an update or delete marker of a current row the
+	// transaction holds locked; an Insert of a freshly minted id:
+	// Tx.CreateNew). A driver that defers (Deferrer) may then send the
+	// write with the transaction's next statement and answer ok; the
+	// write checks itself, and fails the transaction should it find the
+	// row missing or the id taken after all.
+	Deferrable bool
+	Index      []IndexRow
 }
 
 // IndexRow is one row of table search_index. Low and High are unix
@@ -241,3 +251,12 @@ func KindOf(t search.ParamType) string {
 // planned for its parameters at every run (adapter/postgres driver.go
 // planned).
 const KeyLookup = "/* key */ "
+
+// CustomPlan begins a read whose text is fixed but whose best plan depends
+// on its values and on the data: the Bundle's token match alone
+// (Dialect.MatchTokens, matchMany), sent once per conditional write
+// Bundle. A comment to the databases; to the PostgreSQL driver the sign
+// that the statement may be kept parsed, so that inside a transaction it
+// rides in the pipe with what is deferred, if it is planned at every run
+// all the same (adapter/postgres pipe.go queryCustomPlan).
+const CustomPlan = "/* custom */ "

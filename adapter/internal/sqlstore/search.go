@@ -144,7 +144,11 @@ func (e *Engine) matchMany(ctx context.Context, q Querier, reqs []socialrx.Searc
 	if branches == 0 {
 		return out, nil
 	}
-	rows, err := q.Query(ctx, sql.String(), b.args...)
+	query := sql.String()
+	if branches == 1 && tokens != nil {
+		query = CustomPlan + query // the dialect's fixed text alone
+	}
+	rows, err := q.Query(ctx, query, b.args...)
 	if err != nil {
 		return nil, e.translate(err)
 	}

@@ -67,7 +67,20 @@ func (tx *Tx) Create(ctx context.Context, typ, id string, body []byte) (*socialr
 	if tx.done {
 		return nil, errTxDone
 	}
-	res, err := tx.put(ctx, typ, id, body, 1, tx.e.stampTime(time.Time{}), true)
+	res, err := tx.put(ctx, typ, id, body, 1, tx.e.stampTime(time.Time{}), true, false)
+	if err != nil {
+		return nil, fmt.Errorf("create %s/%s: %w", typ, id, err)
+	}
+	return res, nil
+}
+
+// CreateNew is Create of a freshly minted id (see socialrx.ResourceTx):
+// the write is Deferrable.
+func (tx *Tx) CreateNew(ctx context.Context, typ, id string, body []byte) (*socialrx.Resource, error) {
+	if tx.done {
+		return nil, errTxDone
+	}
+	res, err := tx.put(ctx, typ, id, body, 1, tx.e.stampTime(time.Time{}), true, true)
 	if err != nil {
 		return nil, fmt.Errorf("create %s/%s: %w", typ, id, err)
 	}
@@ -97,7 +110,7 @@ func (tx *Tx) Update(ctx context.Context, typ, id string, body []byte, ifMatch i
 			}
 		}
 		if !ok {
-			res, err := tx.put(ctx, typ, id, body, 1, tx.e.stampTime(time.Time{}), true)
+			res, err := tx.put(ctx, typ, id, body, 1, tx.e.stampTime(time.Time{}), true, false)
 			if socialrx.ErrorCode(err) == socialrx.ECONFLICT && attempt < 3 {
 				continue // created concurrently: read it again (now locked)
 			}
@@ -106,7 +119,7 @@ func (tx *Tx) Update(ctx context.Context, typ, id string, body []byte, ifMatch i
 			}
 			return res, true, nil
 		}
-		res, err := tx.put(ctx, typ, id, body, cur.version+1, tx.e.stampTime(cur.lastUpdated), false)
+		res, err := tx.put(ctx, typ, id, body, cur.version+1, tx.e.stampTime(cur.lastUpdated), false, true)
 		if err != nil {
 			return nil, false, fmt.Errorf("update %s/%s: %w", typ, id, err)
 		}
@@ -134,7 +147,8 @@ func (tx *Tx) Delete(ctx context.Context, typ, id string, ifMatch int64) (*socia
 		return nil, socialrx.Errorf(socialrx.EPRECONDITION, "delete %s/%s: version is %d, not %d", typ, id, cur.version, ifMatch)
 	}
 	res := &socialrx.Resource{Type: typ, ID: id, VersionID: cur.version + 1, LastUpdated: tx.e.stampTime(cur.lastUpdated), Deleted: true}
-	ok, err = tx.q.Put(ctx, &Version{Type: typ, ID: id, Version: res.VersionID, LastUpdated: toMicros(res.LastUpdated), Deleted: true})
+	// The current row is locked: the marker is Deferrable.
+	ok, err = tx.q.Put(ctx, &Version{Type: typ, ID: id, Version: res.VersionID, LastUpdated: toMicros(res.LastUpdated), Deleted: true, Deferrable: true})
 	if err != nil {
 		return nil, fmt.Errorf("delete %s/%s: %w", typ, id, tx.e.translate(err))
 	}
@@ -147,8 +161,9 @@ func (tx *Tx) Delete(ctx context.Context, typ, id string, ifMatch int64) (*socia
 // put writes version of a resource: the current row (inserted when insert,
 // else updated), the history row and the index rows, with one DriverTx.Put.
 // The body is stamped first and indexed once, from the stamped bytes (the
-// index holds _id and _lastUpdated).
-func (tx *Tx) put(ctx context.Context, typ, id string, body []byte, version int64, lastUpdated time.Time, insert bool) (*socialrx.Resource, error) {
+// index holds _id and _lastUpdated). deferrable is Version.Deferrable: an
+// update (its row locked by the caller) or an insert of a minted id.
+func (tx *Tx) put(ctx context.Context, typ, id string, body []byte, version int64, lastUpdated time.Time, insert, deferrable bool) (*socialrx.Resource, error) {
 	stamped, err := fhir.StampMeta(body, id, version, lastUpdated)
 	if err != nil {
 		return nil, socialrx.Errorf(socialrx.EINVALID, "body is not a JSON object")
@@ -157,7 +172,7 @@ func (tx *Tx) put(ctx context.Context, typ, id string, body []byte, version int6
 	if err != nil {
 		return nil, socialrx.Errorf(socialrx.EINVALID, "body cannot be indexed")
 	}
-	v := &Version{Type: typ, ID: id, Version: version, LastUpdated: toMicros(lastUpdated), Body: stamped, Insert: insert}
+	v := &Version{Type: typ, ID: id, Version: version, LastUpdated: toMicros(lastUpdated), Body: stamped, Insert: insert, Deferrable: deferrable}
 	if len(entries) > 0 {
 		v.Index = IndexRows(typ, id, entries)
 	}
