@@ -27,8 +27,10 @@ import (
 // 12); about a dozen of them now ride along with others. Since session 13
 // the resource writes that cannot be refused (Version.Deferrable), River's
 // notification and the COMMIT ride too, and the token match rides with the
-// BEGIN (queryCustomPlan): an encounter takes 6 round trips, not 10
-// (TestRoundTrips).
+// BEGIN (queryCustomPlan): with the workflow's follow-on creates of ids
+// derived from minted ones and ReferralsOf answered from memory, an
+// encounter takes 4 round trips, not 10 (TestRoundTrips,
+// docs/architecture.md).
 //
 // A read PostgreSQL must plan for its values (see planned) cannot ride in
 // a batch (pgx sends a batch in one mode), unless its text is fixed

@@ -153,4 +153,70 @@ func testProjectionsInTx(t *testing.T, open func(t *testing.T) socialrx.Store) {
 	if _, ok := readRx("sr-new"); ok {
 		t.Error("the dropped prescription row is still stored")
 	}
+
+	// ReferralsOf a prescription whose ServiceRequest the transaction
+	// created with CreateNew is answered from the referral rows it wrote
+	// (no row written before can name a minted id): through a dropped
+	// referral and one moved over from another prescription, and checked
+	// against the rows stored. A delivery mark (a conditional UPDATE) makes
+	// the store read them again.
+	ref := func(id string, st socialrx.ReferralStatus) socialrx.Referral {
+		return socialrx.Referral{ID: id, PrescriptionID: "sr-minted", PatientID: "p1", Performer: "HealthcareService/hs1", Status: st,
+			StatusReason: "full", EndpointID: "ocean-east", DeliveryState: socialrx.DeliveryPending,
+			LastChanged: time.Date(2026, 12, 6, 11, 0, 0, 987654321, toronto)} // nanoseconds and a zone the row does not keep
+	}
+	var inTxRefs []socialrx.Referral
+	err = s.Transact(ctx, func(tx socialrx.Tx) error {
+		if _, err := tx.CreateNew(ctx, "ServiceRequest", "sr-minted", []byte(srBody)); err != nil {
+			return err
+		}
+		for _, r := range []socialrx.Referral{ref("task-m2", socialrx.ReferralRequested), ref("task-m1", socialrx.ReferralRejected), ref("task-m3", socialrx.ReferralRequested)} {
+			if err := tx.PutReferral(ctx, &r); err != nil {
+				return err
+			}
+		}
+		moved := ref("task-new", socialrx.ReferralRequested) // stored before for sr-new
+		if err := tx.PutReferral(ctx, &moved); err != nil {
+			return err
+		}
+		if err := tx.DropProjections(ctx, "Task", "task-m3"); err != nil {
+			return err
+		}
+		rs, err := tx.ReferralsOf(ctx, "sr-minted")
+		if err != nil {
+			return err
+		}
+		inTxRefs = rs
+		if old, err := tx.ReferralsOf(ctx, "sr-new"); err != nil || len(old) != 1 || old[0].ID != "task-early" {
+			t.Errorf("ReferralsOf the prescription task-new moved from: %v, %v; want task-early only", old, err)
+		}
+		if err := tx.MarkReferralDelivery(ctx, "task-m2", socialrx.DeliveryFailed, "refused"); err != nil {
+			return err
+		}
+		rs, err = tx.ReferralsOf(ctx, "sr-minted")
+		if err != nil {
+			return err
+		}
+		if len(rs) != 3 || rs[1].ID != "task-m2" || rs[1].DeliveryState != socialrx.DeliveryFailed {
+			t.Errorf("ReferralsOf after a delivery mark: %+v; want task-m2 failed among three", rs)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var storedRefs []socialrx.Referral
+	if err := s.Transact(ctx, func(tx socialrx.Tx) error {
+		var err error
+		storedRefs, err = tx.ReferralsOf(ctx, "sr-minted")
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(inTxRefs) == 3 && inTxRefs[1].ID == "task-m2" {
+		inTxRefs[1].DeliveryState, inTxRefs[1].DeliveryError = socialrx.DeliveryFailed, "refused" // the mark, made after
+	}
+	if diff := cmp.Diff(storedRefs, inTxRefs); diff != "" {
+		t.Errorf("ReferralsOf a minted prescription in its transaction differs from the stored rows (-stored +in tx):\n%s", diff)
+	}
 }

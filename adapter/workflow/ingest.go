@@ -213,7 +213,10 @@ func (tx *Tx) projectTask(ctx context.Context, res *socialrx.Resource) error {
 // ServiceRequest's, was then never stored (unless a client chose that id
 // for a Task of its own), so it is created without asking first (a
 // statement, on PostgreSQL a round trip, per new prescription); the create
-// finding the id taken is the same "exists" answer.
+// finding the id taken is the same "exists" answer. When the
+// ServiceRequest's id was minted in this transaction (CreateNew: a POST),
+// no client can have chosen the derived id either, and the create is a
+// CreateNew (on PostgreSQL it waits for the next statement).
 func (tx *Tx) followOn(ctx context.Context, p *socialrx.Prescription, newRx bool) error {
 	now := tx.w.now()
 	if _, ok := socialrx.FollowUpFor(*p, "", tx.w.opts.FollowUpIntervals, now); !ok {
@@ -230,7 +233,11 @@ func (tx *Tx) followOn(ctx context.Context, p *socialrx.Prescription, newRx bool
 		channel = mapping.PreferredContact(pat.Body)
 	}
 	f, _ := socialrx.FollowUpFor(*p, channel, tx.w.opts.FollowUpIntervals, now)
-	if _, err := tx.Create(ctx, "Task", fuID, mapping.FollowUpTask(f, fuID, now)); err != nil {
+	create := tx.Create
+	if tx.isMinted("ServiceRequest", p.ID) {
+		create = tx.CreateNew // derived from an id minted in this transaction: free
+	}
+	if _, err := create(ctx, "Task", fuID, mapping.FollowUpTask(f, fuID, now)); err != nil {
 		if newRx && socialrx.ErrorCode(err) == socialrx.ECONFLICT {
 			return nil // the id was taken after all: it exists
 		}
@@ -257,6 +264,11 @@ func (tx *Tx) followOn(ctx context.Context, p *socialrx.Prescription, newRx bool
 // (PatientTaskID) unless it was ever stored.
 func (tx *Tx) patientTask(ctx context.Context, p *socialrx.Prescription) error {
 	ptID := PatientTaskID(p.ID)
+	if tx.isMinted("ServiceRequest", p.ID) {
+		// Derived from an id minted in this transaction: free.
+		_, err := tx.CreateNew(ctx, "Task", ptID, mapping.PatientTask(*p, ptID, tx.w.now()))
+		return err
+	}
 	if exists, err := tx.st.Exists(ctx, "Task", ptID); err != nil || exists {
 		return err
 	}

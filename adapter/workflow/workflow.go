@@ -129,6 +129,19 @@ type Tx struct {
 	// when fn has succeeded: one multi-row INSERT instead of one statement
 	// an event (a transaction Bundle writes one an entry).
 	audits []socialrx.AuditRecord
+	// minted holds "Type/id" of the resources this transaction created
+	// with CreateNew: ids drawn a moment ago, which no one could have
+	// named before. An id derived from one of them (FollowUpTaskID,
+	// PatientTaskID) cannot have been stored before either, so its create
+	// is a CreateNew too (on PostgreSQL, no round trip of its own).
+	minted map[string]struct{}
+}
+
+// isMinted reports whether typ/id was created by this transaction with
+// CreateNew.
+func (tx *Tx) isMinted(typ, id string) bool {
+	_, ok := tx.minted[typ+"/"+id]
+	return ok
 }
 
 var _ socialrx.ResourceTx = (*Tx)(nil)
@@ -293,7 +306,15 @@ func (tx *Tx) Create(ctx context.Context, typ, id string, body []byte) (*socialr
 // CreateNew is Create of a freshly minted id
 // (socialrx.ResourceTx.CreateNew).
 func (tx *Tx) CreateNew(ctx context.Context, typ, id string, body []byte) (*socialrx.Resource, error) {
-	return tx.create(ctx, typ, id, body, tx.st.CreateNew)
+	if tx.minted == nil {
+		tx.minted = map[string]struct{}{}
+	}
+	tx.minted[typ+"/"+id] = struct{}{} // before ingesting: its follow-on derives ids from it
+	res, err := tx.create(ctx, typ, id, body, tx.st.CreateNew)
+	if err != nil {
+		delete(tx.minted, typ+"/"+id)
+	}
+	return res, err
 }
 
 // create ingests a new resource, stored by store (the store's Create or

@@ -342,6 +342,17 @@ type Tx struct {
 	// on the single writer (docs/performance.md, session 11).
 	created, projected map[string]struct{}
 	rx                 map[string]*socialrx.Prescription
+	// minted holds "Type/id" of the resources this transaction created
+	// with CreateNew: ids drawn a moment ago, which no row written before
+	// the transaction can name. refs holds the referral rows it wrote
+	// (PutReferral) by Task id, deleted ones removed; refsStale is set once
+	// a statement changed referral rows in a way refs does not follow
+	// (MarkReferralDelivery). With them ReferralsOf a minted prescription
+	// costs no statement: its referrals can only be the ones this
+	// transaction wrote (projection.go).
+	minted    map[string]struct{}
+	refs      map[string]socialrx.Referral
+	refsStale bool
 }
 
 // markCreated records that typ/id was created by this transaction.

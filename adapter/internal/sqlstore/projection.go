@@ -135,6 +135,12 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) ON CONFLICT
 // reaching such a status for the first time gets r.LastChanged.
 func (tx *Tx) PutReferral(ctx context.Context, r *socialrx.Referral) error {
 	tx.touched("Task", r.ID)
+	if tx.refs == nil {
+		tx.refs = map[string]socialrx.Referral{}
+	}
+	c := *r // the row as the upsert leaves it (every column read back is set)
+	c.LastChanged = timeOf(micros(r.LastChanged))
+	tx.refs[r.ID] = c
 	var contact int64
 	if kept := tx.contacts[r.ID]; kept > 0 {
 		contact = kept // a new version of the Task: its old row was dropped
@@ -517,6 +523,7 @@ func (tx *Tx) DropProjections(ctx context.Context, typ, id string) error {
 			}
 			tx.contacts[id] = contact
 		}
+		delete(tx.refs, id)
 		if rx != "" {
 			if err := tx.exec(ctx, `DELETE FROM referrals WHERE task_id = $1`, id); err != nil {
 				return err
@@ -531,10 +538,22 @@ func (tx *Tx) DropProjections(ctx context.Context, typ, id string) error {
 }
 
 // ReferralsOf lists the referrals of a prescription (see
-// socialrx.ProjectionTx).
+// socialrx.ProjectionTx). Those of a prescription whose ServiceRequest this
+// transaction created with CreateNew are the ones it wrote itself (Tx.refs):
+// answered without a statement (on PostgreSQL a round trip an encounter).
 func (tx *Tx) ReferralsOf(ctx context.Context, prescriptionID string) ([]socialrx.Referral, error) {
 	if tx.done {
 		return nil, errTxDone
+	}
+	if _, ok := tx.minted["ServiceRequest/"+prescriptionID]; ok && !tx.refsStale {
+		var out []socialrx.Referral
+		for _, r := range tx.refs {
+			if r.PrescriptionID == prescriptionID {
+				out = append(out, r)
+			}
+		}
+		slices.SortFunc(out, func(a, b socialrx.Referral) int { return strings.Compare(a.ID, b.ID) }) // ORDER BY task_id (byte order)
+		return out, nil
 	}
 	var out []socialrx.Referral
 	// A prescription has a few referrals, found through an index: the
@@ -558,6 +577,7 @@ func (tx *Tx) ReferralsOf(ctx context.Context, prescriptionID string) ([]socialr
 // socialrx.ProjectionTx).
 func (tx *Tx) MarkReferralDelivery(ctx context.Context, referralID, state, reason string) error {
 	tx.touched("Task", referralID)
+	tx.refsStale = true // a conditional UPDATE: Tx.refs cannot tell its outcome
 	switch state {
 	case socialrx.DeliveryDelivered:
 		// Delivered once none is pending, unless an earlier change failed

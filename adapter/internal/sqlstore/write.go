@@ -84,6 +84,10 @@ func (tx *Tx) CreateNew(ctx context.Context, typ, id string, body []byte) (*soci
 	if err != nil {
 		return nil, fmt.Errorf("create %s/%s: %w", typ, id, err)
 	}
+	if tx.minted == nil {
+		tx.minted = map[string]struct{}{}
+	}
+	tx.minted[typ+"/"+id] = struct{}{}
 	return res, nil
 }
 
