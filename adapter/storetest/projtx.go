@@ -219,4 +219,28 @@ func testProjectionsInTx(t *testing.T, open func(t *testing.T) socialrx.Store) {
 	if diff := cmp.Diff(storedRefs, inTxRefs); diff != "" {
 		t.Errorf("ReferralsOf a minted prescription in its transaction differs from the stored rows (-stored +in tx):\n%s", diff)
 	}
+
+	// The derived facts of a resource the transaction created have nothing
+	// to replace the first time (no statement), and replace the facts the
+	// transaction wrote the second time.
+	list := func(code string) socialrx.Fact {
+		return socialrx.Fact{Param: "work-list", System: socialrx.CodeSystemBase + "task-code", Code: code}
+	}
+	err = s.Transact(ctx, func(tx socialrx.Tx) error {
+		if _, err := tx.CreateNew(ctx, "Task", "task-facts", []byte(taskBody)); err != nil {
+			return err
+		}
+		if err := tx.PutFacts(ctx, "Task", "task-facts", []socialrx.Fact{list("send-fax")}); err != nil {
+			return err
+		}
+		return tx.PutFacts(ctx, "Task", "task-facts", []socialrx.Fact{list("call-to-confirm")})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for code, want := range map[string]int{"send-fax": 0, "call-to-confirm": 1} {
+		if got := searchPage(t, s, "Task", "work-list="+socialrx.CodeSystemBase+"task-code|"+code).Matches; len(got) != want {
+			t.Errorf("work-list %s after two PutFacts in the creating transaction: %v, want %d match", code, keys(got), want)
+		}
+	}
 }

@@ -353,6 +353,10 @@ type Tx struct {
 	minted    map[string]struct{}
 	refs      map[string]socialrx.Referral
 	refsStale bool
+	// faceted holds "Type/id" of the resources whose derived index rows
+	// (PutFacts) this transaction wrote: those created by it and not in
+	// faceted have none to drop.
+	faceted map[string]struct{}
 }
 
 // markCreated records that typ/id was created by this transaction.

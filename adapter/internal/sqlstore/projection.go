@@ -609,6 +609,15 @@ func derivedParams(typ string) []string {
 // PutFacts replaces the derived facts of typ/id (see socialrx.ProjectionTx):
 // they are search_index rows of typ's derived parameters.
 func (tx *Tx) PutFacts(ctx context.Context, typ, id string, facts []socialrx.Fact) error {
+	// A resource this transaction created has no derived rows to drop
+	// unless this transaction wrote some (before or after the create).
+	k := typ + "/" + id
+	_, created := tx.created[k]
+	_, faceted := tx.faceted[k]
+	if tx.faceted == nil {
+		tx.faceted = map[string]struct{}{}
+	}
+	tx.faceted[k] = struct{}{}
 	tx.touched(typ, id)
 	if tx.done {
 		return errTxDone
@@ -622,8 +631,10 @@ func (tx *Tx) PutFacts(ctx context.Context, typ, id string, facts []socialrx.Fac
 	if len(derived) == 0 {
 		return nil
 	}
-	if err := tx.dropFacts(ctx, typ, id, derived); err != nil {
-		return err
+	if !created || faceted {
+		if err := tx.dropFacts(ctx, typ, id, derived); err != nil {
+			return err
+		}
 	}
 	if len(facts) == 0 {
 		return nil
