@@ -198,6 +198,20 @@ type MatchManyTx interface {
 	MatchMany(ctx context.Context, reqs []SearchRequest) (results []*SearchResult, err error)
 }
 
+// PrefetchTx is implemented by a transaction that can read resources ahead
+// at no cost of their own: Prefetch asks for the current versions of refs
+// ("Type/id") to be read with the transaction's next statement (on
+// PostgreSQL in the same round trip) and handed to got when its answer
+// arrives, before that statement's own; what is missing or deleted is not
+// handed, and where the store cannot read ahead nothing is (SQLite: its
+// reads cost no round trip). An optimization only: a caller must not rely
+// on got being called, nor on when. The workflow's transaction keeps what
+// arrives for its own later reads (a Bundle's references to resources it
+// does not carry: the program's Endpoint of a warm hand-off).
+type PrefetchTx interface {
+	Prefetch(refs []string, got func(Resource))
+}
+
 // SearchResult is one page of a search.
 type SearchResult struct {
 	Matches  []Resource // the page, in order

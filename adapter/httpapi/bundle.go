@@ -170,6 +170,7 @@ func (s *Server) transaction(c echo.Context, b *fhir.Bundle) (*bundle, error) {
 		}
 	}
 	ret := preferOf(r).ret
+	prefetch := prefetchRefs(ops)
 	err := s.wf.Transact(ctx, func(tx *workflow.Tx) error {
 		for _, o := range ops {
 			o.reset()
@@ -212,6 +213,9 @@ func (s *Server) transaction(c echo.Context, b *fhir.Bundle) (*bundle, error) {
 		if err := run(isDelete, execute); err != nil {
 			return err
 		}
+		// What the entries name but do not carry is read with the
+		// conditions' search: on PostgreSQL in its round trip.
+		tx.Prefetch(prefetch, nil)
 		if err := s.matchCreates(ctx, tx, ops); err != nil {
 			return err
 		}

@@ -52,6 +52,11 @@ type op struct {
 	notices []fhir.Issue
 	view    subset          // _summary/_elements of a search entry
 	patch   jsonpatch.Patch // a PATCH entry's JSON Patch
+	// sites are the references of body (fhir.References), found once
+	// outside the store transaction (findReferences); sitesErr its error.
+	sites    []fhir.RefSite
+	sitesErr error
+	sitesSet bool
 
 	// Set inside the store transaction.
 	target    string             // id written (assigned, matched or from the URL)
@@ -367,9 +372,9 @@ func (s *Server) rewriteReferences(ctx context.Context, tx socialrx.ResourceTx, 
 		return nil
 	}
 	o.rewritten = o.body
-	sites, err := fhir.References(o.body)
+	sites, err := o.references()
 	if err != nil {
-		return fmt.Errorf("references: %w", err)
+		return err
 	}
 	repl := map[string]string{}
 	for _, site := range sites {
@@ -411,6 +416,42 @@ func (s *Server) rewriteReferences(ctx context.Context, tx socialrx.ResourceTx, 
 		return fmt.Errorf("rewrite references: %w", err)
 	}
 	return nil
+}
+
+// references returns the references of the entry's body, found once.
+func (o *op) references() ([]fhir.RefSite, error) {
+	if !o.sitesSet {
+		o.sites, o.sitesErr = fhir.References(o.body)
+		if o.sitesErr != nil {
+			o.sitesErr = fmt.Errorf("references: %w", o.sitesErr)
+		}
+		o.sitesSet = true
+	}
+	return o.sites, o.sitesErr
+}
+
+// prefetchRefs returns the relative literal references (Type/id) of the
+// transaction's write entries: resources the Bundle names but does not
+// carry, which the workflow may read while ingesting it (the program's
+// Endpoint of a warm hand-off). The store transaction reads them ahead,
+// with its first statement (socialrx.PrefetchTx).
+func prefetchRefs(ops []*op) []string {
+	var out []string
+	for _, o := range ops {
+		if o.kind != opCreate && o.kind != opUpdate {
+			continue
+		}
+		sites, err := o.references()
+		if err != nil {
+			continue // rewriteReferences reports it
+		}
+		for _, site := range sites {
+			if pr, err := fhir.ParseReference(site.Reference); err == nil && pr.Kind == fhir.RefRelative && pr.Version == "" {
+				out = append(out, pr.Type+"/"+pr.ID)
+			}
+		}
+	}
+	return out
 }
 
 // resolveConditional resolves Type?params to Type/id of its one match.

@@ -161,6 +161,13 @@ func (t *instrumentedTx) Search(ctx context.Context, req socialrx.SearchRequest)
 	return r, err
 }
 
+// Prefetch reads ahead where the store can (socialrx.PrefetchTx).
+func (t *instrumentedTx) Prefetch(refs []string, got func(socialrx.Resource)) {
+	if pf, ok := t.Tx.(socialrx.PrefetchTx); ok {
+		pf.Prefetch(refs, got)
+	}
+}
+
 // MatchMany runs the conditional searches with one statement where the
 // store can (socialrx.MatchManyTx), each checked as Search checks it.
 func (t *instrumentedTx) MatchMany(ctx context.Context, reqs []socialrx.SearchRequest) ([]*socialrx.SearchResult, error) {

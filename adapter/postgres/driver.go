@@ -127,6 +127,12 @@ func (t tx) InsertIndex(ctx context.Context, rows []sqlstore.IndexRow) error {
 // Defer queues a statement to go with the next one (sqlstore.Deferrer).
 func (t tx) Defer(sql string, args ...any) { t.p.Defer(sql, args...) }
 
+// DeferRead queues a read to go with the next statement
+// (sqlstore.ReadDeferrer).
+func (t tx) DeferRead(sql string, read func(sqlstore.Rows) error, args ...any) {
+	t.p.DeferRead(sql, func(r pgx.Rows) error { return read(r) }, args...)
+}
+
 func indexArgs(rows []sqlstore.IndexRow) []any {
 	args := make([]any, 0, len(rows)*len(sqlstore.IndexColumns))
 	for i := range rows {
@@ -185,7 +191,7 @@ func (t tx) Commit(ctx context.Context) error {
 	}
 	defer p.release()
 	if p.tx == nil && p.pending.Len() == p.opening {
-		p.pending = nil
+		p.takePending()
 		return nil
 	}
 	return p.commit(ctx)
@@ -199,7 +205,7 @@ func (t tx) Rollback(ctx context.Context) error {
 		return nil // ended already
 	}
 	defer p.release()
-	p.pending = nil
+	p.takePending()
 	if p.tx == nil {
 		return nil
 	}

@@ -27,10 +27,10 @@ import (
 // 12); about a dozen of them now ride along with others. Since session 13
 // the resource writes that cannot be refused (Version.Deferrable), River's
 // notification and the COMMIT ride too, and the token match rides with the
-// BEGIN (queryCustomPlan): with the workflow's follow-on creates of ids
-// derived from minted ones and ReferralsOf answered from memory, an
-// encounter takes 4 round trips, not 10 (TestRoundTrips,
-// docs/architecture.md).
+// BEGIN (queryCustomPlan), and so does the read ahead of what a Bundle
+// names (DeferRead): with the workflow's follow-on creates of ids derived
+// from minted ones and ReferralsOf answered from memory, an encounter
+// takes 3 round trips, not 10 (TestRoundTrips, docs/architecture.md).
 //
 // A read PostgreSQL must plan for its values (see planned) cannot ride in
 // a batch (pgx sends a batch in one mode), unless its text is fixed
@@ -49,6 +49,9 @@ type pipe struct {
 	pending *pgx.Batch    // deferred statements, nil when none
 	opening int           // how many statements begin the transaction
 	trips   int           // round trips the transaction took (tests count them)
+	// reads are the readers of the deferred reads in pending, by their
+	// place in it (DeferRead).
+	reads map[int]func(pgx.Rows) error
 }
 
 // newPipe is the pipe of a transaction to begin on conn, with a
@@ -99,14 +102,68 @@ func (p *pipe) Defer(sql string, args ...any) {
 	p.pending.Queue(sql, args...)
 }
 
+// DeferRead queues a read whose rows are wanted later: it goes with the
+// next statement, and read gets its rows when that statement's batch is
+// read (before the statement's own result). A failure of the read, or an
+// error read returns, is reported as a deferred statement's.
+func (p *pipe) DeferRead(sql string, read func(pgx.Rows) error, args ...any) {
+	if p.pending == nil {
+		p.pending = &pgx.Batch{}
+	}
+	if p.reads == nil {
+		p.reads = map[int]func(pgx.Rows) error{}
+	}
+	p.reads[p.pending.Len()] = read
+	p.pending.Queue(sql, args...)
+}
+
+// takePending returns the pending batch and its deferred reads, leaving
+// none.
+func (p *pipe) takePending() (*pgx.Batch, map[int]func(pgx.Rows) error) {
+	b, reads := p.pending, p.reads
+	p.pending, p.reads = nil, nil
+	return b, reads
+}
+
+// drain reads the results of the first n statements of a batch sent:
+// each deferred read's rows go to its reader, the other results are
+// checked for errors.
+func drain(br pgx.BatchResults, n int, reads map[int]func(pgx.Rows) error) error {
+	for i := range n {
+		read, ok := reads[i]
+		if !ok {
+			if _, err := br.Exec(); err != nil {
+				return deferredErr(err)
+			}
+			continue
+		}
+		rows, err := br.Query()
+		if err == nil {
+			err = read(rows)
+			rows.Close()
+			if err == nil {
+				err = rows.Err()
+			}
+		}
+		if err != nil {
+			return deferredErr(err)
+		}
+	}
+	return nil
+}
+
 // Flush sends the deferred statements, if any, and returns the first error.
 func (p *pipe) Flush(ctx context.Context) error {
 	if p.pending == nil {
 		return nil
 	}
-	b := p.pending
-	p.pending = nil
-	return deferredErr(p.send(ctx, b).Close())
+	b, reads := p.takePending()
+	br := p.send(ctx, b)
+	err := drain(br, b.Len(), reads)
+	if cerr := br.Close(); err == nil && cerr != nil {
+		err = deferredErr(cerr)
+	}
+	return err
 }
 
 // commit sends the deferred statements with the COMMIT at their end, in
@@ -117,21 +174,14 @@ func (p *pipe) Flush(ctx context.Context) error {
 // The pgx transaction is not used again once this returns (the pipe's
 // connection goes back to the pool: release).
 func (p *pipe) commit(ctx context.Context) error {
-	b := p.pending
-	p.pending = nil
+	b, reads := p.takePending()
 	if b == nil {
 		b = &pgx.Batch{}
 	}
 	n := b.Len()
 	b.Queue("commit")
 	br := p.send(ctx, b)
-	var err error
-	for range n {
-		if _, err = br.Exec(); err != nil {
-			err = deferredErr(err)
-			break
-		}
-	}
+	err := drain(br, n, reads)
 	var tag pgconn.CommandTag
 	if err == nil {
 		tag, err = br.Exec()
@@ -160,23 +210,22 @@ func deferredErr(err error) error {
 
 // take returns the pending batch for a statement to join, or nil when it
 // must go alone: nothing pending, or a read sent unnamed (planned).
-func (p *pipe) take(ctx context.Context, args []any) (*pgx.Batch, error) {
+func (p *pipe) take(ctx context.Context, args []any) (*pgx.Batch, map[int]func(pgx.Rows) error, error) {
 	if p.pending == nil {
-		return nil, nil
+		return nil, nil, nil
 	}
 	if len(args) > 0 {
 		if _, ok := args[0].(pgx.QueryExecMode); ok {
-			return nil, p.Flush(ctx)
+			return nil, nil, p.Flush(ctx)
 		}
 	}
-	b := p.pending
-	p.pending = nil
-	return b, nil
+	b, reads := p.takePending()
+	return b, reads, nil
 }
 
 // Exec runs sql, after (and with) the deferred statements.
 func (p *pipe) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
-	b, err := p.take(ctx, args)
+	b, reads, err := p.take(ctx, args)
 	if err != nil || b == nil {
 		if err != nil {
 			return pgconn.CommandTag{}, err
@@ -188,10 +237,8 @@ func (p *pipe) Exec(ctx context.Context, sql string, args ...any) (pgconn.Comman
 	b.Queue(sql, args...)
 	br := p.send(ctx, b)
 	defer br.Close()
-	for range n {
-		if _, err := br.Exec(); err != nil {
-			return pgconn.CommandTag{}, deferredErr(err)
-		}
+	if err := drain(br, n, reads); err != nil {
+		return pgconn.CommandTag{}, err
 	}
 	return br.Exec()
 }
@@ -199,7 +246,7 @@ func (p *pipe) Exec(ctx context.Context, sql string, args ...any) (pgconn.Comman
 // Query runs sql, after (and with) the deferred statements. The rows hold
 // the batch open until they are closed.
 func (p *pipe) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
-	b, err := p.take(ctx, args)
+	b, reads, err := p.take(ctx, args)
 	if err != nil || b == nil {
 		if err != nil {
 			return nil, err
@@ -210,11 +257,9 @@ func (p *pipe) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, er
 	n := b.Len()
 	b.Queue(sql, args...)
 	br := p.send(ctx, b)
-	for range n {
-		if _, err := br.Exec(); err != nil {
-			_ = br.Close()
-			return nil, deferredErr(err)
-		}
+	if err := drain(br, n, reads); err != nil {
+		_ = br.Close()
+		return nil, err
 	}
 	rows, err := br.Query()
 	if err != nil {

@@ -175,8 +175,9 @@ func TestPipe(t *testing.T) {
 // TestRoundTrips counts the round trips of the writes an encounter Bundle
 // makes (pipe.trips): creates of minted ids and updates of locked rows wait
 // in the pipe (Version.Deferrable), the token match rides with the BEGIN and
-// the advisory locks (queryCustomPlan), River's notification is deferred,
-// and the commit goes with whatever is still pending. What was written is
+// the advisory locks (queryCustomPlan) with a deferred read (a prefetch),
+// River's notification is deferred, and the commit goes with whatever is
+// still pending. What was written is
 // read back, and a deferred write that finds its row gone fails the
 // transaction.
 func TestRoundTrips(t *testing.T) {
@@ -242,6 +243,20 @@ func TestRoundTrips(t *testing.T) {
 	ptx = begin()
 	p = ptx.p
 	ptx.Defer(`SELECT pg_advisory_xact_lock($1)`, int64(42))
+	var prefetched []string
+	ptx.DeferRead(readManySQL, func(r sqlstore.Rows) error {
+		for r.Next() {
+			var typ, id string
+			var version, lastUpdated int64
+			var deleted bool
+			var body []byte
+			if err := r.Scan(&typ, &id, &version, &lastUpdated, &deleted, &body); err != nil {
+				return err
+			}
+			prefetched = append(prefetched, id)
+		}
+		return nil
+	}, []string{"Patient", "Patient"}, []string{"rt-a", "rt-none"})
 	rows, err := ptx.Query(ctx, sqlstore.CustomPlan+matchTokensSQL,
 		[]int32{0}, []string{"Patient"}, []string{"identifier"}, []string{"urn:probe"}, []string{"rt-b"})
 	if err != nil {
@@ -263,7 +278,10 @@ func TestRoundTrips(t *testing.T) {
 		t.Fatalf("token match: %v, %v; want rt-b", matched, err)
 	}
 	if p.trips != 1 {
-		t.Errorf("BEGIN, lock and token match: %d round trips, want 1", p.trips)
+		t.Errorf("BEGIN, lock, a deferred read and token match: %d round trips, want 1", p.trips)
+	}
+	if len(prefetched) != 1 || prefetched[0] != "rt-a" {
+		t.Errorf("the deferred read handed %v, want rt-a", prefetched)
 	}
 	if _, err := ptx.LockCurrentMany(ctx, []sqlstore.Key{{Type: "Patient", ID: "rt-b"}}); err != nil {
 		t.Fatal(err)

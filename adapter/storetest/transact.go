@@ -268,4 +268,53 @@ func testTransactions(t *testing.T, open func(t *testing.T) socialrx.Store) {
 			sameResource(t, "the holder of a taken id after a CreateNew of it", taken, got)
 		}
 	})
+
+	// Prefetch hands (if the store reads ahead at all: PostgreSQL does,
+	// with the next statement) exactly the current versions of the live
+	// resources named, as a read would return them, and nothing of a
+	// missing, deleted or malformed reference; what the transaction writes
+	// after asking is read as written.
+	t.Run("Prefetch", func(t *testing.T) {
+		t.Parallel()
+		s := open(t)
+		live := mustCreate(t, s, "Patient", "pf-live", patientBody("Prefetched", "P", "1980-01-01"))
+		mustCreate(t, s, "Patient", "pf-gone", patientBody("Gone", "G", "1980-01-01"))
+		mustDelete(t, s, "Patient", "pf-gone")
+		handed := map[string]socialrx.Resource{}
+		err := s.Transact(t.Context(), func(tx socialrx.Tx) error {
+			ctx := t.Context()
+			pf, ok := tx.(socialrx.PrefetchTx)
+			if !ok {
+				return nil
+			}
+			pf.Prefetch([]string{"Patient/pf-live", "Patient/pf-missing", "Patient/pf-gone", "AuditEvent/x", "not a reference", "Patient/pf-live"},
+				func(r socialrx.Resource) {
+					if _, twice := handed[r.Type+"/"+r.ID]; twice {
+						t.Errorf("Prefetch handed %s/%s twice", r.Type, r.ID)
+					}
+					handed[r.Type+"/"+r.ID] = r
+				})
+			if _, _, err := tx.Update(ctx, "Patient", "pf-live", []byte(patientBody("Changed", "P", "1980-01-01")), 0); err != nil {
+				return err
+			}
+			got, err := tx.Read(ctx, "Patient", "pf-live")
+			if err != nil {
+				return err
+			}
+			if got.VersionID != 2 {
+				t.Errorf("read after a prefetch and an update: version %d, want 2", got.VersionID)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k, r := range handed {
+			if k != "Patient/pf-live" {
+				t.Errorf("Prefetch handed %s: only the live resource may be", k)
+				continue
+			}
+			sameResource(t, "the prefetched version", live, &r)
+		}
+	})
 }

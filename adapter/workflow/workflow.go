@@ -135,6 +135,9 @@ type Tx struct {
 	// PatientTaskID) cannot have been stored before either, so its create
 	// is a CreateNew too (on PostgreSQL, no round trip of its own).
 	minted map[string]struct{}
+	// written holds "Type/id" of what this transaction wrote: a prefetched
+	// version arriving after the write must not enter the read cache.
+	written map[string]struct{}
 }
 
 // isMinted reports whether typ/id was created by this transaction with
@@ -276,11 +279,38 @@ func (tx *Tx) dropProjections(ctx context.Context, typ, id string) error {
 // wrote records in the read cache what a write of typ/id stored (nil: a
 // delete).
 func (tx *Tx) wrote(typ, id string, res *socialrx.Resource) {
+	if tx.written == nil {
+		tx.written = map[string]struct{}{}
+	}
+	tx.written[typ+"/"+id] = struct{}{}
 	if res == nil || res.Deleted {
 		delete(tx.read, typ+"/"+id)
 		return
 	}
 	tx.read[typ+"/"+id] = res
+}
+
+// Prefetch reads refs ahead where the store can (socialrx.PrefetchTx) and
+// keeps what arrives for the workflow's own reads (cachedRead: the
+// Endpoint of a prescription's program, read while mapping it), unless
+// the transaction has an entry for it already or wrote it; got, when not
+// nil, gets every one.
+func (tx *Tx) Prefetch(refs []string, got func(socialrx.Resource)) {
+	pf, ok := tx.st.(socialrx.PrefetchTx)
+	if !ok {
+		return
+	}
+	pf.Prefetch(refs, func(r socialrx.Resource) {
+		k := r.Type + "/" + r.ID
+		_, cached := tx.read[k]
+		_, written := tx.written[k]
+		if !cached && !written {
+			tx.read[k] = &r
+		}
+		if got != nil {
+			got(r)
+		}
+	})
 }
 
 // Exists reports whether typ/id was ever stored, locking it.

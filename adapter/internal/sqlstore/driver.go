@@ -79,6 +79,13 @@ type Deferrer interface {
 	Defer(sql string, args ...any)
 }
 
+// ReadDeferrer is a Deferrer that can also hold a read back: it goes with
+// the next statement, and read gets its rows when that statement's answer
+// is read (PostgreSQL: in the same round trip). Tx.Prefetch.
+type ReadDeferrer interface {
+	DeferRead(sql string, read func(Rows) error, args ...any)
+}
+
 // Key names a resource.
 type Key struct{ Type, ID string }
 

@@ -396,6 +396,51 @@ func (tx *Tx) Read(ctx context.Context, typ, id string) (*socialrx.Resource, err
 	return tx.e.read(ctx, tx.q, typ, id)
 }
 
+// maxPrefetch bounds the resources one Prefetch asks for.
+const maxPrefetch = 100
+
+// Prefetch reads the current versions of refs with the transaction's next
+// statement where the driver can (ReadDeferrer, with the dialect's
+// ReadMany) and hands each found one to got (see socialrx.PrefetchTx).
+// AuditEvents and malformed refs are left out, and refs past the first
+// maxPrefetch distinct ones.
+func (tx *Tx) Prefetch(refs []string, got func(socialrx.Resource)) {
+	d, ok := tx.q.(ReadDeferrer)
+	if tx.done || !ok || tx.e.d.ReadMany == "" || len(refs) == 0 {
+		return
+	}
+	seen := make(map[string]bool, len(refs))
+	var types, ids []string
+	for _, ref := range refs {
+		typ, id, ok := fhir.SplitRef(ref)
+		if !ok || typ == auditType || seen[ref] {
+			continue
+		}
+		seen[ref] = true
+		types, ids = append(types, typ), append(ids, id)
+		if len(types) == maxPrefetch {
+			break
+		}
+	}
+	if len(types) == 0 {
+		return
+	}
+	d.DeferRead(tx.e.d.ReadMany, func(rows Rows) error {
+		for rows.Next() {
+			var r socialrx.Resource
+			var lu int64
+			if err := rows.Scan(&r.Type, &r.ID, &r.VersionID, &lu, &r.Deleted, &r.Body); err != nil {
+				return err
+			}
+			if !r.Deleted {
+				r.LastUpdated = fromMicros(lu)
+				got(r)
+			}
+		}
+		return nil
+	}, types, ids)
+}
+
 // Search runs a search that sees the transaction's own writes.
 func (tx *Tx) Search(ctx context.Context, req socialrx.SearchRequest) (*socialrx.SearchResult, error) {
 	if tx.done {
