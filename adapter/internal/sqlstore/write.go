@@ -64,30 +64,30 @@ func (e *Engine) stampTime(prev time.Time) time.Time {
 // inserted with ON CONFLICT DO NOTHING, which waits for a concurrent insert of
 // the same key and leaves the transaction usable.
 func (tx *Tx) Create(ctx context.Context, typ, id string, body []byte) (*socialrx.Resource, error) {
-	if tx.done {
-		return nil, errTxDone
-	}
-	res, err := tx.put(ctx, typ, id, body, 1, tx.e.stampTime(time.Time{}), true, false)
-	if err != nil {
-		return nil, fmt.Errorf("create %s/%s: %w", typ, id, err)
-	}
-	return res, nil
+	return tx.create(ctx, typ, id, body, false)
 }
 
 // CreateNew is Create of a freshly minted id (see socialrx.ResourceTx):
-// the write is Deferrable.
+// the write is Deferrable, and the id is remembered as minted (Tx.minted).
 func (tx *Tx) CreateNew(ctx context.Context, typ, id string, body []byte) (*socialrx.Resource, error) {
+	return tx.create(ctx, typ, id, body, true)
+}
+
+// create stores version 1 of typ/id: Create, or CreateNew when minted.
+func (tx *Tx) create(ctx context.Context, typ, id string, body []byte, minted bool) (*socialrx.Resource, error) {
 	if tx.done {
 		return nil, errTxDone
 	}
-	res, err := tx.put(ctx, typ, id, body, 1, tx.e.stampTime(time.Time{}), true, true)
+	res, err := tx.put(ctx, typ, id, body, 1, tx.e.stampTime(time.Time{}), true, minted)
 	if err != nil {
 		return nil, fmt.Errorf("create %s/%s: %w", typ, id, err)
 	}
-	if tx.minted == nil {
-		tx.minted = map[string]struct{}{}
+	if minted {
+		if tx.minted == nil {
+			tx.minted = map[string]struct{}{}
+		}
+		tx.minted[typ+"/"+id] = struct{}{}
 	}
-	tx.minted[typ+"/"+id] = struct{}{}
 	return res, nil
 }
 
