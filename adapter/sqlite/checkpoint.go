@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -54,6 +55,11 @@ type checkpointer struct {
 	// runs counts checkpoints taken; log and copied are the last one's
 	// frames in the log and frames copied (tests read them).
 	runs, log, copied atomic.Int64
+	// failing counts the checkpoints that failed since the last one
+	// taken; logger, when set (Store.SetLogger), is told when they start
+	// failing and when they work again.
+	failing atomic.Int64
+	logger  atomic.Pointer[slog.Logger]
 }
 
 func newCheckpointer(db *sql.DB, every time.Duration) *checkpointer {
@@ -87,14 +93,31 @@ func (c *checkpointer) loop() {
 	}
 }
 
-// checkpoint copies what the log holds now. A failure (the disk, a
-// reader holding old pages) is left to the next one and to the writer's
-// backstop: nothing is lost by a checkpoint not taken.
+// checkpoint copies what the log holds now. A failure (the disk) is left
+// to the next one and to the writer's backstop: nothing is lost by a
+// checkpoint not taken. But a log that is never copied by the checkpointer
+// grows to the backstop's 10,000 pages and makes the writer copy them
+// inside its lock, so the first failure of a run of them is logged (the
+// error is SQLite's or the driver's: no data), and so is the recovery. A
+// checkpoint a reader holds back (busy) is no failure.
 func (c *checkpointer) checkpoint() {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	var busy, log, copied int64
-	if err := c.db.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &log, &copied); err != nil || busy != 0 {
+	if err := c.db.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &log, &copied); err != nil {
+		if c.failing.Add(1) == 1 {
+			if l := c.logger.Load(); l != nil {
+				l.Warn("sqlite: a WAL checkpoint failed; commits go on and the writer's own checkpoint copies the log past 10,000 pages, more slowly", "err", err)
+			}
+		}
+		return
+	}
+	if n := c.failing.Swap(0); n > 0 {
+		if l := c.logger.Load(); l != nil {
+			l.Info("sqlite: WAL checkpoints work again", "failed", n)
+		}
+	}
+	if busy != 0 {
 		return
 	}
 	c.runs.Add(1)

@@ -1,9 +1,13 @@
 package sqlite
 
 import (
+	"bytes"
 	"context"
+	"database/sql"
 	"fmt"
+	"log/slog"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -68,5 +72,51 @@ func TestCheckpointerCopiesTheLog(t *testing.T) {
 		if _, err := again.Read(ctx, "Patient", fmt.Sprintf("ck-%d", i)); err != nil {
 			t.Errorf("Patient ck-%d after reopening: %v", i, err)
 		}
+	}
+}
+
+// TestCheckpointerReportsFailures: the first of a run of failed
+// checkpoints is logged once (a warning naming the driver's error), and
+// the first success after them says how many failed; commits go on
+// meanwhile. The checkpointer's own connection is closed to make it fail.
+func TestCheckpointerReportsFailures(t *testing.T) {
+	s := openTest(t, sqlstore.Options{})
+	var buf bytes.Buffer
+	s.SetLogger(slog.New(slog.NewTextHandler(&buf, nil)))
+	c := s.drv.ckpt
+	c.checkpoint()
+	if c.failing.Load() != 0 || buf.Len() != 0 {
+		t.Fatalf("a working checkpoint: %d failing, logged %q", c.failing.Load(), buf.String())
+	}
+
+	dead, err := sql.Open("sqlite", ":memory:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = dead.Close()
+	broken := newCheckpointer(dead, time.Hour)
+	defer func() { _ = broken.close() }()
+	broken.logger.Store(slog.New(slog.NewTextHandler(&buf, nil)))
+	broken.checkpoint()
+	broken.checkpoint()
+	if got := broken.failing.Load(); got != 2 {
+		t.Errorf("two failed checkpoints counted %d", got)
+	}
+	if n := strings.Count(buf.String(), "level=WARN"); n != 1 || !strings.Contains(buf.String(), "database is closed") {
+		t.Errorf("two failed checkpoints logged %d warnings, want 1 naming the error: %q", n, buf.String())
+	}
+
+	// A success after failures says so, once.
+	buf.Reset()
+	c.failing.Store(3)
+	if err := s.Transact(t.Context(), func(tx socialrx.Tx) error {
+		_, err := tx.Create(t.Context(), "Patient", "ck-after", []byte(`{"resourceType":"Patient"}`))
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	c.checkpoint()
+	if c.failing.Load() != 0 || !strings.Contains(buf.String(), "level=INFO") || !strings.Contains(buf.String(), "failed=3") {
+		t.Errorf("the first checkpoint after 3 failures: %d failing, logged %q", c.failing.Load(), buf.String())
 	}
 }

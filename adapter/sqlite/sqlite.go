@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -117,6 +118,11 @@ func open(ctx context.Context, path string, opts sqlstore.Options) (*Store, erro
 	drv := &driver{w: w, wc: wc, r: r, rc: rc, groups: newGroups(), audit: alog, ckpt: newCheckpointer(cdb, checkpointEvery)}
 	return &Store{Engine: sqlstore.New(drv, opts), drv: drv, path: abs}, nil
 }
+
+// SetLogger sets where the store reports what goes wrong in its own
+// background work (failed WAL checkpoints: checkpoint.go); none by
+// default.
+func (s *Store) SetLogger(l *slog.Logger) { s.drv.ckpt.logger.Store(l) }
 
 func (s *Store) provider() (*goose.Provider, error) {
 	sub, err := fs.Sub(migrations, "migrations")

@@ -192,6 +192,9 @@ func (m *Main) Run(ctx context.Context) error {
 	if k, ok := store.(statsKeeper); ok {
 		m.stopStats = k.KeepStatistics(postgres.StatsEvery, m.Logger)
 	}
+	if l, ok := store.(logged); ok {
+		l.SetLogger(m.Logger) // SQLite: failed WAL checkpoints
+	}
 
 	ln, err := net.Listen("tcp", m.Config.Listen)
 	if err != nil {
@@ -424,6 +427,12 @@ func (m *Main) Close() error {
 // itself (PostgreSQL: adapter/postgres stats.go).
 type statsKeeper interface {
 	KeepStatistics(every time.Duration, log *slog.Logger) (stop func())
+}
+
+// logged is a store that reports failures of its background work to a
+// logger (SQLite: adapter/sqlite checkpoint.go).
+type logged interface {
+	SetLogger(l *slog.Logger)
 }
 
 // analyzer is a store that analyses the tables a large write changed
