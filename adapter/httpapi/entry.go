@@ -53,7 +53,7 @@ type op struct {
 	view    subset          // _summary/_elements of a search entry
 	patch   jsonpatch.Patch // a PATCH entry's JSON Patch
 	// sites are the references of body (fhir.References), found once
-	// outside the store transaction (findReferences); sitesErr its error.
+	// outside the store transaction (references); sitesErr its error.
 	sites    []fhir.RefSite
 	sitesErr error
 	sitesSet bool

@@ -127,29 +127,43 @@ func (p *pipe) takePending() (*pgx.Batch, map[int]func(pgx.Rows) error) {
 
 // drain reads the results of the first n statements of a batch sent:
 // each deferred read's rows go to its reader, the other results are
-// checked for errors.
-func drain(br pgx.BatchResults, n int, reads map[int]func(pgx.Rows) error) error {
+// checked for errors. A statement's failure (dbErr) stops it: the server
+// ran nothing after it. A reader's own error (readErr) does not: the
+// server ran the rest of the batch all the same, so the results are read
+// on, and the caller decides what the reader's error means (commit: the
+// transaction committed).
+func drain(br pgx.BatchResults, n int, reads map[int]func(pgx.Rows) error) (dbErr, readErr error) {
 	for i := range n {
 		read, ok := reads[i]
 		if !ok {
 			if _, err := br.Exec(); err != nil {
-				return deferredErr(err)
+				return deferredErr(err), readErr
 			}
 			continue
 		}
 		rows, err := br.Query()
-		if err == nil {
-			err = read(rows)
-			rows.Close()
-			if err == nil {
-				err = rows.Err()
-			}
-		}
 		if err != nil {
-			return deferredErr(err)
+			return deferredErr(err), readErr
+		}
+		rerr := read(rows)
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return deferredErr(err), readErr
+		}
+		if rerr != nil && readErr == nil {
+			readErr = deferredErr(rerr)
 		}
 	}
-	return nil
+	return nil, readErr
+}
+
+// drained is drain's first error, the statements' before the readers'.
+func drained(br pgx.BatchResults, n int, reads map[int]func(pgx.Rows) error) error {
+	dbErr, readErr := drain(br, n, reads)
+	if dbErr != nil {
+		return dbErr
+	}
+	return readErr
 }
 
 // Flush sends the deferred statements, if any, and returns the first error.
@@ -159,7 +173,7 @@ func (p *pipe) Flush(ctx context.Context) error {
 	}
 	b, reads := p.takePending()
 	br := p.send(ctx, b)
-	err := drain(br, b.Len(), reads)
+	err := drained(br, b.Len(), reads)
 	if cerr := br.Close(); err == nil && cerr != nil {
 		err = deferredErr(cerr)
 	}
@@ -172,7 +186,9 @@ func (p *pipe) Flush(ctx context.Context) error {
 // first failure, the COMMIT included, so the transaction commits only if
 // every deferred statement succeeded; after a failure it is rolled back.
 // The pgx transaction is not used again once this returns (the pipe's
-// connection goes back to the pool: release).
+// connection goes back to the pool: release). A deferred read's reader
+// failing does not fail the commit, which the server made all the same:
+// what was read ahead is not needed any more.
 func (p *pipe) commit(ctx context.Context) error {
 	b, reads := p.takePending()
 	if b == nil {
@@ -181,7 +197,7 @@ func (p *pipe) commit(ctx context.Context) error {
 	n := b.Len()
 	b.Queue("commit")
 	br := p.send(ctx, b)
-	err := drain(br, n, reads)
+	err, _ := drain(br, n, reads)
 	var tag pgconn.CommandTag
 	if err == nil {
 		tag, err = br.Exec()
@@ -237,7 +253,7 @@ func (p *pipe) Exec(ctx context.Context, sql string, args ...any) (pgconn.Comman
 	b.Queue(sql, args...)
 	br := p.send(ctx, b)
 	defer br.Close()
-	if err := drain(br, n, reads); err != nil {
+	if err := drained(br, n, reads); err != nil {
 		return pgconn.CommandTag{}, err
 	}
 	return br.Exec()
@@ -257,7 +273,7 @@ func (p *pipe) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, er
 	n := b.Len()
 	b.Queue(sql, args...)
 	br := p.send(ctx, b)
-	if err := drain(br, n, reads); err != nil {
+	if err := drained(br, n, reads); err != nil {
 		_ = br.Close()
 		return nil, err
 	}

@@ -328,6 +328,26 @@ func TestRoundTrips(t *testing.T) {
 	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM resource_versions WHERE id = 'rt-d'`).Scan(&n); err != nil || n != 0 {
 		t.Errorf("rt-d after the failed transaction: %d versions, %v; want none", n, err)
 	}
+	// A reader's own failure: reported by the statement that carried its
+	// read; at the commit, which the server made all the same, dropped.
+	failing := func(sqlstore.Rows) error { return errors.New("reader refused") }
+	ptx = begin()
+	ptx.DeferRead(readManySQL, failing, []string{"Patient"}, []string{"rt-a"})
+	if _, err := ptx.Exec(ctx, `SELECT 1`); err == nil || !strings.Contains(err.Error(), "reader refused") {
+		t.Errorf("a statement carrying a failing reader's read: %v, want the reader's error", err)
+	}
+	_ = ptx.Rollback(ctx)
+	ptx = begin()
+	if _, err := ptx.Put(ctx, patient("rt-e", "Fifth", 1, true)); err != nil {
+		t.Fatal(err)
+	}
+	ptx.DeferRead(readManySQL, failing, []string{"Patient"}, []string{"rt-a"})
+	if err := ptx.Commit(ctx); err != nil {
+		t.Errorf("a commit carrying a failing reader's read: %v, want it made", err)
+	}
+	if v, _ := current("rt-e"); v != 1 {
+		t.Errorf("rt-e after that commit: version %d, want 1", v)
+	}
 	if n := s.pool.Stat().AcquiredConns(); n != 1 { // the listener's
 		t.Errorf("after the failed commit, %d connections acquired, want the listener's only", n)
 	}
