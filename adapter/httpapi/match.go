@@ -4,6 +4,7 @@ import (
 	"context"
 	"hash/maphash"
 	"net/url"
+	"sort"
 	"sync"
 
 	"github.com/socialrx/socialrx"
@@ -83,15 +84,24 @@ func (s *Server) matchCreates(ctx context.Context, tx socialrx.ResourceTx, ops [
 	reqs := make([]socialrx.SearchRequest, len(todo))
 	keys := make([]string, len(todo))
 	locked := make([]bool, len(todo))
+	var toLock []int
 	for i, o := range todo {
 		keys[i] = "match:" + o.typ + "?" + o.cond.Encode()
 		if !s.matched.has(keys[i]) {
-			if err := tx.LockKey(ctx, keys[i]); err != nil {
-				return atIssuePath(err, o.path+".request.ifNoneExist")
-			}
-			locked[i] = true
+			toLock = append(toLock, i)
 		}
 		reqs[i] = matchRequest(o.typ, o.cond)
+	}
+	// In the keys' order, not the entries': two Bundles naming the same new
+	// conditions in another order then queue one behind the other instead
+	// of deadlocking (which PostgreSQL would break after deadlock_timeout,
+	// a second, failing one of them for Transact to retry).
+	sort.SliceStable(toLock, func(a, b int) bool { return keys[toLock[a]] < keys[toLock[b]] })
+	for _, i := range toLock {
+		if err := tx.LockKey(ctx, keys[i]); err != nil {
+			return atIssuePath(err, todo[i].path+".request.ifNoneExist")
+		}
+		locked[i] = true
 	}
 	results, err := mm.MatchMany(ctx, reqs)
 	if err != nil {

@@ -113,3 +113,36 @@ func TestMatchMemoryBounded(t *testing.T) {
 		t.Error("the memory holds the key text, want only hashes")
 	}
 }
+
+// manyTx is a callTx that also answers MatchMany (every request left to
+// matchOne: nil results), recording it.
+type manyTx struct{ *callTx }
+
+func (tx manyTx) MatchMany(_ context.Context, reqs []socialrx.SearchRequest) ([]*socialrx.SearchResult, error) {
+	tx.calls = append(tx.calls, fmt.Sprintf("match many %d", len(reqs)))
+	return make([]*socialrx.SearchResult, len(reqs)), nil
+}
+
+// TestMatchCreatesLockOrder: a transaction's new conditions are locked in
+// the order of their keys, whatever the order of their entries, so that
+// two Bundles naming the same new resources in another order queue one
+// behind the other instead of deadlocking (PostgreSQL breaks a deadlock
+// only after deadlock_timeout, failing one transaction to be retried).
+func TestMatchCreatesLockOrder(t *testing.T) {
+	cond := func(v string) url.Values { return url.Values{"identifier": {"urn:x|" + v}} }
+	const lockA, lockB = "lock match:Patient?identifier=urn%3Ax%7Ca", "lock match:Patient?identifier=urn%3Ax%7Cb"
+	for _, order := range [][]string{{"a", "b"}, {"b", "a"}} {
+		s := &Server{matched: newMatchMemory(16)}
+		tx := manyTx{&callTx{}}
+		var ops []*op
+		for _, v := range order {
+			ops = append(ops, &op{kind: opCreate, typ: "Patient", cond: cond(v)})
+		}
+		if err := s.matchCreates(t.Context(), tx, ops); err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff([]string{lockA, lockB, "match many 2"}, tx.calls); diff != "" {
+			t.Errorf("entries in the order %v: calls (-want +got):\n%s", order, diff)
+		}
+	}
+}
