@@ -144,4 +144,14 @@ func TestBenchRefusesUsedDatabase(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "already holds socialrx's tables") {
 		t.Fatalf("a used database: %v, want a refusal", err)
 	}
+	// An empty database named with the pool's own parameters, as serve
+	// takes it, passes the check.
+	empty := pgtest.NewDatabase(t)
+	sep := "?"
+	if strings.Contains(empty, "?") {
+		sep = "&"
+	}
+	if err := checkEmpty(t.Context(), empty+sep+"pool_max_conns=4"); err != nil {
+		t.Errorf("an empty database with pool_max_conns in its URL: %v, want it taken", err)
+	}
 }

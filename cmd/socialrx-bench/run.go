@@ -15,7 +15,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/schollz/progressbar/v3"
 
 	"github.com/socialrx/socialrx/cmd/internal/fake"
@@ -354,14 +354,18 @@ func newBar(w io.Writer, total int, what string) *progressbar.ProgressBar {
 // reported 0 of 2 referrals delivered: the encounters (fake.Encounter) are
 // conditional creates on identifiers that are the same in every run, so
 // they match the last run's resources, and no new referral is made.
+// It opens a pool as the server and the baseline do (pgxpool.New), so that
+// a URL carrying the pool's own parameters (pool_max_conns=...) is taken
+// here as it is there; pgx.Connect would send them to the server as
+// settings and fail.
 func checkEmpty(ctx context.Context, database string) error {
-	conn, err := pgx.Connect(ctx, database)
+	pool, err := pgxpool.New(ctx, database)
 	if err != nil {
 		return fmt.Errorf("--database: %w", err)
 	}
-	defer conn.Close(context.WithoutCancel(ctx))
+	defer pool.Close()
 	var held bool
-	if err := conn.QueryRow(ctx, `SELECT to_regclass('resources') IS NOT NULL`).Scan(&held); err != nil {
+	if err := pool.QueryRow(ctx, `SELECT to_regclass('resources') IS NOT NULL`).Scan(&held); err != nil {
 		return fmt.Errorf("--database: %w", err)
 	}
 	if held {
