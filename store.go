@@ -117,8 +117,10 @@ type ResourceTx interface {
 	// it may send the write with the transaction's next statement (on
 	// PostgreSQL, no round trip of its own); should the id be taken after
 	// all, the transaction fails, instead of the call returning ECONFLICT.
-	// Ids a client chose, or derived from another resource's, go through
-	// Create.
+	// Ids a client chose, or derived from another resource's that may have
+	// been stored before, go through Create; an id derived from one minted
+	// in the same transaction is as new as it (the workflow's follow-up
+	// Task of a POSTed ServiceRequest).
 	CreateNew(ctx context.Context, typ, id string, body []byte) (*Resource, error)
 
 	// Update stores a new version. If the resource does not exist (or its

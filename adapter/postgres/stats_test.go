@@ -125,20 +125,6 @@ func TestAnalyze(t *testing.T) {
 func TestMatchTokensPlannedPerRun(t *testing.T) {
 	ctx := t.Context()
 	s := openOneConn(t) // one backend: one prepared statement, its counters flushed when asked
-	create := func(from, to int) {
-		t.Helper()
-		if err := s.Transact(ctx, func(tx socialrx.Tx) error {
-			for i := from; i < to; i++ {
-				body := fmt.Sprintf(`{"resourceType":"Patient","identifier":[{"system":"https://health.gov.on.ca/ohip","value":"9%09d"}],"name":[{"family":"F%d"}],"gender":"female"}`, i, i)
-				if _, err := tx.Create(ctx, "Patient", fmt.Sprintf("p%d", i), []byte(body)); err != nil {
-					return err
-				}
-			}
-			return nil
-		}); err != nil {
-			t.Fatal(err)
-		}
-	}
 	match := func(ids ...int) {
 		t.Helper()
 		var reqs []socialrx.SearchRequest
@@ -163,7 +149,7 @@ func TestMatchTokensPlannedPerRun(t *testing.T) {
 	}
 	read := func() int64 { return rowsRead(t, s, "search_index", "resources") }
 
-	create(0, 5)
+	createPatients(t, s, 0, 5)
 	// Past the five runs after which PostgreSQL weighs a generic plan.
 	// Twelve conditions first: custom plans for 12 look dearer than the
 	// generic plan, costed for arrays of 10, which plan_cache_mode auto
@@ -174,7 +160,7 @@ func TestMatchTokensPlannedPerRun(t *testing.T) {
 	for range 8 {
 		match(1, 2, 3)
 	}
-	create(5, 3005)
+	createPatients(t, s, 5, 3005)
 	match(10, 20, 30)
 	before := read()
 	match(100, 2000, 3000)
@@ -190,6 +176,25 @@ WHERE statement LIKE '/* custom */ %'`).Scan(&generic, &custom); err != nil {
 	}
 	if generic != 0 || custom < 18 {
 		t.Errorf("the match's prepared statement: %d generic plans, %d custom; want none generic, one custom a run (18)", generic, custom)
+	}
+}
+
+// createPatients stores Patients p<from> to p<to-1> in one transaction,
+// each with OHIP number 9<i, nine digits> (the identifier the token match
+// looks up).
+func createPatients(t *testing.T, s *Store, from, to int) {
+	t.Helper()
+	ctx := t.Context()
+	if err := s.Transact(ctx, func(tx socialrx.Tx) error {
+		for i := from; i < to; i++ {
+			body := fmt.Sprintf(`{"resourceType":"Patient","identifier":[{"system":"https://health.gov.on.ca/ohip","value":"9%09d"}],"name":[{"family":"F%d"}],"gender":"female"}`, i, i)
+			if _, err := tx.Create(ctx, "Patient", fmt.Sprintf("p%d", i), []byte(body)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -240,19 +245,6 @@ func openOneConn(t *testing.T) *Store {
 func TestReadManyGenericPlan(t *testing.T) {
 	ctx := t.Context()
 	s := openOneConn(t)
-	create := func(from, to int) {
-		t.Helper()
-		if err := s.Transact(ctx, func(tx socialrx.Tx) error {
-			for i := from; i < to; i++ {
-				if _, err := tx.Create(ctx, "Patient", fmt.Sprintf("p%d", i), fmt.Appendf(nil, `{"resourceType":"Patient","name":[{"family":"F%d"}]}`, i)); err != nil {
-					return err
-				}
-			}
-			return nil
-		}); err != nil {
-			t.Fatal(err)
-		}
-	}
 	readMany := func(ids ...int) {
 		t.Helper()
 		var refs []string
@@ -290,12 +282,12 @@ func TestReadManyGenericPlan(t *testing.T) {
 			t.Fatalf("lockManySQL of %v: %d rows, %v", ids, n, rows.Err())
 		}
 	}
-	create(0, 5)
+	createPatients(t, s, 0, 5)
 	for range 8 { // past the five runs after which PostgreSQL weighs a generic plan
 		readMany(1, 2, 3)
 		lockMany(1, 2, 3)
 	}
-	create(5, 3005)
+	createPatients(t, s, 5, 3005)
 	before := rowsRead(t, s, "resources")
 	readMany(100, 2000, 3000)
 	lockMany(100, 2000, 3000)
