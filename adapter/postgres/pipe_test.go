@@ -3,12 +3,14 @@ package postgres
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/socialrx/socialrx"
 	"github.com/socialrx/socialrx/adapter/internal/sqlstore"
 )
 
@@ -350,5 +352,39 @@ func TestRoundTrips(t *testing.T) {
 	}
 	if n := s.pool.Stat().AcquiredConns(); n != 1 { // the listener's
 		t.Errorf("after the failed commit, %d connections acquired, want the listener's only", n)
+	}
+}
+
+// TestPrefetchRidesAlong: on PostgreSQL a transaction's Prefetch (the
+// conformance suite checks what it hands, where a store reads ahead at
+// all) reads ahead for real: the live resources named come with the
+// transaction's next statement, in its round trip.
+func TestPrefetchRidesAlong(t *testing.T) {
+	s := openTest(t, sqlstore.Options{})
+	ctx := t.Context()
+	for _, id := range []string{"pa", "pb"} {
+		if err := s.Transact(ctx, func(tx socialrx.Tx) error {
+			_, err := tx.Create(ctx, "Patient", id, []byte(`{"resourceType":"Patient"}`))
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var handed []string
+	if err := s.Transact(ctx, func(tx socialrx.Tx) error {
+		tx.(socialrx.PrefetchTx).Prefetch([]string{"Patient/pa", "Patient/missing", "Patient/pb"}, func(r socialrx.Resource) {
+			handed = append(handed, r.ID)
+		})
+		if len(handed) != 0 {
+			t.Errorf("Prefetch handed %v before any statement went", handed)
+		}
+		_, err := tx.Read(ctx, "Patient", "pa") // carries the read ahead
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(handed)
+	if !slices.Equal(handed, []string{"pa", "pb"}) {
+		t.Errorf("Prefetch handed %v, want pa and pb", handed)
 	}
 }
