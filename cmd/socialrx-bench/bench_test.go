@@ -2,11 +2,13 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -81,6 +83,9 @@ func TestBench(t *testing.T) {
 			if runtime.GOOS == "linux" && !strings.HasPrefix(rows["memory"].figure, "RSS idle ") {
 				t.Errorf("memory row %q", rows["memory"].figure)
 			}
+			if runtime.GOOS == "linux" {
+				checkCPURow(t, rows[""].figure)
+			}
 			for _, c := range rep.checks {
 				if strings.HasPrefix(c, "FAIL") {
 					t.Error(c)
@@ -153,5 +158,41 @@ func TestBenchRefusesUsedDatabase(t *testing.T) {
 	}
 	if err := checkEmpty(t.Context(), empty+sep+"pool_max_conns=4"); err != nil {
 		t.Errorf("an empty database with pool_max_conns in its URL: %v, want it taken", err)
+	}
+}
+
+// checkCPURow: the ingest's CPU row names both figures, each above zero
+// (tens of encounters take the server tens of milliseconds; /proc counts
+// in 10 ms ticks).
+func checkCPURow(t *testing.T, figure string) {
+	t.Helper()
+	var server, machine float64
+	if _, err := fmt.Sscanf(figure, "CPU an encounter: server %f ms, whole machine %f ms", &server, &machine); err != nil {
+		t.Fatalf("CPU row %q: %v", figure, err)
+	}
+	if server <= 0 || machine <= 0 {
+		t.Errorf("CPU row %q: want both above zero", figure)
+	}
+}
+
+// TestBenchIngestOnly: --ingest-only reports ingest (and its CPU) and
+// stops there.
+func TestBenchIngestOnly(t *testing.T) {
+	cli := CLI{Socialrx: buildSocialrx(t), Encounters: 60, Clients: 2, FailRate: 0.1, Workers: 1, Searches: 1, IngestOnly: true}
+	rep, err := run(t.Context(), cli, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var scenarios []string
+	for _, r := range rep.rows {
+		scenarios = append(scenarios, r.scenario)
+	}
+	want := []string{"ingest"}
+	if runtime.GOOS == "linux" {
+		want = append(want, "")
+		checkCPURow(t, rep.rows[1].figure)
+	}
+	if !slices.Equal(scenarios, want) {
+		t.Errorf("rows %q, want %q", scenarios, want)
 	}
 }

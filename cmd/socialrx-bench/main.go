@@ -46,6 +46,7 @@ type CLI struct {
 	Workers    int     `default:"20" help:"--workers of the server during delivery."`
 	Searches   int     `default:"100" help:"Runs of each search (and as many reads by id, the baseline)."`
 	Keep       bool    `help:"Keep the temp directory (database, server logs) and print its path."`
+	IngestOnly bool    `help:"Measure ingest (and its baseline) only: for quick comparisons of two builds."`
 }
 
 func main() {

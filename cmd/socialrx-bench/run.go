@@ -121,10 +121,12 @@ func run(ctx context.Context, cli CLI, progress io.Writer) (*report, error) {
 	if st, body, err := call(ctx, "POST", srv.base, fake.Encounter("0")); err != nil || st != http.StatusOK {
 		return rep, fmt.Errorf("first encounter: %d %.300s %v", st, body, err)
 	}
+	cpu0 := srv.cpu()
 	in, err := ingest(ctx, srv.base, cli.Encounters, cli.Clients, progress)
 	if err != nil {
 		return rep, err
 	}
+	cpu1 := srv.cpu()
 	_, ingestPeak, _ := srv.memory()
 	base, err := baselineRows(ctx, cli, dir, progress)
 	if err != nil {
@@ -134,10 +136,16 @@ func run(ctx context.Context, cli CLI, progress io.Writer) (*report, error) {
 		fmt.Sprintf("%.1f bundles/s, p50 %.1f ms, p99 %.1f ms (%d clients)", in.rate, in.p50, in.p99, cli.Clients),
 		fmt.Sprintf("%.1f bundles/s (plain SQL: the Bundle's 6 resources as JSON rows, one transaction each)", base),
 		ratio(in.rate, base)})
+	if perEnc, ok := cpu0.perItem(cpu1, cli.Encounters); ok {
+		rep.rows = append(rep.rows, row{"", "CPU an encounter: " + perEnc, "", ""})
+	}
 	if err := srv.stop(); err != nil {
 		return rep, fmt.Errorf("stop the ingest server: %w", err)
 	}
 	srv = nil
+	if cli.IngestOnly {
+		return rep, nil
+	}
 
 	// Delivery: the same database, workers on, the backlog drained.
 	want := cli.Encounters + 1

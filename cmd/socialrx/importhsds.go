@@ -11,7 +11,6 @@ import (
 	"os"
 	"reflect"
 	"runtime"
-	"runtime/debug"
 	"sort"
 	"strings"
 	"sync"
@@ -361,15 +360,6 @@ func writeBatch(ctx context.Context, w *workflow.Workflow, rs []mapping.HSDSReso
 // four times the live data instead of two.
 const importGCPercent = 300
 
-// setImportGC sets importGCPercent (unless $GOGC is set) and returns the
-// function that puts the previous setting back.
-func setImportGC() (restore func()) {
-	if _, set := os.LookupEnv("GOGC"); set {
-		return func() {}
-	}
-	old := debug.SetGCPercent(importGCPercent)
-	return func() { debug.SetGCPercent(old) }
-}
 
 // distinctRefs reports whether no Type/ID is in rs twice.
 func distinctRefs(rs []mapping.HSDSResource) bool {

@@ -113,6 +113,7 @@ func (c *ServeCmd) Run(ctx context.Context) error {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
 	m := NewMain(cfg, newLogger(cfg.LogLevel, cfg.LogFormat))
+	setServeGC(m.Logger)
 	if err := m.Run(ctx); err != nil {
 		m.Close()
 		return err
