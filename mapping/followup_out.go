@@ -1,6 +1,7 @@
 package mapping
 
 import (
+	"sync"
 	"time"
 
 	"github.com/socialrx/socialrx"
@@ -59,18 +60,24 @@ func taskCoding(code string) codingJSON {
 // displayOf returns the display of code in socialrx code system name
 // (terminologies), or "".
 func displayOf(name, code string) string {
+	return displays()[[2]string{name, code}]
+}
+
+// displays are the displays of terminologies by code system name and
+// code, tabled once: building terminologies allocates ~12 KB, and every
+// encounter's follow-up Task looked a display up through it.
+var displays = sync.OnceValue(func() map[[2]string]string {
+	m := map[[2]string]string{}
 	for _, t := range terminologies() {
-		if t.Name != name {
-			continue
-		}
 		for _, c := range t.Concepts {
-			if c.Code == code {
-				return c.Display
+			k := [2]string{t.Name, c.Code}
+			if _, ok := m[k]; !ok { // the first, as the loop over terminologies found it
+				m[k] = c.Display
 			}
 		}
 	}
-	return ""
-}
+	return m
+})
 
 // FollowUpTask writes the required follow-up f of a prescription as an R4
 // Task with id (omitted when ""), authored at now. There is no IG profile
