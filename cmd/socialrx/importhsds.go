@@ -360,7 +360,6 @@ func writeBatch(ctx context.Context, w *workflow.Workflow, rs []mapping.HSDSReso
 // four times the live data instead of two.
 const importGCPercent = 300
 
-
 // distinctRefs reports whether no Type/ID is in rs twice.
 func distinctRefs(rs []mapping.HSDSResource) bool {
 	seen := make(map[string]struct{}, len(rs))
