@@ -43,7 +43,7 @@ func ValidateSchema(body []byte) []Issue {
 // a primitive extension "_birthDate" is reported under Patient.birthDate (as
 // Decode does). Issues come in a stable order (by path).
 func (s *JSONSchema) Validate(body []byte) []Issue {
-	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(body))
+	inst, err := schemaInstance(body)
 	if err != nil {
 		return []Issue{{Severity: sevError, Code: codeStructure, Message: "invalid JSON"}}
 	}
@@ -227,4 +227,16 @@ func digitRun(s string) int {
 		i++
 	}
 	return i
+}
+
+// schemaInstance decodes body for the schema: from the package's own
+// parse tree (jtree.instance), or, for what that parser refuses and
+// encoding/json takes (duplicate keys, invalid UTF-8, nesting past
+// maxDepth), with jsonschema.UnmarshalJSON as before, so that the issues
+// the schema reports do not change.
+func schemaInstance(body []byte) (any, error) {
+	if t, err := parseTree(body); err == nil {
+		return t.instance(0), nil
+	}
+	return jsonschema.UnmarshalJSON(bytes.NewReader(body))
 }
