@@ -40,8 +40,8 @@ func TestSchemaInstance(t *testing.T) {
 		`  {"x" : "y" }  `,
 		`[1,"a",null]`,
 		`"text"`,
-		`{"dup":1,"dup":2}`,          // refused by the parse tree: encoding/json keeps the last
-		"{\"bad\":\"\xff\xfe\"}",     // invalid UTF-8: the same
+		`{"dup":1,"dup":2}`,         // refused by the parse tree: encoding/json keeps the last
+		"{\"bad\":\"\xff\xfe\"}",    // invalid UTF-8: the same
 		`{"resourceType":"Patient"`, // invalid: both fail
 	} {
 		bodies = append(bodies, []byte(s))
