@@ -28,17 +28,22 @@ func (s *server) cpu() cpuSample {
 }
 
 // procCPU is a process's user+system time (/proc/pid/stat fields 14, 15).
+// adapter/pgtest reads the same fields for the test cluster's processes
+// (procTicks); a command should not link that test helper (it imports
+// testing and starts clusters), and the project's layout has no package
+// both may import, so the few lines are kept twice.
 func procCPU(pid int) (time.Duration, bool) {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
 		return 0, false
 	}
-	// The command name (field 2) may hold spaces; fields after its ')'.
-	_, rest, found := strings.Cut(string(b), ") ")
-	if !found {
+	// The command name (field 2) is in parentheses and may hold spaces
+	// and ')': the fields after the last ')' are state, ppid, ... (proc(5)).
+	i := strings.LastIndexByte(string(b), ')')
+	if i < 0 {
 		return 0, false
 	}
-	f := strings.Fields(rest)
+	f := strings.Fields(string(b[i+1:]))
 	if len(f) < 13 {
 		return 0, false
 	}
@@ -80,7 +85,7 @@ func machineCPU() (time.Duration, bool) {
 func ticks(n int64) time.Duration { return time.Duration(n) * time.Second / cpuClock }
 
 // perItem formats CPU time b-a per item as milliseconds: "server 2.61 ms,
-// machine 6.90 ms".
+// whole machine 6.90 ms".
 func (a cpuSample) perItem(b cpuSample, n int) (string, bool) {
 	if !a.ok || !b.ok || n <= 0 {
 		return "", false
