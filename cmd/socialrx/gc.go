@@ -9,17 +9,18 @@ import (
 )
 
 // The garbage collector of a serving process (docs/performance.md,
-// "Session 14"). A busy server's live heap is small (15-20 MB while 8
-// clients post encounters), so at Go's default GOGC=100 it collects after
-// every ~20 MB allocated: at ~400 KB allocated an encounter that was
-// 8% of the machine's CPU an encounter on PostgreSQL, more of the server's
-// own. At serveGCPercent the heap may grow to five times the live data
-// (~100 MB) between collections, a quarter of the collections; the soft
-// limit (serveMemoryLimit, or half the container's memory when that is
-// smaller) keeps a request with a large live heap (a 10 MB body of small
-// elements peaks at ~400 MB live, BenchmarkLargeBody) from growing it
-// five-fold: near the limit Go collects more often again. $GOGC and
-// $GOMEMLIMIT, when set, are left as they are.
+// "Session 14"). A busy server's live heap is small (3-4 MB after a
+// collection while 8 clients post encounters, GODEBUG=gctrace=1), so at
+// Go's default GOGC=100 it collected after every few MB allocated, about
+// every dozen encounters (~400 KB allocated each). At serveGCPercent the
+// heap grows to five times the live data (~20 MB here) between
+// collections, a quarter as many: the server's CPU an encounter fell
+// 9-17%. The soft limit (serveMemoryLimit, or half the cgroup v2
+// memory.max when that is smaller) keeps a request with a large live heap
+// (a 10 MB body of small elements peaks at ~400 MB live,
+// BenchmarkLargeBody) from growing it five-fold: near the limit Go
+// collects more often again. $GOGC and $GOMEMLIMIT, when set, are left as
+// they are.
 const (
 	serveGCPercent   = 400
 	serveMemoryLimit = 1 << 30

@@ -164,8 +164,9 @@ func (tx *Tx) Delete(ctx context.Context, typ, id string, ifMatch int64) (*socia
 
 // put writes version of a resource: the current row (inserted when insert,
 // else updated), the history row and the index rows, with one DriverTx.Put.
-// The body is stamped first and indexed once, from the stamped bytes (the
-// index holds _id and _lastUpdated). deferrable is Version.Deferrable: an
+// The body is stamped first and indexed once, from the stamped bytes (meta
+// is indexed: _profile, _tag, _security; _id and _lastUpdated are columns
+// of the current row, not index rows: IndexRows). deferrable is Version.Deferrable: an
 // update (its row locked by the caller) or an insert of a minted id.
 func (tx *Tx) put(ctx context.Context, typ, id string, body []byte, version int64, lastUpdated time.Time, insert, deferrable bool) (*socialrx.Resource, error) {
 	stamped, err := fhir.StampMeta(body, id, version, lastUpdated)
