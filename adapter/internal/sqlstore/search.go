@@ -146,7 +146,9 @@ func (e *Engine) matchMany(ctx context.Context, q Querier, reqs []socialrx.Searc
 	}
 	query := sql.String()
 	if branches == 1 && tokens != nil {
-		query = CustomPlan + query // the dialect's fixed text alone
+		// The dialect's fixed text alone: its plan does not depend on
+		// the values (Dialect.MatchTokens).
+		query = KeyLookup + query
 	}
 	rows, err := q.Query(ctx, query, b.args...)
 	if err != nil {
