@@ -151,7 +151,7 @@ func (s *Server) transaction(c echo.Context, b *fhir.Bundle) (*bundle, error) {
 	r := c.Request()
 	ctx := r.Context()
 	base := s.baseURL(r)
-	if err := duplicateFullURLs(b.Entries); err != nil {
+	if err := duplicateFullURLs(b.Type, b.Entries); err != nil {
 		return nil, err
 	}
 	ops := make([]*op, len(b.Entries))
@@ -275,7 +275,8 @@ func (s *Server) transaction(c echo.Context, b *fhir.Bundle) (*bundle, error) {
 // batch runs each entry on its own, in Bundle order, each in its own store
 // transaction. A failing entry gets its status and an OperationOutcome in
 // response.outcome; the others are unaffected. Entries cannot refer to one
-// another (a urn:uuid reference is a 400 for that entry).
+// another (a urn:uuid reference is a 400 for that entry). A batch in which
+// two entries share a fullUrl (bdl-7) is refused whole (400), nothing run.
 //
 // The resources of the response are counted as entries run: the read or
 // search entry that would pass Config.MaxResponseBytes, and every read or
@@ -290,6 +291,9 @@ func (s *Server) batch(c echo.Context, b *fhir.Bundle) (*bundle, error) {
 	ret := preferOf(r).ret
 	note := noteOf(c)
 	note.subtype = "batch"
+	if err := duplicateFullURLs(b.Type, b.Entries); err != nil {
+		return nil, err // before any entry runs: nothing stored
+	}
 	out := newBundle("batch-response")
 	budget := s.responseBudget()
 	full := false

@@ -321,7 +321,8 @@ func TestEmptyBundles(t *testing.T) {
 // TestBundleR4Rules: in a transaction the first entry that breaks R4 rules
 // fails the Bundle (422) with every issue of that entry, and nothing is
 // stored; in a batch each such entry gets its own 422 and outcome, the
-// others succeed; a transaction with a duplicate fullUrl is refused (400).
+// others succeed; a transaction or batch with a duplicate fullUrl is
+// refused (400).
 func TestBundleR4Rules(t *testing.T) {
 	ts := newServer(t, httpapi.Config{})
 	good := `{"resource":{"resourceType":"Task","status":"requested","intent":"order"},"request":{"method":"POST","url":"Task"}}`
@@ -339,22 +340,42 @@ func TestBundleR4Rules(t *testing.T) {
 		t.Errorf("a refused transaction stored %v versions", got)
 	}
 
-	r = ts.do(t, "POST", "/fhir", bundle("transaction",
-		`{"fullUrl":"urn:uuid:3f1d2c8e-0b7a-4c55-9f0e-1a2b3c4d5e6f",`+good[1:],
-		`{"fullUrl":"urn:uuid:3f1d2c8e-0b7a-4c55-9f0e-1a2b3c4d5e6f",`+good[1:],
-		good,
-		`{"fullUrl":"urn:uuid:3f1d2c8e-0b7a-4c55-9f0e-1a2b3c4d5e6f",`+badObs[1:])).want(t, http.StatusBadRequest)
-	if diff := cmp.Diff([]string{"invalid@Bundle.entry[1].fullUrl", "invalid@Bundle.entry[3].fullUrl"}, r.outcome(t)); diff != "" {
-		t.Errorf("duplicate fullUrl issues (-want +got):\n%s", diff)
+	// bdl-7 holds for a batch as for a transaction (issue 12: a batch with
+	// a duplicate fullUrl was run).
+	for _, typ := range []string{"transaction", "batch"} {
+		r = ts.do(t, "POST", "/fhir", bundle(typ,
+			`{"fullUrl":"urn:uuid:3f1d2c8e-0b7a-4c55-9f0e-1a2b3c4d5e6f",`+good[1:],
+			`{"fullUrl":"urn:uuid:3f1d2c8e-0b7a-4c55-9f0e-1a2b3c4d5e6f",`+good[1:],
+			good,
+			`{"fullUrl":"urn:uuid:3f1d2c8e-0b7a-4c55-9f0e-1a2b3c4d5e6f",`+badObs[1:])).want(t, http.StatusBadRequest)
+		if diff := cmp.Diff([]string{"invalid@Bundle.entry[1].fullUrl", "invalid@Bundle.entry[3].fullUrl"}, r.outcome(t)); diff != "" {
+			t.Errorf("%s: duplicate fullUrl issues (-want +got):\n%s", typ, diff)
+		}
+		if !strings.Contains(string(r.body), "Bundle.entry[0]") {
+			t.Errorf("%s: the outcome does not name the first entry with the fullUrl: %s", typ, r.body)
+		}
+		if got := ts.count(t); got != 0 {
+			t.Errorf("a refused %s stored %v versions", typ, got)
+		}
 	}
-	if !strings.Contains(string(r.body), "Bundle.entry[0]") {
-		t.Errorf("the outcome does not name the first entry with the fullUrl: %s", r.body)
+	// bdl-7 lets entries share a fullUrl when their meta.versionId differ:
+	// a batch runs them; a transaction, whose references resolve by
+	// fullUrl, still refuses them.
+	withVersion := func(v string) string {
+		return `{"fullUrl":"urn:uuid:3f1d2c8e-0b7a-4c55-9f0e-1a2b3c4d5e6f","resource":{"resourceType":"Task","meta":{"versionId":"` + v + `"},"status":"requested","intent":"order"},"request":{"method":"POST","url":"Task"}}`
 	}
-	if got := ts.count(t); got != 0 {
-		t.Errorf("a refused transaction stored %v versions", got)
+	ts.do(t, "POST", "/fhir", bundle("transaction", withVersion("1"), withVersion("2"))).want(t, http.StatusBadRequest)
+	es := entries(ts.do(t, "POST", "/fhir", bundle("batch", withVersion("1"), withVersion("2"))).want(t, http.StatusOK).json(t))
+	for i, e := range es {
+		if st := e["response"].(map[string]any)["status"]; st != "201 Created" {
+			t.Errorf("batch entry %d with its own versionId: %v, want 201 Created", i, st)
+		}
+	}
+	if got := ts.count(t); got != 2 {
+		t.Errorf("the batch of two versionIds stored %v versions, want 2", got)
 	}
 
-	es := entries(ts.do(t, "POST", "/fhir", bundle("batch", good, badTask, badObs, good)).want(t, http.StatusOK).json(t))
+	es = entries(ts.do(t, "POST", "/fhir", bundle("batch", good, badTask, badObs, good)).want(t, http.StatusOK).json(t))
 	wantStatus := []string{"201 Created", "422 Unprocessable Entity", "422 Unprocessable Entity", "201 Created"}
 	wantIssues := [][]string{nil,
 		{"code-invalid@Bundle.entry[1].resource.status", "required@Bundle.entry[1].resource.intent"},
@@ -378,8 +399,8 @@ func TestBundleR4Rules(t *testing.T) {
 			t.Errorf("batch entry %d outcome (-want +got):\n%s", i, diff)
 		}
 	}
-	if got := ts.count(t); got != 2 {
-		t.Errorf("batch stored %v versions, want the 2 good Tasks", got)
+	if got := ts.count(t); got != 4 {
+		t.Errorf("batch stored %v versions, want the 2 good Tasks besides the 2 before", got)
 	}
 }
 

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -316,19 +317,27 @@ func (s *Server) resolveTarget(ctx context.Context, tx socialrx.ResourceTx, o *o
 	return nil
 }
 
-// duplicateFullURLs refuses a transaction in which two entries share a
-// fullUrl (R4 bdl-7 allows that only for versions in a history): every
-// later entry is named, with the first that has the fullUrl.
-func duplicateFullURLs(entries []fhir.Entry) error {
+// duplicateFullURLs refuses a transaction or batch in which two entries
+// share a fullUrl (R4 bdl-7: a fullUrl is unique in every Bundle but a
+// history, or else the entries' meta.versionId differ): every later entry
+// is named, with the first that has the fullUrl. A batch is refused as
+// bdl-7 says, so entries that share a fullUrl with different versionIds
+// pass; a transaction is refused on the fullUrl alone, since its fullUrls
+// are what its references resolve to (two entries, one urn:uuid).
+func duplicateFullURLs(typ string, entries []fhir.Entry) error {
 	first := map[string]int{}
 	var issues []socialrx.Issue
 	for i, e := range entries {
 		if e.FullURL == "" {
 			continue
 		}
-		j, dup := first[e.FullURL]
+		key := e.FullURL
+		if typ != "transaction" {
+			key += "\x00" + versionIDOf(e.Resource)
+		}
+		j, dup := first[key]
 		if !dup {
-			first[e.FullURL] = i
+			first[key] = i
 			continue
 		}
 		issues = append(issues, socialrx.Issue{Severity: socialrx.SeverityError, Code: "invalid",
@@ -337,7 +346,21 @@ func duplicateFullURLs(entries []fhir.Entry) error {
 	if issues == nil {
 		return nil
 	}
-	return &socialrx.Error{Code: socialrx.EINVALID, Message: "duplicate fullUrl in a transaction", Issues: issues}
+	return &socialrx.Error{Code: socialrx.EINVALID, Message: "duplicate fullUrl in a " + typ, Issues: issues}
+}
+
+// versionIDOf is the meta.versionId of a resource as written, "" when it
+// has none or cannot be read (the entry then fails on its own).
+func versionIDOf(resource []byte) string {
+	var r struct {
+		Meta struct {
+			VersionID string `json:"versionId"`
+		} `json:"meta"`
+	}
+	if len(resource) == 0 || json.Unmarshal(resource, &r) != nil {
+		return ""
+	}
+	return r.Meta.VersionID
 }
 
 // atIssuePath gives err's pathless issues (or a first issue) the path.

@@ -1,6 +1,9 @@
 package main
 
 import (
+	"bytes"
+	"io"
+	"net"
 	"net/http"
 	"os"
 	"reflect"
@@ -327,6 +330,33 @@ func TestDebugAddr(t *testing.T) {
 	}
 	if resp, _ := do(t, http.MethodGet, m.URL()+"/debug/pprof/cmdline", nil); resp.StatusCode == http.StatusOK {
 		t.Error("the profiler answers on the API's address too")
+	}
+	// Only a loopback Host is answered: a page whose name was rebound to
+	// 127.0.0.1 (DNS rebinding) carries its own name in Host.
+	_, port, _ := net.SplitHostPort(m.debugLn.Addr().String())
+	for host, want := range map[string]int{
+		"127.0.0.1:" + port: http.StatusOK, "localhost:" + port: http.StatusOK, "[::1]:" + port: http.StatusOK,
+		"127.1.2.3:" + port: http.StatusOK, "localhost": http.StatusOK,
+		"evil.example:" + port: http.StatusMisdirectedRequest, "evil.example": http.StatusMisdirectedRequest,
+		"10.1.2.3:" + port: http.StatusMisdirectedRequest, "localhost.evil.example:" + port: http.StatusMisdirectedRequest,
+	} {
+		req, err := http.NewRequest(http.MethodGet, "http://"+m.debugLn.Addr().String()+"/debug/pprof/cmdline", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Host = host
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("GET /debug/pprof/cmdline with Host %q: %d, want %d", host, resp.StatusCode, want)
+		}
+		if want != http.StatusOK && bytes.Contains(body, []byte(os.Args[0])) {
+			t.Errorf("Host %q: the answer carries the command line: %q", host, body)
+		}
 	}
 }
 

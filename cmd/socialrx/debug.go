@@ -5,7 +5,10 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"strings"
 	"time"
+
+	"github.com/socialrx/socialrx/adapter/httpapi"
 )
 
 // The profiling server (serve --debug-addr): net/http/pprof's handlers on
@@ -41,7 +44,29 @@ func startDebug(addr string) (*http.Server, net.Listener, error) {
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: loopbackHostOnly(mux), ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(ln) //nolint:errcheck // it ends with Close; the profiler stopping is not the service stopping
 	return srv, ln, nil
+}
+
+// loopbackHostOnly answers 421 Misdirected Request to a request whose Host
+// is not a loopback name or address (localhost, 127.0.0.0/8, [::1], with
+// or without a port; httpapi.IsLoopbackHost, the API's own rule). Listening
+// on loopback is not enough: a web page whose name an attacker rebinds to
+// 127.0.0.1 (DNS rebinding) reaches the listener from the operator's
+// browser, with its own name in Host, and could read
+// /debug/pprof/cmdline, which may hold a --database URL with a password.
+func loopbackHostOnly(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		name := r.Host
+		if h, _, err := net.SplitHostPort(r.Host); err == nil {
+			name = h
+		}
+		name = strings.TrimSuffix(strings.TrimPrefix(name, "["), "]")
+		if name == "" || !httpapi.IsLoopbackHost(name) {
+			http.Error(w, "the profiling server answers only to a loopback Host (localhost, 127.0.0.1, [::1])", http.StatusMisdirectedRequest)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }

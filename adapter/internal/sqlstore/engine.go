@@ -50,10 +50,10 @@ const (
 type Options struct {
 	DefaultCount int // page size when none is asked; DefaultCount if 0
 	MaxCount     int // largest page; MaxCount if 0
-	// MaxPageBytes bounds the memory of a search page: the matches of a
-	// page stop (next link to the rest) before their bodies pass it, one
-	// match at least; included resources past it fail the search with
-	// ETOOLARGE. MaxPageBytes if 0.
+	// MaxPageBytes bounds the memory of a search or history page: the
+	// matches (versions) of a page stop (next link to the rest) before
+	// their bodies pass it, one at least; included resources past it fail
+	// the search with ETOOLARGE. MaxPageBytes if 0.
 	MaxPageBytes int
 	// Index extracts index entries from a stamped body; search.Index if nil.
 	Index func(typ string, body []byte) ([]search.IndexEntry, error)

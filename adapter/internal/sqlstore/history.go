@@ -14,7 +14,9 @@ import (
 // lastUpdated, then seq. The cursor is that pair for the last version of the
 // previous page, so pages stay stable while writes continue: new versions
 // sort before the first page. Since keeps versions with lastUpdated at or after
-// it. History of a single resource that never existed is ENOTFOUND.
+// it. A page holds at most Count versions and ends early, one version at
+// least, before its bodies pass Options.MaxPageBytes, with Next
+// set. History of a single resource that never existed is ENOTFOUND.
 func (e *Engine) History(ctx context.Context, req socialrx.HistoryRequest) (*socialrx.HistoryPage, error) {
 	count := req.Count
 	if count <= 0 {
@@ -55,20 +57,29 @@ func (e *Engine) History(ctx context.Context, req socialrx.HistoryRequest) (*soc
 	}
 	defer rows.Close()
 	var lastSeq, lastLU int64
+	pageBytes := 0
 	for rows.Next() {
 		if len(page.Versions) == count {
 			page.Next = encodeHistoryCursor(lastLU, lastSeq)
 			break
 		}
 		var r socialrx.Resource
-		var lu int64
-		if err := rows.Scan(&r.Type, &r.ID, &r.VersionID, &lu, &r.Deleted, &r.Body, &lastSeq); err != nil {
+		var lu, seq int64
+		if err := rows.Scan(&r.Type, &r.ID, &r.VersionID, &lu, &r.Deleted, &r.Body, &seq); err != nil {
 			return nil, fmt.Errorf("history: %w", e.translate(err))
 		}
-		r.LastUpdated, lastLU = fromMicros(lu), lu
 		if r.Deleted {
 			r.Body = nil
 		}
+		// As a search page: a page of large versions ends before their
+		// bodies pass MaxPageBytes (one version at least); the next page
+		// starts at this version.
+		if len(page.Versions) > 0 && pageBytes+len(r.Body) > e.opts.MaxPageBytes {
+			page.Next = encodeHistoryCursor(lastLU, lastSeq)
+			break
+		}
+		pageBytes += len(r.Body)
+		r.LastUpdated, lastLU, lastSeq = fromMicros(lu), lu, seq
 		page.Versions = append(page.Versions, r)
 	}
 	if err := rows.Err(); err != nil {

@@ -122,8 +122,76 @@ func Run(t *testing.T, open func(t *testing.T, opts sqlstore.Options) Store) {
 		f := &Fakes{}
 		opts := f.Options()
 		opts.MaxPageBytes = 2500
-		testPageBytes(t, open(t, opts), f)
+		s := open(t, opts)
+		testPageBytes(t, s, f)
+		testHistoryBytes(t, s)
 	})
+}
+
+// testHistoryBytes: instance, type and system history pages end before
+// their bodies pass Options.MaxPageBytes, as a search page does (issue 12:
+// eight 9 MB versions made a 72 MB history answer), one version at least;
+// the next cursors still return every version once. Runs after
+// testPageBytes, on its ten ~1 KB Patients and Observations.
+func testHistoryBytes(t *testing.T, s socialrx.Store) {
+	pad := strings.Repeat("y", 900)
+	for v := range 4 {
+		err := s.Transact(t.Context(), func(tx socialrx.Tx) error {
+			_, _, err := tx.Update(t.Context(), "Patient", "p0", []byte(fmt.Sprintf(`{"resourceType":"Patient","v":%d,"pad":%q}`, v, pad)), 0)
+			return err
+		})
+		if err != nil {
+			t.Fatalf("update Patient/p0: %v", err)
+		}
+	}
+	for _, tc := range []struct {
+		name string
+		req  socialrx.HistoryRequest
+		want int
+	}{
+		{"instance", socialrx.HistoryRequest{Type: "Patient", ID: "p0", Count: 100}, 5},
+		{"type", socialrx.HistoryRequest{Type: "Patient", Count: 100}, 14},
+		{"system", socialrx.HistoryRequest{Count: 1000}, 24},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req, seen, pages := tc.req, map[string]int{}, 0
+			for ; ; pages++ {
+				h, err := s.History(t.Context(), req)
+				if err != nil {
+					t.Fatalf("page %d: %v", pages, err)
+				}
+				bytes := 0
+				for _, v := range h.Versions {
+					seen[fmt.Sprintf("%s/%s/%d", v.Type, v.ID, v.VersionID)]++
+					bytes += len(v.Body)
+				}
+				if len(h.Versions) == 0 || (len(h.Versions) > 1 && bytes > 2500) {
+					t.Errorf("page %d: %d versions of %d bytes, want at least one and at most 2500 bytes", pages, len(h.Versions), bytes)
+				}
+				if h.Total != tc.want {
+					t.Errorf("page %d: total %d, want %d", pages, h.Total, tc.want)
+				}
+				if h.Next == "" {
+					break
+				}
+				req.Cursor = h.Next
+				if pages > 30 {
+					t.Fatal("paging does not end")
+				}
+			}
+			if pages < 2 {
+				t.Errorf("%d pages, want the byte limit to cut the history into several", pages+1)
+			}
+			if len(seen) != tc.want {
+				t.Errorf("%d distinct versions seen, want %d", len(seen), tc.want)
+			}
+			for k, n := range seen {
+				if n != 1 {
+					t.Errorf("%s seen on %d pages, want 1", k, n)
+				}
+			}
+		})
+	}
 }
 
 // testPageBytes: a page of large resources ends before its bodies pass
