@@ -16,7 +16,10 @@ import (
 // Definitions (docs/mapping.md, "The program report"):
 //
 //   - a prescription is in the period when its authoredOn is in [From, To);
-//     one entered-in-error counts nowhere;
+//     one entered-in-error counts nowhere, nor does a draft (socialrx's
+//     own try-alternative suggestion, or any other ServiceRequest not yet
+//     ready for action): it counts once its status is active (or later);
+//     one without authoredOn is in no period (Undated counts them);
 //   - its program is ServiceRequest.performer (Prescription.Target), ""
 //     when it has none (self-directed without a pointer): the prescription
 //     and its follow-up answers count there;
@@ -110,6 +113,10 @@ type ProgramReport struct {
 	Programs []ReportStats // by Key; the group without a program ("") first
 	Needs    []ReportStats // by Key; prescriptions without a need domain are in none
 	Billed   []BilledCount // by Code; codes with no visit are left out
+	// Undated is how many prescriptions (of any time; not draft, not
+	// entered-in-error) have no authoredOn: they are in no period, so the
+	// report leaves them out and says how many.
+	Undated int
 }
 
 // Reports computes reports from the projection rows.

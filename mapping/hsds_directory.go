@@ -30,6 +30,30 @@ type HSDSDirectory struct {
 
 	// endpoints are the Endpoints Resources made so far, by resource id.
 	endpoints map[string]madeEndpoint
+
+	// Stored, when set, reports whether a resource ("Location/hsds-x") is
+	// stored, by an earlier import: a service or location whose location
+	// or organization this dataset leaves out or rejects keeps its
+	// reference to the stored one (bad input loses nothing). nil: nothing
+	// is stored (the references are dropped, as there is nothing to keep).
+	Stored func(ref string) bool
+	stored map[string]bool // Stored's answers
+}
+
+// isStored reports Stored(ref), asked once per ref.
+func (d *HSDSDirectory) isStored(ref string) bool {
+	if d.Stored == nil {
+		return false
+	}
+	if v, ok := d.stored[ref]; ok {
+		return v
+	}
+	if d.stored == nil {
+		d.stored = map[string]bool{}
+	}
+	v := d.Stored(ref)
+	d.stored[ref] = v
+	return v
 }
 
 // madeEndpoint is what decides whether another service's endpoint

@@ -90,7 +90,8 @@ func HSDSResourceID(hsdsID string) string {
 // a phone that is not a phone number...) is left out and reported; the
 // rest go on. A phone, language or schedule that fails is left out of its
 // parent, which is kept. A service keeps only the locations that were
-// mapped.
+// mapped, and those this dataset leaves out or rejects that are stored
+// (Stored): a bad record never drops what an earlier import stored.
 func (d *HSDSDirectory) Resources() ([]HSDSResource, []HSDSReject) {
 	d.attach()
 	var out []HSDSResource
@@ -119,7 +120,10 @@ func (d *HSDSDirectory) Resources() ([]HSDSResource, []HSDSReject) {
 			d.Reject(sal.src, "service_at_location", sal.v.ID, "service "+sal.v.ServiceID+" is not in the dataset")
 			continue
 		}
-		if !locOK[sal.v.LocationID] {
+		// A location this dataset leaves out or rejects that an earlier
+		// import stored: the service keeps referring to the stored one
+		// (the Location's own reject says why it was not updated).
+		if !locOK[sal.v.LocationID] && !d.isStored("Location/"+HSDSResourceID(sal.v.LocationID)) {
 			reason := "location " + sal.v.LocationID + " is not in the dataset"
 			if _, ok := d.locs.byID[sal.v.LocationID]; ok {
 				reason = "location " + sal.v.LocationID + " was rejected"
@@ -500,7 +504,8 @@ func referralEndpoint(s HSDSService, a HSDSAttribute, t HSDSTaxonomyTerm, org *h
 }
 
 // orgRef is the reference to the organization with HSDS id id: none when
-// id is empty or the organization is in this dataset but was rejected; a
+// id is empty or the organization is in this dataset but was rejected
+// (unless an earlier import stored it: Stored); a
 // reference to where an earlier import put it when it is not in this
 // dataset (a dataset of services only). No display: it would make a
 // service differ between datasets that do and do not carry its
@@ -510,7 +515,7 @@ func (d *HSDSDirectory) orgRef(id string, mapped map[string]string) (*hsRef, boo
 		return nil, false
 	}
 	if _, ok := mapped[id]; !ok {
-		if _, inDataset := d.orgs.byID[id]; inDataset {
+		if _, inDataset := d.orgs.byID[id]; inDataset && !d.isStored("Organization/"+HSDSResourceID(id)) {
 			return nil, false
 		}
 	}

@@ -40,8 +40,10 @@ const MeasureBase = "http://socialrx.dev/fhir/Measure/"
 // 1.3.0 counts a referral, in the program strata, for the program it was
 // sent to (Task.owner) rather than the prescription's performer now, and
 // leaves entered-in-error prescriptions and referral Tasks out and a
-// revoked prescription's follow-up answers.
-const MeasureVersion = "1.3.0"
+// revoked prescription's follow-up answers; 1.4.0 leaves draft
+// prescriptions out (socialrx's own try-alternative suggestion until the
+// clinician activates it).
+const MeasureVersion = "1.4.0"
 
 // The ids of the shipped Measures.
 const (

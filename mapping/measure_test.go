@@ -71,7 +71,7 @@ func TestEvaluateMeasure(t *testing.T) {
 	if err := json.Unmarshal(EvaluateMeasure(MeasureEffectiveness, rep, now), &mr); err != nil {
 		t.Fatal(err)
 	}
-	if mr.Status != "complete" || mr.Type != "summary" || mr.Measure != MeasureBase+MeasureEffectiveness+"|1.3.0" ||
+	if mr.Status != "complete" || mr.Type != "summary" || mr.Measure != MeasureBase+MeasureEffectiveness+"|1.4.0" ||
 		mr.Period.Start != "2026-01-01T00:00:00Z" || mr.Period.End != "2026-06-30T23:59:59.999Z" {
 		t.Errorf("header: %+v", mr)
 	}

@@ -300,7 +300,12 @@ func readURL(ctx context.Context, src string, d *mapping.HSDSDirectory, client *
 	}
 	u, err := url.Parse(src)
 	if err != nil {
-		return err
+		// A *url.Error quotes the whole URL, credentials included.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			return fmt.Errorf("not a valid URL: %w", ue.Err)
+		}
+		return errors.New("not a valid URL")
 	}
 	kind := kindFromName(filepath.Base(u.Path))
 	if kind == "" {
@@ -348,6 +353,21 @@ func readURL(ctx context.Context, src string, d *mapping.HSDSDirectory, client *
 		q.Set("page", strconv.Itoa(pageNo+1))
 		u.RawQuery = q.Encode()
 	}
+}
+
+// RedactSource is src as messages may show it: a file or directory as
+// given; an http(s) URL without its user info (user:password@) and its
+// query's values (an API key), as the reject report names it; a URL that
+// cannot be parsed as "an http(s) URL", never echoed.
+func RedactSource(src string) string {
+	if !strings.HasPrefix(src, "http://") && !strings.HasPrefix(src, "https://") {
+		return src
+	}
+	u, err := url.Parse(src)
+	if err != nil {
+		return "an http(s) URL"
+	}
+	return redact(u)
 }
 
 // redact is u without its query's values and user info, for reports.

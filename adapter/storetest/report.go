@@ -58,6 +58,10 @@ func NewReportSeed(n int, from, to time.Time, seed uint64) *ReportSeed {
 			p.Status = "revoked"
 		case 1:
 			p.Status = "entered-in-error"
+		case 2: // socialrx's unconfirmed suggestion (try-alternative): counts nowhere
+			p.Status = "draft"
+		case 3: // no authoredOn: in no period, counted as undated
+			p.AuthoredOn = time.Time{}
 		}
 		for range rnd.IntN(3) { // 0, 1 or 2 need domains
 			d := domains[rnd.IntN(len(domains))]
@@ -153,8 +157,16 @@ func (s *ReportSeed) WantReport(from, to time.Time) *socialrx.ProgramReport {
 		}
 		return m[k]
 	}
+	undated := 0
 	for _, p := range s.Prescriptions {
-		if p.AuthoredOn.Before(from) || !p.AuthoredOn.Before(to) || p.Status == "entered-in-error" {
+		if p.Status == "entered-in-error" || p.Status == "draft" {
+			continue
+		}
+		if p.AuthoredOn.IsZero() {
+			undated++
+			continue
+		}
+		if p.AuthoredOn.Before(from) || !p.AuthoredOn.Before(to) {
 			continue
 		}
 		var one socialrx.ReportStats // the prescription's figures
@@ -299,7 +311,7 @@ func (s *ReportSeed) WantReport(from, to time.Time) *socialrx.ProgramReport {
 		})
 		return out
 	}
-	rep := &socialrx.ProgramReport{From: from, To: to, Programs: list(programs), Needs: list(needs)}
+	rep := &socialrx.ProgramReport{From: from, To: to, Programs: list(programs), Needs: list(needs), Undated: undated}
 	if total.st.Prescriptions > 0 {
 		rep.Total = finish(total)
 	}
@@ -351,7 +363,10 @@ func testProgramReport(t *testing.T, open func(t *testing.T) socialrx.Store) {
 			t.Fatal(err)
 		}
 		want := seed.WantReport(period[0], period[1])
-		if want.Total.Prescriptions == 0 || want.Total.Contacted == 0 || want.Total.FollowedUp == 0 || len(want.Billed) == 0 {
+		if want.Total.Prescriptions == 0 || want.Total.Contacted == 0 || want.Total.FollowedUp == 0 || len(want.Billed) == 0 || want.Undated == 0 ||
+			!slices.ContainsFunc(seed.Prescriptions, func(p socialrx.Prescription) bool {
+				return p.Status == "draft" && !p.AuthoredOn.Before(period[0]) && p.AuthoredOn.Before(period[1])
+			}) {
 			t.Fatalf("test bug: the seed gives an empty report for %v: %+v", period, want.Total)
 		}
 		if diff := cmp.Diff(want, got, reportOpts); diff != "" {

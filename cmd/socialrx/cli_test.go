@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"os"
@@ -49,6 +50,27 @@ func TestBinary(t *testing.T) {
 			if !strings.Contains(string(out), want) {
 				t.Errorf("serve --help does not mention %q:\n%s", want, out)
 			}
+		}
+		// demo runs the follow-up too (audit of issue 14, finding 7).
+		out, _ = exec.Command(bin, "demo", "--help").CombinedOutput()
+		for _, want := range []string{"hand-off", "follow-up", "reminder email", "program report"} {
+			if !strings.Contains(string(out), want) {
+				t.Errorf("demo --help does not mention %q:\n%s", want, out)
+			}
+		}
+	})
+
+	// A read-only command on a mistyped database: exit status 1, the path
+	// named, nothing created (audit of issue 14, finding 3).
+	t.Run("report on a missing database", func(t *testing.T) {
+		typo := filepath.Join(t.TempDir(), "typo.db")
+		out, err := exec.Command(bin, "report", "programs", "--from", "2026-11-01", "--to", "2026-12-31", "--database", "sqlite:"+typo).CombinedOutput()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(string(out), typo) || !strings.Contains(string(out), "does not exist") {
+			t.Errorf("report programs on %s: %v\n%s", typo, err, out)
+		}
+		if _, err := os.Stat(typo); !os.IsNotExist(err) {
+			t.Errorf("%s was created: %v", typo, err)
 		}
 	})
 

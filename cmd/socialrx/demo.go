@@ -24,8 +24,10 @@ import (
 	"github.com/socialrx/socialrx/cmd/internal/fake"
 )
 
-// DemoCmd runs the whole warm hand-off loop on a temp database, with an
-// in-process Ocean-style platform and EMR, and prints what happens.
+// DemoCmd runs the whole loop on a temp database, with an in-process
+// Ocean-style platform, EMR and mail server, and prints what happens: the
+// warm hand-off, then the follow-up (reminder, form, outcome) and the
+// program report.
 type DemoCmd struct {
 	Keep bool `help:"Keep the temp database and print its path."`
 }

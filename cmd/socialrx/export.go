@@ -44,18 +44,11 @@ func (c *ExportCmd) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
-	s, err := OpenStore(ctx, c.Database)
+	s, err := OpenExistingStore(ctx, c.Database)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	cur, latest, err := s.MigrationStatus(ctx)
-	if err != nil {
-		return fmt.Errorf("read schema version: %w", err)
-	}
-	if cur != latest {
-		return fmt.Errorf("database schema is at version %d, this binary needs %d: run `socialrx migrate`", cur, latest)
-	}
 	var bar io.Writer = io.Discard
 	if !c.Quiet && term.IsTerminal(int(os.Stderr.Fd())) {
 		bar = os.Stderr

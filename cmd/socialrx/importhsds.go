@@ -61,6 +61,17 @@ func (s *ImportSummary) Services() int {
 	return s.Created["HealthcareService"] + s.Updated["HealthcareService"] + s.Unchanged["HealthcareService"]
 }
 
+// written is how many resources were created, updated or found unchanged.
+func (s *ImportSummary) written() int {
+	n := 0
+	for _, m := range []map[string]int{s.Created, s.Updated, s.Unchanged} {
+		for _, v := range m {
+			n += v
+		}
+	}
+	return n
+}
+
 // Run imports.
 func (c *ImportHSDSCmd) Run(ctx context.Context) error {
 	if c.Batch < 1 || c.Batch > 10000 {
@@ -88,6 +99,11 @@ func (c *ImportHSDSCmd) Run(ctx context.Context) error {
 		}
 	}
 	printImportSummary(os.Stdout, sum, c.Report)
+	if n := len(sum.Rejected); n > 0 && sum.written() == 0 {
+		// Nothing of the dataset could be used: a wrong file or a broken
+		// export, which a script must not take for a successful import.
+		return fmt.Errorf("every record was rejected (%d): nothing imported", n)
+	}
 	if a, ok := s.(analyzer); ok {
 		// The work lists and program searches are planned from statistics
 		// autovacuum would gather only a minute or more from now.
@@ -118,6 +134,9 @@ func (c *ImportHSDSCmd) Run(ctx context.Context) error {
 // it is written. A record that fails anywhere is reported in the summary
 // and the rest goes on; a batch whose transaction fails is written again
 // one resource at a time, so that one refused resource loses nothing else.
+// A Location or Organization the dataset rejects keeps its stored version,
+// and the services and locations referring to it keep their reference
+// (mapping.HSDSDirectory.Stored).
 // bar shows progress (nil: none).
 func ImportHSDS(ctx context.Context, s socialrx.Store, src string, batch int, bar io.Writer) (*ImportSummary, error) {
 	defer setImportGC()()
@@ -127,9 +146,27 @@ func ImportHSDS(ctx context.Context, s socialrx.Store, src string, batch int, ba
 	go fhir.ValidateSchema(nil)
 	var dir mapping.HSDSDirectory
 	if err := hsds.Read(ctx, src, &dir, nil); err != nil {
-		return nil, fmt.Errorf("read %s: %w", src, err)
+		return nil, fmt.Errorf("read %s: %w", hsds.RedactSource(src), err)
+	}
+	// A location or organization the dataset rejects (or leaves out) that
+	// an earlier import stored stays referenced: its stored version is
+	// kept, and so is what refers to it.
+	var lookupErr error
+	dir.Stored = func(ref string) bool {
+		if lookupErr != nil {
+			return false
+		}
+		rs, err := s.ReadMany(ctx, []string{ref})
+		if err != nil {
+			lookupErr = err
+			return false
+		}
+		return len(rs) > 0
 	}
 	resources, rejects := dir.Resources()
+	if lookupErr != nil {
+		return nil, fmt.Errorf("read the stored directory: %w", lookupErr)
+	}
 	sum := &ImportSummary{Created: map[string]int{}, Updated: map[string]int{}, Unchanged: map[string]int{}}
 	sum.Read = time.Since(start)
 
@@ -465,7 +502,7 @@ func writeRejectReport(path string, rejects []mapping.HSDSReject) error {
 	w := csv.NewWriter(&b)
 	_ = w.Write([]string{"source", "object", "hsds_id", "reason"})
 	for _, r := range rejects {
-		_ = w.Write([]string{r.Source, r.Object, r.ID, r.Reason})
+		_ = w.Write([]string{csvText(r.Source), csvText(r.Object), csvText(r.ID), csvText(r.Reason)})
 	}
 	w.Flush()
 	if err := w.Error(); err != nil {

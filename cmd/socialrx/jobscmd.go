@@ -19,14 +19,11 @@ type JobsCmd struct {
 // Run prints the messages as a table. A failed message shows the
 // receiver's reason: the terminal is the operator's, not a log.
 func (c *JobsCmd) Run(ctx context.Context) error {
-	s, err := OpenStore(ctx, c.Database)
+	s, err := OpenExistingStore(ctx, c.Database)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	if err := prepareSchema(ctx, s, false, newLogger("warn", "text")); err != nil {
-		return err
-	}
 	ms, err := s.OutboundMessages(ctx, c.State, c.Limit)
 	if err != nil {
 		return err

@@ -34,7 +34,7 @@ type CLI struct {
 	Version  VersionCmd  `cmd:"" help:"Print the version and exit."`
 	Validate ValidateCmd `cmd:"" help:"Check FHIR JSON files (.json, .ndjson; directories recursively) as $validate does; exit 1 if any fails."`
 	Jobs     JobsCmd     `cmd:"" help:"List outbound messages (eReferral deliveries and EMR write-backs) and their state."`
-	Demo     DemoCmd     `cmd:"" help:"Run the warm hand-off loop on a temp database with an in-process platform and EMR, and print it."`
+	Demo     DemoCmd     `cmd:"" help:"Run the whole loop on a temp database with an in-process platform, EMR and mail server, and print it: the warm hand-off (referral, appointment, write-backs), then the follow-up (reminder email, the patient's form answered, the outcome written back) and the program report."`
 	Token    TokenCmd    `cmd:"" help:"Make static API tokens for --api-token-file."`
 	Export   ExportCmd   `cmd:"" help:"Write resources from the database as NDJSON files, one per type (what $export writes), with a progress bar."`
 	Report   ReportCmd   `cmd:"" help:"Reports from the database: socialrx report programs --from 2026-01-01 --to 2026-07-01 [--csv] [--svg FILE]."`

@@ -48,14 +48,11 @@ func (c *ProgramsCmd) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("%w: --tz %q: not a time zone", errUsage, c.TZ)
 	}
-	s, err := OpenStore(ctx, c.Database)
+	s, err := OpenExistingStore(ctx, c.Database)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	if cur, latest, err := s.MigrationStatus(ctx); err != nil || cur != latest {
-		return fmt.Errorf("database schema is not at this binary's version: run `socialrx migrate`")
-	}
 	rows, err := FindPrograms(ctx, s, q, time.Now().In(loc))
 	if err != nil {
 		return err

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 	// The zone database in the binary: --tz (default America/Toronto)
@@ -36,6 +37,12 @@ type ReportProgramsCmd struct {
 func (c *ReportProgramsCmd) Run(ctx context.Context) error { return c.run(ctx, os.Stdout) }
 
 func (c *ReportProgramsCmd) run(ctx context.Context, w io.Writer) error {
+	return c.runTo(ctx, w, os.Stderr)
+}
+
+// runTo writes the report to w; in CSV mode the note on undated
+// prescriptions goes to ew, out of the CSV.
+func (c *ReportProgramsCmd) runTo(ctx context.Context, w, ew io.Writer) error {
 	loc, err := time.LoadLocation(c.TZ)
 	if err != nil {
 		return fmt.Errorf("%w: --tz %q: not a time zone (an IANA name: America/Toronto, UTC)", errUsage, c.TZ)
@@ -51,14 +58,11 @@ func (c *ReportProgramsCmd) run(ctx context.Context, w io.Writer) error {
 	if !to.After(from) {
 		return fmt.Errorf("%w: --to (%s) must be after --from (%s)", errUsage, c.To, c.From)
 	}
-	s, err := OpenStore(ctx, c.Database)
+	s, err := OpenExistingStore(ctx, c.Database)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	if err := prepareSchema(ctx, s, false, newLogger("warn", "text")); err != nil {
-		return err
-	}
 	rep, err := programReport(ctx, s, from, to)
 	if err != nil {
 		return err
@@ -69,9 +73,27 @@ func (c *ReportProgramsCmd) run(ctx context.Context, w io.Writer) error {
 		}
 	}
 	if c.CSV {
-		return writeReportCSV(w, rep)
+		if err := writeReportCSV(w, rep); err != nil {
+			return err
+		}
+		if note := undatedNote(rep); note != "" {
+			fmt.Fprintln(ew, "note: "+note)
+		}
+		return nil
 	}
 	return writeReportTable(w, rep)
+}
+
+// undatedNote says how many prescriptions the report left out for want
+// of an authoredOn; "" when none.
+func undatedNote(rep *socialrx.ProgramReport) string {
+	switch rep.Undated {
+	case 0:
+		return ""
+	case 1:
+		return "1 prescription has no authoredOn: it is in no period and was left out."
+	}
+	return fmt.Sprintf("%d prescriptions have no authoredOn: they are in no period and were left out.", rep.Undated)
 }
 
 // programReport computes the report and names its groups (programs by
@@ -191,7 +213,22 @@ func writeReportTable(out io.Writer, rep *socialrx.ProgramReport) error {
 	}
 	fmt.Fprintln(out, "\nPursued: latest follow-up answered yes or partly, of those followed up. Improved: well-being better, of those who answered.")
 	fmt.Fprintln(out, "Satisfaction: mean of 1-5. Days to first contact: median, from authoredOn to the program's first answer to a referral.")
+	if note := undatedNote(rep); note != "" {
+		fmt.Fprintln(out, "Note: "+note)
+	}
 	return nil
+}
+
+// csvText neutralises a text cell that a spreadsheet would run as a
+// formula (CSV injection: a program named "=HYPERLINK(...)"): one that
+// starts with =, +, -, @, a tab or a carriage return gets a leading single
+// quote, as OWASP advises. Only text from data goes through it, never the
+// numbers.
+func csvText(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
 }
 
 // reportCSVHeader is the CSV header of writeReportCSV.
@@ -222,7 +259,7 @@ func writeReportCSV(out io.Writer, rep *socialrx.ProgramReport) error {
 		if st.Contacted > 0 {
 			med = strconv.FormatFloat(st.MedianDaysToContact, 'f', 2, 64)
 		}
-		return w.Write([]string{group, st.Key, st.Name, itoa(st.Prescriptions), itoa(st.Referrals), itoa(st.Accepted), itoa(st.Rejected),
+		return w.Write([]string{group, csvText(st.Key), csvText(st.Name), itoa(st.Prescriptions), itoa(st.Referrals), itoa(st.Accepted), itoa(st.Rejected),
 			itoa(st.Completed), itoa(st.FollowedUp), itoa(st.Pursued), frac(pr, pok), itoa(st.SatisfactionN), frac(ms, mok),
 			itoa(st.WellbeingN), itoa(st.Improved), frac(ir, iok), itoa(st.Referred), itoa(st.Contacted), med, ""})
 	}
@@ -245,7 +282,7 @@ func writeReportCSV(out io.Writer, rep *socialrx.ProgramReport) error {
 	}
 	for _, b := range rep.Billed {
 		rec := make([]string, len(reportCSVHeader))
-		rec[0], rec[1], rec[2], rec[len(rec)-1] = "ohip-fee-code", b.Code, names[b.Code], itoa(b.Visits)
+		rec[0], rec[1], rec[2], rec[len(rec)-1] = "ohip-fee-code", csvText(b.Code), csvText(names[b.Code]), itoa(b.Visits)
 		if err := w.Write(rec); err != nil {
 			return err
 		}

@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"time"
@@ -48,6 +50,61 @@ func OpenStore(ctx context.Context, database string) (Store, error) {
 		}
 		return s, nil
 	}
+}
+
+// OpenExistingStore opens the database named by a --database value for a
+// command that only reads it (report programs, programs, jobs, export):
+// it never creates one. A SQLite file that does not exist is an error
+// naming the path (a typo in --database would otherwise make an empty
+// database and an all-zero report), and so is a database without
+// socialrx's schema or at another version than this binary's.
+func OpenExistingStore(ctx context.Context, database string) (Store, error) {
+	kind, target, err := ParseDatabase(database)
+	if err != nil {
+		return nil, err
+	}
+	if kind == KindSQLite {
+		st, err := os.Stat(target)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			return nil, fmt.Errorf("database sqlite:%s does not exist (check --database; `socialrx migrate` creates one)", target)
+		case err != nil:
+			return nil, fmt.Errorf("open sqlite %s: %w", target, err)
+		case st.Size() == 0:
+			// Opening it would write SQLite's header (WAL mode).
+			return nil, fmt.Errorf("database sqlite:%s has no socialrx schema (an empty file: check --database; `socialrx migrate` sets one up)", target)
+		}
+	}
+	s, err := OpenStore(ctx, database)
+	if err != nil {
+		return nil, err
+	}
+	if err := requireSchema(ctx, s, kind, target); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// requireSchema refuses a database whose schema is not this binary's,
+// without migrating it.
+func requireSchema(ctx context.Context, s Store, kind, target string) error {
+	name := "sqlite:" + target
+	if kind == KindPostgres {
+		name = redactDSN(target)
+	}
+	cur, latest, err := s.MigrationStatus(ctx)
+	switch {
+	case err != nil:
+		return fmt.Errorf("read schema version of %s: %w", name, err)
+	case cur == 0:
+		return fmt.Errorf("database %s has no socialrx schema (an empty database: check --database; `socialrx migrate` sets one up)", name)
+	case cur > latest:
+		return fmt.Errorf("database %s schema is at version %d, newer than this binary knows (%d): upgrade socialrx", name, cur, latest)
+	case cur < latest:
+		return fmt.Errorf("database %s schema is at version %d, this binary needs %d: run `socialrx migrate`", name, cur, latest)
+	}
+	return nil
 }
 
 // prepareSchema sets up an empty database, and refuses to serve on a schema

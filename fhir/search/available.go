@@ -2,6 +2,7 @@ package search
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -104,7 +105,9 @@ func clockTime(s string) (time.Duration, bool) {
 func parseAvailableAt(raw string) (Value, string) {
 	v := Value{Raw: raw, Prefix: PrefixContains}
 	s := raw
-	if len(s) > 2 && s[0] >= 'a' && s[0] <= 'z' {
+	// A prefix is one of R4's, before a digit ("xyz" or "soon" is a bad
+	// value, not a bad prefix).
+	if len(s) > 2 && s[2] >= '0' && s[2] <= '9' && slices.Contains([]string{"eq", "ne", "gt", "lt", "ge", "le", "sa", "eb", "ap"}, s[:2]) {
 		if !strings.HasPrefix(s, "eq") {
 			return v, "available-at takes no prefix but eq: it finds the programs open at that moment"
 		}

@@ -1,6 +1,7 @@
 package search
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -57,8 +58,15 @@ func TestParseAvailableAt(t *testing.T) {
 		{"2026-12-05", time.Time{}, true},          // no time
 		{"gt2026-12-05T10:30", time.Time{}, true},
 		{"soon", time.Time{}, true},
+		{"xyz", time.Time{}, true},
+		{"leisure", time.Time{}, true},
 	} {
 		v, msg := parseAvailableAt(tc.raw)
+		// A bad value is named as a bad value, a prefix other than eq as
+		// a prefix (audit of issue 14: "xyz" got "takes no prefix but eq").
+		if tc.fail && strings.Contains(msg, "prefix") != strings.HasPrefix(tc.raw, "gt") {
+			t.Errorf("%q: message %q", tc.raw, msg)
+		}
 		if (msg != "") != tc.fail {
 			t.Errorf("%q: message %q, fail %v", tc.raw, msg, tc.fail)
 			continue

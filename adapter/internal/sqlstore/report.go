@@ -18,7 +18,7 @@ import (
 // (SQLite migration 00011, PostgreSQL 00015: the same referral figures per
 // program the referrals were sent to):
 //
-//	x  per prescription of the period (not entered-in-error): its figures
+//	x  per prescription of the period (not entered-in-error, not draft): its figures
 //	   as 0/1 flags and counts, days to first contact (NULL without
 //	   one); a revoked prescription's follow-up figures are 0
 //	r  per prescription of x and program its referrals went to: that
@@ -67,7 +67,7 @@ m AS (SELECT d.dim, d.k, avg(d.days) AS med FROM (
   CASE WHEN p.status <> 'revoked' AND q.wellbeing = 'better' THEN 1 ELSE 0 END AS better,
   CASE WHEN q.first_contact > 0 THEN CAST(q.first_contact - p.authored_on AS DOUBLE PRECISION) / ` + fmt.Sprint(microsPerDay) + ` END AS days
   FROM prescriptions p LEFT JOIN prescription_report q ON q.prescription_id = p.service_request_id
-  WHERE p.authored_on >= $1 AND p.authored_on < $2 AND p.status <> 'entered-in-error'),
+  WHERE p.authored_on >= $1 AND p.authored_on < $2 AND p.status NOT IN ('entered-in-error', 'draft')),
 r AS (SELECT rr.program, rr.referrals AS n, rr.accepted AS acc, rr.rejected AS rej, rr.completed AS comp,
   CASE WHEN rr.first_contact > 0 THEN CAST(rr.first_contact - x.authored_on AS DOUBLE PRECISION) / ` + fmt.Sprint(microsPerDay) + ` END AS days
   FROM x JOIN referral_report rr ON rr.prescription_id = x.id WHERE x.n > 0),
@@ -112,6 +112,11 @@ func (e *Engine) ProgramReport(ctx context.Context, from, to time.Time) (*social
 	rep := &socialrx.ProgramReport{From: from, To: to}
 	if err := e.reportGroups(ctx, q, rep, lo, hi); err != nil {
 		return nil, err
+	}
+	// The prescriptions without authoredOn (authored_on 0) are in no
+	// period: counted, so that the report can say how many it left out.
+	if err := q.QueryRow(ctx, `SELECT count(*) FROM prescriptions WHERE authored_on = 0 AND status NOT IN ('entered-in-error', 'draft')`).Scan(&rep.Undated); err != nil {
+		return nil, fmt.Errorf("program report: %w", e.translate(err))
 	}
 	rows, err := q.Query(ctx, `SELECT code, count(*) FROM billed_visits WHERE status IN ('billable', 'billed') AND occurred_at >= $1 AND occurred_at < $2
 GROUP BY code ORDER BY code`, lo, hi)
