@@ -243,6 +243,26 @@ func testAuth(t *testing.T, env *authEnv) {
 		}
 	})
 
+	t.Run("every 403 carries the insufficient_scope challenge", func(t *testing.T) {
+		noTask := env.jwt(t, "emr-no-tasks", "system/Patient.cruds system/ServiceRequest.cruds")
+		patOnly := env.jwt(t, "patients-only", "system/Patient.rs")
+		for _, c := range []struct{ name, method, path, body, token string }{
+			{"transaction refused whole", "POST", "/fhir", demoEncounter("8"), noTask},
+			{"export of a type not readable", "GET", "/fhir/$export?_type=Patient,Observation", "", patOnly},
+			{"export of a Group not readable", "GET", "/fhir/Group/g1/$export", "", patOnly},
+			{"export with nothing readable", "GET", "/fhir/Patient/$export", "", env.jwt(t, "orgs-only", "system/Organization.rs")},
+		} {
+			var b []byte
+			if c.body != "" {
+				b = []byte(c.body)
+			}
+			resp, body := do(t, c.method, env.m.URL()+c.path, b, "Authorization", "Bearer "+c.token, "Prefer", "respond-async")
+			if ch := resp.Header.Get("WWW-Authenticate"); resp.StatusCode != 403 || !strings.Contains(ch, `error="insufficient_scope"`) {
+				t.Errorf("%s: %d, WWW-Authenticate %q; want 403 with error=\"insufficient_scope\" (%s)", c.name, resp.StatusCode, ch, truncate(body))
+			}
+		}
+	})
+
 	t.Run("operations on their own listener", func(t *testing.T) {
 		for _, path := range []string{"/healthz", "/readyz", "/metrics"} {
 			if resp, _ := do(t, "GET", env.m.URL()+path, nil); resp.StatusCode != 404 {
