@@ -135,6 +135,13 @@ func (s *Server) handleExportKickoff(c echo.Context) error {
 			return issueError(socialrx.EINVALID, "", "%s=true needs ServiceRequest among the exported types", exportFactsParam)
 		}
 		job.Facts = true
+		// Facts derived from a type the client may not read are left
+		// out, as in $prescription.
+		for _, t := range socialrx.FactSources() {
+			if principal.Permits(socialrx.InteractionRead, t) {
+				job.FactsFrom = append(job.FactsFrom, t)
+			}
+		}
 	default:
 		return issueError(socialrx.EINVALID, "", "%s must be true or false", exportFactsParam)
 	}

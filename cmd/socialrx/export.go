@@ -134,9 +134,10 @@ func Export(ctx context.Context, s socialrx.Store, types []string, since time.Ti
 		if err != nil {
 			return nil, err
 		}
-		var fw io.Writer
+		var fw *export.Facts
 		if facts && t == "ServiceRequest" {
-			fw = factsFile.w
+			// The command reads the database directly: every fact.
+			fw = &export.Facts{W: factsFile.w, From: socialrx.FactSources()}
 		}
 		sum := exportSummary{Type: t, File: filepath.Base(f.f.Name())}
 		err = export.Stream(ctx, s, export.Request(job, t, nil), f.w, fw, func(l export.Line) error {
