@@ -348,6 +348,38 @@ func testAuth(t *testing.T, env *authEnv) {
 		}
 	})
 
+	t.Run("a JWT client named like a static token is another client", func(t *testing.T) {
+		resp, _ := do(t, "GET", env.m.URL()+"/fhir/$export?_type=Patient", nil, "Authorization", "Bearer "+env.static, "Prefer", "respond-async")
+		if resp.StatusCode != 202 {
+			t.Fatalf("kick-off with the static token: %d", resp.StatusCode)
+		}
+		status := resp.Header.Get("Content-Location")
+		namesake := env.jwt(t, "clinic-reports", "system/*.rs") // the static token's name
+		if resp, _ := do(t, "GET", status, nil, "Authorization", "Bearer "+namesake); resp.StatusCode != 404 {
+			t.Errorf("the static token's export status to a JWT of client clinic-reports: %d, want 404", resp.StatusCode)
+		}
+		if resp, _ := do(t, "GET", status, nil, "Authorization", "Bearer "+env.static); resp.StatusCode/100 != 2 {
+			t.Errorf("the static token's export status to itself: %d, want 200 or 202", resp.StatusCode)
+		}
+		if resp, _ := env.call(t, "GET", "/fhir/Patient", "", env.jwt(t, "token.clinic-reports", "system/*.rs")); resp.StatusCode != 401 {
+			t.Errorf("a JWT claiming the static token's client id: %d, want 401", resp.StatusCode)
+		}
+		// Each its own AuditEvent agent: the namesake made one audited
+		// request (status polls are not audited), the static token the
+		// others.
+		env.call(t, "GET", "/fhir/Patient?_id=by-namesake", "", namesake)
+		events := func(agent string) int {
+			_, b := env.call(t, "GET", "/fhir/AuditEvent?agent=Device/"+agent+"&_count=500", "", emr)
+			return len(entriesOf(b))
+		}
+		eventually(t, "the AuditEvents of both clients", func() bool {
+			return events("clinic-reports") >= 1 && events("token.clinic-reports") >= 2
+		})
+		if n := events("clinic-reports"); n != 1 {
+			t.Errorf("AuditEvents of agent Device/clinic-reports: %d, want 1 (the JWT's search; the static token's are token.clinic-reports)", n)
+		}
+	})
+
 	t.Run("operations on their own listener", func(t *testing.T) {
 		for _, path := range []string{"/healthz", "/readyz", "/metrics"} {
 			if resp, _ := do(t, "GET", env.m.URL()+path, nil); resp.StatusCode != 404 {
@@ -418,4 +450,14 @@ func pollManifestAs(t *testing.T, status, token string) manifest {
 		return false
 	})
 	return m
+}
+
+// entriesOf returns the resources of a Bundle.
+func entriesOf(b map[string]any) []map[string]any {
+	var out []map[string]any
+	es, _ := b["entry"].([]any)
+	for _, e := range es {
+		out = append(out, e.(map[string]any)["resource"].(map[string]any))
+	}
+	return out
 }
