@@ -66,6 +66,10 @@ type ExportJob struct {
 	// Facts asks for the derived facts of exported social prescriptions
 	// (ExportFactsType).
 	Facts bool
+	// FactsFrom are those of FactSources whose facts the export writes
+	// (PrescriptionRecord.Readable): the ones the kick-off's principal
+	// may read. The others are left out.
+	FactsFrom []string
 
 	Status string // ExportAccepted, ExportInProgress, ExportCompleted, ExportFailed
 	// Total is the number of resources to export, counted when the job
@@ -143,10 +147,10 @@ const MaxStreamIDs = 5000
 
 // Exports keeps export jobs and reads resources for them.
 type Exports interface {
-	// CreateExport records job (ID, Owner, Level, Types, TransactionTime,
-	// CreatedAt set by the caller; Status is set to accepted) and enqueues
-	// its job (ExportArgs) in one transaction. ECONFLICT if the id is
-	// taken.
+	// CreateExport records job (ID, Owner, Level, Types, Facts, FactsFrom,
+	// TransactionTime, CreatedAt set by the caller; Status is set to
+	// accepted) and enqueues its job (ExportArgs) in one transaction.
+	// ECONFLICT if the id is taken.
 	CreateExport(ctx context.Context, job *ExportJob) error
 	// Export returns an export job (ENOTFOUND if there is none).
 	Export(ctx context.Context, id string) (*ExportJob, error)

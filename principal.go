@@ -27,8 +27,9 @@ type Access interface {
 // backend service, a static API token) or, with authentication off (the
 // loopback-only development mode), nobody in particular.
 type Principal struct {
-	// ClientID identifies the client (the token's client id or subject, or
-	// the static token's name); "" when authentication is off.
+	// ClientID identifies the client (a JWT's client id, azp or subject,
+	// or "token." and the static token's name: the two never meet); ""
+	// when authentication is off.
 	ClientID string
 	// Access limits what the principal may do; nil permits everything
 	// (authentication off).

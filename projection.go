@@ -39,6 +39,38 @@ func (r PrescriptionRecord) Outcome() (res FollowUpResult, ok bool) {
 	return r.Results[len(r.Results)-1], true
 }
 
+// Fact sources: the resource types, beyond the ServiceRequest, that the
+// facts of a PrescriptionRecord are derived from (Readable).
+const (
+	// FactSourceTask gives FollowUps (the follow-up Tasks) and Referrals
+	// (the referral Tasks).
+	FactSourceTask = "Task"
+	// FactSourceResponse gives Results (the answered follow-up
+	// QuestionnaireResponses).
+	FactSourceResponse = "QuestionnaireResponse"
+)
+
+// FactSources returns FactSourceTask and FactSourceResponse; the slice is
+// new on every call.
+func FactSources() []string { return []string{FactSourceTask, FactSourceResponse} }
+
+// Readable returns r without the facts derived from a resource type that
+// may says may not be read: without FactSourceTask, no FollowUps and no
+// Referrals; without FactSourceResponse, no Results. The prescription's
+// own facts (form, channel, need domains, status, target) are facts of
+// the ServiceRequest and always stay. Scopes work this way: a client
+// allowed to read ServiceRequests only learns nothing of Tasks or
+// answers through ServiceRequest/[id]/$prescription or the export's facts.
+func (r PrescriptionRecord) Readable(may func(resourceType string) bool) PrescriptionRecord {
+	if !may(FactSourceTask) {
+		r.FollowUps, r.Referrals = nil, nil
+	}
+	if !may(FactSourceResponse) {
+		r.Results = nil
+	}
+	return r
+}
+
 // Record returns the record of the prescription ServiceRequest/id; ok is
 // false when the patient has no such prescription.
 func (pp *PatientProjection) Record(id string) (rec PrescriptionRecord, ok bool) {

@@ -221,6 +221,9 @@ func (v *JWTVerifier) Verify(ctx context.Context, token string) (socialrx.Princi
 	if client == "" {
 		return socialrx.Principal{}, socialrx.Errorf(socialrx.EUNAUTHORIZED, "access token refused: it names no client (client_id, azp or sub)")
 	}
+	if strings.HasPrefix(client, StaticClientPrefix) {
+		return socialrx.Principal{}, socialrx.Errorf(socialrx.EUNAUTHORIZED, "access token refused: client ids starting with %q are the static API tokens'", StaticClientPrefix)
+	}
 	return socialrx.Principal{ClientID: client, Access: scopes}, nil
 }
 

@@ -170,6 +170,14 @@ func TestJWTRulesRefused(t *testing.T) {
 		delete(c, "client_id")
 		wantRefused(t, v, as.Sign(t, "rsa-1", c), "names no client")
 	})
+	t.Run("a static token's client id", func(t *testing.T) {
+		for _, claim := range []string{"client_id", "sub"} {
+			c := good()
+			delete(c, "client_id")
+			c[claim] = StaticClientPrefix + "clinic-reports"
+			wantRefused(t, v, as.Sign(t, "rsa-1", c), "are the static API tokens'")
+		}
+	})
 	t.Run("garbage", func(t *testing.T) {
 		wantRefused(t, v, "a.b.c", "malformed")
 		wantRefused(t, v, "", "malformed")

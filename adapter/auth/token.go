@@ -23,14 +23,22 @@ const TokenPrefix = "srx_"
 // hashPrefix names the hash of a token in the token file.
 const hashPrefix = "sha256:"
 
+// StaticClientPrefix starts the client id of every static API token: the
+// token named clinic-reports authenticates as client token.clinic-reports.
+// The client ids of JWT access tokens come from the authorisation server;
+// one starting with this prefix is refused (JWTVerifier.Verify), so that a
+// JWT client can never be taken for a static token's client (own its
+// exports, share its AuditEvent agent).
+const StaticClientPrefix = "token."
+
 // TokenFile is the static API tokens of a --api-token-file: for small
 // clinics without an authorisation server. The file holds one token a line:
 //
 //	# name   hash of the token                               scopes
 //	ehr-sync sha256:4f1c...e9 system/*.rs system/Task.cu
 //
-// name is the client id the token authenticates as (letters, digits, . _
-// -); the hash is the SHA-256 of the token, in hex; the scopes are SMART
+// name, after StaticClientPrefix, is the client id the token
+// authenticates as (letters, digits, . _ -); the hash is the SHA-256 of the token, in hex; the scopes are SMART
 // scopes (see Scopes), each of which must grant something. Blank lines and
 // lines starting with # are skipped.
 //
@@ -118,7 +126,7 @@ func (tf *TokenFile) Lookup(token string) (p socialrx.Principal, ok bool) {
 	h := sha256.Sum256([]byte(token))
 	for _, e := range tf.entries {
 		if subtle.ConstantTimeCompare(h[:], e.hash[:]) == 1 {
-			p, ok = socialrx.Principal{ClientID: e.name, Access: e.scopes}, true
+			p, ok = socialrx.Principal{ClientID: StaticClientPrefix + e.name, Access: e.scopes}, true
 		}
 	}
 	return p, ok

@@ -38,14 +38,14 @@ func TestTokenFile(t *testing.T) {
 	}
 	a := &Authenticator{Tokens: tf}
 	p, err := a.Authenticate(context.Background(), tok1)
-	if err != nil || p.ClientID != "ehr-sync" {
-		t.Fatalf("token 1: %+v, %v; want ehr-sync", p, err)
+	if err != nil || p.ClientID != "token.ehr-sync" {
+		t.Fatalf("token 1: %+v, %v; want token.ehr-sync", p, err)
 	}
 	if !p.Permits(socialrx.InteractionSearch, "Patient") || !p.Permits(socialrx.InteractionUpdate, "Task") || p.Permits(socialrx.InteractionCreate, "Patient") {
 		t.Errorf("token 1's access does not follow its scopes")
 	}
-	if p, err := a.Authenticate(context.Background(), tok2); err != nil || p.ClientID != "analytics" {
-		t.Errorf("token 2: %+v, %v; want analytics", p, err)
+	if p, err := a.Authenticate(context.Background(), tok2); err != nil || p.ClientID != "token.analytics" {
+		t.Errorf("token 2: %+v, %v; want token.analytics", p, err)
 	}
 	for _, bad := range []string{"", tok1 + "x", tok1[:len(tok1)-1], strings.ToUpper(tok1), "sha256:" + strings.Fields(line1)[1]} {
 		if p, err := a.Authenticate(context.Background(), bad); err == nil || socialrx.ErrorCode(err) != socialrx.EUNAUTHORIZED {
@@ -103,11 +103,15 @@ func TestAuthenticatorBoth(t *testing.T) {
 	}
 	a := &Authenticator{Tokens: tf, JWT: v}
 	ctx := context.Background()
-	if p, err := a.Authenticate(ctx, tok); err != nil || p.ClientID != "clinic" {
-		t.Errorf("static token: %+v, %v", p, err)
+	if p, err := a.Authenticate(ctx, tok); err != nil || p.ClientID != "token.clinic" {
+		t.Errorf("static token: %+v, %v; want client token.clinic", p, err)
 	}
 	if p, err := a.Authenticate(ctx, as.Token(t, testAudience, "etl", "system/*.rs")); err != nil || p.ClientID != "etl" {
 		t.Errorf("JWT: %+v, %v", p, err)
+	}
+	// A JWT whose client id is the static token's name is another client.
+	if p, err := a.Authenticate(ctx, as.Token(t, testAudience, "clinic", "system/*.rs")); err != nil || p.ClientID != "clinic" {
+		t.Errorf("JWT of client clinic: %+v, %v; want client clinic, not the static token's", p, err)
 	}
 	if _, err := (&Authenticator{}).Authenticate(ctx, "x.y.z"); socialrx.ErrorCode(err) != socialrx.EUNAUTHORIZED {
 		t.Errorf("no token source: %v, want EUNAUTHORIZED", err)

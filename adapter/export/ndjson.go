@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"slices"
 
 	"github.com/socialrx/socialrx"
 	"github.com/socialrx/socialrx/mapping"
@@ -23,10 +24,10 @@ type Line struct {
 // with line breaks (a client may send pretty-printed JSON) is written
 // compacted onto one line: whitespace between tokens is all that changes.
 // With facts non-nil, each social prescription among ServiceRequests also
-// gets its derived facts written to facts (Facts).
+// gets its derived facts written to facts.W (Line.Facts).
 //
 // w should be buffered: Stream makes two small writes per resource.
-func Stream(ctx context.Context, store socialrx.Store, req socialrx.StreamRequest, w, facts io.Writer, each func(Line) error) error {
+func Stream(ctx context.Context, store socialrx.Store, req socialrx.StreamRequest, w io.Writer, facts *Facts, each func(Line) error) error {
 	var compact bytes.Buffer
 	nl := []byte{'\n'}
 	return store.StreamResources(ctx, req, func(r *socialrx.Resource) error {
@@ -46,15 +47,15 @@ func Stream(ctx context.Context, store socialrx.Store, req socialrx.StreamReques
 		}
 		line := Line{Resource: r}
 		if facts != nil && r.Type == "ServiceRequest" {
-			p, ok, err := PrescriptionFacts(ctx, store, r)
+			p, ok, err := PrescriptionFacts(ctx, store, r, facts.From)
 			if err != nil {
 				return err
 			}
 			if ok {
-				if _, err := facts.Write(p); err != nil {
+				if _, err := facts.W.Write(p); err != nil {
 					return err
 				}
-				if _, err := facts.Write(nl); err != nil {
+				if _, err := facts.W.Write(nl); err != nil {
 					return err
 				}
 				line.Facts = true
@@ -67,12 +68,22 @@ func Stream(ctx context.Context, store socialrx.Store, req socialrx.StreamReques
 	})
 }
 
+// Facts is where Stream writes the derived facts of social prescriptions,
+// and which.
+type Facts struct {
+	W io.Writer
+	// From are those of socialrx.FactSources whose facts are written
+	// (socialrx.PrescriptionRecord.Readable); the others are left out.
+	From []string
+}
+
 // PrescriptionFacts returns the derived facts of a social prescription as
 // ServiceRequest/[id]/$prescription answers them (a Parameters resource,
 // mapping.PrescriptionParameters: prescription reference, form, channel,
-// need domains, status, target, follow-up, referrals, outcome), on one line; ok is
-// false when sr is not a social prescription.
-func PrescriptionFacts(ctx context.Context, store socialrx.Projections, sr *socialrx.Resource) (params []byte, ok bool, err error) {
+// need domains, status, target, follow-up, referrals, outcome), on one
+// line, without those derived from a type of socialrx.FactSources not in
+// from; ok is false when sr is not a social prescription.
+func PrescriptionFacts(ctx context.Context, store socialrx.Projections, sr *socialrx.Resource, from []string) (params []byte, ok bool, err error) {
 	var head struct {
 		Subject struct {
 			Reference string `json:"reference"`
@@ -91,5 +102,6 @@ func PrescriptionFacts(ctx context.Context, store socialrx.Projections, sr *soci
 	if !ok {
 		return nil, false, nil
 	}
+	rec = rec.Readable(func(t string) bool { return slices.Contains(from, t) })
 	return mapping.PrescriptionParameters(rec), true, nil
 }

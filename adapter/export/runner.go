@@ -296,9 +296,9 @@ func (r *Runner) runType(ctx context.Context, job *socialrx.ExportJob, dir, typ 
 		job.Cursor.AfterID = ""
 	}
 	main := outs[0]
-	var facts io.Writer
+	var facts *Facts
 	if len(outs) > 1 {
-		facts = outs[1].w
+		facts = &Facts{W: outs[1].w, From: job.FactsFrom}
 	}
 	checkpoint := func(after string) error {
 		for _, o := range outs {

@@ -149,7 +149,8 @@ func (s *Server) require(c echo.Context, need []socialrx.Interaction) error {
 
 // forbiddenErr is the 403 of a scope that does not cover a request. The
 // error handler adds the insufficient_scope challenge (RFC 6750 section
-// 3.1) naming scope, the scope that would have allowed it.
+// 3.1) naming scope, the scope that would have allowed it ("" when no one
+// scope would: the challenge then names none).
 type forbiddenErr struct {
 	se    *socialrx.Error
 	scope string
@@ -158,14 +159,25 @@ type forbiddenErr struct {
 func (e *forbiddenErr) Error() string { return e.se.Error() }
 func (e *forbiddenErr) Unwrap() error { return e.se }
 
-// challenge returns the WWW-Authenticate value for a 403 of err, "" when
-// err is not about scopes.
+// challenge returns the WWW-Authenticate value of a 403 answering err:
+// every 403 is about scopes (EFORBIDDEN has no other use), so each gets
+// error="insufficient_scope", with the scope that would have allowed the
+// request when err says (forbiddenErr).
 func challenge(err error) string {
 	var fe *forbiddenErr
-	if !errors.As(err, &fe) {
-		return ""
+	if !errors.As(err, &fe) || fe.scope == "" {
+		return realm + `, error="insufficient_scope"`
 	}
 	return realm + `, error="insufficient_scope", scope="` + fe.scope + `"`
+}
+
+// scopeError is a 403 saying msg, for a scope that does not cover a
+// request when no single scope would have allowed it.
+func scopeError(format string, args ...any) *forbiddenErr {
+	msg := fmt.Sprintf(format, args...)
+	return &forbiddenErr{se: &socialrx.Error{Code: socialrx.EFORBIDDEN, Message: msg, Issues: []socialrx.Issue{{
+		Severity: socialrx.SeverityError, Code: "forbidden", Message: msg,
+	}}}}
 }
 
 // interactionNames are the words of a 403's message.

@@ -145,6 +145,10 @@ func TestScopesPerRoute(t *testing.T) {
 		{"none", "GET", "/fhir/Patient/" + pat, "", nil, 403},
 		{"none", "GET", "/fhir/NoSuchType/1", "", nil, 404},
 		{"patient-d", "DELETE", "/fhir/Patient/" + pat, "", nil, 200},
+		// A transaction with an entry the scopes do not allow: 403 whole.
+		{"patient-cu", "POST", "/fhir", `{"resourceType":"Bundle","type":"transaction","entry":[
+			{"resource":{"resourceType":"Patient"},"request":{"method":"POST","url":"Patient"}},
+			{"resource":{"resourceType":"Observation","status":"final","code":{"text":"x"}},"request":{"method":"POST","url":"Observation"}}]}`, nil, 403},
 	}
 	for _, tt := range tests {
 		h := append(bearer(tt.token), tt.header...)
@@ -154,9 +158,13 @@ func TestScopesPerRoute(t *testing.T) {
 			continue
 		}
 		if r.status == http.StatusForbidden {
-			r.hasIssue(t, "forbidden", "")
-			if got := r.header.Get("WWW-Authenticate"); !strings.Contains(got, `error="insufficient_scope"`) {
-				t.Errorf("%s %s: 403 without the insufficient_scope challenge: %q", tt.method, tt.path, got)
+			at := ""
+			if tt.path == "/fhir" {
+				at = "Bundle.entry[1]" // the entry not allowed
+			}
+			r.hasIssue(t, "forbidden", at)
+			if got := r.header.Get("WWW-Authenticate"); !strings.Contains(got, `error="insufficient_scope"`) || !strings.Contains(got, `scope="system/`) {
+				t.Errorf("%s %s: 403 without the insufficient_scope challenge naming the scope: %q", tt.method, tt.path, got)
 			}
 		}
 	}

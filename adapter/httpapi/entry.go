@@ -110,6 +110,11 @@ func (o *op) fail(err error) error {
 	if len(out.Issues) == 0 {
 		out.Issues = []socialrx.Issue{{Severity: socialrx.SeverityError, Code: issueCode(e.Code), Path: o.path, Message: e.Message}}
 	}
+	var fe *forbiddenErr
+	if errors.As(err, &fe) {
+		// Still a scope's 403: its challenge names the scope.
+		return &forbiddenErr{se: out, scope: fe.scope}
+	}
 	return out
 }
 

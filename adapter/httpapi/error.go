@@ -136,8 +136,8 @@ func (s *Server) handleError(err error, c echo.Context) {
 		return
 	}
 	status := ErrorStatus(err)
-	if h := challenge(err); h != "" && status == http.StatusForbidden {
-		c.Response().Header().Set("WWW-Authenticate", h)
+	if status == http.StatusForbidden {
+		c.Response().Header().Set("WWW-Authenticate", challenge(err))
 	}
 	if status == http.StatusMethodNotAllowed {
 		if allow, ok := c.Get(echo.ContextKeyHeaderAllow).(string); ok && allow != "" {

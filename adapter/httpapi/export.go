@@ -92,7 +92,7 @@ func (s *Server) handleExportKickoff(c echo.Context) error {
 			return issueError(socialrx.EINVALID, "Group.id", "invalid resource id")
 		}
 		if !principal.Permits(socialrx.InteractionRead, "Group") {
-			return issueError(socialrx.EFORBIDDEN, "", "the client may not read Group resources")
+			return forbiddenError(socialrx.InteractionRead, "Group")
 		}
 		g, err := s.store.Read(r.Context(), "Group", id)
 		if err != nil {
@@ -135,6 +135,13 @@ func (s *Server) handleExportKickoff(c echo.Context) error {
 			return issueError(socialrx.EINVALID, "", "%s=true needs ServiceRequest among the exported types", exportFactsParam)
 		}
 		job.Facts = true
+		// Facts derived from a type the client may not read are left
+		// out, as in $prescription.
+		for _, t := range socialrx.FactSources() {
+			if principal.Permits(socialrx.InteractionRead, t) {
+				job.FactsFrom = append(job.FactsFrom, t)
+			}
+		}
 	default:
 		return issueError(socialrx.EINVALID, "", "%s must be true or false", exportFactsParam)
 	}
@@ -219,7 +226,7 @@ func exportTypes(level string, asked []string, p socialrx.Principal) ([]string, 
 			case !slices.Contains(allowed, t):
 				return nil, issueError(socialrx.EINVALID, "", "_type %s has no resources in a patient's compartment", t)
 			case !p.Permits(socialrx.InteractionRead, t):
-				return nil, issueError(socialrx.EFORBIDDEN, "", "the client may not read %s resources", t)
+				return nil, forbiddenError(socialrx.InteractionRead, t)
 			}
 			if !slices.Contains(types, t) {
 				types = append(types, t)
@@ -235,7 +242,7 @@ func exportTypes(level string, asked []string, p socialrx.Principal) ([]string, 
 		}
 	}
 	if len(types) == 0 {
-		return nil, issueError(socialrx.EFORBIDDEN, "", "the client may not read any resource type this export covers")
+		return nil, scopeError("the access token's scopes do not allow read on any resource type this export covers")
 	}
 	return types, nil
 }

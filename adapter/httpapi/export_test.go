@@ -81,6 +81,9 @@ func TestExportKickoffRefused(t *testing.T) {
 			if len(resp.outcome(t)) == 0 {
 				t.Error("no issue in the OperationOutcome")
 			}
+			if got := resp.header.Get("WWW-Authenticate"); (c.status == http.StatusForbidden) != strings.Contains(got, `error="insufficient_scope"`) {
+				t.Errorf("%d with WWW-Authenticate %q; want the insufficient_scope challenge on every 403 (and only there)", c.status, got)
+			}
 		})
 	}
 	ts.do(t, http.MethodPost, "/fhir/$export", "{}", "Prefer", "respond-async").want(t, http.StatusMethodNotAllowed)

@@ -93,9 +93,11 @@ func (hs *hostSet) allows(r *http.Request) bool {
 }
 
 // IsLoopbackHost reports whether name (a host, without port) is this
-// machine only: localhost and its subdomains (RFC 6761), or a loopback IP
-// (127.0.0.0/8, ::1). The one rule for links (Host) and for where serve
-// may listen without authentication.
+// machine only by name: localhost and its subdomains (RFC 6761), or a
+// loopback IP (127.0.0.0/8, ::1). The rule for links (Host). Where serve
+// may listen without authentication also needs such a name to resolve to
+// loopback addresses only (cmd/socialrx LoopbackListen): a Host header
+// is only a name, a listen address is where the socket goes.
 func IsLoopbackHost(name string) bool {
 	name = strings.ToLower(name)
 	if name == "localhost" || strings.HasSuffix(name, ".localhost") {

@@ -19,7 +19,9 @@ const prescriptionDefinition = "http://socialrx.dev/fhir/OperationDefinition/Ser
 // (mapping.PrescriptionParameters). The ServiceRequest itself is stored
 // and read back as the client wrote it; this is where the derived facts
 // are read. 404 when the ServiceRequest does not exist or is not a social
-// prescription.
+// prescription. Facts derived from a type the principal may not read are
+// left out (socialrx.PrescriptionRecord.Readable): follow-ups and
+// referrals need r on Task, the outcome r on QuestionnaireResponse.
 func (s *Server) handlePrescription(c echo.Context) error {
 	typ, id := c.Param("type"), c.Param("id")
 	if err := checkTypeID(typ, id); err != nil {
@@ -53,6 +55,8 @@ func (s *Server) handlePrescription(c echo.Context) error {
 		return err
 	}
 	if rec, ok := pp.Record(id); ok {
+		principal := socialrx.PrincipalFrom(ctx)
+		rec = rec.Readable(func(t string) bool { return principal.Permits(socialrx.InteractionRead, t) })
 		return s.writeFHIR(c, http.StatusOK, mapping.PrescriptionParameters(rec))
 	}
 	return notSocial

@@ -149,7 +149,7 @@ func testExportJobs(t *testing.T, open func(t *testing.T) socialrx.Store) {
 	job := &socialrx.ExportJob{
 		ID: "exp-1", Owner: "client-a", Level: socialrx.ExportGroup, GroupID: "g1",
 		Types: []string{"Patient", "ServiceRequest"}, Since: now.Add(-time.Hour), TransactionTime: now,
-		Request: "http://x/fhir/Group/g1/$export?_type=Patient,ServiceRequest", Facts: true, CreatedAt: now,
+		Request: "http://x/fhir/Group/g1/$export?_type=Patient,ServiceRequest", Facts: true, FactsFrom: []string{"Task"}, CreatedAt: now,
 	}
 	if err := s.CreateExport(ctx, job); err != nil {
 		t.Fatalf("CreateExport: %v", err)

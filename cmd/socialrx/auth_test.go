@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -243,6 +244,142 @@ func testAuth(t *testing.T, env *authEnv) {
 		}
 	})
 
+	t.Run("derived facts need the scopes of the types they come from", func(t *testing.T) {
+		enc, err := os.ReadFile("../../testdata/encounters/01-food-insecurity-self-directed.json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, body := do(t, "POST", env.m.URL()+"/fhir", enc, "Authorization", "Bearer "+emr)
+		if resp.StatusCode != 200 {
+			t.Fatalf("encounter: %d %s", resp.StatusCode, truncate(body))
+		}
+		ids := entryIDs(body)
+		patientID, srID := ids[2], ids[11]
+		qr := fuQR(srID, patientID, fuLink("pursued", fuAnswer("follow-up-pursued", "yes")), fuLink("satisfaction", `{"valueInteger":4}`),
+			fuLink("wellbeing", fuAnswer("follow-up-wellbeing", "better")), fuLink("next-step", fuAnswer("follow-up-next-step", "keep-going")))
+		if resp, b := env.call(t, "POST", "/fhir/QuestionnaireResponse", qr, emr); resp.StatusCode != 201 {
+			t.Fatalf("follow-up response: %d %v", resp.StatusCode, b)
+		}
+		// names lists the parameters of a Parameters resource.
+		names := func(params map[string]any) string {
+			var out []string
+			ps, _ := params["parameter"].([]any)
+			for _, p := range ps {
+				out = append(out, p.(map[string]any)["name"].(string))
+			}
+			return strings.Join(out, " ")
+		}
+		sr := "system/ServiceRequest.rs"
+		cases := []struct{ scope, followUp, outcome string }{
+			{sr, "", ""},
+			{sr + " system/Observation.rs", "", ""}, // the outcome is the response's
+			{sr + " system/Task.rs", "followUp", ""},
+			{sr + " system/QuestionnaireResponse.rs", "", "outcome"},
+			{sr + " system/Task.rs system/QuestionnaireResponse.rs", "followUp", "outcome"},
+		}
+		check := func(what, got, want, name string) {
+			t.Helper()
+			if strings.Contains(got, name) != (want != "") {
+				t.Errorf("%s: parameters %q; want %s %s", what, got, name, map[bool]string{true: "in", false: "left out"}[want != ""])
+			}
+		}
+		for _, c := range cases {
+			resp, params := env.call(t, "GET", "/fhir/ServiceRequest/"+srID+"/$prescription", "", env.jwt(t, "facts-reader", c.scope))
+			if resp.StatusCode != 200 {
+				t.Fatalf("$prescription with %s: %d %v", c.scope, resp.StatusCode, params)
+			}
+			got := names(params)
+			if !strings.Contains(got, "form") {
+				t.Errorf("$prescription with %s: %q, want the ServiceRequest's own facts", c.scope, got)
+			}
+			check("$prescription with "+c.scope, got, c.followUp, "followUp")
+			check("$prescription with "+c.scope, got, c.outcome, "outcome")
+		}
+		// The export's facts: the same rule, with the kick-off's scopes.
+		for _, c := range []struct{ scope, followUp, outcome string }{cases[0], cases[4]} {
+			tok := env.jwt(t, "facts-exporter", c.scope)
+			resp, _ := do(t, "GET", env.m.URL()+"/fhir/$export?_type=ServiceRequest&prescriptionFacts=true", nil,
+				"Authorization", "Bearer "+tok, "Prefer", "respond-async", "Accept", "application/fhir+json")
+			if resp.StatusCode != 202 {
+				t.Fatalf("kick-off with %s: %d", c.scope, resp.StatusCode)
+			}
+			man := pollManifestAs(t, resp.Header.Get("Content-Location"), tok)
+			var line string
+			for _, o := range man.Output {
+				if o.Type != "Parameters" {
+					continue
+				}
+				resp, b := do(t, "GET", o.URL, nil, "Authorization", "Bearer "+tok, "Accept", "application/fhir+ndjson")
+				if resp.StatusCode != 200 {
+					t.Fatalf("download %s: %d", o.URL, resp.StatusCode)
+				}
+				for _, l := range strings.Split(string(b), "\n") {
+					if strings.Contains(l, `"ServiceRequest/`+srID+`"`) {
+						line = l
+					}
+				}
+			}
+			if line == "" {
+				t.Fatalf("export with %s: no facts of ServiceRequest/%s in %+v", c.scope, srID, man.Output)
+			}
+			got := names(decodeJSON(t, []byte(line)))
+			check("export with "+c.scope, got, c.followUp, "followUp")
+			check("export with "+c.scope, got, c.outcome, "outcome")
+		}
+	})
+
+	t.Run("every 403 carries the insufficient_scope challenge", func(t *testing.T) {
+		noTask := env.jwt(t, "emr-no-tasks", "system/Patient.cruds system/ServiceRequest.cruds")
+		patOnly := env.jwt(t, "patients-only", "system/Patient.rs")
+		for _, c := range []struct{ name, method, path, body, token string }{
+			{"transaction refused whole", "POST", "/fhir", demoEncounter("8"), noTask},
+			{"export of a type not readable", "GET", "/fhir/$export?_type=Patient,Observation", "", patOnly},
+			{"export of a Group not readable", "GET", "/fhir/Group/g1/$export", "", patOnly},
+			{"export with nothing readable", "GET", "/fhir/Patient/$export", "", env.jwt(t, "orgs-only", "system/Organization.rs")},
+		} {
+			var b []byte
+			if c.body != "" {
+				b = []byte(c.body)
+			}
+			resp, body := do(t, c.method, env.m.URL()+c.path, b, "Authorization", "Bearer "+c.token, "Prefer", "respond-async")
+			if ch := resp.Header.Get("WWW-Authenticate"); resp.StatusCode != 403 || !strings.Contains(ch, `error="insufficient_scope"`) {
+				t.Errorf("%s: %d, WWW-Authenticate %q; want 403 with error=\"insufficient_scope\" (%s)", c.name, resp.StatusCode, ch, truncate(body))
+			}
+		}
+	})
+
+	t.Run("a JWT client named like a static token is another client", func(t *testing.T) {
+		resp, _ := do(t, "GET", env.m.URL()+"/fhir/$export?_type=Patient", nil, "Authorization", "Bearer "+env.static, "Prefer", "respond-async")
+		if resp.StatusCode != 202 {
+			t.Fatalf("kick-off with the static token: %d", resp.StatusCode)
+		}
+		status := resp.Header.Get("Content-Location")
+		namesake := env.jwt(t, "clinic-reports", "system/*.rs") // the static token's name
+		if resp, _ := do(t, "GET", status, nil, "Authorization", "Bearer "+namesake); resp.StatusCode != 404 {
+			t.Errorf("the static token's export status to a JWT of client clinic-reports: %d, want 404", resp.StatusCode)
+		}
+		if resp, _ := do(t, "GET", status, nil, "Authorization", "Bearer "+env.static); resp.StatusCode/100 != 2 {
+			t.Errorf("the static token's export status to itself: %d, want 200 or 202", resp.StatusCode)
+		}
+		if resp, _ := env.call(t, "GET", "/fhir/Patient", "", env.jwt(t, "token.clinic-reports", "system/*.rs")); resp.StatusCode != 401 {
+			t.Errorf("a JWT claiming the static token's client id: %d, want 401", resp.StatusCode)
+		}
+		// Each its own AuditEvent agent: the namesake made one audited
+		// request (status polls are not audited), the static token the
+		// others.
+		env.call(t, "GET", "/fhir/Patient?_id=by-namesake", "", namesake)
+		events := func(agent string) int {
+			_, b := env.call(t, "GET", "/fhir/AuditEvent?agent=Device/"+agent+"&_count=500", "", emr)
+			return len(entriesOf(b))
+		}
+		eventually(t, "the AuditEvents of both clients", func() bool {
+			return events("clinic-reports") >= 1 && events("token.clinic-reports") >= 2
+		})
+		if n := events("clinic-reports"); n != 1 {
+			t.Errorf("AuditEvents of agent Device/clinic-reports: %d, want 1 (the JWT's search; the static token's are token.clinic-reports)", n)
+		}
+	})
+
 	t.Run("operations on their own listener", func(t *testing.T) {
 		for _, path := range []string{"/healthz", "/readyz", "/metrics"} {
 			if resp, _ := do(t, "GET", env.m.URL()+path, nil); resp.StatusCode != 404 {
@@ -291,4 +428,36 @@ func TestTokenNew(t *testing.T) {
 	if err := (&TokenNewCmd{Name: "d", Scopes: "system/*.rs", out: &noFile}).Run(); err != nil || !strings.Contains(noFile.String(), "d sha256:") {
 		t.Errorf("without --file: %v\n%s", err, noFile.String())
 	}
+}
+
+// pollManifestAs polls an export's status with token until it completes
+// and returns the manifest.
+func pollManifestAs(t *testing.T, status, token string) manifest {
+	t.Helper()
+	var m manifest
+	eventually(t, "the export", func() bool {
+		resp, body := do(t, "GET", status, nil, "Authorization", "Bearer "+token)
+		switch resp.StatusCode {
+		case 200:
+			if err := json.Unmarshal(body, &m); err != nil {
+				t.Fatalf("manifest: %v: %s", err, body)
+			}
+			return true
+		case 202:
+			return false
+		}
+		t.Fatalf("export status: %d %s", resp.StatusCode, body)
+		return false
+	})
+	return m
+}
+
+// entriesOf returns the resources of a Bundle.
+func entriesOf(b map[string]any) []map[string]any {
+	var out []map[string]any
+	es, _ := b["entry"].([]any)
+	for _, e := range es {
+		out = append(out, e.(map[string]any)["resource"].(map[string]any))
+	}
+	return out
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"path/filepath"
@@ -352,12 +353,35 @@ func redactDSN(s string) string {
 }
 
 // LoopbackListen reports whether a listen address (host:port) is reachable
-// from this machine only: localhost, 127.0.0.0/8 or ::1. An empty host
-// (":8080") listens on every interface; any other name is taken as reachable
-// from elsewhere (it is not resolved).
+// from this machine only: a loopback IP (127.0.0.0/8, ::1), or localhost or
+// a name below it (RFC 6761) that resolves to loopback addresses only
+// (/etc/hosts may say otherwise). An empty host (":8080") listens on every
+// interface; any other name is taken as reachable from elsewhere.
 func LoopbackListen(listen string) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return loopbackListen(ctx, listen, net.DefaultResolver.LookupHost)
+}
+
+// loopbackListen is LoopbackListen with lookup resolving names.
+func loopbackListen(ctx context.Context, listen string, lookup func(ctx context.Context, host string) ([]string, error)) bool {
 	host, _, err := net.SplitHostPort(listen)
-	return err == nil && httpapi.IsLoopbackHost(host)
+	if err != nil || !httpapi.IsLoopbackHost(host) {
+		return false
+	}
+	if ip := net.ParseIP(host); ip != nil {
+		return true // a literal loopback IP
+	}
+	addrs, err := lookup(ctx, host)
+	if err != nil || len(addrs) == 0 {
+		return false
+	}
+	for _, a := range addrs {
+		if ip := net.ParseIP(a); ip == nil || !ip.IsLoopback() {
+			return false
+		}
+	}
+	return true
 }
 
 // HTTP server timeouts. A request's own deadline (RequestTimeout) starts

@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -143,6 +145,44 @@ func TestLoopbackListen(t *testing.T) {
 	for _, tt := range tests {
 		if got := LoopbackListen(tt.listen); got != tt.want {
 			t.Errorf("LoopbackListen(%q) = %v, want %v", tt.listen, got, tt.want)
+		}
+	}
+}
+
+// TestLoopbackListenResolves: a localhost name counts only when it
+// resolves to loopback addresses only (/etc/hosts may map one elsewhere).
+func TestLoopbackListenResolves(t *testing.T) {
+	hosts := map[string][]string{
+		"localhost":         {"127.0.0.1", "::1"},
+		"app.localhost":     {"127.0.0.1"},
+		"lan.localhost":     {"192.168.1.10"},
+		"mixed.localhost":   {"127.0.0.1", "10.0.0.7"},
+		"empty.localhost":   {},
+		"rx.example.org":    {"127.0.0.1"}, // not a localhost name: not trusted however it resolves
+		"fails.localhost":   nil,
+		"notanip.localhost": {"not-an-ip"},
+	}
+	lookup := func(_ context.Context, host string) ([]string, error) {
+		addrs, ok := hosts[host]
+		if !ok || addrs == nil {
+			return nil, errors.New("no such host")
+		}
+		return addrs, nil
+	}
+	for listen, want := range map[string]bool{
+		"localhost:8080":         true,
+		"app.localhost:8080":     true,
+		"lan.localhost:8080":     false,
+		"mixed.localhost:8080":   false,
+		"empty.localhost:8080":   false,
+		"fails.localhost:8080":   false,
+		"notanip.localhost:8080": false,
+		"rx.example.org:8080":    false,
+		"127.0.0.1:8080":         true, // literal: not looked up
+		"[::1]:8080":             true,
+	} {
+		if got := loopbackListen(t.Context(), listen, lookup); got != want {
+			t.Errorf("loopbackListen(%q) = %v, want %v", listen, got, want)
 		}
 	}
 }

@@ -127,9 +127,10 @@ func Export(ctx context.Context, s socialrx.Store, types []string, since time.Ti
 		if err != nil {
 			return nil, err
 		}
-		var fw io.Writer
+		var fw *export.Facts
 		if facts && t == "ServiceRequest" {
-			fw = factsFile.w
+			// The command reads the database directly: every fact.
+			fw = &export.Facts{W: factsFile.w, From: socialrx.FactSources()}
 		}
 		sum := exportSummary{Type: t, File: filepath.Base(f.f.Name())}
 		err = export.Stream(ctx, s, export.Request(job, t, nil), f.w, fw, func(l export.Line) error {
@@ -172,9 +173,23 @@ type exportFile struct {
 	count int64
 }
 
+// exportFileMode is the mode of the files the command writes, as the
+// server's export files (adapter/export): not readable by other users.
+const exportFileMode = 0o640
+
+// createExportFile creates dir/typ.ndjson, or empties the one there, with
+// no permission beyond exportFileMode (one there with more is narrowed).
 func createExportFile(dir, typ string) (*exportFile, error) {
-	f, err := os.Create(filepath.Join(dir, typ+".ndjson"))
+	f, err := os.OpenFile(filepath.Join(dir, typ+".ndjson"), os.O_RDWR|os.O_CREATE|os.O_TRUNC, exportFileMode)
 	if err != nil {
+		return nil, err
+	}
+	st, err := f.Stat()
+	if err == nil && st.Mode().Perm()&^exportFileMode != 0 {
+		err = f.Chmod(st.Mode().Perm() & exportFileMode)
+	}
+	if err != nil {
+		_ = f.Close()
 		return nil, err
 	}
 	return &exportFile{f: f, w: bufio.NewWriterSize(f, 256<<10)}, nil

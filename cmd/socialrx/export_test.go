@@ -221,6 +221,11 @@ func TestExportCommand(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
+				if st, err := os.Stat(path); err != nil {
+					t.Fatal(err)
+				} else if st.Mode().Perm()&^0o640 != 0 {
+					t.Errorf("%s: mode %v; want no permission beyond 0640 (as the server's export files)", s.Type, st.Mode().Perm())
+				}
 				lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
 				if int64(len(lines)) != s.Count || int64(len(b)) != s.Bytes {
 					t.Errorf("%s: %d lines and %d bytes, summary %d and %d", s.Type, len(lines), len(b), s.Count, s.Bytes)
@@ -253,13 +258,26 @@ func TestExportCommand(t *testing.T) {
 				t.Errorf("summary: %s", summary.String())
 			}
 
-			// The command itself, against the same database.
+			// The command itself, against the same database, replacing a
+			// file readable by all: it is narrowed.
 			cmd := &ExportCmd{Type: []string{"Patient"}, Since: "2000-01-01", Out: filepath.Join(t.TempDir(), "x"), Quiet: true, DatabaseFlag: DatabaseFlag{Database: db}}
+			if err := os.MkdirAll(cmd.Out, 0o750); err != nil {
+				t.Fatal(err)
+			}
+			old := filepath.Join(cmd.Out, "Patient.ndjson")
+			if err := os.WriteFile(old, []byte("old\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chmod(old, 0o644); err != nil { // whatever the umask
+				t.Fatal(err)
+			}
 			if err := cmd.Run(t.Context()); err != nil {
 				t.Fatalf("export command: %v", err)
 			}
-			if _, err := os.Stat(filepath.Join(cmd.Out, "Patient.ndjson")); err != nil {
+			if st, err := os.Stat(old); err != nil {
 				t.Error(err)
+			} else if st.Mode().Perm() != 0o640 {
+				t.Errorf("Patient.ndjson over a 0644 file: mode %v; want 0640", st.Mode().Perm())
 			}
 			bad := &ExportCmd{Type: []string{"Medication"}, Out: t.TempDir(), DatabaseFlag: DatabaseFlag{Database: db}}
 			if err := bad.Run(t.Context()); err == nil || !strings.Contains(err.Error(), "Medication") {

@@ -17,7 +17,7 @@ type TokenCmd struct {
 
 // TokenNewCmd makes one token.
 type TokenNewCmd struct {
-	Name   string `required:"" help:"Name of the client the token authenticates as (letters, digits, '.', '_', '-'); it is the client in the logs."`
+	Name   string `required:"" help:"Name of the token (letters, digits, '.', '_', '-'): it authenticates as the client token.NAME, the client in the logs and the audit trail."`
 	Scopes string `required:"" help:"SMART scopes of the token, space-separated, e.g. \"system/*.rs system/Task.cu\" (v1 read/write/* or v2 cruds; system/ or user/)."`
 	File   string `placeholder:"FILE" help:"Also append the line to this token file (created with mode 0600 when missing). The server reads the file at start."`
 

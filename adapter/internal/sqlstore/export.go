@@ -25,7 +25,7 @@ const (
 	streamBatchBytes = 8 << 20
 )
 
-const exportCols = `id, owner, level, group_id, types, since, transaction_time, request, facts, status, total, done, cursor, outputs, error, created_at, updated_at, expires_at`
+const exportCols = `id, owner, level, group_id, types, since, transaction_time, request, facts, status, total, done, cursor, outputs, error, created_at, updated_at, expires_at, facts_from`
 
 // CreateExport records job and enqueues its job in one transaction (see
 // socialrx.Exports).
@@ -44,10 +44,10 @@ func (e *Engine) CreateExport(ctx context.Context, job *socialrx.ExportJob) erro
 	return e.Transact(ctx, func(stx socialrx.Tx) error {
 		tx := stx.(*Tx)
 		n, err := tx.q.Exec(ctx, `INSERT INTO exports (`+exportCols+`)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) ON CONFLICT (id) DO NOTHING`,
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) ON CONFLICT (id) DO NOTHING`,
 			job.ID, job.Owner, job.Level, job.GroupID, strings.Join(job.Types, ","), micros(job.Since), micros(job.TransactionTime),
 			job.Request, job.Facts, job.Status, job.Total, job.Done, cursor, outputs, job.Error,
-			micros(job.CreatedAt), micros(job.UpdatedAt), micros(job.ExpiresAt))
+			micros(job.CreatedAt), micros(job.UpdatedAt), micros(job.ExpiresAt), strings.Join(job.FactsFrom, ","))
 		if err != nil {
 			return fmt.Errorf("create export: %w", e.translate(err))
 		}
@@ -78,12 +78,12 @@ func exportState(job *socialrx.ExportJob) (cursor, outputs string, err error) {
 func scanExport(row Row) (*socialrx.ExportJob, error) {
 	var (
 		j                                    socialrx.ExportJob
-		types, cursor, outputs               string
+		types, cursor, outputs, factsFrom    string
 		since, tt, created, updated, expires int64
 		facts                                any
 	)
 	if err := row.Scan(&j.ID, &j.Owner, &j.Level, &j.GroupID, &types, &since, &tt, &j.Request, &facts, &j.Status,
-		&j.Total, &j.Done, &cursor, &outputs, &j.Error, &created, &updated, &expires); err != nil {
+		&j.Total, &j.Done, &cursor, &outputs, &j.Error, &created, &updated, &expires, &factsFrom); err != nil {
 		return nil, err
 	}
 	switch f := facts.(type) { // boolean on PostgreSQL, integer on SQLite
@@ -94,6 +94,9 @@ func scanExport(row Row) (*socialrx.ExportJob, error) {
 	}
 	if types != "" {
 		j.Types = strings.Split(types, ",")
+	}
+	if factsFrom != "" {
+		j.FactsFrom = strings.Split(factsFrom, ",")
 	}
 	j.Since, j.TransactionTime = timeOf(since), timeOf(tt)
 	j.CreatedAt, j.UpdatedAt, j.ExpiresAt = timeOf(created), timeOf(updated), timeOf(expires)
