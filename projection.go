@@ -54,8 +54,8 @@ const (
 // new on every call.
 func FactSources() []string { return []string{FactSourceTask, FactSourceResponse} }
 
-// Readable returns r without the facts derived from a resource type the
-// client may not read (may reports whether it may): without FactSourceTask, no FollowUps and no
+// Readable returns r without the facts derived from a resource type that
+// may says may not be read: without FactSourceTask, no FollowUps and no
 // Referrals; without FactSourceResponse, no Results. The prescription's
 // own facts (form, channel, need domains, status, target) are facts of
 // the ServiceRequest and always stay. Scopes work this way: a client

@@ -322,3 +322,22 @@ func redactToken(s string) string {
 	}
 	return s
 }
+
+// Activity is told when API requests begin and end (Config.Activity).
+type Activity interface {
+	Enter()
+	Leave()
+}
+
+// active tells Config.Activity of the request while it runs.
+func (s *Server) active(next echo.HandlerFunc) echo.HandlerFunc {
+	a := s.cfg.Activity
+	if a == nil {
+		return next
+	}
+	return func(c echo.Context) error {
+		a.Enter()
+		defer a.Leave()
+		return next(c)
+	}
+}

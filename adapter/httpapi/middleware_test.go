@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -175,4 +176,47 @@ func (s deadlineStore) Read(ctx context.Context, typ, id string) (*socialrx.Reso
 		*s.seen = time.Until(d)
 	}
 	return s.Store.Read(ctx, typ, id)
+}
+
+// activity counts requests in flight (httpapi.Activity).
+type activity struct {
+	mu              sync.Mutex
+	inFlight, total int
+}
+
+func (a *activity) Enter() { a.mu.Lock(); a.inFlight++; a.total++; a.mu.Unlock() }
+func (a *activity) Leave() { a.mu.Lock(); a.inFlight--; a.mu.Unlock() }
+func (a *activity) now() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.inFlight
+}
+
+// seenStore records the activity's requests in flight at each Read.
+type seenStore struct {
+	socialrx.Store
+	a    *activity
+	seen []int
+}
+
+func (s *seenStore) Read(ctx context.Context, typ, id string) (*socialrx.Resource, error) {
+	s.seen = append(s.seen, s.a.now())
+	return s.Store.Read(ctx, typ, id)
+}
+
+// TestActivity: Config.Activity counts each API request while it runs
+// (the job runner's deliveries hold back meanwhile: jobs.Share), a refused
+// one too.
+func TestActivity(t *testing.T) {
+	a := &activity{}
+	st := &seenStore{Store: openStore(t), a: a}
+	ts := newServerWith(t, st, httpapi.Config{Activity: a})
+	ts.do(t, "GET", "/fhir/Patient/nobody", "")
+	ts.do(t, "GET", "/fhir/Patient?_count=x", "")
+	if len(st.seen) != 1 || st.seen[0] != 1 {
+		t.Errorf("requests in flight during the read: %v, want [1]", st.seen)
+	}
+	if a.total != 2 || a.now() != 0 {
+		t.Errorf("after two requests: %d entered, %d in flight; want 2, 0", a.total, a.now())
+	}
 }

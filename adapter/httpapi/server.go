@@ -39,6 +39,10 @@ const (
 
 // Config configures a Server. The zero value of each field means its default.
 type Config struct {
+	// Activity, when set, is told of every API request while it runs
+	// (Enter before, Leave after): the job runner's jobs.Share, which
+	// holds deliveries back while the API is busy.
+	Activity Activity
 	// BaseURL is the absolute FHIR base used in links, fullUrl and Location
 	// (e.g. "https://fhir.example.org/fhir"). Empty: derived from each
 	// request as http(s)://Host/fhir, for the hosts AllowedHosts admits
@@ -341,7 +345,7 @@ func (s *Server) newEcho() *echo.Echo {
 	// access log and metrics see the final status, recover turns a panic
 	// into an error the error handler answers, a Host that links must not
 	// name is refused before any work, and the deadline covers the rest.
-	e.Use(headAgain, s.requestID, s.accessLog, s.recover, s.checkHost, s.limitBody, s.deadline)
+	e.Use(headAgain, s.requestID, s.accessLog, s.recover, s.active, s.checkHost, s.limitBody, s.deadline)
 
 	if !s.opsApart() {
 		s.addOps(e)

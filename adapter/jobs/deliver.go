@@ -39,6 +39,9 @@ func (w *deliverWorker) Timeout(*river.Job[socialrx.DeliverArgs]) time.Duration 
 }
 
 func (w *deliverWorker) Work(ctx context.Context, job *river.Job[socialrx.DeliverArgs]) error {
+	if err := w.cfg.Share.turn(ctx, w.cfg.JobTimeout/2); err != nil {
+		return err
+	}
 	st := w.cfg.Store
 	m, err := st.OutboundMessage(ctx, job.Args.MessageID)
 	if socialrx.ErrorCode(err) == socialrx.ENOTFOUND {

@@ -53,6 +53,9 @@ type Config struct {
 	EMRAddress string
 
 	Workers int // concurrent jobs in this process (default 20)
+	// Share, when set, bounds how fast deliveries start while the API is
+	// answering requests (share.go); nil: as fast as Workers take them.
+	Share *Share
 	// Retry is when a failed job is retried and when a message is
 	// dead-lettered; its zero fields take socialrx.DefaultRetryPolicy's.
 	// The attempt limit River holds on each delivery job, from

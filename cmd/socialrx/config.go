@@ -76,6 +76,9 @@ type Config struct {
 	// Workers is how many background jobs (deliveries, reminders) run at
 	// once in this process; 0 runs none (another process works them).
 	Workers int
+	// BusyDeliveryRate is how many deliveries start a second while the
+	// API is answering requests (jobs.Share); 0 bounds nothing.
+	BusyDeliveryRate float64
 	// Job timings; zero takes adapter/jobs defaults (tests shorten them).
 	RetryBase, JobTimeout time.Duration
 	// HTTPTimeout bounds each outbound call; zero takes the clients'
@@ -128,6 +131,12 @@ const DefaultReportZone = "America/Toronto"
 // beside the default database.
 const DefaultExportDir = "socialrx-data/exports"
 
+// DefaultBusyDeliveryRate is how many deliveries start a second while the
+// API is busy (serve --busy-delivery-rate; BenchmarkIngestDuringDelivery,
+// docs/performance.md). It drains 72,000 messages an hour however busy
+// the API is; idle, delivery runs at the workers' full speed.
+const DefaultBusyDeliveryRate = 20
+
 // LinkKey returns the link key file: LinkKeyFile, or when it is empty
 // link.key beside the SQLite database file, or socialrx-data/link.key
 // (relative to the working directory) with PostgreSQL.
@@ -162,6 +171,7 @@ func DefaultConfig() Config {
 		LogLevel:         "info",
 		LogFormat:        "text",
 		Workers:          jc.Workers,
+		BusyDeliveryRate: DefaultBusyDeliveryRate,
 		RetryBase:        jc.Retry.BackoffBase,
 		JobTimeout:       jc.JobTimeout,
 		HTTPTimeout:      ereferral.Options{}.WithDefaults().Timeout,
@@ -263,6 +273,9 @@ func (c Config) Validate() error {
 	}
 	if c.Workers < 0 {
 		return fmt.Errorf("workers %d: must not be negative", c.Workers)
+	}
+	if c.BusyDeliveryRate < 0 {
+		return fmt.Errorf("busy delivery rate %g: must not be negative", c.BusyDeliveryRate)
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

@@ -227,6 +227,7 @@ func TestFlagDefaults(t *testing.T) {
 		RequireConsent:   d.RequireConsent,
 		Audit:            d.Audit,
 		Workers:          d.Workers,
+		BusyDeliveryRate: d.BusyDeliveryRate,
 		RetryBase:        d.RetryBase,
 		JobTimeout:       d.JobTimeout,
 		HTTPTimeout:      d.HTTPTimeout,
@@ -435,6 +436,8 @@ func TestServeFlagsReachConfig(t *testing.T) {
 				f.SetBool(!f.Bool())
 			case reflect.Int, reflect.Int64:
 				f.SetInt(f.Int() + 1)
+			case reflect.Float64:
+				f.SetFloat(f.Float() + 1)
 			case reflect.Slice:
 				f.Set(reflect.Append(f, reflect.ValueOf("x.example")))
 			default:

@@ -21,7 +21,7 @@ import (
 // deliveries to platforms (ereferral), write-backs to EMRs (emr) and
 // follow-up reminders. audit, when not nil, records each delivery attempt
 // (an AuditEvent in the transaction that records its outcome).
-func startJobs(ctx context.Context, store Store, cfg Config, creds *CredentialsFile, rc *reach, source string, log *slog.Logger, reg prometheus.Registerer, audit *workflow.Auditor) (*jobs.Runner, error) {
+func startJobs(ctx context.Context, store Store, cfg Config, creds *CredentialsFile, rc *reach, source string, log *slog.Logger, reg prometheus.Registerer, audit *workflow.Auditor, share *jobs.Share) (*jobs.Runner, error) {
 	jc := jobs.DefaultConfig()
 	jc.Registry = reg
 	jc.Store = store
@@ -39,6 +39,7 @@ func startJobs(ctx context.Context, store Store, cfg Config, creds *CredentialsF
 	jc.SourceURL = source
 	jc.EMRAddress = cfg.EMREndpoint
 	jc.Workers = cfg.Workers
+	jc.Share = share
 	jc.ExportDir, jc.ExportExpiry = cfg.ExportDir, cfg.ExportExpiry
 	jc.Logger = log
 	if cfg.RetryBase > 0 {

@@ -98,6 +98,7 @@ func cliVars(cfg Config) kong.Vars {
 		"default_log_level":          cfg.LogLevel,
 		"default_log_format":         cfg.LogFormat,
 		"default_workers":            strconv.Itoa(cfg.Workers),
+		"default_busy_delivery_rate": strconv.FormatFloat(cfg.BusyDeliveryRate, 'g', -1, 64),
 		"default_audit":              strconv.FormatBool(cfg.Audit),
 		"default_retry_base":         shortDuration(cfg.RetryBase),
 		"default_job_timeout":        shortDuration(cfg.JobTimeout),

@@ -45,6 +45,7 @@ type ServeCmd struct {
 	Audit                 bool          `env:"SOCIALRX_AUDIT" default:"${default_audit}" negatable:"" help:"Record an AuditEvent of every read, search, write, export and outbound message (searchable at /fhir/AuditEvent); --no-audit turns the audit trail off (development, benchmarks)."`
 	RequireConsent        bool          `env:"SOCIALRX_REQUIRE_CONSENT" help:"Send a warm hand-off or navigator referral to the program only while an active patient-privacy Consent of the patient permits it; otherwise hold it (Task on-hold, Task?work-list=consent-needed) until one is recorded."`
 	Workers               int           `env:"SOCIALRX_WORKERS" default:"${default_workers}" help:"Background jobs (deliveries, write-backs, reminders) run at once in this process; 0 runs none."`
+	BusyDeliveryRate      float64       `env:"SOCIALRX_BUSY_DELIVERY_RATE" default:"${default_busy_delivery_rate}" help:"Deliveries started a second while the API is answering requests (each waits for its turn at most half of --job-timeout), so that a backlog does not slow the API; idle, delivery runs at the workers' full speed; 0 bounds nothing."`
 	RetryBase             time.Duration `env:"SOCIALRX_RETRY_BASE" default:"${default_retry_base}" help:"First retry delay of a failed delivery; each further retry doubles it, up to ${retry_max}."`
 	JobTimeout            time.Duration `env:"SOCIALRX_JOB_TIMEOUT" default:"${default_job_timeout}" help:"Longest one delivery attempt may run; a job left running by a process that died is picked up again after 1.5 times this, plus up to about 30s for River's leader election and rescue interval."`
 	HTTPTimeout           time.Duration `env:"SOCIALRX_HTTP_TIMEOUT" default:"${default_http_timeout}" help:"Timeout of each outbound HTTP call (platforms, EMRs, token endpoints)."`
@@ -82,6 +83,7 @@ func (c *ServeCmd) Config() Config {
 	cfg.RequireConsent = c.RequireConsent
 	cfg.Audit = c.Audit
 	cfg.Workers = c.Workers
+	cfg.BusyDeliveryRate = c.BusyDeliveryRate
 	cfg.RetryBase = c.RetryBase
 	cfg.JobTimeout = c.JobTimeout
 	cfg.HTTPTimeout = c.HTTPTimeout
@@ -136,6 +138,7 @@ type Main struct {
 	Store Store
 	audit *workflow.Auditor // nil with --no-audit
 	jobs  *jobs.Runner
+	share *jobs.Share // nil with --busy-delivery-rate 0
 	// stopStats stops the PostgreSQL store's statistics keeper.
 	stopStats func()
 	server    *http.Server
@@ -243,6 +246,11 @@ func (m *Main) Run(ctx context.Context) error {
 		_ = ln.Close()
 		return err
 	}
+	if m.Config.BusyDeliveryRate > 0 {
+		// The count of requests in flight costs a lock per request.
+		m.share = jobs.NewShare(m.Config.BusyDeliveryRate)
+		hcfg.Activity = m.share
+	}
 	api := httpapi.New(store, hcfg, m.Logger)
 	if m.audit != nil {
 		registerAuditMetrics(api.Registry(), m.audit)
@@ -252,7 +260,7 @@ func (m *Main) Run(ctx context.Context) error {
 		if source == "" {
 			source = m.URL() + "/fhir"
 		}
-		if m.jobs, err = startJobs(ctx, store, m.Config, creds, rc, source, m.Logger, api.Registry(), m.audit); err != nil {
+		if m.jobs, err = startJobs(ctx, store, m.Config, creds, rc, source, m.Logger, api.Registry(), m.audit, m.share); err != nil {
 			_ = ln.Close()
 			return err
 		}
