@@ -34,42 +34,27 @@ CROSS JOIN LATERAL (SELECT r.type, r.id, r.version, r.last_updated, r.deleted FR
 	// connection) that rides in the transaction's pipe with the deferred
 	// statements (pipe.go) instead of flushing it in a round trip of its
 	// own; lockManySQL was prepared already (LockCurrentMany sends it on
-	// the pipe itself) and carries the mark so that the two read alike.
-	// Under plan_cache_mode auto PostgreSQL planned a batch of a few keys
-	// at every run (a generic plan assumes 10 array elements and looks
-	// dearer); a write transaction runs them with their generic plans
-	// (pipe.go customPlans). TestReadManyGenericPlan checks that a plan
-	// kept from small tables still looks keys up by primary key.
+	// the pipe itself) and carries the mark so that the two read alike. PostgreSQL still plans a
+	// batch of a few keys at every run (a generic plan assumes 10 array
+	// elements and looks dearer; hiding the length from the custom plans
+	// too made it choose the generic one, but the saving, ~0.27 ms of server
+	// time an encounter Bundle, did not show through this machine's noise:
+	// docs/performance.md, session 12). TestReadManyGenericPlan checks that
+	// a plan kept from small tables still looks keys up by primary key.
 	readManySQL = sqlstore.KeyLookup + `SELECT r.type, r.id, r.version, r.last_updated, r.deleted, r.body
 FROM unnest($1::text[], $2::text[]) AS k(type, id)
 CROSS JOIN LATERAL (SELECT r.type, r.id, r.version, r.last_updated, r.deleted, r.body FROM resources r
   WHERE r.type = k.type COLLATE "C" AND r.id = k.id COLLATE "C" LIMIT 1) r`
 
 	// matchTokensSQL is sqlstore.Dialect.MatchTokens: a lateral lookup per
-	// condition over the token index, then each resource found by its
-	// primary key. Its shape fixes the plan: the DISTINCT subquery over
-	// search_index is evaluated first for each condition (an index-only
-	// scan of search_index_token, the only index holding all four
-	// columns), and the LIMIT 1 lookup of each of its ids in resources is
-	// a subquery of its own, which PostgreSQL cannot turn into a scan of
-	// every resource of the type. Written as one semi-join (resources
-	// WHERE id IN (SELECT ...)), a plan made while the tables were small
-	// started from resources by type and read every resource of the type
-	// as they grew (session 11: ingest fell to 87 bundles/s), so it was
-	// planned at every run, ~0.2 ms of PostgreSQL's CPU an encounter
-	// Bundle (pg_stat_statements, docs/performance.md session 15). In this
-	// shape a generic plan made for empty tables is the one made for full
-	// ones (TestMatchTokensGenericPlan), and the match is a KeyLookup: a
-	// write transaction runs it with its generic plan (pipe.go).
+	// condition over the token index, the same subquery as a search's
+	// (sqlbuild.go matchSet) with the values as columns of the unnest.
 	matchTokensSQL = `SELECT k.q, m.type, m.id, m.version, m.last_updated, m.body
 FROM unnest($1::int4[], $2::text[], $3::text[], $4::text[], $5::text[]) AS k(q, type, param, system, code)
-CROSS JOIN LATERAL (SELECT r.type, r.id, r.version, r.last_updated, r.body
-  FROM (SELECT DISTINCT si.res_id FROM search_index si
+CROSS JOIN LATERAL (SELECT r.type, r.id, r.version, r.last_updated, r.body FROM resources r
+  WHERE r.type = k.type COLLATE "C" AND NOT r.deleted AND r.id IN (SELECT si.res_id FROM search_index si
     WHERE si.res_type = k.type COLLATE "C" AND si.param = k.param COLLATE "C" AND si.kind = 't'
-      AND si.code = k.code COLLATE "C" AND si.system = k.system COLLATE "C") s
-  CROSS JOIN LATERAL (SELECT r.type, r.id, r.version, r.last_updated, r.body FROM resources r
-    WHERE r.type = k.type COLLATE "C" AND r.id = s.res_id AND NOT r.deleted LIMIT 1) r
-  LIMIT 2) m`
+      AND si.code = k.code COLLATE "C" AND si.system = k.system COLLATE "C") LIMIT 2) m`
 
 	// putManySQL numbers the batch with the next sequence values in
 	// order (seq), inserts the new current rows (ON CONFLICT DO NOTHING:

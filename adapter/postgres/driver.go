@@ -46,10 +46,20 @@ func (q querier) Exec(ctx context.Context, sql string, args ...any) (int64, erro
 }
 
 func (q querier) Query(ctx context.Context, sql string, args ...any) (sqlstore.Rows, error) {
+	if p, ok := q.q.(*pipe); ok && strings.HasPrefix(sql, sqlstore.CustomPlan) {
+		return p.queryCustomPlan(ctx, sql, args...)
+	}
 	return q.q.Query(ctx, sql, planned(sql, args)...)
 }
 
 func (q querier) QueryRow(ctx context.Context, sql string, args ...any) sqlstore.Row {
+	if p, ok := q.q.(*pipe); ok && strings.HasPrefix(sql, sqlstore.CustomPlan) {
+		rows, err := p.queryCustomPlan(ctx, sql, args...)
+		if err != nil {
+			return errRow{err}
+		}
+		return rowOf{rows}
+	}
 	return q.q.QueryRow(ctx, sql, planned(sql, args)...)
 }
 
@@ -78,7 +88,7 @@ func planned(sql string, args []any) []any {
 // (a FOR UPDATE too) counts as a write, which only lets PostgreSQL choose a
 // generic plan for it.
 func isRead(sql string) bool {
-	head := strings.TrimLeft(sql, " \t\n")
+	head := strings.TrimLeft(strings.TrimPrefix(sql, sqlstore.CustomPlan), " \t\n")
 	switch {
 	case len(head) >= 6 && strings.EqualFold(head[:6], "SELECT"):
 		return !strings.Contains(sql, "nextval(")

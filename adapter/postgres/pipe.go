@@ -26,15 +26,16 @@ import (
 // (half of the machine's CPU was system time, docs/performance.md issue
 // 12); about a dozen of them now ride along with others. Since session 13
 // the resource writes that cannot be refused (Version.Deferrable), River's
-// notification and the COMMIT ride too, and the token match (a
-// sqlstore.KeyLookup) rides with the BEGIN, and so does the read ahead of what a Bundle
+// notification and the COMMIT ride too, and the token match rides with the
+// BEGIN (queryCustomPlan), and so does the read ahead of what a Bundle
 // names (DeferRead): with the workflow's follow-on creates of ids derived
 // from minted ones and ReferralsOf answered from memory, an encounter
 // takes 3 round trips, not 10 (TestRoundTrips, docs/architecture.md).
 //
 // A read PostgreSQL must plan for its values (see planned) cannot ride in
-// a batch (pgx sends a batch in one mode); the pipe is sent before it, in
-// a round trip of its own. So is anything pgx sends by other means (COPY,
+// a batch (pgx sends a batch in one mode), unless its text is fixed
+// (sqlstore.CustomPlan: queryCustomPlan); the pipe is sent before it, in a
+// round trip of its own. So is anything pgx sends by other means (COPY,
 // River's insert on the raw transaction); COMMIT goes at the end of the
 // last batch (commit).
 //
@@ -54,16 +55,12 @@ type pipe struct {
 }
 
 // newPipe is the pipe of a transaction to begin on conn, with a
-// statement_timeout when timeout > 0, and generic plans for its prepared
-// statements (see customPlans).
+// statement_timeout when timeout > 0.
 func newPipe(conn *pgxpool.Conn, timeout time.Duration) *pipe {
 	b := &pgx.Batch{}
 	b.BeginTx(pgx.TxOptions{})
 	if timeout > 0 {
-		b.Queue(`SELECT set_config('statement_timeout', $1, true), set_config('plan_cache_mode', 'force_generic_plan', true)`,
-			strconv.FormatInt(timeout.Milliseconds(), 10))
-	} else {
-		b.Queue(genericPlans)
+		b.Queue(`SELECT set_config('statement_timeout', $1, true)`, strconv.FormatInt(timeout.Milliseconds(), 10))
 	}
 	return &pipe{conn: conn, pending: b, opening: b.Len()}
 }
@@ -227,24 +224,16 @@ func deferredErr(err error) error {
 	return fmt.Errorf("a deferred statement: %w", err)
 }
 
-// unnamed reports whether args make pgx send their statement unnamed
-// (planned: driver.go).
-func unnamed(args []any) bool {
-	if len(args) == 0 {
-		return false
-	}
-	_, ok := args[0].(pgx.QueryExecMode)
-	return ok
-}
-
 // take returns the pending batch for a statement to join, or nil when it
 // must go alone: nothing pending, or a read sent unnamed (planned).
 func (p *pipe) take(ctx context.Context, args []any) (*pgx.Batch, map[int]func(pgx.Rows) error, error) {
 	if p.pending == nil {
 		return nil, nil, nil
 	}
-	if unnamed(args) {
-		return nil, nil, p.Flush(ctx)
+	if len(args) > 0 {
+		if _, ok := args[0].(pgx.QueryExecMode); ok {
+			return nil, nil, p.Flush(ctx)
+		}
 	}
 	b, reads := p.takePending()
 	return b, reads, nil
@@ -273,10 +262,6 @@ func (p *pipe) Exec(ctx context.Context, sql string, args ...any) (pgconn.Comman
 // Query runs sql, after (and with) the deferred statements. The rows hold
 // the batch open until they are closed.
 func (p *pipe) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
-	if unnamed(args) {
-		p.Defer(customPlans)
-		defer p.Defer(genericPlans)
-	}
 	b, reads, err := p.take(ctx, args)
 	if err != nil || b == nil {
 		if err != nil {
@@ -309,25 +294,23 @@ func (p *pipe) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
 	return rowOf{rows}
 }
 
-// Plans in a write transaction. The transaction begins with
-// plan_cache_mode force_generic_plan: its prepared statements (writes,
-// sqlstore.KeyLookup reads, River's insert) run the plan made at their
-// first run on the connection and are not planned again. Under PostgreSQL's
-// default (auto) a statement over unnest arrays kept being planned at every
-// run, its generic plan (costed for arrays of 10) looking dearer than the
-// custom plans for the two or three elements it is given: the read ahead,
-// the referral report's refresh and, by design until session 15, the token
-// match together cost ~0.4 ms of PostgreSQL's CPU an encounter Bundle in
-// planning (docs/performance.md session 15). A statement whose plan holds
-// only for the data of its moment must not be prepared in a transaction:
-// reads are sent unnamed (driver.go planned), and an unnamed statement is
-// subject to plan_cache_mode too, so each goes between customPlans and
-// genericPlans (Query), deferred: they ride with the statements
-// around the read and cost no round trip.
-const (
-	customPlans  = `SELECT set_config('plan_cache_mode', 'force_custom_plan', true)`
-	genericPlans = `SELECT set_config('plan_cache_mode', 'force_generic_plan', true)`
-)
+// queryCustomPlan runs a sqlstore.CustomPlan read as a cached prepared
+// statement that rides with the deferred statements, between two that
+// make PostgreSQL plan it for its values (plan_cache_mode
+// force_custom_plan for the rest of the transaction, then RESET, which
+// goes with the next statement). Sent unnamed instead (planned), it would
+// flush the pipe in a round trip of its own and then take another: pgx
+// sends a batch in one mode. A prepared statement left at plan_cache_mode
+// auto would weigh a generic plan after five runs, made for the tables of
+// that moment: a Bundle's token match planned while the tables were small
+// read every resource of the type as they grew (docs/performance.md,
+// sessions 9 and 11).
+func (p *pipe) queryCustomPlan(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	p.Defer(`SELECT set_config('plan_cache_mode', 'force_custom_plan', true)`)
+	rows, err := p.Query(ctx, sql, args...)
+	p.Defer(`RESET plan_cache_mode`)
+	return rows, err
+}
 
 // CopyFrom runs a COPY after the deferred statements.
 func (p *pipe) CopyFrom(ctx context.Context, table pgx.Identifier, cols []string, src pgx.CopyFromSource) (int64, error) {

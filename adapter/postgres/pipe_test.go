@@ -42,8 +42,8 @@ func TestPipe(t *testing.T) {
 	}
 	ptx.Defer(`INSERT INTO pipe_probe (k, v) VALUES ($1, $2)`, 1, "a")
 	ptx.Defer(`UPDATE pipe_probe SET v = $1 WHERE k = $2`, "b", 1)
-	if ptx.p.pending == nil || ptx.p.pending.Len() != ptx.p.opening+2 {
-		t.Fatalf("pending: %v, want the BEGIN, its settings and 2 deferred statements", ptx.p.pending)
+	if ptx.p.pending == nil || ptx.p.pending.Len() != 3 {
+		t.Fatalf("pending: %v, want the BEGIN and 2 deferred statements", ptx.p.pending)
 	}
 	// A cached read carries them and sees them.
 	var v string
@@ -176,8 +176,8 @@ func TestPipe(t *testing.T) {
 
 // TestRoundTrips counts the round trips of the writes an encounter Bundle
 // makes (pipe.trips): creates of minted ids and updates of locked rows wait
-// in the pipe (Version.Deferrable), the token match (a KeyLookup) rides with
-// the BEGIN, the advisory locks and a deferred read (a prefetch),
+// in the pipe (Version.Deferrable), the token match rides with the BEGIN and
+// the advisory locks (queryCustomPlan) with a deferred read (a prefetch),
 // River's notification is deferred, and the commit goes with whatever is
 // still pending. What was written is
 // read back, and a deferred write that finds its row gone fails the
@@ -259,7 +259,7 @@ func TestRoundTrips(t *testing.T) {
 		}
 		return nil
 	}, []string{"Patient", "Patient"}, []string{"rt-a", "rt-none"})
-	rows, err := ptx.Query(ctx, sqlstore.KeyLookup+matchTokensSQL,
+	rows, err := ptx.Query(ctx, sqlstore.CustomPlan+matchTokensSQL,
 		[]int32{0}, []string{"Patient"}, []string{"identifier"}, []string{"urn:probe"}, []string{"rt-b"})
 	if err != nil {
 		t.Fatal(err)
@@ -386,45 +386,5 @@ func TestPrefetchRidesAlong(t *testing.T) {
 	slices.Sort(handed)
 	if !slices.Equal(handed, []string{"pa", "pb"}) {
 		t.Errorf("Prefetch handed %v, want pa and pb", handed)
-	}
-}
-
-// TestTransactionPlanModes: in a write transaction the prepared statements
-// (writes, KeyLookups) run generic plans and a read sent unnamed is
-// planned for its values (pipe.go customPlans), the mode restored after
-// it; outside a transaction PostgreSQL's own setting holds.
-func TestTransactionPlanModes(t *testing.T) {
-	s := openTest(t, sqlstore.Options{})
-	d := &driver{pool: s.pool}
-	ctx := t.Context()
-	dtx, err := d.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ptx := dtx.(tx)
-	defer func() { _ = ptx.Rollback(ctx) }()
-	mode := func(sql string) string {
-		t.Helper()
-		var m string
-		if err := ptx.QueryRow(ctx, sql).Scan(&m); err != nil {
-			t.Fatal(err)
-		}
-		return m
-	}
-	const setting = `SELECT current_setting('plan_cache_mode')`
-	var got []string
-	for _, sql := range []string{sqlstore.KeyLookup + setting, setting, sqlstore.KeyLookup + setting, setting} {
-		got = append(got, mode(sql))
-	}
-	want := []string{"force_generic_plan", "force_custom_plan", "force_generic_plan", "force_custom_plan"}
-	if !slices.Equal(got, want) {
-		t.Errorf("plan_cache_mode seen by a KeyLookup, a read, a KeyLookup, a read: %q, want %q", got, want)
-	}
-	var outside string
-	if err := s.pool.QueryRow(ctx, setting).Scan(&outside); err != nil {
-		t.Fatal(err)
-	}
-	if outside != "auto" {
-		t.Errorf("plan_cache_mode outside a transaction: %q, want auto", outside)
 	}
 }

@@ -57,13 +57,12 @@ func open(ctx context.Context, cfg *pgxpool.Config, opts sqlstore.Options) (*Sto
 		opts.AuditBody = mapping.AuditEventBody
 	}
 	// Reads are planned for their parameters at every run (unnamed
-	// statements: driver.go planned); writes and KeyLookups are cached
-	// prepared statements, run with generic plans in a write transaction
-	// (pipe.go customPlans) and under the connection's plan_cache_mode
-	// (PostgreSQL's auto, or one in the DSN) outside one. Until session 7
-	// every statement was planned at every run (force_custom_plan), which
-	// cost the writes of an encounter Bundle ~2.5 ms of planning
-	// (docs/performance.md, issue 12).
+	// statements: driver.go planned); writes are cached prepared
+	// statements under PostgreSQL's own plan_cache_mode (auto: a generic
+	// plan once it costs no more). Until session 7 every statement was
+	// planned at every run (force_custom_plan), which cost the writes of an
+	// encounter Bundle ~2.5 ms of planning (docs/performance.md, issue 12).
+	// A plan_cache_mode in the DSN applies to the writes.
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("postgres open: %w", translate(err))

@@ -144,9 +144,7 @@ type Dialect struct {
 	// returns (place, type, id, version, last_updated, body), at most two
 	// current resources per condition, each at most once. PostgreSQL plans
 	// it in a fraction of the time of a UNION ALL branch per condition
-	// (docs/performance.md); empty, every condition is a branch. Its plan
-	// must not depend on the values or on the data: sent alone, it runs as
-	// a KeyLookup.
+	// (docs/performance.md); empty, every condition is a branch.
 	MatchTokens string
 	// NextSeq is a statement returning the next global version sequence
 	// number as one int64 (documentation of the sequence; writes take it
@@ -260,3 +258,12 @@ func KindOf(t search.ParamType) string {
 // planned for its parameters at every run (adapter/postgres driver.go
 // planned).
 const KeyLookup = "/* key */ "
+
+// CustomPlan begins a read whose text is fixed but whose best plan depends
+// on its values and on the data: the Bundle's token match alone
+// (Dialect.MatchTokens, matchMany), sent once per conditional write
+// Bundle. A comment to the databases; to the PostgreSQL driver the sign
+// that the statement may be kept parsed, so that inside a transaction it
+// rides in the pipe with what is deferred, if it is planned at every run
+// all the same (adapter/postgres pipe.go queryCustomPlan).
+const CustomPlan = "/* custom */ "

@@ -146,9 +146,7 @@ func (e *Engine) matchMany(ctx context.Context, q Querier, reqs []socialrx.Searc
 	}
 	query := sql.String()
 	if branches == 1 && tokens != nil {
-		// The dialect's fixed text alone: its plan does not depend on
-		// the values (Dialect.MatchTokens).
-		query = KeyLookup + query
+		query = CustomPlan + query // the dialect's fixed text alone
 	}
 	rows, err := q.Query(ctx, query, b.args...)
 	if err != nil {
