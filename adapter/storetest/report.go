@@ -520,12 +520,13 @@ func orNew(m map[string]*socialrx.ReportStats, k string) *socialrx.ReportStats {
 	return m[k]
 }
 
-// WantCount is how many of the seed's prescriptions count (all but those
-// entered in error).
+// WantCount is how many of the seed's prescriptions count when the period
+// holds every dated one (all but those entered in error, drafts and the
+// undated).
 func (s *ReportSeed) WantCount() int {
 	n := 0
 	for _, p := range s.Prescriptions {
-		if p.Status != "entered-in-error" {
+		if p.Status != "entered-in-error" && p.Status != "draft" && !p.AuthoredOn.IsZero() {
 			n++
 		}
 	}
