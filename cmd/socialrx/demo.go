@@ -215,7 +215,9 @@ func (c *DemoCmd) Run(ctx context.Context) error {
 		return fmt.Errorf("program report: %d prescriptions, %d pursued, %d fee codes billed; want the demo's 1, 1 and 1",
 			rep.Total.Prescriptions, rep.Total.Pursued, len(rep.Billed))
 	}
-	step("the program report (socialrx report programs --from %s --to %s):\n", from.Format(time.DateOnly), to.Format(time.DateOnly))
+	// Its days are UTC days: the command shown says so (report programs
+	// reads dates in America/Toronto unless told).
+	step("the program report (socialrx report programs --from %s --to %s --tz UTC):\n", from.Format(time.DateOnly), to.Format(time.DateOnly))
 	if err := writeReportTable(os.Stdout, rep); err != nil {
 		return err
 	}
