@@ -14,14 +14,14 @@ import (
 // its idle value while 20 workers drained a backlog, on either store; the
 // cost is the two cores the server, the workers and the database share,
 // docs/performance.md). While any API request is in flight, and for
-// shareLinger after the last one ended, deliveries start at most PerSecond
-// a second (golang.org/x/time/rate, a burst of one); when the API is idle
+// shareLinger after the last one ended, deliveries start at most at
+// NewShare's rate (golang.org/x/time/rate, a burst of one); when the API is idle
 // they start as fast as the workers take them. (Without the linger a
 // client sending one request after another left the API idle for the
 // moment between two, and every waiting delivery started then.) A bound on
-// how many run at once was tried first and did not help: the workers kept
-// River's slots full, so four at a time delivered about as many a second as
-// twenty. A delivery never waits longer than its limit (half its attempt's
+// how many run at once was tried first and did not help: with River's slots
+// kept full by waiting jobs, four at a time still delivered hundreds a
+// second (half as many as twenty) and the API's p99 was no better. A delivery never waits longer than its limit (half its attempt's
 // timeout): on a server that is never idle the bound yields rather than
 // spend delivery attempts on waiting.
 //
