@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"database/sql"
 	"encoding/csv"
 	"net/http"
 	"os"
@@ -9,7 +10,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/socialrx/socialrx"
+	"github.com/socialrx/socialrx/adapter/pgtest"
 	"github.com/socialrx/socialrx/adapter/workflow"
 )
 
@@ -206,5 +210,49 @@ func TestReadOnlyCommandsCreateNothing(t *testing.T) {
 	}
 	if st, err := os.Stat(empty); err != nil || st.Size() != 0 {
 		t.Errorf("the empty database was written: %v %v", st, err)
+	}
+}
+
+// TestReadOnlyCommandsWriteNothing (review of session 15): a database that
+// exists but is not socialrx's (a SQLite file of another program, an empty
+// PostgreSQL database) is refused before anything writes to it: goose would
+// create its version table, and the SQLite store would switch the file to
+// WAL and make an audit file beside it.
+func TestReadOnlyCommandsWriteNothing(t *testing.T) {
+	foreign := filepath.Join(t.TempDir(), "foreign.db")
+	db, err := sql.Open("sqlite", foreign)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`CREATE TABLE notes (n TEXT)`); err != nil {
+		t.Fatal(err)
+	}
+	_ = db.Close()
+	before, err := os.ReadFile(foreign)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pg := pgtest.NewDatabase(t)
+	for _, database := range []string{"sqlite:" + foreign, pg} {
+		err := (&ReportProgramsCmd{From: "2026-01-01", To: "2026-02-01", TZ: "UTC", DatabaseFlag: DatabaseFlag{Database: database}}).run(t.Context(), &bytes.Buffer{})
+		if err == nil || !strings.Contains(err.Error(), "has no socialrx schema") {
+			t.Errorf("report programs on %.40s: %v; want no socialrx schema", database, err)
+		}
+	}
+	after, err := os.ReadFile(foreign)
+	if err != nil || !bytes.Equal(before, after) {
+		t.Errorf("the foreign SQLite file was written (%d bytes before, %d after, %v)", len(before), len(after), err)
+	}
+	if entries, _ := filepath.Glob(foreign + "?*"); len(entries) > 0 {
+		t.Errorf("files made beside the foreign database: %v", entries)
+	}
+	conn, err := pgx.Connect(t.Context(), pg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(t.Context())
+	var made bool
+	if err := conn.QueryRow(t.Context(), `SELECT to_regclass('goose_db_version') IS NOT NULL`).Scan(&made); err != nil || made {
+		t.Errorf("the empty PostgreSQL database got goose's version table (%v, %v)", made, err)
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +11,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/schollz/progressbar/v3"
 	"github.com/socialrx/socialrx"
 	"github.com/socialrx/socialrx/adapter/postgres"
@@ -75,6 +77,15 @@ func OpenExistingStore(ctx context.Context, database string) (Store, error) {
 			return nil, fmt.Errorf("database sqlite:%s has no socialrx schema (an empty file: check --database; `socialrx migrate` sets one up)", target)
 		}
 	}
+	// Opening the store and asking goose for the version would write:
+	// goose creates its version table when it is missing, and the SQLite
+	// store switches the file to WAL and makes its audit file beside it.
+	// A database that is not socialrx's is refused on a plain read first.
+	if ok, err := hasSchemaTable(ctx, kind, target); err != nil {
+		return nil, err
+	} else if !ok {
+		return nil, fmt.Errorf("database %s has no socialrx schema (check --database; `socialrx migrate` sets one up)", displayDatabase(kind, target))
+	}
 	s, err := OpenStore(ctx, database)
 	if err != nil {
 		return nil, err
@@ -86,13 +97,49 @@ func OpenExistingStore(ctx context.Context, database string) (Store, error) {
 	return s, nil
 }
 
+// gooseTable is the table goose keeps the schema version in (its default).
+const gooseTable = "goose_db_version"
+
+// hasSchemaTable reports, reading only, whether the database holds goose's
+// version table: database/sql on SQLite without the store's pragmas, one
+// pgx connection on PostgreSQL.
+func hasSchemaTable(ctx context.Context, kind, target string) (bool, error) {
+	var ok bool
+	if kind == KindPostgres {
+		conn, err := pgx.Connect(ctx, target)
+		if err != nil {
+			return false, fmt.Errorf("open postgres %s: %w", redactDSN(target), err)
+		}
+		defer conn.Close(ctx)
+		if err := conn.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, gooseTable).Scan(&ok); err != nil {
+			return false, fmt.Errorf("read schema of %s: %w", redactDSN(target), err)
+		}
+		return ok, nil
+	}
+	db, err := sql.Open("sqlite", target)
+	if err != nil {
+		return false, fmt.Errorf("open sqlite %s: %w", target, err)
+	}
+	defer db.Close()
+	if err := db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?)`, gooseTable).Scan(&ok); err != nil {
+		return false, fmt.Errorf("read schema of sqlite:%s (not a SQLite database?): %w", target, err)
+	}
+	return ok, nil
+}
+
+// displayDatabase names a database in messages (a PostgreSQL URL without
+// its password).
+func displayDatabase(kind, target string) string {
+	if kind == KindPostgres {
+		return redactDSN(target)
+	}
+	return "sqlite:" + target
+}
+
 // requireSchema refuses a database whose schema is not this binary's,
 // without migrating it.
 func requireSchema(ctx context.Context, s Store, kind, target string) error {
-	name := "sqlite:" + target
-	if kind == KindPostgres {
-		name = redactDSN(target)
-	}
+	name := displayDatabase(kind, target)
 	cur, latest, err := s.MigrationStatus(ctx)
 	switch {
 	case err != nil:
