@@ -1,6 +1,7 @@
 package socialrx
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -14,14 +15,7 @@ func TestPrescriptionRecordReadable(t *testing.T) {
 		Results:      []FollowUpResult{{ResponseID: "qr-1", PrescriptionID: "sr-1", Satisfaction: 4}},
 	}
 	only := func(types ...string) func(string) bool {
-		return func(t string) bool {
-			for _, u := range types {
-				if u == t {
-					return true
-				}
-			}
-			return false
-		}
+		return func(t string) bool { return slices.Contains(types, t) }
 	}
 	srOnly := PrescriptionRecord{Prescription: full.Prescription}
 	withTask := PrescriptionRecord{Prescription: full.Prescription, FollowUps: full.FollowUps, Referrals: full.Referrals}

@@ -171,11 +171,10 @@ func challenge(err error) string {
 	return realm + `, error="insufficient_scope", scope="` + fe.scope + `"`
 }
 
-// scopeError is a 403 saying msg, for a scope that does not cover a
-// request when no single scope would have allowed it.
-func scopeError(format string, args ...any) *forbiddenErr {
-	msg := fmt.Sprintf(format, args...)
-	return &forbiddenErr{se: &socialrx.Error{Code: socialrx.EFORBIDDEN, Message: msg, Issues: []socialrx.Issue{{
+// scopeError is a 403 saying msg, whose challenge names scope, one that
+// would allow the request.
+func scopeError(scope, msg string) *forbiddenErr {
+	return &forbiddenErr{scope: scope, se: &socialrx.Error{Code: socialrx.EFORBIDDEN, Message: msg, Issues: []socialrx.Issue{{
 		Severity: socialrx.SeverityError, Code: "forbidden", Message: msg,
 	}}}}
 }
@@ -196,10 +195,7 @@ func forbiddenError(i socialrx.Interaction, typ string) *forbiddenErr {
 	if typ == "*" {
 		on = "every resource type"
 	}
-	msg := fmt.Sprintf("the access token's scopes do not allow %s on %s (this needs %s)", interactionNames[i], on, scope)
-	return &forbiddenErr{scope: scope, se: &socialrx.Error{Code: socialrx.EFORBIDDEN, Message: msg, Issues: []socialrx.Issue{{
-		Severity: socialrx.SeverityError, Code: "forbidden", Message: msg,
-	}}}}
+	return scopeError(scope, fmt.Sprintf("the access token's scopes do not allow %s on %s (this needs %s)", interactionNames[i], on, scope))
 }
 
 // permit is nil when the context's principal may do i on typ, else a 403.

@@ -242,7 +242,7 @@ func exportTypes(level string, asked []string, p socialrx.Principal) ([]string, 
 		}
 	}
 	if len(types) == 0 {
-		return nil, scopeError("the access token's scopes do not allow read on any resource type this export covers")
+		return nil, scopeError("system/*.r", "the access token's scopes do not allow read on any resource type this export covers (system/*.r would, or read on one of them)")
 	}
 	return types, nil
 }

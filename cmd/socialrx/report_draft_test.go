@@ -96,8 +96,7 @@ func testReportLeavesOutDrafts(t *testing.T, database string) {
 	}
 
 	// The clinician confirms it: now it counts, for the pantry.
-	alt["status"] = "active"
-	put("ServiceRequest/"+altID, mustJSON(alt))
+	setPrescriptionStatus(t, m, altID, "active")
 	if got := programs(); got["total "] != "3" || got["program HealthcareService/food-pantry"] != "1" {
 		t.Errorf("report with the alternative confirmed: %v; want 3 prescriptions, 1 for the pantry", got)
 	}

@@ -2,7 +2,6 @@ package search
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 )
@@ -107,7 +106,7 @@ func parseAvailableAt(raw string) (Value, string) {
 	s := raw
 	// A prefix is one of R4's, before a digit ("xyz" or "soon" is a bad
 	// value, not a bad prefix).
-	if len(s) > 2 && s[2] >= '0' && s[2] <= '9' && slices.Contains([]string{"eq", "ne", "gt", "lt", "ge", "le", "sa", "eb", "ap"}, s[:2]) {
+	if len(s) > 2 && s[2] >= '0' && s[2] <= '9' && searchPrefixes[s[:2]] {
 		if !strings.HasPrefix(s, "eq") {
 			return v, "available-at takes no prefix but eq: it finds the programs open at that moment"
 		}
