@@ -330,19 +330,31 @@ func (s *Server) resolveTarget(ctx context.Context, tx socialrx.ResourceTx, o *o
 // pass; a transaction is refused on the fullUrl alone, since its fullUrls
 // are what its references resolve to (two entries, one urn:uuid).
 func duplicateFullURLs(typ string, entries []fhir.Entry) error {
-	first := map[string]int{}
+	earlier := map[string][]int{} // fullUrl -> the entries that had it
+	versions := map[int]string{}  // meta.versionId, read only for entries whose fullUrl repeats
+	version := func(i int) string {
+		v, ok := versions[i]
+		if !ok {
+			v = versionIDOf(entries[i].Resource)
+			versions[i] = v
+		}
+		return v
+	}
 	var issues []socialrx.Issue
 	for i, e := range entries {
 		if e.FullURL == "" {
 			continue
 		}
-		key := e.FullURL
-		if typ != "transaction" {
-			key += "\x00" + versionIDOf(e.Resource)
+		prev := earlier[e.FullURL]
+		earlier[e.FullURL] = append(prev, i)
+		j := -1
+		for _, k := range prev {
+			if typ == "transaction" || version(k) == version(i) {
+				j = k
+				break
+			}
 		}
-		j, dup := first[key]
-		if !dup {
-			first[key] = i
+		if j < 0 {
 			continue
 		}
 		issues = append(issues, socialrx.Issue{Severity: socialrx.SeverityError, Code: "invalid",
