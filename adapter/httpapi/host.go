@@ -67,6 +67,14 @@ func splitHost(h string) (name, port string) {
 	return strings.TrimSuffix(strings.ToLower(name), "."), port
 }
 
+// IsLoopbackRequestHost reports whether a Host header value names a
+// loopback host (IsLoopbackHost of its name, read as splitHost reads it:
+// any port, brackets, case and a trailing dot).
+func IsLoopbackRequestHost(h string) bool {
+	name, _ := splitHost(h)
+	return name != "" && IsLoopbackHost(name)
+}
+
 func portOr(port string, tls bool) string {
 	switch {
 	case port != "":

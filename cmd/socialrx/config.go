@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"math"
 	"net"
 	"path/filepath"
 	"strings"
@@ -274,8 +275,8 @@ func (c Config) Validate() error {
 	if c.Workers < 0 {
 		return fmt.Errorf("workers %d: must not be negative", c.Workers)
 	}
-	if c.BusyDeliveryRate < 0 {
-		return fmt.Errorf("busy delivery rate %g: must not be negative", c.BusyDeliveryRate)
+	if !(c.BusyDeliveryRate >= 0) || math.IsInf(c.BusyDeliveryRate, 0) || (c.BusyDeliveryRate > 0 && c.BusyDeliveryRate < 1.0/60) {
+		return fmt.Errorf("busy delivery rate %g: must be 0 (no bound) or at least one a minute (0.0167)", c.BusyDeliveryRate)
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

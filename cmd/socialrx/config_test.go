@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"os"
@@ -85,6 +86,10 @@ func TestConfigValidate(t *testing.T) {
 			c.AuthIssuer, c.AuthAudience, c.AuthJWKSURL = "https://as.example.org", "https://rx/fhir", "http://as.example.org/jwks" // http off loopback
 		},
 		func(c *Config) { c.OpsListen = "9090" },
+		func(c *Config) { c.BusyDeliveryRate = -1 },
+		func(c *Config) { c.BusyDeliveryRate = math.NaN() },
+		func(c *Config) { c.BusyDeliveryRate = math.Inf(1) },
+		func(c *Config) { c.BusyDeliveryRate = 0.001 }, // under one a minute
 	}
 	for i, mutate := range bad {
 		c := DefaultConfig()
@@ -377,7 +382,7 @@ func TestDebugAddr(t *testing.T) {
 	_, port, _ := net.SplitHostPort(m.debugLn.Addr().String())
 	for host, want := range map[string]int{
 		"127.0.0.1:" + port: http.StatusOK, "localhost:" + port: http.StatusOK, "[::1]:" + port: http.StatusOK,
-		"127.1.2.3:" + port: http.StatusOK, "localhost": http.StatusOK,
+		"127.1.2.3:" + port: http.StatusOK, "localhost": http.StatusOK, "LocalHost.:" + port: http.StatusOK, // as the API reads Host
 		"evil.example:" + port: http.StatusMisdirectedRequest, "evil.example": http.StatusMisdirectedRequest,
 		"10.1.2.3:" + port: http.StatusMisdirectedRequest, "localhost.evil.example:" + port: http.StatusMisdirectedRequest,
 	} {

@@ -5,7 +5,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
-	"strings"
 	"time"
 
 	"github.com/socialrx/socialrx/adapter/httpapi"
@@ -58,12 +57,7 @@ func startDebug(addr string) (*http.Server, net.Listener, error) {
 // /debug/pprof/cmdline, which may hold a --database URL with a password.
 func loopbackHostOnly(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		name := r.Host
-		if h, _, err := net.SplitHostPort(r.Host); err == nil {
-			name = h
-		}
-		name = strings.TrimSuffix(strings.TrimPrefix(name, "["), "]")
-		if name == "" || !httpapi.IsLoopbackHost(name) {
+		if !httpapi.IsLoopbackRequestHost(r.Host) {
 			http.Error(w, "the profiling server answers only to a loopback Host (localhost, 127.0.0.1, [::1])", http.StatusMisdirectedRequest)
 			return
 		}
