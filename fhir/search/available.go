@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/socialrx/socialrx/fhir"
 )
 
 // available-at: programs open at a moment, by their weekly hours
@@ -34,20 +36,19 @@ var weekDays = []string{"mon", "tue", "wed", "thu", "fri", "sat", "sun"}
 
 // availableRanges are the reference-week ranges [low, high] (high the last
 // microsecond) of one availableTime element.
-func availableRanges(v any) [][2]time.Time {
-	at, ok := v.(map[string]any)
-	if !ok {
+func availableRanges(at fhir.Node) [][2]time.Time {
+	if at.Kind() != fhir.JSONObject {
 		return nil
 	}
-	days, _ := at["daysOfWeek"].([]any)
+	days := at.Get("daysOfWeek")
 	start, end := 0*time.Minute, 24*time.Hour
-	if all, _ := at["allDay"].(bool); !all {
-		if s, ok := at["availableStartTime"].(string); ok {
+	if all, _ := at.Get("allDay").Bool(); !all {
+		if s, ok := at.Get("availableStartTime").Str(); ok {
 			if d, ok := clockTime(s); ok {
 				start = d
 			}
 		}
-		if s, ok := at["availableEndTime"].(string); ok {
+		if s, ok := at.Get("availableEndTime").Str(); ok {
 			if d, ok := clockTime(s); ok && d > 0 {
 				end = d
 			}
@@ -61,8 +62,8 @@ func availableRanges(v any) [][2]time.Time {
 		base := referenceWeek.AddDate(0, 0, day%7)
 		out = append(out, [2]time.Time{base.Add(from), base.Add(to - time.Microsecond)})
 	}
-	for _, d := range days {
-		code, _ := d.(string)
+	for d := range days.Items() {
+		code, _ := d.Str()
 		day := dayIndex(code)
 		if day < 0 {
 			continue

@@ -1,6 +1,7 @@
 package search
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -31,7 +32,11 @@ func TestAvailableRanges(t *testing.T) {
 		if tc.in == nil {
 			in = "09:00"
 		}
-		got := availableRanges(in)
+		b, err := json.Marshal(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := availableRanges(treeOf(t, string(b)))
 		if len(got) != len(tc.want) {
 			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
 			continue

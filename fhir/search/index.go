@@ -7,26 +7,50 @@ import (
 	"errors"
 	"hash/maphash"
 	"math"
+	"slices"
 	"strconv"
+
+	"github.com/socialrx/socialrx/fhir"
 )
 
 // index computes the entries of Index for a supported type. See Index for
 // the contract.
 func index(tp *typeParams, body []byte) ([]IndexEntry, error) {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	var root map[string]any
-	if err := dec.Decode(&root); err != nil {
-		return nil, err
+	t, err := fhir.ParseTree(body)
+	if err != nil {
+		if t, err = reparse(body); err != nil {
+			return nil, err
+		}
 	}
-	if root == nil {
+	root := t.Root()
+	if root.Kind() != fhir.JSONObject {
 		return nil, errors.New("resource is not a JSON object")
 	}
-	return indexDecoded(tp, root), nil
+	return indexTree(tp, root), nil
 }
 
-// indexDecoded computes the index entries of a decoded resource.
-func indexDecoded(tp *typeParams, root map[string]any) []IndexEntry {
+// reparse reads what fhir.ParseTree refuses and encoding/json takes
+// (invalid UTF-8, a key written twice, data after the value), as Index did
+// when it decoded with encoding/json: decoded (invalid UTF-8 becomes U+FFFD,
+// the last of two keys counts, what follows the first value is ignored) and
+// written again. Every body a client writes passed fhir.Decode, which
+// refuses all of these; a stored body of an older version might not have.
+func reparse(body []byte) (*fhir.Tree, error) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, err
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return fhir.ParseTree(b)
+}
+
+// indexTree computes the index entries of a parsed resource.
+func indexTree(tp *typeParams, root fhir.Node) []IndexEntry {
 	out := make([]IndexEntry, 0, 32)
 	nodes := make([]pathNode, 0, 16)
 	var ev pathEvaluator
@@ -40,6 +64,13 @@ func indexDecoded(tp *typeParams, root map[string]any) []IndexEntry {
 		for ci := range sp.expr.chains {
 			c := &sp.expr.chains[ci]
 			nodes = ev.eval(c, root, nodes[:0])
+			// Most nodes make one entry: room for them at once, and
+			// for a few more parameters' entries after them, not by
+			// append's 1.25x steps (a resource of 260,000 identifiers
+			// allocated 5 times its entries that way).
+			if cap(out)-len(out) < len(nodes) {
+				out = slices.Grow(out, len(nodes)+64)
+			}
 			for _, node := range nodes {
 				out = indexNode(sp, node, c.hint, out)
 			}
@@ -125,8 +156,8 @@ func indexNode(sp *servedParam, node pathNode, hint string, out []IndexEntry) []
 			out = append(out, e)
 		}
 	case ParamNumber:
-		if n, ok := node.v.(json.Number); ok {
-			if f, err := strconv.ParseFloat(string(n), 64); err == nil {
+		if n, ok := node.v.Number(); ok {
+			if f, err := strconv.ParseFloat(n, 64); err == nil {
 				e.Number = f
 				out = append(out, e)
 			}
@@ -134,19 +165,19 @@ func indexNode(sp *servedParam, node pathNode, hint string, out []IndexEntry) []
 	case ParamQuantity:
 		return indexQuantity(e, node.v, out)
 	case ParamReference:
-		switch v := node.v.(type) {
-		case map[string]any:
-			if ref, ok := v["reference"].(string); ok && ref != "" {
+		switch node.v.Kind() {
+		case fhir.JSONObject:
+			if ref, ok := node.v.Get("reference").Str(); ok && ref != "" {
 				out = append(out, referenceEntry(e, ref))
 			}
-		case string:
+		case fhir.JSONString:
 			// canonical or uri: "http://x/Questionnaire/q|2"
-			if v != "" {
+			if v, _ := node.v.Str(); v != "" {
 				out = append(out, referenceEntry(e, v))
 			}
 		}
 	case ParamURI:
-		if s, ok := node.v.(string); ok && s != "" {
+		if s, ok := node.v.Str(); ok && s != "" {
 			e.Exact = s
 			out = append(out, e)
 		}
@@ -195,34 +226,36 @@ var contactPointSystems = map[string]bool{
 // display, plus one for text), Coding, Identifier (system|value),
 // ContactPoint (value), code/string/uri/id primitives and booleans.
 func indexToken(e IndexEntry, node pathNode, hint string, out []IndexEntry) []IndexEntry {
-	switch v := node.v.(type) {
-	case string:
-		if v != "" {
-			e.Code = v
+	v := node.v
+	switch v.Kind() {
+	case fhir.JSONString:
+		if s, _ := v.Str(); s != "" {
+			e.Code = s
 			out = append(out, e)
 		}
-	case bool:
-		e.Code = strconv.FormatBool(v)
+	case fhir.JSONBool:
+		b, _ := v.Bool()
+		e.Code = strconv.FormatBool(b)
 		out = append(out, e)
-	case json.Number:
-		e.Code = string(v)
+	case fhir.JSONNumber:
+		e.Code, _ = v.Number()
 		out = append(out, e)
-	case map[string]any:
-		_, hasCoding := v["coding"]
-		_, hasCode := v["code"]
-		value, hasValue := v["value"].(string)
-		system, _ := v["system"].(string)
+	case fhir.JSONObject:
+		// Presence, null included, tells the shape (as a key of a decoded
+		// map did).
+		hasCoding := v.Get("coding").Exists()
+		hasCode := v.Get("code").Exists()
+		value, hasValue := v.Get("value").Str()
+		system, _ := v.Get("system").Str()
 		switch {
-		case node.typ == "CodeableConcept" || hasCoding || (!hasCode && !hasValue && system == "" && v["text"] != nil):
+		case node.typ == "CodeableConcept" || hasCoding || (!hasCode && !hasValue && system == "" && present(v.Get("text"))):
 			start := len(out)
-			if codings, ok := v["coding"].([]any); ok {
-				for _, c := range codings {
-					if cm, ok := c.(map[string]any); ok {
-						out = appendCoding(e, cm, out)
-					}
+			for c := range v.Get("coding").Items() {
+				if c.Kind() == fhir.JSONObject {
+					out = appendCoding(e, c, out)
 				}
 			}
-			if text, ok := v["text"].(string); ok && text != "" {
+			if text, ok := v.Get("text").Str(); ok && text != "" {
 				out = appendConceptText(e, normalizeSearchString(text), out, start)
 			}
 		case node.typ == "Coding" || hasCode:
@@ -241,6 +274,12 @@ func indexToken(e IndexEntry, node pathNode, hint string, out []IndexEntry) []In
 		}
 	}
 	return out
+}
+
+// present reports whether n is there and not null.
+func present(n fhir.Node) bool {
+	k := n.Kind()
+	return k != fhir.JSONAbsent && k != fhir.JSONNull
 }
 
 // appendConceptText indexes a CodeableConcept's text (normalized) for
@@ -267,10 +306,10 @@ func appendConceptText(e IndexEntry, text string, out []IndexEntry, start int) [
 	return append(out, e)
 }
 
-func appendCoding(e IndexEntry, c map[string]any, out []IndexEntry) []IndexEntry {
-	e.System, _ = c["system"].(string)
-	e.Code, _ = c["code"].(string)
-	if d, ok := c["display"].(string); ok {
+func appendCoding(e IndexEntry, c fhir.Node, out []IndexEntry) []IndexEntry {
+	e.System, _ = c.Get("system").Str()
+	e.Code, _ = c.Get("code").Str()
+	if d, ok := c.Get("display").Str(); ok {
 		e.Text = normalizeSearchString(d)
 	}
 	if e.System == "" && e.Code == "" && e.Text == "" {
@@ -287,32 +326,31 @@ var (
 )
 
 // indexString indexes strings, and the parts of HumanName and Address.
-func indexString(e IndexEntry, v any, out []IndexEntry) []IndexEntry {
-	switch v := v.(type) {
-	case string:
-		if e.Value = normalizeSearchString(v); e.Value != "" {
-			e.Exact = v
+func indexString(e IndexEntry, v fhir.Node, out []IndexEntry) []IndexEntry {
+	switch v.Kind() {
+	case fhir.JSONString:
+		s, _ := v.Str()
+		if e.Value = normalizeSearchString(s); e.Value != "" {
+			e.Exact = s
 			out = append(out, e)
 		}
-	case map[string]any:
+	case fhir.JSONObject:
 		parts := humanNameParts
-		if _, isName := v["family"]; !isName {
-			if _, isName = v["given"]; !isName {
-				for _, k := range addressParts[1:] {
-					if _, ok := v[k]; ok {
-						parts = addressParts
-						break
-					}
+		if !v.Get("family").Exists() && !v.Get("given").Exists() {
+			for _, k := range addressParts[1:] {
+				if v.Get(k).Exists() {
+					parts = addressParts
+					break
 				}
 			}
 		}
 		for _, k := range parts {
-			switch x := v[k].(type) {
-			case string:
+			switch x := v.Get(k); x.Kind() {
+			case fhir.JSONString:
 				out = indexString(e, x, out)
-			case []any:
-				for _, s := range x {
-					if s, ok := s.(string); ok {
+			case fhir.JSONArray:
+				for s := range x.Items() {
+					if s.Kind() == fhir.JSONString {
 						out = indexString(e, s, out)
 					}
 				}
@@ -327,17 +365,16 @@ func indexString(e IndexEntry, v any, out []IndexEntry) []IndexEntry {
 // member (arrays flattened, as an expression's step does) indexed by
 // indexString. It is what makes such a parameter hold every value of its
 // parts (union.go), whatever the JSON holds.
-func indexShaped(e IndexEntry, v any, members []string, out []IndexEntry) []IndexEntry {
-	m, ok := v.(map[string]any)
-	if !ok {
+func indexShaped(e IndexEntry, v fhir.Node, members []string, out []IndexEntry) []IndexEntry {
+	if v.Kind() != fhir.JSONObject {
 		return indexString(e, v, out)
 	}
 	for _, k := range members {
-		switch x := m[k].(type) {
-		case nil:
-		case []any:
-			for _, s := range x {
-				if s != nil {
+		switch x := v.Get(k); x.Kind() {
+		case fhir.JSONAbsent, fhir.JSONNull:
+		case fhir.JSONArray:
+			for s := range x.Items() {
+				if s.Kind() != fhir.JSONNull {
 					out = indexString(e, s, out)
 				}
 			}
@@ -351,29 +388,28 @@ func indexShaped(e IndexEntry, v any, members []string, out []IndexEntry) []Inde
 // indexQuantity indexes Quantity (and Age, Duration, Count, Distance):
 // value, system, code (falling back to unit); Money: value with currency as
 // code in urn:iso:std:iso:4217; Range: its low and high.
-func indexQuantity(e IndexEntry, v any, out []IndexEntry) []IndexEntry {
-	m, ok := v.(map[string]any)
-	if !ok {
+func indexQuantity(e IndexEntry, v fhir.Node, out []IndexEntry) []IndexEntry {
+	if v.Kind() != fhir.JSONObject {
 		return out
 	}
-	if n, ok := m["value"].(json.Number); ok {
-		f, err := strconv.ParseFloat(string(n), 64)
+	if n, ok := v.Get("value").Number(); ok {
+		f, err := strconv.ParseFloat(n, 64)
 		if err != nil {
 			return out
 		}
 		e.Number = f
-		if cur, ok := m["currency"].(string); ok {
+		if cur, ok := v.Get("currency").Str(); ok {
 			e.System, e.Code = "urn:iso:std:iso:4217", cur
 		} else {
-			e.System, _ = m["system"].(string)
-			if e.Code, _ = m["code"].(string); e.Code == "" {
-				e.Code, _ = m["unit"].(string)
+			e.System, _ = v.Get("system").Str()
+			if e.Code, _ = v.Get("code").Str(); e.Code == "" {
+				e.Code, _ = v.Get("unit").Str()
 			}
 		}
 		return append(out, e)
 	}
-	for _, k := range []string{"low", "high"} {
-		if q, ok := m[k].(map[string]any); ok {
+	for _, k := range [...]string{"low", "high"} {
+		if q := v.Get(k); q.Kind() == fhir.JSONObject {
 			out = indexQuantity(e, q, out)
 		}
 	}
@@ -382,18 +418,14 @@ func indexQuantity(e IndexEntry, v any, out []IndexEntry) []IndexEntry {
 
 // position reads a Location.position (latitude and longitude in decimal
 // degrees); ok is false when either is missing or out of range.
-func position(v any) (lat, lon float64, ok bool) {
-	m, isMap := v.(map[string]any)
-	if !isMap {
-		return 0, 0, false
-	}
-	la, ok1 := m["latitude"].(json.Number)
-	lo, ok2 := m["longitude"].(json.Number)
+func position(v fhir.Node) (lat, lon float64, ok bool) {
+	la, ok1 := v.Get("latitude").Number()
+	lo, ok2 := v.Get("longitude").Number()
 	if !ok1 || !ok2 {
 		return 0, 0, false
 	}
-	lat, err1 := strconv.ParseFloat(string(la), 64)
-	lon, err2 := strconv.ParseFloat(string(lo), 64)
+	lat, err1 := strconv.ParseFloat(la, 64)
+	lon, err2 := strconv.ParseFloat(lo, 64)
 	if err1 != nil || err2 != nil || lat < -90 || lat > 90 || lon < -180 || lon > 180 {
 		return 0, 0, false
 	}

@@ -1,6 +1,10 @@
 package search
 
-import "time"
+import (
+	"time"
+
+	"github.com/socialrx/socialrx/fhir"
+)
 
 // searchDateMin and searchDateMax are the bounds of the date ranges in
 // IndexEntry: a Period without a start begins at searchDateMin, one without
@@ -13,14 +17,15 @@ var (
 // dateNodeRange returns the instant range of a date, dateTime or instant
 // string, a Period or a Timing (from its earliest to its latest event, or its
 // repeat.boundsPeriod).
-func dateNodeRange(v any) (low, high time.Time, ok bool) {
-	switch v := v.(type) {
-	case string:
-		return parseDateRange(v)
-	case map[string]any:
-		if ev, isTiming := v["event"].([]any); isTiming {
-			for _, x := range ev {
-				s, _ := x.(string)
+func dateNodeRange(v fhir.Node) (low, high time.Time, ok bool) {
+	switch v.Kind() {
+	case fhir.JSONString:
+		s, _ := v.Str()
+		return parseDateRange(s)
+	case fhir.JSONObject:
+		if ev := v.Get("event"); ev.Kind() == fhir.JSONArray {
+			for x := range ev.Items() {
+				s, _ := x.Str()
 				if l, h, ok1 := parseDateRange(s); ok1 {
 					if !ok || l.Before(low) {
 						low = l
@@ -33,8 +38,8 @@ func dateNodeRange(v any) (low, high time.Time, ok bool) {
 			}
 			return low, high, ok
 		}
-		if rep, isTiming := v["repeat"].(map[string]any); isTiming {
-			if bp, ok := rep["boundsPeriod"].(map[string]any); ok {
+		if rep := v.Get("repeat"); rep.Kind() == fhir.JSONObject {
+			if bp := rep.Get("boundsPeriod"); bp.Kind() == fhir.JSONObject {
 				return periodRange(bp)
 			}
 			return low, high, false
@@ -47,9 +52,9 @@ func dateNodeRange(v any) (low, high time.Time, ok bool) {
 // periodRange returns the range of a Period: a missing start is
 // searchDateMin, a missing end searchDateMax; a Period with neither, or with
 // an unreadable bound, has no range.
-func periodRange(p map[string]any) (low, high time.Time, ok bool) {
-	start, hasStart := p["start"].(string)
-	end, hasEnd := p["end"].(string)
+func periodRange(p fhir.Node) (low, high time.Time, ok bool) {
+	start, hasStart := p.Get("start").Str()
+	end, hasEnd := p.Get("end").Str()
 	if !hasStart && !hasEnd {
 		return low, high, false
 	}

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/socialrx/socialrx/fhir"
 )
 
 func utc(y int, m time.Month, d, h, mi, s, us int) time.Time {
@@ -138,6 +140,36 @@ func TestIndexErrors(t *testing.T) {
 	}
 	if got, err := Index("Medication", []byte(`{}`)); got != nil || err != nil {
 		t.Errorf("Index(Medication) = %v, %v; want nil, nil", got, err)
+	}
+}
+
+// TestIndexWhatTheTreeRefuses indexes bodies fhir.ParseTree refuses and
+// encoding/json takes as Index did when it decoded with encoding/json: the
+// last of two keys counts, invalid UTF-8 is U+FFFD, data after the value
+// is ignored.
+func TestIndexWhatTheTreeRefuses(t *testing.T) {
+	for _, tc := range []struct{ name, body, want string }{
+		{"duplicate key", `{"resourceType":"Patient","gender":"male","gender":"female"}`, "female"},
+		{"invalid UTF-8", "{\"resourceType\":\"Patient\",\"gender\":\"f\xffe\"}", "f\uFFFDe"},
+		{"data after the value", `{"resourceType":"Patient","gender":"other"} {}`, "other"},
+	} {
+		if _, err := fhir.ParseTree([]byte(tc.body)); err == nil {
+			t.Fatalf("%s: fhir.ParseTree took it; the case tests nothing", tc.name)
+		}
+		got, err := Index("Patient", []byte(tc.body))
+		if err != nil {
+			t.Errorf("%s: %v", tc.name, err)
+			continue
+		}
+		var codes []string
+		for _, e := range got {
+			if e.Param == "gender" {
+				codes = append(codes, e.Code)
+			}
+		}
+		if diff := cmp.Diff([]string{tc.want}, codes); diff != "" {
+			t.Errorf("%s: gender entries (-want +got):\n%s", tc.name, diff)
+		}
 	}
 }
 

@@ -2,13 +2,17 @@ package search
 
 import (
 	"fmt"
+	"slices"
 	"strings"
+
+	"github.com/socialrx/socialrx/fhir"
 )
 
 // This file is a small evaluator for the subset of FHIRPath that the R4
-// search parameter expressions of the supported types use. It works on JSON
-// decoded with encoding/json (objects as map[string]any, arrays as []any,
-// numbers as json.Number). Supported:
+// search parameter expressions of the supported types use. It works on the
+// parse tree of package fhir (fhir.Tree: one small record per value, pointing
+// into the text; decoding into map[string]any took 10 times the body,
+// docs/performance.md). Supported:
 //
 //	A.b.c                    dotted paths; arrays are flattened at each step
 //	A.b | A.c                unions
@@ -24,7 +28,7 @@ import (
 
 // pathNode is one node an expression selects.
 type pathNode struct {
-	v any
+	v fhir.Node
 	// typ is the FHIR type the node is known to have from a choice suffix
 	// (effectivePeriod → "Period"), or "" when only its JSON shape tells.
 	typ string
@@ -81,7 +85,7 @@ func compilePath(typ, expr string, choices map[string][]string) (*pathExpr, erro
 }
 
 // eval appends to out the nodes expr selects in root.
-func (e *pathExpr) eval(root map[string]any, out []pathNode) []pathNode {
+func (e *pathExpr) eval(root fhir.Node, out []pathNode) []pathNode {
 	var ev pathEvaluator
 	for ci := range e.chains {
 		out = ev.eval(&e.chains[ci], root, out)
@@ -96,7 +100,7 @@ type pathEvaluator struct {
 }
 
 // eval appends to out the nodes chain c selects in root.
-func (ev *pathEvaluator) eval(c *pathChain, root map[string]any, out []pathNode) []pathNode {
+func (ev *pathEvaluator) eval(c *pathChain, root fhir.Node, out []pathNode) []pathNode {
 	cur := append(ev.a[:0], pathNode{v: root})
 	next := ev.b[:0]
 	for si := range c.steps {
@@ -115,41 +119,35 @@ func (s *pathStep) apply(in, out []pathNode) []pathNode {
 	switch s.kind {
 	case stepField:
 		for _, n := range in {
-			m, ok := n.v.(map[string]any)
-			if !ok {
+			if n.v.Kind() != fhir.JSONObject {
 				continue
 			}
 			for i, k := range s.keys {
-				v, ok := m[k]
-				if !ok || v == nil {
-					continue
-				}
-				if arr, ok := v.([]any); ok {
-					for _, x := range arr {
-						if x != nil {
+				switch v := n.v.Get(k); v.Kind() {
+				case fhir.JSONAbsent, fhir.JSONNull:
+				case fhir.JSONArray:
+					out = slices.Grow(out, v.Len())
+					for x := range v.Items() {
+						if x.Kind() != fhir.JSONNull {
 							out = append(out, pathNode{v: x, typ: s.types[i]})
 						}
 					}
-				} else {
+				default:
 					out = append(out, pathNode{v: v, typ: s.types[i]})
 				}
 			}
 		}
 	case stepWhereEq:
 		for _, n := range in {
-			if m, ok := n.v.(map[string]any); ok {
-				if v, ok := m[s.name].(string); ok && v == s.value {
-					out = append(out, n)
-				}
+			if n.v.Get(s.name).IsStr(s.value) {
+				out = append(out, n)
 			}
 		}
 	case stepWhereResolve:
 		for _, n := range in {
-			if m, ok := n.v.(map[string]any); ok {
-				if ref, ok := m["reference"].(string); ok {
-					if t, _, ok := searchRefTypeID(ref); ok && t == s.name {
-						out = append(out, n)
-					}
+			if ref, ok := n.v.Get("reference").Str(); ok {
+				if t, _, ok := searchRefTypeID(ref); ok && t == s.name {
+					out = append(out, n)
 				}
 			}
 		}

@@ -1,22 +1,58 @@
 package search
 
 import (
-	"bytes"
 	"encoding/json"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/socialrx/socialrx/fhir"
 )
 
-func decodeJSON(t testing.TB, s string) map[string]any {
+// treeOf parses s into the tree the evaluator reads.
+func treeOf(t testing.TB, s string) fhir.Node {
 	t.Helper()
-	dec := json.NewDecoder(bytes.NewReader([]byte(s)))
-	dec.UseNumber()
-	var m map[string]any
-	if err := dec.Decode(&m); err != nil {
+	tr, err := fhir.ParseTree([]byte(s))
+	if err != nil {
 		t.Fatal(err)
 	}
-	return m
+	return tr.Root()
+}
+
+// nodeValue is n as encoding/json decodes it with UseNumber, for
+// comparing.
+func nodeValue(n fhir.Node) any {
+	switch n.Kind() {
+	case fhir.JSONObject:
+		m := map[string]any{}
+		for k, v := range n.Members() {
+			m[k] = nodeValue(v)
+		}
+		return m
+	case fhir.JSONArray:
+		a := []any{}
+		for x := range n.Items() {
+			a = append(a, nodeValue(x))
+		}
+		return a
+	case fhir.JSONString:
+		s, _ := n.Str()
+		return s
+	case fhir.JSONNumber:
+		s, _ := n.Number()
+		return json.Number(s)
+	case fhir.JSONBool:
+		b, _ := n.Bool()
+		return b
+	}
+	return nil
+}
+
+// decodedNode is what a test expects of a selected node: its value as
+// nodeValue gives it, and its type.
+type decodedNode struct {
+	v   any
+	typ string
 }
 
 func TestPathEval(t *testing.T) {
@@ -38,25 +74,25 @@ func TestPathEval(t *testing.T) {
 	}`
 	tests := []struct {
 		typ, doc, expr string
-		want           []pathNode
+		want           []decodedNode
 	}{
-		{"Observation", obs, "Observation.status", []pathNode{{v: "final"}}},
-		{"Observation", obs, "Resource.id", []pathNode{{v: "o1"}}},
-		{"Observation", obs, "Resource.meta.lastUpdated", []pathNode{{v: "2024-01-02T03:04:05Z"}}},
+		{"Observation", obs, "Observation.status", []decodedNode{{v: "final"}}},
+		{"Observation", obs, "Resource.id", []decodedNode{{v: "o1"}}},
+		{"Observation", obs, "Resource.meta.lastUpdated", []decodedNode{{v: "2024-01-02T03:04:05Z"}}},
 		{"Observation", obs, "Observation.missing.deeper", nil},
-		{"Observation", obs, "Observation.effective", []pathNode{{v: map[string]any{"start": "2020"}, typ: "Period"}}},
+		{"Observation", obs, "Observation.effective", []decodedNode{{v: map[string]any{"start": "2020"}, typ: "Period"}}},
 		{"Observation", obs, "(Observation.effective as dateTime)", nil},
-		{"Observation", obs, "Observation.effective.ofType(Period).start", []pathNode{{v: "2020"}}},
-		{"Observation", obs, "(Observation.value as Quantity)", []pathNode{{v: map[string]any{"value": json.Number("1.5"), "unit": "kg"}, typ: "Quantity"}}},
-		{"Observation", obs, "Observation.value.as(Quantity).unit", []pathNode{{v: "kg"}}},
-		{"Observation", obs, "Observation.component.value.ofType(string)", []pathNode{{v: "a", typ: "string"}}},
-		{"Observation", obs, "(Observation.component.value.ofType(CodeableConcept)).text", []pathNode{{v: "b"}}},
-		{"Observation", obs, "Observation.subject | Observation.status", []pathNode{{v: map[string]any{"reference": "Patient/p1"}}, {v: "final"}}},
-		{"Observation", obs, "Observation.performer.where(resolve() is Patient)", []pathNode{{v: map[string]any{"reference": "Patient/p1"}}}},
-		{"Observation", obs, "Observation.performer.where(resolve() is Practitioner).reference", []pathNode{{v: "Practitioner/d1"}}},
-		{"Observation", obs, "Observation.extension('http://x/e2').value.ofType(code)", []pathNode{{v: "c2", typ: "code"}}},
-		{"Patient", pat, "Patient.telecom.where(system='phone').value", []pathNode{{v: "1"}, {v: "2"}}},
-		{"Patient", pat, "Patient.deceased", []pathNode{{v: false, typ: "boolean"}}},
+		{"Observation", obs, "Observation.effective.ofType(Period).start", []decodedNode{{v: "2020"}}},
+		{"Observation", obs, "(Observation.value as Quantity)", []decodedNode{{v: map[string]any{"value": json.Number("1.5"), "unit": "kg"}, typ: "Quantity"}}},
+		{"Observation", obs, "Observation.value.as(Quantity).unit", []decodedNode{{v: "kg"}}},
+		{"Observation", obs, "Observation.component.value.ofType(string)", []decodedNode{{v: "a", typ: "string"}}},
+		{"Observation", obs, "(Observation.component.value.ofType(CodeableConcept)).text", []decodedNode{{v: "b"}}},
+		{"Observation", obs, "Observation.subject | Observation.status", []decodedNode{{v: map[string]any{"reference": "Patient/p1"}}, {v: "final"}}},
+		{"Observation", obs, "Observation.performer.where(resolve() is Patient)", []decodedNode{{v: map[string]any{"reference": "Patient/p1"}}}},
+		{"Observation", obs, "Observation.performer.where(resolve() is Practitioner).reference", []decodedNode{{v: "Practitioner/d1"}}},
+		{"Observation", obs, "Observation.extension('http://x/e2').value.ofType(code)", []decodedNode{{v: "c2", typ: "code"}}},
+		{"Patient", pat, "Patient.telecom.where(system='phone').value", []decodedNode{{v: "1"}, {v: "2"}}},
+		{"Patient", pat, "Patient.deceased", []decodedNode{{v: false, typ: "boolean"}}},
 	}
 	for _, tt := range tests {
 		e, err := compilePath(tt.typ, tt.expr, r4ChoiceElements)
@@ -64,8 +100,11 @@ func TestPathEval(t *testing.T) {
 			t.Errorf("compilePath(%q): %v", tt.expr, err)
 			continue
 		}
-		got := e.eval(decodeJSON(t, tt.doc), nil)
-		if diff := cmp.Diff(tt.want, got, cmp.AllowUnexported(pathNode{})); diff != "" {
+		var got []decodedNode
+		for _, n := range e.eval(treeOf(t, tt.doc), nil) {
+			got = append(got, decodedNode{nodeValue(n.v), n.typ})
+		}
+		if diff := cmp.Diff(tt.want, got, cmp.AllowUnexported(decodedNode{})); diff != "" {
 			t.Errorf("eval(%q) mismatch (-want +got):\n%s", tt.expr, diff)
 		}
 	}

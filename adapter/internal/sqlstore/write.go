@@ -178,7 +178,7 @@ func (tx *Tx) put(ctx context.Context, typ, id string, body []byte, version int6
 		return nil, socialrx.Errorf(socialrx.EINVALID, "body cannot be indexed")
 	}
 	v := &Version{Type: typ, ID: id, Version: version, LastUpdated: toMicros(lastUpdated), Body: stamped, Insert: insert, Deferrable: deferrable}
-	if len(entries) > 0 {
+	if len(entries) <= rowChunk {
 		v.Index = IndexRows(typ, id, entries)
 	}
 	ok, err := tx.q.Put(ctx, v)
@@ -191,15 +191,41 @@ func (tx *Tx) put(ctx context.Context, typ, id string, body []byte, version int6
 		}
 		return nil, socialrx.Errorf(socialrx.EINTERNAL, "the locked current row is gone")
 	}
+	if len(entries) > rowChunk {
+		// Put wrote the version and removed the old rows; the new ones
+		// follow in chunks, so that only one chunk of rows is held beside
+		// the entries (a resource of 260,000 identifiers held 60 MB of
+		// rows at once: docs/performance.md, "Memory per request").
+		rows := make([]IndexRow, 0, rowChunk)
+		for len(entries) > 0 {
+			n := min(len(entries), rowChunk)
+			rows = appendIndexRows(rows[:0], typ, id, entries[:n])
+			if err := tx.q.InsertIndex(ctx, rows); err != nil {
+				return nil, tx.e.translate(err)
+			}
+			entries = entries[n:]
+		}
+	}
 	if insert {
 		tx.markCreated(typ, id)
 	}
 	return &socialrx.Resource{Type: typ, ID: id, VersionID: version, LastUpdated: lastUpdated, Body: stamped}, nil
 }
 
+// rowChunk is the most index rows put passes to DriverTx.Put with the
+// version; a resource with more writes them after it, this many at a time.
+const rowChunk = 4096
+
 // IndexRows converts index entries of one resource into rows.
 func IndexRows(typ, id string, entries []search.IndexEntry) []IndexRow {
-	rows := make([]IndexRow, 0, len(entries))
+	if len(entries) == 0 {
+		return nil
+	}
+	return appendIndexRows(make([]IndexRow, 0, len(entries)), typ, id, entries)
+}
+
+// appendIndexRows appends the rows of entries to rows.
+func appendIndexRows(rows []IndexRow, typ, id string, entries []search.IndexEntry) []IndexRow {
 	for _, en := range entries {
 		if metaParam(en.Param) {
 			continue

@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -117,6 +118,10 @@ func Run(t *testing.T, open func(t *testing.T, opts sqlstore.Options) Store) {
 	t.Run("Reindex", func(t *testing.T) {
 		f := &Fakes{}
 		testReindex(t, open(t, f.Options()), f)
+	})
+	t.Run("ManyIndexRows", func(t *testing.T) {
+		f := &Fakes{}
+		testManyIndexRows(t, open(t, f.Options()), f)
 	})
 	t.Run("PageBytes", func(t *testing.T) {
 		f := &Fakes{}
@@ -250,6 +255,66 @@ func testPageBytes(t *testing.T, s socialrx.Store, f *Fakes) {
 	if _, err := searchQuery(t, s, f, inc); socialrx.ErrorCode(err) != socialrx.ETOOLARGE {
 		t.Errorf("ten matches with their Observations: %v, want ETOOLARGE", err)
 	}
+}
+
+// testManyIndexRows writes a resource with more index rows than a write
+// passes with its version (the rest follow in chunks: write.go rowChunk),
+// then replaces it: every row of every chunk is found, the date and
+// quantity rows (pointer columns) too, and none of the old version's.
+func testManyIndexRows(t *testing.T, s socialrx.Store, f *Fakes) {
+	const n = 10_000 // three chunks of 4096
+	ident := param("identifier", search.ParamToken)
+	birth := param("birthdate", search.ParamDate)
+	weight := param("weight", search.ParamQuantity)
+	patient := func(from int) string {
+		idx := make([]search.IndexEntry, 0, n+2)
+		for i := from; i < from+n; i++ {
+			idx = append(idx, tok("identifier", "urn:s", strconv.Itoa(i)))
+		}
+		idx = append(idx, date("birthdate", "1980-05-01T00:00:00Z", "1980-05-01T23:59:59.999999Z"), num("weight", float64(from), "kg"))
+		return body("Patient", idx...)
+	}
+	find := func(c search.Clause) []string {
+		t.Helper()
+		res, err := searchQuery(t, s, f, &search.Query{Type: "Patient", Clauses: []search.Clause{c}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ids(res.Matches)
+	}
+	code := func(i int) search.Clause {
+		return search.Clause{Param: ident, Values: []search.Value{{System: "urn:s", Code: strconv.Itoa(i), HasSystem: true}}}
+	}
+	check := func(from int) {
+		t.Helper()
+		for _, i := range []int{from, from + 4095, from + 4096, from + 8191, from + 8192, from + n - 1} {
+			if got := find(code(i)); !slices.Equal(got, []string{"Patient/big"}) {
+				t.Errorf("identifier %d: %v, want Patient/big", i, got)
+			}
+		}
+		for _, i := range []int{from - 1, from + n} {
+			if got := find(code(i)); len(got) != 0 {
+				t.Errorf("identifier %d (not in this version): %v", i, got)
+			}
+		}
+		day := search.Value{Raw: "1980-05-01", Low: mustTime("1980-05-01T00:00:00Z"), High: mustTime("1980-05-01T23:59:59.999999Z")}
+		if got := find(search.Clause{Param: birth, Values: []search.Value{day}}); !slices.Equal(got, []string{"Patient/big"}) {
+			t.Errorf("birthdate: %v", got)
+		}
+		kg := search.Value{Raw: strconv.Itoa(from), Number: float64(from)}
+		if got := find(search.Clause{Param: weight, Values: []search.Value{kg}}); !slices.Equal(got, []string{"Patient/big"}) {
+			t.Errorf("weight %d: %v", from, got)
+		}
+	}
+	create(t, s, "Patient", "big", patient(0))
+	check(0)
+	if err := s.Transact(t.Context(), func(tx socialrx.Tx) error {
+		_, _, err := tx.Update(t.Context(), "Patient", "big", []byte(patient(5000)), 0)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	check(5000)
 }
 
 // --- fixtures ----------------------------------------------------------------
