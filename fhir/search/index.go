@@ -52,7 +52,6 @@ func reparse(body []byte) (*fhir.Tree, error) {
 // indexTree computes the index entries of a parsed resource.
 func indexTree(tp *typeParams, root fhir.Node) []IndexEntry {
 	out := make([]IndexEntry, 0, 32)
-	nodes := make([]pathNode, 0, 16)
 	var ev pathEvaluator
 	var spans [][2]int32 // where each parameter's entries are, for pruneUnions
 	if tp.unions {
@@ -63,7 +62,7 @@ func indexTree(tp *typeParams, root fhir.Node) []IndexEntry {
 		start := len(out)
 		for ci := range sp.expr.chains {
 			c := &sp.expr.chains[ci]
-			nodes = ev.eval(c, root, nodes[:0])
+			nodes := ev.selected(c, root)
 			// Most nodes make one entry: room for them at once, and
 			// for a few more parameters' entries after them, not by
 			// append's 1.25x steps (a resource of 260,000 identifiers

@@ -101,6 +101,13 @@ type pathEvaluator struct {
 
 // eval appends to out the nodes chain c selects in root.
 func (ev *pathEvaluator) eval(c *pathChain, root fhir.Node, out []pathNode) []pathNode {
+	return append(out, ev.selected(c, root)...)
+}
+
+// selected returns the nodes chain c selects in root, in the evaluator's
+// own space: valid until its next use (no copy of a long selection, such
+// as a resource's 260,000 identifiers).
+func (ev *pathEvaluator) selected(c *pathChain, root fhir.Node) []pathNode {
 	cur := append(ev.a[:0], pathNode{v: root})
 	next := ev.b[:0]
 	for si := range c.steps {
@@ -110,9 +117,8 @@ func (ev *pathEvaluator) eval(c *pathChain, root fhir.Node, out []pathNode) []pa
 			break
 		}
 	}
-	out = append(out, cur...)
 	ev.a, ev.b = cur, next
-	return out
+	return cur
 }
 
 func (s *pathStep) apply(in, out []pathNode) []pathNode {
