@@ -2,15 +2,18 @@ package httpapi_test
 
 import (
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
 	"runtime/metrics"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/socialrx/socialrx"
 	"github.com/socialrx/socialrx/adapter/httpapi"
 )
 
@@ -42,52 +45,65 @@ func largeBodies() map[string]struct{ method, path, body string } {
 	}
 }
 
-// BenchmarkLargeBody sends each large body to the handler (SQLite store)
+// BenchmarkLargeBody sends each large body to the handler, on each store,
 // and reports, per request and relative to the body size, the bytes
 // allocated (alloc/body) and the peak of live heap above what was live
-// before the request (peak/body, sampled every 200 µs). Run it with
+// before the request (peak/body, sampled every 200 µs): socialrx's own
+// process (PostgreSQL's server process is not counted). Run it with
 //
-//	go test ./adapter/httpapi -run '^$' -bench LargeBody -benchtime 5x
+//	SOCIALRX_REQUIRE_PG=1 go test ./adapter/httpapi -run '^$' -bench LargeBody -benchtime 5x
 func BenchmarkLargeBody(b *testing.B) {
-	for name, req := range largeBodies() {
-		b.Run(name, func(b *testing.B) {
-			ts := newServer(b, httpapi.Config{})
-			h := ts.srv.Handler()
-			if name == "BatchSearch1000" {
-				// Something to find: 200 Patients of ~10 KB, so that the
-				// response limit (32 MiB) is passed after 17 searches.
-				for i := range 200 {
-					id := fmt.Sprintf("p%d", i)
-					body := strings.Replace(bigPatient(id, 10_000), `"resourceType":"Patient",`, `"resourceType":"Patient","gender":"female",`, 1)
-					ts.do(b, "PUT", "/fhir/Patient/"+id, body).want(b, http.StatusCreated)
-				}
-			}
-			size := float64(len(req.body))
-			var allocated, peak float64
-			for i := 0; i < b.N; i++ {
-				r := httptest.NewRequest(req.method, req.path, strings.NewReader(req.body))
-				r.Host = ts.Listener.Addr().String() // a Host the server answers for
-				r.Header.Set("Content-Type", "application/fhir+json")
-				w := httptest.NewRecorder()
-				runtime.GC()
-				var before runtime.MemStats
-				runtime.ReadMemStats(&before)
-				stop, top := sampleHeap()
-				h.ServeHTTP(w, r)
-				hi := stop()
-				var after runtime.MemStats
-				runtime.ReadMemStats(&after)
-				if w.Code >= 300 {
-					b.Fatalf("%s %s: status %d: %.300s", req.method, req.path, w.Code, w.Body.String())
-				}
-				allocated += float64(after.TotalAlloc - before.TotalAlloc)
-				peak += float64(hi - top)
-			}
-			b.ReportMetric(size/1e6, "body-MB")
-			b.ReportMetric(allocated/float64(b.N)/size, "alloc/body")
-			b.ReportMetric(peak/float64(b.N)/size, "peak/body")
-		})
+	stores := []struct {
+		name string
+		open func(testing.TB) socialrx.Store
+	}{{"SQLite", func(t testing.TB) socialrx.Store { return openStore(t) }}, {"PostgreSQL", openPostgres}}
+	bodies := largeBodies()
+	for _, st := range stores {
+		for _, name := range slices.Sorted(maps.Keys(bodies)) {
+			req := bodies[name]
+			b.Run(st.name+"/"+name, func(b *testing.B) {
+				benchLargeBody(b, newServerWith(b, st.open(b), httpapi.Config{}), name, req.method, req.path, req.body)
+			})
+		}
 	}
+}
+
+// benchLargeBody sends one large body b.N times to the handler of ts.
+func benchLargeBody(b *testing.B, ts *testServer, name, method, path, body string) {
+	h := ts.srv.Handler()
+	if name == "BatchSearch1000" {
+		// Something to find: 200 Patients of ~10 KB, so that the
+		// response limit (32 MiB) is passed after 17 searches.
+		for i := range 200 {
+			id := fmt.Sprintf("p%d", i)
+			p := strings.Replace(bigPatient(id, 10_000), `"resourceType":"Patient",`, `"resourceType":"Patient","gender":"female",`, 1)
+			ts.do(b, "PUT", "/fhir/Patient/"+id, p).want(b, http.StatusCreated)
+		}
+	}
+	size := float64(len(body))
+	var allocated, peak float64
+	for i := 0; i < b.N; i++ {
+		r := httptest.NewRequest(method, path, strings.NewReader(body))
+		r.Host = ts.Listener.Addr().String() // a Host the server answers for
+		r.Header.Set("Content-Type", "application/fhir+json")
+		w := httptest.NewRecorder()
+		runtime.GC()
+		var before runtime.MemStats
+		runtime.ReadMemStats(&before)
+		stop, top := sampleHeap()
+		h.ServeHTTP(w, r)
+		hi := stop()
+		var after runtime.MemStats
+		runtime.ReadMemStats(&after)
+		if w.Code >= 300 {
+			b.Fatalf("%s %s: status %d: %.300s", method, path, w.Code, w.Body.String())
+		}
+		allocated += float64(after.TotalAlloc - before.TotalAlloc)
+		peak += float64(hi - top)
+	}
+	b.ReportMetric(size/1e6, "body-MB")
+	b.ReportMetric(allocated/float64(b.N)/size, "alloc/body")
+	b.ReportMetric(peak/float64(b.N)/size, "peak/body")
 }
 
 // sampleHeap samples the live heap every 200 µs until stop is called; it

@@ -114,14 +114,51 @@ const copyThreshold = 16
 // deferred (it returns nothing anyone reads: pipe.go).
 func (t tx) InsertIndex(ctx context.Context, rows []sqlstore.IndexRow) error {
 	if len(rows) >= copyThreshold {
-		_, err := t.p.CopyFrom(ctx, pgx.Identifier{"search_index"}, sqlstore.IndexColumns,
-			pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) { return rows[i].Args(), nil }))
+		_, err := t.p.CopyFrom(ctx, pgx.Identifier{"search_index"}, sqlstore.IndexColumns, &indexRowSource{rows: rows})
 		return err
 	}
 	if len(rows) > 0 {
 		t.p.Defer(insertIndexSQL[len(rows)], indexArgs(rows)...)
 	}
 	return nil
+}
+
+// indexRowSource is the pgx.CopyFromSource of index rows: one slice of
+// values for every row (pgx encodes a row before asking for the next), and
+// the values consecutive rows share (their resource's type and id, a
+// parameter's name and kind) boxed once. A new []any and 14 boxed values a
+// row, as pgx.CopyFromSlice with IndexRow.Args made them, left ~400 bytes
+// of garbage a row: 100 MB for a Patient of 260,525 identifiers
+// (BenchmarkLargeBody, docs/performance.md "Memory per request").
+type indexRowSource struct {
+	rows []sqlstore.IndexRow
+	i    int
+	vals [14]any
+	prev *sqlstore.IndexRow
+}
+
+func (s *indexRowSource) Next() bool { s.i++; return s.i <= len(s.rows) }
+
+func (s *indexRowSource) Err() error { return nil }
+
+func (s *indexRowSource) Values() ([]any, error) {
+	r, p, v := &s.rows[s.i-1], s.prev, &s.vals
+	if p == nil || r.ResType != p.ResType {
+		v[0] = r.ResType
+	}
+	if p == nil || r.ResID != p.ResID {
+		v[1] = r.ResID
+	}
+	if p == nil || r.Param != p.Param {
+		v[2] = r.Param
+	}
+	if p == nil || r.Kind != p.Kind {
+		v[13] = r.Kind
+	}
+	v[3], v[4], v[5], v[6], v[7] = r.System, r.Code, r.Text, r.Value, r.Exact
+	v[8], v[9], v[10], v[11], v[12] = r.Low, r.High, r.Number, r.RefType, r.RefID
+	s.prev = r
+	return v[:], nil
 }
 
 // Defer queues a statement to go with the next one (sqlstore.Deferrer).
