@@ -66,11 +66,18 @@ func indexTree(tp *typeParams, root fhir.Node) []IndexEntry {
 			// Most nodes make one entry: room for them at once, and
 			// for a few more parameters' entries after them, not by
 			// append's 1.25x steps (a resource of 260,000 identifiers
-			// allocated 5 times its entries that way).
+			// allocated 5 times its entries that way). Room is at least
+			// doubled, here and when a node makes several entries, so
+			// that parameter after parameter of long selections (a
+			// Patient of 32,000 names) does not copy the entries over
+			// and over.
 			if cap(out)-len(out) < len(nodes) {
-				out = slices.Grow(out, len(nodes)+64)
+				out = slices.Grow(out, max(len(nodes)+64, len(out)))
 			}
 			for _, node := range nodes {
+				if cap(out)-len(out) < 16 {
+					out = slices.Grow(out, len(out)+64)
+				}
 				out = indexNode(sp, node, c.hint, out)
 			}
 		}

@@ -1,7 +1,10 @@
 package search
 
 import (
+	"fmt"
 	"net/url"
+	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -24,6 +27,29 @@ func BenchmarkIndexTree(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		indexTree(tp, root)
+	}
+}
+
+// BenchmarkIndexNames indexes Patients of n names (HumanName: the name
+// union and its parts family and given). ns/name stays flat as n grows
+// fourfold: the union's values are pruned with a set (a scan of the parts
+// for every value took 11 s for 32,000 names).
+func BenchmarkIndexNames(b *testing.B) {
+	for _, n := range []int{4000, 16000, 64000} {
+		b.Run(strconv.Itoa(n), func(b *testing.B) {
+			names := make([]string, n)
+			for i := range names {
+				names[i] = fmt.Sprintf(`{"family":"f%d","given":["g%d"]}`, i, i)
+			}
+			body := []byte(`{"resourceType":"Patient","name":[` + strings.Join(names, ",") + `]}`)
+			b.SetBytes(int64(len(body)))
+			for b.Loop() {
+				if _, err := Index("Patient", body); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/name")
+		})
 	}
 }
 

@@ -180,16 +180,20 @@ func (p SearchParam) IndexParams() []string {
 
 // pruneUnions removes from out the entries of each union parameter of tp
 // that equal an entry of one of its parts; spans[i] is where tp.list[i]'s
-// entries are in out (before pruning). The order of out is kept.
+// entries are in out (before pruning). The order of out is kept. It is
+// linear in the entries: the parts' values are looked up in a set (a scan
+// of every part for every entry made a Patient of 32,000 names, 1.2 MB,
+// take 11 s to index; 10 MB of names would have taken minutes).
 func pruneUnions(tp *typeParams, out []IndexEntry, spans [][2]int32) []IndexEntry {
 	drop := false
 	for i := range tp.list {
 		sp := &tp.list[i]
-		if len(sp.unionIdx) == 0 {
+		if len(sp.unionIdx) == 0 || spans[i][0] == spans[i][1] {
 			continue
 		}
+		held := partValues(out, spans, sp.unionIdx)
 		for r := spans[i][0]; r < spans[i][1]; r++ {
-			if partHolds(out, spans, sp.unionIdx, out[r]) {
+			if _, ok := held[stringValue{out[r].Value, out[r].Exact}]; ok {
 				out[r].Param = "" // marked: dropped below
 				drop = true
 			}
@@ -208,16 +212,22 @@ func pruneUnions(tp *typeParams, out []IndexEntry, spans [][2]int32) []IndexEntr
 	return out[:w]
 }
 
-// partHolds reports whether an entry of one of the parameters parts
-// (indexes into tp.list) has the value of e. Marked entries (Param "")
-// still hold their values.
-func partHolds(out []IndexEntry, spans [][2]int32, parts []int, e IndexEntry) bool {
+// stringValue is what tells two string entries apart.
+type stringValue struct{ value, exact string }
+
+// partValues returns the values of the entries of the parameters parts
+// (indexes into tp.list). Marked entries (Param "") still hold their
+// values.
+func partValues(out []IndexEntry, spans [][2]int32, parts []int) map[stringValue]struct{} {
+	n := 0
+	for _, pi := range parts {
+		n += int(spans[pi][1] - spans[pi][0])
+	}
+	held := make(map[stringValue]struct{}, n)
 	for _, pi := range parts {
 		for r := spans[pi][0]; r < spans[pi][1]; r++ {
-			if out[r].Value == e.Value && out[r].Exact == e.Exact {
-				return true
-			}
+			held[stringValue{out[r].Value, out[r].Exact}] = struct{}{}
 		}
 	}
-	return false
+	return held
 }
