@@ -2,7 +2,6 @@ package search
 
 import (
 	"fmt"
-	"hash/maphash"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -10,9 +9,9 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-// TestDedupeEntries: the set of hashes used for long runs of entries keeps
-// the first of each equal entry and every entry that differs in any one
-// field, also when every hash collides (the comparison decides).
+// TestDedupeEntries: the set of hashes used for long runs of packed entries
+// keeps the first of each equal entry and every entry that differs in any
+// one field, also when every hash collides (the comparison decides).
 func TestDedupeEntries(t *testing.T) {
 	day := time.Date(2026, 12, 6, 0, 0, 0, 0, time.UTC)
 	base := IndexEntry{Param: "identifier", Type: ParamToken, System: "s", Code: "c"}
@@ -57,10 +56,12 @@ func TestDedupeEntries(t *testing.T) {
 	for _, collide := range []bool{false, true} {
 		t.Run(fmt.Sprint("collide=", collide), func(t *testing.T) {
 			if collide {
-				hashEntry = func(*maphash.Hash, *IndexEntry) uint64 { return 7 }
-				t.Cleanup(func() { hashEntry = entryHash })
+				hashRecord = func([]byte) uint64 { return 7 }
+				t.Cleanup(func() { hashRecord = recordHash })
 			}
-			out := dedupeEntries(append(append([]IndexEntry{}, prefix...), in...), len(prefix))
+			es := Pack(append(append([]IndexEntry{}, prefix...), in...))
+			es.dedupeFrom(len(prefix))
+			out := es.All()
 			if diff := cmp.Diff(want, out); diff != "" {
 				t.Errorf("dedupe (-want +got):\n%s", diff)
 			}

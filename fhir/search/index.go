@@ -2,12 +2,8 @@ package search
 
 import (
 	"bytes"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
-	"hash/maphash"
-	"math"
-	"slices"
 	"strconv"
 
 	"github.com/socialrx/socialrx/fhir"
@@ -15,7 +11,7 @@ import (
 
 // index computes the entries of Index for a supported type. See Index for
 // the contract.
-func index(tp *typeParams, body []byte) ([]IndexEntry, error) {
+func index(tp *typeParams, body []byte) (*Entries, error) {
 	t, err := fhir.ParseTree(body)
 	if err != nil {
 		if t, err = reparse(body); err != nil {
@@ -49,90 +45,38 @@ func reparse(body []byte) (*fhir.Tree, error) {
 	return fhir.ParseTree(b)
 }
 
-// indexTree computes the index entries of a parsed resource.
-func indexTree(tp *typeParams, root fhir.Node) []IndexEntry {
-	out := make([]IndexEntry, 0, 32)
+// indexTree computes the index entries of a parsed resource. Each selected
+// node's entries are made as IndexEntry values (a few at a time) and
+// packed at once, so that a long selection is never held unpacked.
+func indexTree(tp *typeParams, root fhir.Node) *Entries {
+	es := &Entries{params: tp.packed}
 	var ev pathEvaluator
 	var spans [][2]int32 // where each parameter's entries are, for pruneUnions
 	if tp.unions {
 		spans = make([][2]int32, len(tp.list))
 	}
+	var made []IndexEntry
 	for i := range tp.list {
 		sp := &tp.list[i]
-		start := len(out)
+		start := es.Len()
 		for ci := range sp.expr.chains {
 			c := &sp.expr.chains[ci]
-			nodes := ev.selected(c, root)
-			// Most nodes make one entry: room for them at once, and
-			// for a few more parameters' entries after them, not by
-			// append's 1.25x steps (a resource of 260,000 identifiers
-			// allocated 5 times its entries that way). Room is at least
-			// doubled, here and when a node makes several entries, so
-			// that parameter after parameter of long selections (a
-			// Patient of 32,000 names) does not copy the entries over
-			// and over.
-			if cap(out)-len(out) < len(nodes) {
-				out = slices.Grow(out, max(len(nodes)+64, len(out)))
-			}
-			for _, node := range nodes {
-				if cap(out)-len(out) < 16 {
-					out = slices.Grow(out, len(out)+64)
+			for _, node := range ev.selected(c, root) {
+				made = indexNode(sp, node, c.hint, made[:0])
+				for k := range made {
+					es.add(&made[k], i)
 				}
-				out = indexNode(sp, node, c.hint, out)
 			}
 		}
-		out = dedupeEntries(out, start)
+		es.dedupeFrom(start)
 		if spans != nil {
-			spans[i] = [2]int32{int32(start), int32(len(out))}
+			spans[i] = [2]int32{int32(start), int32(es.Len())}
 		}
 	}
 	if spans != nil {
-		out = pruneUnions(tp, out, spans)
+		pruneUnions(tp, es, spans)
 	}
-	return out
-}
-
-// dedupeEntries removes from out[start:] the entries equal to an earlier one
-// in out[start:], keeping the first.
-func dedupeEntries(out []IndexEntry, start int) []IndexEntry {
-	if len(out)-start > 32 {
-		// Many values (a long array): a set keeps this linear. It holds
-		// hashes, not entries (a set of 157,000 entries of a large
-		// resource's identifiers was ~60 MB beside them, docs/performance.md);
-		// two different entries with one hash are told apart by comparing.
-		var h maphash.Hash
-		h.SetSeed(dedupeSeed)
-		first := make(map[uint64]int32, len(out)-start)
-		w := start
-		for r := start; r < len(out); r++ {
-			sum := hashEntry(&h, &out[r])
-			k, seen := first[sum]
-			if seen && (out[k] == out[r] || containsEntry(out[start:w], &out[r])) {
-				continue
-			}
-			if !seen {
-				first[sum] = int32(w)
-			}
-			out[w] = out[r]
-			w++
-		}
-		return out[:w]
-	}
-	w := start
-	for r := start; r < len(out); r++ {
-		dup := false
-		for k := start; k < w; k++ {
-			if out[k] == out[r] {
-				dup = true
-				break
-			}
-		}
-		if !dup {
-			out[w] = out[r]
-			w++
-		}
-	}
-	return out[:w]
+	return es
 }
 
 // indexNode appends the entries of one selected node for parameter sp. hint
@@ -436,40 +380,4 @@ func position(v fhir.Node) (lat, lon float64, ok bool) {
 		return 0, 0, false
 	}
 	return lat, lon, true
-}
-
-// hashEntry is entryHash (a test makes every hash collide).
-var hashEntry = entryHash
-
-// dedupeSeed seeds the hashes of dedupeEntries.
-var dedupeSeed = maphash.MakeSeed()
-
-// entryHash hashes every field of e that == compares: equal entries hash
-// alike (times by instant: == on time.Time also compares the location,
-// so two entries equal under == have the same instants).
-func entryHash(h *maphash.Hash, e *IndexEntry) uint64 {
-	h.Reset()
-	for _, s := range [...]string{e.Param, string(e.Type), e.System, e.Code, e.Text, e.Value, e.Exact, e.RefType, e.RefID} {
-		_, _ = h.WriteString(s)
-		_ = h.WriteByte(0)
-	}
-	var b [8 * 5]byte
-	binary.LittleEndian.PutUint64(b[0:], uint64(e.Low.Unix())^uint64(e.Low.Nanosecond())<<34)
-	binary.LittleEndian.PutUint64(b[8:], uint64(e.High.Unix())^uint64(e.High.Nanosecond())<<34)
-	binary.LittleEndian.PutUint64(b[16:], math.Float64bits(e.Number))
-	binary.LittleEndian.PutUint64(b[24:], math.Float64bits(e.Lat))
-	binary.LittleEndian.PutUint64(b[32:], math.Float64bits(e.Lon))
-	_, _ = h.Write(b[:])
-	return h.Sum64()
-}
-
-// containsEntry reports whether es holds an entry equal to e (the rare
-// case of two different entries with one hash).
-func containsEntry(es []IndexEntry, e *IndexEntry) bool {
-	for i := range es {
-		if es[i] == *e {
-			return true
-		}
-	}
-	return false
 }

@@ -178,47 +178,41 @@ func (p SearchParam) IndexParams() []string {
 	return append([]string{p.Name}, p.Union...)
 }
 
-// pruneUnions removes from out the entries of each union parameter of tp
+// pruneUnions removes from es the entries of each union parameter of tp
 // that equal an entry of one of its parts; spans[i] is where tp.list[i]'s
-// entries are in out (before pruning). The order of out is kept. It is
-// linear in the entries: the parts' values are looked up in a set (a scan
-// of every part for every entry made a Patient of 32,000 names, 1.2 MB,
-// take 11 s to index; 10 MB of names would have taken minutes).
-func pruneUnions(tp *typeParams, out []IndexEntry, spans [][2]int32) []IndexEntry {
-	drop := false
+// entries are in es (before pruning). The order is kept. It is linear in
+// the entries: the parts' values are looked up in a set (a scan of every
+// part for every entry made a Patient of 32,000 names, 1.2 MB, take 11 s
+// to index; 10 MB of names would have taken minutes).
+func pruneUnions(tp *typeParams, es *Entries, spans [][2]int32) {
+	var drop []bool
 	for i := range tp.list {
 		sp := &tp.list[i]
 		if len(sp.unionIdx) == 0 || spans[i][0] == spans[i][1] {
 			continue
 		}
-		held := partValues(out, spans, sp.unionIdx)
+		held := partValues(es, spans, sp.unionIdx)
 		for r := spans[i][0]; r < spans[i][1]; r++ {
-			if _, ok := held[stringValue{out[r].Value, out[r].Exact}]; ok {
-				out[r].Param = "" // marked: dropped below
-				drop = true
+			e := es.entry(int(r))
+			if _, ok := held[stringValue{e.Value, e.Exact}]; ok {
+				if drop == nil {
+					drop = make([]bool, es.Len())
+				}
+				drop[r] = true
 			}
 		}
 	}
-	if !drop {
-		return out
+	if drop != nil {
+		es.keep(0, func(r, _ int) bool { return !drop[r] })
 	}
-	w := 0
-	for _, e := range out {
-		if e.Param != "" {
-			out[w] = e
-			w++
-		}
-	}
-	return out[:w]
 }
 
 // stringValue is what tells two string entries apart.
 type stringValue struct{ value, exact string }
 
 // partValues returns the values of the entries of the parameters parts
-// (indexes into tp.list). Marked entries (Param "") still hold their
-// values.
-func partValues(out []IndexEntry, spans [][2]int32, parts []int) map[stringValue]struct{} {
+// (indexes into tp.list).
+func partValues(es *Entries, spans [][2]int32, parts []int) map[stringValue]struct{} {
 	n := 0
 	for _, pi := range parts {
 		n += int(spans[pi][1] - spans[pi][0])
@@ -226,7 +220,8 @@ func partValues(out []IndexEntry, spans [][2]int32, parts []int) map[stringValue
 	held := make(map[stringValue]struct{}, n)
 	for _, pi := range parts {
 		for r := spans[pi][0]; r < spans[pi][1]; r++ {
-			held[stringValue{out[r].Value, out[r].Exact}] = struct{}{}
+			e := es.entry(int(r))
+			held[stringValue{e.Value, e.Exact}] = struct{}{}
 		}
 	}
 	return held

@@ -151,14 +151,16 @@ func checkUnionExact(t *testing.T, typ string, body []byte) {
 	tp := typeSearchParams(typ)
 	full := *tp
 	full.unions = false // index() prunes nothing
-	all, err := index(&full, body)
+	allPacked, err := index(&full, body)
 	if err != nil {
 		return
 	}
-	pruned, err := index(tp, body)
+	all := allPacked.All()
+	prunedPacked, err := index(tp, body)
 	if err != nil {
 		t.Fatalf("%s: pruned index fails (%v) where the full one does not", typ, err)
 	}
+	pruned := prunedPacked.All()
 	values := func(es []IndexEntry, params ...string) []strVal {
 		var out []strVal
 		for _, e := range es {

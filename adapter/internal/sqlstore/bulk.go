@@ -167,8 +167,6 @@ func (e *Engine) version(typ, id string, body []byte, version int64, lastUpdated
 		return nil, nil, socialrx.Errorf(socialrx.EINVALID, "body cannot be indexed")
 	}
 	v := &Version{Type: typ, ID: id, Version: version, LastUpdated: toMicros(lastUpdated), Body: stamped, Insert: insert}
-	if len(entries) > 0 {
-		v.Index = IndexRows(typ, id, entries)
-	}
+	v.Index = appendPackedRows(nil, typ, id, entries)
 	return v, &socialrx.Resource{Type: typ, ID: id, VersionID: version, LastUpdated: lastUpdated, Body: stamped}, nil
 }

@@ -55,8 +55,9 @@ type Options struct {
 	// their bodies pass it, one at least; included resources past it fail
 	// the search with ETOOLARGE. MaxPageBytes if 0.
 	MaxPageBytes int
-	// Index extracts index entries from a stamped body; search.Index if nil.
-	Index func(typ string, body []byte) ([]search.IndexEntry, error)
+	// Index extracts index entries from a stamped body; search.IndexPacked
+	// if nil.
+	Index func(typ string, body []byte) (*search.Entries, error)
 	// ParseQuery parses search parameters; search.ParseQuery if nil.
 	ParseQuery func(typ string, params url.Values, strict bool) (*search.Query, []fhir.Issue)
 	// Now is the clock; time.Now if nil.
@@ -98,7 +99,7 @@ func New(drv Driver, opts Options) *Engine {
 		opts.MaxPageBytes = MaxPageBytes
 	}
 	if opts.Index == nil {
-		opts.Index = search.Index
+		opts.Index = search.IndexPacked
 	}
 	if opts.ParseQuery == nil {
 		opts.ParseQuery = search.ParseQuery

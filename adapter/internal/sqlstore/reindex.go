@@ -120,7 +120,7 @@ func (e *Engine) reindex(ctx context.Context, batch func(n int), types ...string
 				if _, err := tx.q.Exec(ctx, q, args...); err != nil {
 					return e.translate(err)
 				}
-				all = append(all, IndexRows(it.typ, it.id, entries)...)
+				all = appendPackedRows(all, it.typ, it.id, entries)
 			}
 			if len(all) > 0 {
 				if err := tx.q.InsertIndex(ctx, all); err != nil {

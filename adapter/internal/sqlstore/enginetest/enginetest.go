@@ -48,7 +48,7 @@ func (f *Fakes) Options() sqlstore.Options {
 	return sqlstore.Options{Index: f.index, ParseQuery: f.parse}
 }
 
-func (f *Fakes) index(typ string, body []byte) ([]search.IndexEntry, error) {
+func (f *Fakes) index(typ string, body []byte) (*search.Entries, error) {
 	var doc struct {
 		Idx []search.IndexEntry `json:"_idx"`
 	}
@@ -58,7 +58,7 @@ func (f *Fakes) index(typ string, body []byte) ([]search.IndexEntry, error) {
 	if e := f.extra.Load(); e != nil {
 		doc.Idx = append(doc.Idx, *e)
 	}
-	return doc.Idx, nil
+	return search.Pack(doc.Idx), nil
 }
 
 func (f *Fakes) parse(typ string, params url.Values, strict bool) (*search.Query, []fhir.Issue) {
