@@ -49,7 +49,7 @@ func ParseBundle(body []byte) (*Bundle, []Issue) {
 	c := &checker{t: t, ix: types(), shallow: true}
 	root := &pathSeg{name: []byte("Bundle"), index: -1}
 	switch {
-	case t.nodes[0].kind != jObject:
+	case t.nodes[0].kind() != jObject:
 		c.add(sevError, codeStructure, root, "a resource must be a JSON object")
 		return nil, c.issues
 	case t.member(0, "resourceType") < 0:
@@ -66,20 +66,20 @@ func ParseBundle(body []byte) (*Bundle, []Issue) {
 	// c.object with the element table.
 	needRequest := b.Type == "transaction" || b.Type == "batch"
 	entries := t.member(0, "entry")
-	if entries >= 0 && t.nodes[entries].kind == jArray {
+	if entries >= 0 && t.nodes[entries].kind() == jArray {
 		i := 0
-		for en := t.nodes[entries].first; en >= 0; en = t.nodes[en].next {
+		for en := t.first(entries); en >= 0; en = t.nodes[en].next {
 			path := "Bundle.entry[" + strconv.Itoa(i) + "]"
 			seg := &pathSeg{parent: &pathSeg{parent: root, name: []byte("entry"), index: -1}, index: i}
 			i++
-			if t.nodes[en].kind != jObject {
+			if t.nodes[en].kind() != jObject {
 				continue // reported by the check above
 			}
 			e := Entry{FullURL: t.stringMember(en, "fullUrl"), Path: path}
-			if r := t.member(en, "resource"); r >= 0 && t.nodes[r].kind == jObject {
+			if r := t.member(en, "resource"); r >= 0 && t.nodes[r].kind() == jObject {
 				e.Resource = json.RawMessage(t.raw(r))
 			}
-			if rq := t.member(en, "request"); rq >= 0 && t.nodes[rq].kind == jObject {
+			if rq := t.member(en, "request"); rq >= 0 && t.nodes[rq].kind() == jObject {
 				e.Request = &EntryRequest{
 					Method:          t.stringMember(rq, "method"),
 					URL:             t.stringMember(rq, "url"),

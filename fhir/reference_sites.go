@@ -100,7 +100,7 @@ type refWalker struct {
 
 func (w *refWalker) resource(ni int32, parent *pathSeg) {
 	t := w.t
-	if t.nodes[ni].kind != jObject {
+	if t.nodes[ni].kind() != jObject {
 		w.shape(ni, parent)
 		return
 	}
@@ -123,7 +123,7 @@ func (w *refWalker) resource(ni int32, parent *pathSeg) {
 
 func (w *refWalker) object(ni int32, ti *typeInfo, p *pathSeg) {
 	t := w.t
-	for k := t.nodes[ni].first; k >= 0; k = t.nodes[t.nodes[k].next].next {
+	for k := t.first(ni); k >= 0; k = t.nodes[t.nodes[k].next].next {
 		v := t.nodes[k].next
 		key := t.strBytes(k)
 		seg := pathSeg{parent: p, name: key, index: -1}
@@ -145,7 +145,7 @@ func (w *refWalker) object(ni int32, ti *typeInfo, p *pathSeg) {
 		w.each(v, &seg, e.typ)
 	}
 	if ti.name == "Reference" {
-		if r := t.member(ni, "reference"); r >= 0 && t.nodes[r].kind == jString {
+		if r := t.member(ni, "reference"); r >= 0 && t.nodes[r].kind() == jString {
 			w.sites = append(w.sites, RefSite{Path: p.String(), Reference: t.strValue(r), node: r})
 		}
 	}
@@ -156,7 +156,7 @@ func (w *refWalker) each(v int32, p *pathSeg, ti *typeInfo) {
 	t := w.t
 	one := func(x int32, p *pathSeg) {
 		switch {
-		case t.nodes[x].kind != jObject:
+		case t.nodes[x].kind() != jObject:
 			w.shape(x, p)
 		case ti.anyRes:
 			w.resource(x, p)
@@ -164,12 +164,12 @@ func (w *refWalker) each(v int32, p *pathSeg, ti *typeInfo) {
 			w.object(x, ti, p)
 		}
 	}
-	if t.nodes[v].kind != jArray {
+	if t.nodes[v].kind() != jArray {
 		one(v, p)
 		return
 	}
 	i := 0
-	for it := t.nodes[v].first; it >= 0; it = t.nodes[it].next {
+	for it := t.first(v); it >= 0; it = t.nodes[it].next {
 		one(it, &pathSeg{parent: p, index: i})
 		i++
 	}
@@ -178,31 +178,31 @@ func (w *refWalker) each(v int32, p *pathSeg, ti *typeInfo) {
 // shape walks content of unknown type, finding References by their shape.
 func (w *refWalker) shape(v int32, p *pathSeg) {
 	t := w.t
-	switch t.nodes[v].kind {
+	switch t.nodes[v].kind() {
 	case jArray:
 		i := 0
-		for it := t.nodes[v].first; it >= 0; it = t.nodes[it].next {
+		for it := t.first(v); it >= 0; it = t.nodes[it].next {
 			w.shape(it, &pathSeg{parent: p, index: i})
 			i++
 		}
 	case jObject:
 		isRef := true
-		for k := t.nodes[v].first; k >= 0; k = t.nodes[t.nodes[k].next].next {
+		for k := t.first(v); k >= 0; k = t.nodes[t.nodes[k].next].next {
 			if !referenceKeys[string(t.strBytes(k))] {
 				isRef = false
 			}
 		}
 		if isRef {
-			if r := t.member(v, "reference"); r >= 0 && t.nodes[r].kind == jString {
+			if r := t.member(v, "reference"); r >= 0 && t.nodes[r].kind() == jString {
 				w.sites = append(w.sites, RefSite{Path: p.String(), Reference: t.strValue(r), node: r})
 				return
 			}
 		}
-		if rt := t.member(v, "resourceType"); rt >= 0 && t.nodes[rt].kind == jString && Known(t.strValue(rt)) {
+		if rt := t.member(v, "resourceType"); rt >= 0 && t.nodes[rt].kind() == jString && Known(t.strValue(rt)) {
 			w.resource(v, p)
 			return
 		}
-		for k := t.nodes[v].first; k >= 0; k = t.nodes[t.nodes[k].next].next {
+		for k := t.first(v); k >= 0; k = t.nodes[t.nodes[k].next].next {
 			w.shape(t.nodes[k].next, &pathSeg{parent: p, name: t.strBytes(k), index: -1})
 		}
 	}

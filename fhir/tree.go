@@ -53,7 +53,7 @@ func (n Node) Kind() JSONKind {
 	if n.t == nil {
 		return JSONAbsent
 	}
-	return JSONKind(n.t.nodes[n.i].kind) + 1 // jNull is 0
+	return JSONKind(n.t.nodes[n.i].kind()) + 1 // jNull is 0
 }
 
 // Exists reports whether the node is there (it may be null).
@@ -77,7 +77,7 @@ func (n Node) Len() int {
 	if k := n.Kind(); k != JSONArray && k != JSONObject {
 		return 0
 	}
-	return int(n.t.nodes[n.i].n)
+	return int(n.t.nodes[n.i].count())
 }
 
 // Items returns the items of an array in order; nothing for anything else.
@@ -86,7 +86,7 @@ func (n Node) Items() iter.Seq[Node] {
 		if n.Kind() != JSONArray {
 			return
 		}
-		for it := n.t.nodes[n.i].first; it >= 0; it = n.t.nodes[it].next {
+		for it := n.t.first(n.i); it >= 0; it = n.t.nodes[it].next {
 			if !yield(Node{n.t, it}) {
 				return
 			}
@@ -102,7 +102,7 @@ func (n Node) Members() iter.Seq2[string, Node] {
 			return
 		}
 		t := n.t
-		for k := t.nodes[n.i].first; k >= 0; k = t.nodes[t.nodes[k].next].next {
+		for k := t.first(n.i); k >= 0; k = t.nodes[t.nodes[k].next].next {
 			if !yield(t.strValue(k), Node{t, t.nodes[k].next}) {
 				return
 			}

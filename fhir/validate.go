@@ -100,7 +100,7 @@ func (c *checker) resource(ni int32, parent *pathSeg, name, wantType string, top
 		}
 		self = &pathSeg{name: []byte(root), index: -1}
 	}
-	if t.nodes[ni].kind != jObject {
+	if t.nodes[ni].kind() != jObject {
 		c.add(sevError, codeStructure, self, "a resource must be a JSON object")
 		return ""
 	}
@@ -109,7 +109,7 @@ func (c *checker) resource(ni int32, parent *pathSeg, name, wantType string, top
 		c.add(sevError, codeRequired, self, "resourceType is missing")
 		return ""
 	}
-	if t.nodes[rt].kind != jString {
+	if t.nodes[rt].kind() != jString {
 		c.add(sevError, codeStructure, self, "resourceType must be a JSON string")
 		return ""
 	}
@@ -140,11 +140,11 @@ func (c *checker) resource(ni int32, parent *pathSeg, name, wantType string, top
 // object checks the members of object node ni against type ti.
 func (c *checker) object(ni int32, ti *typeInfo, p *pathSeg) {
 	t := c.t
-	if t.nodes[ni].n == 0 {
+	if t.nodes[ni].count() == 0 {
 		c.add(sevError, codeStructure, p, "empty object")
 		return
 	}
-	for k := t.nodes[ni].first; k >= 0; {
+	for k := t.first(ni); k >= 0; {
 		v := t.nodes[k].next
 		next := t.nodes[v].next
 		c.member(ni, k, v, ti, p)
@@ -178,7 +178,7 @@ func (c *checker) present(ni int32, ti *typeInfo, name string) bool {
 	if !choice {
 		return t.member(ni, name) >= 0 || t.member(ni, "_"+name) >= 0
 	}
-	for k := t.nodes[ni].first; k >= 0; k = t.nodes[t.nodes[k].next].next {
+	for k := t.first(ni); k >= 0; k = t.nodes[t.nodes[k].next].next {
 		key := t.strBytes(k)
 		if len(key) > 1 && key[0] == '_' {
 			key = key[1:]
@@ -196,7 +196,7 @@ func (c *checker) present(ni int32, ti *typeInfo, name string) bool {
 // element. Malformed codes were reported by primitive.
 func (c *checker) code(v int32, e elemInfo, p *pathSeg) {
 	t := c.t
-	if e.valueSet == nil || t.nodes[v].kind != jString || t.nodes[v].ctrl {
+	if e.valueSet == nil || t.nodes[v].kind() != jString || t.nodes[v].ctrl() {
 		return
 	}
 	s := t.strBytes(v)
@@ -232,7 +232,7 @@ func (c *checker) member(obj, k, v int32, ti *typeInfo, p *pathSeg) {
 		if ti.resource && string(key) == "resourceType" {
 			return
 		}
-		if t.nodes[k].ctrl {
+		if t.nodes[k].ctrl() {
 			c.add(sevError, codeValue, p, "member name holds a control character")
 			return
 		}
@@ -250,7 +250,7 @@ func (c *checker) member(obj, k, v int32, ti *typeInfo, p *pathSeg) {
 	}
 	vn := &t.nodes[v]
 	if !e.array {
-		if vn.kind == jArray {
+		if vn.kind() == jArray {
 			c.add(sevError, codeStructure, &seg, "expected a single value, not an array")
 			return
 		}
@@ -258,18 +258,18 @@ func (c *checker) member(obj, k, v int32, ti *typeInfo, p *pathSeg) {
 		c.code(v, e, &seg)
 		return
 	}
-	if vn.kind != jArray {
+	if vn.kind() != jArray {
 		c.add(sevError, codeStructure, &seg, "expected an array")
 		return
 	}
-	if vn.n == 0 {
+	if vn.count() == 0 {
 		c.add(sevError, codeStructure, &seg, "empty array")
 		return
 	}
 	i := 0
-	for it := vn.first; it >= 0; it = t.nodes[it].next {
+	for it := t.first(v); it >= 0; it = t.nodes[it].next {
 		is := pathSeg{parent: &seg, index: i}
-		if t.nodes[it].kind == jNull {
+		if t.nodes[it].kind() == jNull {
 			if e.typ.prim == primNone || !c.extAt(obj, key, i) {
 				c.add(sevError, codeStructure, &is, "null is only allowed where the primitive extension array has a value")
 			}
@@ -289,7 +289,7 @@ func (c *checker) extAt(obj int32, key []byte, i int) bool {
 		return false
 	}
 	it := c.t.item(u, i)
-	return it >= 0 && c.t.nodes[it].kind == jObject
+	return it >= 0 && c.t.nodes[it].kind() == jObject
 }
 
 // primitiveExt checks "_x" (value node v), the id and extensions of the
@@ -298,24 +298,24 @@ func (c *checker) primitiveExt(obj, v int32, key []byte, e elemInfo, p *pathSeg)
 	t := c.t
 	elem := c.ix.types["Element"]
 	if !e.array {
-		if t.nodes[v].kind != jObject {
+		if t.nodes[v].kind() != jObject {
 			c.add(sevError, codeStructure, p, "a primitive extension must be a JSON object")
 			return
 		}
 		c.object(v, elem, p)
 		return
 	}
-	if t.nodes[v].kind != jArray {
+	if t.nodes[v].kind() != jArray {
 		c.add(sevError, codeStructure, p, "a primitive extension of a repeating element must be an array")
 		return
 	}
-	if base := t.member(obj, string(key)); base >= 0 && t.nodes[base].kind == jArray && t.nodes[base].n != t.nodes[v].n {
+	if base := t.member(obj, string(key)); base >= 0 && t.nodes[base].kind() == jArray && t.nodes[base].count() != t.nodes[v].count() {
 		c.add(sevError, codeStructure, p, "the primitive extension array and the value array differ in length")
 	}
 	i := 0
-	for it := t.nodes[v].first; it >= 0; it = t.nodes[it].next {
+	for it := t.first(v); it >= 0; it = t.nodes[it].next {
 		is := pathSeg{parent: p, index: i}
-		switch t.nodes[it].kind {
+		switch t.nodes[it].kind() {
 		case jNull:
 		case jObject:
 			c.object(it, elem, &is)
@@ -334,14 +334,14 @@ func (c *checker) value(v int32, ti *typeInfo, p *pathSeg) {
 		c.primitive(v, ti, p)
 	case ti.anyRes:
 		if c.shallow {
-			if t.nodes[v].kind != jObject {
+			if t.nodes[v].kind() != jObject {
 				c.add(sevError, codeStructure, p, "a resource must be a JSON object")
 			}
 			return
 		}
 		c.resource(v, p, "", "", false)
 	default:
-		if t.nodes[v].kind != jObject {
+		if t.nodes[v].kind() != jObject {
 			c.add(sevError, codeStructure, p, "expected a JSON object (type "+ti.name+")")
 			return
 		}
@@ -355,7 +355,7 @@ func (c *checker) value(v int32, ti *typeInfo, p *pathSeg) {
 // reference checks the syntax of Reference.reference.
 func (c *checker) reference(obj int32, p *pathSeg) {
 	r := c.t.member(obj, "reference")
-	if r < 0 || c.t.nodes[r].kind != jString || c.t.nodes[r].ctrl {
+	if r < 0 || c.t.nodes[r].kind() != jString || c.t.nodes[r].ctrl() {
 		return
 	}
 	if _, err := ParseReference(c.t.strValue(r)); err != nil {
@@ -370,28 +370,28 @@ func (c *checker) primitive(v int32, ti *typeInfo, p *pathSeg) {
 	k := ti.prim
 	switch k {
 	case primBoolean:
-		if n.kind != jBool {
+		if n.kind() != jBool {
 			c.add(sevError, codeStructure, p, "expected a JSON boolean (type boolean)")
 		}
 		return
 	case primDecimal:
-		if n.kind != jNumber {
+		if n.kind() != jNumber {
 			c.add(sevError, codeStructure, p, "expected a JSON number (type decimal)")
 		}
 		return
 	case primInteger, primPositiveInt, primUnsignedInt:
-		if n.kind != jNumber {
+		if n.kind() != jNumber {
 			c.add(sevError, codeStructure, p, "expected a JSON number (type "+ti.name+")")
 		} else if !checkInteger(t.raw(v), k) {
 			c.add(sevError, codeValue, p, "invalid "+ti.name)
 		}
 		return
 	}
-	if n.kind != jString {
+	if n.kind() != jString {
 		c.add(sevError, codeStructure, p, "expected a JSON string (type "+ti.name+")")
 		return
 	}
-	if n.ctrl {
+	if n.ctrl() {
 		c.add(sevError, codeValue, p, "string holds a control character")
 		return
 	}
@@ -434,7 +434,7 @@ func (c *checker) scanCtrl(v int32, p *pathSeg) {
 	t := c.t
 	end := t.nodes[v].end
 	for j := v; int(j) < len(t.nodes) && t.nodes[j].start < end; j++ {
-		if t.nodes[j].ctrl {
+		if t.nodes[j].ctrl() {
 			c.add(sevError, codeValue, p, "string holds a control character")
 			return
 		}

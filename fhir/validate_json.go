@@ -26,18 +26,43 @@ const (
 	jArray
 )
 
-// jnode is one JSON value. Object members are stored as a key node (a
-// string) whose next is the value node, whose next is the following key.
+// jnode is one JSON value, in 16 bytes (a document of many small elements
+// has about one node per 7 bytes of text: docs/performance.md, "Memory per
+// request"). Object members are stored as a key node (a string) whose next
+// is the value node, whose next is the following key. A non-empty object's
+// or array's first member or item is the node right after it (the parser
+// appends it next), so only their count is kept.
 type jnode struct {
-	kind  jkind
-	esc   bool  // string holds escapes
-	ctrl  bool  // string holds an escaped control character other than \t \r \n
-	start int32 // offset of the value's first byte
-	end   int32 // offset just after the value
-	first int32 // objects: first key; arrays: first item; -1 when empty
-	next  int32 // next sibling, -1 at the end
-	n     int32 // number of members or items
+	start int32  // offset of the value's first byte
+	end   int32  // offset just after the value
+	next  int32  // next sibling, -1 at the end
+	aux   uint32 // kind << auxKindShift; strings: auxEsc, auxCtrl; objects, arrays: the count
 }
+
+const (
+	auxKindShift = 29
+	auxLow       = 1<<auxKindShift - 1 // the bits below the kind
+	auxEsc       = 1                   // a string holds escapes
+	auxCtrl      = 2                   // a string holds an escaped control character other than \t \r \n
+	// maxNodes bounds the nodes of a document: a count must fit below
+	// the kind. The parser refuses documents of 256 MiB or more, which
+	// could exceed it.
+	maxNodes = auxLow
+)
+
+func (n *jnode) kind() jkind { return jkind(n.aux >> auxKindShift) }
+func (n *jnode) esc() bool   { return n.kind() == jString && n.aux&auxEsc != 0 }
+func (n *jnode) ctrl() bool  { return n.kind() == jString && n.aux&auxCtrl != 0 }
+
+// count is the number of members of an object or items of an array.
+func (n *jnode) count() int32 {
+	if k := n.kind(); k != jObject && k != jArray {
+		return 0
+	}
+	return int32(n.aux & auxLow)
+}
+
+func (n *jnode) setKind(k jkind) { n.aux = n.aux&auxLow | uint32(k)<<auxKindShift }
 
 type jtree struct {
 	src   []byte
@@ -56,7 +81,7 @@ func (e *syntaxError) Error() string { return fmt.Sprintf("invalid JSON at byte 
 
 // parseTree parses src, which must hold exactly one JSON value.
 func parseTree(src []byte) (*jtree, error) {
-	if len(src) > 1<<31-1 {
+	if len(src) >= 1<<28 {
 		return nil, errors.New("document too large")
 	}
 	if !utf8.Valid(src) {
@@ -134,32 +159,32 @@ func (p *parser) value(depth int) (int32, error) {
 		return -1, p.fail("nested too deeply")
 	}
 	idx := int32(len(p.t.nodes))
-	p.t.nodes = append(p.t.nodes, jnode{start: int32(p.i), first: -1, next: -1})
+	p.t.nodes = append(p.t.nodes, jnode{start: int32(p.i), next: -1})
 	switch c := s[p.i]; {
 	case c == '{':
 		return idx, p.object(idx, depth)
 	case c == '[':
 		return idx, p.array(idx, depth)
 	case c == '"':
-		p.t.nodes[idx].kind = jString
+		p.t.nodes[idx].setKind(jString)
 		return idx, p.str(idx)
 	case c == '-' || (c >= '0' && c <= '9'):
-		p.t.nodes[idx].kind = jNumber
+		p.t.nodes[idx].setKind(jNumber)
 		if err := p.number(); err != nil {
 			return -1, err
 		}
 	case c == 't':
-		p.t.nodes[idx].kind = jBool
+		p.t.nodes[idx].setKind(jBool)
 		if err := p.lit("true"); err != nil {
 			return -1, err
 		}
 	case c == 'f':
-		p.t.nodes[idx].kind = jBool
+		p.t.nodes[idx].setKind(jBool)
 		if err := p.lit("false"); err != nil {
 			return -1, err
 		}
 	case c == 'n':
-		p.t.nodes[idx].kind = jNull
+		p.t.nodes[idx].setKind(jNull)
 		if err := p.lit("null"); err != nil {
 			return -1, err
 		}
@@ -258,7 +283,7 @@ func (p *parser) str(idx int32) error {
 		case c < 0x20:
 			return p.fail("control character in string")
 		case c == '\\':
-			p.t.nodes[idx].esc = true
+			p.t.nodes[idx].aux |= auxEsc
 			p.i++
 			if p.i >= len(s) {
 				return p.fail("unexpected end")
@@ -268,7 +293,7 @@ func (p *parser) str(idx int32) error {
 				p.i++
 			case 'b', 'f':
 				p.i++
-				p.t.nodes[idx].ctrl = true
+				p.t.nodes[idx].aux |= auxCtrl
 			case 'u':
 				p.i++
 				r, err := p.hex4()
@@ -277,7 +302,7 @@ func (p *parser) str(idx int32) error {
 				}
 				switch {
 				case r < 0x20 && r != '\t' && r != '\r' && r != '\n':
-					p.t.nodes[idx].ctrl = true
+					p.t.nodes[idx].aux |= auxCtrl
 				case utf16.IsSurrogate(r):
 					if r >= 0xDC00 || len(s)-p.i < 2 || s[p.i] != '\\' || s[p.i+1] != 'u' {
 						return p.fail("unpaired surrogate escape")
@@ -303,7 +328,7 @@ func (p *parser) str(idx int32) error {
 
 func (p *parser) object(idx int32, depth int) error {
 	s := p.t.src
-	p.t.nodes[idx].kind = jObject
+	p.t.nodes[idx].setKind(jObject)
 	p.i++
 	p.ws()
 	prev := int32(-1)
@@ -334,8 +359,6 @@ func (p *parser) object(idx int32, depth int) error {
 		p.t.nodes[k].next = v
 		if prev >= 0 {
 			p.t.nodes[prev].next = k
-		} else {
-			p.t.nodes[idx].first = k
 		}
 		prev = v
 		n++
@@ -355,7 +378,7 @@ func (p *parser) object(idx int32, depth int) error {
 		return p.fail("expected ',' or '}'")
 	}
 	p.t.nodes[idx].end = int32(p.i)
-	p.t.nodes[idx].n = n
+	p.t.nodes[idx].aux |= uint32(n)
 	return p.dupKeys(idx)
 }
 
@@ -363,12 +386,12 @@ func (p *parser) object(idx int32, depth int) error {
 func (p *parser) dupKeys(idx int32) error {
 	t := p.t
 	obj := t.nodes[idx]
-	if obj.n < 2 {
+	if obj.count() < 2 {
 		return nil
 	}
-	if obj.n > 24 {
-		seen := make(map[string]bool, obj.n)
-		for k := obj.first; k >= 0; k = t.nodes[t.nodes[k].next].next {
+	if obj.count() > 24 {
+		seen := make(map[string]bool, obj.count())
+		for k := t.first(idx); k >= 0; k = t.nodes[t.nodes[k].next].next {
 			key := t.strValue(k)
 			if seen[key] {
 				return &syntaxError{int(t.nodes[k].start), "duplicate member name"}
@@ -377,7 +400,7 @@ func (p *parser) dupKeys(idx int32) error {
 		}
 		return nil
 	}
-	for k := obj.first; k >= 0; k = t.nodes[t.nodes[k].next].next {
+	for k := t.first(idx); k >= 0; k = t.nodes[t.nodes[k].next].next {
 		kb := t.strBytes(k)
 		for k2 := t.nodes[t.nodes[k].next].next; k2 >= 0; k2 = t.nodes[t.nodes[k2].next].next {
 			if string(kb) == string(t.strBytes(k2)) {
@@ -390,7 +413,7 @@ func (p *parser) dupKeys(idx int32) error {
 
 func (p *parser) array(idx int32, depth int) error {
 	s := p.t.src
-	p.t.nodes[idx].kind = jArray
+	p.t.nodes[idx].setKind(jArray)
 	p.i++
 	p.ws()
 	if p.i < len(s) && s[p.i] == ']' {
@@ -407,8 +430,6 @@ func (p *parser) array(idx int32, depth int) error {
 		}
 		if prev >= 0 {
 			p.t.nodes[prev].next = v
-		} else {
-			p.t.nodes[idx].first = v
 		}
 		prev = v
 		n++
@@ -428,8 +449,17 @@ func (p *parser) array(idx int32, depth int) error {
 		return p.fail("expected ',' or ']'")
 	}
 	p.t.nodes[idx].end = int32(p.i)
-	p.t.nodes[idx].n = n
+	p.t.nodes[idx].aux |= uint32(n)
 	return nil
+}
+
+// first returns the first member (key node) of object node i or the first
+// item of array node i, or -1 when there is none.
+func (t *jtree) first(i int32) int32 {
+	if t.nodes[i].count() == 0 {
+		return -1
+	}
+	return i + 1
 }
 
 // raw returns the bytes of node i as written.
@@ -440,7 +470,7 @@ func (t *jtree) raw(i int32) []byte { return t.src[t.nodes[i].start:t.nodes[i].e
 func (t *jtree) strBytes(i int32) []byte {
 	n := &t.nodes[i]
 	inner := t.src[n.start+1 : n.end-1]
-	if !n.esc {
+	if !n.esc() {
 		return inner
 	}
 	return unescape(inner)
@@ -495,10 +525,10 @@ func hexRune(s []byte) rune {
 
 // member returns the value node of key in object node obj, or -1.
 func (t *jtree) member(obj int32, key string) int32 {
-	if t.nodes[obj].kind != jObject {
+	if t.nodes[obj].kind() != jObject {
 		return -1
 	}
-	for k := t.nodes[obj].first; k >= 0; k = t.nodes[t.nodes[k].next].next {
+	for k := t.first(obj); k >= 0; k = t.nodes[t.nodes[k].next].next {
 		if string(t.strBytes(k)) == key {
 			return t.nodes[k].next
 		}
@@ -508,10 +538,10 @@ func (t *jtree) member(obj int32, key string) int32 {
 
 // item returns the i-th item of array node arr, or -1.
 func (t *jtree) item(arr int32, i int) int32 {
-	if t.nodes[arr].kind != jArray {
+	if t.nodes[arr].kind() != jArray {
 		return -1
 	}
-	for k := t.nodes[arr].first; k >= 0; k = t.nodes[k].next {
+	for k := t.first(arr); k >= 0; k = t.nodes[k].next {
 		if i == 0 {
 			return k
 		}
@@ -523,7 +553,7 @@ func (t *jtree) item(arr int32, i int) int32 {
 // stringMember returns the string value of key in object obj, or "".
 func (t *jtree) stringMember(obj int32, key string) string {
 	v := t.member(obj, key)
-	if v < 0 || t.nodes[v].kind != jString {
+	if v < 0 || t.nodes[v].kind() != jString {
 		return ""
 	}
 	return t.strValue(v)
@@ -536,16 +566,16 @@ func (t *jtree) stringMember(obj int32, key string) string {
 // BenchmarkValidateSchema, docs/performance.md session 14).
 func (t *jtree) instance(i int32) any {
 	n := &t.nodes[i]
-	switch n.kind {
+	switch n.kind() {
 	case jObject:
-		m := make(map[string]any, n.n)
-		for k := n.first; k >= 0; k = t.nodes[t.nodes[k].next].next {
+		m := make(map[string]any, n.count())
+		for k := t.first(i); k >= 0; k = t.nodes[t.nodes[k].next].next {
 			m[t.strValue(k)] = t.instance(t.nodes[k].next)
 		}
 		return m
 	case jArray:
-		a := make([]any, 0, n.n)
-		for it := n.first; it >= 0; it = t.nodes[it].next {
+		a := make([]any, 0, n.count())
+		for it := t.first(i); it >= 0; it = t.nodes[it].next {
 			a = append(a, t.instance(it))
 		}
 		return a
