@@ -49,8 +49,36 @@ func (p *pathSeg) String() string {
 	return b.String()
 }
 
+// segStack hands out the pathSegs of a walk in stack order, from chunks
+// that never move: the walk allocates a chunk now and then, not one segment
+// per element (a segment taken by address escapes to the heap: 33 MB for a
+// body of 260,525 identifiers, docs/performance.md session 16). A segment
+// is only read while its element is being checked (Issue paths are made
+// at once).
+type segStack struct {
+	chunks [][]pathSeg
+	top    int
+}
+
+const segChunk = 64
+
+// push returns a place holding seg, valid until the matching pop.
+func (s *segStack) push(seg pathSeg) *pathSeg {
+	c, i := s.top/segChunk, s.top%segChunk
+	if c == len(s.chunks) {
+		s.chunks = append(s.chunks, make([]pathSeg, segChunk))
+	}
+	s.top++
+	p := &s.chunks[c][i]
+	*p = seg
+	return p
+}
+
+func (s *segStack) pop() { s.top-- }
+
 // checker walks a parsed document with the element table.
 type checker struct {
+	segs   segStack
 	t      *jtree
 	ix     *typeIndex
 	issues []Issue
@@ -219,11 +247,12 @@ func codeList(codes []string) string {
 func (c *checker) member(obj, k, v int32, ti *typeInfo, p *pathSeg) {
 	t := c.t
 	key := t.strBytes(k)
-	seg := pathSeg{parent: p, name: key, index: -1}
+	seg := c.segs.push(pathSeg{parent: p, name: key, index: -1})
+	defer c.segs.pop()
 	if len(key) > 1 && key[0] == '_' {
 		if e, ok := ti.elems[string(key[1:])]; ok && e.typ.prim != primNone {
 			seg.name = key[1:]
-			c.primitiveExt(obj, v, key[1:], e, &seg)
+			c.primitiveExt(obj, v, key[1:], e, seg)
 			return
 		}
 	}
@@ -236,13 +265,13 @@ func (c *checker) member(obj, k, v int32, ti *typeInfo, p *pathSeg) {
 			c.add(sevError, codeValue, p, "member name holds a control character")
 			return
 		}
-		c.add(sevWarning, codeStructure, &seg, "unknown element (kept)")
-		c.scanCtrl(v, &seg)
+		c.add(sevWarning, codeStructure, seg, "unknown element (kept)")
+		c.scanCtrl(v, seg)
 		return
 	}
 	if ti.resource && string(key) == "contained" {
 		if c.nested > 0 {
-			c.add(sevError, codeInvalid, &seg, "a contained resource must not contain resources (dom-2)")
+			c.add(sevError, codeInvalid, seg, "a contained resource must not contain resources (dom-2)")
 			return
 		}
 		c.nested++
@@ -251,32 +280,33 @@ func (c *checker) member(obj, k, v int32, ti *typeInfo, p *pathSeg) {
 	vn := &t.nodes[v]
 	if !e.array {
 		if vn.kind() == jArray {
-			c.add(sevError, codeStructure, &seg, "expected a single value, not an array")
+			c.add(sevError, codeStructure, seg, "expected a single value, not an array")
 			return
 		}
-		c.value(v, e.typ, &seg)
-		c.code(v, e, &seg)
+		c.value(v, e.typ, seg)
+		c.code(v, e, seg)
 		return
 	}
 	if vn.kind() != jArray {
-		c.add(sevError, codeStructure, &seg, "expected an array")
+		c.add(sevError, codeStructure, seg, "expected an array")
 		return
 	}
 	if vn.count() == 0 {
-		c.add(sevError, codeStructure, &seg, "empty array")
+		c.add(sevError, codeStructure, seg, "empty array")
 		return
 	}
 	i := 0
 	for it := t.first(v); it >= 0; it = t.nodes[it].next {
-		is := pathSeg{parent: &seg, index: i}
+		is := c.segs.push(pathSeg{parent: seg, index: i})
 		if t.nodes[it].kind() == jNull {
 			if e.typ.prim == primNone || !c.extAt(obj, key, i) {
-				c.add(sevError, codeStructure, &is, "null is only allowed where the primitive extension array has a value")
+				c.add(sevError, codeStructure, is, "null is only allowed where the primitive extension array has a value")
 			}
 		} else {
-			c.value(it, e.typ, &is)
-			c.code(it, e, &is)
+			c.value(it, e.typ, is)
+			c.code(it, e, is)
 		}
+		c.segs.pop()
 		i++
 	}
 }
@@ -314,14 +344,15 @@ func (c *checker) primitiveExt(obj, v int32, key []byte, e elemInfo, p *pathSeg)
 	}
 	i := 0
 	for it := t.first(v); it >= 0; it = t.nodes[it].next {
-		is := pathSeg{parent: p, index: i}
+		is := c.segs.push(pathSeg{parent: p, index: i})
 		switch t.nodes[it].kind() {
 		case jNull:
 		case jObject:
-			c.object(it, elem, &is)
+			c.object(it, elem, is)
 		default:
-			c.add(sevError, codeStructure, &is, "a primitive extension must be a JSON object or null")
+			c.add(sevError, codeStructure, is, "a primitive extension must be a JSON object or null")
 		}
+		c.segs.pop()
 		i++
 	}
 }

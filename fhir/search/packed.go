@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"hash/maphash"
 	"math"
+	"slices"
 	"time"
 )
 
@@ -108,6 +109,15 @@ func (es *Entries) add(e *IndexEntry, pi int) {
 		if x != 0 {
 			f |= fNumber << i
 		}
+	}
+	// Room at least doubles (append's 1.25x steps allocated ~5 times the
+	// records of a long run).
+	need := 48 + len(e.System) + len(e.Code) + len(e.Text) + len(e.RefType) + len(e.RefID) + len(e.Value) + len(e.Exact)
+	if cap(es.arena)-len(es.arena) < need {
+		es.arena = slices.Grow(es.arena, max(need, len(es.arena)))
+	}
+	if cap(es.offs) == len(es.offs) {
+		es.offs = slices.Grow(es.offs, len(es.offs))
 	}
 	b := binary.AppendUvarint(es.arena, uint64(pi))
 	b = binary.AppendUvarint(b, f)
