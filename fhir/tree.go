@@ -4,9 +4,10 @@ import "iter"
 
 // Tree is a JSON document parsed by the package's own parser (the one
 // Decode checks with: strict RFC 8259, UTF-8, no duplicate keys, at most
-// 200 levels deep; validate_json.go), read through Nodes. Each value is a
-// 24-byte record pointing into the text, which the Tree keeps: for a
-// document of many small elements that is about 4 times the text, where
+// 200 levels deep, under MaxDocumentBytes; validate_json.go), read through
+// Nodes. Each value is a 16-byte record pointing into the text, which the
+// Tree keeps: for a document of many small elements that is about 2 times
+// the text, where
 // encoding/json's map[string]any takes about 10 times (docs/performance.md,
 // "Memory per request"). Search indexing reads resources this way.
 //

@@ -44,11 +44,12 @@ const (
 	auxLow       = 1<<auxKindShift - 1 // the bits below the kind
 	auxEsc       = 1                   // a string holds escapes
 	auxCtrl      = 2                   // a string holds an escaped control character other than \t \r \n
-	// maxNodes bounds the nodes of a document: a count must fit below
-	// the kind. The parser refuses documents of 256 MiB or more, which
-	// could exceed it.
-	maxNodes = auxLow
 )
+
+// MaxDocumentBytes is the largest JSON document the package parses (Decode,
+// Validate, ParseTree): below 256 MiB, so that a document's nodes, and so
+// any count, fit in the bits below a node's kind.
+const MaxDocumentBytes = 1<<28 - 1
 
 func (n *jnode) kind() jkind { return jkind(n.aux >> auxKindShift) }
 func (n *jnode) esc() bool   { return n.kind() == jString && n.aux&auxEsc != 0 }
@@ -81,7 +82,7 @@ func (e *syntaxError) Error() string { return fmt.Sprintf("invalid JSON at byte 
 
 // parseTree parses src, which must hold exactly one JSON value.
 func parseTree(src []byte) (*jtree, error) {
-	if len(src) >= 1<<28 {
+	if len(src) > MaxDocumentBytes {
 		return nil, errors.New("document too large")
 	}
 	if !utf8.Valid(src) {

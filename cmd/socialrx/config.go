@@ -16,6 +16,7 @@ import (
 	"github.com/socialrx/socialrx/adapter/httpapi"
 	"github.com/socialrx/socialrx/adapter/jobs"
 	"github.com/socialrx/socialrx/adapter/workflow"
+	"github.com/socialrx/socialrx/fhir"
 	"github.com/socialrx/socialrx/fhir/search"
 )
 
@@ -224,8 +225,8 @@ func (c Config) Validate() error {
 	if err := hc.Validate(); err != nil {
 		return fmt.Errorf("allowed hosts: %w", err)
 	}
-	if c.MaxBodyBytes < 1024 {
-		return fmt.Errorf("max body bytes %d: must be at least 1024", c.MaxBodyBytes)
+	if c.MaxBodyBytes < 1024 || c.MaxBodyBytes > fhir.MaxDocumentBytes {
+		return fmt.Errorf("max body bytes %d: must be at least 1024 and below 256 MiB (%d, the largest document the FHIR parser reads)", c.MaxBodyBytes, int64(fhir.MaxDocumentBytes))
 	}
 	if c.MaxBundleEntries < 1 {
 		return fmt.Errorf("max bundle entries %d: must be at least 1", c.MaxBundleEntries)

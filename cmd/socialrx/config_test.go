@@ -63,6 +63,7 @@ func TestConfigValidate(t *testing.T) {
 		func(c *Config) { c.Listen = "8080" },
 		func(c *Config) { c.Database = "mysql://x" },
 		func(c *Config) { c.MaxBodyBytes = 10 },
+		func(c *Config) { c.MaxBodyBytes = 1 << 28 },
 		func(c *Config) { c.BaseURL = "ftp://x" },
 		func(c *Config) { c.MaxBundleEntries = 0 },
 		func(c *Config) { c.MaxResponseBytes = 10 },

@@ -41,8 +41,16 @@ func TestPackRoundTrip(t *testing.T) {
 	if es.Len() != len(in) {
 		t.Fatalf("Len %d, want %d", es.Len(), len(in))
 	}
-	if diff := cmp.Diff(in, es.All()); diff != "" {
+	out := es.All()
+	if diff := cmp.Diff(in, out); diff != "" {
 		t.Errorf("round trip (-packed +unpacked):\n%s", diff)
+	}
+	// cmp compares times with Equal: == (which dedupe's byte equality
+	// stands for) also needs the same location.
+	for i := range out {
+		if out[i].Low != in[i].Low || out[i].High != in[i].High {
+			t.Fatalf("entry %d: times %v, %v unpacked as %v, %v (location or monotonic reading differ)", i, in[i].Low, in[i].High, out[i].Low, out[i].High)
+		}
 	}
 	if diff := cmp.Diff(in[10:20], es.Unpack(nil, 10, 20)); diff != "" {
 		t.Errorf("Unpack(10, 20) (-want +got):\n%s", diff)
