@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -386,5 +387,66 @@ func TestPrefetchRidesAlong(t *testing.T) {
 	slices.Sort(handed)
 	if !slices.Equal(handed, []string{"pa", "pb"}) {
 		t.Errorf("Prefetch handed %v, want pa and pb", handed)
+	}
+}
+
+// TestPendingBytesBounded: a transaction's deferred writes are sent once
+// their bodies pass maxPendingBytes, not held to the commit in one batch;
+// every write still lands, and a deferred failure is reported by the Put
+// whose flush carried it.
+func TestPendingBytesBounded(t *testing.T) {
+	s := openTest(t, sqlstore.Options{})
+	d := &driver{pool: s.pool}
+	ctx := t.Context()
+	pad := strings.Repeat("x", 100_000)
+	patient := func(id string) *sqlstore.Version {
+		body := `{"resourceType":"Patient","id":"` + id + `","text":{"status":"generated","div":"<div xmlns=\"http://www.w3.org/1999/xhtml\">` + pad + `</div>"}}`
+		return &sqlstore.Version{Type: "Patient", ID: id, Version: 1, LastUpdated: 1e15, Body: []byte(body), Insert: true, Deferrable: true}
+	}
+	dtx, err := d.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A Fatal before the commit must still give the connection back, or
+	// the store's Close waits for it forever.
+	defer func() { _ = dtx.Rollback(context.Background()) }()
+	ptx := dtx.(tx)
+	const n = 40 // 4 MB of bodies: 3 batches sent before the commit
+	for i := range n {
+		if ok, err := ptx.Put(ctx, patient(fmt.Sprint("big-", i))); err != nil || !ok {
+			t.Fatalf("deferred create %d: %v, %v", i, ok, err)
+		}
+		if ptx.p.pendingBytes >= maxPendingBytes {
+			t.Fatalf("after create %d: %d bytes pending, bound %d", i, ptx.p.pendingBytes, maxPendingBytes)
+		}
+	}
+	if want := n * len(patient("big-0").Body) / maxPendingBytes; ptx.p.trips != want {
+		t.Errorf("%d round trips before the commit, want %d", ptx.p.trips, want)
+	}
+	if err := ptx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var got int
+	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM resources WHERE id LIKE 'big-%'`).Scan(&got); err != nil || got != n {
+		t.Fatalf("%d resources written (%v), want %d", got, err, n)
+	}
+
+	// The id taken: the Put that sends the batch reports it, and the
+	// transaction cannot commit.
+	dtx, err = d.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = dtx.Rollback(context.Background()) }()
+	ptx = dtx.(tx)
+	var failed error
+	for i := 0; i < n && failed == nil; i++ {
+		_, failed = ptx.Put(ctx, patient(fmt.Sprint("big-", i)))
+	}
+	if failed == nil || !strings.Contains(failed.Error(), "taken") {
+		t.Errorf("creates of taken ids: %v, want the deferred check's failure", failed)
+	}
+	if err := ptx.Commit(ctx); err == nil {
+		t.Error("a transaction whose deferred write failed committed")
 	}
 }

@@ -89,6 +89,11 @@ func (t tx) Put(ctx context.Context, v *sqlstore.Version) (bool, error) {
 	if v.Deferrable {
 		t.p.Defer(deferred, v.Type, v.ID, v.Version, v.LastUpdated, v.Deleted, body,
 			param, system, code, text, value, exact, low, high, number, refType, refID, kind)
+		if t.p.pendingBytes += len(v.Body); t.p.pendingBytes >= maxPendingBytes {
+			if err := t.p.Flush(ctx); err != nil {
+				return false, err
+			}
+		}
 		return true, nil
 	}
 	var written int64
