@@ -3,6 +3,8 @@ package main
 import (
 	"log/slog"
 	"os"
+	"path"
+	"path/filepath"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -16,19 +18,22 @@ import (
 // heap grows to five times the live data (~20 MB here) between
 // collections, a quarter as many: the server's CPU an encounter fell
 // 9-17%. The soft limit (serveMemoryLimit, or half the cgroup v2
-// memory.max when that is smaller) keeps a request with a large live heap
-// (a 10 MB body of small elements peaks at ~400 MB live,
-// BenchmarkLargeBody) from growing it five-fold: near the limit Go
-// collects more often again. $GOGC and $GOMEMLIMIT, when set, are left as
-// they are.
+// memory.max when that is smaller) keeps the heap from growing five-fold
+// past it when requests allocate much (a 10 MB body of small elements
+// allocates ~13 times its size, BenchmarkLargeBody, session 16): near the
+// limit Go collects more often again. $GOGC and $GOMEMLIMIT, when set, are
+// left as they are.
 const (
 	serveGCPercent   = 400
 	serveMemoryLimit = 1 << 30
 )
 
-// cgroupMemoryMax is the cgroup v2 memory limit of this process's
-// container ("max" or absent: none).
-const cgroupMemoryMax = "/sys/fs/cgroup/memory.max"
+// cgroupRoot is where the cgroup v2 hierarchy is mounted, and selfCgroup
+// names this process's cgroup in it.
+const (
+	cgroupRoot = "/sys/fs/cgroup"
+	selfCgroup = "/proc/self/cgroup"
+)
 
 // setServeGC applies serveGCPercent and the memory limit unless the
 // environment sets them, and logs what it set.
@@ -39,7 +44,7 @@ func setServeGC(log *slog.Logger) {
 		set = append(set, "gc_percent", serveGCPercent)
 	}
 	if _, ok := os.LookupEnv("GOMEMLIMIT"); !ok {
-		limit := memoryLimit(cgroupMemoryMax)
+		limit := memoryLimit(cgroupMemoryMax(cgroupRoot, selfCgroup))
 		debug.SetMemoryLimit(limit)
 		set = append(set, "memory_limit_mib", limit>>20)
 	}
@@ -48,18 +53,64 @@ func setServeGC(log *slog.Logger) {
 	}
 }
 
-// memoryLimit is serveMemoryLimit, or half the memory limit in the cgroup
-// file at path when that is smaller.
-func memoryLimit(path string) int64 {
-	b, err := os.ReadFile(path)
+// memoryLimit is serveMemoryLimit, or half max (a cgroup's memory limit,
+// 0 for none) when that is smaller.
+func memoryLimit(max int64) int64 {
+	if max <= 0 {
+		return serveMemoryLimit
+	}
+	return min(serveMemoryLimit, max/2)
+}
+
+// cgroupMemoryMax returns the smallest memory limit of this process's
+// cgroup and of every cgroup above it: a container's limit is on its
+// namespace's root, a systemd unit's MemoryMax= on the unit's own cgroup, a
+// slice's on one above. self is /proc/self/cgroup; root is where the
+// hierarchy is mounted: cgroup v2's memory.max under root (the "0::" line),
+// or, on a cgroup v1 host, memory.limit_in_bytes under root/memory (the
+// "memory" line; inside a v1 container the path names the host's cgroup,
+// absent in the container's mount, so the walk reaches the mount's root).
+// 0 when none has a limit ("max", or v1's page-rounded 2^63-1).
+func cgroupMemoryMax(root, self string) int64 {
+	b, err := os.ReadFile(self)
 	if err != nil {
-		return serveMemoryLimit
+		return walkLimits(root, "/", "memory.max")
 	}
-	n, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
-	if err != nil || n <= 0 { // "max": no limit
-		return serveMemoryLimit
+	var smallest int64
+	for _, line := range strings.Split(string(b), "\n") {
+		var n int64
+		if rest, ok := strings.CutPrefix(line, "0::"); ok {
+			n = walkLimits(root, rest, "memory.max")
+		} else if _, rest, ok := strings.Cut(line, ":memory:"); ok {
+			n = walkLimits(filepath.Join(root, "memory"), rest, "memory.limit_in_bytes")
+		}
+		if n > 0 && (smallest == 0 || n < smallest) {
+			smallest = n
+		}
 	}
-	return min(serveMemoryLimit, n/2)
+	return smallest
+}
+
+// walkLimits returns the smallest limit in the files named file of cgroup
+// dir (a path under root) and of its ancestors; 0 for none.
+func walkLimits(root, dir, file string) int64 {
+	if !strings.HasPrefix(dir, "/") {
+		return 0
+	}
+	dir = path.Clean(dir)
+	var smallest int64
+	for {
+		if b, err := os.ReadFile(filepath.Join(root, dir, file)); err == nil {
+			n, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+			if err == nil && n > 0 && n < 1<<62 && (smallest == 0 || n < smallest) {
+				smallest = n
+			}
+		}
+		if dir == "/" {
+			return smallest
+		}
+		dir = path.Dir(dir)
+	}
 }
 
 // setImportGC sets importGCPercent (unless $GOGC is set) and returns the
