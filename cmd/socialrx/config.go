@@ -378,6 +378,12 @@ func LoopbackListen(listen string) bool {
 	return loopbackListen(ctx, listen, net.DefaultResolver.LookupHost)
 }
 
+// boundLoopback reports whether a listener's address is a loopback one.
+func boundLoopback(a net.Addr) bool {
+	t, ok := a.(*net.TCPAddr)
+	return ok && t.IP.IsLoopback()
+}
+
 // loopbackListen is LoopbackListen with lookup resolving names.
 func loopbackListen(ctx context.Context, listen string, lookup func(ctx context.Context, host string) ([]string, error)) bool {
 	host, _, err := net.SplitHostPort(listen)

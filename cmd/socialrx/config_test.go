@@ -484,3 +484,25 @@ func TestServeFlagsReachConfig(t *testing.T) {
 		}
 	}
 }
+
+// TestBoundLoopback: serve and the profiler check what they bound, not only
+// the name they were given.
+func TestBoundLoopback(t *testing.T) {
+	for _, tc := range []struct {
+		addr string
+		want bool
+	}{{"127.0.0.1:0", true}, {"127.0.0.2:0", true}, {"0.0.0.0:0", false}, {"[::]:0", false}} {
+		ln, err := net.Listen("tcp", tc.addr)
+		if err != nil {
+			t.Logf("%s: %v (not tested here)", tc.addr, err)
+			continue
+		}
+		if got := boundLoopback(ln.Addr()); got != tc.want {
+			t.Errorf("boundLoopback(%s) = %v, want %v", ln.Addr(), got, tc.want)
+		}
+		ln.Close()
+	}
+	if boundLoopback(&net.UnixAddr{Name: "/tmp/x", Net: "unix"}) {
+		t.Error("a unix socket address taken for loopback TCP")
+	}
+}

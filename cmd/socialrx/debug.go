@@ -37,6 +37,10 @@ func startDebug(addr string) (*http.Server, net.Listener, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("debug listen on %s: %w", addr, err)
 	}
+	if !boundLoopback(ln.Addr()) { // checkDebugAddr resolved the name; this is what was bound
+		_ = ln.Close()
+		return nil, nil, fmt.Errorf("debug listen on %s: bound %s, not a loopback address", addr, ln.Addr())
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)

@@ -205,7 +205,14 @@ func (m *Main) Run(ctx context.Context) error {
 		return fmt.Errorf("listen on %s: %w", m.Config.Listen, err)
 	}
 	m.listener = ln
-	if !LoopbackListen(m.Config.Listen) && authn == nil {
+	// What was bound, not the name again: Validate resolved the name once,
+	// and net.Listen resolved it a second time (an /etc/hosts changed in
+	// between would have slipped through).
+	if !boundLoopback(ln.Addr()) && authn == nil {
+		if !m.Config.InsecureNoAuth {
+			_ = ln.Close()
+			return fmt.Errorf("listen on %s: bound %s, not a loopback address, and no authentication is configured: configure it or pass --insecure-no-auth", m.Config.Listen, ln.Addr())
+		}
 		m.Logger.Warn("serving on a non-loopback address with no authentication of the REST API (--insecure-no-auth): anyone who can reach it can read and change every resource",
 			"listen", ln.Addr().String())
 	}
