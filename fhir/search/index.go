@@ -61,12 +61,12 @@ func indexTree(tp *typeParams, root fhir.Node) *Entries {
 		start := es.Len()
 		for ci := range sp.expr.chains {
 			c := &sp.expr.chains[ci]
-			for _, node := range ev.selected(c, root) {
+			ev.each(c, root, func(node pathNode) {
 				made = indexNode(sp, node, c.hint, made[:0])
 				for k := range made {
 					es.add(&made[k], i)
 				}
-			}
+			})
 		}
 		es.dedupeFrom(start)
 		if spans != nil {

@@ -7,6 +7,7 @@ import (
 	"math"
 	"slices"
 	"time"
+	"unsafe"
 )
 
 // Entries are the index entries of one resource, packed: each entry is a
@@ -186,15 +187,24 @@ func (r *recReader) varint() int64 {
 	return v
 }
 
+// str reads a string. It aliases the arena, which is never changed once
+// Index has returned (records are only moved by keep, during indexing; add
+// only appends): an unpacked entry's strings cost nothing, and keep the
+// arena alive while they are.
 func (r *recReader) str() string {
 	n := r.uvarint()
-	s := string(r.b[:n])
+	var s string
+	if n > 0 {
+		s = unsafe.String(&r.b[0], int(n))
+	}
 	r.b = r.b[n:]
 	return s
 }
 
 // keep keeps the records for which keep(i) is true, in order, and returns
-// how many it dropped. keep sees the records before any is moved, in
+// how many it dropped. It moves records in the arena: entries unpacked
+// before it (their strings alias the arena: recReader.str) must not be used
+// after it; it runs only while Index builds the records. keep sees the records before any is moved, in
 // order; records it kept are at their new places by then.
 func (es *Entries) keep(from int, keep func(i, w int) bool) int {
 	n := es.Len()

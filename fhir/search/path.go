@@ -2,7 +2,6 @@ package search
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/socialrx/socialrx/fhir"
@@ -105,12 +104,31 @@ func (ev *pathEvaluator) eval(c *pathChain, root fhir.Node, out []pathNode) []pa
 }
 
 // selected returns the nodes chain c selects in root, in the evaluator's
-// own space: valid until its next use (no copy of a long selection, such
-// as a resource's 260,000 identifiers).
+// own space: valid until its next use.
 func (ev *pathEvaluator) selected(c *pathChain, root fhir.Node) []pathNode {
+	cur := ev.upTo(c, root, len(c.steps))
+	ev.a = cur
+	return cur
+}
+
+// each gives yield the nodes chain c selects in root, those of the last
+// step as it makes them: a long selection (a resource's 260,525
+// identifiers, 8 MB of nodes) is never held. yield must not use ev.
+func (ev *pathEvaluator) each(c *pathChain, root fhir.Node, yield func(pathNode)) {
+	if len(c.steps) == 0 {
+		yield(pathNode{v: root})
+		return
+	}
+	cur := ev.upTo(c, root, len(c.steps)-1)
+	c.steps[len(c.steps)-1].each(cur, yield)
+}
+
+// upTo returns the nodes the first n steps of chain c select in root, in
+// the evaluator's space (ev.a or ev.b, the other one free).
+func (ev *pathEvaluator) upTo(c *pathChain, root fhir.Node, n int) []pathNode {
 	cur := append(ev.a[:0], pathNode{v: root})
 	next := ev.b[:0]
-	for si := range c.steps {
+	for si := range c.steps[:n] {
 		next = c.steps[si].apply(cur, next[:0])
 		cur, next = next, cur
 		if len(cur) == 0 {
@@ -121,7 +139,14 @@ func (ev *pathEvaluator) selected(c *pathChain, root fhir.Node) []pathNode {
 	return cur
 }
 
+// apply appends to out the nodes step s selects from each of in.
 func (s *pathStep) apply(in, out []pathNode) []pathNode {
+	s.each(in, func(n pathNode) { out = append(out, n) })
+	return out
+}
+
+// each gives yield the nodes step s selects from each of in, in order.
+func (s *pathStep) each(in []pathNode, yield func(pathNode)) {
 	switch s.kind {
 	case stepField:
 		for _, n := range in {
@@ -132,33 +157,31 @@ func (s *pathStep) apply(in, out []pathNode) []pathNode {
 				switch v := n.v.Get(k); v.Kind() {
 				case fhir.JSONAbsent, fhir.JSONNull:
 				case fhir.JSONArray:
-					out = slices.Grow(out, v.Len())
 					for x := range v.Items() {
 						if x.Kind() != fhir.JSONNull {
-							out = append(out, pathNode{v: x, typ: s.types[i]})
+							yield(pathNode{v: x, typ: s.types[i]})
 						}
 					}
 				default:
-					out = append(out, pathNode{v: v, typ: s.types[i]})
+					yield(pathNode{v: v, typ: s.types[i]})
 				}
 			}
 		}
 	case stepWhereEq:
 		for _, n := range in {
 			if n.v.Get(s.name).IsStr(s.value) {
-				out = append(out, n)
+				yield(n)
 			}
 		}
 	case stepWhereResolve:
 		for _, n := range in {
 			if ref, ok := n.v.Get("reference").Str(); ok {
 				if t, _, ok := searchRefTypeID(ref); ok && t == s.name {
-					out = append(out, n)
+					yield(n)
 				}
 			}
 		}
 	}
-	return out
 }
 
 // pathToken is a lexical token: an identifier, a quoted string or one

@@ -203,6 +203,7 @@ func pruneUnions(tp *typeParams, es *Entries, spans [][2]int32) {
 		}
 	}
 	if drop != nil {
+		// held's keys alias the arena keep rewrites: not used after it
 		es.keep(0, func(r, _ int) bool { return !drop[r] })
 	}
 }
