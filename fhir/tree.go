@@ -72,15 +72,6 @@ func (n Node) Get(key string) Node {
 	return Node{}
 }
 
-// Len returns the number of items of an array or members of an object, 0
-// for anything else.
-func (n Node) Len() int {
-	if k := n.Kind(); k != JSONArray && k != JSONObject {
-		return 0
-	}
-	return int(n.t.nodes[n.i].count())
-}
-
 // Items returns the items of an array in order; nothing for anything else.
 func (n Node) Items() iter.Seq[Node] {
 	return func(yield func(Node) bool) {

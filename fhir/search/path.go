@@ -83,32 +83,10 @@ func compilePath(typ, expr string, choices map[string][]string) (*pathExpr, erro
 	return &pathExpr{chains: chains}, nil
 }
 
-// eval appends to out the nodes expr selects in root.
-func (e *pathExpr) eval(root fhir.Node, out []pathNode) []pathNode {
-	var ev pathEvaluator
-	for ci := range e.chains {
-		out = ev.eval(&e.chains[ci], root, out)
-	}
-	return out
-}
-
 // pathEvaluator holds working space that successive evaluations reuse.
 // The zero value is ready to use; it is not safe for concurrent use.
 type pathEvaluator struct {
 	a, b []pathNode
-}
-
-// eval appends to out the nodes chain c selects in root.
-func (ev *pathEvaluator) eval(c *pathChain, root fhir.Node, out []pathNode) []pathNode {
-	return append(out, ev.selected(c, root)...)
-}
-
-// selected returns the nodes chain c selects in root, in the evaluator's
-// own space: valid until its next use.
-func (ev *pathEvaluator) selected(c *pathChain, root fhir.Node) []pathNode {
-	cur := ev.upTo(c, root, len(c.steps))
-	ev.a = cur
-	return cur
 }
 
 // each gives yield the nodes chain c selects in root, those of the last

@@ -101,8 +101,11 @@ func TestPathEval(t *testing.T) {
 			continue
 		}
 		var got []decodedNode
-		for _, n := range e.eval(treeOf(t, tt.doc), nil) {
-			got = append(got, decodedNode{nodeValue(n.v), n.typ})
+		var ev pathEvaluator
+		for ci := range e.chains {
+			ev.each(&e.chains[ci], treeOf(t, tt.doc), func(n pathNode) {
+				got = append(got, decodedNode{nodeValue(n.v), n.typ})
+			})
 		}
 		if diff := cmp.Diff(tt.want, got, cmp.AllowUnexported(decodedNode{})); diff != "" {
 			t.Errorf("eval(%q) mismatch (-want +got):\n%s", tt.expr, diff)
