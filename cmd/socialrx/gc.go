@@ -53,13 +53,13 @@ func setServeGC(log *slog.Logger) {
 	}
 }
 
-// memoryLimit is serveMemoryLimit, or half max (a cgroup's memory limit,
-// 0 for none) when that is smaller.
-func memoryLimit(max int64) int64 {
-	if max <= 0 {
+// memoryLimit is serveMemoryLimit, or half cgroupMax (a cgroup's memory
+// limit, 0 for none) when that is smaller.
+func memoryLimit(cgroupMax int64) int64 {
+	if cgroupMax <= 0 {
 		return serveMemoryLimit
 	}
-	return min(serveMemoryLimit, max/2)
+	return min(serveMemoryLimit, cgroupMax/2)
 }
 
 // cgroupMemoryMax returns the smallest memory limit of this process's
